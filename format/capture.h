@@ -1,0 +1,177 @@
+/* A capture directory NAME.reel/: index.sqlite plus seg/NNNNNN.zst segments.
+ * Writer: append events and context, frames are flushed and indexed, segments rotate, and in
+ * ring mode the oldest segments go. Reader: frame catalog (for pruning), frame decoding,
+ * context tables, counters. Both treat disk content as untrusted.
+ */
+#ifndef DNSREEL_CAPTURE_H
+#define DNSREEL_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "context.h"
+#include "event.h"
+
+/* ---- writer ---------------------------------------------------------------------------- */
+
+struct dnsreel_capw;
+
+struct dnsreel_capw_opts {
+	size_t sz;                /* sizeof(struct dnsreel_capw_opts), for growth */
+	uint32_t snaplen;         /* payload bytes kept (default 65535) */
+	uint32_t block_events;    /* events per frame before it is flushed (default 4096) */
+	uint64_t segment_bytes;   /* rotate when a segment reaches this size (default 64 MiB) */
+	uint64_t max_bytes;       /* ring mode: drop oldest segments past this total (0 = off) */
+	int64_t max_age_ns;       /* ring mode: drop segments whose newest event is older (0 = off) */
+	int zstd_level;           /* default 3 */
+	bool no_fsync;            /* tests and benchmarks only */
+};
+
+/* Creates DIR (must not exist, or exist empty) and its index. *out owned by the caller:
+ * release with dnsreel_capw__close(). */
+int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
+		       const struct dnsreel_capw_opts *opts);
+/* Capture-wide facts; call before the first append. Copied. */
+int dnsreel_capw__set_meta(struct dnsreel_capw *w, const struct dnsreel_meta *meta);
+/* Context upserts. Copied; written with the next frame and again at the start of every
+ * segment so each segment is self-contained. */
+int dnsreel_capw__put_netns(struct dnsreel_capw *w, const struct dnsreel_netns_ctx *ns);
+int dnsreel_capw__put_proc(struct dnsreel_capw *w, const struct dnsreel_proc_ctx *proc);
+int dnsreel_capw__put_service(struct dnsreel_capw *w, const struct dnsreel_service_ctx *svc);
+int dnsreel_capw__set_counter(struct dnsreel_capw *w, const char *name, uint64_t value);
+/* Copies the event (payload cut to snaplen, orig_len kept). Flushes a frame when the block
+ * is full. Events should come in roughly time order; a frame sorts its own events. */
+int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev);
+/* Writes the pending block as a frame, syncs it and updates the index in one transaction.
+ * A no-op with nothing pending. On -ENOSPC the capture up to the last flush stays valid; in
+ * ring mode the writer first drops oldest segments and retries. */
+int dnsreel_capw__flush(struct dnsreel_capw *w);
+/* Starts a new segment now (also done automatically by size). */
+int dnsreel_capw__rotate(struct dnsreel_capw *w);
+
+struct dnsreel_capw_stats {
+	uint64_t events;        /* appended */
+	uint64_t frames;        /* written */
+	uint64_t segments;      /* created */
+	uint64_t segments_dropped; /* removed by ring mode */
+	uint64_t bytes_payload; /* payload bytes appended */
+	uint64_t bytes_disk;    /* segment bytes currently on disk + index size */
+};
+void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st);
+/* Flushes, finishes the index (end time, counters) and frees w, even on error. NULL ok. */
+int dnsreel_capw__close(struct dnsreel_capw *w);
+
+/* ---- reader ---------------------------------------------------------------------------- */
+
+struct dnsreel_capr;
+
+enum dnsreel_capr_flags {
+	/* Ignore index.sqlite: build the catalog by scanning the segments (what reindex does). */
+	DNSREEL_CAPR_SCAN = 1u << 0,
+};
+
+struct dnsreel_capr_opts {
+	size_t sz;
+	uint32_t flags; /* enum dnsreel_capr_flags */
+};
+
+/* Opens a capture read-only (SQLite read-only, defensive, untrusted schema off).
+ * -DNSREEL_E_VERSION for a newer major, -DNSREEL_E_NOTCAPTURE if DIR is not a capture.
+ * errbuf (may be NULL) receives a message naming file and offset. */
+int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
+		       const struct dnsreel_capr_opts *opts, char *errbuf, size_t errlen);
+void dnsreel_capr__close(struct dnsreel_capr *r);
+const char *dnsreel_capr__path(const struct dnsreel_capr *r);
+const struct dnsreel_meta *dnsreel_capr__meta(const struct dnsreel_capr *r);
+
+/* What a frame holds, for pruning without decompressing it. */
+struct dnsreel_frame_info {
+	uint32_t segment;     /* NNNNNN of seg/NNNNNN.zst */
+	uint64_t offset;      /* byte offset of the frame's first byte in the segment */
+	uint32_t length;      /* bytes of the frame (all zstd frames that make it up) */
+	int64_t first_ts;     /* boot ns, min over its events */
+	int64_t last_ts;      /* boot ns, max */
+	uint32_t events;
+	uint32_t rcode_mask;  /* bit r set: a response with rcode r (0..31, clamped) */
+	uint8_t qr_mask;      /* bit 0: has queries, bit 1: has responses */
+	uint8_t proto_mask;   /* bit 0: UDP, bit 1: TCP */
+	uint16_t netns_count; /* distinct netns */
+	const uint64_t *netns; /* sorted distinct netns inodes (owned by the reader) */
+	uint32_t name_bloom_bits; /* size of bloom in bits (0 = no bloom: may hold any name) */
+	const uint8_t *name_bloom;
+};
+
+/* Frames in catalog order: by first_ts, then segment and offset. */
+size_t dnsreel_capr__frame_count(const struct dnsreel_capr *r);
+const struct dnsreel_frame_info *dnsreel_capr__frame(const struct dnsreel_capr *r, size_t i);
+
+/* Pushdown predicates; a frame that cannot hold a matching event is skipped. Zero = any. */
+struct dnsreel_prune {
+	int64_t since_wall_ns; /* events with wall time >= since */
+	int64_t until_wall_ns; /* events with wall time <= until (0 = no bound) */
+	size_t netns_count;    /* any of these netns */
+	const uint64_t *netns;
+	const char *name;      /* exact question name, any case, trailing dot optional */
+	uint32_t rcode_mask;   /* any of these rcodes (responses only) */
+	uint8_t qr_mask;       /* 1 queries, 2 responses */
+};
+bool dnsreel_capr__frame_may_match(const struct dnsreel_capr *r, size_t i,
+				   const struct dnsreel_prune *p);
+/* Hash of a normalized name used in blooms (lowercase, trailing dot). */
+uint64_t dnsreel_name_hash(const char *name, size_t len);
+
+/* A decoded frame. Events and their payloads are owned by the block. */
+struct dnsreel_block {
+	size_t n;
+	struct dnsreel_event *ev; /* sorted by ts_ns */
+	void *priv;
+};
+/* Decodes frame i. On damage returns a negative code and fills errbuf with the segment path
+ * and offset; the block is left empty. */
+int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_block *blk,
+			     char *errbuf, size_t errlen);
+void dnsreel_block__release(struct dnsreel_block *blk);
+
+/* Picks up frames and context appended since open (for --follow). Returns frames added. */
+int dnsreel_capr__refresh(struct dnsreel_capr *r);
+
+/* Context. Lookups return NULL when unknown. Pointers live until close. */
+const struct dnsreel_netns_ctx *dnsreel_capr__netns(const struct dnsreel_capr *r, uint64_t netns);
+size_t dnsreel_capr__netns_count(const struct dnsreel_capr *r);
+const struct dnsreel_netns_ctx *dnsreel_capr__netns_at(const struct dnsreel_capr *r, size_t i);
+size_t dnsreel_capr__proc_count(const struct dnsreel_capr *r);
+const struct dnsreel_proc_ctx *dnsreel_capr__proc_at(const struct dnsreel_capr *r, size_t i);
+size_t dnsreel_capr__service_count(const struct dnsreel_capr *r);
+const struct dnsreel_service_ctx *dnsreel_capr__service_at(const struct dnsreel_capr *r,
+							   size_t i);
+size_t dnsreel_capr__counter_count(const struct dnsreel_capr *r);
+const struct dnsreel_counter *dnsreel_capr__counter_at(const struct dnsreel_capr *r, size_t i);
+
+/* Totals from the catalog. */
+struct dnsreel_capr_summary {
+	uint64_t events;
+	uint64_t frames;
+	uint32_t segments;
+	uint64_t bytes_segments;
+	uint64_t bytes_index;
+	int64_t first_ts, last_ts; /* boot ns */
+};
+void dnsreel_capr__summary(const struct dnsreel_capr *r, struct dnsreel_capr_summary *s);
+
+/* ---- verify ---------------------------------------------------------------------------- */
+
+/* Problem callback: one line naming file and offset. */
+typedef void (*dnsreel_problem_fn)(void *ctx, const char *msg);
+
+struct dnsreel_verify_opts {
+	size_t sz;
+	bool reindex; /* rebuild index.sqlite from the segments (atomically replaced) */
+	dnsreel_problem_fn problem;
+	void *ctx;
+};
+/* Checks checksums, frame order and index consistency. Returns the number of problems found
+ * (0 = clean) or a negative error when the check itself could not run. */
+int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts);
+
+#endif

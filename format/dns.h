@@ -1,0 +1,94 @@
+/* DNS message parser (RFC 1035, name compression, EDNS(0) OPT). Never reads outside
+ * [msg, msg+len), rejects compression pointer loops, and reports where parsing stopped instead
+ * of guessing: fields decoded before the error stay valid.
+ */
+#ifndef DNSREEL_DNS_H
+#define DNSREEL_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DNSREEL_DNS_NAME_MAX 1025 /* presentation form with \DDD escapes fits, plus NUL */
+
+enum dnsreel_dns_section {
+	DNSREEL_DNS_ANSWER = 1,
+	DNSREEL_DNS_AUTHORITY = 2,
+	DNSREEL_DNS_ADDITIONAL = 3,
+};
+
+struct dnsreel_dns {
+	uint16_t id;
+	uint8_t qr, opcode, aa, tc, rd, ra, z, ad, cd;
+	uint16_t rcode; /* with EDNS extended bits when OPT is present */
+	uint16_t qdcount, ancount, nscount, arcount;
+	bool has_question;
+	char qname[DNSREEL_DNS_NAME_MAX]; /* FQDN with trailing dot ("." for root) */
+	uint16_t qtype, qclass;
+	/* EDNS(0), found by walking the additional section */
+	bool has_edns;
+	uint16_t edns_udp_size;
+	uint8_t edns_version;
+	bool edns_do;
+	char edns_client_subnet[64]; /* "10.0.0.0/24" or "" */
+	/* First A/AAAA addresses of the answer section, comma-separated, as trace_dns shows. */
+	char addresses[512];
+	uint16_t num_answers; /* answer RRs actually parsed */
+	uint32_t min_ttl;     /* smallest answer TTL, 0 without answers */
+	/* Where parsing stopped: 0 = whole message parsed, else a negative code, the byte offset
+	 * and what was being parsed ("header", "question", "answer 3", ...). */
+	int err;
+	uint32_t err_off;
+	const char *err_what;
+};
+
+/* Parses header, question, answer addresses and EDNS. Returns 0 when the whole message parsed,
+ * DNSREEL_E_TRUNCATED / DNSREEL_E_CORRUPT otherwise (out is filled as far as it got). */
+int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out);
+
+/* Reads the name at off into presentation form (lowercase kept as sent, trailing dot).
+ * *next receives the offset after the name in the uncompressed position. */
+int dnsreel_dns_name(const uint8_t *msg, size_t len, size_t off, char *buf, size_t buflen,
+		     size_t *next);
+
+/* One resource record. */
+struct dnsreel_dns_rr {
+	uint8_t section; /* enum dnsreel_dns_section */
+	char name[DNSREEL_DNS_NAME_MAX];
+	uint16_t type, class;
+	uint32_t ttl;
+	uint16_t rdlen;
+	uint32_t rdata_off; /* offset of rdata within the message */
+};
+
+/* Walks every RR of answer, authority and additional sections. */
+struct dnsreel_dns_iter {
+	const uint8_t *msg;
+	size_t len;
+	size_t off;
+	uint32_t index;   /* RR number over all sections */
+	uint16_t counts[3];
+	int err;
+};
+int dnsreel_dns_iter_init(struct dnsreel_dns_iter *it, const uint8_t *msg, size_t len);
+/* 1 = rr filled, 0 = done, negative = damaged (it->err, stops) */
+int dnsreel_dns_iter_next(struct dnsreel_dns_iter *it, struct dnsreel_dns_rr *rr);
+
+/* RDATA in presentation form: A/AAAA address, CNAME/NS/PTR name, MX "10 mx.example.",
+ * TXT quoted strings, SRV "prio weight port target.", SOA, OPT "udp=1232 do=1", else
+ * RFC 3597 "\# LEN HEX". Returns length written or negative on damage. */
+int dnsreel_dns_rdata_str(const uint8_t *msg, size_t len, const struct dnsreel_dns_rr *rr,
+			  char *buf, size_t buflen);
+
+/* Names as trace_dns prints them: "A", "AAAA", "SRV", ... else NULL (print the number). */
+const char *dnsreel_dns_type_name(uint16_t type);
+/* "Success", "FormatError", "ServerFailure", "NameError", "NotImplemented", "Refused", ...
+ * else NULL. */
+const char *dnsreel_dns_rcode_name(uint16_t rcode);
+/* "QUERY", "IQUERY", "STATUS", "NOTIFY", "UPDATE" else NULL */
+const char *dnsreel_dns_opcode_name(uint8_t opcode);
+/* Reverse lookups for filters; -1 when unknown. Case-insensitive. */
+int dnsreel_dns_type_from_name(const char *s);
+int dnsreel_dns_rcode_from_name(const char *s);
+
+#endif
