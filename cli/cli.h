@@ -31,6 +31,8 @@ struct dnsreel_tool {
 	const char *summary;  /* one line */
 	const struct dnsreel_opt *opts; /* terminated by an entry with help == NULL */
 	const char *epilog;   /* examples, or NULL */
+	/* --version: extra ", libbpf 1.1" style text printed inside the parentheses, or NULL */
+	void (*print_versions)(FILE *out);
 };
 
 struct dnsreel_cli {

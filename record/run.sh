@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds dnsreel, and records DNS on this machine: every network
+# namespace, shown live as trace_dns shows it, into a capture in the current directory.
+# Stop with Ctrl-C; the recorder then says how to replay the capture.
+# Usage: sudo record/run.sh [dnsreel-record options]   (e.g. -o incident.reel --duration 5m)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+bash "$top/tests/deps.sh" build
+cmake -S "$top" -B "$top/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$top/build" -j"$(nproc)" >/dev/null
+exec "$top/build/bin/dnsreel" record --live "$@"
