@@ -1,0 +1,811 @@
+/* Printers for dnsreel_rec: columns, json, jsonl, csv. The hot path (replay of millions of
+ * records) formats integers, addresses and times by hand into one large buffer and writes it
+ * with fwrite in big chunks; printf is never used per record.
+ */
+#include "print.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dnsreel.h"
+
+#define OBUF_CAP   (256 * 1024)
+#define MAX_FIELDS 64
+
+struct dnsreel_printer {
+	enum dnsreel_output output;
+	FILE *out;
+	bool wide, no_header, tty, header_done, custom_fields;
+	size_t nrec;
+	int err; /* first write error */
+	enum dnsreel_field_id fields[MAX_FIELDS];
+	size_t nfields;
+	int widths[MAX_FIELDS]; /* effective column widths: max(field width, header length) */
+	char *b;		/* output buffer */
+	size_t len, cap;
+	char *line; /* one columns line before trailing spaces are trimmed */
+	size_t line_cap;
+	struct dnsreel_timefmt tf;
+};
+
+static const enum dnsreel_field_id default_columns[] = {
+    DNSREEL_F_K8S_NODE,	   DNSREEL_F_K8S_NAMESPACE,
+    DNSREEL_F_K8S_PODNAME, DNSREEL_F_K8S_CONTAINERNAME,
+    DNSREEL_F_SRC,	   DNSREEL_F_DST,
+    DNSREEL_F_COMM,	   DNSREEL_F_PID,
+    DNSREEL_F_QR,	   DNSREEL_F_QTYPE,
+    DNSREEL_F_NAME,	   DNSREEL_F_RCODE,
+    DNSREEL_F_ADDRESSES,
+};
+
+static const enum dnsreel_field_id default_csv[] = {
+    DNSREEL_F_TIMESTAMP,
+    DNSREEL_F_K8S_NODE,
+    DNSREEL_F_K8S_NAMESPACE,
+    DNSREEL_F_K8S_PODNAME,
+    DNSREEL_F_K8S_CONTAINERNAME,
+    DNSREEL_F_RUNTIME_CONTAINERNAME,
+    DNSREEL_F_NETNS_ID,
+    DNSREEL_F_PKT_TYPE,
+    DNSREEL_F_SRC,
+    DNSREEL_F_DST,
+    DNSREEL_F_NAMESERVER,
+    DNSREEL_F_COMM,
+    DNSREEL_F_PID,
+    DNSREEL_F_TID,
+    DNSREEL_F_UID,
+    DNSREEL_F_GID,
+    DNSREEL_F_ID,
+    DNSREEL_F_QR,
+    DNSREEL_F_QTYPE,
+    DNSREEL_F_NAME,
+    DNSREEL_F_RCODE,
+    DNSREEL_F_ADDRESSES,
+    DNSREEL_F_NUM_ANSWERS,
+    DNSREEL_F_LATENCY_NS,
+    DNSREEL_F_TC,
+    DNSREEL_F_RD,
+    DNSREEL_F_RA,
+};
+
+const enum dnsreel_field_id *dnsreel_default_columns(size_t *n)
+{
+	*n = sizeof(default_columns) / sizeof(default_columns[0]);
+	return default_columns;
+}
+
+/* ---- output buffer ------------------------------------------------------------------------ */
+
+static void ob_flush(struct dnsreel_printer *p)
+{
+	if (p->len && fwrite(p->b, 1, p->len, p->out) != p->len && !p->err)
+		p->err = errno ? -errno : -EIO;
+	p->len = 0;
+}
+
+/* Makes room for n more bytes; afterwards p->b + p->len has at least n bytes free. */
+static int ob_reserve(struct dnsreel_printer *p, size_t n)
+{
+	if (p->len + n <= p->cap)
+		return 0;
+	ob_flush(p);
+	if (n > p->cap) {
+		char *nb = realloc(p->b, n);
+		if (!nb)
+			return -ENOMEM;
+		p->b = nb;
+		p->cap = n;
+	}
+	return 0;
+}
+
+static inline void ob_put(struct dnsreel_printer *p, const char *s, size_t n)
+{
+	if (ob_reserve(p, n) < 0)
+		return;
+	memcpy(p->b + p->len, s, n);
+	p->len += n;
+}
+
+#define OB_LIT(p, lit) ob_put((p), (lit), sizeof(lit) - 1)
+
+/* Unsigned decimal into d (>= 20 bytes); returns length. */
+static inline size_t fmt_u64(char *d, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		d[i] = t[n - 1 - i];
+	return n;
+}
+
+static inline size_t fmt_i64(char *d, int64_t v)
+{
+	if (v < 0) {
+		d[0] = '-';
+		return 1 + fmt_u64(d + 1, (uint64_t)0 - (uint64_t)v);
+	}
+	return fmt_u64(d, (uint64_t)v);
+}
+
+static inline void ob_i64(struct dnsreel_printer *p, int64_t v)
+{
+	if (ob_reserve(p, 21) < 0)
+		return;
+	p->len += fmt_i64(p->b + p->len, v);
+}
+
+/* JSON string with quotes; escapes ", \ and control characters. */
+static void ob_jstr(struct dnsreel_printer *p, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (ob_reserve(p, n * 6 + 2) < 0)
+		return;
+	char *d = p->b + p->len;
+	*d++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*d++ = (char)c;
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			*d++ = (char)c;
+			break;
+		case '\n':
+			*d++ = 'n';
+			break;
+		case '\r':
+			*d++ = 'r';
+			break;
+		case '\t':
+			*d++ = 't';
+			break;
+		default:
+			*d++ = 'u';
+			*d++ = '0';
+			*d++ = '0';
+			*d++ = hex[c >> 4];
+			*d++ = hex[c & 15];
+		}
+	}
+	*d++ = '"';
+	p->len = (size_t)(d - p->b);
+}
+
+static inline void ob_jcstr(struct dnsreel_printer *p, const char *s)
+{
+	ob_jstr(p, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* ---- time ------------------------------------------------------------------------------- */
+
+size_t dnsreel_timefmt(struct dnsreel_timefmt *cache, int64_t wall_ns, char *buf)
+{
+	int64_t sec = wall_ns / 1000000000, ns = wall_ns % 1000000000;
+	if (ns < 0) {
+		ns += 1000000000;
+		sec--;
+	}
+	if (!cache->date[0] || cache->sec != sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0)
+			memset(&tm, 0, sizeof(tm));
+		strftime(cache->date, sizeof(cache->date), "%Y-%m-%dT%H:%M:%S", &tm);
+		cache->sec = sec;
+	}
+	size_t n = strlen(cache->date);
+	memcpy(buf, cache->date, n);
+	buf[n++] = '.';
+	for (int i = 8; i >= 0; i--) {
+		buf[n + (size_t)i] = (char)('0' + ns % 10);
+		ns /= 10;
+	}
+	n += 9;
+	buf[n++] = 'Z';
+	buf[n] = 0;
+	return n;
+}
+
+/* ---- addresses -------------------------------------------------------------------------- */
+
+static size_t fmt_addr(char *d, uint8_t version, const uint8_t *a)
+{
+	if (version == 6) {
+		if (!inet_ntop(AF_INET6, a, d, INET6_ADDRSTRLEN))
+			d[0] = 0;
+		return strlen(d);
+	}
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			d[n++] = '.';
+		n += fmt_u64(d + n, a[i]);
+	}
+	d[n] = 0;
+	return n;
+}
+
+/* ---- field values ----------------------------------------------------------------------- */
+
+/* Text of field f for rec, into buf (>= 256 bytes) or pointing into rec; NULL value -> "". */
+static const char *field_text(struct dnsreel_printer *p, const struct dnsreel_rec *rec,
+			      enum dnsreel_field_id f, char *buf, size_t buflen, size_t *len,
+			      struct dnsreel_value *vout)
+{
+	struct dnsreel_value v;
+	if (f == DNSREEL_F_TIMESTAMP) {
+		*len = dnsreel_timefmt(&p->tf, rec->wall_ns, buf);
+		if (vout) {
+			memset(vout, 0, sizeof(*vout));
+			vout->type = DNSREEL_FT_STR;
+			vout->i = rec->wall_ns;
+		}
+		return buf;
+	}
+	memset(&v, 0, sizeof(v));
+	dnsreel_rec__value(rec, f, &v, buf, buflen);
+	if (vout)
+		*vout = v;
+	if (v.null) {
+		*len = 0;
+		return "";
+	}
+	if (v.s) {
+		*len = v.len ? v.len : strlen(v.s);
+		return v.s;
+	}
+	if (v.type == DNSREEL_FT_BOOL) {
+		*len = v.i ? 4 : 5;
+		return v.i ? "true" : "false";
+	}
+	*len = fmt_i64(buf, v.i);
+	return buf;
+}
+
+/* ---- columns ---------------------------------------------------------------------------- */
+
+static size_t utf8_len(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+/* Byte offset of code point k of s. */
+static size_t utf8_off(const char *s, size_t n, size_t k)
+{
+	size_t i = 0;
+	while (i < n && k) {
+		i++;
+		while (i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+			i++;
+		k--;
+	}
+	return i;
+}
+
+static const char ELLIPSIS[] = "\xe2\x80\xa6"; /* … */
+
+static int line_reserve(struct dnsreel_printer *p, size_t need)
+{
+	if (need <= p->line_cap)
+		return 0;
+	size_t nc = p->line_cap ? p->line_cap : 1024;
+	while (nc < need)
+		nc *= 2;
+	char *nl = realloc(p->line, nc);
+	if (!nl)
+		return -ENOMEM;
+	p->line = nl;
+	p->line_cap = nc;
+	return 0;
+}
+
+/* Appends one cell at *pos of p->line; returns 0 or -ENOMEM. */
+static int put_cell(struct dnsreel_printer *p, size_t *pos, const char *s, size_t n, int width,
+		    bool right, bool middle, bool last)
+{
+	size_t chars = utf8_len(s, n);
+	size_t w = width > 0 ? (size_t)width : chars;
+	if (line_reserve(p, *pos + n + w + 8) < 0)
+		return -ENOMEM;
+	char *d = p->line + *pos;
+	if (chars > w && !p->wide && w >= 1) {
+		/* Cut as trace_dns does: keep w-1 characters and mark the cut with an ellipsis,
+		 * at the end, or in the middle for pod names whose tail tells pods apart. */
+		size_t keep = w - 1;
+		if (middle) {
+			size_t head = keep / 2, tail = keep - head;
+			size_t ho = utf8_off(s, n, head), to = utf8_off(s, n, chars - tail);
+			memcpy(d, s, ho);
+			d += ho;
+			memcpy(d, ELLIPSIS, 3);
+			d += 3;
+			memcpy(d, s + to, n - to);
+			d += n - to;
+		} else {
+			size_t o = utf8_off(s, n, keep);
+			memcpy(d, s, o);
+			d += o;
+			memcpy(d, ELLIPSIS, 3);
+			d += 3;
+		}
+		chars = w;
+	} else {
+		size_t pad = chars < w ? w - chars : 0;
+		if (right) {
+			memset(d, ' ', pad);
+			d += pad;
+		}
+		memcpy(d, s, n);
+		d += n;
+		if (!right) {
+			memset(d, ' ', pad);
+			d += pad;
+		}
+	}
+	if (!last)
+		*d++ = ' ';
+	*pos = (size_t)(d - p->line);
+	return 0;
+}
+
+static void flush_line(struct dnsreel_printer *p, size_t pos)
+{
+	while (pos && p->line[pos - 1] == ' ')
+		pos--;
+	if (ob_reserve(p, pos + 1) < 0)
+		return;
+	memcpy(p->b + p->len, p->line, pos);
+	p->len += pos;
+	p->b[p->len++] = '\n';
+}
+
+static void columns_header(struct dnsreel_printer *p)
+{
+	const struct dnsreel_field_def *defs = dnsreel_fields(NULL);
+	size_t pos = 0;
+	for (size_t i = 0; i < p->nfields; i++) {
+		const struct dnsreel_field_def *d = &defs[p->fields[i]];
+		if (put_cell(p, &pos, d->header, strlen(d->header), p->widths[i], d->right_align,
+			     false, i + 1 == p->nfields) < 0)
+			return;
+	}
+	flush_line(p, pos);
+}
+
+static void print_columns(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
+{
+	const struct dnsreel_field_def *defs = dnsreel_fields(NULL);
+	char buf[512];
+	size_t pos = 0;
+	for (size_t i = 0; i < p->nfields; i++) {
+		enum dnsreel_field_id f = p->fields[i];
+		size_t n;
+		const char *s = field_text(p, rec, f, buf, sizeof(buf), &n, NULL);
+		if (put_cell(p, &pos, s, n, p->widths[i], defs[f].right_align,
+			     f == DNSREEL_F_K8S_PODNAME, i + 1 == p->nfields) < 0)
+			return;
+	}
+	flush_line(p, pos);
+}
+
+/* ---- csv -------------------------------------------------------------------------------- */
+
+static void csv_cell(struct dnsreel_printer *p, const char *s, size_t n)
+{
+	bool quote = n && (s[0] == ' ' || s[n - 1] == ' ');
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+	if (!quote) {
+		ob_put(p, s, n);
+		return;
+	}
+	if (ob_reserve(p, 2 * n + 2) < 0)
+		return;
+	char *d = p->b + p->len;
+	*d++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			*d++ = '"';
+		*d++ = s[i];
+	}
+	*d++ = '"';
+	p->len = (size_t)(d - p->b);
+}
+
+static void csv_header(struct dnsreel_printer *p)
+{
+	const struct dnsreel_field_def *defs = dnsreel_fields(NULL);
+	for (size_t i = 0; i < p->nfields; i++) {
+		if (i)
+			OB_LIT(p, ",");
+		ob_put(p, defs[p->fields[i]].name, strlen(defs[p->fields[i]].name));
+	}
+	OB_LIT(p, "\n");
+}
+
+static void print_csv(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
+{
+	char buf[512];
+	for (size_t i = 0; i < p->nfields; i++) {
+		size_t n;
+		const char *s = field_text(p, rec, p->fields[i], buf, sizeof(buf), &n, NULL);
+		if (i)
+			OB_LIT(p, ",");
+		csv_cell(p, s, n);
+	}
+	OB_LIT(p, "\n");
+}
+
+/* ---- json ------------------------------------------------------------------------------- */
+
+static void json_flat(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
+{
+	const struct dnsreel_field_def *defs = dnsreel_fields(NULL);
+	char buf[512];
+	OB_LIT(p, "{");
+	for (size_t i = 0; i < p->nfields; i++) {
+		enum dnsreel_field_id f = p->fields[i];
+		struct dnsreel_value v;
+		size_t n;
+		const char *s = field_text(p, rec, f, buf, sizeof(buf), &n, &v);
+		if (i)
+			OB_LIT(p, ",");
+		ob_jcstr(p, defs[f].name);
+		OB_LIT(p, ":");
+		if (v.null && f != DNSREEL_F_TIMESTAMP)
+			OB_LIT(p, "null");
+		else if (defs[f].type == DNSREEL_FT_INT && f != DNSREEL_F_TIMESTAMP)
+			ob_i64(p, v.i);
+		else if (defs[f].type == DNSREEL_FT_BOOL) {
+			if (v.i)
+				OB_LIT(p, "true");
+			else
+				OB_LIT(p, "false");
+		} else
+			ob_jstr(p, s, n);
+	}
+	OB_LIT(p, "}");
+}
+
+static void json_bool(struct dnsreel_printer *p, const char *key, size_t klen, bool v)
+{
+	ob_put(p, key, klen);
+	if (v)
+		OB_LIT(p, "true");
+	else
+		OB_LIT(p, "false");
+}
+#define JBOOL(p, lit, v) json_bool((p), (lit), sizeof(lit) - 1, (v))
+
+static void json_endpoint(struct dnsreel_printer *p, const struct dnsreel_rec *rec, bool src)
+{
+	const struct dnsreel_event *ev = rec->ev;
+	const uint8_t *a = src ? ev->src_addr : ev->dst_addr;
+	uint16_t port = src ? ev->src_port : ev->dst_port;
+	char addr[64];
+	size_t n = fmt_addr(addr, ev->ip_version, a);
+	OB_LIT(p, "{\"addr\":");
+	ob_jstr(p, addr, n);
+	OB_LIT(p, ",\"port\":");
+	ob_i64(p, port);
+	if (ev->proto == 6)
+		OB_LIT(p, ",\"proto\":\"TCP\"");
+	else
+		OB_LIT(p, ",\"proto\":\"UDP\"");
+	if (ev->ip_version == 6)
+		OB_LIT(p, ",\"version\":6");
+	else
+		OB_LIT(p, ",\"version\":4");
+	if (rec->ctx) {
+		struct dnsreel_endpoint ep = {0};
+		dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
+		if (ep.kind == 'p' || ep.kind == 's') {
+			if (ep.kind == 'p')
+				OB_LIT(p, ",\"k8s\":{\"kind\":\"pod\",\"namespace\":");
+			else
+				OB_LIT(p, ",\"k8s\":{\"kind\":\"svc\",\"namespace\":");
+			ob_jcstr(p, ep.k8s_namespace);
+			OB_LIT(p, ",\"name\":");
+			ob_jcstr(p, ep.name);
+			OB_LIT(p, "}");
+		}
+	}
+	OB_LIT(p, "}");
+}
+
+static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
+{
+	const struct dnsreel_event *ev = rec->ev;
+	const struct dnsreel_dns *dns = &rec->dns;
+	const struct dnsreel_netns_ctx *ns = rec->ns;
+	char buf[64];
+	size_t n;
+
+	n = dnsreel_timefmt(&p->tf, rec->wall_ns, buf);
+	OB_LIT(p, "{\"timestamp\":");
+	ob_jstr(p, buf, n);
+	OB_LIT(p, ",\"timestamp_raw\":");
+	ob_i64(p, rec->wall_ns);
+	OB_LIT(p, ",\"netns_id\":");
+	ob_i64(p, (int64_t)ev->netns);
+	OB_LIT(p, ",\"pkt_type\":");
+	ob_jcstr(p, dnsreel_pkt_type_name(ev->pkt_type));
+
+	OB_LIT(p, ",\"src\":");
+	json_endpoint(p, rec, true);
+	OB_LIT(p, ",\"dst\":");
+	json_endpoint(p, rec, false);
+
+	/* The server side: where a query goes, where a response comes from. */
+	OB_LIT(p, ",\"nameserver\":{\"addr\":");
+	n = fmt_addr(buf, ev->ip_version, dns->qr ? ev->src_addr : ev->dst_addr);
+	ob_jstr(p, buf, n);
+	if (ev->ip_version == 6)
+		OB_LIT(p, ",\"version\":6}");
+	else
+		OB_LIT(p, ",\"version\":4}");
+
+	bool proc = ev->flags & DNSREEL_EV_PROC;
+	OB_LIT(p, ",\"proc\":{\"comm\":");
+	ob_jstr(p, proc ? ev->comm : "", proc ? strnlen(ev->comm, sizeof(ev->comm)) : 0);
+	OB_LIT(p, ",\"pid\":");
+	ob_i64(p, proc ? ev->pid : 0);
+	OB_LIT(p, ",\"tid\":");
+	ob_i64(p, proc ? ev->tid : 0);
+	OB_LIT(p, ",\"creds\":{\"uid\":");
+	ob_i64(p, proc ? ev->uid : 0);
+	OB_LIT(p, ",\"gid\":");
+	ob_i64(p, proc ? ev->gid : 0);
+	OB_LIT(p, "}}");
+
+	const struct dnsreel_meta *m = rec->ctx ? dnsreel_ctx__meta(rec->ctx, rec->capture) : NULL;
+	OB_LIT(p, ",\"k8s\":{\"node\":");
+	ob_jcstr(p, m ? m->node : "");
+	OB_LIT(p, ",\"namespace\":");
+	ob_jcstr(p, ns ? ns->k8s_namespace : "");
+	OB_LIT(p, ",\"podName\":");
+	ob_jcstr(p, ns ? ns->k8s_podname : "");
+	OB_LIT(p, ",\"containerName\":");
+	ob_jcstr(p, ns ? ns->k8s_containername : "");
+	OB_LIT(p, "},\"runtime\":{\"containerName\":");
+	ob_jcstr(p, ns ? ns->runtime_containername : "");
+	OB_LIT(p, ",\"containerId\":");
+	ob_jcstr(p, ns ? ns->runtime_containerid : "");
+	OB_LIT(p, "}");
+
+	static const char hex[] = "0123456789abcdef";
+	char id[4] = {hex[dns->id >> 12], hex[(dns->id >> 8) & 15], hex[(dns->id >> 4) & 15],
+		      hex[dns->id & 15]};
+	OB_LIT(p, ",\"id\":");
+	ob_jstr(p, id, 4);
+	if (dns->qr)
+		OB_LIT(p, ",\"qr\":\"R\",\"qr_raw\":1,\"qtype\":");
+	else
+		OB_LIT(p, ",\"qr\":\"Q\",\"qr_raw\":0,\"qtype\":");
+	const char *t = dnsreel_dns_type_name(dns->qtype);
+	if (t)
+		ob_jcstr(p, t);
+	else {
+		n = fmt_u64(buf, dns->qtype);
+		ob_jstr(p, buf, n);
+	}
+	OB_LIT(p, ",\"qtype_raw\":");
+	ob_i64(p, dns->qtype);
+	OB_LIT(p, ",\"name\":");
+	ob_jcstr(p, dns->has_question ? dns->qname : "");
+	OB_LIT(p, ",\"rcode\":");
+	if (!dns->qr)
+		OB_LIT(p, "\"\"");
+	else if ((t = dnsreel_dns_rcode_name(dns->rcode)))
+		ob_jcstr(p, t);
+	else {
+		n = fmt_u64(buf, dns->rcode);
+		ob_jstr(p, buf, n);
+	}
+	OB_LIT(p, ",\"rcode_raw\":");
+	ob_i64(p, dns->rcode);
+	OB_LIT(p, ",\"addresses\":");
+	ob_jcstr(p, dns->addresses);
+	OB_LIT(p, ",\"num_answers\":");
+	ob_i64(p, dns->num_answers);
+	OB_LIT(p, ",\"latency_ns_raw\":");
+	ob_i64(p, rec->latency_ns);
+	JBOOL(p, ",\"tc\":", dns->tc);
+	JBOOL(p, ",\"rd\":", dns->rd);
+	JBOOL(p, ",\"ra\":", dns->ra);
+	OB_LIT(p, "}");
+}
+
+/* ---- public ----------------------------------------------------------------------------- */
+
+int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_printer_opts *o)
+{
+	*out = NULL;
+	if (!o || o->sz < sizeof(size_t) + sizeof(enum dnsreel_output) ||
+	    o->output > DNSREEL_OUT_CSV || o->nfields > MAX_FIELDS)
+		return -DNSREEL_E_ARG;
+	struct dnsreel_printer *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->output = o->output;
+	p->out = o->out ? o->out : stdout;
+	p->wide = o->wide;
+	p->no_header = o->no_header;
+	p->tty = isatty(fileno(p->out));
+	const enum dnsreel_field_id *f = o->fields;
+	size_t nf = o->nfields;
+	p->custom_fields = f && nf;
+	if (!p->custom_fields) {
+		if (o->output == DNSREEL_OUT_CSV) {
+			f = default_csv;
+			nf = sizeof(default_csv) / sizeof(default_csv[0]);
+		} else {
+			f = default_columns;
+			nf = sizeof(default_columns) / sizeof(default_columns[0]);
+		}
+	}
+	size_t count = 0;
+	const struct dnsreel_field_def *defs = dnsreel_fields(&count);
+	for (size_t i = 0; i < nf; i++) {
+		if ((size_t)f[i] >= count) {
+			free(p);
+			return -DNSREEL_E_ARG;
+		}
+		p->fields[i] = f[i];
+		int hl = (int)strlen(defs[f[i]].header);
+		p->widths[i] = defs[f[i]].width > hl ? defs[f[i]].width : hl;
+	}
+	p->nfields = nf;
+	p->cap = OBUF_CAP;
+	p->b = malloc(p->cap);
+	if (!p->b) {
+		free(p);
+		return -ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+int dnsreel_printer__print(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
+{
+	switch (p->output) {
+	case DNSREEL_OUT_COLUMNS:
+		if (!p->header_done && !p->no_header)
+			columns_header(p);
+		p->header_done = true;
+		print_columns(p, rec);
+		break;
+	case DNSREEL_OUT_CSV:
+		if (!p->header_done && !p->no_header)
+			csv_header(p);
+		p->header_done = true;
+		print_csv(p, rec);
+		break;
+	case DNSREEL_OUT_JSON:
+		if (p->nrec)
+			OB_LIT(p, ",\n");
+		else
+			OB_LIT(p, "[\n");
+		/* fallthrough */
+	case DNSREEL_OUT_JSONL:
+		if (p->custom_fields)
+			json_flat(p, rec);
+		else
+			json_full(p, rec);
+		if (p->output == DNSREEL_OUT_JSONL)
+			OB_LIT(p, "\n");
+		break;
+	}
+	p->nrec++;
+	if (p->tty)
+		return dnsreel_printer__flush(p);
+	return p->err;
+}
+
+int dnsreel_printer__flush(struct dnsreel_printer *p)
+{
+	ob_flush(p);
+	if (fflush(p->out) && !p->err)
+		p->err = errno ? -errno : -EIO;
+	return p->err;
+}
+
+int dnsreel_printer__close(struct dnsreel_printer *p)
+{
+	if (!p)
+		return 0;
+	if (p->output == DNSREEL_OUT_JSON) {
+		if (p->nrec)
+			OB_LIT(p, "\n]\n");
+		else
+			OB_LIT(p, "[]\n");
+	} else if (p->output == DNSREEL_OUT_COLUMNS && !p->header_done && !p->no_header) {
+		/* trace_dns shows its header even before the first event. */
+		columns_header(p);
+	} else if (p->output == DNSREEL_OUT_CSV && !p->header_done && !p->no_header) {
+		csv_header(p);
+	}
+	int err = dnsreel_printer__flush(p);
+	free(p->b);
+	free(p->line);
+	free(p);
+	return err;
+}
+
+int dnsreel_output_parse(const char *s, enum dnsreel_output *out)
+{
+	static const struct {
+		const char *name;
+		enum dnsreel_output o;
+	} t[] = {{"columns", DNSREEL_OUT_COLUMNS},
+		 {"json", DNSREEL_OUT_JSON},
+		 {"jsonl", DNSREEL_OUT_JSONL},
+		 {"csv", DNSREEL_OUT_CSV}};
+	for (size_t i = 0; s && i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcasecmp(s, t[i].name)) {
+			*out = t[i].o;
+			return 0;
+		}
+	return -DNSREEL_E_ARG;
+}
+
+int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max, size_t *n,
+			 char *err, size_t errlen)
+{
+	*n = 0;
+	if (err && errlen)
+		err[0] = 0;
+	const char *s = csv ? csv : "";
+	for (;;) {
+		const char *e = strchr(s, ',');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		while (len && (*s == ' ' || *s == '\t')) {
+			s++;
+			len--;
+		}
+		while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		char name[128];
+		if (!len || len >= sizeof(name)) {
+			if (err)
+				snprintf(err, errlen, "%s field name in '%s'",
+					 len ? "too long a" : "empty", csv ? csv : "");
+			return -DNSREEL_E_ARG;
+		}
+		memcpy(name, s, len);
+		name[len] = 0;
+		const struct dnsreel_field_def *d = dnsreel_field_find(name);
+		if (!d) {
+			if (err)
+				snprintf(err, errlen, "unknown field '%s'", name);
+			return -DNSREEL_E_ARG;
+		}
+		if (*n >= max) {
+			if (err)
+				snprintf(err, errlen, "too many fields (at most %zu)", max);
+			return -DNSREEL_E_LIMIT;
+		}
+		ids[(*n)++] = d->id;
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
