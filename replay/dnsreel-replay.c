@@ -1,0 +1,383 @@
+/* dnsreel-replay: captures in, trace_dns-style events out, sorted by time.
+ *
+ *   captures ─▶ merge by time ─▶ decode ─▶ filter ─▶ [flows: next issue] ─▶ printer | pcapng
+ *
+ * The sink chain is a list of rec callbacks so a flow stage can later sit before the printer.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dnsreel.h"
+#include "pcapng.h"
+#include "print.h"
+#include "replay.h"
+
+enum {
+	OPT_FILTER = 'F',
+	OPT_NAMESPACE = 'n',
+	OPT_PODNAME = 'p',
+	OPT_CONTAINERNAME = 'c',
+	OPT_OUTPUT = 'o',
+	OPT_WRITE = 'w',
+	OPT_FOLLOW = 'f',
+	OPT_SINCE = 1000,
+	OPT_UNTIL,
+	OPT_FIELDS,
+	OPT_WIDE,
+	OPT_NO_HEADER,
+	OPT_STATS,
+	OPT_SCAN,
+};
+
+static const struct dnsreel_opt options[] = {
+    {OPT_FILTER, "filter", 'F', DNSREEL_REQ_ARG, "EXPR",
+     "keep events where FIELD OP VALUE (== != ~ !~ < <= > >=); repeat to AND", "Selection"},
+    {OPT_NAMESPACE, "namespace", 'n', DNSREEL_REQ_ARG, "LIST",
+     "only these Kubernetes namespaces (comma-separated)", NULL},
+    {OPT_PODNAME, "podname", 'p', DNSREEL_REQ_ARG, "LIST", "only these pods", NULL},
+    {OPT_CONTAINERNAME, "containername", 'c', DNSREEL_REQ_ARG, "LIST", "only these containers",
+     NULL},
+    {OPT_SINCE, "since", 0, DNSREEL_REQ_ARG, "TIME",
+     "from TIME (RFC 3339, or relative like -10m, 1h = an hour ago)", NULL},
+    {OPT_UNTIL, "until", 0, DNSREEL_REQ_ARG, "TIME", "up to TIME", NULL},
+    {OPT_OUTPUT, "output", 'o', DNSREEL_REQ_ARG, "FORMAT",
+     "columns (default), json, jsonl, csv or pcapng", "Output"},
+    {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST",
+     "columns to print, e.g. timestamp,k8s.podname,name,rcode", NULL},
+    {OPT_WIDE, "wide", 0, DNSREEL_NO_ARG, NULL, "columns: never cut long values", NULL},
+    {OPT_NO_HEADER, "no-header", 0, DNSREEL_NO_ARG, NULL, "columns, csv: no header row", NULL},
+    {OPT_WRITE, "write", 'w', DNSREEL_REQ_ARG, "FILE", "write to FILE instead of stdout", NULL},
+    {OPT_FOLLOW, "follow", 'f', DNSREEL_NO_ARG, NULL,
+     "keep printing as captures being recorded grow (Ctrl-C ends)", "Run"},
+    {OPT_STATS, "stats", 0, DNSREEL_NO_ARG, NULL, "print frames and events read on stderr", NULL},
+    {OPT_SCAN, "scan", 0, DNSREEL_NO_ARG, NULL,
+     "ignore index.sqlite and scan the segments (damaged index)", NULL},
+    {0, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct dnsreel_tool tool = {
+    .name = "dnsreel-replay",
+    .usage = "CAPTURE... [OPTIONS]",
+    .summary = "print the DNS events of captures as trace_dns does, merged and sorted by time",
+    .opts = options,
+    .epilog = "Examples:\n"
+	      "  dnsreel-replay node1.reel node2.reel -n demo -F rcode!=Success\n"
+	      "  dnsreel-replay c.reel --since 2026-11-26T08:00:00Z --until 2026-11-26T08:05:00Z "
+	      "-o jsonl\n"
+	      "  dnsreel-replay c.reel --fields timestamp,src,dst,id,qr,name,latency_ns\n"
+	      "  dnsreel-replay c.reel -F name==example.com. -o pcapng -w out.pcapng\n"
+	      "Exit status: 0 ok, 1 failure (including damaged frames, after replaying the "
+	      "rest), 2 usage.\n",
+    .print_versions = NULL,
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct run {
+	struct dnsreel_cli *cli;
+	struct dnsreel_printer *printer;
+	struct dnsreel_pcapng *pcap;
+	struct dnsreel_progress progress;
+	int64_t start_ns;
+	uint64_t problems;
+};
+
+static void on_problem(void *arg, const char *msg)
+{
+	struct run *r = arg;
+	r->problems++;
+	dnsreel_progress_done(&r->progress);
+	dnsreel_err(r->cli, "damaged: %s", msg);
+}
+
+/* Sinks. A flow stage (--flows, next issue) will be one more rec callback placed before these. */
+static int sink_print(void *arg, const struct dnsreel_rec *rec)
+{
+	struct run *r = arg;
+	return dnsreel_printer__print(r->printer, rec);
+}
+
+static int sink_pcapng_rec(void *arg, const struct dnsreel_rec *rec)
+{
+	struct run *r = arg;
+	return dnsreel_pcapng__rec(r->pcap, rec);
+}
+
+static int sink_pcapng_event(void *arg, uint32_t capture, uint32_t segment,
+			     const struct dnsreel_event *ev, int64_t wall_ns)
+{
+	struct run *r = arg;
+	(void)segment;
+	return dnsreel_pcapng__event(r->pcap, capture, ev, wall_ns);
+}
+
+static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
+{
+	struct run *r = arg;
+	if (idle) {
+		if (r->printer)
+			dnsreel_printer__flush(r->printer);
+		if (r->pcap)
+			fflush(stdout);
+		return;
+	}
+	/* Only a long job earns a progress line. */
+	if (dnsreel_now_boot_ns() - r->start_ns < 1000000000LL)
+		return;
+	dnsreel_progress(&r->progress, "frames %llu/%llu  events %llu/%llu",
+			 (unsigned long long)(st->frames_read + st->frames_pruned + st->frames_bad),
+			 (unsigned long long)st->frames_total, (unsigned long long)st->events_read,
+			 (unsigned long long)st->events_total);
+}
+
+static int add_list(struct dnsreel_cli *cli, struct dnsreel_filter *f, enum dnsreel_field_id id,
+		    const char *csv, int *exit_code)
+{
+	char err[256] = "";
+	if (dnsreel_filter__add_any_of(f, id, csv, err, sizeof(err)) < 0) {
+		*exit_code = dnsreel_cli_usage_error(&tool, "%s", err[0] ? err : "bad list");
+		return -1;
+	}
+	(void)cli;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct dnsreel_cli cli;
+	struct dnsreel_filter *filter = NULL;
+	struct dnsreel_replay *rp = NULL;
+	struct run run = {0};
+	enum dnsreel_field_id fields[64];
+	size_t nfields = 0;
+	const char *fields_arg = NULL, *output = "columns", *write_path = NULL;
+	const char *since = NULL, *until = NULL;
+	bool wide = false, no_header = false, follow = false, stats = false, scan = false;
+	FILE *out = stdout;
+	int exit_code = DNSREEL_EXIT_OK, ch, err;
+	char errbuf[768] = "";
+
+	dnsreel_cli_init(&cli, &tool, argc, argv);
+	run.cli = &cli;
+	if (dnsreel_filter__new(&filter) < 0) {
+		fprintf(stderr, "dnsreel-replay: out of memory\n");
+		return DNSREEL_EXIT_FAIL;
+	}
+	while ((ch = dnsreel_cli_next(&cli, &exit_code)) != -1) {
+		if (ch == DNSREEL_CLI_EXIT)
+			goto cleanup;
+		switch (ch) {
+		case OPT_FILTER:
+			if (dnsreel_filter__add(filter, cli.arg, errbuf, sizeof(errbuf)) < 0) {
+				exit_code =
+				    dnsreel_cli_usage_error(&tool, "-F '%s': %s", cli.arg, errbuf);
+				goto cleanup;
+			}
+			break;
+		case OPT_NAMESPACE:
+			if (add_list(&cli, filter, DNSREEL_F_K8S_NAMESPACE, cli.arg, &exit_code))
+				goto cleanup;
+			break;
+		case OPT_PODNAME:
+			if (add_list(&cli, filter, DNSREEL_F_K8S_PODNAME, cli.arg, &exit_code))
+				goto cleanup;
+			break;
+		case OPT_CONTAINERNAME:
+			if (add_list(&cli, filter, DNSREEL_F_K8S_CONTAINERNAME, cli.arg,
+				     &exit_code))
+				goto cleanup;
+			break;
+		case OPT_SINCE:
+			since = cli.arg;
+			break;
+		case OPT_UNTIL:
+			until = cli.arg;
+			break;
+		case OPT_OUTPUT:
+			output = cli.arg;
+			break;
+		case OPT_FIELDS:
+			fields_arg = cli.arg;
+			break;
+		case OPT_WIDE:
+			wide = true;
+			break;
+		case OPT_NO_HEADER:
+			no_header = true;
+			break;
+		case OPT_WRITE:
+			write_path = cli.arg;
+			break;
+		case OPT_FOLLOW:
+			follow = true;
+			break;
+		case OPT_STATS:
+			stats = true;
+			break;
+		case OPT_SCAN:
+			scan = true;
+			break;
+		default:
+			exit_code = dnsreel_cli_usage_error(&tool, "unhandled option");
+			goto cleanup;
+		}
+	}
+	if (cli.optind >= argc) {
+		exit_code = dnsreel_cli_usage_error(&tool, "no CAPTURE given");
+		goto cleanup;
+	}
+
+	bool pcapng = !strcmp(output, "pcapng");
+	enum dnsreel_output fmt = DNSREEL_OUT_COLUMNS;
+	if (!pcapng && dnsreel_output_parse(output, &fmt) < 0) {
+		exit_code = dnsreel_cli_usage_error(
+		    &tool, "unknown output '%s' (columns, json, jsonl, csv, pcapng)", output);
+		goto cleanup;
+	}
+	if (fields_arg &&
+	    dnsreel_fields_parse(fields_arg, fields, 64, &nfields, errbuf, sizeof(errbuf)) < 0) {
+		exit_code = dnsreel_cli_usage_error(&tool, "--fields: %s", errbuf);
+		goto cleanup;
+	}
+	int64_t now = dnsreel_now_wall_ns(), since_ns = 0, until_ns = 0;
+	if (since && dnsreel_parse_time(since, now, &since_ns) < 0) {
+		exit_code = dnsreel_cli_usage_error(&tool, "--since: cannot read time '%s'", since);
+		goto cleanup;
+	}
+	if (until && dnsreel_parse_time(until, now, &until_ns) < 0) {
+		exit_code = dnsreel_cli_usage_error(&tool, "--until: cannot read time '%s'", until);
+		goto cleanup;
+	}
+	if (since || until)
+		dnsreel_filter__set_window(filter, since_ns, until_ns);
+
+	if (write_path) {
+		out = fopen(write_path, "w");
+		if (!out) {
+			dnsreel_err(&cli, "%s: %s", write_path, strerror(errno));
+			exit_code = DNSREEL_EXIT_FAIL;
+			out = stdout;
+			goto cleanup;
+		}
+	} else if (pcapng && isatty(fileno(stdout))) {
+		exit_code = dnsreel_cli_usage_error(
+		    &tool, "-o pcapng writes binary data: use -w FILE or a pipe");
+		goto cleanup;
+	}
+	static char obuf[1 << 20];
+	if (pcapng)
+		setvbuf(out, obuf, _IOFBF, sizeof(obuf));
+
+	bool filtered = !dnsreel_filter__empty(filter);
+	struct dnsreel_replay_opts ro = {
+	    .sz = sizeof(ro),
+	    .filter = filtered ? filter : NULL,
+	    .follow = follow,
+	    .stop = &stop_flag,
+	    .problem = on_problem,
+	    .problem_ctx = &run,
+	    .tick = on_tick,
+	    .tick_arg = &run,
+	    .capr_flags = scan ? DNSREEL_CAPR_SCAN : 0,
+	};
+	if (pcapng && !filtered) {
+		/* Unfiltered: the original packets, TCP segments with their sequence numbers. */
+		ro.event_fn = sink_pcapng_event;
+		ro.event_arg = &run;
+		ro.no_decode = !stats;
+	} else {
+		ro.rec_fn = pcapng ? sink_pcapng_rec : sink_print;
+		ro.rec_arg = &run;
+	}
+	err = dnsreel_replay__open(&rp, (const char *const *)argv + cli.optind,
+				   (size_t)(argc - cli.optind), &ro, errbuf, sizeof(errbuf));
+	if (err < 0) {
+		dnsreel_err(&cli, "%s", errbuf[0] ? errbuf : dnsreel_strerror(err));
+		exit_code = DNSREEL_EXIT_FAIL;
+		goto cleanup;
+	}
+	if (pcapng) {
+		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_replay__ctx(rp),
+					  (size_t)(argc - cli.optind),
+					  (const char *const *)argv + cli.optind);
+	} else {
+		struct dnsreel_printer_opts po = {
+		    .sz = sizeof(po),
+		    .output = fmt,
+		    .fields = nfields ? fields : NULL,
+		    .nfields = nfields,
+		    .wide = wide,
+		    .no_header = no_header,
+		    .out = out,
+		};
+		err = dnsreel_printer__new(&run.printer, &po);
+	}
+	if (err < 0) {
+		dnsreel_err(&cli, "output: %s", dnsreel_strerror(err));
+		exit_code = DNSREEL_EXIT_FAIL;
+		goto cleanup;
+	}
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	dnsreel_progress_init(&run.progress, &cli);
+	run.start_ns = dnsreel_now_boot_ns();
+	err = dnsreel_replay__run(rp);
+	dnsreel_progress_done(&run.progress);
+	if (err) {
+		dnsreel_err(&cli, "replay: %s", err < 0 ? dnsreel_strerror(err) : "stopped");
+		exit_code = DNSREEL_EXIT_FAIL;
+	}
+
+cleanup:
+	if (run.printer && dnsreel_printer__close(run.printer) < 0 &&
+	    exit_code == DNSREEL_EXIT_OK) {
+		dnsreel_err(&cli, "writing output: %s", strerror(errno));
+		exit_code = DNSREEL_EXIT_FAIL;
+	}
+	if (run.pcap && dnsreel_pcapng__close(run.pcap) < 0 && exit_code == DNSREEL_EXIT_OK) {
+		dnsreel_err(&cli, "writing pcapng: %s", strerror(errno));
+		exit_code = DNSREEL_EXIT_FAIL;
+	}
+	if (rp) {
+		struct dnsreel_replay_stats st;
+		dnsreel_replay__stats(rp, &st);
+		if (stats) {
+			double secs = (double)(dnsreel_now_boot_ns() - run.start_ns) / 1e9;
+			fprintf(
+			    stderr,
+			    "frames read %llu/%llu (pruned %llu, damaged %llu), events %llu/%llu, "
+			    "messages %llu, matched %llu, %.3f s, %.0f events/s\n",
+			    (unsigned long long)st.frames_read, (unsigned long long)st.frames_total,
+			    (unsigned long long)st.frames_pruned, (unsigned long long)st.frames_bad,
+			    (unsigned long long)st.events_read, (unsigned long long)st.events_total,
+			    (unsigned long long)st.recs, (unsigned long long)st.recs_matched, secs,
+			    secs > 0 ? (double)st.events_read / secs : 0.0);
+		}
+		if (st.frames_bad) {
+			dnsreel_err(&cli, "%llu damaged frame(s) skipped; the rest was replayed",
+				    (unsigned long long)st.frames_bad);
+			exit_code = DNSREEL_EXIT_FAIL;
+		}
+		dnsreel_replay__close(rp);
+	}
+	if (out != stdout && fclose(out) && exit_code == DNSREEL_EXIT_OK) {
+		dnsreel_err(&cli, "%s: %s", write_path, strerror(errno));
+		exit_code = DNSREEL_EXIT_FAIL;
+	}
+	dnsreel_filter__free(filter);
+	dnsreel_cli_free(&cli);
+	return exit_code;
+}
