@@ -1,0 +1,131 @@
+# Shared by the lab tests and benchmarks: skip rules, the lab's lifetime, tcpdump per netns,
+# the recorder. Source it after setting BIN (the build's bin/ directory).
+# Every process started here is remembered and stopped by lab_cleanup, which the EXIT trap runs.
+
+LAB_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lab.sh
+LAB_PIDS=()
+WORK=""
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# lab_require TOOL...: skip (77) unless root and every tool is here.
+lab_require() {
+	[[ $(id -u) == 0 ]] || skip "needs root (network namespaces, iptables, eBPF)"
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || [[ -x $t ]] || skip "missing tool: $t"
+	done
+	[[ -n $(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts) ]] || skip "no cgroup2 mounted"
+}
+
+lab_cleanup() {
+	local p
+	for p in "${LAB_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	if [[ -n ${LAB_ID:-} ]]; then "$LAB_SH" down || true; fi
+	if [[ -n $WORK && -z ${LAB_KEEP_WORK:-} ]]; then rm -rf "$WORK"; fi
+	if [[ -n $WORK && -n ${LAB_KEEP_WORK:-} ]]; then echo "work dir kept: $WORK" >&2; fi
+}
+
+# lab_start PREFIX: a fresh lab (unique id), WORK dir, cleanup on every exit.
+lab_start() {
+	export LAB_ID=${1}$$
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/dnsreel-labtest.XXXXXX")
+	trap lab_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	local envs
+	envs=$("$LAB_SH" up) || fail "lab up failed"
+	eval "$envs"
+}
+
+netns_inode() { stat -L -c %i "/run/netns/$1"; }
+
+# tcpdump_start: one tcpdump -i any per lab netns, writing $WORK/NETNS.pcap; waits until each
+# listens. TCPDUMP_PIDS holds them in LAB_NETNS order.
+TCPDUMP_PIDS=()
+tcpdump_start() {
+	local ns i
+	TCPDUMP_PIDS=()
+	for ns in $LAB_NETNS; do
+		ip netns exec "$ns" tcpdump -i any -s 0 -U -n -w "$WORK/$ns.pcap" \
+			"${TCPDUMP_FILTER:-port 53 or port 5353}" 2>"$WORK/$ns.tcpdump.err" &
+		TCPDUMP_PIDS+=($!)
+		LAB_PIDS+=($!)
+	done
+	for ns in $LAB_NETNS; do
+		for i in $(seq 100); do
+			grep -q "listening on" "$WORK/$ns.tcpdump.err" 2>/dev/null && break
+			sleep 0.05
+		done
+		grep -q "listening on" "$WORK/$ns.tcpdump.err" || fail "tcpdump in $ns did not start"
+	done
+}
+
+tcpdump_stop() {
+	local p
+	for p in "${TCPDUMP_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+	for p in "${TCPDUMP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	local ns
+	for ns in $LAB_NETNS; do
+		if grep -E '^[1-9][0-9]* packets? dropped by kernel' "$WORK/$ns.tcpdump.err"; then
+			echo "warning: tcpdump in $ns dropped packets" >&2
+		fi
+	done
+}
+
+# pcap_args: -p INODE:NAME:FILE for lab-compare, one per lab netns.
+pcap_args() {
+	local ns
+	for ns in $LAB_NETNS; do
+		printf -- '-p %s:%s:%s ' "$(netns_inode "$ns")" "${ns#"$LAB_ID"-}" "$WORK/$ns.pcap"
+	done
+}
+
+# recorder_start DIR [ARGS...]: dnsreel-record into DIR, waits for its ready file (10 s).
+RECORDER_PID=""
+recorder_start() {
+	local out=$1
+	shift
+	rm -f "$WORK/ready"
+	"$BIN/dnsreel-record" -o "$out" --pod-logs "$LAB_POD_LOGS" --node "$LAB_NODE_NAME" \
+		--ready-file "$WORK/ready" "$@" 2>"$WORK/record.err" &
+	RECORDER_PID=$!
+	LAB_PIDS+=($!)
+	local i
+	for i in $(seq 200); do
+		[[ -e $WORK/ready ]] && return 0
+		kill -0 $RECORDER_PID 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$WORK/record.err" >&2
+	fail "recorder did not become ready"
+}
+
+recorder_stop() {
+	local rc=0
+	kill -INT "$RECORDER_PID" 2>/dev/null || true
+	wait "$RECORDER_PID" || rc=$?
+	if [[ $rc != 0 ]]; then
+		cat "$WORK/record.err" >&2
+		fail "recorder exited $rc after SIGINT"
+	fi
+}
+
+# in_app CMD...: runs CMD in the app pod (netns + container cgroup) and waits; the pid it ran
+# with is appended to CLIENT_PIDS as PID:COMM (the exec chain keeps the pid).
+CLIENT_PIDS=()
+in_app() {
+	local out=$WORK/client.out
+	"$LAB_SH" exec app "$@" >>"$out" 2>&1 &
+	local pid=$!
+	CLIENT_PIDS+=("$pid:$(basename "$1")")
+	wait $pid || echo "note: '$*' exited $?" >>"$out"
+}
