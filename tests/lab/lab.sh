@@ -255,6 +255,9 @@ server:
 	hide-version: yes
 	verbosity: 0
 	refuse-any: no
+	# No response rate limiting: the lab and the benchmark send far past its 200 qps.
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
 remote-control:
 	control-enable: no
 zone:
