@@ -226,6 +226,8 @@ static int open_frame(struct dnsreel_replay *r)
 		return schedule(r, top.cap);
 	}
 	r->st.frames_read++;
+	if (r->nslots - r->nfree > r->st.frames_open_max)
+		r->st.frames_open_max = r->nslots - r->nfree;
 	s->pos = 0;
 	s->cap = top.cap;
 	s->segment = fi ? fi->segment : 0;

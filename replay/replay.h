@@ -27,14 +27,15 @@ typedef int (*dnsreel_event_fn)(void *arg, uint32_t capture, uint32_t segment,
 				const struct dnsreel_event *ev, int64_t wall_ns);
 
 struct dnsreel_replay_stats {
-	uint64_t frames_total;	/* in the catalogs */
-	uint64_t frames_read;	/* decoded */
-	uint64_t frames_pruned; /* skipped: could not match the filter */
-	uint64_t frames_bad;	/* damaged: named through the problem callback */
-	uint64_t events_total;	/* in the catalogs */
-	uint64_t events_read;	/* merged */
-	uint64_t recs;		/* DNS messages decoded */
-	uint64_t recs_matched;	/* passed the filter */
+	uint64_t frames_total;	  /* in the catalogs */
+	uint64_t frames_read;	  /* decoded */
+	uint64_t frames_pruned;	  /* skipped: could not match the filter */
+	uint64_t frames_bad;	  /* damaged: named through the problem callback */
+	uint64_t events_total;	  /* in the catalogs */
+	uint64_t events_read;	  /* merged */
+	uint64_t recs;		  /* DNS messages decoded */
+	uint64_t recs_matched;	  /* passed the filter */
+	uint64_t frames_open_max; /* most frames decoded at once: the memory bound */
 };
 
 struct dnsreel_replay_opts {

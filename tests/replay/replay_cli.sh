@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# replay_cli.sh REPLAY SYNTH SRCDIR: dnsreel-replay as a user runs it.
+#  - golden: a deterministic synthetic capture rendered in every format, diffed against
+#    golden/*.out (UPDATE_GOLDEN=1 rewrites them); lab captures under tests/data/*.reel too,
+#    against tests/data/<name>.replay.out when present
+#  - pcapng export read back by tshark: same count of DNS messages, same ids, names, times
+#  - damaged captures: good frames printed, the damage named, exit 1
+#  - usage errors exit 2, a missing capture exits 1, --help exits 0
+set -u
+replay=$1 synth=$2 src=$3
+golden=$src/golden
+data=$src/../data
+tmp=$(mktemp -d /tmp/dnsreel-replay-cli.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+"$synth" -o "$tmp/g.reel" -n 400 --multi-hop --tcp --seed 3 --block-events 50 \
+	--segment-bytes 8192 >/dev/null || { echo "FAIL: synth"; exit 1; }
+"$synth" -o "$tmp/h.reel" -n 200 --seed 4 --block-events 50 >/dev/null || exit 1
+
+# ---- golden ---------------------------------------------------------------------------------
+check_golden() { # name args...
+	local name=$1
+	shift
+	"$replay" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+	local rc=$?
+	[ $rc -eq 0 ] || { bad "$name: exit $rc: $(head -3 "$tmp/$name.err")"; return; }
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+		cp "$tmp/$name.out" "$golden/$name.out"
+	elif ! diff -u "$golden/$name.out" "$tmp/$name.out" >"$tmp/$name.diff"; then
+		bad "$name differs from golden/$name.out:"
+		head -20 "$tmp/$name.diff"
+	fi
+}
+mkdir -p "$golden"
+check_golden columns "$tmp/g.reel"
+check_golden wide "$tmp/g.reel" --wide
+check_golden fields "$tmp/g.reel" --fields TIMESTAMP,k8s.podName,id,pkt_type,src,dst,qr,name,rcode,latency_ns
+check_golden json "$tmp/g.reel" -o json
+check_golden jsonl "$tmp/g.reel" -o jsonl
+check_golden jsonl_fields "$tmp/g.reel" -o jsonl --fields timestamp,name,num_answers,rd
+check_golden csv "$tmp/g.reel" -o csv
+check_golden nxdomain "$tmp/g.reel" -F rcode==NameError -F 'name~svc' --no-header
+check_golden two "$tmp/g.reel" "$tmp/h.reel" --fields timestamp,k8s.node,id,qr,name
+
+# golden tests on lab captures, when the lab has committed some
+for cap in "$data"/*.reel; do
+	[ -d "$cap" ] || continue
+	want="${cap%.reel}.replay.out"
+	"$replay" "$cap" --wide --fields timestamp,k8s.namespace,k8s.podname,pkt_type,src,dst,id,qr,qtype,name,rcode,addresses >"$tmp/lab.out" 2>"$tmp/lab.err" ||
+		bad "lab $cap: exit $?: $(head -3 "$tmp/lab.err")"
+	if [ "${UPDATE_GOLDEN:-0}" = 1 ]; then
+		cp "$tmp/lab.out" "$want"
+	elif [ -f "$want" ]; then
+		diff -u "$want" "$tmp/lab.out" | head -20 || true
+		cmp -s "$want" "$tmp/lab.out" || bad "lab $cap differs from $want"
+	fi
+done
+
+# JSON parses and has trace_dns's layout
+if command -v python3 >/dev/null; then
+	python3 - "$tmp/json.out" "$tmp/jsonl.out" <<'EOF' || bad "json layout"
+import json, sys
+arr = json.load(open(sys.argv[1]))
+lines = [json.loads(l) for l in open(sys.argv[2])]
+assert arr == lines, "json and jsonl disagree"
+for o in arr:
+    for k in ("timestamp", "timestamp_raw", "netns_id", "pkt_type", "id", "qr", "qr_raw",
+              "qtype", "qtype_raw", "name", "rcode", "rcode_raw", "addresses", "num_answers",
+              "latency_ns_raw", "tc", "rd", "ra"):
+        assert k in o, k
+    for e in ("src", "dst"):
+        assert set(("addr", "port", "proto", "version")) <= set(o[e]), o[e]
+        assert o[e]["proto"] in ("UDP", "TCP")
+    assert set(o["nameserver"]) == {"addr", "version"}
+    assert set(o["proc"]) == {"comm", "pid", "tid", "creds"} and set(o["proc"]["creds"]) == {"uid", "gid"}
+    assert set(o["k8s"]) == {"node", "namespace", "podName", "containerName"}
+    assert set(o["runtime"]) == {"containerName", "containerId"}
+    assert o["timestamp"].endswith("Z") and len(o["timestamp"]) == 30
+    assert (o["qr"] == "R") == (o["qr_raw"] == 1)
+assert any("k8s" in o["src"] for o in arr), "no pod/service endpoint known"
+ts = [o["timestamp_raw"] for o in arr]
+assert ts == sorted(ts), "not sorted"
+EOF
+fi
+
+# ---- pcapng through tshark ------------------------------------------------------------------
+if command -v tshark >/dev/null; then
+	for variant in all filtered; do
+		args=()
+		[ $variant = filtered ] && args=(-F 'qtype!=TXT')
+		"$replay" "$tmp/g.reel" "${args[@]}" -o pcapng -w "$tmp/$variant.pcapng" ||
+			bad "pcapng $variant export exit $?"
+		"$replay" "$tmp/g.reel" "${args[@]}" -o jsonl |
+			python3 -c 'import json,sys
+for l in sys.stdin:
+    o=json.loads(l); print("%d %s %s" % (o["timestamp_raw"], o["id"], o["name"]))' \
+				>"$tmp/$variant.want"
+		tshark -r "$tmp/$variant.pcapng" -o tcp.desegment_tcp_streams:TRUE -Y dns \
+			-T fields -E separator=' ' -e frame.time_epoch -e dns.id -e dns.qry.name \
+			2>"$tmp/tshark.err" >"$tmp/$variant.tshark" || bad "tshark $variant: $(head -3 "$tmp/tshark.err")"
+		# tshark prints one line per frame; a frame carrying several TCP messages lists their
+		# ids comma-separated: split them so both sides count messages.
+		python3 - "$tmp/$variant.tshark" "$tmp/$variant.got" <<'EOF'
+import sys, decimal
+out = open(sys.argv[2], "w")
+for l in open(sys.argv[1]):
+    parts = l.split()
+    if len(parts) < 3: continue
+    t = decimal.Decimal(parts[0]); ns = int(t * 1000000000)
+    ids = parts[1].split(","); names = parts[2].split(",")
+    for i, n in zip(ids, names):
+        out.write("%d %04x %s.\n" % (ns, int(i, 16), n))
+EOF
+		sort "$tmp/$variant.want" >"$tmp/$variant.want.s"
+		sort "$tmp/$variant.got" >"$tmp/$variant.got.s"
+		n_want=$(wc -l <"$tmp/$variant.want.s") n_got=$(wc -l <"$tmp/$variant.got.s")
+		[ "$n_want" -gt 100 ] || bad "pcapng $variant: only $n_want messages"
+		if ! cmp -s "$tmp/$variant.want.s" "$tmp/$variant.got.s"; then
+			bad "pcapng $variant: tshark sees $n_got messages, replay $n_want; first differences:"
+			diff "$tmp/$variant.want.s" "$tmp/$variant.got.s" | head -10
+		fi
+		# every packet decodes as DNS with good checksums, and comments carry the context
+		total=$(tshark -r "$tmp/$variant.pcapng" 2>/dev/null | wc -l)
+		dns=$(tshark -r "$tmp/$variant.pcapng" -Y 'dns || tcp.len>0' 2>/dev/null | wc -l)
+		[ "$total" = "$dns" ] || bad "pcapng $variant: $total packets, $dns DNS"
+		badsum=$(tshark -r "$tmp/$variant.pcapng" -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+			-o ip.check_checksum:TRUE -Y 'ip.checksum.status==0 || udp.checksum.status==0 || tcp.checksum.status==0' 2>/dev/null | wc -l)
+		[ "$badsum" = 0 ] || bad "pcapng $variant: $badsum packets with bad checksums"
+		tshark -r "$tmp/$variant.pcapng" -T fields -e frame.comment -c 50 2>/dev/null |
+			grep -q 'pod=.* comm=.* pid=[0-9]* .*pkt_type=' || bad "pcapng $variant: no context comments"
+	done
+	capinfos "$tmp/all.pcapng" 2>/dev/null | grep -q 'LINUX_SLL2\|Linux cooked-mode capture v2' ||
+		bad "pcapng: link type is not LINUX_SLL2"
+else
+	echo "skip: tshark not installed"
+fi
+
+# ---- damaged captures -----------------------------------------------------------------------
+full=$("$replay" "$tmp/h.reel" --no-header | wc -l)
+cp -r "$tmp/h.reel" "$tmp/flip.reel"
+seg=$(ls "$tmp"/flip.reel/seg/*.zst | head -1)
+size=$(stat -c %s "$seg")
+printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$seg" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+"$replay" "$tmp/flip.reel" --no-header >"$tmp/flip.out" 2>"$tmp/flip.err"
+rc=$?
+got=$(wc -l <"$tmp/flip.out")
+[ $rc -eq 1 ] || bad "flipped bytes: exit $rc, want 1"
+grep -q 'seg/.*offset' "$tmp/flip.err" || bad "flipped bytes: damage not named: $(cat "$tmp/flip.err")"
+[ "$got" -gt 0 ] && [ "$got" -lt "$full" ] || bad "flipped bytes: $got of $full lines"
+
+cp -r "$tmp/h.reel" "$tmp/cut.reel"
+seg=$(ls "$tmp"/cut.reel/seg/*.zst | tail -1)
+truncate -s $(($(stat -c %s "$seg") * 2 / 3)) "$seg"
+"$replay" "$tmp/cut.reel" --no-header >"$tmp/cut.out" 2>"$tmp/cut.err"
+rc=$?
+got=$(wc -l <"$tmp/cut.out")
+[ $rc -eq 1 ] || bad "cut segment: exit $rc, want 1"
+grep -q 'seg/' "$tmp/cut.err" || bad "cut segment: damage not named: $(cat "$tmp/cut.err")"
+[ "$got" -gt 0 ] && [ "$got" -lt "$full" ] || bad "cut segment: $got of $full lines"
+
+# a newer format is refused clearly
+cp -r "$tmp/h.reel" "$tmp/new.reel"
+if command -v sqlite3 >/dev/null && sqlite3 "$tmp/new.reel/index.sqlite" \
+	"UPDATE capture_info SET value=99 WHERE key='format_major'" 2>/dev/null; then
+	"$replay" "$tmp/new.reel" >/dev/null 2>"$tmp/new.err"
+	rc=$?
+	[ $rc -eq 1 ] || bad "newer format: exit $rc, want 1"
+	grep -qi 'newer' "$tmp/new.err" || bad "newer format: unclear message: $(cat "$tmp/new.err")"
+fi
+
+# ---- usage ----------------------------------------------------------------------------------
+expect() { # rc args...
+	local want=$1
+	shift
+	"$replay" "$@" >"$tmp/u.out" 2>"$tmp/u.err"
+	local rc=$?
+	[ $rc -eq "$want" ] || bad "'$*': exit $rc, want $want ($(head -1 "$tmp/u.err"))"
+	if [ "$want" = 2 ]; then
+		[ -s "$tmp/u.out" ] && bad "'$*': usage error wrote to stdout"
+		grep -q -- '--help' "$tmp/u.err" || bad "'$*': no usage hint"
+	fi
+}
+expect 0 --help
+expect 2
+expect 2 "$tmp/h.reel" -F 'nosuchfield==1'
+expect 2 "$tmp/h.reel" -F 'name'
+expect 2 "$tmp/h.reel" --fields name,bogus
+expect 2 "$tmp/h.reel" -o xml
+expect 2 "$tmp/h.reel" --since yesterday-ish
+expect 2 "$tmp/h.reel" --bogus
+expect 1 "$tmp/does-not-exist.reel"
+"$replay" --help | grep -q '^Usage: dnsreel-replay' || bad "--help usage line"
+
+[ $fail -eq 0 ] && echo "ok: dnsreel-replay cli tests"
+exit $fail
