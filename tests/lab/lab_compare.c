@@ -449,7 +449,7 @@ static void usage(FILE *o)
 {
 	fprintf(
 	    o,
-	    "Usage: lab-compare -c CAPTURE -p INODE:NAME:FILE.pcap [-p ...] [options]\n"
+	    "Usage: lab-compare -c CAPTURE -p INODE:NAME[:FILE.pcap] [-p ...] [options]\n"
 	    "Checks that every DNS packet tcpdump saw is in the capture, and nothing more.\n"
 	    "  -c, --capture DIR           the dnsreel capture\n"
 	    "  -p, --pcap INODE:NAME:FILE  tcpdump -i any -w FILE run in netns INODE (NAME for\n"
@@ -490,9 +490,10 @@ int main(int argc, char **argv)
 			capdir = optarg;
 			break;
 		case 'p': {
+			/* INODE:NAME[:FILE]; without FILE the netns is only counted (--count). */
 			char *a = optarg, *e1 = strchr(a, ':'),
 			     *e2 = e1 ? strchr(e1 + 1, ':') : NULL;
-			if (!e2 || nmaps == MAX_PCAPS) {
+			if (!e1 || nmaps == MAX_PCAPS) {
 				fprintf(stderr, "lab-compare: bad --pcap %s\n", optarg);
 				usage(stderr);
 				return 2;
@@ -500,8 +501,9 @@ int main(int argc, char **argv)
 			struct nsmap *m = &maps[nmaps++];
 			memset(m, 0, sizeof(*m));
 			m->netns = strtoull(a, NULL, 10);
-			snprintf(m->name, sizeof(m->name), "%.*s", (int)(e2 - e1 - 1), e1 + 1);
-			snprintf(m->file, sizeof(m->file), "%s", e2 + 1);
+			int nl = e2 ? (int)(e2 - e1 - 1) : (int)strlen(e1 + 1);
+			snprintf(m->name, sizeof(m->name), "%.*s", nl, e1 + 1);
+			snprintf(m->file, sizeof(m->file), "%s", e2 ? e2 + 1 : "");
 			break;
 		}
 		case 'P': {
@@ -552,6 +554,14 @@ int main(int argc, char **argv)
 	struct vec tp = {0}, ev = {0};
 	uint64_t nonip = 0;
 	for (size_t i = 0; i < nmaps; i++) {
+		if (!maps[i].file[0]) {
+			if (!count_only) {
+				fprintf(stderr, "lab-compare: -p %s needs a pcap file\n",
+					maps[i].name);
+				goto out;
+			}
+			continue;
+		}
 		long k = read_pcap(maps[i].file, maps[i].netns, &tp, &nonip);
 		if (k < 0)
 			goto out;
