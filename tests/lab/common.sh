@@ -55,7 +55,7 @@ tcpdump_start() {
 	local ns i
 	TCPDUMP_PIDS=()
 	for ns in $LAB_NETNS; do
-		ip netns exec "$ns" tcpdump -i any -s 0 -U -n -w "$WORK/$ns.pcap" \
+		ip netns exec "$ns" tcpdump -i any -s 0 -U -n --immediate-mode -Z root -w "$WORK/$ns.pcap" \
 			"${TCPDUMP_FILTER:-port 53 or port 5353}" 2>"$WORK/$ns.tcpdump.err" &
 		TCPDUMP_PIDS+=($!)
 		LAB_PIDS+=($!)
