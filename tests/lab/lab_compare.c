@@ -576,6 +576,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	uint64_t other = 0, total = 0;
+	int64_t first_ts = INT64_MAX, last_ts = INT64_MIN;
 	for (size_t fi = 0; fi < dnsreel_capr__frame_count(r); fi++) {
 		struct dnsreel_block blk = {0};
 		e = dnsreel_capr__read_frame(r, fi, &blk, err, sizeof(err));
@@ -597,6 +598,10 @@ int main(int argc, char **argv)
 				continue;
 			}
 			maps[mi].cap_events++;
+			if (x->ts_ns < first_ts)
+				first_ts = x->ts_ns;
+			if (x->ts_ns > last_ts)
+				last_ts = x->ts_ns;
 			struct pkt p;
 			memset(&p, 0, sizeof(p));
 			p.netns = x->netns;
@@ -646,6 +651,9 @@ int main(int argc, char **argv)
 		printf("netns %-12s %12" PRIu64 ": tcpdump %ld DNS packets, capture %ld events\n",
 		       maps[i].name, maps[i].netns, maps[i].pcap_pkts, maps[i].cap_events);
 	printf("total: tcpdump %zu, capture %zu\n", tp.n, ev.n);
+	if (ev.n)
+		printf("time: first %" PRId64 " last %" PRId64 " (boot ns, compared netns)\n",
+		       first_ts, last_ts);
 	if (count_only) {
 		rc = 0;
 		goto out;
