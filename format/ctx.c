@@ -154,6 +154,19 @@ const char *dnsreel_ctx__node(const struct dnsreel_ctx *c, uint32_t capture)
 	return cp && cp->has_meta ? cp->meta.node : "";
 }
 
+int dnsreel_ctx__set_path(struct dnsreel_ctx *c, uint32_t capture, const char *path)
+{
+	struct cap *cp = cap_get(c, capture);
+	if (!cp)
+		return -ENOMEM;
+	char *p = strdup(path ? path : "");
+	if (!p)
+		return -ENOMEM;
+	free(cp->path);
+	cp->path = p;
+	return 0;
+}
+
 const char *dnsreel_ctx__path(const struct dnsreel_ctx *c, uint32_t capture)
 {
 	const struct cap *cp = cap_find(c, capture);
@@ -427,38 +440,6 @@ void dnsreel_ctx__endpoint(const struct dnsreel_ctx *c, uint32_t capture, uint8_
 	ep->kind = v->kind;
 	ep->k8s_namespace = v->ns;
 	ep->name = v->name;
-}
-
-int dnsreel_ctx__add_capture(struct dnsreel_ctx *c, uint32_t capture, const struct dnsreel_capr *r)
-{
-	if (!c || !r)
-		return DNSREEL_E_ARG;
-	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
-	int rc;
-	if (m && (rc = dnsreel_ctx__set_meta(c, capture, m)))
-		return rc;
-	struct cap *cp = cap_get(c, capture);
-	if (!cp)
-		return -ENOMEM;
-	const char *path = dnsreel_capr__path(r);
-	free(cp->path);
-	cp->path = strdup(path ? path : "");
-	if (!cp->path)
-		return -ENOMEM;
-	size_t n = dnsreel_capr__netns_count(r);
-	for (size_t i = 0; i < n; i++) {
-		const struct dnsreel_netns_ctx *ns = dnsreel_capr__netns_at(r, i);
-		if (ns && (rc = dnsreel_ctx__put_netns(c, capture, ns)))
-			return rc;
-	}
-	n = dnsreel_capr__service_count(r);
-	for (size_t i = 0; i < n; i++) {
-		const struct dnsreel_service_ctx *s = dnsreel_capr__service_at(r, i);
-		if (s && s->ip_version && (rc = dnsreel_ctx__put_service(c, capture, s)) &&
-		    rc != DNSREEL_E_ARG)
-			return rc;
-	}
-	return 0;
 }
 
 /* ---- address text ------------------------------------------------------------------------- */

@@ -7,6 +7,7 @@
 /* Calls fn for every netns known for capture (for filter pushdown). */
 void dnsreel_ctx__each_netns(const struct dnsreel_ctx *c, uint32_t capture,
 			     void (*fn)(void *arg, const struct dnsreel_netns_ctx *ns), void *arg);
+int dnsreel_ctx__set_path(struct dnsreel_ctx *c, uint32_t capture, const char *path);
 /* Capture path given to add_capture ("" for live captures). */
 const char *dnsreel_ctx__path(const struct dnsreel_ctx *c, uint32_t capture);
 /* Node name of capture (meta.node), "" when unknown. */

@@ -297,12 +297,41 @@ static void parse_opt(struct dnsreel_dns *out, const uint8_t *msg, uint16_t cls,
 	}
 }
 
+static size_t fmt_ipv4(char *d, const uint8_t *a)
+{
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i)
+			d[n++] = '.';
+		if (v >= 100) {
+			d[n++] = (char)('0' + v / 100);
+			v %= 100;
+			d[n++] = (char)('0' + v / 10);
+			d[n++] = (char)('0' + v % 10);
+		} else if (v >= 10) {
+			d[n++] = (char)('0' + v / 10);
+			d[n++] = (char)('0' + v % 10);
+		} else {
+			d[n++] = (char)('0' + v);
+		}
+	}
+	d[n] = 0;
+	return n;
+}
+
 static void add_address(struct dnsreel_dns *out, size_t *alen, int af, const uint8_t *a)
 {
 	char txt[INET6_ADDRSTRLEN];
-	if (!inet_ntop(af, a, txt, sizeof(txt)))
-		return;
-	size_t n = strlen(txt), need = n + (*alen ? 1 : 0);
+	size_t n;
+	if (af == AF_INET) {
+		n = fmt_ipv4(txt, a);
+	} else {
+		if (!inet_ntop(af, a, txt, sizeof(txt)))
+			return;
+		n = strlen(txt);
+	}
+	size_t need = n + (*alen ? 1 : 0);
 	if (*alen + need >= sizeof(out->addresses))
 		return; /* keep whole addresses only */
 	if (*alen)
@@ -545,7 +574,7 @@ int dnsreel_dns_rdata_str(const uint8_t *msg, size_t len, const struct dnsreel_d
 	case 1: /* A */
 		if (n != 4)
 			return DNSREEL_E_CORRUPT;
-		inet_ntop(AF_INET, d, txt, sizeof(txt));
+		fmt_ipv4(txt, d);
 		sb_puts(&b, txt);
 		break;
 	case 28: /* AAAA */
