@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Who sends and receives on DNS sockets: the sock:sock_send_length and sock:sock_recv_length
+ * tracepoints fire in the calling thread for every sendmsg/recvmsg on an inet socket. We emit
+ * a dnsreel_proc_rec into the shared ring buffer when a socket is new to us, changes thread or
+ * port, or was last reported over a second ago; user space joins packets to processes by
+ * (netns, protocol, local port). Tracepoints, not kprobes/fentry: this is what loads on the
+ * kernels we target.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "dnsreel.h"
+
+#define AF_INET	     2
+#define AF_INET6     10
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+
+const volatile __u8 port_bits[8192] = {};
+/* When set, only sockets of netns listed in netns_on are reported (--netns & co.). */
+const volatile bool filter_netns = false;
+const volatile __u64 refresh_ns = 1000000000ull;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DNSREEL_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} netns_on SEC(".maps");
+
+struct seen {
+	__u64 pid_tgid;
+	__u64 ts;
+	__u32 lport;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct seen);
+} sock_seen SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool port_on(__u16 p)
+{
+	return port_bits[p >> 3] & (1 << (p & 7));
+}
+
+static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol, __u8 dir)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (protocol != IPPROTO_UDP_ && protocol != IPPROTO_TCP_)
+		return 0;
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* An unconnected UDP socket may send to port 53 with sendto(): keep it, the
+	 * per-socket dedup below keeps that cheap. */
+	if (!port_on(lport) && !port_on(rport) && !(protocol == IPPROTO_UDP_ && rport == 0))
+		return 0;
+	__u64 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (filter_netns && !bpf_map_lookup_elem(&netns_on, &netns))
+		return 0;
+
+	__u64 key = (__u64)sk;
+	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct seen *s = bpf_map_lookup_elem(&sock_seen, &key);
+	if (s && s->pid_tgid == pid_tgid && s->lport == lport && now - s->ts < refresh_ns)
+		return 0;
+	struct seen ns = {.pid_tgid = pid_tgid, .ts = now, .lport = lport};
+	bpf_map_update_elem(&sock_seen, &key, &ns, BPF_ANY);
+
+	struct dnsreel_proc_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count(DNSREEL_CNT_PROC_LOST);
+		/* Forget it so the next call tries again. */
+		bpf_map_delete_elem(&sock_seen, &key);
+		return 0;
+	}
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	r->hdr.type = DNSREEL_REC_PROC;
+	r->hdr.pad = 0;
+	r->hdr.len = sizeof(*r);
+	r->ts_ns = now;
+	r->netns = netns;
+	r->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	r->cgroup_id = bpf_get_current_cgroup_id();
+	r->pid = pid_tgid >> 32;
+	r->tid = (__u32)pid_tgid;
+	r->uid = (__u32)uid_gid;
+	r->gid = uid_gid >> 32;
+	__builtin_memset(r->laddr, 0, sizeof(r->laddr));
+	__builtin_memset(r->raddr, 0, sizeof(r->raddr));
+	if (family == AF_INET) {
+		BPF_CORE_READ_INTO(r->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(r->raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(r->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(r->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+	r->lport = lport;
+	r->rport = rport;
+	r->family = family;
+	r->proto = protocol;
+	r->dir = dir;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	count(DNSREEL_CNT_PROC_EMIT);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int dnsreel_send_tp(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_SEND);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int dnsreel_recv_tp(struct trace_event_raw_sock_msg_length *ctx)
+{
+	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_RECV);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,698 @@
+/* dnsreel-record: records every DNS packet of every network namespace of this node, with
+ * netns, pod and process context, into a capture directory. See dnsreel-record.1.md.
+ *
+ * main() reads like the manual: parse options, check privileges, open the capture, start the
+ * recorder, loop (poll, flush, rotate by time), close, print a summary. The engine lives in
+ * recorder.c, packet parsing in parse.c, Kubernetes context in k8s.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "dnsreel.h"
+#include "k8s.h"
+#include "parse.h"
+#include "recorder.h"
+#include "view.h"
+#ifdef DNSREEL_HAVE_PRINT
+#include "print.h"
+#endif
+
+enum {
+	OPT_FLUSH = 256,
+	OPT_SEGMENT,
+	OPT_DURATION,
+	OPT_MAX_SIZE,
+	OPT_MAX_AGE,
+	OPT_SNAPLEN,
+	OPT_PORTS,
+	OPT_NETNS,
+	OPT_READY,
+	OPT_LIVE,
+	OPT_FIELDS,
+	OPT_HOST_ROOT,
+	OPT_POD_LOGS,
+	OPT_SERVICE,
+	OPT_NODE,
+	OPT_NO_PROC,
+	OPT_NO_IPTABLES,
+	OPT_RINGBUF,
+	OPT_ZSTD,
+	OPT_NO_FSYNC,
+	OPT_SCAN,
+};
+
+static const struct dnsreel_opt opts[] = {
+    {'w', "write", 'w', DNSREEL_REQ_ARG, "DIR",
+     "capture directory to create (default dnsreel-YYYYmmddTHHMMSSZ.reel here)", "Output"},
+    {'o', "output", 'o', DNSREEL_REQ_ARG, "DIR|FMT",
+     "columns, json or jsonl: --live format; anything else: like --write", NULL},
+    {OPT_FLUSH, "flush", 0, DNSREEL_REQ_ARG, "DUR", "write a frame at least this often (1s)", NULL},
+    {OPT_SEGMENT, "segment-size", 0, DNSREEL_REQ_ARG, "SIZE",
+     "start a new segment file past this size (64M)", NULL},
+    {OPT_DURATION, "duration", 'd', DNSREEL_REQ_ARG, "DUR", "stop after this long", NULL},
+    {OPT_MAX_SIZE, "max-size", 0, DNSREEL_REQ_ARG, "SIZE",
+     "flight recorder: drop the oldest segments past this total", NULL},
+    {OPT_MAX_AGE, "max-age", 0, DNSREEL_REQ_ARG, "DUR",
+     "flight recorder: drop segments older than this", NULL},
+    {OPT_ZSTD, "zstd-level", 0, DNSREEL_REQ_ARG, "N", "compression level (3)", NULL},
+    {OPT_NO_FSYNC, "no-fsync", 0, DNSREEL_NO_ARG, NULL,
+     "do not fsync frames (tests and benchmarks only)", NULL},
+    {OPT_PORTS, "ports", 0, DNSREEL_REQ_ARG, "LIST", "UDP/TCP ports to record (53,5353)",
+     "What to record (filtered in the kernel)"},
+    {OPT_SNAPLEN, "snaplen", 's', DNSREEL_REQ_ARG, "N",
+     "DNS bytes kept per packet (65535: whole messages)", NULL},
+    {OPT_NETNS, "netns", 0, DNSREEL_REQ_ARG, "LIST",
+     "only these netns: inode numbers or ip-netns/runtime names", NULL},
+    {'n', "namespace", 'n', DNSREEL_REQ_ARG, "LIST", "only pods of these k8s namespaces", NULL},
+    {'p', "podname", 'p', DNSREEL_REQ_ARG, "LIST", "only these pods", NULL},
+    {'c', "containername", 'c', DNSREEL_REQ_ARG, "LIST", "only pods with these containers", NULL},
+    {'F', "filter", 'F', DNSREEL_REQ_ARG, "EXPR",
+     "keep only messages matching FIELD==VALUE (also != ~ !~ < >), repeatable", NULL},
+    {OPT_LIVE, "live", 0, DNSREEL_NO_ARG, NULL, "also print events as trace_dns does", "Live view"},
+    {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST", "columns to print with --live", NULL},
+    {OPT_HOST_ROOT, "host-root", 0, DNSREEL_REQ_ARG, "DIR",
+     "host filesystem root for /proc, /run/netns, /var/log/pods ... (/)", "Context"},
+    {OPT_POD_LOGS, "pod-logs", 0, DNSREEL_REQ_ARG, "DIR",
+     "kubelet pod log folder (HOST-ROOT/var/log/pods)", NULL},
+    {OPT_SERVICE, "service", 0, DNSREEL_REQ_ARG, "IP[:PORT]=NS/NAME",
+     "name a service VIP, repeatable", NULL},
+    {OPT_NODE, "node", 0, DNSREEL_REQ_ARG, "NAME", "node name ($NODE_NAME, else hostname)", NULL},
+    {OPT_NO_PROC, "no-proc", 0, DNSREEL_NO_ARG, NULL, "do not collect process context", NULL},
+    {OPT_NO_IPTABLES, "no-iptables", 0, DNSREEL_NO_ARG, NULL,
+     "do not read kube-proxy service rules with iptables-save", NULL},
+    {OPT_READY, "ready-file", 0, DNSREEL_REQ_ARG, "FILE",
+     "create FILE once every netns present at start is attached", "Operation"},
+    {OPT_RINGBUF, "ringbuf-size", 0, DNSREEL_REQ_ARG, "SIZE",
+     "kernel ring buffer size, power of two (32M)", NULL},
+    {OPT_SCAN, "scan-interval", 0, DNSREEL_REQ_ARG, "DUR",
+     "how often /proc is scanned for new netns (100ms)", NULL},
+    {0, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+static const struct dnsreel_tool tool = {
+    .name = "dnsreel-record",
+    .usage = "[OPTIONS]",
+    .summary = "record every DNS packet of every network namespace into a capture",
+    .opts = opts,
+    .epilog = "Examples:\n"
+	      "  dnsreel-record -w incident.reel --duration 10m\n"
+	      "  dnsreel-record --live -n kube-system -F name~example\n"
+	      "  dnsreel-record -w /var/lib/dnsreel/ring.reel --max-size 2G --max-age 24h\n",
+};
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+struct state {
+	struct dnsreel_cli *cli;
+	struct dnsreel_capw *w;
+	int werr; /* first write error */
+	const char *dir;
+	struct dnsreel_ctx *ctx;
+	struct dnsreel_decoder *dec;
+	struct dnsreel_filter *filter;
+	bool filtering;
+	bool rec_match; /* set by the decoder callback */
+#ifdef DNSREEL_HAVE_PRINT
+	struct dnsreel_printer *printer;
+#endif
+	uint64_t filtered_out;
+};
+
+static void sink_log(void *arg, int level, const char *msg)
+{
+	struct state *s = arg;
+	dnsreel_log(s->cli, level, "%s", msg);
+}
+
+static int on_rec(void *arg, const struct dnsreel_rec *rec)
+{
+	struct state *s = arg;
+	if (s->filter && !dnsreel_filter__match(s->filter, rec))
+		return 0;
+	s->rec_match = true;
+#ifdef DNSREEL_HAVE_PRINT
+	if (s->printer)
+		dnsreel_printer__print(s->printer, rec);
+#endif
+	return 0;
+}
+
+static int sink_event(void *arg, const struct dnsreel_event *ev)
+{
+	struct state *s = arg;
+	if (s->dec) {
+		s->rec_match = false;
+		dnsreel_decoder__feed(s->dec, 0, 0, ev, on_rec, s);
+		/* TCP segments are kept whatever they hold, so streams stay whole for replay. */
+		if (s->filtering && !s->rec_match && ev->proto != 6) {
+			s->filtered_out++;
+			return 0;
+		}
+	}
+	if (!s->w || s->werr)
+		return 0;
+	int err = dnsreel_capw__append(s->w, ev);
+	if (err) {
+		s->werr = err;
+		return err;
+	}
+	return 0;
+}
+
+static void sink_netns(void *arg, const struct dnsreel_netns_ctx *ns)
+{
+	struct state *s = arg;
+	if (s->w && !s->werr)
+		dnsreel_capw__put_netns(s->w, ns);
+	if (s->ctx)
+		dnsreel_ctx__put_netns(s->ctx, 0, ns);
+}
+
+static void sink_proc(void *arg, const struct dnsreel_proc_ctx *p)
+{
+	struct state *s = arg;
+	if (s->w && !s->werr)
+		dnsreel_capw__put_proc(s->w, p);
+}
+
+static void sink_service(void *arg, const struct dnsreel_service_ctx *svc)
+{
+	struct state *s = arg;
+	if (s->w && !s->werr)
+		dnsreel_capw__put_service(s->w, svc);
+	if (s->ctx)
+		dnsreel_ctx__put_service(s->ctx, 0, svc);
+}
+
+static void set_counter(void *arg, const char *name, uint64_t value)
+{
+	struct state *s = arg;
+	if (s->w && !s->werr)
+		dnsreel_capw__set_counter(s->w, name, value);
+}
+
+/* Which capabilities are missing? Names into buf; returns how many. */
+static int missing_caps(char *buf, size_t len)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2];
+	buf[0] = 0;
+	if (syscall(SYS_capget, &h, d))
+		return 0; /* cannot tell: let the kernel say no later */
+	uint64_t eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+#define HAS(c) ((eff >> (c)) & 1)
+	int n = 0;
+	const struct {
+		int cap;
+		const char *name;
+		int alt;
+	} need[] = {
+	    {CAP_SYS_ADMIN, "CAP_SYS_ADMIN (enter other network namespaces)", -1},
+	    {CAP_NET_RAW, "CAP_NET_RAW (packet sockets)", -1},
+	    {39 /* CAP_BPF */, "CAP_BPF (load BPF programs)", CAP_SYS_ADMIN},
+	    {38 /* CAP_PERFMON */, "CAP_PERFMON (tracepoints)", CAP_SYS_ADMIN},
+	    {CAP_SYS_PTRACE, "CAP_SYS_PTRACE (read other processes' namespaces)", -1},
+	};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (HAS(need[i].cap) || (need[i].alt >= 0 && HAS(need[i].alt)))
+			continue;
+		size_t l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s", n ? ", " : "", need[i].name);
+		n++;
+	}
+#undef HAS
+	return n;
+}
+
+static void fill_meta(struct dnsreel_meta *m, const char *node, uint32_t snaplen)
+{
+	memset(m, 0, sizeof(*m));
+	m->format_major = DNSREEL_FORMAT_MAJOR;
+	m->format_minor = DNSREEL_FORMAT_MINOR;
+	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
+	if (f) {
+		if (fgets(m->capture_id, sizeof(m->capture_id), f))
+			m->capture_id[strcspn(m->capture_id, "\n")] = 0;
+		fclose(f);
+	}
+	if (node && node[0])
+		snprintf(m->node, sizeof(m->node), "%s", node);
+	else if (getenv("NODE_NAME") && getenv("NODE_NAME")[0])
+		snprintf(m->node, sizeof(m->node), "%s", getenv("NODE_NAME"));
+	else
+		gethostname(m->node, sizeof(m->node) - 1);
+	struct utsname u;
+	if (!uname(&u))
+		snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
+	snprintf(m->recorder, sizeof(m->recorder), "dnsreel-record %s", DNSREEL_VERSION);
+	/* Boot->wall offset: the smallest gap over a few reads bounds the error. */
+	int64_t best = INT64_MAX, off = 0;
+	for (int i = 0; i < 5; i++) {
+		int64_t b1 = dnsreel_now_boot_ns(), w = dnsreel_now_wall_ns(),
+			b2 = dnsreel_now_boot_ns();
+		if (b2 - b1 < best) {
+			best = b2 - b1;
+			off = w - (b1 + (b2 - b1) / 2);
+		}
+	}
+	m->boot_to_wall_ns = off;
+	m->start_wall_ns = dnsreel_now_wall_ns();
+	m->snaplen = snaplen;
+}
+
+static int write_ready(const char *path)
+{
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%d\n", (int)getpid());
+	if (fclose(f))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+static bool is_format(const char *s)
+{
+	return !strcmp(s, "columns") || !strcmp(s, "json") || !strcmp(s, "jsonl") ||
+	       !strcmp(s, "csv");
+}
+
+int main(int argc, char **argv)
+{
+	struct dnsreel_cli cli;
+	struct state st = {.cli = &cli};
+	struct dnsreel_recorder *rec = NULL;
+	struct dnsreel_capw_opts wo = {.sz = sizeof(wo)};
+	struct dnsreel_recorder_opts ro = {.sz = sizeof(ro)};
+	static uint8_t port_bits[8192];
+	const char *dir = NULL, *live_fmt = "columns", *fields = NULL, *ready_file = NULL;
+	const char *node = NULL, *ports = "53,5353";
+	int64_t flush_ns = 1000000000, duration_ns = 0;
+	uint64_t v;
+	bool live = false;
+	const char **filters = NULL, **services = NULL, **netns_names = NULL;
+	uint64_t *netns_ids = NULL;
+	size_t nfilters = 0, nservices = 0, nnames = 0, nids = 0;
+	int rc = DNSREEL_EXIT_FAIL, code, id;
+	char defdir[64], errbuf[512];
+
+	filters = calloc((size_t)argc, sizeof(*filters));
+	services = calloc((size_t)argc, sizeof(*services));
+	netns_names = calloc((size_t)argc * 8 + 8, sizeof(*netns_names));
+	netns_ids = calloc((size_t)argc * 8 + 8, sizeof(*netns_ids));
+	dnsreel_cli_init(&cli, &tool, argc, argv);
+	if (!filters || !services || !netns_names || !netns_ids) {
+		dnsreel_err(&cli, "out of memory");
+		goto cleanup;
+	}
+	ro.snaplen = 65535;
+	while ((id = dnsreel_cli_next(&cli, &code)) != -1) {
+		const char *a = cli.arg;
+		switch (id) {
+		case DNSREEL_CLI_EXIT:
+			rc = code;
+			goto cleanup;
+		case 'w':
+			dir = a;
+			break;
+		case 'o':
+			if (is_format(a))
+				live_fmt = a;
+			else
+				dir = a;
+			break;
+		case OPT_FLUSH:
+			if (dnsreel_parse_duration(a, &flush_ns) || flush_ns <= 0) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --flush: %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_SEGMENT:
+			if (dnsreel_parse_size(a, &wo.segment_bytes) || wo.segment_bytes < 4096) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --segment-size: %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_DURATION:
+			if (dnsreel_parse_duration(a, &duration_ns) || duration_ns <= 0) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --duration: %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_MAX_SIZE:
+			if (dnsreel_parse_size(a, &wo.max_bytes) || !wo.max_bytes) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --max-size: %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_MAX_AGE:
+			if (dnsreel_parse_duration(a, &wo.max_age_ns) || wo.max_age_ns <= 0) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --max-age: %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_ZSTD:
+			if (dnsreel_parse_u64(a, 1, 22, &v)) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --zstd-level: %s", a);
+				goto cleanup;
+			}
+			wo.zstd_level = (int)v;
+			break;
+		case OPT_NO_FSYNC:
+			wo.no_fsync = true;
+			break;
+		case OPT_PORTS:
+			ports = a;
+			break;
+		case OPT_SNAPLEN:
+			if (dnsreel_parse_u64(a, 12, 65535, &v)) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --snaplen (12..65535): %s",
+							     a);
+				goto cleanup;
+			}
+			ro.snaplen = (uint32_t)v;
+			break;
+		case OPT_NETNS: {
+			/* comma-separated: numbers are inodes, the rest names */
+			char *copy = strdup(a), *save = NULL, *t;
+			for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				if (!dnsreel_parse_u64(t, 1, UINT64_MAX, &v))
+					netns_ids[nids++] = v;
+				else if (nnames < (size_t)argc * 8)
+					netns_names[nnames++] = strdup(t);
+				if (nids >= (size_t)argc * 8)
+					break;
+			}
+			free(copy);
+			break;
+		}
+		case 'n':
+			ro.k8s_namespaces = a;
+			break;
+		case 'p':
+			ro.k8s_podnames = a;
+			break;
+		case 'c':
+			ro.k8s_containers = a;
+			break;
+		case 'F':
+			filters[nfilters++] = a;
+			break;
+		case OPT_LIVE:
+			live = true;
+			break;
+		case OPT_FIELDS:
+			fields = a;
+			break;
+		case OPT_HOST_ROOT:
+			ro.host_root = a;
+			break;
+		case OPT_POD_LOGS:
+			ro.pod_logs = a;
+			break;
+		case OPT_SERVICE: {
+			struct dnsreel_service_ctx svc;
+			if (dnsreel_service_parse(a, &svc)) {
+				rc = dnsreel_cli_usage_error(
+				    &tool, "bad --service (want IP[:PORT]=NAMESPACE/NAME): %s", a);
+				goto cleanup;
+			}
+			services[nservices++] = a;
+			break;
+		}
+		case OPT_NODE:
+			node = a;
+			break;
+		case OPT_NO_PROC:
+			ro.no_proc = true;
+			break;
+		case OPT_NO_IPTABLES:
+			ro.no_iptables = true;
+			break;
+		case OPT_READY:
+			ready_file = a;
+			break;
+		case OPT_RINGBUF:
+			if (dnsreel_parse_size(a, &ro.ringbuf_bytes) || ro.ringbuf_bytes < 65536 ||
+			    (ro.ringbuf_bytes & (ro.ringbuf_bytes - 1)) ||
+			    ro.ringbuf_bytes > (1ull << 30)) {
+				rc = dnsreel_cli_usage_error(
+				    &tool, "bad --ringbuf-size (power of two, 64K..1G): %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_SCAN:
+			if (dnsreel_parse_duration(a, &ro.scan_interval_ns) ||
+			    ro.scan_interval_ns < 1000000) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --scan-interval: %s", a);
+				goto cleanup;
+			}
+			break;
+		default:
+			rc = DNSREEL_EXIT_USAGE;
+			goto cleanup;
+		}
+	}
+	if (cli.optind < argc) {
+		rc = dnsreel_cli_usage_error(&tool, "unexpected argument: %s", argv[cli.optind]);
+		goto cleanup;
+	}
+	if (dnsreel_parse_ports(ports, port_bits)) {
+		rc = dnsreel_cli_usage_error(&tool, "bad --ports (comma-separated 1..65535): %s",
+					     ports);
+		goto cleanup;
+	}
+	ro.port_bits = port_bits;
+	ro.netns_ids = netns_ids;
+	ro.netns_ids_n = nids;
+	ro.netns_names = netns_names;
+	ro.netns_names_n = nnames;
+	wo.snaplen = ro.snaplen;
+
+	/* Filters and the live view run on decoded records. */
+	if (nfilters || live) {
+		if (dnsreel_ctx__new(&st.ctx) || dnsreel_decoder__new(&st.dec, st.ctx, NULL)) {
+			dnsreel_err(&cli, "out of memory");
+			goto cleanup;
+		}
+	}
+	if (nfilters) {
+		if (dnsreel_filter__new(&st.filter)) {
+			dnsreel_err(&cli, "out of memory");
+			goto cleanup;
+		}
+		for (size_t i = 0; i < nfilters; i++) {
+			if (dnsreel_filter__add(st.filter, filters[i], errbuf, sizeof(errbuf))) {
+				rc = dnsreel_cli_usage_error(&tool, "bad -F %s: %s", filters[i],
+							     errbuf);
+				goto cleanup;
+			}
+		}
+		st.filtering = true;
+	}
+	if (live) {
+#ifdef DNSREEL_HAVE_PRINT
+		struct dnsreel_printer_opts po = {.sz = sizeof(po), .out = stdout};
+		enum dnsreel_field_id ids[DNSREEL_F_COUNT_];
+		size_t nids_f = 0;
+		if (dnsreel_output_parse(live_fmt, &po.output)) {
+			rc = dnsreel_cli_usage_error(&tool, "bad output format: %s", live_fmt);
+			goto cleanup;
+		}
+		if (fields) {
+			if (dnsreel_fields_parse(fields, ids, DNSREEL_F_COUNT_, &nids_f, errbuf,
+						 sizeof(errbuf))) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --fields: %s", errbuf);
+				goto cleanup;
+			}
+			po.fields = ids;
+			po.nfields = nids_f;
+		}
+		if (dnsreel_printer__new(&st.printer, &po)) {
+			dnsreel_err(&cli, "cannot create the live printer");
+			goto cleanup;
+		}
+#else
+		(void)fields;
+		(void)live_fmt;
+		dnsreel_err(&cli, "--live is not available in this build (no replay printer)");
+		goto cleanup;
+#endif
+	}
+
+	char caps[512];
+	if (missing_caps(caps, sizeof(caps))) {
+		dnsreel_err(&cli, "missing capabilities: %s; run as root", caps);
+		goto cleanup;
+	}
+
+	if (!dir) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(defdir, sizeof(defdir), "dnsreel-%Y%m%dT%H%M%SZ.reel", &tm);
+		dir = defdir;
+	}
+	st.dir = dir;
+	int err = dnsreel_capw__open(&st.w, dir, &wo);
+	if (err) {
+		dnsreel_err(&cli, "cannot create capture %s: %s", dir, dnsreel_strerror(err));
+		goto cleanup;
+	}
+	struct dnsreel_meta meta;
+	fill_meta(&meta, node, ro.snaplen);
+	if ((err = dnsreel_capw__set_meta(st.w, &meta))) {
+		dnsreel_err(&cli, "%s: %s", dir, dnsreel_strerror(err));
+		goto cleanup;
+	}
+	if (st.ctx)
+		dnsreel_ctx__set_meta(st.ctx, 0, &meta);
+	for (size_t i = 0; i < nservices; i++) {
+		struct dnsreel_service_ctx svc;
+		dnsreel_service_parse(services[i], &svc);
+		sink_service(&st, &svc);
+	}
+
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct dnsreel_sink sink = {
+	    .arg = &st,
+	    .on_event = sink_event,
+	    .on_netns = sink_netns,
+	    .on_proc = sink_proc,
+	    .on_service = sink_service,
+	    .log = sink_log,
+	};
+	err = dnsreel_recorder__new(&rec, &ro, &sink, errbuf, sizeof(errbuf));
+	if (err) {
+		dnsreel_err(&cli, "%s", errbuf);
+		goto cleanup;
+	}
+	if (!dnsreel_recorder__has_proc(rec) && !ro.no_proc)
+		dnsreel_log(&cli, 0, "warning: recording without process context");
+	if ((err = dnsreel_capw__flush(st.w))) {
+		dnsreel_err(&cli, "writing %s: %s", dir, dnsreel_strerror(err));
+		goto cleanup;
+	}
+	if (ready_file && write_ready(ready_file)) {
+		dnsreel_err(&cli, "cannot write --ready-file %s: %s", ready_file, strerror(errno));
+		goto cleanup;
+	}
+	dnsreel_log(&cli, 1, "recording into %s", dir);
+
+	int64_t start = dnsreel_now_boot_ns();
+	int64_t next_flush = start + flush_ns;
+	while (!stop_sig) {
+		int k = dnsreel_recorder__poll(rec, 10);
+		if (k < 0 && !st.werr) {
+			dnsreel_err(&cli, "recorder: %s", strerror(-k));
+			goto cleanup;
+		}
+		if (st.werr)
+			break;
+		int64_t now = dnsreel_now_boot_ns();
+		if (duration_ns && now - start >= duration_ns)
+			break;
+		if (now >= next_flush) {
+			dnsreel_recorder__counters(rec, set_counter, &st);
+			if (st.filtered_out)
+				dnsreel_capw__set_counter(st.w, "events.filtered_out",
+							  st.filtered_out);
+			if ((err = dnsreel_capw__flush(st.w))) {
+				st.werr = err;
+				break;
+			}
+#ifdef DNSREEL_HAVE_PRINT
+			if (st.printer)
+				dnsreel_printer__flush(st.printer);
+#endif
+			next_flush = now + flush_ns;
+		}
+	}
+	if (!st.werr)
+		dnsreel_recorder__drain(rec);
+	if (!st.werr) {
+		dnsreel_recorder__counters(rec, set_counter, &st);
+		if (st.filtered_out)
+			dnsreel_capw__set_counter(st.w, "events.filtered_out", st.filtered_out);
+	}
+	struct dnsreel_capw_stats ws;
+	dnsreel_capw__stats(st.w, &ws);
+	err = dnsreel_capw__close(st.w);
+	st.w = NULL;
+	if (st.werr || err) {
+		int e = st.werr ? st.werr : err;
+		dnsreel_err(&cli, "writing %s: %s%s", dir, dnsreel_strerror(e),
+			    e == -ENOSPC ? " (disk full); the capture is valid up to the last flush"
+					 : "");
+	}
+	/* Summary. */
+	double secs = (double)(dnsreel_now_boot_ns() - start) / 1e9;
+	uint64_t lost = dnsreel_recorder__lost(rec);
+	if (cli.verbosity >= 0) {
+		fprintf(stderr,
+			"dnsreel-record: %llu events in %.1f s into %s, %llu bytes on disk "
+			"(%.1f bytes/event), %llu lost\n",
+			(unsigned long long)ws.events, secs, dir, (unsigned long long)ws.bytes_disk,
+			ws.events ? (double)ws.bytes_disk / (double)ws.events : 0.0,
+			(unsigned long long)lost);
+		struct dnsreel_recorder_nsstat ns[256];
+		size_t nn = dnsreel_recorder__nsstats(rec, ns, 256);
+		for (size_t i = 0; i < nn; i++)
+			if (ns[i].events || cli.verbosity > 0)
+				fprintf(stderr, "  netns %-12llu %-32s %10llu events%s\n",
+					(unsigned long long)ns[i].netns, ns[i].name,
+					(unsigned long long)ns[i].events,
+					ns[i].attached ? "" : " (gone)");
+		if (lost)
+			fprintf(stderr,
+				"dnsreel-record: warning: %llu events lost (see counters lost.* "
+				"in the capture; try a larger --ringbuf-size)\n",
+				(unsigned long long)lost);
+	}
+	rc = st.werr || err ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
+cleanup:
+	dnsreel_recorder__free(rec);
+	if (st.w)
+		dnsreel_capw__close(st.w);
+#ifdef DNSREEL_HAVE_PRINT
+	if (st.printer)
+		dnsreel_printer__close(st.printer);
+#endif
+	if (st.dec)
+		dnsreel_decoder__free(st.dec);
+	if (st.filter)
+		dnsreel_filter__free(st.filter);
+	if (st.ctx)
+		dnsreel_ctx__free(st.ctx);
+	for (size_t i = 0; i < nnames; i++)
+		free((void *)netns_names[i]);
+	free(filters);
+	free(services);
+	free(netns_names);
+	free(netns_ids);
+	dnsreel_cli_free(&cli);
+	return rc;
+}

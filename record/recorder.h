@@ -1,0 +1,86 @@
+/* The recorder engine behind dnsreel-record: loads the kernel programs, finds network
+ * namespaces and attaches a socket filter in each, joins packets to processes, and hands
+ * events and context to a sink (the tool writes them into a capture and prints them live).
+ * Single-threaded: everything happens inside dnsreel_recorder__poll().
+ */
+#ifndef DNSREEL_RECORDER_H
+#define DNSREEL_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "context.h"
+#include "event.h"
+
+/* Where events and context go. Any callback may be NULL. A nonzero return from on_event stops
+ * the current poll and is returned by it. */
+struct dnsreel_sink {
+	void *arg;
+	int (*on_event)(void *arg, const struct dnsreel_event *ev);
+	void (*on_netns)(void *arg, const struct dnsreel_netns_ctx *ns);
+	void (*on_proc)(void *arg, const struct dnsreel_proc_ctx *proc);
+	void (*on_service)(void *arg, const struct dnsreel_service_ctx *svc);
+	/* Diagnostics: level 0 warnings, 1 info, 2 debug. */
+	void (*log)(void *arg, int level, const char *msg);
+};
+
+struct dnsreel_recorder_opts {
+	size_t sz;
+	const char *host_root;	  /* prefix for /proc, /run/netns, ... ("" or NULL = /) */
+	const char *pod_logs;	  /* default <host-root>/var/log/pods */
+	const uint8_t *port_bits; /* 8192 bytes, bit p = record port p; NULL = 53,5353 */
+	uint32_t snaplen;	  /* DNS payload bytes copied per packet (default 65535) */
+	uint64_t ringbuf_bytes;	  /* shared ring buffer size, power of 2 (default 32 MiB) */
+	int64_t scan_interval_ns; /* periodic /proc scan (default 100 ms) */
+	int64_t join_delay_ns;	  /* how long a packet waits for its process (default 20 ms) */
+	/* Namespace selection (all empty = every netns). A netns is attached when it matches any
+	 * netns id or name, and every k8s list given (comma-separated values). */
+	const uint64_t *netns_ids;
+	size_t netns_ids_n;
+	const char *const *netns_names;
+	size_t netns_names_n;
+	const char *k8s_namespaces; /* -n */
+	const char *k8s_podnames;   /* -p */
+	const char *k8s_containers; /* -c */
+	bool no_proc;		    /* do not load the process hooks */
+	bool no_iptables;	    /* do not scan kube-proxy rules */
+};
+
+struct dnsreel_recorder;
+
+/* Loads the BPF programs. errbuf receives a sentence on failure (missing capability, BPF
+ * refused). *out owned by the caller: dnsreel_recorder__free(). */
+int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_recorder_opts *o,
+			  const struct dnsreel_sink *sink, char *errbuf, size_t errlen);
+/* Waits up to timeout_ms for data or namespace changes, attaches/detaches namespaces, joins
+ * and delivers events older than the join delay. Returns events delivered or a negative
+ * error (or the sink's nonzero return). */
+int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms);
+/* Delivers everything still in the ring buffer, without waiting for the join delay. */
+int dnsreel_recorder__drain(struct dnsreel_recorder *r);
+/* True once every namespace present at the first scan has been attached (or skipped). */
+bool dnsreel_recorder__ready(const struct dnsreel_recorder *r);
+/* Process context is being collected (hooks loaded and attached). */
+bool dnsreel_recorder__has_proc(const struct dnsreel_recorder *r);
+
+/* Counters ("lost.ringbuf.cpu0", "lost.proc.cpu0", "lost.user", "events.malformed",
+ * "kernel.short", ...), cumulative; fn called for each. */
+void dnsreel_recorder__counters(struct dnsreel_recorder *r,
+				void (*fn)(void *arg, const char *name, uint64_t value), void *arg);
+
+struct dnsreel_recorder_nsstat {
+	uint64_t netns;
+	const char *name; /* netns name or pod, may be "" */
+	uint64_t events;
+	bool attached;
+};
+/* Per-netns event counts, for the exit summary. Returns the number of entries. */
+size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_recorder_nsstat *out,
+				 size_t max);
+/* Total losses (ring buffer reserve failures + user-space drops). */
+uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r);
+
+void dnsreel_recorder__free(struct dnsreel_recorder *r);
+
+#endif
