@@ -104,8 +104,11 @@ up() {
 	if ip netns list | awk '{print $1}' | grep -qx "$NS_NODE"; then
 		die "lab $LAB_ID already exists (run: LAB_ID=$LAB_ID $0 down)"
 	fi
-	# A failed up leaves nothing behind.
-	[[ -n ${LAB_KEEP_FAILED:-} ]] || trap 'echo "lab.sh: up failed, cleaning" >&2; down >/dev/null 2>&1 || true' ERR
+	# A failed up (any error, any signal) leaves nothing behind.
+	UP_DONE=0
+	[[ -n ${LAB_KEEP_FAILED:-} ]] ||
+		trap 'if [[ $UP_DONE != 1 ]]; then echo "lab.sh: up failed, cleaning" >&2; down >/dev/null 2>&1 || true; fi' EXIT
+	trap 'exit 1' INT TERM HUP
 	mkdir -p "$LAB_DIR"
 
 	for ns in $NS_NODE $NS_APP $NS_DNS $NS_UP; do mk_ns "$ns"; done
@@ -171,7 +174,7 @@ EOF
 	wait_dns "$NS_UP" "$UP_IP" www.example.test
 	wait_dns "$NS_APP" "$VIP" kube-dns.kube-system.svc.cluster.local
 	wait_dns "$NS_APP" "$VIP" www.example.test
-	trap - ERR
+	UP_DONE=1
 	env_out
 }
 
