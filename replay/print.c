@@ -484,50 +484,99 @@ static void json_flat(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	OB_LIT(p, "}");
 }
 
-static void json_bool(struct dnsreel_printer *p, const char *key, size_t klen, bool v)
-{
-	ob_put(p, key, klen);
-	if (v)
-		OB_LIT(p, "true");
-	else
-		OB_LIT(p, "false");
-}
-#define JBOOL(p, lit, v) json_bool((p), (lit), sizeof(lit) - 1, (v))
+/* The full layout is the hot path of `-o jsonl`: one reservation per record, then an unchecked
+ * cursor. Bound: every string of a record escaped at worst 6x stays far below JSON_REC_MAX. */
+#define JSON_REC_MAX (48 * 1024)
 
-static void json_endpoint(struct dnsreel_printer *p, const struct dnsreel_rec *rec, bool src)
+static const uint8_t jesc[256] = {
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+};
+
+static char *cj_str(char *d, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	*d++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!jesc[c]) {
+			*d++ = (char)c;
+			continue;
+		}
+		*d++ = '\\';
+		switch (c) {
+		case '"':
+		case '\\':
+			*d++ = (char)c;
+			break;
+		case '\n':
+			*d++ = 'n';
+			break;
+		case '\r':
+			*d++ = 'r';
+			break;
+		case '\t':
+			*d++ = 't';
+			break;
+		default:
+			*d++ = 'u';
+			*d++ = '0';
+			*d++ = '0';
+			*d++ = hex[c >> 4];
+			*d++ = hex[c & 15];
+		}
+	}
+	*d++ = '"';
+	return d;
+}
+
+/* A string of at most max bytes (struct fields may lack a NUL in damaged input). */
+static inline char *cj_cstr(char *d, const char *s, size_t max)
+{
+	return cj_str(d, s, strnlen(s, max));
+}
+
+#define CLIT(d, lit) (memcpy((d), (lit), sizeof(lit) - 1), (d) += sizeof(lit) - 1)
+
+static inline char *cj_u64(char *d, uint64_t v)
+{
+	return d + fmt_u64(d, v);
+}
+
+static char *cj_endpoint(char *d, const struct dnsreel_rec *rec, bool src)
 {
 	const struct dnsreel_event *ev = rec->ev;
 	const uint8_t *a = src ? ev->src_addr : ev->dst_addr;
 	uint16_t port = src ? ev->src_port : ev->dst_port;
-	char addr[64];
-	size_t n = fmt_addr(addr, ev->ip_version, a);
-	OB_LIT(p, "{\"addr\":");
-	ob_jstr(p, addr, n);
-	OB_LIT(p, ",\"port\":");
-	ob_i64(p, port);
+	CLIT(d, "{\"addr\":\"");
+	d += fmt_addr(d, ev->ip_version, a);
+	CLIT(d, "\",\"port\":");
+	d = cj_u64(d, port);
 	if (ev->proto == 6)
-		OB_LIT(p, ",\"proto\":\"TCP\"");
+		CLIT(d, ",\"proto\":\"TCP\"");
 	else
-		OB_LIT(p, ",\"proto\":\"UDP\"");
+		CLIT(d, ",\"proto\":\"UDP\"");
 	if (ev->ip_version == 6)
-		OB_LIT(p, ",\"version\":6");
+		CLIT(d, ",\"version\":6");
 	else
-		OB_LIT(p, ",\"version\":4");
+		CLIT(d, ",\"version\":4");
 	if (rec->ctx) {
 		struct dnsreel_endpoint ep = {0};
 		dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
 		if (ep.kind == 'p' || ep.kind == 's') {
 			if (ep.kind == 'p')
-				OB_LIT(p, ",\"k8s\":{\"kind\":\"pod\",\"namespace\":");
+				CLIT(d, ",\"k8s\":{\"kind\":\"pod\",\"namespace\":");
 			else
-				OB_LIT(p, ",\"k8s\":{\"kind\":\"svc\",\"namespace\":");
-			ob_jcstr(p, ep.k8s_namespace);
-			OB_LIT(p, ",\"name\":");
-			ob_jcstr(p, ep.name);
-			OB_LIT(p, "}");
+				CLIT(d, ",\"k8s\":{\"kind\":\"svc\",\"namespace\":");
+			d = cj_cstr(d, ep.k8s_namespace ? ep.k8s_namespace : "", DNSREEL_SHORT_LEN);
+			CLIT(d, ",\"name\":");
+			d = cj_cstr(d, ep.name ? ep.name : "", DNSREEL_NAME_LEN);
+			*d++ = '}';
 		}
 	}
-	OB_LIT(p, "}");
+	*d++ = '}';
+	return d;
 }
 
 static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
@@ -535,102 +584,118 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	const struct dnsreel_event *ev = rec->ev;
 	const struct dnsreel_dns *dns = &rec->dns;
 	const struct dnsreel_netns_ctx *ns = rec->ns;
-	char buf[64];
-	size_t n;
+	static const char hex[] = "0123456789abcdef";
 
-	n = dnsreel_timefmt(&p->tf, rec->wall_ns, buf);
-	OB_LIT(p, "{\"timestamp\":");
-	ob_jstr(p, buf, n);
-	OB_LIT(p, ",\"timestamp_raw\":");
-	ob_i64(p, rec->wall_ns);
-	OB_LIT(p, ",\"netns_id\":");
-	ob_i64(p, (int64_t)ev->netns);
-	OB_LIT(p, ",\"pkt_type\":");
-	ob_jcstr(p, dnsreel_pkt_type_name(ev->pkt_type));
+	if (ob_reserve(p, JSON_REC_MAX) < 0)
+		return;
+	char *d = p->b + p->len;
 
-	OB_LIT(p, ",\"src\":");
-	json_endpoint(p, rec, true);
-	OB_LIT(p, ",\"dst\":");
-	json_endpoint(p, rec, false);
+	CLIT(d, "{\"timestamp\":\"");
+	d += dnsreel_timefmt(&p->tf, rec->wall_ns, d);
+	CLIT(d, "\",\"timestamp_raw\":");
+	if (rec->wall_ns < 0) {
+		*d++ = '-';
+		d = cj_u64(d, (uint64_t)0 - (uint64_t)rec->wall_ns);
+	} else {
+		d = cj_u64(d, (uint64_t)rec->wall_ns);
+	}
+	CLIT(d, ",\"netns_id\":");
+	d = cj_u64(d, ev->netns);
+	CLIT(d, ",\"pkt_type\":");
+	d = cj_cstr(d, dnsreel_pkt_type_name(ev->pkt_type), 32);
+
+	CLIT(d, ",\"src\":");
+	d = cj_endpoint(d, rec, true);
+	CLIT(d, ",\"dst\":");
+	d = cj_endpoint(d, rec, false);
 
 	/* The server side: where a query goes, where a response comes from. */
-	OB_LIT(p, ",\"nameserver\":{\"addr\":");
-	n = fmt_addr(buf, ev->ip_version, dns->qr ? ev->src_addr : ev->dst_addr);
-	ob_jstr(p, buf, n);
+	CLIT(d, ",\"nameserver\":{\"addr\":\"");
+	d += fmt_addr(d, ev->ip_version, dns->qr ? ev->src_addr : ev->dst_addr);
 	if (ev->ip_version == 6)
-		OB_LIT(p, ",\"version\":6}");
+		CLIT(d, "\",\"version\":6}");
 	else
-		OB_LIT(p, ",\"version\":4}");
+		CLIT(d, "\",\"version\":4}");
 
 	bool proc = ev->flags & DNSREEL_EV_PROC;
-	OB_LIT(p, ",\"proc\":{\"comm\":");
-	ob_jstr(p, proc ? ev->comm : "", proc ? strnlen(ev->comm, sizeof(ev->comm)) : 0);
-	OB_LIT(p, ",\"pid\":");
-	ob_i64(p, proc ? ev->pid : 0);
-	OB_LIT(p, ",\"tid\":");
-	ob_i64(p, proc ? ev->tid : 0);
-	OB_LIT(p, ",\"creds\":{\"uid\":");
-	ob_i64(p, proc ? ev->uid : 0);
-	OB_LIT(p, ",\"gid\":");
-	ob_i64(p, proc ? ev->gid : 0);
-	OB_LIT(p, "}}");
+	CLIT(d, ",\"proc\":{\"comm\":");
+	d = cj_cstr(d, proc ? ev->comm : "", sizeof(ev->comm));
+	CLIT(d, ",\"pid\":");
+	d = cj_u64(d, proc ? ev->pid : 0);
+	CLIT(d, ",\"tid\":");
+	d = cj_u64(d, proc ? ev->tid : 0);
+	CLIT(d, ",\"creds\":{\"uid\":");
+	d = cj_u64(d, proc ? ev->uid : 0);
+	CLIT(d, ",\"gid\":");
+	d = cj_u64(d, proc ? ev->gid : 0);
+	CLIT(d, "}}");
 
 	const struct dnsreel_meta *m = rec->ctx ? dnsreel_ctx__meta(rec->ctx, rec->capture) : NULL;
-	OB_LIT(p, ",\"k8s\":{\"node\":");
-	ob_jcstr(p, m ? m->node : "");
-	OB_LIT(p, ",\"namespace\":");
-	ob_jcstr(p, ns ? ns->k8s_namespace : "");
-	OB_LIT(p, ",\"podName\":");
-	ob_jcstr(p, ns ? ns->k8s_podname : "");
-	OB_LIT(p, ",\"containerName\":");
-	ob_jcstr(p, ns ? ns->k8s_containername : "");
-	OB_LIT(p, "},\"runtime\":{\"containerName\":");
-	ob_jcstr(p, ns ? ns->runtime_containername : "");
-	OB_LIT(p, ",\"containerId\":");
-	ob_jcstr(p, ns ? ns->runtime_containerid : "");
-	OB_LIT(p, "}");
+	CLIT(d, ",\"k8s\":{\"node\":");
+	d = cj_cstr(d, m ? m->node : "", sizeof(m->node));
+	CLIT(d, ",\"namespace\":");
+	d = cj_cstr(d, ns ? ns->k8s_namespace : "", sizeof(ns->k8s_namespace));
+	CLIT(d, ",\"podName\":");
+	d = cj_cstr(d, ns ? ns->k8s_podname : "", sizeof(ns->k8s_podname));
+	CLIT(d, ",\"containerName\":");
+	d = cj_cstr(d, ns ? ns->k8s_containername : "", sizeof(ns->k8s_containername));
+	CLIT(d, "},\"runtime\":{\"containerName\":");
+	d = cj_cstr(d, ns ? ns->runtime_containername : "", sizeof(ns->runtime_containername));
+	CLIT(d, ",\"containerId\":");
+	d = cj_cstr(d, ns ? ns->runtime_containerid : "", sizeof(ns->runtime_containerid));
 
-	static const char hex[] = "0123456789abcdef";
-	char id[4] = {hex[dns->id >> 12], hex[(dns->id >> 8) & 15], hex[(dns->id >> 4) & 15],
-		      hex[dns->id & 15]};
-	OB_LIT(p, ",\"id\":");
-	ob_jstr(p, id, 4);
+	CLIT(d, "},\"id\":\"");
+	*d++ = hex[dns->id >> 12];
+	*d++ = hex[(dns->id >> 8) & 15];
+	*d++ = hex[(dns->id >> 4) & 15];
+	*d++ = hex[dns->id & 15];
 	if (dns->qr)
-		OB_LIT(p, ",\"qr\":\"R\",\"qr_raw\":1,\"qtype\":");
+		CLIT(d, "\",\"qr\":\"R\",\"qr_raw\":1,\"qtype\":");
 	else
-		OB_LIT(p, ",\"qr\":\"Q\",\"qr_raw\":0,\"qtype\":");
+		CLIT(d, "\",\"qr\":\"Q\",\"qr_raw\":0,\"qtype\":");
 	const char *t = dnsreel_dns_type_name(dns->qtype);
-	if (t)
-		ob_jcstr(p, t);
-	else {
-		n = fmt_u64(buf, dns->qtype);
-		ob_jstr(p, buf, n);
+	if (t) {
+		d = cj_cstr(d, t, 32);
+	} else {
+		*d++ = '"';
+		d = cj_u64(d, dns->qtype);
+		*d++ = '"';
 	}
-	OB_LIT(p, ",\"qtype_raw\":");
-	ob_i64(p, dns->qtype);
-	OB_LIT(p, ",\"name\":");
-	ob_jcstr(p, dns->has_question ? dns->qname : "");
-	OB_LIT(p, ",\"rcode\":");
-	if (!dns->qr)
-		OB_LIT(p, "\"\"");
-	else if ((t = dnsreel_dns_rcode_name(dns->rcode)))
-		ob_jcstr(p, t);
-	else {
-		n = fmt_u64(buf, dns->rcode);
-		ob_jstr(p, buf, n);
+	CLIT(d, ",\"qtype_raw\":");
+	d = cj_u64(d, dns->qtype);
+	CLIT(d, ",\"name\":");
+	d = cj_cstr(d, dns->has_question ? dns->qname : "", sizeof(dns->qname));
+	CLIT(d, ",\"rcode\":");
+	if (!dns->qr) {
+		CLIT(d, "\"\"");
+	} else if ((t = dnsreel_dns_rcode_name(dns->rcode))) {
+		d = cj_cstr(d, t, 32);
+	} else {
+		*d++ = '"';
+		d = cj_u64(d, dns->rcode);
+		*d++ = '"';
 	}
-	OB_LIT(p, ",\"rcode_raw\":");
-	ob_i64(p, dns->rcode);
-	OB_LIT(p, ",\"addresses\":");
-	ob_jcstr(p, dns->addresses);
-	OB_LIT(p, ",\"num_answers\":");
-	ob_i64(p, dns->num_answers);
-	OB_LIT(p, ",\"latency_ns_raw\":");
-	ob_i64(p, rec->latency_ns);
-	JBOOL(p, ",\"tc\":", dns->tc);
-	JBOOL(p, ",\"rd\":", dns->rd);
-	JBOOL(p, ",\"ra\":", dns->ra);
-	OB_LIT(p, "}");
+	CLIT(d, ",\"rcode_raw\":");
+	d = cj_u64(d, dns->rcode);
+	CLIT(d, ",\"addresses\":");
+	d = cj_cstr(d, dns->addresses, sizeof(dns->addresses));
+	CLIT(d, ",\"num_answers\":");
+	d = cj_u64(d, dns->num_answers);
+	CLIT(d, ",\"latency_ns_raw\":");
+	d = cj_u64(d, rec->latency_ns > 0 ? (uint64_t)rec->latency_ns : 0);
+	if (dns->tc)
+		CLIT(d, ",\"tc\":true");
+	else
+		CLIT(d, ",\"tc\":false");
+	if (dns->rd)
+		CLIT(d, ",\"rd\":true");
+	else
+		CLIT(d, ",\"rd\":false");
+	if (dns->ra)
+		CLIT(d, ",\"ra\":true}");
+	else
+		CLIT(d, ",\"ra\":false}");
+	p->len = (size_t)(d - p->b);
 }
 
 /* ---- public ----------------------------------------------------------------------------- */

@@ -87,17 +87,27 @@ fi
 
 # ---- pcapng through tshark ------------------------------------------------------------------
 if command -v tshark >/dev/null; then
-	for variant in all filtered; do
+	# Unfiltered: the original packets (TCP segments split, coalesced, out of order) of a
+	# capture seen at one hop. Filtered: the matching messages, of a capture seen at every
+	# hop (UDP: tshark 4.0 would take copies of one TCP stream at several hops for
+	# retransmissions, whatever we write), and of the TCP capture (one segment per message).
+	"$synth" -o "$tmp/u.reel" -n 3000 --tcp --seed 8 --block-events 100 >/dev/null || exit 1
+	"$synth" -o "$tmp/m.reel" -n 3000 --multi-hop --seed 9 --block-events 100 >/dev/null || exit 1
+	for variant in all filtered tcpmsg; do
 		args=()
-		[ $variant = filtered ] && args=(-F 'qtype!=TXT')
-		"$replay" "$tmp/g.reel" "${args[@]}" -o pcapng -w "$tmp/$variant.pcapng" ||
+		case $variant in
+		all) cap=$tmp/u.reel ;;
+		filtered) cap=$tmp/m.reel args=(-F 'qtype!=TXT') ;;
+		tcpmsg) cap=$tmp/u.reel args=(-F 'qtype!=SRV') ;;
+		esac
+		"$replay" "$cap" "${args[@]}" -o pcapng -w "$tmp/$variant.pcapng" ||
 			bad "pcapng $variant export exit $?"
-		"$replay" "$tmp/g.reel" "${args[@]}" -o jsonl |
+		"$replay" "$cap" "${args[@]}" -o jsonl |
 			python3 -c 'import json,sys
 for l in sys.stdin:
     o=json.loads(l); print("%d %s %s" % (o["timestamp_raw"], o["id"], o["name"]))' \
 				>"$tmp/$variant.want"
-		tshark -r "$tmp/$variant.pcapng" -o tcp.desegment_tcp_streams:TRUE -Y dns \
+		tshark -r "$tmp/$variant.pcapng" -o tcp.reassemble_out_of_order:TRUE -Y dns \
 			-T fields -E separator=' ' -e frame.time_epoch -e dns.id -e dns.qry.name \
 			2>"$tmp/tshark.err" >"$tmp/$variant.tshark" || bad "tshark $variant: $(head -3 "$tmp/tshark.err")"
 		# tshark prints one line per frame; a frame carrying several TCP messages lists their
@@ -124,6 +134,7 @@ EOF
 		# every packet decodes as DNS with good checksums, and comments carry the context
 		total=$(tshark -r "$tmp/$variant.pcapng" 2>/dev/null | wc -l)
 		dns=$(tshark -r "$tmp/$variant.pcapng" -Y 'dns || tcp.len>0' 2>/dev/null | wc -l)
+		[ "$total" -gt 0 ] || bad "pcapng $variant: no packets"
 		[ "$total" = "$dns" ] || bad "pcapng $variant: $total packets, $dns DNS"
 		badsum=$(tshark -r "$tmp/$variant.pcapng" -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
 			-o ip.check_checksum:TRUE -Y 'ip.checksum.status==0 || udp.checksum.status==0 || tcp.checksum.status==0' 2>/dev/null | wc -l)
