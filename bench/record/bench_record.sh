@@ -81,7 +81,7 @@ for ns in $LAB_NETNS; do
 done
 
 # 3. dnsreel recording every netns
-/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" -o "$WORK/bench.reel" \
+/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" -w "$WORK/bench.reel" \
 	--pod-logs "$LAB_POD_LOGS" --node "$LAB_NODE_NAME" --ready-file "$WORK/ready" \
 	2>"$WORK/record.err" &
 RECORDER_PID=$!

@@ -95,7 +95,7 @@ recorder_start() {
 	local out=$1
 	shift
 	rm -f "$WORK/ready"
-	"$BIN/dnsreel-record" -o "$out" --pod-logs "$LAB_POD_LOGS" --node "$LAB_NODE_NAME" \
+	"$BIN/dnsreel-record" -w "$out" --pod-logs "$LAB_POD_LOGS" --node "$LAB_NODE_NAME" \
 		--ready-file "$WORK/ready" "$@" 2>"$WORK/record.err" &
 	RECORDER_PID=$!
 	LAB_PIDS+=($!)
