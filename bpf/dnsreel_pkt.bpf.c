@@ -105,7 +105,7 @@ static __always_inline __u64 wake(void)
 									     : BPF_RB_NO_WAKEUP;
 }
 
-static __noinline void emit(struct __sk_buff *skb, __u32 cap, __u16 l3, __u8 flags)
+static __noinline void emit(struct __sk_buff *skb, __u64 cap, __u16 l3, __u8 flags)
 {
 	count(DNSREEL_CNT_PKT_MATCHED);
 	if (cap > DNSREEL_MAX_CAP)

@@ -114,11 +114,12 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	__builtin_memset(r->laddr, 0, sizeof(r->laddr));
 	__builtin_memset(r->raddr, 0, sizeof(r->raddr));
 	if (family == AF_INET) {
-		BPF_CORE_READ_INTO(r->laddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(r->raddr, sk, __sk_common.skc_daddr);
+		/* explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*laddr) == 1 byte */
+		bpf_core_read(r->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(r->raddr, 4, &sk->__sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(r->laddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(r->raddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(r->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(r->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 	r->lport = lport;
 	r->rport = rport;

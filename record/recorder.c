@@ -305,6 +305,8 @@ static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
 static void apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p)
 {
 	struct pentry *e = pt_find(r, p->netns, p->proto, p->lport, true);
+	logf_(r, 3, "proc rec netns %llu proto %u lport %u rport %u pid %u comm %.16s",
+	      (unsigned long long)p->netns, p->proto, p->lport, p->rport, p->pid, p->comm);
 	if (!e)
 		return;
 	bool newpid = e->pid != p->pid;
@@ -1103,6 +1105,8 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 			else
 				ok = !memcmp(e->laddr, laddr, 16);
 		}
+		logf_(r, 3, "join netns %llu port %u: entry %s ok %d", (unsigned long long)ev.netns,
+		      lport, e ? e->comm : "-", ok);
 		if (ok) {
 			ev.flags |= DNSREEL_EV_PROC;
 			ev.pid = e->pid;
