@@ -20,7 +20,7 @@ static int collect(void *arg, const struct dnsreel_rec *rec)
 {
 	struct got *g = arg;
 	if (g->n < 64) {
-		strncpy(g->names[g->n], rec->dns.qname, 127);
+		memcpy(g->names[g->n], rec->dns.qname, 127);
 		g->names[g->n][127] = 0;
 		g->ids[g->n] = rec->dns.id;
 		g->qr[g->n] = rec->dns.qr;
