@@ -1,0 +1,210 @@
+/* A query session: the open captures and their shared context, referenced by every table
+ * module registered on a connection. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsreel.h"
+#include "qint.h"
+
+void dnsreel_q_ref(struct dnsreel_query *q)
+{
+	q->refs++;
+}
+
+void dnsreel_query__unref(struct dnsreel_query *q)
+{
+	if (!q || --q->refs > 0)
+		return;
+	for (size_t i = 0; i < q->n; i++) {
+		dnsreel_capr__close(q->capr[i]);
+		free(q->paths[i]);
+	}
+	free(q->capr);
+	free(q->paths);
+	dnsreel_ctx__free(q->ctx);
+	free(q);
+}
+
+int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures, size_t n,
+			const struct dnsreel_query_opts *opts, char *errbuf, size_t errlen)
+{
+	struct dnsreel_query *q;
+	int err;
+
+	*out = NULL;
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	if (n == 0 || n > 255) /* the capture number is 8 bits of event_id */
+		return -DNSREEL_E_ARG;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->refs = 1;
+	if (opts)
+		memcpy(&q->opts, opts,
+		       opts->sz && opts->sz < sizeof(q->opts) ? opts->sz : sizeof(q->opts));
+	q->capr = calloc(n, sizeof(*q->capr));
+	q->paths = calloc(n, sizeof(*q->paths));
+	if (!q->capr || !q->paths) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = dnsreel_ctx__new(&q->ctx);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct dnsreel_capr_opts ro = {.sz = sizeof(ro)};
+
+		q->paths[i] = strdup(captures[i]);
+		if (!q->paths[i]) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		q->n = i + 1;
+		err = dnsreel_capr__open(&q->capr[i], captures[i], &ro, errbuf, errlen);
+		if (err) {
+			if (errbuf && errlen && !errbuf[0])
+				snprintf(errbuf, errlen, "%s: %s", captures[i],
+					 dnsreel_strerror(err));
+			goto fail;
+		}
+		err = dnsreel_ctx__add_capture(q->ctx, (uint32_t)i, q->capr[i]);
+		if (err) {
+			if (errbuf && errlen)
+				snprintf(errbuf, errlen, "%s: %s", captures[i],
+					 dnsreel_strerror(err));
+			goto fail;
+		}
+		q->frames_all += dnsreel_capr__frame_count(q->capr[i]);
+	}
+	*out = q;
+	return 0;
+fail:
+	dnsreel_query__unref(q);
+	return err;
+}
+
+static int register_all(struct dnsreel_query *q, sqlite3 *db, bool lazy)
+{
+	struct dnsreel_qholder *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (!h)
+		return SQLITE_NOMEM;
+	h->refs = 1; /* ours until the modules hold theirs */
+	if (q) {
+		dnsreel_q_ref(q);
+		h->q = q;
+	}
+	rc = dnsreel_q_register_event_tables(h, db);
+	if (rc == SQLITE_OK)
+		rc = dnsreel_q_register_ctx_tables(h, db, lazy);
+	dnsreel_q_holder_unref(h);
+	return rc;
+}
+
+int dnsreel_query__register(struct dnsreel_query *q, sqlite3 *db)
+{
+	return register_all(q, db, false);
+}
+
+int dnsreel_query_register_lazy(sqlite3 *db)
+{
+	return register_all(NULL, db, true);
+}
+
+void dnsreel_q_holder_unref(void *p)
+{
+	struct dnsreel_qholder *h = p;
+
+	if (!h || --h->refs > 0)
+		return;
+	dnsreel_query__unref(h->q);
+	free(h);
+}
+
+/* The capture of an index opened in the sqlite3 shell: the directory of main's file. */
+struct dnsreel_query *dnsreel_q_holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr)
+{
+	const char *file;
+	char dir[4096], err[512];
+	const char *dirs[1] = {dir};
+	char *slash;
+	int e;
+
+	if (h->q)
+		return h->q;
+	file = sqlite3_db_filename(db, "main");
+	if (!file || !file[0]) {
+		*pzErr = sqlite3_mprintf("dnsreel: the main database is not a capture index; open "
+					 "CAPTURE.reel/index.sqlite, or CREATE VIRTUAL TABLE t "
+					 "USING dns('CAPTURE.reel')");
+		return NULL;
+	}
+	if (strlen(file) >= sizeof(dir)) {
+		*pzErr = sqlite3_mprintf("dnsreel: path too long");
+		return NULL;
+	}
+	strcpy(dir, file);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	e = dnsreel_query__open(&h->q, dirs, 1, NULL, err, sizeof(err));
+	if (e) {
+		*pzErr = sqlite3_mprintf("dnsreel: %s", err[0] ? err : dnsreel_strerror(e));
+		return NULL;
+	}
+	return h->q;
+}
+
+struct dnsreel_query *dnsreel_q_open_args(int argc, const char *const *argv, char **pzErr)
+{
+	struct dnsreel_query *q = NULL;
+	char *dirs[255] = {0};
+	char err[512];
+	int n = 0, e;
+
+	for (int i = 0; i < argc && n < 255; i++) {
+		const char *a = argv[i];
+		size_t len = strlen(a);
+
+		/* Arguments arrive as written: strip one level of SQL quotes. */
+		if (len >= 2 && (a[0] == '\'' || a[0] == '"') && a[len - 1] == a[0]) {
+			dirs[n] = sqlite3_mprintf("%.*s", (int)len - 2, a + 1);
+		} else {
+			dirs[n] = sqlite3_mprintf("%s", a);
+		}
+		if (!dirs[n])
+			break;
+		n++;
+	}
+	e = dnsreel_query__open(&q, (const char *const *)dirs, (size_t)n, NULL, err, sizeof(err));
+	for (int i = 0; i < n; i++)
+		sqlite3_free(dirs[i]);
+	if (e) {
+		*pzErr = sqlite3_mprintf("dnsreel: %s", err[0] ? err : dnsreel_strerror(e));
+		return NULL;
+	}
+	return q;
+}
+
+void dnsreel_query__stats(const struct dnsreel_query *q, struct dnsreel_query_stats *st)
+{
+	*st = q->st;
+}
+
+void dnsreel_query__reset_stats(struct dnsreel_query *q)
+{
+	memset(&q->st, 0, sizeof(q->st));
+}
+
+size_t dnsreel_query__capture_count(const struct dnsreel_query *q)
+{
+	return q->n;
+}
