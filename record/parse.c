@@ -41,6 +41,8 @@ int dnsreel_parse_packet(const uint8_t *p, uint32_t cap, uint32_t pkt_len, uint1
 		if ((p[0] >> 4) != 4 || (p[0] & 15) < 5)
 			return DNSREEL_PARSE_BADHDR;
 		l4off = (p[0] & 15) * 4u;
+		if (l4off > cap)
+			return DNSREEL_PARSE_SHORT; /* options cut */
 		l4end = rd16(p + 2);
 		proto = p[9];
 		uint16_t fo = rd16(p + 6);
@@ -118,6 +120,8 @@ int dnsreel_parse_packet(const uint8_t *p, uint32_t cap, uint32_t pkt_len, uint1
 	uint32_t payoff;
 	if (later_frag) {
 		/* No transport header in a later fragment: keep the bytes it carries. */
+		if (l4off > cap)
+			return DNSREEL_PARSE_SHORT;
 		payoff = l4off;
 	} else if (proto == 17) {
 		if (l4off + 8 > cap)
