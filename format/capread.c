@@ -1,0 +1,434 @@
+/* Capture reader: catalog from index.sqlite (or from scanning the segments), frame decoding
+ * with every length checked, pruning, context lookups, and refresh for --follow.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "fmt_int.h"
+
+struct dnsreel_capr {
+	char *dir;
+	struct dr_catalog cat;
+	bool scanned;
+	int fd;
+	uint32_t fdseg;
+	ZSTD_DCtx *dctx;
+	struct dr_buf fbuf;
+	uint64_t bytes_index;
+	char first_problem[512];
+	int problems;
+};
+
+struct blockpriv {
+	uint8_t *arena;
+};
+
+static void note_problem(void *ctx, const char *msg)
+{
+	struct dnsreel_capr *r = ctx;
+	if (!r->problems++)
+		snprintf(r->first_problem, sizeof(r->first_problem), "%s", msg);
+}
+
+static uint64_t file_size(const char *dir, const char *name)
+{
+	char path[4096];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
+		       const struct dnsreel_capr_opts *opts, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	if (errbuf && errlen)
+		errbuf[0] = 0;
+	if (!dir)
+		return DNSREEL_E_ARG;
+	uint32_t flags = 0;
+	if (opts && opts->sz >= offsetof(struct dnsreel_capr_opts, flags) + sizeof(uint32_t))
+		flags = opts->flags;
+	struct stat st;
+	if (stat(dir, &st) != 0)
+		return dr_errf(errbuf, errlen, -errno, "%s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE, "%s: not a capture directory",
+			       dir);
+	struct dnsreel_capr *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->fd = -1;
+	r->dir = strdup(dir);
+	r->dctx = ZSTD_createDCtx();
+	int err = -ENOMEM;
+	if (!r->dir || !r->dctx)
+		goto fail;
+	char path[4096], segdir[4096];
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+	snprintf(segdir, sizeof(segdir), "%s/seg", dir);
+	bool have_index = stat(path, &st) == 0;
+	bool have_seg = stat(segdir, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!have_index && !have_seg) {
+		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
+			      "%s: not a capture (no index.sqlite and no seg/)", dir);
+		goto fail;
+	}
+	err = 1;
+	if (have_index && !(flags & DNSREEL_CAPR_SCAN)) {
+		char ibuf[512] = "";
+		err = dr_index_load(path, &r->cat, ibuf, sizeof(ibuf));
+		if (err == DNSREEL_E_VERSION || err == -ENOMEM || !have_seg) {
+			dr_errf(errbuf, errlen, err, "%s", ibuf[0] ? ibuf : dnsreel_strerror(err));
+			goto fail;
+		}
+		if (err) {
+			/* a damaged index is only a cache: fall back to the segments */
+			dr_catalog_free(&r->cat);
+			snprintf(r->first_problem, sizeof(r->first_problem),
+				 "%s (scanned the segments instead)", ibuf);
+			r->problems = 1;
+		}
+	}
+	if (err) {
+		if (!have_seg) {
+			err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE, "%s: no seg/ directory",
+				      dir);
+			goto fail;
+		}
+		r->scanned = true;
+		int p = dr_scan_capture(dir, &r->cat, note_problem, r);
+		if (p < 0) {
+			err = dr_errf(errbuf, errlen, p, "%s/%s", dir,
+				      r->first_problem[0] ? r->first_problem : dnsreel_strerror(p));
+			goto fail;
+		}
+	}
+	r->bytes_index = file_size(dir, "index.sqlite") + file_size(dir, "index.sqlite-wal");
+	*out = r;
+	return 0;
+fail:
+	dnsreel_capr__close(r);
+	return err;
+}
+
+void dnsreel_capr__close(struct dnsreel_capr *r)
+{
+	if (!r)
+		return;
+	if (r->fd >= 0)
+		close(r->fd);
+	ZSTD_freeDCtx(r->dctx);
+	dr_catalog_free(&r->cat);
+	dr_buf_free(&r->fbuf);
+	free(r->dir);
+	free(r);
+}
+
+const char *dnsreel_capr__path(const struct dnsreel_capr *r)
+{
+	return r->dir;
+}
+
+const struct dnsreel_meta *dnsreel_capr__meta(const struct dnsreel_capr *r)
+{
+	return &r->cat.meta;
+}
+
+bool dnsreel_capr__scanned(const struct dnsreel_capr *r)
+{
+	return r->scanned;
+}
+
+const char *dnsreel_capr__problem(const struct dnsreel_capr *r)
+{
+	return r->problems ? r->first_problem : NULL;
+}
+
+size_t dnsreel_capr__frame_count(const struct dnsreel_capr *r)
+{
+	return r->cat.nframes;
+}
+
+const struct dnsreel_frame_info *dnsreel_capr__frame(const struct dnsreel_capr *r, size_t i)
+{
+	return i < r->cat.nframes ? &r->cat.frames[i].fi : NULL;
+}
+
+static bool has_netns(const struct dnsreel_frame_info *fi, uint64_t ns)
+{
+	size_t lo = 0, hi = fi->netns_count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (fi->netns[mid] == ns)
+			return true;
+		if (fi->netns[mid] < ns)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+bool dnsreel_capr__frame_may_match(const struct dnsreel_capr *r, size_t i,
+				   const struct dnsreel_prune *p)
+{
+	if (i >= r->cat.nframes)
+		return false;
+	if (!p)
+		return true;
+	const struct dnsreel_frame_info *fi = &r->cat.frames[i].fi;
+	int64_t b2w = r->cat.meta.boot_to_wall_ns;
+	if (p->since_wall_ns && fi->last_ts + b2w < p->since_wall_ns)
+		return false;
+	if (p->until_wall_ns && fi->first_ts + b2w > p->until_wall_ns)
+		return false;
+	if (p->netns_count && p->netns && fi->netns_count && fi->netns) {
+		bool any = false;
+		for (size_t k = 0; k < p->netns_count && !any; k++)
+			any = has_netns(fi, p->netns[k]);
+		if (!any)
+			return false;
+	}
+	if (p->qr_mask && !(p->qr_mask & fi->qr_mask))
+		return false;
+	if (p->rcode_mask && !(p->rcode_mask & fi->rcode_mask))
+		return false;
+	if (p->name && fi->name_bloom_bits && fi->name_bloom) {
+		uint64_t h = dnsreel_name_hash(p->name, strlen(p->name));
+		if (!dr_bloom_has(fi->name_bloom, fi->name_bloom_bits, h))
+			return false;
+	}
+	return true;
+}
+
+static int seg_fd(struct dnsreel_capr *r, uint32_t seg)
+{
+	if (r->fd >= 0 && r->fdseg == seg)
+		return r->fd;
+	if (r->fd >= 0)
+		close(r->fd);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg/%06u.zst", r->dir, seg);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	r->fdseg = seg;
+	return r->fd >= 0 ? r->fd : -errno;
+}
+
+int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_block *blk,
+			     char *errbuf, size_t errlen)
+{
+	memset(blk, 0, sizeof(*blk));
+	if (i >= r->cat.nframes)
+		return DNSREEL_E_ARG;
+	const struct dnsreel_frame_info *fi = &r->cat.frames[i].fi;
+	char name[32];
+	snprintf(name, sizeof(name), "seg/%06u.zst", fi->segment);
+	int fd = seg_fd(r, fi->segment);
+	if (fd < 0)
+		return dr_errf(errbuf, errlen, fd, "%s/%s: %s", r->dir, name, dnsreel_strerror(fd));
+	if (fi->length > DR_MAX_ZLEN + DR_MAX_REC)
+		return dr_errf(errbuf, errlen, DNSREEL_E_CORRUPT,
+			       "%s/%s: offset %llu: frame length %u out of range", r->dir, name,
+			       (unsigned long long)fi->offset, fi->length);
+	r->fbuf.len = 0;
+	if (dr_buf_reserve(&r->fbuf, fi->length))
+		return -ENOMEM;
+	size_t got = 0;
+	while (got < fi->length) {
+		ssize_t n = pread(fd, r->fbuf.p + got, fi->length - got, (off_t)(fi->offset + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return dr_errf(errbuf, errlen, -errno, "%s/%s: offset %llu: %s", r->dir,
+				       name, (unsigned long long)fi->offset, strerror(errno));
+		if (n == 0)
+			return dr_errf(errbuf, errlen, DNSREEL_E_TRUNCATED,
+				       "%s/%s: offset %llu: file ends inside the frame (truncated)",
+				       r->dir, name, (unsigned long long)(fi->offset + got));
+		got += (size_t)n;
+	}
+	struct dr_scan s = {r->fbuf.p, fi->length, 0};
+	struct dr_item it;
+	const char *msg = "not a block";
+	int rc = dr_scan_next(&s, &it, &msg);
+	if (rc == 1 && (it.type != DR_REC_BLOCK || it.len != fi->length))
+		rc = DNSREEL_E_INDEX;
+	if (rc != 1)
+		return dr_errf(errbuf, errlen, rc < 0 ? rc : DNSREEL_E_CORRUPT,
+			       "%s/%s: offset %llu: %s", r->dir, name,
+			       (unsigned long long)(fi->offset + s.off),
+			       rc == DNSREEL_E_INDEX ? "index entry does not match a block" : msg);
+	if (it.bh.events != fi->events || it.bh.first_ts != fi->first_ts ||
+	    it.bh.last_ts != fi->last_ts)
+		return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+			       "%s/%s: offset %llu: block header disagrees with the index", r->dir,
+			       name, (unsigned long long)fi->offset);
+	struct dnsreel_event *ev;
+	uint8_t *arena;
+	int err = dr_block_decode(r->dctx, &it, &ev, &arena, &msg);
+	if (err)
+		return dr_errf(errbuf, errlen, err, "%s/%s: offset %llu: %s", r->dir, name,
+			       (unsigned long long)fi->offset, msg);
+	blk->n = it.bh.events;
+	blk->ev = ev;
+	blk->priv = arena;
+	return 0;
+}
+
+void dnsreel_block__release(struct dnsreel_block *blk)
+{
+	if (!blk)
+		return;
+	free(blk->ev);
+	free(blk->priv);
+	memset(blk, 0, sizeof(*blk));
+}
+
+int dnsreel_capr__refresh(struct dnsreel_capr *r)
+{
+	if (r->scanned) {
+		/* no index to follow: rescan and keep the frames we did not have */
+		struct dr_catalog c;
+		memset(&c, 0, sizeof(c));
+		int p = dr_scan_capture(r->dir, &c, NULL, NULL);
+		if (p < 0) {
+			dr_catalog_free(&c);
+			return p;
+		}
+		int added = 0;
+		for (size_t i = 0; i < c.nframes; i++) {
+			const struct dnsreel_frame_info *f = &c.frames[i].fi;
+			bool known = false;
+			for (size_t k = r->cat.nframes; k-- > 0 && !known;)
+				known = r->cat.frames[k].fi.segment == f->segment &&
+					r->cat.frames[k].fi.offset == f->offset;
+			if (!known) {
+				int err = dr_catalog_add_frame(&r->cat, f);
+				if (err) {
+					dr_catalog_free(&c);
+					return err;
+				}
+				added++;
+			}
+		}
+		for (size_t i = 0; i < c.nnetns; i++)
+			dr_catalog_upsert_netns(&r->cat, &c.netns[i]);
+		for (size_t i = 0; i < c.nprocs; i++)
+			dr_catalog_upsert_proc(&r->cat, &c.procs[i]);
+		for (size_t i = 0; i < c.nsvcs; i++)
+			dr_catalog_upsert_service(&r->cat, &c.svcs[i]);
+		for (size_t i = 0; i < c.ncounters; i++)
+			dr_catalog_set_counter(&r->cat, c.counters[i].name, c.counters[i].value);
+		dr_catalog_free(&c);
+		return added;
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/index.sqlite", r->dir);
+	sqlite3 *db;
+	int err = dr_index_open_ro(path, &db, NULL, 0);
+	if (err)
+		return err;
+	uint32_t seg = 0;
+	uint64_t off = 0;
+	for (size_t i = 0; i < r->cat.nframes; i++) {
+		const struct dnsreel_frame_info *f = &r->cat.frames[i].fi;
+		if (f->segment > seg || (f->segment == seg && f->offset > off)) {
+			seg = f->segment;
+			off = f->offset;
+		}
+	}
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	size_t before = r->cat.nframes;
+	int added = dr_index_load_frames_after(db, &r->cat, seg, off, r->cat.nframes > 0);
+	if (added >= 0) {
+		err = dr_index_load_context(db, &r->cat);
+		if (err)
+			added = err;
+	}
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	if (added > 0 && r->cat.nframes > before) {
+		/* new frames are sorted among themselves and kept after the old ones, so frame
+		 * numbers a follower already used stay valid */
+		struct dr_catalog tmp = r->cat;
+		tmp.frames = r->cat.frames + before;
+		tmp.nframes = r->cat.nframes - before;
+		dr_catalog_sort_frames(&tmp);
+	}
+	r->bytes_index = file_size(r->dir, "index.sqlite") + file_size(r->dir, "index.sqlite-wal");
+	return added;
+}
+
+const struct dnsreel_netns_ctx *dnsreel_capr__netns(const struct dnsreel_capr *r, uint64_t netns)
+{
+	for (size_t i = 0; i < r->cat.nnetns; i++)
+		if (r->cat.netns[i].netns == netns)
+			return &r->cat.netns[i];
+	return NULL;
+}
+
+size_t dnsreel_capr__netns_count(const struct dnsreel_capr *r)
+{
+	return r->cat.nnetns;
+}
+
+const struct dnsreel_netns_ctx *dnsreel_capr__netns_at(const struct dnsreel_capr *r, size_t i)
+{
+	return i < r->cat.nnetns ? &r->cat.netns[i] : NULL;
+}
+
+size_t dnsreel_capr__proc_count(const struct dnsreel_capr *r)
+{
+	return r->cat.nprocs;
+}
+
+const struct dnsreel_proc_ctx *dnsreel_capr__proc_at(const struct dnsreel_capr *r, size_t i)
+{
+	return i < r->cat.nprocs ? &r->cat.procs[i] : NULL;
+}
+
+size_t dnsreel_capr__service_count(const struct dnsreel_capr *r)
+{
+	return r->cat.nsvcs;
+}
+
+const struct dnsreel_service_ctx *dnsreel_capr__service_at(const struct dnsreel_capr *r, size_t i)
+{
+	return i < r->cat.nsvcs ? &r->cat.svcs[i] : NULL;
+}
+
+size_t dnsreel_capr__counter_count(const struct dnsreel_capr *r)
+{
+	return r->cat.ncounters;
+}
+
+const struct dnsreel_counter *dnsreel_capr__counter_at(const struct dnsreel_capr *r, size_t i)
+{
+	return i < r->cat.ncounters ? &r->cat.counters[i] : NULL;
+}
+
+void dnsreel_capr__summary(const struct dnsreel_capr *r, struct dnsreel_capr_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < r->cat.nframes; i++) {
+		const struct dnsreel_frame_info *f = &r->cat.frames[i].fi;
+		if (!s->frames || f->first_ts < s->first_ts)
+			s->first_ts = f->first_ts;
+		if (!s->frames || f->last_ts > s->last_ts)
+			s->last_ts = f->last_ts;
+		s->frames++;
+		s->events += f->events;
+	}
+	s->segments = (uint32_t)r->cat.nsegs;
+	for (size_t i = 0; i < r->cat.nsegs; i++)
+		s->bytes_segments += r->cat.segs[i].bytes;
+	s->bytes_index = r->bytes_index;
+}

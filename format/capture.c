@@ -1,0 +1,676 @@
+/* Capture writer. A flush appends [context records][block header + zstd frame] to the current
+ * segment, syncs it, then records the frame in index.sqlite in one transaction; a failure in
+ * between cuts the segment back so segments and index keep agreeing. Every new segment starts
+ * with the meta record and all context known so far, so any segment stands alone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "fmt_int.h"
+
+struct dnsreel_capw {
+	char *dir;
+	struct dnsreel_capw_opts o;
+	sqlite3 *db;
+	int segfd;
+	uint32_t segno; /* current (or last) segment number */
+	uint64_t segsize;
+	struct dr_segment cur; /* index row of the current segment */
+	struct dnsreel_meta meta;
+	bool meta_indexed;
+	struct dr_catalog all;	/* every context ever put: re-emitted per segment */
+	struct dr_catalog pend; /* context put since the last flush */
+	bool counters_dirty;
+	/* pending events; payloads live in pay at offsets kept in payload while pending */
+	struct dnsreel_event *ev;
+	size_t nev, capev;
+	struct dr_buf pay;
+	struct dr_enc *enc;
+	ZSTD_CCtx *cctx;
+	struct dr_buf raw, out, zbuf;
+	/* segments on disk, oldest first, for ring mode */
+	struct dr_segment *segs;
+	size_t nsegs, capsegs;
+	struct dnsreel_capw_stats st;
+	uint64_t index_bytes;
+	int64_t newest_ts;
+};
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int err = fsync(fd) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int dir_empty_or_create(const char *dir)
+{
+	if (mkdir(dir, 0755) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	DIR *d = opendir(dir);
+	if (!d)
+		return -errno;
+	struct dirent *de;
+	int err = 0;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			err = -EEXIST;
+	closedir(d);
+	return err;
+}
+
+int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
+		       const struct dnsreel_capw_opts *opts)
+{
+	*out = NULL;
+	if (!dir || !*dir)
+		return DNSREEL_E_ARG;
+	struct dnsreel_capw *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->segfd = -1;
+	if (opts) {
+		size_t n = opts->sz && opts->sz < sizeof(w->o) ? opts->sz : sizeof(w->o);
+		memcpy(&w->o, opts, n);
+	}
+	if (!w->o.snaplen)
+		w->o.snaplen = 65535;
+	if (!w->o.block_events)
+		w->o.block_events = 4096;
+	if (w->o.block_events > DR_MAX_BLOCK_EVENTS)
+		w->o.block_events = DR_MAX_BLOCK_EVENTS;
+	if (!w->o.segment_bytes)
+		w->o.segment_bytes = 64ull << 20;
+	if (!w->o.zstd_level)
+		w->o.zstd_level = 3;
+	w->meta.format_major = DNSREEL_FORMAT_MAJOR;
+	w->meta.format_minor = DNSREEL_FORMAT_MINOR;
+	w->meta.snaplen = w->o.snaplen;
+	int err = -ENOMEM;
+	w->dir = strdup(dir);
+	if (!w->dir)
+		goto fail;
+	err = dir_empty_or_create(dir);
+	if (err)
+		goto fail;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg", dir);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		err = -errno;
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		err = DNSREEL_E_SQLITE;
+		goto fail;
+	}
+	/* WAL while recording so --follow readers never block the writer */
+	err = sqlite3_exec(w->db,
+			   w->o.no_fsync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF"
+					 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+			   NULL, NULL, NULL) == SQLITE_OK
+		  ? 0
+		  : DNSREEL_E_SQLITE;
+	if (!err)
+		err = dr_index_create(w->db);
+	if (!err)
+		err = dr_enc_new(&w->enc);
+	if (err)
+		goto fail;
+	w->cctx = ZSTD_createCCtx();
+	if (!w->cctx) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->o.zstd_level);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
+	fsync_dir(dir);
+	*out = w;
+	return 0;
+fail:
+	if (w->db)
+		sqlite3_close(w->db);
+	w->db = NULL;
+	dr_enc_free(w->enc);
+	free(w->dir);
+	free(w);
+	return err;
+}
+
+int dnsreel_capw__set_meta(struct dnsreel_capw *w, const struct dnsreel_meta *meta)
+{
+	if (!w || !meta)
+		return DNSREEL_E_ARG;
+	if (w->st.frames || w->nev)
+		return DNSREEL_E_STATE;
+	w->meta = *meta;
+	w->meta.format_major = DNSREEL_FORMAT_MAJOR;
+	w->meta.format_minor = DNSREEL_FORMAT_MINOR;
+	w->meta.snaplen = w->o.snaplen;
+	w->meta_indexed = false;
+	return 0;
+}
+
+int dnsreel_capw__put_netns(struct dnsreel_capw *w, const struct dnsreel_netns_ctx *ns)
+{
+	if (!w || !ns)
+		return DNSREEL_E_ARG;
+	int err = dr_catalog_upsert_netns(&w->all, ns);
+	return err ? err : dr_catalog_upsert_netns(&w->pend, ns);
+}
+
+int dnsreel_capw__put_proc(struct dnsreel_capw *w, const struct dnsreel_proc_ctx *p)
+{
+	if (!w || !p)
+		return DNSREEL_E_ARG;
+	int err = dr_catalog_upsert_proc(&w->all, p);
+	return err ? err : dr_catalog_upsert_proc(&w->pend, p);
+}
+
+int dnsreel_capw__put_service(struct dnsreel_capw *w, const struct dnsreel_service_ctx *s)
+{
+	if (!w || !s)
+		return DNSREEL_E_ARG;
+	int err = dr_catalog_upsert_service(&w->all, s);
+	return err ? err : dr_catalog_upsert_service(&w->pend, s);
+}
+
+int dnsreel_capw__set_counter(struct dnsreel_capw *w, const char *name, uint64_t value)
+{
+	if (!w || !name || !*name || strlen(name) >= DNSREEL_SHORT_LEN)
+		return DNSREEL_E_ARG;
+	for (size_t i = 0; i < w->all.ncounters; i++)
+		if (!strcmp(w->all.counters[i].name, name) && w->all.counters[i].value == value)
+			return 0;
+	int err = dr_catalog_set_counter(&w->all, name, value);
+	if (!err)
+		w->counters_dirty = true;
+	return err;
+}
+
+int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
+{
+	if (!w || !ev || (ev->cap_len && !ev->payload))
+		return DNSREEL_E_ARG;
+	if (w->nev >= w->o.block_events) {
+		int err = dnsreel_capw__flush(w);
+		if (err)
+			return err;
+	}
+	if (w->nev == w->capev) {
+		size_t nc = w->capev ? w->capev * 2 : 256;
+		struct dnsreel_event *ne = realloc(w->ev, nc * sizeof(*ne));
+		if (!ne)
+			return -ENOMEM;
+		w->ev = ne;
+		w->capev = nc;
+	}
+	struct dnsreel_event *e = &w->ev[w->nev];
+	*e = *ev;
+	e->comm[DNSREEL_COMM_LEN - 1] = 0;
+	uint32_t len = ev->cap_len;
+	if (len > w->o.snaplen)
+		len = w->o.snaplen;
+	if (e->orig_len < ev->cap_len)
+		e->orig_len = ev->cap_len;
+	e->cap_len = len;
+	if (len < e->orig_len)
+		e->flags |= DNSREEL_EV_TRUNCATED;
+	size_t off = w->pay.len;
+	dr_put(&w->pay, ev->payload, len);
+	if (w->pay.err) {
+		int err = w->pay.err;
+		w->pay.err = 0;
+		return err;
+	}
+	e->payload = (const uint8_t *)(uintptr_t)off; /* fixed up at flush: pay may move */
+	w->nev++;
+	w->st.events++;
+	w->st.bytes_payload += len;
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t r = pwrite(fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -EIO;
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int index_bytes(struct dnsreel_capw *w)
+{
+	char path[4096];
+	struct stat st;
+	uint64_t total = 0;
+	snprintf(path, sizeof(path), "%s/index.sqlite", w->dir);
+	if (stat(path, &st) == 0)
+		total += (uint64_t)st.st_size;
+	snprintf(path, sizeof(path), "%s/index.sqlite-wal", w->dir);
+	if (stat(path, &st) == 0)
+		total += (uint64_t)st.st_size;
+	w->index_bytes = total;
+	return 0;
+}
+
+static void update_disk_stats(struct dnsreel_capw *w)
+{
+	uint64_t b = 0;
+	for (size_t i = 0; i < w->nsegs; i++)
+		b += w->segs[i].bytes;
+	w->st.bytes_disk = b + w->index_bytes;
+}
+
+/* Removes the oldest segment (never the current one). Index first: a crash after the commit
+ * leaves an orphan file that reindex picks up again, never an index row without its file. */
+static int drop_oldest(struct dnsreel_capw *w)
+{
+	if (w->nsegs == 0 || (w->nsegs == 1 && w->segfd >= 0 && w->segs[0].segment == w->segno))
+		return -ENOSPC;
+	uint32_t seg = w->segs[0].segment;
+	int err =
+	    sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : DNSREEL_E_SQLITE;
+	if (!err)
+		err = dr_index_del_segment(w->db, seg);
+	if (!err)
+		err = dr_index_put_end(w->db, NULL);
+	if (!err)
+		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
+			  ? 0
+			  : DNSREEL_E_SQLITE;
+	if (err) {
+		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+		return err;
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg/%06u.zst", w->dir, seg);
+	unlink(path);
+	memmove(w->segs, w->segs + 1, (w->nsegs - 1) * sizeof(*w->segs));
+	w->nsegs--;
+	w->st.segments_dropped++;
+	update_disk_stats(w);
+	return 0;
+}
+
+static void ring_enforce(struct dnsreel_capw *w)
+{
+	if (w->o.max_bytes) {
+		while (w->nsegs > 1 && w->st.bytes_disk > w->o.max_bytes)
+			if (drop_oldest(w))
+				break;
+	}
+	if (w->o.max_age_ns > 0) {
+		while (w->nsegs > 1 && w->segs[0].segment != w->segno &&
+		       w->segs[0].last_ts < w->newest_ts - w->o.max_age_ns)
+			if (drop_oldest(w))
+				break;
+	}
+}
+
+static void put_all_context(struct dnsreel_capw *w, struct dr_buf *b)
+{
+	struct dr_buf r = {0};
+	dr_meta_ser(&r, &w->meta, w->segno);
+	dr_rec_put(b, DR_REC_META, r.p, r.len);
+	for (size_t i = 0; i < w->all.nnetns; i++) {
+		r.len = 0;
+		dr_netns_ser(&r, &w->all.netns[i]);
+		dr_rec_put(b, DR_REC_NETNS, r.p, r.len);
+	}
+	for (size_t i = 0; i < w->all.nprocs; i++) {
+		r.len = 0;
+		dr_proc_ser(&r, &w->all.procs[i]);
+		dr_rec_put(b, DR_REC_PROC, r.p, r.len);
+	}
+	for (size_t i = 0; i < w->all.nsvcs; i++) {
+		r.len = 0;
+		dr_service_ser(&r, &w->all.svcs[i]);
+		dr_rec_put(b, DR_REC_SERVICE, r.p, r.len);
+	}
+	if (w->all.ncounters) {
+		r.len = 0;
+		dr_counters_ser(&r, w->all.counters, w->all.ncounters);
+		dr_rec_put(b, DR_REC_COUNTERS, r.p, r.len);
+	}
+	if (r.err)
+		b->err = r.err;
+	dr_buf_free(&r);
+}
+
+static void put_pending_context(struct dnsreel_capw *w, struct dr_buf *b)
+{
+	struct dr_buf r = {0};
+	for (size_t i = 0; i < w->pend.nnetns; i++) {
+		r.len = 0;
+		dr_netns_ser(&r, &w->pend.netns[i]);
+		dr_rec_put(b, DR_REC_NETNS, r.p, r.len);
+	}
+	for (size_t i = 0; i < w->pend.nprocs; i++) {
+		r.len = 0;
+		dr_proc_ser(&r, &w->pend.procs[i]);
+		dr_rec_put(b, DR_REC_PROC, r.p, r.len);
+	}
+	for (size_t i = 0; i < w->pend.nsvcs; i++) {
+		r.len = 0;
+		dr_service_ser(&r, &w->pend.svcs[i]);
+		dr_rec_put(b, DR_REC_SERVICE, r.p, r.len);
+	}
+	if (w->counters_dirty && w->all.ncounters) {
+		r.len = 0;
+		dr_counters_ser(&r, w->all.counters, w->all.ncounters);
+		dr_rec_put(b, DR_REC_COUNTERS, r.p, r.len);
+	}
+	if (r.err)
+		b->err = r.err;
+	dr_buf_free(&r);
+}
+
+static int open_segment(struct dnsreel_capw *w)
+{
+	uint32_t next = w->nsegs ? w->segs[w->nsegs - 1].segment + 1 : w->segno + 1;
+	if (w->st.segments == 0 && w->nsegs == 0)
+		next = 1;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg/%06u.zst", w->dir, next);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (!w->o.no_fsync) {
+		snprintf(path, sizeof(path), "%s/seg", w->dir);
+		fsync_dir(path);
+	}
+	if (w->nsegs == w->capsegs) {
+		size_t nc = w->capsegs ? w->capsegs * 2 : 16;
+		struct dr_segment *ns = realloc(w->segs, nc * sizeof(*ns));
+		if (!ns) {
+			close(fd);
+			unlink(path);
+			return -ENOMEM;
+		}
+		w->segs = ns;
+		w->capsegs = nc;
+	}
+	w->segfd = fd;
+	w->segno = next;
+	w->segsize = 0;
+	memset(&w->cur, 0, sizeof(w->cur));
+	w->cur.segment = next;
+	w->segs[w->nsegs++] = w->cur;
+	w->st.segments++;
+	return 0;
+}
+
+static void close_segment(struct dnsreel_capw *w)
+{
+	if (w->segfd < 0)
+		return;
+	if (!w->o.no_fsync)
+		fsync(w->segfd);
+	close(w->segfd);
+	w->segfd = -1;
+}
+
+/* Builds the block bytes (header record + zstd frame) and the catalog summary. */
+static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
+{
+	for (size_t i = 0; i < w->nev; i++)
+		w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
+	int err = dr_enc_block(w->enc, w->ev, w->nev, &w->raw);
+	/* restore offsets so a failed flush can be retried */
+	for (size_t i = 0; i < w->nev; i++)
+		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
+	if (err)
+		return err;
+	for (size_t i = 0; i < w->nev; i++)
+		w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
+	err = dr_summarize(w->ev, w->nev, sm);
+	for (size_t i = 0; i < w->nev; i++)
+		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
+	if (err)
+		return err;
+	size_t bound = ZSTD_compressBound(w->raw.len);
+	w->zbuf.len = 0;
+	if (dr_buf_reserve(&w->zbuf, bound))
+		return -ENOMEM;
+	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_setPledgedSrcSize(w->cctx, w->raw.len);
+	size_t z = ZSTD_compress2(w->cctx, w->zbuf.p, bound, w->raw.p, w->raw.len);
+	if (ZSTD_isError(z))
+		return DNSREEL_E_ZSTD;
+	if (w->raw.len > DR_MAX_RAW || z > DR_MAX_ZLEN)
+		return DNSREEL_E_LIMIT;
+	w->zbuf.len = z;
+	return 0;
+}
+
+static int do_flush(struct dnsreel_capw *w)
+{
+	bool have_ctx = w->pend.nnetns || w->pend.nprocs || w->pend.nsvcs || w->counters_dirty;
+	if (!w->nev && !have_ctx)
+		return 0;
+	bool new_seg = false;
+	int err;
+	if (w->segfd < 0) {
+		err = open_segment(w);
+		if (err)
+			return err;
+		new_seg = true;
+	}
+	w->out.len = 0;
+	w->out.err = 0;
+	if (new_seg)
+		put_all_context(w, &w->out);
+	else
+		put_pending_context(w, &w->out);
+	struct dr_summary sm;
+	memset(&sm, 0, sizeof(sm));
+	uint64_t block_off = 0;
+	if (w->nev) {
+		err = build_block(w, &sm);
+		if (err) {
+			dr_summary_free(&sm);
+			return err;
+		}
+		struct dr_blockhdr bh = {
+		    .events = (uint32_t)w->nev,
+		    .codec = DR_CODEC_VERSION,
+		    .first_ts = sm.first_ts,
+		    .last_ts = sm.last_ts,
+		    .raw_len = (uint32_t)w->raw.len,
+		    .zlen = (uint32_t)w->zbuf.len,
+		    .zcrc = dr_crc32c(0, w->zbuf.p, w->zbuf.len),
+		};
+		uint8_t body[DR_BLOCK_HDR_BODY];
+		dr_blockhdr_ser(body, &bh);
+		block_off = w->segsize + w->out.len;
+		dr_rec_put(&w->out, DR_REC_BLOCK, body, sizeof(body));
+		dr_put(&w->out, w->zbuf.p, w->zbuf.len);
+	}
+	if (w->out.err) {
+		dr_summary_free(&sm);
+		return w->out.err;
+	}
+	err = write_all(w->segfd, w->out.p, w->out.len, w->segsize);
+	if (!err && !w->o.no_fsync && fdatasync(w->segfd))
+		err = -errno;
+	if (err) {
+		/* cut back to the last good frame: the capture stays valid */
+		if (ftruncate(w->segfd, (off_t)w->segsize)) {
+		}
+		dr_summary_free(&sm);
+		return err;
+	}
+	struct dr_segment seg = w->cur;
+	seg.bytes = w->segsize + w->out.len;
+	struct dnsreel_frame_info fi;
+	memset(&fi, 0, sizeof(fi));
+	if (w->nev) {
+		fi.segment = w->segno;
+		fi.offset = block_off;
+		fi.length = (uint32_t)(w->out.len - (block_off - w->segsize));
+		fi.first_ts = sm.first_ts;
+		fi.last_ts = sm.last_ts;
+		fi.events = sm.events;
+		fi.rcode_mask = sm.rcode_mask;
+		fi.qr_mask = sm.qr_mask;
+		fi.proto_mask = sm.proto_mask;
+		fi.netns_count = (uint16_t)(sm.netns_count > 65535 ? 0 : sm.netns_count);
+		fi.netns = sm.netns_count > 65535 ? NULL : sm.netns;
+		fi.name_bloom_bits = sm.bloom_bits;
+		fi.name_bloom = sm.bloom;
+		if (!seg.frames || fi.first_ts < seg.first_ts)
+			seg.first_ts = fi.first_ts;
+		if (!seg.frames || fi.last_ts > seg.last_ts)
+			seg.last_ts = fi.last_ts;
+		seg.frames++;
+		seg.events += fi.events;
+	}
+	err = sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : DNSREEL_E_SQLITE;
+	if (!err && !w->meta_indexed)
+		err = dr_index_put_meta(w->db, &w->meta);
+	if (!err)
+		err = dr_index_put_segment(w->db, &seg);
+	if (!err && w->nev)
+		err = dr_index_put_frame(w->db, &fi);
+	const struct dr_catalog *cx = new_seg ? &w->all : &w->pend;
+	for (size_t i = 0; !err && i < cx->nnetns; i++)
+		err = dr_index_put_netns(w->db, &cx->netns[i]);
+	for (size_t i = 0; !err && i < cx->nprocs; i++)
+		err = dr_index_put_proc(w->db, &cx->procs[i]);
+	for (size_t i = 0; !err && i < cx->nsvcs; i++)
+		err = dr_index_put_service(w->db, &cx->svcs[i]);
+	if (new_seg || w->counters_dirty)
+		for (size_t i = 0; !err && i < w->all.ncounters; i++)
+			err = dr_index_put_counter(w->db, w->all.counters[i].name,
+						   w->all.counters[i].value);
+	if (!err)
+		err = dr_index_put_end(w->db, NULL);
+	if (!err)
+		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
+			  ? 0
+			  : DNSREEL_E_SQLITE;
+	dr_summary_free(&sm);
+	if (err) {
+		int xerr = sqlite3_extended_errcode(w->db);
+		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+		if (ftruncate(w->segfd, (off_t)w->segsize)) {
+		}
+		if ((xerr & 0xff) == SQLITE_FULL)
+			err = -ENOSPC;
+		return err;
+	}
+	w->meta_indexed = true;
+	w->segsize = seg.bytes;
+	w->cur = seg;
+	w->segs[w->nsegs - 1] = seg;
+	if (w->nev) {
+		w->st.frames++;
+		if (seg.last_ts > w->newest_ts)
+			w->newest_ts = seg.last_ts;
+	}
+	w->nev = 0;
+	w->pay.len = 0;
+	dr_catalog_free(&w->pend);
+	w->counters_dirty = false;
+	index_bytes(w);
+	update_disk_stats(w);
+	if (w->segsize >= w->o.segment_bytes)
+		close_segment(w);
+	return 0;
+}
+
+int dnsreel_capw__flush(struct dnsreel_capw *w)
+{
+	if (!w)
+		return DNSREEL_E_ARG;
+	if (!w->db)
+		return DNSREEL_E_STATE;
+	int err;
+	for (;;) {
+		err = do_flush(w);
+		/* ring mode: make room by dropping the oldest segment, then try again */
+		if (err == -ENOSPC && (w->o.max_bytes || w->o.max_age_ns) && drop_oldest(w) == 0)
+			continue;
+		break;
+	}
+	if (!err)
+		ring_enforce(w);
+	return err;
+}
+
+int dnsreel_capw__rotate(struct dnsreel_capw *w)
+{
+	if (!w || !w->db)
+		return DNSREEL_E_ARG;
+	int err = dnsreel_capw__flush(w);
+	if (err)
+		return err;
+	close_segment(w);
+	return 0;
+}
+
+void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (w)
+		*st = w->st;
+}
+
+int dnsreel_capw__close(struct dnsreel_capw *w)
+{
+	if (!w)
+		return 0;
+	int err = w->db ? dnsreel_capw__flush(w) : 0;
+	close_segment(w);
+	if (w->db) {
+		if (!w->meta_indexed && !err) {
+			/* nothing was ever flushed: still record what the capture is */
+			if (dr_index_put_meta(w->db, &w->meta) && !err)
+				err = DNSREEL_E_SQLITE;
+		}
+		/* back to a rollback journal so read-only openers need no -shm file */
+		sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE",
+			     NULL, NULL, NULL);
+		if (sqlite3_close(w->db) != SQLITE_OK && !err)
+			err = DNSREEL_E_SQLITE;
+	}
+	if (!w->o.no_fsync)
+		fsync_dir(w->dir);
+	dr_catalog_free(&w->all);
+	dr_catalog_free(&w->pend);
+	dr_buf_free(&w->pay);
+	dr_buf_free(&w->raw);
+	dr_buf_free(&w->out);
+	dr_buf_free(&w->zbuf);
+	dr_enc_free(w->enc);
+	ZSTD_freeCCtx(w->cctx);
+	free(w->ev);
+	free(w->segs);
+	free(w->dir);
+	free(w);
+	return err;
+}

@@ -1,0 +1,797 @@
+/* Segment files: records in zstd skippable frames, blocks (header record + zstd data frame),
+ * scanning untrusted bytes, and the in-memory catalog that scanning and the index share.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "fmt_int.h"
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+void dr_rec_put(struct dr_buf *out, uint8_t type, const void *body, size_t len)
+{
+	uint8_t h[DR_REC_HDR];
+	dr_le32(h, DR_SKIP_MAGIC);
+	dr_le32(h + 4, (uint32_t)(8 + len));
+	h[8] = type;
+	h[9] = 1; /* record layout version */
+	h[10] = 0;
+	h[11] = 0;
+	uint32_t crc = dr_crc32c(0, h + 8, 4);
+	crc = dr_crc32c(crc, body, len);
+	dr_le32(h + 12, crc);
+	dr_put(out, h, sizeof(h));
+	dr_put(out, body, len);
+}
+
+static void put_str(struct dr_buf *b, const char *s, size_t max)
+{
+	size_t l = strnlen(s, max - 1);
+	uint8_t t[2];
+	dr_le16(t, (uint16_t)l);
+	dr_put(b, t, 2);
+	dr_put(b, s, l);
+}
+
+static void get_str(struct dr_rd *r, char *out, size_t max)
+{
+	const uint8_t *t = dr_getn(r, 2);
+	size_t l = t ? dr_rd16(t) : 0;
+	const uint8_t *s = dr_getn(r, l);
+	if (!s || l >= max) {
+		r->bad = true;
+		out[0] = 0;
+		return;
+	}
+	memcpy(out, s, l);
+	out[l] = 0;
+	/* an embedded NUL would make index and scan disagree; cut there */
+}
+
+static void put16b(struct dr_buf *b, uint16_t v)
+{
+	uint8_t t[2];
+	dr_le16(t, v);
+	dr_put(b, t, 2);
+}
+
+void dr_meta_ser(struct dr_buf *b, const struct dnsreel_meta *m, uint32_t segment)
+{
+	dr_put32(b, m->format_major);
+	dr_put32(b, m->format_minor);
+	dr_put32(b, segment);
+	dr_put64(b, (uint64_t)m->boot_to_wall_ns);
+	dr_put64(b, (uint64_t)m->start_wall_ns);
+	dr_put32(b, m->snaplen);
+	put_str(b, m->capture_id, sizeof(m->capture_id));
+	put_str(b, m->node, sizeof(m->node));
+	put_str(b, m->kernel, sizeof(m->kernel));
+	put_str(b, m->recorder, sizeof(m->recorder));
+}
+
+int dr_meta_de(const uint8_t *p, size_t len, struct dnsreel_meta *m, uint32_t *segment)
+{
+	struct dr_rd r = {p, p + len, false};
+	memset(m, 0, sizeof(*m));
+	m->format_major = dr_get32(&r);
+	m->format_minor = dr_get32(&r);
+	if (r.bad)
+		return DNSREEL_E_CORRUPT;
+	/* the version comes first so any later layout can still be refused clearly */
+	if (m->format_major > DNSREEL_FORMAT_MAJOR)
+		return DNSREEL_E_VERSION;
+	*segment = dr_get32(&r);
+	m->boot_to_wall_ns = (int64_t)dr_get64(&r);
+	m->start_wall_ns = (int64_t)dr_get64(&r);
+	m->snaplen = dr_get32(&r);
+	get_str(&r, m->capture_id, sizeof(m->capture_id));
+	get_str(&r, m->node, sizeof(m->node));
+	get_str(&r, m->kernel, sizeof(m->kernel));
+	get_str(&r, m->recorder, sizeof(m->recorder));
+	return r.bad ? DNSREEL_E_CORRUPT : 0;
+}
+
+void dr_netns_ser(struct dr_buf *b, const struct dnsreel_netns_ctx *ns)
+{
+	dr_put64(b, ns->netns);
+	dr_put32(b, ns->flags);
+	dr_put64(b, (uint64_t)ns->first_seen_ns);
+	put_str(b, ns->name, sizeof(ns->name));
+	put_str(b, ns->k8s_namespace, sizeof(ns->k8s_namespace));
+	put_str(b, ns->k8s_podname, sizeof(ns->k8s_podname));
+	put_str(b, ns->k8s_pod_uid, sizeof(ns->k8s_pod_uid));
+	put_str(b, ns->k8s_containername, sizeof(ns->k8s_containername));
+	put_str(b, ns->runtime_containername, sizeof(ns->runtime_containername));
+	put_str(b, ns->runtime_containerid, sizeof(ns->runtime_containerid));
+	put_str(b, ns->ips, sizeof(ns->ips));
+}
+
+int dr_netns_de(const uint8_t *p, size_t len, struct dnsreel_netns_ctx *ns)
+{
+	struct dr_rd r = {p, p + len, false};
+	memset(ns, 0, sizeof(*ns));
+	ns->netns = dr_get64(&r);
+	ns->flags = dr_get32(&r);
+	ns->first_seen_ns = (int64_t)dr_get64(&r);
+	get_str(&r, ns->name, sizeof(ns->name));
+	get_str(&r, ns->k8s_namespace, sizeof(ns->k8s_namespace));
+	get_str(&r, ns->k8s_podname, sizeof(ns->k8s_podname));
+	get_str(&r, ns->k8s_pod_uid, sizeof(ns->k8s_pod_uid));
+	get_str(&r, ns->k8s_containername, sizeof(ns->k8s_containername));
+	get_str(&r, ns->runtime_containername, sizeof(ns->runtime_containername));
+	get_str(&r, ns->runtime_containerid, sizeof(ns->runtime_containerid));
+	get_str(&r, ns->ips, sizeof(ns->ips));
+	return r.bad ? DNSREEL_E_CORRUPT : 0;
+}
+
+void dr_proc_ser(struct dr_buf *b, const struct dnsreel_proc_ctx *p)
+{
+	dr_put32(b, p->pid);
+	dr_put32(b, p->ppid);
+	dr_put64(b, p->start_ns);
+	dr_put64(b, p->netns);
+	dr_put64(b, p->cgroup_id);
+	dr_put32(b, p->uid);
+	dr_put32(b, p->gid);
+	put_str(b, p->comm, sizeof(p->comm));
+	put_str(b, p->cmdline, sizeof(p->cmdline));
+	put_str(b, p->cgroup, sizeof(p->cgroup));
+	put_str(b, p->k8s_pod_uid, sizeof(p->k8s_pod_uid));
+	put_str(b, p->runtime_containerid, sizeof(p->runtime_containerid));
+}
+
+int dr_proc_de(const uint8_t *q, size_t len, struct dnsreel_proc_ctx *p)
+{
+	struct dr_rd r = {q, q + len, false};
+	memset(p, 0, sizeof(*p));
+	p->pid = dr_get32(&r);
+	p->ppid = dr_get32(&r);
+	p->start_ns = dr_get64(&r);
+	p->netns = dr_get64(&r);
+	p->cgroup_id = dr_get64(&r);
+	p->uid = dr_get32(&r);
+	p->gid = dr_get32(&r);
+	get_str(&r, p->comm, sizeof(p->comm));
+	get_str(&r, p->cmdline, sizeof(p->cmdline));
+	get_str(&r, p->cgroup, sizeof(p->cgroup));
+	get_str(&r, p->k8s_pod_uid, sizeof(p->k8s_pod_uid));
+	get_str(&r, p->runtime_containerid, sizeof(p->runtime_containerid));
+	return r.bad ? DNSREEL_E_CORRUPT : 0;
+}
+
+void dr_service_ser(struct dr_buf *b, const struct dnsreel_service_ctx *s)
+{
+	dr_put8(b, s->ip_version);
+	dr_put8(b, s->proto);
+	put16b(b, s->port);
+	dr_put(b, s->addr, 16);
+	put_str(b, s->k8s_namespace, sizeof(s->k8s_namespace));
+	put_str(b, s->name, sizeof(s->name));
+}
+
+int dr_service_de(const uint8_t *p, size_t len, struct dnsreel_service_ctx *s)
+{
+	struct dr_rd r = {p, p + len, false};
+	memset(s, 0, sizeof(*s));
+	s->ip_version = dr_get8(&r);
+	s->proto = dr_get8(&r);
+	const uint8_t *t = dr_getn(&r, 2);
+	s->port = t ? dr_rd16(t) : 0;
+	const uint8_t *a = dr_getn(&r, 16);
+	if (a)
+		memcpy(s->addr, a, 16);
+	get_str(&r, s->k8s_namespace, sizeof(s->k8s_namespace));
+	get_str(&r, s->name, sizeof(s->name));
+	return r.bad ? DNSREEL_E_CORRUPT : 0;
+}
+
+void dr_counters_ser(struct dr_buf *b, const struct dnsreel_counter *c, size_t n)
+{
+	dr_put32(b, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		put_str(b, c[i].name, sizeof(c[i].name));
+		dr_put64(b, c[i].value);
+	}
+}
+
+static int counters_de(const uint8_t *p, size_t len, struct dr_catalog *c)
+{
+	struct dr_rd r = {p, p + len, false};
+	uint32_t n = dr_get32(&r);
+	for (uint32_t i = 0; i < n && !r.bad; i++) {
+		char name[DNSREEL_SHORT_LEN];
+		get_str(&r, name, sizeof(name));
+		uint64_t v = dr_get64(&r);
+		if (r.bad)
+			break;
+		int err = dr_catalog_set_counter(c, name, v);
+		if (err)
+			return err;
+	}
+	return r.bad ? DNSREEL_E_CORRUPT : 0;
+}
+
+void dr_blockhdr_ser(uint8_t out[DR_BLOCK_HDR_BODY], const struct dr_blockhdr *h)
+{
+	memset(out, 0, DR_BLOCK_HDR_BODY);
+	dr_le32(out, h->events);
+	out[4] = h->codec;
+	dr_le64(out + 8, (uint64_t)h->first_ts);
+	dr_le64(out + 16, (uint64_t)h->last_ts);
+	dr_le32(out + 24, h->raw_len);
+	dr_le32(out + 28, h->zlen);
+	dr_le32(out + 32, h->zcrc);
+	dr_le64(out + 40, h->reserved);
+}
+
+void dr_blockhdr_de(const uint8_t in[DR_BLOCK_HDR_BODY], struct dr_blockhdr *h)
+{
+	h->events = dr_rd32(in);
+	h->codec = in[4];
+	h->first_ts = (int64_t)dr_rd64(in + 8);
+	h->last_ts = (int64_t)dr_rd64(in + 16);
+	h->raw_len = dr_rd32(in + 24);
+	h->zlen = dr_rd32(in + 28);
+	h->zcrc = dr_rd32(in + 32);
+	h->reserved = dr_rd64(in + 40);
+}
+
+/* ---- scanning ---------------------------------------------------------------------------- */
+
+int dr_scan_next(struct dr_scan *s, struct dr_item *it, const char **msg)
+{
+	memset(it, 0, sizeof(*it));
+	size_t left = s->len - s->off;
+	const uint8_t *p = s->p + s->off;
+	if (left == 0)
+		return 0;
+	if (left < 8) {
+		*msg = "truncated frame header";
+		return DNSREEL_E_TRUNCATED;
+	}
+	uint32_t magic = dr_rd32(p);
+	if (magic == DR_ZSTD_MAGIC) {
+		*msg = "zstd data frame without a block header";
+		return DNSREEL_E_CORRUPT;
+	}
+	if ((magic & 0xFFFFFFF0u) != 0x184D2A50u) {
+		*msg = "bad magic (not a zstd skippable frame)";
+		return DNSREEL_E_CORRUPT;
+	}
+	uint32_t size = dr_rd32(p + 4);
+	if (size > left - 8) {
+		*msg = "record extends past end of file (truncated)";
+		return DNSREEL_E_TRUNCATED;
+	}
+	it->off = s->off;
+	if (magic != DR_SKIP_MAGIC) {
+		/* someone else's skippable frame: step over it */
+		it->type = 0;
+		it->len = 8 + size;
+		s->off += 8 + (size_t)size;
+		return 1;
+	}
+	if (size < 8 || size > DR_MAX_REC) {
+		*msg = "record size out of range";
+		return DNSREEL_E_CORRUPT;
+	}
+	uint32_t crc = dr_crc32c(0, p + 8, 4);
+	crc = dr_crc32c(crc, p + DR_REC_HDR, size - 8);
+	if (crc != dr_rd32(p + 12)) {
+		*msg = "record checksum mismatch";
+		return DNSREEL_E_CORRUPT;
+	}
+	it->type = p[8];
+	it->body = p + DR_REC_HDR;
+	it->body_len = size - 8;
+	it->len = 8 + size;
+	if (it->type == DR_REC_BLOCK) {
+		if (it->body_len < DR_BLOCK_HDR_BODY) {
+			*msg = "block header too short";
+			return DNSREEL_E_CORRUPT;
+		}
+		dr_blockhdr_de(it->body, &it->bh);
+		size_t zoff = 8 + (size_t)size;
+		if (it->bh.zlen < 4 || it->bh.zlen > DR_MAX_ZLEN || it->bh.raw_len > DR_MAX_RAW ||
+		    it->bh.events == 0 || it->bh.events > DR_MAX_BLOCK_EVENTS ||
+		    it->bh.first_ts > it->bh.last_ts) {
+			*msg = "block header fields out of range";
+			return DNSREEL_E_CORRUPT;
+		}
+		if (it->bh.zlen > left - zoff) {
+			*msg = "block data extends past end of file (truncated)";
+			return DNSREEL_E_TRUNCATED;
+		}
+		it->z = p + zoff;
+		if (dr_rd32(it->z) != DR_ZSTD_MAGIC) {
+			*msg = "block data is not a zstd frame";
+			return DNSREEL_E_CORRUPT;
+		}
+		if (dr_crc32c(0, it->z, it->bh.zlen) != it->bh.zcrc) {
+			*msg = "block checksum mismatch";
+			return DNSREEL_E_CORRUPT;
+		}
+		it->len = (uint32_t)(zoff + it->bh.zlen);
+	}
+	s->off += it->len;
+	return 1;
+}
+
+int dr_block_decode(void *dctx, const struct dr_item *it, struct dnsreel_event **evs,
+		    uint8_t **arena, const char **msg)
+{
+	*evs = NULL;
+	*arena = NULL;
+	if (it->bh.codec != DR_CODEC_VERSION) {
+		*msg = "unknown block codec version";
+		return DNSREEL_E_VERSION;
+	}
+	unsigned long long cs = ZSTD_getFrameContentSize(it->z, it->bh.zlen);
+	if (cs != it->bh.raw_len) {
+		*msg = "zstd frame content size disagrees with block header";
+		return DNSREEL_E_CORRUPT;
+	}
+	if (ZSTD_findFrameCompressedSize(it->z, it->bh.zlen) != it->bh.zlen) {
+		*msg = "zstd frame length disagrees with block header";
+		return DNSREEL_E_CORRUPT;
+	}
+	uint8_t *raw = malloc(it->bh.raw_len ? it->bh.raw_len : 1);
+	if (!raw)
+		return -ENOMEM;
+	ZSTD_DCtx *own = NULL;
+	if (!dctx)
+		dctx = own = ZSTD_createDCtx();
+	if (!dctx) {
+		free(raw);
+		return -ENOMEM;
+	}
+	size_t r = ZSTD_decompressDCtx(dctx, raw, it->bh.raw_len, it->z, it->bh.zlen);
+	ZSTD_freeDCtx(own);
+	if (ZSTD_isError(r) || r != it->bh.raw_len) {
+		free(raw);
+		*msg = "zstd decompression failed";
+		return DNSREEL_E_ZSTD;
+	}
+	int err = dr_dec_block(raw, r, it->bh.events, it->bh.first_ts, evs, arena);
+	free(raw);
+	if (err) {
+		*msg = "block body does not decode";
+		return err;
+	}
+	struct dnsreel_event *ev = *evs;
+	int64_t last = ev[it->bh.events - 1].ts_ns;
+	if (ev[0].ts_ns != it->bh.first_ts || last != it->bh.last_ts) {
+		free(*evs);
+		free(*arena);
+		*evs = NULL;
+		*arena = NULL;
+		*msg = "block time range disagrees with its events";
+		return DNSREEL_E_CORRUPT;
+	}
+	return 0;
+}
+
+/* ---- catalog ----------------------------------------------------------------------------- */
+
+static int grow(void **p, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return 0;
+	size_t nc = *cap ? *cap * 2 : 16;
+	void *np = realloc(*p, nc * elem);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = nc;
+	return 0;
+}
+
+void dr_catalog_free(struct dr_catalog *c)
+{
+	for (size_t i = 0; i < c->nframes; i++) {
+		free(c->frames[i].netns_own);
+		free(c->frames[i].bloom_own);
+	}
+	free(c->frames);
+	free(c->segs);
+	free(c->netns);
+	free(c->procs);
+	free(c->svcs);
+	free(c->counters);
+	memset(c, 0, sizeof(*c));
+}
+
+int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *fi)
+{
+	if (grow((void **)&c->frames, &c->capframes, c->nframes, sizeof(*c->frames)))
+		return -ENOMEM;
+	struct dr_frame *f = &c->frames[c->nframes];
+	memset(f, 0, sizeof(*f));
+	f->fi = *fi;
+	if (fi->netns_count) {
+		f->netns_own = malloc(fi->netns_count * sizeof(uint64_t));
+		if (!f->netns_own)
+			return -ENOMEM;
+		memcpy(f->netns_own, fi->netns, fi->netns_count * sizeof(uint64_t));
+	}
+	if (fi->name_bloom_bits) {
+		f->bloom_own = malloc(fi->name_bloom_bits / 8);
+		if (!f->bloom_own) {
+			free(f->netns_own);
+			return -ENOMEM;
+		}
+		memcpy(f->bloom_own, fi->name_bloom, fi->name_bloom_bits / 8);
+	}
+	f->fi.netns = f->netns_own;
+	f->fi.name_bloom = f->bloom_own;
+	c->nframes++;
+	return 0;
+}
+
+int dr_catalog_upsert_netns(struct dr_catalog *c, const struct dnsreel_netns_ctx *ns)
+{
+	for (size_t i = 0; i < c->nnetns; i++)
+		if (c->netns[i].netns == ns->netns) {
+			c->netns[i] = *ns;
+			return 0;
+		}
+	if (grow((void **)&c->netns, &c->capnetns, c->nnetns, sizeof(*c->netns)))
+		return -ENOMEM;
+	c->netns[c->nnetns++] = *ns;
+	return 0;
+}
+
+int dr_catalog_upsert_proc(struct dr_catalog *c, const struct dnsreel_proc_ctx *p)
+{
+	for (size_t i = c->nprocs; i-- > 0;)
+		if (c->procs[i].pid == p->pid && c->procs[i].start_ns == p->start_ns) {
+			c->procs[i] = *p;
+			return 0;
+		}
+	if (grow((void **)&c->procs, &c->capprocs, c->nprocs, sizeof(*c->procs)))
+		return -ENOMEM;
+	c->procs[c->nprocs++] = *p;
+	return 0;
+}
+
+static bool svc_same(const struct dnsreel_service_ctx *a, const struct dnsreel_service_ctx *b)
+{
+	return a->ip_version == b->ip_version && a->proto == b->proto && a->port == b->port &&
+	       memcmp(a->addr, b->addr, 16) == 0;
+}
+
+int dr_catalog_upsert_service(struct dr_catalog *c, const struct dnsreel_service_ctx *s)
+{
+	for (size_t i = 0; i < c->nsvcs; i++)
+		if (svc_same(&c->svcs[i], s)) {
+			c->svcs[i] = *s;
+			return 0;
+		}
+	if (grow((void **)&c->svcs, &c->capsvcs, c->nsvcs, sizeof(*c->svcs)))
+		return -ENOMEM;
+	c->svcs[c->nsvcs++] = *s;
+	return 0;
+}
+
+int dr_catalog_set_counter(struct dr_catalog *c, const char *name, uint64_t v)
+{
+	for (size_t i = 0; i < c->ncounters; i++)
+		if (strcmp(c->counters[i].name, name) == 0) {
+			c->counters[i].value = v;
+			return 0;
+		}
+	if (grow((void **)&c->counters, &c->capcounters, c->ncounters, sizeof(*c->counters)))
+		return -ENOMEM;
+	struct dnsreel_counter *k = &c->counters[c->ncounters++];
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", name);
+	k->value = v;
+	return 0;
+}
+
+struct dr_segment *dr_catalog_segment(struct dr_catalog *c, uint32_t seg)
+{
+	for (size_t i = c->nsegs; i-- > 0;)
+		if (c->segs[i].segment == seg)
+			return &c->segs[i];
+	if (grow((void **)&c->segs, &c->capsegs, c->nsegs, sizeof(*c->segs)))
+		return NULL;
+	struct dr_segment *s = &c->segs[c->nsegs++];
+	memset(s, 0, sizeof(*s));
+	s->segment = seg;
+	return s;
+}
+
+static int cmp_frame(const void *a, const void *b)
+{
+	const struct dnsreel_frame_info *x = &((const struct dr_frame *)a)->fi;
+	const struct dnsreel_frame_info *y = &((const struct dr_frame *)b)->fi;
+	if (x->first_ts != y->first_ts)
+		return x->first_ts < y->first_ts ? -1 : 1;
+	if (x->segment != y->segment)
+		return x->segment < y->segment ? -1 : 1;
+	return x->offset < y->offset ? -1 : (x->offset > y->offset);
+}
+
+void dr_catalog_sort_frames(struct dr_catalog *c)
+{
+	if (c->nframes > 1)
+		qsort(c->frames, c->nframes, sizeof(*c->frames), cmp_frame);
+}
+
+/* ---- scanning a whole capture ------------------------------------------------------------ */
+
+static void problem(dr_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void problem(dr_problem_fn fn, void *ctx, int *count, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(*count)++;
+	if (fn)
+		fn(ctx, msg);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : (x > y);
+}
+
+/* Segment numbers present in DIR/seg, sorted. */
+int dr_list_segments(const char *dir, uint32_t **out, size_t *n)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg", dir);
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *s = de->d_name;
+		size_t l = strlen(s);
+		if (l < 10 || strcmp(s + l - 4, ".zst") != 0)
+			continue;
+		bool digits = true;
+		for (size_t i = 0; i < l - 4; i++)
+			if (s[i] < '0' || s[i] > '9')
+				digits = false;
+		if (!digits || l - 4 > 9)
+			continue;
+		if (grow((void **)out, &cap, *n, sizeof(uint32_t))) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		(*out)[(*n)++] = (uint32_t)strtoul(s, NULL, 10);
+	}
+	closedir(d);
+	if (*n)
+		qsort(*out, *n, sizeof(uint32_t), cmp_u32);
+	return 0;
+}
+
+int dr_read_file(const char *path, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	size_t cap = (size_t)st.st_size;
+	uint8_t *b = malloc(cap ? cap : 1);
+	if (!b) {
+		close(fd);
+		return -ENOMEM;
+	}
+	size_t got = 0;
+	while (got < cap) {
+		ssize_t r = read(fd, b + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = -errno;
+			free(b);
+			close(fd);
+			return e;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	*out = b;
+	*len = got;
+	return 0;
+}
+
+/* Feeds one segment's bytes into the catalog. Returns problems found (>= 0) or a negative
+ * error that stops everything (newer version, no memory). */
+int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const char *name,
+			struct dr_catalog *c, void *dctx, dr_problem_fn fn, void *pctx)
+{
+	int problems = 0;
+	struct dr_scan s = {buf, len, 0};
+	struct dr_segment *sg = dr_catalog_segment(c, segno);
+	if (!sg)
+		return -ENOMEM;
+	sg->bytes = len;
+	for (;;) {
+		struct dr_item it;
+		const char *msg = NULL;
+		int r = dr_scan_next(&s, &it, &msg);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			problem(fn, pctx, &problems, "%s: offset %zu: %s", name, s.off, msg);
+			break;
+		}
+		int err = 0;
+		switch (it.type) {
+		case DR_REC_META: {
+			struct dnsreel_meta m;
+			uint32_t sn = 0;
+			err = dr_meta_de(it.body, it.body_len, &m, &sn);
+			if (err == DNSREEL_E_VERSION) {
+				problem(fn, pctx, &problems,
+					"%s: offset %llu: written by format version %u.%u; this "
+					"dnsreel (%s) reads format %d.x and older: upgrade dnsreel",
+					name, (unsigned long long)it.off, m.format_major,
+					m.format_minor, DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
+				return err;
+			}
+			if (!err && sn != segno)
+				problem(fn, pctx, &problems,
+					"%s: offset %llu: segment header names segment %u", name,
+					(unsigned long long)it.off, sn);
+			if (!err) {
+				c->meta = m;
+				c->have_meta = true;
+			}
+			break;
+		}
+		case DR_REC_NETNS: {
+			struct dnsreel_netns_ctx ns;
+			err = dr_netns_de(it.body, it.body_len, &ns);
+			if (!err)
+				err = dr_catalog_upsert_netns(c, &ns);
+			break;
+		}
+		case DR_REC_PROC: {
+			struct dnsreel_proc_ctx p;
+			err = dr_proc_de(it.body, it.body_len, &p);
+			if (!err)
+				err = dr_catalog_upsert_proc(c, &p);
+			break;
+		}
+		case DR_REC_SERVICE: {
+			struct dnsreel_service_ctx sv;
+			err = dr_service_de(it.body, it.body_len, &sv);
+			if (!err)
+				err = dr_catalog_upsert_service(c, &sv);
+			break;
+		}
+		case DR_REC_COUNTERS:
+			err = counters_de(it.body, it.body_len, c);
+			break;
+		case DR_REC_BLOCK: {
+			struct dnsreel_event *ev;
+			uint8_t *arena;
+			err = dr_block_decode(dctx, &it, &ev, &arena, &msg);
+			if (err == -ENOMEM)
+				return err;
+			if (err) {
+				problem(fn, pctx, &problems, "%s: offset %llu: %s", name,
+					(unsigned long long)it.off, msg);
+				err = 0;
+				break;
+			}
+			struct dr_summary sm;
+			err = dr_summarize(ev, it.bh.events, &sm);
+			free(ev);
+			free(arena);
+			if (err)
+				return err;
+			struct dnsreel_frame_info fi = {
+			    .segment = segno,
+			    .offset = it.off,
+			    .length = it.len,
+			    .first_ts = sm.first_ts,
+			    .last_ts = sm.last_ts,
+			    .events = sm.events,
+			    .rcode_mask = sm.rcode_mask,
+			    .qr_mask = sm.qr_mask,
+			    .proto_mask = sm.proto_mask,
+			    .netns_count = (uint16_t)(sm.netns_count > 65535 ? 0 : sm.netns_count),
+			    .netns = sm.netns,
+			    .name_bloom_bits = sm.bloom_bits,
+			    .name_bloom = sm.bloom,
+			};
+			/* a frame with too many netns to list cannot be pruned by netns */
+			if (sm.netns_count > 65535)
+				fi.netns = NULL;
+			err = dr_catalog_add_frame(c, &fi);
+			dr_summary_free(&sm);
+			if (err)
+				return err;
+			if (!sg->frames || fi.first_ts < sg->first_ts)
+				sg->first_ts = fi.first_ts;
+			if (!sg->frames || fi.last_ts > sg->last_ts)
+				sg->last_ts = fi.last_ts;
+			sg->frames++;
+			sg->events += fi.events;
+			break;
+		}
+		default:
+			break; /* unknown record types of this major are skipped */
+		}
+		if (err == -ENOMEM)
+			return err;
+		if (err)
+			problem(fn, pctx, &problems,
+				"%s: offset %llu: record type %u does not decode", name,
+				(unsigned long long)it.off, it.type);
+	}
+	return problems;
+}
+
+int dr_scan_capture(const char *dir, struct dr_catalog *c, dr_problem_fn fn, void *pctx)
+{
+	uint32_t *segs;
+	size_t n;
+	int err = dr_list_segments(dir, &segs, &n);
+	if (err)
+		return err == -ENOENT ? DNSREEL_E_NOTCAPTURE : err;
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	if (!dctx) {
+		free(segs);
+		return -ENOMEM;
+	}
+	int problems = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[4096], name[64];
+		snprintf(name, sizeof(name), "seg/%06u.zst", segs[i]);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		uint8_t *buf;
+		size_t len;
+		err = dr_read_file(path, &buf, &len);
+		if (err) {
+			int cnt = 0;
+			problem(fn, pctx, &cnt, "%s: offset 0: cannot read: %s", name,
+				dnsreel_strerror(err));
+			problems += cnt;
+			continue;
+		}
+		int r = dr_scan_segment_buf(buf, len, segs[i], name, c, dctx, fn, pctx);
+		free(buf);
+		if (r < 0) {
+			problems = r;
+			break;
+		}
+		problems += r;
+	}
+	ZSTD_freeDCtx(dctx);
+	free(segs);
+	if (problems >= 0)
+		dr_catalog_sort_frames(c);
+	return problems;
+}

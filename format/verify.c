@@ -1,0 +1,230 @@
+/* verify and reindex: the segments are the truth; the index must say exactly what scanning
+ * them says. Every problem is one line naming a file and a byte offset.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fmt_int.h"
+
+struct vctx {
+	dnsreel_problem_fn fn;
+	void *ctx;
+	int count;
+};
+
+static void vprob(void *ctx, const char *msg)
+{
+	struct vctx *v = ctx;
+	v->count++;
+	if (v->fn)
+		v->fn(v->ctx, msg);
+}
+
+static void say(dr_problem_fn fn, void *pctx, int *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void say(dr_problem_fn fn, void *pctx, int *n, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(*n)++;
+	if (fn)
+		fn(pctx, msg);
+}
+
+static const struct dr_frame *find_frame(const struct dr_catalog *c, uint32_t seg, uint64_t off)
+{
+	for (size_t i = 0; i < c->nframes; i++)
+		if (c->frames[i].fi.segment == seg && c->frames[i].fi.offset == off)
+			return &c->frames[i];
+	return NULL;
+}
+
+static bool frame_eq(const struct dnsreel_frame_info *a, const struct dnsreel_frame_info *b)
+{
+	if (a->length != b->length || a->first_ts != b->first_ts || a->last_ts != b->last_ts ||
+	    a->events != b->events || a->rcode_mask != b->rcode_mask || a->qr_mask != b->qr_mask ||
+	    a->proto_mask != b->proto_mask || a->netns_count != b->netns_count ||
+	    a->name_bloom_bits != b->name_bloom_bits)
+		return false;
+	if (a->netns_count && memcmp(a->netns, b->netns, a->netns_count * sizeof(uint64_t)))
+		return false;
+	if (a->name_bloom_bits && memcmp(a->name_bloom, b->name_bloom, a->name_bloom_bits / 8))
+		return false;
+	return true;
+}
+
+int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *seg, dr_problem_fn fn,
+		       void *pctx)
+{
+	int n = 0;
+	/* frames: both directions; quadratic search is fine for verify's sizes only when small,
+	 * so walk both lists sorted by (segment, offset) */
+	for (size_t i = 0; i < seg->nframes; i++) {
+		const struct dnsreel_frame_info *s = &seg->frames[i].fi;
+		const struct dr_frame *x = find_frame(idx, s->segment, s->offset);
+		if (!x)
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset %" PRIu64 ": frame missing from index.sqlite",
+			    s->segment, s->offset);
+		else if (!frame_eq(&x->fi, s))
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset %" PRIu64
+			    ": index.sqlite frame row disagrees with the segment",
+			    s->segment, s->offset);
+	}
+	for (size_t i = 0; i < idx->nframes; i++) {
+		const struct dnsreel_frame_info *s = &idx->frames[i].fi;
+		if (!find_frame(seg, s->segment, s->offset))
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset %" PRIu64
+			    ": index.sqlite lists a frame the segment does not hold",
+			    s->segment, s->offset);
+	}
+	for (size_t i = 0; i < seg->nsegs; i++) {
+		const struct dr_segment *s = &seg->segs[i];
+		const struct dr_segment *x = NULL;
+		for (size_t k = 0; k < idx->nsegs; k++)
+			if (idx->segs[k].segment == s->segment)
+				x = &idx->segs[k];
+		if (!x)
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset 0: segment missing from index.sqlite",
+			    s->segment);
+		else if (x->frames != s->frames || x->events != s->events ||
+			 (s->frames && (x->first_ts != s->first_ts || x->last_ts != s->last_ts)))
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset 0: index.sqlite segments row disagrees (frames "
+			    "%u "
+			    "vs %u, events %" PRIu64 " vs %" PRIu64 ")",
+			    s->segment, x->frames, s->frames, x->events, s->events);
+		else if (x->bytes != s->bytes)
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset %" PRIu64 ": segment is %" PRIu64
+			    " bytes but index.sqlite says %" PRIu64,
+			    s->segment, x->bytes < s->bytes ? x->bytes : s->bytes, s->bytes,
+			    x->bytes);
+	}
+	for (size_t k = 0; k < idx->nsegs; k++) {
+		bool found = false;
+		for (size_t i = 0; i < seg->nsegs && !found; i++)
+			found = seg->segs[i].segment == idx->segs[k].segment;
+		if (!found)
+			say(fn, pctx, &n,
+			    "seg/%06u.zst: offset 0: listed in index.sqlite but the file is "
+			    "missing",
+			    idx->segs[k].segment);
+	}
+	if (seg->have_meta) {
+		const struct dnsreel_meta *a = &idx->meta, *b = &seg->meta;
+		if (a->format_major != b->format_major || a->format_minor != b->format_minor ||
+		    strcmp(a->capture_id, b->capture_id) || strcmp(a->node, b->node) ||
+		    strcmp(a->kernel, b->kernel) || strcmp(a->recorder, b->recorder) ||
+		    a->boot_to_wall_ns != b->boot_to_wall_ns ||
+		    a->start_wall_ns != b->start_wall_ns || a->snaplen != b->snaplen)
+			say(fn, pctx, &n,
+			    "index.sqlite: offset 0: capture_info disagrees with the segment meta "
+			    "records");
+	}
+	if (idx->nnetns != seg->nnetns)
+		say(fn, pctx, &n, "index.sqlite: offset 0: netns table has %zu rows, segments %zu",
+		    idx->nnetns, seg->nnetns);
+	for (size_t i = 0; i < seg->nnetns; i++) {
+		const struct dnsreel_netns_ctx *s = &seg->netns[i], *x = NULL;
+		for (size_t k = 0; k < idx->nnetns; k++)
+			if (idx->netns[k].netns == s->netns)
+				x = &idx->netns[k];
+		if (!x || memcmp(x, s, sizeof(*x)))
+			say(fn, pctx, &n,
+			    "index.sqlite: offset 0: netns %" PRIu64
+			    " row disagrees with the segments",
+			    s->netns);
+	}
+	if (idx->nprocs != seg->nprocs)
+		say(fn, pctx, &n,
+		    "index.sqlite: offset 0: processes table has %zu rows, segments %zu",
+		    idx->nprocs, seg->nprocs);
+	for (size_t i = 0; i < seg->nprocs; i++) {
+		const struct dnsreel_proc_ctx *s = &seg->procs[i], *x = NULL;
+		for (size_t k = 0; k < idx->nprocs; k++)
+			if (idx->procs[k].pid == s->pid && idx->procs[k].start_ns == s->start_ns)
+				x = &idx->procs[k];
+		if (!x || memcmp(x, s, sizeof(*x)))
+			say(fn, pctx, &n,
+			    "index.sqlite: offset 0: process %u row disagrees with "
+			    "the segments",
+			    s->pid);
+	}
+	if (idx->nsvcs != seg->nsvcs)
+		say(fn, pctx, &n,
+		    "index.sqlite: offset 0: services table has %zu rows, segments %zu", idx->nsvcs,
+		    seg->nsvcs);
+	for (size_t i = 0; i < seg->ncounters; i++) {
+		const struct dnsreel_counter *s = &seg->counters[i];
+		bool ok = false;
+		for (size_t k = 0; k < idx->ncounters; k++)
+			if (!strcmp(idx->counters[k].name, s->name))
+				ok = idx->counters[k].value == s->value;
+		if (!ok)
+			say(fn, pctx, &n,
+			    "index.sqlite: offset 0: counter %s disagrees with the "
+			    "segments",
+			    s->name);
+	}
+	return n;
+}
+
+int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts)
+{
+	struct vctx v = {0};
+	bool reindex = false;
+	if (opts) {
+		v.fn = opts->problem;
+		v.ctx = opts->ctx;
+		reindex = opts->reindex;
+	}
+	struct stat st;
+	if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return DNSREEL_E_NOTCAPTURE;
+	struct dr_catalog seg, idx;
+	memset(&seg, 0, sizeof(seg));
+	memset(&idx, 0, sizeof(idx));
+	int r = dr_scan_capture(dir, &seg, vprob, &v);
+	if (r < 0) {
+		dr_catalog_free(&seg);
+		return r;
+	}
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+	if (reindex) {
+		int err = dr_index_write_file(path, &seg);
+		dr_catalog_free(&seg);
+		return err ? err : v.count;
+	}
+	char eb[512] = "";
+	int err = dr_index_load(path, &idx, eb, sizeof(eb));
+	if (err == DNSREEL_E_VERSION) {
+		vprob(&v, eb);
+		dr_catalog_free(&seg);
+		dr_catalog_free(&idx);
+		return DNSREEL_E_VERSION;
+	}
+	if (err) {
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s%s", eb[0] ? eb : "index.sqlite: offset 0: ",
+			 eb[0] ? " (run verify --reindex to rebuild it)" : dnsreel_strerror(err));
+		vprob(&v, msg);
+	} else {
+		v.count += dr_catalog_compare(&idx, &seg, v.fn, v.ctx);
+	}
+	dr_catalog_free(&seg);
+	dr_catalog_free(&idx);
+	return v.count;
+}
