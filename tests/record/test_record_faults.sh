@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Root test: the recorder under faults, each short.
+#  1. namespaces that appear and vanish while it attaches (ip netns add/del, unshare -n):
+#     it keeps running, keeps recording, and its file descriptors return to the baseline;
+#  2. SIGKILL at a random moment during traffic: the capture verifies afterwards;
+#  3. the output disk fills up (small tmpfs): exit 1 with a clear message, capture verifies.
+# Usage: test_record_faults.sh BIN_DIR [VERIFY_TOOL]
+set -u
+BIN=$1
+VERIFY=${2:-$BIN/dnsreel-verify}
+ID_PREFIX=drf
+. "$(dirname "$0")/common.sh"
+CHURN=()
+cleanup_more() {
+	for n in "${CHURN[@]}"; do ip netns del "$n" 2>/dev/null; done
+	mountpoint -q "$WORK/small" && umount "$WORK/small"
+	cleanup
+}
+trap cleanup_more EXIT
+
+traffic() { # SECONDS: dig in a loop from the client netns
+	local end=$((SECONDS + $1))
+	while [ $SECONDS -lt "$end" ]; do
+		ip netns exec "$CLI" dig @10.199.0.2 a.rec.test +time=1 +tries=1 >/dev/null 2>&1
+	done
+}
+verify() {
+	[ -x "$VERIFY" ] || { echo "note: no verifier, $2 not verified"; return 0; }
+	"$VERIFY" "$1" >"$WORK/verify.out" 2>&1 ||
+		fail "$2: verify failed: $(head -5 "$WORK/verify.out")"
+}
+
+# 1. churn
+recorder_start -o "$WORK/churn.reel" --flush 200ms --scan-interval 20ms
+sleep 0.3
+base=$(ls /proc/$REC/fd | wc -l)
+for i in $(seq 15); do
+	n=$ID-x$i
+	CHURN+=("$n")
+	ip netns add "$n" 2>/dev/null
+	unshare -n sleep 0.0$((RANDOM % 9)) &
+	unshare -n true &
+	sleep 0.0$((RANDOM % 5))
+	ip netns del "$n" 2>/dev/null
+done
+wait_children() { for j in $(jobs -p); do [ "$j" = "$REC" ] || wait "$j" 2>/dev/null; done; }
+wait_children
+traffic 1
+sleep 0.5 # two full scans: everything that vanished is detached
+kill -0 $REC 2>/dev/null || fail "churn: recorder died"
+now=$(ls /proc/$REC/fd | wc -l)
+[ "$now" -le $((base + 1)) ] || fail "churn: fds grew from $base to $now (leak)"
+kill -INT $REC
+wait $REC
+rc=$?
+REC=
+[ $rc -eq 0 ] || fail "churn: exit $rc"
+grep -q "events in" "$WORK/rec.err" || fail "churn: no summary"
+verify "$WORK/churn.reel" churn
+
+# 2. SIGKILL at a random moment
+recorder_start -o "$WORK/kill.reel" --flush 100ms --netns "$(ino "$CLI"),$SRV"
+traffic 1 &
+tp=$!
+sleep "0.$((3 + RANDOM % 7))"
+kill -9 $REC
+wait $REC 2>/dev/null
+REC=
+wait $tp
+verify "$WORK/kill.reel" sigkill
+
+# 3. disk full
+mkdir -p "$WORK/small"
+mount -t tmpfs -o size=400k tmpfs "$WORK/small" || fail "tmpfs"
+recorder_start -o "$WORK/small/full.reel" --flush 50ms --zstd-level 1 --netns "$(ino "$CLI"),$SRV"
+# Incompressible-ish traffic fills 400k fast: random names.
+end=$((SECONDS + 20))
+while kill -0 $REC 2>/dev/null && [ $SECONDS -lt $end ]; do
+	for j in $(seq 20); do
+		ip netns exec "$CLI" dig @10.199.0.2 "$RANDOM$RANDOM$RANDOM$j.rec.test" TXT \
+			+time=1 +tries=1 +bufsize=4096 >/dev/null 2>&1 &
+	done
+	wait_children
+done
+if kill -0 $REC 2>/dev/null; then
+	kill -INT $REC
+	wait $REC
+	fail "disk full: recorder still running after 20 s of traffic on a 400k disk"
+fi
+wait $REC
+rc=$?
+REC=
+[ $rc -eq 1 ] || fail "disk full: exit $rc, want 1"
+grep -qi "no space\|disk full" "$WORK/rec.err" || fail "disk full: no clear message"
+verify "$WORK/small/full.reel" "disk full"
+echo "ok: netns churn without fd leak, SIGKILL and disk full leave a valid capture"
