@@ -26,6 +26,7 @@ struct dnsreel_query_opts {
 	bool no_pushdown;  /* read every frame (tests compare answers with and without) */
 	bool no_grouping;  /* never satisfy GROUP BY/DISTINCT inside the table (tests) */
 	bool no_fast_path; /* feed every event through the decoder (tests) */
+	bool no_prefetch;  /* read frames in the SQLite thread only */
 };
 
 /* Opens the captures (directories NAME.reel) read-only. *out is owned by the caller until it is

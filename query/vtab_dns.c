@@ -49,8 +49,9 @@ struct qcol {
 	enum dnsreel_field_id f;
 	enum ckind kind;
 	bool is_int;
-	bool needs_dns; /* value comes from the parsed message */
-	bool lowcard;	/* few distinct values: may be grouped inside the table */
+	uint8_t needs_dns; /* value comes from the message: 1 header and question, 2 all */
+	bool needs_ns;	   /* value comes from the netns context */
+	bool lowcard;	   /* few distinct values: may be grouped inside the table */
 	enum sem sem;
 };
 
@@ -115,17 +116,18 @@ static const struct {
     {DNSREEL_F_COUNT_, CK_EVENT_ID, "event_id"},
 };
 
-static bool field_needs_dns(enum dnsreel_field_id f)
+static uint8_t field_needs_dns(enum dnsreel_field_id f)
 {
 	switch (f) {
+	case DNSREEL_F_RCODE: /* extended bits live in OPT */
+	case DNSREEL_F_ADDRESSES:
+	case DNSREEL_F_NUM_ANSWERS:
+		return 2;
 	case DNSREEL_F_ID:
 	case DNSREEL_F_QR:
 	case DNSREEL_F_OPCODE:
 	case DNSREEL_F_QTYPE:
 	case DNSREEL_F_NAME:
-	case DNSREEL_F_RCODE:
-	case DNSREEL_F_ADDRESSES:
-	case DNSREEL_F_NUM_ANSWERS:
 	case DNSREEL_F_TC:
 	case DNSREEL_F_RD:
 	case DNSREEL_F_RA:
@@ -133,6 +135,20 @@ static bool field_needs_dns(enum dnsreel_field_id f)
 	case DNSREEL_F_AD:
 	case DNSREEL_F_CD:
 	case DNSREEL_F_NAMESERVER:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static bool field_needs_ns(enum dnsreel_field_id f)
+{
+	switch (f) {
+	case DNSREEL_F_K8S_NAMESPACE:
+	case DNSREEL_F_K8S_PODNAME:
+	case DNSREEL_F_K8S_CONTAINERNAME:
+	case DNSREEL_F_RUNTIME_CONTAINERNAME:
+	case DNSREEL_F_RUNTIME_CONTAINERID:
 		return true;
 	default:
 		return false;
@@ -214,7 +230,8 @@ static void cols_init(void)
 					*p = '_';
 		}
 		c->is_int = c->kind != CK_FIELD || defs[f].type != DNSREEL_FT_STR;
-		c->needs_dns = c->kind != CK_EVENT_ID && field_needs_dns(f);
+		c->needs_dns = c->kind != CK_EVENT_ID ? field_needs_dns(f) : 0;
+		c->needs_ns = c->kind != CK_EVENT_ID && field_needs_ns(f);
 		c->lowcard = !field_highcard(f, c->kind);
 		c->sem = field_sem(f, c->kind);
 		if (c->kind == CK_FIELD && f == DNSREEL_F_LATENCY_NS)
@@ -282,8 +299,35 @@ struct capcfg {
 	uint64_t *netns; /* owned */
 };
 
+/* Read-ahead: a worker thread with readers of its own decompresses the frames a scan will
+ * want while the SQLite thread turns the previous ones into rows (two cores, two stages). */
+#define PF_SLOTS      4
+#define PF_MIN_FRAMES 16 /* below this the thread costs more than it saves */
+
+struct pf_slot {
+	bool ready;
+	struct dnsreel_block blk;
+	uint64_t item; /* capture << 32 | frame */
+	int err;
+	char errmsg[256];
+};
+
+struct prefetch {
+	struct dnsreel_capr **rd; /* the worker's own readers, one per capture */
+	size_t nrd;
+	pthread_t th;
+	bool running, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t *plan;
+	size_t nplan, plan_cap, produced, consumed;
+	struct pf_slot slots[PF_SLOTS];
+};
+
 struct scan {
 	struct dnsreel_query *q;
+	struct prefetch pf;
+	bool pf_on;
 	/* what to read */
 	bool use_decoder_all; /* latency wanted: every event through the decoder */
 	bool pushdown;
@@ -351,8 +395,11 @@ static void scan_drop_frame(struct scan *s)
 	s->nrows = s->pos = 0;
 }
 
+static void pf_free(struct scan *s);
+
 static void scan_free(struct scan *s)
 {
+	pf_free(s);
 	scan_cfg_free(s);
 	scan_drop_frame(s);
 	dnsreel_decoder__free(s->dec);
@@ -447,11 +494,171 @@ static const struct dnsreel_event *row_ev(const struct scan *s, const struct qro
 	return r->from_xev ? &s->xev[r->ev] : &s->blk.ev[r->ev];
 }
 
+static void *pf_worker(void *arg)
+{
+	struct prefetch *pf = arg;
+
+	pthread_mutex_lock(&pf->mu);
+	while (!pf->stop && pf->produced < pf->nplan) {
+		struct pf_slot *sl = &pf->slots[pf->produced % PF_SLOTS];
+		uint64_t item;
+
+		if (sl->ready) {
+			pthread_cond_wait(&pf->cv, &pf->mu);
+			continue;
+		}
+		item = pf->plan[pf->produced];
+		pthread_mutex_unlock(&pf->mu);
+		sl->item = item;
+		sl->errmsg[0] = 0;
+		sl->err = dnsreel_capr__read_frame(pf->rd[item >> 32], (size_t)(item & 0xFFFFFFFFu),
+						   &sl->blk, sl->errmsg, sizeof(sl->errmsg));
+		pthread_mutex_lock(&pf->mu);
+		sl->ready = true;
+		pf->produced++;
+		pthread_cond_broadcast(&pf->cv);
+		if (sl->err)
+			break;
+	}
+	pthread_mutex_unlock(&pf->mu);
+	return NULL;
+}
+
+static void pf_stop(struct scan *s)
+{
+	struct prefetch *pf = &s->pf;
+
+	if (pf->running) {
+		pthread_mutex_lock(&pf->mu);
+		pf->stop = true;
+		pthread_cond_broadcast(&pf->cv);
+		pthread_mutex_unlock(&pf->mu);
+		pthread_join(pf->th, NULL);
+		pthread_mutex_destroy(&pf->mu);
+		pthread_cond_destroy(&pf->cv);
+		pf->running = false;
+	}
+	for (int k = 0; k < PF_SLOTS; k++) {
+		if (pf->slots[k].ready && !pf->slots[k].err)
+			dnsreel_block__release(&pf->slots[k].blk);
+		pf->slots[k].ready = false;
+	}
+	pf->nplan = pf->produced = pf->consumed = 0;
+	s->pf_on = false;
+}
+
+static void pf_free(struct scan *s)
+{
+	pf_stop(s);
+	for (size_t i = 0; i < s->pf.nrd; i++)
+		dnsreel_capr__close(s->pf.rd[i]);
+	free(s->pf.rd);
+	free(s->pf.plan);
+	memset(&s->pf, 0, sizeof(s->pf));
+}
+
+static bool frame_wanted(struct scan *s, uint32_t cap, size_t i);
+
+/* Plans the frames of a full scan and starts the worker when there are enough of them.
+ * Falls back to reading in this thread on any trouble. */
+static void pf_start(struct scan *s)
+{
+	struct dnsreel_query *q = s->q;
+	struct prefetch *pf = &s->pf;
+
+	pf->nplan = 0;
+	for (uint32_t c = 0; c < q->n; c++) {
+		size_t nf = dnsreel_capr__frame_count(q->capr[c]);
+
+		if (s->caps[c].skip)
+			continue;
+		for (size_t i = 0; i < nf; i++) {
+			if (!frame_wanted(s, c, i))
+				continue;
+			if (pf->nplan == pf->plan_cap) {
+				size_t nc = pf->plan_cap ? pf->plan_cap * 2 : 1024;
+				uint64_t *np = realloc(pf->plan, nc * sizeof(*np));
+
+				if (!np)
+					return;
+				pf->plan = np;
+				pf->plan_cap = nc;
+			}
+			pf->plan[pf->nplan++] = (uint64_t)c << 32 | i;
+		}
+	}
+	if (pf->nplan < PF_MIN_FRAMES || q->opts.no_prefetch)
+		return;
+	if (!pf->rd) {
+		pf->rd = calloc(q->n, sizeof(*pf->rd));
+		if (!pf->rd)
+			return;
+		for (size_t c = 0; c < q->n; c++) {
+			struct dnsreel_capr_opts ro = {.sz = sizeof(ro)};
+
+			if (dnsreel_capr__open(&pf->rd[c], q->paths[c], &ro, NULL, 0) ||
+			    dnsreel_capr__frame_count(pf->rd[c]) !=
+				dnsreel_capr__frame_count(q->capr[c])) {
+				pf_free(s);
+				return;
+			}
+			pf->nrd = c + 1;
+		}
+	}
+	pf->produced = pf->consumed = 0;
+	pf->stop = false;
+	pthread_mutex_init(&pf->mu, NULL);
+	pthread_cond_init(&pf->cv, NULL);
+	if (pthread_create(&pf->th, NULL, pf_worker, pf)) {
+		pthread_mutex_destroy(&pf->mu);
+		pthread_cond_destroy(&pf->cv);
+		return;
+	}
+	pf->running = true;
+	s->pf_on = true;
+}
+
+static int scan_rows(struct scan *s, uint32_t cap, size_t i, bool fresh);
+
+/* Takes the next read-ahead frame. 1 = loaded, 0 = plan done, negative = error. */
+static int pf_next(struct scan *s)
+{
+	struct prefetch *pf = &s->pf;
+	struct pf_slot *sl;
+	struct dnsreel_block blk;
+	uint64_t item;
+	int err;
+
+	if (pf->consumed >= pf->nplan)
+		return 0;
+	sl = &pf->slots[pf->consumed % PF_SLOTS];
+	pthread_mutex_lock(&pf->mu);
+	while (!sl->ready)
+		pthread_cond_wait(&pf->cv, &pf->mu);
+	pthread_mutex_unlock(&pf->mu);
+	item = sl->item;
+	err = sl->err;
+	if (err) {
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sl->errmsg);
+		return err;
+	}
+	blk = sl->blk;
+	pthread_mutex_lock(&pf->mu);
+	sl->ready = false;
+	pf->consumed++;
+	pthread_cond_broadcast(&pf->cv);
+	pthread_mutex_unlock(&pf->mu);
+
+	scan_drop_frame(s);
+	s->blk = blk;
+	err = scan_rows(s, (uint32_t)(item >> 32), (size_t)(item & 0xFFFFFFFFu), false);
+	return err ? err : 1;
+}
+
 /* Decodes frame i of capture cap into rows. fresh: with a decoder of its own (lookups). */
 static int scan_load(struct scan *s, uint32_t cap, size_t i, bool fresh)
 {
 	struct dnsreel_query *q = s->q;
-	struct dnsreel_decoder *dec;
 	int err;
 
 	if (s->blk_loaded && fresh && s->blk_fresh && s->blk_cap == cap && s->blk_frame == i &&
@@ -469,6 +676,18 @@ static int scan_load(struct scan *s, uint32_t cap, size_t i, bool fresh)
 				 i, dnsreel_strerror(err));
 		return err;
 	}
+	return scan_rows(s, cap, i, fresh);
+}
+
+/* Turns the block just read (s->blk) into rows. */
+static int scan_rows(struct scan *s, uint32_t cap, size_t i, bool fresh)
+{
+	struct dnsreel_query *q = s->q;
+	struct dnsreel_decoder *dec;
+	int err;
+
+	s->arena_len = 0;
+	s->nxev = 0;
 	s->blk_loaded = true;
 	s->blk_cap = cap;
 	s->blk_frame = i;
@@ -606,6 +825,17 @@ static int scan_next(struct scan *s)
 			err = scan_load(s, cap, fr, true);
 			if (err)
 				return err;
+			continue;
+		}
+		if (s->pf_on) {
+			uint32_t prev = s->blk_cap;
+
+			err = pf_next(s);
+			if (err < 0)
+				return err;
+			if (err == 0)
+				break;
+			(void)prev;
 			continue;
 		}
 		if (s->cap >= q->n)
@@ -1263,7 +1493,9 @@ struct dcur {
 	const struct tdesc *t;
 	/* current row, materialized on demand */
 	const struct qrow *row;
-	bool rec_ready, dns_ready;
+	bool rec_ready, ns_ready;
+	uint8_t dns_level; /* 0 not parsed, 1 header and question, 2 whole message */
+	struct ncache_ent *ncache;
 	struct dnsreel_rec rec;
 	char buf[2048];
 	int64_t rowid;
@@ -1301,7 +1533,8 @@ static void rec_prepare(struct dcur *c)
 		m = dnsreel_capr__meta(q->capr[c->s.blk_cap]);
 	c->rec.ctx = q->ctx;
 	c->rec.ev = ev;
-	c->rec.ns = dnsreel_ctx__netns(q->ctx, c->s.blk_cap, ev->netns);
+	c->rec.ns = NULL; /* looked up when a column needs it */
+	c->ns_ready = false;
 	c->rec.capture = c->s.blk_cap;
 	c->rec.segment = c->s.blk_segment;
 	c->rec.wall_ns = ev->ts_ns + (m ? m->boot_to_wall_ns : 0);
@@ -1311,12 +1544,99 @@ static void rec_prepare(struct dcur *c)
 	c->rec_ready = true;
 }
 
-static void dns_prepare(struct dcur *c)
+/* Header and first question only, exactly as dnsreel_dns_parse() fills them: most columns
+ * need no more, and walking every answer costs more than the rest of the row. */
+/* Question names repeat (a query, its response, every hop): a small direct-mapped cache from
+ * wire form to presentation form saves decoding them again. */
+#define NC_SLOTS 2048
+#define NC_WIRE	 96
+#define NC_TEXT	 128
+struct ncache_ent {
+	uint8_t wlen; /* 0 = empty */
+	uint8_t tlen;
+	uint8_t wire[NC_WIRE];
+	char text[NC_TEXT];
+};
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n);
+
+static void dns_light(struct dnsreel_dns *d, const uint8_t *msg, size_t len, struct ncache_ent *nc)
+{
+	size_t next = 0, pos = 12;
+	struct ncache_ent *e = NULL;
+
+	d->has_question = false;
+	d->qname[0] = 0;
+	d->qtype = d->qclass = 0;
+	if (len < 12)
+		return;
+	d->id = (uint16_t)(msg[0] << 8 | msg[1]);
+	d->qr = msg[2] >> 7;
+	d->opcode = (msg[2] >> 3) & 0xf;
+	d->aa = (msg[2] >> 2) & 1;
+	d->tc = (msg[2] >> 1) & 1;
+	d->rd = msg[2] & 1;
+	d->ra = msg[3] >> 7;
+	d->z = (msg[3] >> 6) & 1;
+	d->ad = (msg[3] >> 5) & 1;
+	d->cd = (msg[3] >> 4) & 1;
+	d->rcode = msg[3] & 0xf;
+	d->qdcount = (uint16_t)(msg[4] << 8 | msg[5]);
+	d->ancount = (uint16_t)(msg[6] << 8 | msg[7]);
+	d->nscount = (uint16_t)(msg[8] << 8 | msg[9]);
+	d->arcount = (uint16_t)(msg[10] << 8 | msg[11]);
+	if (!d->qdcount)
+		return;
+	/* Plain uncompressed name short enough to cache? */
+	while (nc && pos < len && pos - 12 < NC_WIRE) {
+		uint8_t l = msg[pos];
+
+		if (l == 0) {
+			size_t wl = pos + 1 - 12;
+
+			e = &nc[hash_bytes(msg + 12, wl) & (NC_SLOTS - 1)];
+			if (e->wlen == wl && !memcmp(e->wire, msg + 12, wl)) {
+				memcpy(d->qname, e->text, (size_t)e->tlen + 1);
+				next = pos + 1;
+				goto have_name;
+			}
+			break;
+		}
+		if (l & 0xc0)
+			break;
+		pos += (size_t)l + 1;
+	}
+	if (dnsreel_dns_name(msg, len, 12, d->qname, sizeof(d->qname), &next) < 0) {
+		d->qname[0] = 0;
+		return;
+	}
+	if (e && next > 12 && next - 12 <= NC_WIRE) {
+		size_t tl = strlen(d->qname);
+
+		if (tl < NC_TEXT) {
+			e->wlen = (uint8_t)(next - 12);
+			memcpy(e->wire, msg + 12, e->wlen);
+			e->tlen = (uint8_t)tl;
+			memcpy(e->text, d->qname, tl + 1);
+		}
+	}
+have_name:
+	if (next + 4 > len)
+		return;
+	d->qtype = (uint16_t)(msg[next] << 8 | msg[next + 1]);
+	d->qclass = (uint16_t)(msg[next + 2] << 8 | msg[next + 3]);
+	d->has_question = true;
+}
+
+static void dns_prepare(struct dcur *c, uint8_t level)
 {
 	if (!c->rec_ready)
 		rec_prepare(c);
-	dnsreel_dns_parse(c->rec.msg, c->rec.msg_len, &c->rec.dns);
-	c->dns_ready = true;
+	if (level >= 2)
+		dnsreel_dns_parse(c->rec.msg, c->rec.msg_len, &c->rec.dns);
+	else
+		dns_light(&c->rec.dns, c->rec.msg, c->rec.msg_len, c->ncache);
+	c->dns_level = level;
 }
 
 static void dns_value(struct dcur *c, int col, struct cval *out)
@@ -1332,8 +1652,12 @@ static void dns_value(struct dcur *c, int col, struct cval *out)
 	}
 	if (!c->rec_ready)
 		rec_prepare(c);
-	if (qc->needs_dns && !c->dns_ready)
-		dns_prepare(c);
+	if (qc->needs_dns > c->dns_level)
+		dns_prepare(c, qc->needs_dns);
+	if (qc->needs_ns && !c->ns_ready) {
+		c->rec.ns = dnsreel_ctx__netns(c->s.q->ctx, c->s.blk_cap, c->rec.ev->netns);
+		c->ns_ready = true;
+	}
 	memset(&v, 0, sizeof(v));
 	dnsreel_rec__value(&c->rec, qc->f, &v, c->buf, sizeof(c->buf));
 	if (v.null) {
@@ -1374,13 +1698,27 @@ static void result_cval(sqlite3_context *ctx, const struct cval *v, bool stable)
 
 static uint64_t hash_bytes(const uint8_t *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
 
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
+	/* Word at a time: tuples are short and hashed once per row. */
+	while (n >= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+		p += 8;
+		n -= 8;
 	}
-	return h ^ (h >> 29);
+	if (n) {
+		uint64_t w = 0;
+
+		memcpy(&w, p, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 32);
 }
 
 static int gbuf_put(struct dcur *c, const void *p, size_t n)
@@ -1565,7 +1903,8 @@ static int cur_step(struct dcur *c)
 
 	if (r > 0) {
 		c->row = &c->s.rows[c->s.pos - 1];
-		c->rec_ready = c->dns_ready = false;
+		c->rec_ready = false;
+		c->dns_level = 0;
 		c->s.q->st.rows++;
 		c->rowid++;
 	}
@@ -1581,6 +1920,11 @@ static int x_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 		return SQLITE_NOMEM;
 	c->s.q = v->q;
 	c->t = v->t;
+	c->ncache = calloc(NC_SLOTS, sizeof(*c->ncache));
+	if (!c->ncache) {
+		free(c);
+		return SQLITE_NOMEM;
+	}
 	c->s.eof = true;
 	*out = &c->base;
 	return SQLITE_OK;
@@ -1593,6 +1937,7 @@ static int x_close(sqlite3_vtab_cursor *cur)
 	scan_free(&c->s);
 	group_free(c);
 	free(c->dbuf);
+	free(c->ncache);
 	free(c);
 	return SQLITE_OK;
 }
@@ -1607,6 +1952,7 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 	const char *rest = grp ? strchr(grp + 1, '|') : NULL;
 	int err, nob = 0;
 
+	pf_stop(s);
 	group_free(c);
 	s->errmsg[0] = 0;
 	s->pushdown = !q->opts.no_pushdown;
@@ -1628,6 +1974,8 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 		s->pos = s->nrows; /* keep the decoded frame: the next probe may hit it */
 	else
 		scan_drop_frame(s);
+	if (!s->keys && !s->no_rows && s->pushdown == s->pushdown)
+		pf_start(s);
 	q->st.scans++;
 	q->st.frames_total += s->keys ? 0 : q->frames_all;
 	c->rowid = 0;
@@ -1764,7 +2112,8 @@ static int ans_advance(struct dcur *c)
 		if (r <= 0)
 			return r;
 		c->row = &c->s.rows[c->s.pos - 1];
-		c->rec_ready = c->dns_ready = false;
+		c->rec_ready = false;
+		c->dns_level = 0;
 		const uint8_t *m = (const uint8_t *)row_msg(&c->s, c->row);
 
 		if (c->row->msg_len < 12 || !(m[2] & 0x80))
