@@ -205,12 +205,21 @@ static void endpoint_text(const struct dnsreel_rec *rec, bool src, char *buf, si
 	struct dnsreel_endpoint ep;
 	dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
 	if (ep.kind) {
-		int n =
-		    snprintf(buf, buflen, "%c/%s/%s:%u", ep.kind, ep.k8s_namespace, ep.name, port);
-		if (n >= 0 && (size_t)n < buflen) {
+		size_t nl = strlen(ep.k8s_namespace), pl = strlen(ep.name);
+		if (nl + pl + 12 <= buflen) {
+			char *o = buf;
+			*o++ = ep.kind;
+			*o++ = '/';
+			memcpy(o, ep.k8s_namespace, nl);
+			o += nl;
+			*o++ = '/';
+			memcpy(o, ep.name, pl);
+			o += pl;
+			*o++ = ':';
+			o += fmt_i64(o, port);
 			v->type = DNSREEL_FT_STR;
 			v->s = buf;
-			v->len = (size_t)n;
+			v->len = (size_t)(o - buf);
 			return;
 		}
 	}

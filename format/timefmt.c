@@ -50,11 +50,33 @@ int dnsreel_format_time(int64_t wall_ns, char *buf, size_t buflen)
 	int y;
 	unsigned mo, d;
 	civil_from_days(days, &y, &mo, &d);
-	int n = snprintf(buf, buflen, "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ", y, mo, d,
-			 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (long long)ns);
-	if (n < 0 || (size_t)n >= buflen)
+	if (buflen < 31 || y < 0 || y > 9999)
 		return DNSREEL_E_LIMIT;
-	return n;
+	/* by hand: this runs once per printed event */
+	unsigned v[6] = {
+	    (unsigned)y,	 mo, d, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60),
+	    (unsigned)(rem % 60)};
+	char *o = buf;
+	o[0] = (char)('0' + v[0] / 1000);
+	o[1] = (char)('0' + v[0] / 100 % 10);
+	o[2] = (char)('0' + v[0] / 10 % 10);
+	o[3] = (char)('0' + v[0] % 10);
+	static const char sep[] = "--T::";
+	o += 4;
+	for (int i = 1; i < 6; i++) {
+		*o++ = sep[i - 1];
+		*o++ = (char)('0' + v[i] / 10);
+		*o++ = (char)('0' + v[i] % 10);
+	}
+	*o++ = '.';
+	for (int i = 8; i >= 0; i--) {
+		o[i] = (char)('0' + ns % 10);
+		ns /= 10;
+	}
+	o += 9;
+	*o++ = 'Z';
+	*o = 0;
+	return (int)(o - buf);
 }
 
 static int digits(const char **p, int n, int *out)
