@@ -366,9 +366,10 @@ cleanup:
 			    (unsigned long long)st.recs, (unsigned long long)st.recs_matched, secs,
 			    secs > 0 ? (double)st.events_read / secs : 0.0);
 		}
-		if (st.frames_bad) {
-			dnsreel_err(&cli, "%llu damaged frame(s) skipped; the rest was replayed",
-				    (unsigned long long)st.frames_bad);
+		if (st.frames_bad || st.capture_problems) {
+			dnsreel_err(
+			    &cli, "capture damaged (%llu frame(s) skipped); the rest was replayed",
+			    (unsigned long long)st.frames_bad);
 			exit_code = DNSREEL_EXIT_FAIL;
 		}
 		dnsreel_replay__close(rp);

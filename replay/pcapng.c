@@ -29,7 +29,19 @@ struct ifkey {
 	uint32_t id; /* interface id + 1; 0 = empty slot */
 };
 
+/* Next sequence number per TCP stream direction for messages written one per segment. */
+struct tcpkey {
+	uint64_t netns;
+	uint32_t capture, ifindex;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+	uint32_t next_seq;
+	bool used;
+};
+
 struct dnsreel_pcapng {
+	struct tcpkey *tcp;
+	size_t tcp_cap, ntcp;
 	FILE *f;
 	const struct dnsreel_ctx *ctx;
 	size_t ncaps;
@@ -412,20 +424,89 @@ int dnsreel_pcapng__event(struct dnsreel_pcapng *w, uint32_t capture,
 	return write_packet(w, capture, ev, wall_ns, ev->payload, cap, orig, ev->tcp_seq);
 }
 
+static uint64_t tcphash(const struct tcpkey *k)
+{
+	uint64_t h = k->netns * 0x9E3779B97F4A7C15ull ^ ((uint64_t)k->capture << 40) ^
+		     ((uint64_t)k->ifindex << 20) ^ ((uint64_t)k->sport << 16 | k->dport);
+	for (int i = 0; i < 16; i++)
+		h = (h ^ k->src[i] ^ ((uint64_t)k->dst[i] << 8)) * 0x100000001B3ull;
+	return h ^ (h >> 31);
+}
+
+static bool tcpkey_eq(const struct tcpkey *a, const struct tcpkey *b)
+{
+	return a->netns == b->netns && a->capture == b->capture && a->ifindex == b->ifindex &&
+	       a->sport == b->sport && a->dport == b->dport && !memcmp(a->src, b->src, 16) &&
+	       !memcmp(a->dst, b->dst, 16);
+}
+
+/* The stream's entry, created on first sight (*fresh = true). NULL on allocation failure. */
+static struct tcpkey *tcp_stream(struct dnsreel_pcapng *w, const struct tcpkey *k, bool *fresh)
+{
+	if (w->ntcp * 2 >= w->tcp_cap) {
+		size_t nc = w->tcp_cap ? w->tcp_cap * 2 : 256;
+		struct tcpkey *n = calloc(nc, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < w->tcp_cap; i++) {
+			if (!w->tcp[i].used)
+				continue;
+			size_t j = tcphash(&w->tcp[i]) & (nc - 1);
+			while (n[j].used)
+				j = (j + 1) & (nc - 1);
+			n[j] = w->tcp[i];
+		}
+		free(w->tcp);
+		w->tcp = n;
+		w->tcp_cap = nc;
+	}
+	size_t j = tcphash(k) & (w->tcp_cap - 1);
+	while (w->tcp[j].used) {
+		if (tcpkey_eq(&w->tcp[j], k)) {
+			*fresh = false;
+			return &w->tcp[j];
+		}
+		j = (j + 1) & (w->tcp_cap - 1);
+	}
+	w->tcp[j] = *k;
+	w->tcp[j].used = true;
+	w->ntcp++;
+	*fresh = true;
+	return &w->tcp[j];
+}
+
 int dnsreel_pcapng__rec(struct dnsreel_pcapng *w, const struct dnsreel_rec *rec)
 {
 	const struct dnsreel_event *ev = rec->ev;
 	if (ev->proto != 6)
 		return dnsreel_pcapng__event(w, rec->capture, ev, rec->wall_ns);
-	/* TCP: one segment with the length prefix and the reassembled message, ending where the
-	 * completing segment ended so sequence numbers stay consistent with the stream. */
+	/* TCP: one segment with the length prefix and the reassembled message. Messages of one
+	 * stream follow each other in sequence space (starting where the first one ended in the
+	 * original stream), so tshark sees neither gaps nor overlaps even when one original
+	 * segment completed several messages. */
 	uint32_t len = rec->msg_len > 65000 ? 65000 : rec->msg_len;
+	struct tcpkey k;
+	memset(&k, 0, sizeof(k));
+	k.netns = ev->netns;
+	k.capture = rec->capture;
+	k.ifindex = ev->ifindex;
+	memcpy(k.src, ev->src_addr, 16);
+	memcpy(k.dst, ev->dst_addr, 16);
+	k.sport = ev->src_port;
+	k.dport = ev->dst_port;
+	bool fresh;
+	struct tcpkey *st = tcp_stream(w, &k, &fresh);
+	if (!st)
+		return -ENOMEM;
+	if (fresh)
+		st->next_seq = ev->tcp_seq + ev->cap_len - (len + 2);
+	uint32_t seq = st->next_seq;
+	st->next_seq += len + 2;
 	uint8_t *buf = malloc(len + 2);
 	if (!buf)
 		return -ENOMEM;
 	be16(buf, len);
 	memcpy(buf + 2, rec->msg, len);
-	uint32_t seq = ev->tcp_seq + ev->cap_len - (len + 2);
 	struct dnsreel_event e = *ev;
 	e.tcp_flags = 0x18;
 	int err = write_packet(w, rec->capture, &e, rec->wall_ns, buf, len + 2, len + 2, seq);
@@ -446,6 +527,7 @@ int dnsreel_pcapng__close(struct dnsreel_pcapng *w)
 	if (fflush(w->f) && !err)
 		err = errno ? -errno : -EIO;
 	free(w->ifs);
+	free(w->tcp);
 	free(w->blk);
 	free(w);
 	return err;

@@ -705,7 +705,7 @@ int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_prin
 	*out = NULL;
 	if (!o || o->sz < sizeof(size_t) + sizeof(enum dnsreel_output) ||
 	    o->output > DNSREEL_OUT_CSV || o->nfields > MAX_FIELDS)
-		return -DNSREEL_E_ARG;
+		return DNSREEL_E_ARG;
 	struct dnsreel_printer *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -731,7 +731,7 @@ int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_prin
 	for (size_t i = 0; i < nf; i++) {
 		if ((size_t)f[i] >= count) {
 			free(p);
-			return -DNSREEL_E_ARG;
+			return DNSREEL_E_ARG;
 		}
 		p->fields[i] = f[i];
 		int hl = (int)strlen(defs[f[i]].header);
@@ -828,7 +828,7 @@ int dnsreel_output_parse(const char *s, enum dnsreel_output *out)
 			*out = t[i].o;
 			return 0;
 		}
-	return -DNSREEL_E_ARG;
+	return DNSREEL_E_ARG;
 }
 
 int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max, size_t *n,
@@ -852,7 +852,7 @@ int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max
 			if (err)
 				snprintf(err, errlen, "%s field name in '%s'",
 					 len ? "too long a" : "empty", csv ? csv : "");
-			return -DNSREEL_E_ARG;
+			return DNSREEL_E_ARG;
 		}
 		memcpy(name, s, len);
 		name[len] = 0;
@@ -860,12 +860,12 @@ int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max
 		if (!d) {
 			if (err)
 				snprintf(err, errlen, "unknown field '%s'", name);
-			return -DNSREEL_E_ARG;
+			return DNSREEL_E_ARG;
 		}
 		if (*n >= max) {
 			if (err)
 				snprintf(err, errlen, "too many fields (at most %zu)", max);
-			return -DNSREEL_E_LIMIT;
+			return DNSREEL_E_LIMIT;
 		}
 		ids[(*n)++] = d->id;
 		if (!e)

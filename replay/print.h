@@ -36,7 +36,7 @@ struct dnsreel_printer_opts {
 	FILE *out;	/* NULL = stdout; not closed by the printer */
 };
 
-/* Creates a printer. Returns 0, -DNSREEL_E_ARG (bad output or field id), or -ENOMEM.
+/* Creates a printer. Returns 0, DNSREEL_E_ARG (bad output or field id), or -ENOMEM.
  * *out is owned by the caller: release with dnsreel_printer__close(). */
 int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_printer_opts *o);
 /* Formats one record. Returns 0 or -errno when writing to the stream failed. */
@@ -47,11 +47,11 @@ int dnsreel_printer__flush(struct dnsreel_printer *p);
  * error. NULL ok. Returns 0 or the first write error seen. */
 int dnsreel_printer__close(struct dnsreel_printer *p);
 
-/* "columns" | "json" | "jsonl" | "csv" -> *out. 0 or -DNSREEL_E_ARG. */
+/* "columns" | "json" | "jsonl" | "csv" -> *out. 0 or DNSREEL_E_ARG. */
 int dnsreel_output_parse(const char *s, enum dnsreel_output *out);
 /* "name,k8s.podName, src" -> field ids (case-insensitive, '.' or '_', spaces ignored).
  * At most max ids; *n receives the count. On an unknown or empty name or too many names
- * returns -DNSREEL_E_ARG (-DNSREEL_E_LIMIT when over max) and writes why into err. */
+ * returns DNSREEL_E_ARG (DNSREEL_E_LIMIT when over max) and writes why into err. */
 int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max, size_t *n,
 			 char *err, size_t errlen);
 

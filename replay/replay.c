@@ -310,7 +310,7 @@ int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, 
 	if (err && errlen)
 		err[0] = 0;
 	if (!n || !opts)
-		return -DNSREEL_E_ARG;
+		return DNSREEL_E_ARG;
 	struct dnsreel_replay *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -330,30 +330,33 @@ int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, 
 		char e[512] = "";
 		r->caps[i].path = paths[i];
 		ret = dnsreel_capr__open(&r->caps[i].r, paths[i], &co, e, sizeof(e));
-		if (ret == -DNSREEL_E_INDEX || ret == -DNSREEL_E_SQLITE) {
-			/* The index is derived: a capture cut before its index was written still
-			 * replays from its segments. */
-			co.flags |= DNSREEL_CAPR_SCAN;
-			char e2[512] = "";
-			int ret2 = dnsreel_capr__open(&r->caps[i].r, paths[i], &co, e2, sizeof(e2));
-			if (!ret2)
-				ret = 0;
-		}
 		if (ret) {
 			if (err) {
-				if (ret == -DNSREEL_E_VERSION)
+				if (ret == DNSREEL_E_VERSION && !e[0])
 					snprintf(err, errlen,
 						 "%s: written by a newer dnsreel format than this "
-						 "reader understands (%d.%d)%s%s; use a newer "
-						 "dnsreel",
+						 "reader understands (%d.%d); use a newer dnsreel",
 						 paths[i], DNSREEL_FORMAT_MAJOR,
-						 DNSREEL_FORMAT_MINOR, e[0] ? ": " : "", e);
+						 DNSREEL_FORMAT_MINOR);
+				else if (e[0])
+					snprintf(err, errlen, "%s", e);
 				else
 					snprintf(err, errlen, "%s: %s", paths[i],
-						 e[0] ? e : dnsreel_strerror(ret));
+						 dnsreel_strerror(ret));
 			}
 			r->caps[i].r = NULL;
 			goto fail;
+		}
+		const char *prob = dnsreel_capr__problem(r->caps[i].r);
+		if (prob) {
+			/* The reader scanned past damage or rebuilt a lost index: the events it
+			 * found replay, but the capture is not whole. */
+			r->st.capture_problems++;
+			if (r->o.problem) {
+				char msg[1024];
+				snprintf(msg, sizeof(msg), "%s: %s", paths[i], prob);
+				r->o.problem(r->o.problem_ctx, msg);
+			}
 		}
 		const struct dnsreel_meta *m = dnsreel_capr__meta(r->caps[i].r);
 		r->caps[i].off = m ? m->boot_to_wall_ns : 0;

@@ -27,15 +27,17 @@ typedef int (*dnsreel_event_fn)(void *arg, uint32_t capture, uint32_t segment,
 				const struct dnsreel_event *ev, int64_t wall_ns);
 
 struct dnsreel_replay_stats {
-	uint64_t frames_total;	  /* in the catalogs */
-	uint64_t frames_read;	  /* decoded */
-	uint64_t frames_pruned;	  /* skipped: could not match the filter */
-	uint64_t frames_bad;	  /* damaged: named through the problem callback */
-	uint64_t events_total;	  /* in the catalogs */
-	uint64_t events_read;	  /* merged */
-	uint64_t recs;		  /* DNS messages decoded */
-	uint64_t recs_matched;	  /* passed the filter */
-	uint64_t frames_open_max; /* most frames decoded at once: the memory bound */
+	uint64_t frames_total;	   /* in the catalogs */
+	uint64_t frames_read;	   /* decoded */
+	uint64_t frames_pruned;	   /* skipped: could not match the filter */
+	uint64_t frames_bad;	   /* damaged: named through the problem callback */
+	uint64_t events_total;	   /* in the catalogs */
+	uint64_t events_read;	   /* merged */
+	uint64_t recs;		   /* DNS messages decoded */
+	uint64_t recs_matched;	   /* passed the filter */
+	uint64_t frames_open_max;  /* most frames decoded at once: the memory bound */
+	uint64_t capture_problems; /* captures opened from their segments past damage or a
+				    * missing index (named through the problem callback) */
 };
 
 struct dnsreel_replay_opts {
@@ -59,8 +61,8 @@ struct dnsreel_replay_opts {
 };
 
 /* Opens every capture (a capture whose index is unreadable is scanned from its segments) and
- * builds the shared context. On failure returns the reader's error (-DNSREEL_E_VERSION for a
- * newer format, -DNSREEL_E_NOTCAPTURE, ...) and writes a message naming the path into err.
+ * builds the shared context. On failure returns the reader's error (DNSREEL_E_VERSION for a
+ * newer format, DNSREEL_E_NOTCAPTURE, ...) and writes a message naming the path into err.
  * Paths are not copied: they must outlive the replay. */
 int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, size_t n,
 			 const struct dnsreel_replay_opts *opts, char *err, size_t errlen);

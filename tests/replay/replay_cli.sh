@@ -150,26 +150,37 @@ fi
 
 # ---- damaged captures -----------------------------------------------------------------------
 full=$("$replay" "$tmp/h.reel" --no-header | wc -l)
+# Frames sit after the context records at the start of a segment: aim at the frames the
+# index lists (segment, offset, length), flipping bytes inside the second and cutting the last.
+frames() { sqlite3 -separator ' ' "$1/index.sqlite" "SELECT segment, offset, length FROM frames ORDER BY segment, offset"; }
 cp -r "$tmp/h.reel" "$tmp/flip.reel"
-seg=$(ls "$tmp"/flip.reel/seg/*.zst | head -1)
-size=$(stat -c %s "$seg")
-printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$seg" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+read -r fseg foff flen < <(frames "$tmp/flip.reel" | sed -n 2p)
+seg=$(printf '%s/flip.reel/seg/%06d.zst' "$tmp" "$fseg")
+printf '\xde\xad\xbe\xef\xde\xad\xbe\xef' | dd of="$seg" bs=1 seek=$((foff + flen / 2)) conv=notrunc 2>/dev/null
 "$replay" "$tmp/flip.reel" --no-header >"$tmp/flip.out" 2>"$tmp/flip.err"
 rc=$?
 got=$(wc -l <"$tmp/flip.out")
 [ $rc -eq 1 ] || bad "flipped bytes: exit $rc, want 1"
-grep -q 'seg/.*offset' "$tmp/flip.err" || bad "flipped bytes: damage not named: $(cat "$tmp/flip.err")"
+grep -q "seg/$(printf %06d "$fseg").zst.*offset $foff" "$tmp/flip.err" ||
+	bad "flipped bytes: damage not named (segment $fseg offset $foff): $(cat "$tmp/flip.err")"
 [ "$got" -gt 0 ] && [ "$got" -lt "$full" ] || bad "flipped bytes: $got of $full lines"
 
 cp -r "$tmp/h.reel" "$tmp/cut.reel"
-seg=$(ls "$tmp"/cut.reel/seg/*.zst | tail -1)
-truncate -s $(($(stat -c %s "$seg") * 2 / 3)) "$seg"
+read -r fseg foff flen < <(frames "$tmp/cut.reel" | tail -1)
+seg=$(printf '%s/cut.reel/seg/%06d.zst' "$tmp" "$fseg")
+truncate -s $((foff + flen / 2)) "$seg"
 "$replay" "$tmp/cut.reel" --no-header >"$tmp/cut.out" 2>"$tmp/cut.err"
 rc=$?
 got=$(wc -l <"$tmp/cut.out")
 [ $rc -eq 1 ] || bad "cut segment: exit $rc, want 1"
-grep -q 'seg/' "$tmp/cut.err" || bad "cut segment: damage not named: $(cat "$tmp/cut.err")"
+grep -q "seg/$(printf %06d "$fseg").zst.*offset" "$tmp/cut.err" || bad "cut segment: damage not named: $(cat "$tmp/cut.err")"
 [ "$got" -gt 0 ] && [ "$got" -lt "$full" ] || bad "cut segment: $got of $full lines"
+
+# the index lost (recorder killed before writing it): replay from the segments
+cp -r "$tmp/h.reel" "$tmp/noidx.reel"
+rm -f "$tmp/noidx.reel/index.sqlite"*
+got=$("$replay" "$tmp/noidx.reel" --no-header 2>"$tmp/noidx.err" | wc -l)
+[ "$got" = "$full" ] || bad "no index: $got of $full lines ($(head -2 "$tmp/noidx.err"))"
 
 # a newer format is refused clearly
 cp -r "$tmp/h.reel" "$tmp/new.reel"
