@@ -189,7 +189,7 @@ if command -v sqlite3 >/dev/null && sqlite3 "$tmp/new.reel/index.sqlite" \
 	"$replay" "$tmp/new.reel" >/dev/null 2>"$tmp/new.err"
 	rc=$?
 	[ $rc -eq 1 ] || bad "newer format: exit $rc, want 1"
-	grep -qi 'newer' "$tmp/new.err" || bad "newer format: unclear message: $(cat "$tmp/new.err")"
+	grep -qiE 'newer|upgrade' "$tmp/new.err" || bad "newer format: unclear message: $(cat "$tmp/new.err")"
 fi
 
 # ---- usage ----------------------------------------------------------------------------------
