@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dnsreel.h"
@@ -578,6 +581,96 @@ static void test_printers(const char *cap)
 	}
 }
 
+/* ---- follow ----------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t follow_stop;
+
+struct follow_arg {
+	const char *path;
+	uint64_t events;
+	int ret;
+};
+
+static int follow_event(void *arg, uint32_t capture, uint32_t segment,
+			const struct dnsreel_event *ev, int64_t wall)
+{
+	struct follow_arg *fa = arg;
+	(void)capture, (void)segment, (void)ev, (void)wall;
+	__atomic_add_fetch(&fa->events, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void *follow_thread(void *arg)
+{
+	struct follow_arg *fa = arg;
+	struct dnsreel_replay_opts o = {.sz = sizeof(o),
+					.follow = true,
+					.poll_ns = 20 * 1000000LL,
+					.stop = &follow_stop,
+					.event_fn = follow_event,
+					.event_arg = fa};
+	struct dnsreel_replay *r = NULL;
+	char err[512];
+	const char *paths[1] = {fa->path};
+	fa->ret = dnsreel_replay__open(&r, paths, 1, &o, err, sizeof(err));
+	if (!fa->ret)
+		fa->ret = dnsreel_replay__run(r);
+	dnsreel_replay__close(r);
+	return NULL;
+}
+
+static uint64_t wait_events(struct follow_arg *fa, uint64_t want)
+{
+	for (int i = 0; i < 300 && __atomic_load_n(&fa->events, __ATOMIC_RELAXED) < want; i++)
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000000}, NULL);
+	return __atomic_load_n(&fa->events, __ATOMIC_RELAXED);
+}
+
+/* A capture still being written: replay --follow picks up frames flushed after it started. */
+static void test_follow(void)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/follow.reel", tmpdir);
+	struct dnsreel_synth_opts so = {.seed = 21};
+	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .block_events = 100, .no_fsync = true};
+	struct dnsreel_synth *s = NULL;
+	struct dnsreel_capw *w = NULL;
+	CHECK(dnsreel_synth__new(&s, &so) == 0, "synth");
+	CHECK(dnsreel_capw__open(&w, path, &wo) == 0, "capw");
+	if (!s || !w)
+		return;
+	dnsreel_capw__set_meta(w, dnsreel_synth__meta(s));
+	for (size_t i = 0; i < dnsreel_synth__netns_count(s); i++)
+		dnsreel_capw__put_netns(w, dnsreel_synth__netns_at(s, i));
+	struct dnsreel_event ev;
+	for (int i = 0; i < 300; i++) {
+		dnsreel_synth__next(s, &ev);
+		dnsreel_capw__append(w, &ev);
+	}
+	dnsreel_capw__flush(w);
+
+	struct follow_arg fa = {.path = path};
+	pthread_t th;
+	follow_stop = 0;
+	pthread_create(&th, NULL, follow_thread, &fa);
+	CHECK(wait_events(&fa, 300) == 300, "first frames: %llu", (unsigned long long)fa.events);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 250; i++) {
+			dnsreel_synth__next(s, &ev);
+			dnsreel_capw__append(w, &ev);
+		}
+		dnsreel_capw__flush(w);
+		uint64_t want = 300 + 250 * (uint64_t)(round + 1);
+		CHECK(wait_events(&fa, want) == want, "round %d: %llu of %llu", round,
+		      (unsigned long long)fa.events, (unsigned long long)want);
+	}
+	follow_stop = 1;
+	pthread_join(th, NULL);
+	CHECK(fa.ret == 0, "follow run: %d", fa.ret);
+	dnsreel_capw__close(w);
+	dnsreel_synth__free(s);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -605,6 +698,7 @@ int main(void)
 		test_filters(tcp);
 		test_damage(caps[0]);
 		test_printers(tcp);
+		test_follow();
 	}
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
