@@ -11,6 +11,7 @@
  * is where DNS senders put message starts in practice.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,12 @@
 #include "dnsreel.h"
 #include "tcp_priv.h"
 
-#define MAX_OOO	  32	     /* early segments kept per stream */
-#define FAR_AHEAD (1u << 20) /* a jump this far ahead means bytes were lost: resync */
-#define TCP_FIN	  0x01
-#define TCP_SYN	  0x02
-#define TCP_RST	  0x04
+#define MAX_OOO	     32		/* early segments kept per stream */
+#define FAR_AHEAD    (1u << 20) /* a jump this far ahead means bytes were lost: resync */
+#define LOST_FRAMING INT_MIN	/* internal: not a callback return */
+#define TCP_FIN	     0x01
+#define TCP_SYN	     0x02
+#define TCP_RST	     0x04
 
 struct skey {
 	uint64_t netns;
@@ -251,7 +253,8 @@ static int append(struct dnsreel_tcp *t, struct stream *s, const uint8_t *p, siz
 	return 0;
 }
 
-/* Hands out every complete message in the buffer. */
+/* Hands out every complete message in the buffer. Returns 0, LOST_FRAMING when the stream lost its
+ * framing (counted as a gap by the caller), or the callback's nonzero return. */
 static int extract(struct stream *s, dnsreel_tcp_msg_fn fn, void *arg)
 {
 	while (s->len >= 2) {
@@ -259,10 +262,14 @@ static int extract(struct stream *s, dnsreel_tcp_msg_fn fn, void *arg)
 		uint32_t l = ((uint32_t)b[0] << 8) | b[1];
 		if (s->len < 2 + (size_t)l)
 			break;
+		if (l < 12) {
+			/* shorter than a DNS header: we are not at a message start (a stream picked
+			 * up mid-way). Drop what is buffered; the next segment starts afresh. */
+			s->start = s->len = 0;
+			return LOST_FRAMING;
+		}
 		s->start += 2 + (size_t)l;
 		s->len -= 2 + (size_t)l;
-		if (l == 0)
-			continue;
 		int rc = fn(arg, b + 2, l);
 		if (rc)
 			return rc;
@@ -300,6 +307,10 @@ static int take(struct dnsreel_tcp *t, struct stream *s, uint32_t seq, const uin
 	}
 	s->next_seq = seq + (uint32_t)orig;
 	int rc = extract(s, fn, arg);
+	if (rc == LOST_FRAMING) {
+		t->st.gaps++;
+		return 0;
+	}
 	if (rc)
 		return rc;
 	if (n < orig) {

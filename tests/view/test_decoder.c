@@ -34,6 +34,13 @@ static int collect(void *arg, const struct dnsreel_rec *rec)
 	return 0;
 }
 
+static int stop_first(void *arg, const struct dnsreel_rec *rec)
+{
+	(void)arg;
+	(void)rec;
+	return 1;
+}
+
 static struct dnsreel_event tcp_ev(int64_t ts, uint32_t seq, const uint8_t *p, size_t n, bool reply)
 {
 	struct dnsreel_event e;
@@ -165,6 +172,25 @@ static void test_tcp(void)
 	CHECK_INT(dnsreel_decoder__feed(d, 0, 0, &e, collect, &g), 0);
 	CHECK_INT(g.n, 1);
 	CHECK_STR(g.names[0], "txt.example.test.");
+	dnsreel_decoder__free(d);
+
+	/* a stream picked up mid-way: the first bytes are the tail of a message, whose "length"
+	 * is no DNS header; framing is found again at the next segment */
+	d = dec();
+	memset(&g, 0, sizeof(g));
+	e = tcp_ev(1, 500, rs + m1 - 6, 6, true);
+	CHECK_INT(dnsreel_decoder__feed(d, 0, 0, &e, collect, &g), 0);
+	e = tcp_ev(2, 506, rs + m1, rlen - m1, true);
+	CHECK_INT(dnsreel_decoder__feed(d, 0, 0, &e, collect, &g), 0);
+	CHECK_INT(g.n, 1);
+	CHECK_INT(g.errs, 0);
+	CHECK_STR(g.names[0], "txt.example.test.");
+	dnsreel_decoder__free(d);
+
+	/* a callback's nonzero return stops feeding and comes back */
+	d = dec();
+	e = tcp_ev(1, 1, rs, rlen, true);
+	CHECK_INT(dnsreel_decoder__feed(d, 0, 0, &e, stop_first, NULL), 1);
 	dnsreel_decoder__free(d);
 
 	/* two directions and two connections at once are separate streams; RST forgets */
