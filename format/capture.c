@@ -120,8 +120,11 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	}
 	/* WAL while recording so --follow readers never block the writer */
 	err = sqlite3_exec(w->db,
-			   w->o.no_fsync ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF"
-					 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+			   w->o.no_fsync
+			       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; "
+				 "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=262144"
+			       : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+				 "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=262144",
 			   NULL, NULL, NULL) == SQLITE_OK
 		  ? 0
 		  : DNSREEL_E_SQLITE;
@@ -287,11 +290,8 @@ static void update_disk_stats(struct dnsreel_capw *w)
 
 /* Removes the oldest segment (never the current one). Index first: a crash after the commit
  * leaves an orphan file that reindex picks up again, never an index row without its file. */
-static int drop_oldest(struct dnsreel_capw *w)
+static int drop_index_rows(struct dnsreel_capw *w, uint32_t seg)
 {
-	if (w->nsegs == 0 || (w->nsegs == 1 && w->segfd >= 0 && w->segs[0].segment == w->segno))
-		return -ENOSPC;
-	uint32_t seg = w->segs[0].segment;
 	int err =
 	    sqlite3_exec(w->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : DNSREEL_E_SQLITE;
 	if (!err)
@@ -302,12 +302,26 @@ static int drop_oldest(struct dnsreel_capw *w)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0
 			  : DNSREEL_E_SQLITE;
-	if (err) {
+	if (err)
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-		return err;
-	}
+	return err;
+}
+
+static int drop_oldest(struct dnsreel_capw *w)
+{
+	if (w->nsegs == 0 || (w->nsegs == 1 && w->segfd >= 0 && w->segs[0].segment == w->segno))
+		return -ENOSPC;
+	uint32_t seg = w->segs[0].segment;
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/seg/%06u.zst", w->dir, seg);
+	int err = drop_index_rows(w, seg);
+	if (err) {
+		/* a full disk can refuse even the index update: free the space first */
+		unlink(path);
+		err = drop_index_rows(w, seg);
+		if (err)
+			return err;
+	}
 	unlink(path);
 	memmove(w->segs, w->segs + 1, (w->nsegs - 1) * sizeof(*w->segs));
 	w->nsegs--;
@@ -452,18 +466,11 @@ static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
 	if (err)
 		return err;
-	size_t bound = ZSTD_compressBound(w->raw.len);
-	w->zbuf.len = 0;
-	if (dr_buf_reserve(&w->zbuf, bound))
-		return -ENOMEM;
-	ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
-	ZSTD_CCtx_setPledgedSrcSize(w->cctx, w->raw.len);
-	size_t z = ZSTD_compress2(w->cctx, w->zbuf.p, bound, w->raw.p, w->raw.len);
-	if (ZSTD_isError(z))
-		return DNSREEL_E_ZSTD;
-	if (w->raw.len > DR_MAX_RAW || z > DR_MAX_ZLEN)
+	err = dr_enc_compress(w->enc, w->cctx, &w->raw, &w->zbuf);
+	if (err)
+		return err;
+	if (w->raw.len > DR_MAX_RAW || w->zbuf.len > DR_MAX_ZLEN)
 		return DNSREEL_E_LIMIT;
-	w->zbuf.len = z;
 	return 0;
 }
 

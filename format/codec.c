@@ -10,40 +10,33 @@
 #include <string.h>
 #include <strings.h>
 
+#include <zstd.h>
+
 #include "dns.h"
 #include "fmt_int.h"
 
 enum {
-	S_DICT_NS,
-	S_DICT_ADDR,
-	S_DICT_PROC,
+	S_DICT, /* tuple dictionary entries */
 	S_TS,
-	S_KIND,
-	S_EXTRA,
-	S_NS,
-	S_IFX,
-	S_ADDR,
-	S_PORT,
-	S_TCP,
-	S_PROC,
 	S_POP,
 	S_REF,
+	S_TUP,
+	S_PORT,
+	S_EXTRA,
+	S_TCP,
+	S_ID,
+	S_FLAGS,
+	S_CNT,
+	S_QT,
 	S_LEN,
-	S_HDR,
 	S_LIT,
 	S_COUNT
 };
 
-/* KIND byte */
-#define K_PKT	0x07
-#define K_V6	0x08
-#define K_TCP	0x10
-#define K_PROC	0x20
-#define K_EXTRA 0x40
-#define K_ORIG	0x80
-
-/* POP byte: payload op in bits 0..2, port mode in bits 3..4 */
+/* POP byte: payload op (bits 0-1), where mode (2-3), port mode (4-5), extra flags (6),
+ * orig_len != cap_len (7) */
 enum { P_LIT = 0, P_DUP = 1, P_DER_ID = 2, P_DER = 3 };
+enum { CM_LIT = 0, CM_SAME = 1, CM_PRED = 2, CM_REV = 3 };
 enum { PM_LIT = 0, PM_SAME = 1, PM_SWAP = 2 };
 
 int dr_buf_reserve(struct dr_buf *b, size_t extra)
@@ -160,12 +153,12 @@ uint64_t dnsreel_name_hash(const char *name, size_t len)
 
 /* ---- question extent --------------------------------------------------------------------- */
 
-/* End offset of the first question (name written without compression, then type and class),
- * or 0 when the message does not start with such a question. Encoder and decoder use the same
- * rule, so a derived payload always reproduces exactly. */
-static size_t question_end(const uint8_t *p, size_t len)
+/* End offset of the first question's name (written without compression), or 0 when the
+ * message does not start with such a question. Encoder and decoder use the same rule, so a
+ * derived payload always reproduces exactly. */
+static size_t name_end(const uint8_t *p, size_t len)
 {
-	if (len < 12 + 1 + 4 || p[4] != 0 || p[5] == 0)
+	if (len < 12 + 1 || p[4] != 0 || p[5] == 0)
 		return 0;
 	size_t o = 12, total = 0;
 	for (;;) {
@@ -181,8 +174,7 @@ static size_t question_end(const uint8_t *p, size_t len)
 			return 0;
 		o += (size_t)l + 1;
 	}
-	o += 1 + 4;
-	return o <= len ? o : 0;
+	return o + 1;
 }
 
 /* ---- dictionaries ------------------------------------------------------------------------ */
@@ -261,17 +253,65 @@ static int64_t dict_get(struct dict *d, const void *key, bool *is_new)
 
 /* ---- encoder ----------------------------------------------------------------------------- */
 
-struct proc_key {
-	uint32_t pid, tid, uid, gid;
+/* Where and by whom an event was seen: one dictionary entry per distinct tuple in a block. */
+struct tup_key {
+	uint64_t netns;
 	uint64_t cgroup_id;
+	uint32_t ifindex, pid, tid, uid, gid;
+	uint8_t pkt_type, ip_version, proto, has_proc;
+	uint8_t src[16], dst[16];
 	char comm[DNSREEL_COMM_LEN];
 };
 
+#define TUP_NONE UINT32_MAX
+
+static void tup_of(const struct dnsreel_event *x, struct tup_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->netns = x->netns;
+	k->ifindex = x->ifindex;
+	k->pkt_type = x->pkt_type;
+	k->ip_version = x->ip_version;
+	k->proto = x->proto;
+	memcpy(k->src, x->src_addr, 16);
+	memcpy(k->dst, x->dst_addr, 16);
+	k->pid = x->pid;
+	k->tid = x->tid;
+	k->uid = x->uid;
+	k->gid = x->gid;
+	k->cgroup_id = x->cgroup_id;
+	memcpy(k->comm, x->comm, DNSREEL_COMM_LEN);
+	k->comm[DNSREEL_COMM_LEN - 1] = 0;
+	static const char zero[DNSREEL_COMM_LEN];
+	k->has_proc = (x->flags & DNSREEL_EV_PROC) || k->pid || k->tid || k->uid || k->gid ||
+		      k->cgroup_id || memcmp(k->comm, zero, sizeof(zero));
+}
+
+/* The reply direction: same place and process, endpoints swapped, sent <-> received. */
+static uint8_t rev_pkt(uint8_t t)
+{
+	return t == DNSREEL_PKT_OUTGOING ? DNSREEL_PKT_HOST
+	       : t == DNSREEL_PKT_HOST	 ? DNSREEL_PKT_OUTGOING
+					 : t;
+}
+
+static void tup_rev(const struct tup_key *a, struct tup_key *r)
+{
+	*r = *a;
+	r->pkt_type = rev_pkt(a->pkt_type);
+	memcpy(r->src, a->dst, 16);
+	memcpy(r->dst, a->src, 16);
+}
+
 struct dr_enc {
 	struct dr_buf st[S_COUNT];
-	struct dict ns, addr, proc;
+	struct dict tup;
 	uint32_t *order;
-	size_t *qend;
+	size_t *nend;	  /* per event (block order): end of the question name, 0 = none */
+	uint32_t *tupidx; /* per event: tuple index or TUP_NONE */
+	struct tup_key *tk;
+	uint32_t *pred; /* per tuple index: the tuple that followed it last time */
+	size_t predcap;
 	uint32_t *ht_full, *ht_qid, *ht_q;
 	size_t cap, htcap;
 };
@@ -281,9 +321,7 @@ int dr_enc_new(struct dr_enc **out)
 	struct dr_enc *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->ns.keylen = 8;
-	e->addr.keylen = 16;
-	e->proc.keylen = sizeof(struct proc_key);
+	e->tup.keylen = sizeof(struct tup_key);
 	*out = e;
 	return 0;
 }
@@ -294,11 +332,12 @@ void dr_enc_free(struct dr_enc *e)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		dr_buf_free(&e->st[i]);
-	dict_free(&e->ns);
-	dict_free(&e->addr);
-	dict_free(&e->proc);
+	dict_free(&e->tup);
 	free(e->order);
-	free(e->qend);
+	free(e->nend);
+	free(e->tupidx);
+	free(e->tk);
+	free(e->pred);
 	free(e->ht_full);
 	free(e->ht_qid);
 	free(e->ht_q);
@@ -323,18 +362,48 @@ static bool addr_is_short(const uint8_t a[16])
 	return true;
 }
 
-static int put_addr(struct dr_enc *e, const uint8_t a[16])
+static void put_tup(struct dr_buf *d, const struct tup_key *k)
 {
-	bool nw;
-	int64_t idx = dict_get(&e->addr, a, &nw);
-	if (idx < 0)
-		return (int)idx;
-	if (nw) {
-		bool s = addr_is_short(a);
-		dr_put8(&e->st[S_DICT_ADDR], s ? 4 : 16);
-		dr_put(&e->st[S_DICT_ADDR], a, s ? 4 : 16);
+	dr_putv(d, k->netns);
+	dr_putv(d, k->ifindex);
+	dr_put8(d, k->pkt_type);
+	dr_put8(d, k->ip_version);
+	dr_put8(d, k->proto);
+	bool s = addr_is_short(k->src), t = addr_is_short(k->dst);
+	dr_put8(d, (uint8_t)((s ? 1 : 0) | (t ? 2 : 0) | (k->has_proc ? 4 : 0)));
+	dr_put(d, k->src, s ? 4 : 16);
+	dr_put(d, k->dst, t ? 4 : 16);
+	if (k->has_proc) {
+		dr_putv(d, k->pid);
+		dr_putv(d, k->tid);
+		dr_putv(d, k->uid);
+		dr_putv(d, k->gid);
+		dr_putv(d, k->cgroup_id);
+		size_t cl = strnlen(k->comm, DNSREEL_COMM_LEN);
+		dr_put8(d, (uint8_t)cl);
+		dr_put(d, k->comm, cl);
 	}
-	dr_putv(&e->st[S_ADDR], (uint64_t)idx);
+}
+
+static int grow_arrays(struct dr_enc *e, size_t n)
+{
+	if (n <= e->cap)
+		return 0;
+	uint32_t *o = realloc(e->order, n * sizeof(*o));
+	if (o)
+		e->order = o;
+	size_t *q = realloc(e->nend, n * sizeof(*q));
+	if (q)
+		e->nend = q;
+	uint32_t *t = realloc(e->tupidx, n * sizeof(*t));
+	if (t)
+		e->tupidx = t;
+	struct tup_key *k = realloc(e->tk, n * sizeof(*k));
+	if (k)
+		e->tk = k;
+	if (!o || !q || !t || !k)
+		return -ENOMEM;
+	e->cap = n;
 	return 0;
 }
 
@@ -342,17 +411,8 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 {
 	if (n == 0 || n > DR_MAX_BLOCK_EVENTS)
 		return DNSREEL_E_ARG;
-	if (n > e->cap) {
-		uint32_t *o = realloc(e->order, n * sizeof(*o));
-		if (o)
-			e->order = o;
-		size_t *q = realloc(e->qend, n * sizeof(*q));
-		if (q)
-			e->qend = q;
-		if (!o || !q)
-			return -ENOMEM;
-		e->cap = n;
-	}
+	if (grow_arrays(e, n))
+		return -ENOMEM;
 	size_t hsz = 1;
 	while (hsz < 2 * n)
 		hsz <<= 1;
@@ -377,9 +437,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		e->st[i].len = 0;
 		e->st[i].err = 0;
 	}
-	dict_reset(&e->ns);
-	dict_reset(&e->addr);
-	dict_reset(&e->proc);
+	dict_reset(&e->tup);
 
 	bool sorted = true;
 	for (size_t i = 0; i < n; i++) {
@@ -399,85 +457,15 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			return DNSREEL_E_ARG;
 		dr_putv(&e->st[S_TS], (uint64_t)(x->ts_ns - prev_ts));
 		prev_ts = x->ts_ns;
-
-		struct proc_key pk;
-		memset(&pk, 0, sizeof(pk));
-		pk.pid = x->pid;
-		pk.tid = x->tid;
-		pk.uid = x->uid;
-		pk.gid = x->gid;
-		pk.cgroup_id = x->cgroup_id;
-		memcpy(pk.comm, x->comm, DNSREEL_COMM_LEN);
-		static const struct proc_key zero_pk;
-		bool has_proc = (x->flags & DNSREEL_EV_PROC) || memcmp(&pk, &zero_pk, sizeof(pk));
-
-		uint8_t kind = 0;
-		bool extra = x->pkt_type > 7 || (x->ip_version != 4 && x->ip_version != 6) ||
-			     (x->proto != 6 && x->proto != 17);
-		uint32_t expect_flags = (has_proc ? DNSREEL_EV_PROC : 0) |
-					(x->cap_len < x->orig_len ? DNSREEL_EV_TRUNCATED : 0);
-		if (x->flags != expect_flags)
-			extra = true;
-		if (x->proto != 6 && (x->tcp_flags || x->tcp_seq))
-			extra = true;
-		kind = (uint8_t)(x->pkt_type & K_PKT);
-		if (x->ip_version == 6)
-			kind |= K_V6;
-		if (x->proto == 6)
-			kind |= K_TCP;
-		if (has_proc)
-			kind |= K_PROC;
-		if (extra)
-			kind |= K_EXTRA;
-		if (x->orig_len != x->cap_len)
-			kind |= K_ORIG;
-		dr_put8(&e->st[S_KIND], kind);
-		if (extra) {
-			dr_putv(&e->st[S_EXTRA], x->flags);
-			dr_put8(&e->st[S_EXTRA], x->pkt_type);
-			dr_put8(&e->st[S_EXTRA], x->ip_version);
-			dr_put8(&e->st[S_EXTRA], x->proto);
-		}
-		if ((kind & K_TCP) || extra) {
-			dr_put8(&e->st[S_TCP], x->tcp_flags);
-			dr_put32(&e->st[S_TCP], x->tcp_seq);
-		}
-
-		bool nw;
-		int64_t idx = dict_get(&e->ns, &x->netns, &nw);
-		if (idx < 0)
-			return (int)idx;
-		if (nw)
-			dr_putv(&e->st[S_DICT_NS], x->netns);
-		dr_putv(&e->st[S_NS], (uint64_t)idx);
-		dr_putv(&e->st[S_IFX], x->ifindex);
-		int err = put_addr(e, x->src_addr);
-		if (!err)
-			err = put_addr(e, x->dst_addr);
-		if (err)
-			return err;
-		if (has_proc) {
-			idx = dict_get(&e->proc, &pk, &nw);
-			if (idx < 0)
-				return (int)idx;
-			if (nw) {
-				struct dr_buf *d = &e->st[S_DICT_PROC];
-				dr_putv(d, pk.pid);
-				dr_putv(d, pk.tid);
-				dr_putv(d, pk.uid);
-				dr_putv(d, pk.gid);
-				dr_putv(d, pk.cgroup_id);
-				dr_put(d, pk.comm, DNSREEL_COMM_LEN);
-			}
-			dr_putv(&e->st[S_PROC], (uint64_t)idx);
-		}
+		struct tup_key *k = &e->tk[i];
+		tup_of(x, k);
 
 		/* payload against earlier events of the block */
 		const uint8_t *p = x->payload;
 		size_t len = x->cap_len;
 		uint64_t hf = hash_bytes(p, len, 1);
-		size_t qe = (x->proto == 17) ? question_end(p, len) : 0;
-		e->qend[i] = qe;
+		size_t ne = (x->proto == 17) ? name_end(p, len) : 0;
+		e->nend[i] = ne;
 		uint64_t hq = 0, hqi = 0;
 		uint8_t op = P_LIT;
 		size_t ref = 0;
@@ -489,14 +477,14 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 				ref = c - 1;
 			}
 		}
-		if (qe) {
-			hq = hash_bytes(p + 12, qe - 12, 2);
+		if (ne) {
+			hq = hash_bytes(p + 12, ne - 12, 2);
 			hqi = mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
 			if (op == P_LIT) {
 				c = e->ht_qid[hqi & hmask];
-				if (c && e->qend[c - 1] == qe) {
+				if (c && e->nend[c - 1] == ne) {
 					const struct dnsreel_event *y = &ev[e->order[c - 1]];
-					if (memcmp(y->payload + 12, p + 12, qe - 12) == 0 &&
+					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0 &&
 					    memcmp(y->payload, p, 2) == 0) {
 						op = P_DER_ID;
 						ref = c - 1;
@@ -505,15 +493,65 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			}
 			if (op == P_LIT) {
 				c = e->ht_q[hq & hmask];
-				if (c && e->qend[c - 1] == qe) {
+				if (c && e->nend[c - 1] == ne) {
 					const struct dnsreel_event *y = &ev[e->order[c - 1]];
-					if (memcmp(y->payload + 12, p + 12, qe - 12) == 0) {
+					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0) {
 						op = P_DER;
 						ref = c - 1;
 					}
 				}
 			}
 		}
+
+		/* where: same as the reference, its reply direction, what followed the
+		 * reference's tuple last time, or a dictionary index */
+		uint8_t cm = CM_LIT;
+		uint32_t ti = TUP_NONE;
+		if (op != P_LIT) {
+			const struct tup_key *rk = &e->tk[ref];
+			uint32_t rti = e->tupidx[ref];
+			struct tup_key rv;
+			if (memcmp(rk, k, sizeof(*k)) == 0) {
+				cm = CM_SAME;
+				ti = rti;
+			} else if (rti != TUP_NONE && e->pred[rti] != TUP_NONE &&
+				   memcmp(e->tup.keys + (size_t)e->pred[rti] * e->tup.keylen, k,
+					  sizeof(*k)) == 0) {
+				cm = CM_PRED;
+				ti = e->pred[rti];
+			} else {
+				tup_rev(rk, &rv);
+				if (memcmp(&rv, k, sizeof(*k)) == 0)
+					cm = CM_REV;
+			}
+		}
+		if (cm == CM_LIT) {
+			bool nw;
+			int64_t idx = dict_get(&e->tup, k, &nw);
+			if (idx < 0)
+				return (int)idx;
+			if (nw)
+				put_tup(&e->st[S_DICT], k);
+			dr_putv(&e->st[S_TUP], (uint64_t)idx);
+			ti = (uint32_t)idx;
+		}
+		e->tupidx[i] = ti;
+		if (e->tup.n > e->predcap) {
+			size_t nc = e->tup.cap;
+			uint32_t *np = realloc(e->pred, nc * sizeof(uint32_t));
+			if (!np)
+				return -ENOMEM;
+			for (size_t j = e->predcap; j < nc; j++)
+				np[j] = TUP_NONE;
+			e->pred = np;
+			e->predcap = nc;
+		}
+		if (i == 0)
+			for (size_t j = 0; j < e->predcap; j++)
+				e->pred[j] = TUP_NONE;
+		if (op != P_LIT && e->tupidx[ref] != TUP_NONE && ti != TUP_NONE)
+			e->pred[e->tupidx[ref]] = ti;
+
 		uint8_t pm = PM_LIT;
 		if (op != P_LIT) {
 			const struct dnsreel_event *y = &ev[e->order[ref]];
@@ -523,14 +561,27 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 				pm = PM_SWAP;
 			dr_putv(&e->st[S_REF], i - ref);
 		}
-		dr_put8(&e->st[S_POP], (uint8_t)(op | (pm << 3)));
+		uint32_t expect = (k->has_proc ? DNSREEL_EV_PROC : 0) |
+				  (x->cap_len < x->orig_len ? DNSREEL_EV_TRUNCATED : 0);
+		bool extra = x->flags != expect || (x->proto != 6 && (x->tcp_flags || x->tcp_seq));
+		bool orig = x->orig_len != x->cap_len;
+		dr_put8(&e->st[S_POP], (uint8_t)(op | (cm << 2) | (pm << 4) | (extra ? 0x40 : 0) |
+						 (orig ? 0x80 : 0)));
+		if (extra) {
+			dr_putv(&e->st[S_EXTRA], x->flags);
+			dr_put8(&e->st[S_EXTRA], x->tcp_flags);
+			dr_put32(&e->st[S_EXTRA], x->tcp_seq);
+		} else if (x->proto == 6) {
+			dr_put8(&e->st[S_TCP], x->tcp_flags);
+			dr_put32(&e->st[S_TCP], x->tcp_seq);
+		}
 		if (pm == PM_LIT) {
 			uint8_t t[4];
 			dr_le16(t, x->src_port);
 			dr_le16(t + 2, x->dst_port);
 			dr_put(&e->st[S_PORT], t, 4);
 		}
-		if (kind & K_ORIG)
+		if (orig)
 			dr_putv(&e->st[S_LEN], x->orig_len);
 		switch (op) {
 		case P_LIT:
@@ -539,19 +590,28 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			break;
 		case P_DUP:
 			break;
-		case P_DER_ID:
-			dr_put(&e->st[S_HDR], p + 2, 10);
-			dr_putv(&e->st[S_LEN], len - qe);
-			dr_put(&e->st[S_LIT], p + qe, len - qe);
-			break;
 		case P_DER:
-			dr_put(&e->st[S_HDR], p, 12);
-			dr_putv(&e->st[S_LEN], len - qe);
-			dr_put(&e->st[S_LIT], p + qe, len - qe);
+			dr_put(&e->st[S_ID], p, 2);
+			/* fall through */
+		case P_DER_ID:
+			dr_put(&e->st[S_FLAGS], p + 2, 2);
+			for (int j = 0; j < 4; j++)
+				dr_putv(&e->st[S_CNT],
+					(uint64_t)((p[4 + 2 * j] << 8) | p[5 + 2 * j]));
+			/* qtype and qclass may be cut by the snap length */
+			if (len >= ne + 4) {
+				dr_put(&e->st[S_QT], p + ne, 4);
+				dr_putv(&e->st[S_LEN], len - ne - 4 + 1);
+				dr_put(&e->st[S_LIT], p + ne + 4, len - ne - 4);
+			} else {
+				dr_putv(&e->st[S_LEN], 0);
+				dr_putv(&e->st[S_LEN], len - ne);
+				dr_put(&e->st[S_LIT], p + ne, len - ne);
+			}
 			break;
 		}
 		e->ht_full[hf & hmask] = (uint32_t)i + 1;
-		if (qe) {
+		if (ne) {
 			e->ht_qid[hqi & hmask] = (uint32_t)i + 1;
 			e->ht_q[hq & hmask] = (uint32_t)i + 1;
 		}
@@ -567,7 +627,87 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 	return out->err;
 }
 
+/* Each column gets its own zstd block (a flush ends a block), so each has its own entropy
+ * tables instead of one table for very different byte statistics. */
+int dr_enc_compress(struct dr_enc *e, void *cctx_, const struct dr_buf *raw, struct dr_buf *z)
+{
+	ZSTD_CCtx *cctx = cctx_;
+	size_t bound = ZSTD_compressBound(raw->len) + 64 * S_COUNT;
+	z->len = 0;
+	if (dr_buf_reserve(z, bound))
+		return -ENOMEM;
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_setPledgedSrcSize(cctx, raw->len);
+	size_t hdr = raw->len;
+	for (int i = 0; i < S_COUNT; i++)
+		hdr -= e->st[i].len;
+	ZSTD_outBuffer ob = {z->p, z->cap, 0};
+	size_t pos = 0;
+	for (int i = -1; i < S_COUNT; i++) {
+		size_t l = i < 0 ? hdr : e->st[i].len;
+		if (i >= 0 && l == 0)
+			continue;
+		ZSTD_inBuffer ib = {raw->p + pos, l, 0};
+		bool last = pos + l == raw->len;
+		size_t r;
+		do {
+			r = ZSTD_compressStream2(cctx, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_flush);
+			if (ZSTD_isError(r))
+				return DNSREEL_E_ZSTD;
+		} while (r != 0);
+		pos += l;
+		if (last)
+			break;
+	}
+	z->len = ob.pos;
+	return 0;
+}
+
 /* ---- decoder ----------------------------------------------------------------------------- */
+
+struct tup_dec {
+	uint64_t netns, cgroup_id;
+	uint32_t ifindex, pid, tid, uid, gid;
+	uint8_t pkt_type, ip_version, proto, has_proc;
+	uint8_t src[16], dst[16];
+	char comm[DNSREEL_COMM_LEN];
+};
+
+static void tup_apply(struct dnsreel_event *x, const struct tup_dec *t)
+{
+	x->netns = t->netns;
+	x->ifindex = t->ifindex;
+	x->pkt_type = t->pkt_type;
+	x->ip_version = t->ip_version;
+	x->proto = t->proto;
+	memcpy(x->src_addr, t->src, 16);
+	memcpy(x->dst_addr, t->dst, 16);
+	x->pid = t->pid;
+	x->tid = t->tid;
+	x->uid = t->uid;
+	x->gid = t->gid;
+	x->cgroup_id = t->cgroup_id;
+	memcpy(x->comm, t->comm, DNSREEL_COMM_LEN);
+	x->flags = t->has_proc ? DNSREEL_EV_PROC : 0;
+}
+
+static void copy_where(struct dnsreel_event *x, const struct dnsreel_event *y, bool rev)
+{
+	x->netns = y->netns;
+	x->ifindex = y->ifindex;
+	x->pkt_type = rev ? rev_pkt(y->pkt_type) : y->pkt_type;
+	x->ip_version = y->ip_version;
+	x->proto = y->proto;
+	memcpy(x->src_addr, rev ? y->dst_addr : y->src_addr, 16);
+	memcpy(x->dst_addr, rev ? y->src_addr : y->dst_addr, 16);
+	x->pid = y->pid;
+	x->tid = y->tid;
+	x->uid = y->uid;
+	x->gid = y->gid;
+	x->cgroup_id = y->cgroup_id;
+	memcpy(x->comm, y->comm, DNSREEL_COMM_LEN);
+	x->flags = y->flags & DNSREEL_EV_PROC;
+}
 
 int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		 struct dnsreel_event **evs, uint8_t **arena_out)
@@ -596,59 +736,62 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		q += slen[i];
 	}
 
-	/* dictionaries: entries are at most one per event */
-	uint64_t *ns = malloc(sizeof(uint64_t) * n);
-	uint8_t(*addr)[16] = malloc(16 * (size_t)n * 2);
-	struct proc_key *procs = NULL;
-	size_t nns = 0, naddr = 0, nproc = 0;
-	struct dnsreel_event *ev = calloc(n, sizeof(*ev));
+	struct tup_dec *tups = NULL;
+	uint32_t *pred = NULL, *evt = NULL;
+	size_t ntup = 0;
+	struct dnsreel_event *ev = malloc(n * sizeof(*ev));
 	size_t *off = malloc(sizeof(size_t) * n);
 	struct dr_buf arena = {0};
 	int err = DNSREEL_E_CORRUPT;
-	if (!ns || !addr || !ev || !off) {
+	/* at most one tuple per event; a tuple takes at least 14 bytes */
+	size_t maxtup = slen[S_DICT] / 14 + 1;
+	if (maxtup > n)
+		maxtup = n;
+	tups = malloc(maxtup * sizeof(*tups));
+	pred = malloc(maxtup * sizeof(uint32_t));
+	evt = malloc(n * sizeof(uint32_t));
+	if (!ev || !off || !tups || !pred || !evt) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	while (st[S_DICT_NS].p < st[S_DICT_NS].end && nns < n)
-		ns[nns++] = dr_getv(&st[S_DICT_NS]);
-	while (st[S_DICT_ADDR].p < st[S_DICT_ADDR].end && naddr < 2 * (size_t)n) {
-		uint8_t l = dr_get8(&st[S_DICT_ADDR]);
-		if (l != 4 && l != 16)
-			goto fail;
-		const uint8_t *a = dr_getn(&st[S_DICT_ADDR], l);
-		if (!a)
-			goto fail;
-		memset(addr[naddr], 0, 16);
-		memcpy(addr[naddr], a, l);
-		naddr++;
-	}
-	if (slen[S_DICT_PROC]) {
-		procs = malloc(sizeof(*procs) * n);
-		if (!procs) {
-			err = -ENOMEM;
-			goto fail;
-		}
-		while (st[S_DICT_PROC].p < st[S_DICT_PROC].end && nproc < n) {
-			struct dr_rd *d = &st[S_DICT_PROC];
-			struct proc_key *k = &procs[nproc++];
-			k->pid = (uint32_t)dr_getv(d);
-			k->tid = (uint32_t)dr_getv(d);
-			k->uid = (uint32_t)dr_getv(d);
-			k->gid = (uint32_t)dr_getv(d);
-			k->cgroup_id = dr_getv(d);
-			const uint8_t *c = dr_getn(d, DNSREEL_COMM_LEN);
-			if (!c)
+	struct dr_rd *d = &st[S_DICT];
+	while (d->p < d->end && ntup < maxtup) {
+		struct tup_dec *t = &tups[ntup];
+		memset(t, 0, sizeof(*t));
+		t->netns = dr_getv(d);
+		t->ifindex = (uint32_t)dr_getv(d);
+		t->pkt_type = dr_get8(d);
+		t->ip_version = dr_get8(d);
+		t->proto = dr_get8(d);
+		uint8_t f = dr_get8(d);
+		const uint8_t *a = dr_getn(d, (f & 1) ? 4 : 16);
+		if (a)
+			memcpy(t->src, a, (f & 1) ? 4 : 16);
+		a = dr_getn(d, (f & 2) ? 4 : 16);
+		if (a)
+			memcpy(t->dst, a, (f & 2) ? 4 : 16);
+		t->has_proc = (f & 4) ? 1 : 0;
+		if (t->has_proc) {
+			t->pid = (uint32_t)dr_getv(d);
+			t->tid = (uint32_t)dr_getv(d);
+			t->uid = (uint32_t)dr_getv(d);
+			t->gid = (uint32_t)dr_getv(d);
+			t->cgroup_id = dr_getv(d);
+			uint8_t cl = dr_get8(d);
+			const uint8_t *c = dr_getn(d, cl);
+			if (cl >= DNSREEL_COMM_LEN || !c)
 				goto fail;
-			memcpy(k->comm, c, DNSREEL_COMM_LEN);
-			k->comm[DNSREEL_COMM_LEN - 1] = 0;
+			memcpy(t->comm, c, cl);
 		}
+		if (d->bad || (f >> 3))
+			goto fail;
+		pred[ntup] = TUP_NONE;
+		ntup++;
 	}
-	if (st[S_DICT_NS].bad || st[S_DICT_NS].p != st[S_DICT_NS].end ||
-	    st[S_DICT_ADDR].p != st[S_DICT_ADDR].end || st[S_DICT_PROC].bad ||
-	    st[S_DICT_PROC].p != st[S_DICT_PROC].end)
+	if (d->p != d->end)
 		goto fail;
 	/* literal bytes bound what derived payloads add; reserve once so the arena rarely moves */
-	if (dr_buf_reserve(&arena, slen[S_LIT] + (size_t)slen[S_HDR] * 24 + 64)) {
+	if (dr_buf_reserve(&arena, slen[S_LIT] + slen[S_FLAGS] * 140 + 64)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -656,50 +799,14 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 	int64_t ts = first_ts;
 	for (uint32_t i = 0; i < n; i++) {
 		struct dnsreel_event *x = &ev[i];
-		uint64_t d = dr_getv(&st[S_TS]);
-		if (d > (uint64_t)INT64_MAX)
+		uint64_t dt = dr_getv(&st[S_TS]);
+		if (dt > (uint64_t)INT64_MAX)
 			goto fail;
-		ts = (int64_t)((uint64_t)ts + d);
+		ts = (int64_t)((uint64_t)ts + dt);
 		x->ts_ns = ts;
-		uint8_t kind = dr_get8(&st[S_KIND]);
-		x->pkt_type = kind & K_PKT;
-		x->ip_version = (kind & K_V6) ? 6 : 4;
-		x->proto = (kind & K_TCP) ? 6 : 17;
-		if (kind & K_EXTRA) {
-			x->flags = (uint32_t)dr_getv(&st[S_EXTRA]);
-			x->pkt_type = dr_get8(&st[S_EXTRA]);
-			x->ip_version = dr_get8(&st[S_EXTRA]);
-			x->proto = dr_get8(&st[S_EXTRA]);
-		}
-		if ((kind & K_TCP) || (kind & K_EXTRA)) {
-			x->tcp_flags = dr_get8(&st[S_TCP]);
-			x->tcp_seq = dr_get32(&st[S_TCP]);
-		}
-		uint64_t ni = dr_getv(&st[S_NS]);
-		if (ni >= nns)
-			goto fail;
-		x->netns = ns[ni];
-		x->ifindex = (uint32_t)dr_getv(&st[S_IFX]);
-		uint64_t sa = dr_getv(&st[S_ADDR]), da = dr_getv(&st[S_ADDR]);
-		if (sa >= naddr || da >= naddr)
-			goto fail;
-		memcpy(x->src_addr, addr[sa], 16);
-		memcpy(x->dst_addr, addr[da], 16);
-		if (kind & K_PROC) {
-			uint64_t pi = dr_getv(&st[S_PROC]);
-			if (pi >= nproc)
-				goto fail;
-			const struct proc_key *k = &procs[pi];
-			x->pid = k->pid;
-			x->tid = k->tid;
-			x->uid = k->uid;
-			x->gid = k->gid;
-			x->cgroup_id = k->cgroup_id;
-			memcpy(x->comm, k->comm, DNSREEL_COMM_LEN);
-		}
 		uint8_t pop = dr_get8(&st[S_POP]);
-		uint8_t op = pop & 7, pm = (pop >> 3) & 3;
-		if (op > P_DER || pm > PM_SWAP || (op == P_LIT && pm != PM_LIT) || (pop >> 5))
+		uint8_t op = pop & 3, cm = (pop >> 2) & 3, pm = (pop >> 4) & 3;
+		if (pm > PM_SWAP || (op == P_LIT && (pm != PM_LIT || cm != CM_LIT)))
 			goto fail;
 		size_t ref = 0;
 		if (op != P_LIT) {
@@ -707,6 +814,43 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 			if (dist == 0 || dist > i)
 				goto fail;
 			ref = i - dist;
+		}
+		uint32_t ti = TUP_NONE;
+		switch (cm) {
+		case CM_LIT: {
+			uint64_t idx = dr_getv(&st[S_TUP]);
+			if (idx >= ntup)
+				goto fail;
+			ti = (uint32_t)idx;
+			tup_apply(x, &tups[ti]);
+			break;
+		}
+		case CM_SAME:
+			copy_where(x, &ev[ref], false);
+			ti = evt[ref];
+			break;
+		case CM_PRED:
+			if (evt[ref] == TUP_NONE || pred[evt[ref]] == TUP_NONE)
+				goto fail;
+			ti = pred[evt[ref]];
+			tup_apply(x, &tups[ti]);
+			break;
+		case CM_REV:
+			copy_where(x, &ev[ref], true);
+			break;
+		}
+		evt[i] = ti;
+		if (op != P_LIT && evt[ref] != TUP_NONE && ti != TUP_NONE)
+			pred[evt[ref]] = ti;
+		x->tcp_flags = 0;
+		x->tcp_seq = 0;
+		if (pop & 0x40) {
+			x->flags = (uint32_t)dr_getv(&st[S_EXTRA]);
+			x->tcp_flags = dr_get8(&st[S_EXTRA]);
+			x->tcp_seq = dr_get32(&st[S_EXTRA]);
+		} else if (x->proto == 6) {
+			x->tcp_flags = dr_get8(&st[S_TCP]);
+			x->tcp_seq = dr_get32(&st[S_TCP]);
 		}
 		if (pm == PM_LIT) {
 			const uint8_t *pp = dr_getn(&st[S_PORT], 4);
@@ -722,8 +866,11 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 			x->dst_port = ev[ref].src_port;
 		}
 		uint64_t orig = 0;
-		if (kind & K_ORIG)
+		if (pop & 0x80) {
 			orig = dr_getv(&st[S_LEN]);
+			if (orig > UINT32_MAX)
+				goto fail;
+		}
 		if (op == P_LIT) {
 			uint64_t l = dr_getv(&st[S_LEN]);
 			const uint8_t *b = dr_getn(&st[S_LIT], (size_t)l);
@@ -738,41 +885,69 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		} else {
 			const uint8_t *rp = arena.p + off[ref];
 			size_t rl = ev[ref].cap_len;
-			size_t qe = ev[ref].proto == 17 ? question_end(rp, rl) : 0;
-			if (!qe || x->proto != 17)
+			size_t ne = ev[ref].proto == 17 ? name_end(rp, rl) : 0;
+			if (!ne || x->proto != 17)
 				goto fail;
-			const uint8_t *h = dr_getn(&st[S_HDR], op == P_DER_ID ? 10 : 12);
+			uint8_t h[12];
+			if (op == P_DER) {
+				const uint8_t *id = dr_getn(&st[S_ID], 2);
+				if (!id)
+					goto fail;
+				memcpy(h, id, 2);
+			} else {
+				memcpy(h, rp, 2);
+			}
+			const uint8_t *fl = dr_getn(&st[S_FLAGS], 2);
+			if (!fl)
+				goto fail;
+			memcpy(h + 2, fl, 2);
+			for (int j = 0; j < 4; j++) {
+				uint64_t cv = dr_getv(&st[S_CNT]);
+				if (cv > 0xffff)
+					goto fail;
+				h[4 + 2 * j] = (uint8_t)(cv >> 8);
+				h[5 + 2 * j] = (uint8_t)cv;
+			}
 			uint64_t tl = dr_getv(&st[S_LEN]);
+			const uint8_t *qt = NULL;
+			if (tl) {
+				qt = dr_getn(&st[S_QT], 4);
+				tl -= 1;
+			} else {
+				tl = dr_getv(&st[S_LEN]);
+				if (tl >= 4)
+					goto fail;
+			}
 			const uint8_t *t = dr_getn(&st[S_LIT], (size_t)tl);
-			if (!h || !t)
+			if ((!qt && tl >= 4) || !t || (op == P_DER_ID && false))
 				goto fail;
-			if (dr_buf_reserve(&arena, qe + tl)) {
+			if (!t)
+				goto fail;
+			size_t total_len = ne + (qt ? 4 : 0) + (size_t)tl;
+			if (dr_buf_reserve(&arena, total_len)) {
 				err = -ENOMEM;
 				goto fail;
 			}
 			rp = arena.p + off[ref]; /* the arena may have moved */
 			off[i] = arena.len;
 			uint8_t *w = arena.p + arena.len;
-			if (op == P_DER_ID) {
-				memcpy(w, rp, 2);
-				memcpy(w + 2, h, 10);
-			} else {
-				memcpy(w, h, 12);
+			memcpy(w, h, 12);
+			memcpy(w + 12, rp + 12, ne - 12);
+			size_t o = ne;
+			if (qt) {
+				memcpy(w + o, qt, 4);
+				o += 4;
 			}
-			memcpy(w + 12, rp + 12, qe - 12);
-			memcpy(w + qe, t, (size_t)tl);
-			arena.len += qe + tl;
-			/* a derived payload must itself start with the same question */
-			if (question_end(w, qe + tl) != qe)
+			memcpy(w + o, t, (size_t)tl);
+			arena.len += total_len;
+			/* a derived payload must itself start with the same question name */
+			if (name_end(w, total_len) != ne)
 				goto fail;
-			x->cap_len = (uint32_t)(qe + tl);
+			x->cap_len = (uint32_t)total_len;
 		}
-		x->orig_len = (kind & K_ORIG) ? (uint32_t)orig : x->cap_len;
-		if ((kind & K_ORIG) && orig > UINT32_MAX)
-			goto fail;
-		if (!(kind & K_EXTRA))
-			x->flags = ((kind & K_PROC) ? DNSREEL_EV_PROC : 0) |
-				   (x->cap_len < x->orig_len ? DNSREEL_EV_TRUNCATED : 0);
+		x->orig_len = (pop & 0x80) ? (uint32_t)orig : x->cap_len;
+		if (!(pop & 0x40) && x->cap_len < x->orig_len)
+			x->flags |= DNSREEL_EV_TRUNCATED;
 	}
 	for (int i = 0; i < S_COUNT; i++)
 		if (st[i].bad || st[i].p != st[i].end)
@@ -783,17 +958,17 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 	}
 	for (uint32_t i = 0; i < n; i++)
 		ev[i].payload = arena.p ? arena.p + off[i] : (const uint8_t *)"";
-	free(ns);
-	free(addr);
-	free(procs);
+	free(tups);
+	free(pred);
+	free(evt);
 	free(off);
 	*evs = ev;
 	*arena_out = arena.p;
 	return 0;
 fail:
-	free(ns);
-	free(addr);
-	free(procs);
+	free(tups);
+	free(pred);
+	free(evt);
 	free(off);
 	free(ev);
 	dr_buf_free(&arena);

@@ -642,8 +642,32 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 		if (r == 0)
 			break;
 		if (r < 0) {
-			problem(fn, pctx, &problems, "%s: offset %zu: %s", name, s.off, msg);
-			break;
+			/* resynchronize at the next record magic so later complete frames survive
+			 */
+			size_t bad = s.off, next = 0;
+			for (size_t k = s.off + 1; k + 4 <= len; k++)
+				if (buf[k] == 0x5E && buf[k + 1] == 0x2A && buf[k + 2] == 0x4D &&
+				    buf[k + 3] == 0x18) {
+					next = k;
+					break;
+				}
+			if (next)
+				problem(fn, pctx, &problems,
+					"%s: offset %zu: %s; skipped %zu damaged bytes", name, bad,
+					msg, next - bad);
+			else
+				problem(fn, pctx, &problems, "%s: offset %zu: %s", name, bad, msg);
+			if (!next)
+				break;
+			s.off = next;
+			continue;
+		}
+		if (it.type == 0) {
+			problem(
+			    fn, pctx, &problems,
+			    "%s: offset %llu: foreign zstd skippable frame of %u bytes (skipped)",
+			    name, (unsigned long long)it.off, it.len);
+			continue;
 		}
 		int err = 0;
 		switch (it.type) {
