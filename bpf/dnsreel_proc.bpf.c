@@ -42,16 +42,21 @@ struct {
 	__type(value, __u8);
 } netns_on SEC(".maps");
 
+/* Per-CPU direct-mapped cache of sockets already reported: an array slot per hash of the
+ * socket address. Cheaper than a shared LRU hash on every send and receive; a collision or
+ * the other CPU only costs a duplicate record. */
 struct seen {
+	__u64 sk;
 	__u64 pid_tgid;
 	__u64 ts;
 	__u32 lport;
 	__u32 pad;
 };
+#define SEEN_SLOTS 4096
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64); /* struct sock address */
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SEEN_SLOTS);
+	__type(key, __u32);
 	__type(value, struct seen);
 } sock_seen SEC(".maps");
 
@@ -73,8 +78,10 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 		return 0;
 	if (protocol != IPPROTO_UDP_ && protocol != IPPROTO_TCP_)
 		return 0;
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* skc_dport and skc_num sit side by side (skc_portpair): one read for both. */
+	__u32 pp = BPF_CORE_READ(sk, __sk_common.skc_portpair);
+	__u16 rport = bpf_ntohs((__u16)pp);
+	__u16 lport = (__u16)(pp >> 16);
 	/* An unconnected UDP socket may send to port 53 with sendto(): keep it, the
 	 * per-socket dedup below keeps that cheap. */
 	if (!port_on(lport) && !port_on(rport) && !(protocol == IPPROTO_UDP_ && rport == 0))
@@ -84,19 +91,24 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 		return 0;
 
 	__u64 key = (__u64)sk;
+	__u32 slot = (__u32)((key >> 6) ^ (key >> 18)) & (SEEN_SLOTS - 1);
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct seen *s = bpf_map_lookup_elem(&sock_seen, &key);
-	if (s && s->pid_tgid == pid_tgid && s->lport == lport && now - s->ts < refresh_ns)
+	struct seen *s = bpf_map_lookup_elem(&sock_seen, &slot);
+	if (!s)
 		return 0;
-	struct seen ns = {.pid_tgid = pid_tgid, .ts = now, .lport = lport};
-	bpf_map_update_elem(&sock_seen, &key, &ns, BPF_ANY);
+	if (s->sk == key && s->pid_tgid == pid_tgid && s->lport == lport &&
+	    now - s->ts < refresh_ns)
+		return 0;
+	s->sk = key;
+	s->pid_tgid = pid_tgid;
+	s->ts = now;
+	s->lport = lport;
 
 	struct dnsreel_proc_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		count(DNSREEL_CNT_PROC_LOST);
-		/* Forget it so the next call tries again. */
-		bpf_map_delete_elem(&sock_seen, &key);
+		s->sk = 0; /* forget it so the next call tries again */
 		return 0;
 	}
 	__u64 uid_gid = bpf_get_current_uid_gid();
@@ -132,15 +144,44 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	return 0;
 }
 
+/* Raw tracepoints first: no trace-event record is built, the arguments come as they are
+ * (void *data, struct sock *sk, int ret, int flags). The classic tracepoints below are the
+ * fallback where raw ones do not load. */
+SEC("raw_tracepoint/sock_send_length")
+int dnsreel_send_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	if ((int)ctx->args[1] <= 0)
+		return 0;
+	struct sock *sk = (struct sock *)ctx->args[0];
+	return handle(sk, BPF_CORE_READ(sk, __sk_common.skc_family), BPF_CORE_READ(sk, sk_protocol),
+		      DNSREEL_DIR_SEND);
+}
+
+SEC("raw_tracepoint/sock_recv_length")
+int dnsreel_recv_raw(struct bpf_raw_tracepoint_args *ctx)
+{
+	/* Servers and load generators poll: most receives return -EAGAIN. Nothing was read,
+	 * nothing to attribute; leaving before touching the socket keeps them cheap. */
+	if ((int)ctx->args[1] <= 0)
+		return 0;
+	struct sock *sk = (struct sock *)ctx->args[0];
+	return handle(sk, BPF_CORE_READ(sk, __sk_common.skc_family), BPF_CORE_READ(sk, sk_protocol),
+		      DNSREEL_DIR_RECV);
+}
+
 SEC("tracepoint/sock/sock_send_length")
 int dnsreel_send_tp(struct trace_event_raw_sock_msg_length *ctx)
 {
+	if (ctx->ret <= 0)
+		return 0;
 	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_SEND);
 }
 
 SEC("tracepoint/sock/sock_recv_length")
 int dnsreel_recv_tp(struct trace_event_raw_sock_msg_length *ctx)
 {
+	if (ctx->ret <= 0)
+		return 0;
 	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_RECV);
 }
 

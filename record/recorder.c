@@ -99,6 +99,7 @@ struct dnsreel_recorder {
 	int events_fd, counters_fd, frags_fd;
 	struct ring ring;
 	struct dnsreel_proc *proc_skel;
+	struct bpf_link *proc_links[2];
 	bool has_proc;
 	int self_ns;
 	uint64_t host_ino;
@@ -123,7 +124,7 @@ static void logf_(struct dnsreel_recorder *r, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void logf_(struct dnsreel_recorder *r, int level, const char *fmt, ...)
 {
-	if (!r->sink.log)
+	if (!r->sink.log || level > r->sink.max_level)
 		return;
 	char buf[1024];
 	va_list ap;
@@ -888,34 +889,53 @@ static void load_proc(struct dnsreel_recorder *r)
 		if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
 			logf_(r, 1, "mount tracefs: %s", strerror(errno));
 	}
-	struct dnsreel_proc *p = dnsreel_proc__open();
-	int err;
-	if (!p) {
-		logf_(r, 0, "warning: process hooks: %s; recording without process context",
-		      strerror(errno));
-		return;
+	struct dnsreel_proc *p = NULL;
+	int err = 0;
+	struct bpf_link *l1 = NULL, *l2 = NULL;
+	/* Raw tracepoints are cheaper (no trace record built per call); fall back to the
+	 * classic ones. */
+	for (int raw = 1; raw >= 0; raw--) {
+		p = dnsreel_proc__open();
+		if (!p) {
+			err = -errno;
+			break;
+		}
+		memcpy((void *)p->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
+		p->rodata->filter_netns = r->filtering;
+		bpf_program__set_autoload(p->progs.dnsreel_send_raw, raw);
+		bpf_program__set_autoload(p->progs.dnsreel_recv_raw, raw);
+		bpf_program__set_autoload(p->progs.dnsreel_send_tp, !raw);
+		bpf_program__set_autoload(p->progs.dnsreel_recv_tp, !raw);
+		if ((err = bpf_map__reuse_fd(p->maps.events, r->events_fd)) ||
+		    (err = bpf_map__reuse_fd(p->maps.counters, r->counters_fd)) ||
+		    (err = dnsreel_proc__load(p))) {
+			dnsreel_proc__destroy(p);
+			p = NULL;
+			continue;
+		}
+		l1 =
+		    bpf_program__attach(raw ? p->progs.dnsreel_send_raw : p->progs.dnsreel_send_tp);
+		l2 =
+		    bpf_program__attach(raw ? p->progs.dnsreel_recv_raw : p->progs.dnsreel_recv_tp);
+		if (l1 || l2 || !raw)
+			break;
+		dnsreel_proc__destroy(p);
+		p = NULL;
 	}
-	memcpy((void *)p->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
-	p->rodata->filter_netns = r->filtering;
-	if ((err = bpf_map__reuse_fd(p->maps.events, r->events_fd)) ||
-	    (err = bpf_map__reuse_fd(p->maps.counters, r->counters_fd)) ||
-	    (err = dnsreel_proc__load(p))) {
+	if (!p) {
 		logf_(r, 0,
 		      "warning: process hooks did not load (%s): recording without process context",
-		      strerror(-err));
-		dnsreel_proc__destroy(p);
+		      strerror(err ? -err : EINVAL));
 		return;
 	}
-	struct bpf_link *l1 = bpf_program__attach(p->progs.dnsreel_send_tp);
-	struct bpf_link *l2 = bpf_program__attach(p->progs.dnsreel_recv_tp);
 	if (!l1 || !l2) {
 		logf_(r, 0,
 		      "warning: tracepoints sock:sock_send_length/sock_recv_length missing%s: "
 		      "%s process context",
 		      l1 || l2 ? " (one of them)" : "", l1 || l2 ? "partial" : "no");
 	}
-	p->links.dnsreel_send_tp = l1;
-	p->links.dnsreel_recv_tp = l2;
+	r->proc_links[0] = l1;
+	r->proc_links[1] = l2;
 	r->proc_skel = p;
 	r->has_proc = l1 || l2;
 }
@@ -1040,8 +1060,12 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 		snprintf(errbuf, errlen, "epoll/inotify: %s", strerror(errno));
 		goto fail;
 	}
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
+	/* Edge-triggered: the ring deliberately keeps the youngest packets (join delay), and a
+	 * level-triggered ring fd would report ready all the time. Only the producers' forced
+	 * wakeups (ring filling up) wake us early; otherwise we poll on a short timer. */
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = 1};
 	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->events_fd, &ev);
+	ev.events = EPOLLIN;
 	ev.data.u32 = 2;
 	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->inofd, &ev);
 	watch_dirs(r);
@@ -1105,8 +1129,6 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 			else
 				ok = !memcmp(e->laddr, laddr, 16);
 		}
-		logf_(r, 3, "join netns %llu port %u: entry %s ok %d", (unsigned long long)ev.netns,
-		      lport, e ? e->comm : "-", ok);
 		if (ok) {
 			ev.flags |= DNSREEL_EV_PROC;
 			ev.pid = e->pid;
@@ -1343,6 +1365,9 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 	for (size_t i = 0; i < r->nns; i++)
 		ns_detach(r, &r->ns[i], false);
 	free(r->ns);
+	for (int i = 0; i < 2; i++)
+		if (r->proc_links[i])
+			bpf_link__destroy(r->proc_links[i]);
 	if (r->proc_skel)
 		dnsreel_proc__destroy(r->proc_skel);
 	ring_close(&r->ring);

@@ -21,8 +21,10 @@ struct dnsreel_sink {
 	void (*on_netns)(void *arg, const struct dnsreel_netns_ctx *ns);
 	void (*on_proc)(void *arg, const struct dnsreel_proc_ctx *proc);
 	void (*on_service)(void *arg, const struct dnsreel_service_ctx *svc);
-	/* Diagnostics: level 0 warnings, 1 info, 2 debug. */
+	/* Diagnostics: level 0 warnings, 1 info, 2 debug, 3 per-record tracing; only levels up
+	 * to max_level are formatted and passed on. */
 	void (*log)(void *arg, int level, const char *msg);
+	int max_level;
 };
 
 struct dnsreel_recorder_opts {

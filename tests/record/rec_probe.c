@@ -60,7 +60,8 @@ int main(int argc, char **argv)
 	}
 	struct dnsreel_recorder_opts o = {
 	    .sz = sizeof(o), .port_bits = bits, .netns_ids = ids, .netns_ids_n = nids};
-	struct dnsreel_sink sink = {.on_event = on_event, .log = on_log};
+	struct dnsreel_sink sink = {
+	    .on_event = on_event, .log = on_log, .max_level = getenv("REC_PROBE_DEBUG") ? 3 : 1};
 	struct dnsreel_recorder *r;
 	char err[256];
 	setvbuf(stdout, NULL, _IOLBF, 0);
