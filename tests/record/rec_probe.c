@@ -1,6 +1,7 @@
 /* rec_probe: runs the recorder engine without a capture and prints one line per event
  * ("netns pkt_type proto src sport dst dport flags pid comm len"), for the root tests.
- * Usage: rec_probe SECONDS [--ports LIST] [--netns ID]... [--ready FILE] */
+ * Usage: rec_probe SECONDS [--ports LIST] [--netns ID]... [--ready FILE] [--snaplen N]
+ * Counters go to stderr at exit ("counter NAME VALUE"). */
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,12 @@ static int on_event(void *arg, const struct dnsreel_event *ev)
 	return 0;
 }
 
+static void print_counter(void *arg, const char *name, uint64_t v)
+{
+	(void)arg;
+	fprintf(stderr, "counter %s %llu\n", name, (unsigned long long)v);
+}
+
 static void on_log(void *arg, int level, const char *msg)
 {
 	(void)arg;
@@ -49,6 +56,7 @@ int main(int argc, char **argv)
 	uint64_t ids[16];
 	size_t nids = 0;
 	const char *ready = NULL;
+	uint32_t snaplen = 0;
 	dnsreel_parse_ports("53,5353", bits);
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--ports"))
@@ -57,9 +65,11 @@ int main(int argc, char **argv)
 			ids[nids++] = strtoull(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--ready"))
 			ready = argv[i + 1];
+		else if (!strcmp(argv[i], "--snaplen"))
+			snaplen = (uint32_t)atoi(argv[i + 1]);
 	}
 	struct dnsreel_recorder_opts o = {
-	    .sz = sizeof(o), .port_bits = bits, .netns_ids = ids, .netns_ids_n = nids};
+	    .sz = sizeof(o), .port_bits = bits, .netns_ids = ids, .netns_ids_n = nids, .snaplen = snaplen};
 	struct dnsreel_sink sink = {
 	    .on_event = on_event, .log = on_log, .max_level = getenv("REC_PROBE_DEBUG") ? 3 : 1};
 	struct dnsreel_recorder *r;
@@ -87,6 +97,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	dnsreel_recorder__drain(r);
+	dnsreel_recorder__counters(r, print_counter, NULL);
 	fprintf(stderr, "rec_probe: lost=%llu\n", (unsigned long long)dnsreel_recorder__lost(r));
 	dnsreel_recorder__free(r);
 	return 0;
