@@ -50,12 +50,18 @@ netns_inode() { stat -L -c %i "/run/netns/$1"; }
 
 # tcpdump_start: one tcpdump -i any per lab netns, writing $WORK/NETNS.pcap; waits until each
 # listens. TCPDUMP_PIDS holds them in LAB_NETNS order.
+# Tests want every packet: immediate mode (TPACKET_V2, no block timeout losing the tail at
+# SIGINT) has fixed-size ring slots of the snap length, so a modest snap length (the lab's
+# largest DNS packet is ~2.5 KB; lab-compare fails on a cut packet) and a 32 MiB ring give
+# thousands of slots instead of the 8 that -s 0 with the default 2 MiB would.
+TCPDUMP_OPTS=${TCPDUMP_OPTS:--s 16384 -B 32768 -U --immediate-mode}
 TCPDUMP_PIDS=()
 tcpdump_start() {
 	local ns i
 	TCPDUMP_PIDS=()
 	for ns in $LAB_NETNS; do
-		ip netns exec "$ns" tcpdump -i any -s 0 -U -n --immediate-mode -Z root -w "$WORK/$ns.pcap" \
+		# shellcheck disable=SC2086
+		ip netns exec "$ns" tcpdump -i any -n -Z root $TCPDUMP_OPTS -w "$WORK/$ns.pcap" \
 			"${TCPDUMP_FILTER:-port 53 or port 5353}" 2>"$WORK/$ns.tcpdump.err" &
 		TCPDUMP_PIDS+=($!)
 		LAB_PIDS+=($!)
@@ -126,6 +132,10 @@ in_app() {
 	local out=$WORK/client.out
 	"$LAB_SH" exec app "$@" >>"$out" 2>&1 &
 	local pid=$!
-	CLIENT_PIDS+=("$pid:$(basename "$1")")
+	local comm=$1
+	# BIND 9.18's dig sends and receives on its isc-net-NNNN threads; the kernel (and
+	# trace_dns) report the thread's name.
+	[[ $comm == dig ]] && comm='dig|isc-*'
+	CLIENT_PIDS+=("$pid:$comm")
 	wait $pid || echo "note: '$*' exited $?" >>"$out"
 }

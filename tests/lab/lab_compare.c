@@ -15,6 +15,7 @@
  * Exit: 0 all match, 1 mismatch or unreadable input, 2 usage.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -433,9 +434,22 @@ struct nsmap {
 struct procspec {
 	uint64_t netns;
 	uint32_t pid;
-	char comm[16];
+	char comm[128]; /* glob patterns separated by '|' */
 	bool q, r;
 };
+
+/* comm against "dig|isc-*": a thread may carry its own name (BIND's dig sends from its
+ * isc-net-NNNN threads), which is what the kernel reports, as trace_dns shows it. */
+static bool comm_match(const char *pats, const char *comm)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", pats);
+	char *s = buf, *t;
+	while ((t = strsep(&s, "|")))
+		if (!fnmatch(t, comm, 0))
+			return true;
+	return false;
+}
 
 static const char *nsname(struct nsmap *m, size_t n, uint64_t ns)
 {
@@ -457,7 +471,7 @@ static void usage(FILE *o)
 	    "  -P, --proc INODE:PID:COMM   every event in netns INODE must carry one of the given\n"
 	    "                              processes (repeat), each seen in a query and a "
 	    "response;\n"
-	    "                              PID 0: any pid with that comm\n"
+	    "                              PID 0: any pid with that comm; COMM: globs joined by |\n"
 	    "  -r, --require LIST          coverage: nxdomain,servfail,aaaa,tcp,ipv6,tc\n"
 	    "      --ports LIST            DNS ports (default 53,5353)\n"
 	    "      --count                 only print counts (no comparison)\n"
@@ -710,7 +724,7 @@ int main(int argc, char **argv)
 				netns_checked = true;
 				if ((p->flags & DNSREEL_EV_PROC) &&
 				    (procs[k].pid == 0 || p->pid == procs[k].pid) &&
-				    !strcmp(p->comm, procs[k].comm)) {
+				    comm_match(procs[k].comm, p->comm)) {
 					hit = true;
 					struct dnsfacts f = dns_facts(p);
 					if (f.ok && f.qr)

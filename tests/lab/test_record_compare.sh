@@ -44,7 +44,7 @@ grep -q "Truncated, retrying in TCP" "$WORK/client.out" || fail "dig did not ret
 procs=()
 for pc in "${CLIENT_PIDS[@]}"; do procs+=(-P "$(netns_inode "$LAB_NS_APP"):$pc"); done
 procs+=(-P "$(netns_inode "$LAB_NS_DNS"):$(cat "$LAB_DIR/unbound.pid"):unbound")
-procs+=(-P "$(netns_inode "$LAB_NS_UP"):0:nsd")
+procs+=(-P "$(netns_inode "$LAB_NS_UP"):0:nsd*")
 
 # shellcheck disable=SC2046
 "$BIN/lab-compare" -c "$WORK/cap.reel" $(pcap_args) "${procs[@]}" \
