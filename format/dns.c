@@ -102,6 +102,26 @@ static inline int put_label_byte(char *out, uint8_t c)
 	return 1;
 }
 
+/* Label bytes printed as they are: letters, digits, '-', '_', and other printable ASCII that
+ * needs no escape in presentation format. Built from put_label_byte's rules. */
+static const bool plain[256] = {
+#define P1(c) [c] = true
+    P1('-'),	  P1('_'),	P1('*'),      P1('/'),	    P1('+'),	  P1('='),
+    P1(','),	  P1(':'),	P1('#'),      P1('%'),	    P1('&'),	  P1('!'),
+    P1('?'),	  P1('~'),	P1('^'),      P1('`'),	    P1('{'),	  P1('}'),
+    P1('|'),	  P1('['),	P1(']'),      P1('<'),	    P1('>'),	  P1('\''),
+    ['0'] = true, ['1'] = true, ['2'] = true, ['3'] = true, ['4'] = true, ['5'] = true,
+    ['6'] = true, ['7'] = true, ['8'] = true, ['9'] = true,
+#undef P1
+#define L(c) [c] = true, [c - 'a' + 'A'] = true
+    L('a'),	  L('b'),	L('c'),	      L('d'),	    L('e'),	  L('f'),
+    L('g'),	  L('h'),	L('i'),	      L('j'),	    L('k'),	  L('l'),
+    L('m'),	  L('n'),	L('o'),	      L('p'),	    L('q'),	  L('r'),
+    L('s'),	  L('t'),	L('u'),	      L('v'),	    L('w'),	  L('x'),
+    L('y'),	  L('z'),
+#undef L
+};
+
 /* Decodes a possibly compressed name. buf may be NULL (validate and skip only). On success
  * returns 0 and, with buf, the presentation form; *next is the offset after the name where it
  * started. */
@@ -161,24 +181,23 @@ static int name_decode(const uint8_t *msg, size_t len, size_t off, char *buf, si
 		}
 		if (buf) {
 			const uint8_t *lab = msg + pos + 1;
-			for (unsigned i = 0; i < l; i++) {
-				uint8_t c = lab[i];
-				/* fast path: plain hostname characters */
-				if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				    (c >= '0' && c <= '9') || c == '-' || c == '_') {
-					if (out + 2 > buflen)
-						return DNSREEL_E_LIMIT;
-					buf[out++] = (char)c;
-				} else {
-					int n = put_label_byte(tmp, c);
-					if (out + (size_t)n + 1 > buflen)
+			unsigned k = 0;
+			while (k < l && plain[lab[k]])
+				k++;
+			if (k == l) { /* the usual label: copy it whole */
+				if (out + l + 2 > buflen)
+					return DNSREEL_E_LIMIT;
+				memcpy(buf + out, lab, l);
+				out += l;
+			} else {
+				for (unsigned i = 0; i < l; i++) {
+					int n = put_label_byte(tmp, lab[i]);
+					if (out + (size_t)n + 2 > buflen)
 						return DNSREEL_E_LIMIT;
 					memcpy(buf + out, tmp, (size_t)n);
 					out += (size_t)n;
 				}
 			}
-			if (out + 2 > buflen)
-				return DNSREEL_E_LIMIT;
 			buf[out++] = '.';
 		}
 		pos += 1 + (size_t)l;
