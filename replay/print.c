@@ -115,17 +115,30 @@ static inline void ob_put(struct dnsreel_printer *p, const char *s, size_t n)
 #define OB_LIT(p, lit) ob_put((p), (lit), sizeof(lit) - 1)
 
 /* Unsigned decimal into d (>= 20 bytes); returns length. */
+static const char digits2[201] = "00010203040506070809101112131415161718192021222324"
+				 "25262728293031323334353637383940414243444546474849"
+				 "50515253545556575859606162636465666768697071727374"
+				 "75767778798081828384858687888990919293949596979899";
+
+/* Two digits per division: timestamps have 19 of them on every line. */
 static inline size_t fmt_u64(char *d, uint64_t v)
 {
 	char t[20];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		d[i] = t[n - 1 - i];
-	return n;
+	size_t n = 20;
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		n -= 2;
+		memcpy(t + n, digits2 + 2 * r, 2);
+	}
+	if (v >= 10) {
+		n -= 2;
+		memcpy(t + n, digits2 + 2 * v, 2);
+	} else {
+		t[--n] = (char)('0' + v);
+	}
+	memcpy(d, t + n, 20 - n);
+	return 20 - n;
 }
 
 static inline size_t fmt_i64(char *d, int64_t v)
@@ -231,9 +244,19 @@ static size_t fmt_addr(char *d, uint8_t version, const uint8_t *a)
 	}
 	size_t n = 0;
 	for (int i = 0; i < 4; i++) {
+		unsigned b = a[i];
 		if (i)
 			d[n++] = '.';
-		n += fmt_u64(d + n, a[i]);
+		if (b >= 100) {
+			d[n++] = (char)('0' + b / 100);
+			memcpy(d + n, digits2 + 2 * (b % 100), 2);
+			n += 2;
+		} else if (b >= 10) {
+			memcpy(d + n, digits2 + 2 * b, 2);
+			n += 2;
+		} else {
+			d[n++] = (char)('0' + b);
+		}
 	}
 	d[n] = 0;
 	return n;
@@ -494,47 +517,99 @@ static const uint8_t jesc[256] = {
     ['\\'] = 1,
 };
 
-static char *cj_str(char *d, const char *s, size_t n)
+/* The escaped form of one byte that needs it. */
+static char *esc1(char *d, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
+	*d++ = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		*d++ = (char)c;
+		break;
+	case '\n':
+		*d++ = 'n';
+		break;
+	case '\r':
+		*d++ = 'r';
+		break;
+	case '\t':
+		*d++ = 't';
+		break;
+	default:
+		*d++ = 'u';
+		*d++ = '0';
+		*d++ = '0';
+		*d++ = hex[c >> 4];
+		*d++ = hex[c & 15];
+	}
+	return d;
+}
+
+static char *cj_str(char *d, const char *s, size_t n)
+{
 	*d++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (!jesc[c]) {
+		if (!jesc[c])
 			*d++ = (char)c;
-			continue;
-		}
-		*d++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*d++ = (char)c;
-			break;
-		case '\n':
-			*d++ = 'n';
-			break;
-		case '\r':
-			*d++ = 'r';
-			break;
-		case '\t':
-			*d++ = 't';
-			break;
-		default:
-			*d++ = 'u';
-			*d++ = '0';
-			*d++ = '0';
-			*d++ = hex[c >> 4];
-			*d++ = hex[c & 15];
-		}
+		else
+			d = esc1(d, c);
 	}
 	*d++ = '"';
 	return d;
 }
 
-/* A string of at most max bytes (struct fields may lack a NUL in damaged input). */
-static inline char *cj_cstr(char *d, const char *s, size_t max)
+/* Any byte of w below 0x20 (NUL included), '"' or '\\': exact for existence, SWAR. */
+static inline bool word_special(uint64_t w)
 {
-	return cj_str(d, s, strnlen(s, max));
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+	uint64_t lt = (w - ones * 0x20) & ~w & high;
+	uint64_t zq = (q - ones) & ~q & high;
+	uint64_t zb = (b - ones) & ~b & high;
+	return (lt | zq | zb) != 0;
+}
+
+/* A NUL-terminated string held in a char array of max bytes (fixed struct fields: reading
+ * the whole array is safe; damaged input may lack the NUL). Copies 8 bytes at a time while no
+ * byte needs attention. */
+static char *cj_cstr(char *d, const char *s, size_t max)
+{
+	size_t i = 0;
+	*d++ = '"';
+	for (;;) {
+		while (i + 8 <= max) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (word_special(w))
+				break;
+			memcpy(d, &w, 8);
+			d += 8;
+			i += 8;
+		}
+		size_t lim = i + 8 < max ? i + 8 : max;
+		for (; i < lim; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (!c)
+				goto done;
+			if (!jesc[c])
+				*d++ = (char)c;
+			else
+				d = esc1(d, c);
+		}
+		if (i >= max)
+			break;
+	}
+done:
+	*d++ = '"';
+	return d;
+}
+
+/* A string of unknown storage size. */
+static inline char *cj_sz(char *d, const char *s)
+{
+	return cj_str(d, s, strlen(s));
 }
 
 #define CLIT(d, lit) (memcpy((d), (lit), sizeof(lit) - 1), (d) += sizeof(lit) - 1)
@@ -569,9 +644,9 @@ static char *cj_endpoint(char *d, const struct dnsreel_rec *rec, bool src)
 				CLIT(d, ",\"k8s\":{\"kind\":\"pod\",\"namespace\":");
 			else
 				CLIT(d, ",\"k8s\":{\"kind\":\"svc\",\"namespace\":");
-			d = cj_cstr(d, ep.k8s_namespace ? ep.k8s_namespace : "", DNSREEL_SHORT_LEN);
+			d = cj_sz(d, ep.k8s_namespace ? ep.k8s_namespace : "");
 			CLIT(d, ",\"name\":");
-			d = cj_cstr(d, ep.name ? ep.name : "", DNSREEL_NAME_LEN);
+			d = cj_sz(d, ep.name ? ep.name : "");
 			*d++ = '}';
 		}
 	}
@@ -602,7 +677,7 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	CLIT(d, ",\"netns_id\":");
 	d = cj_u64(d, ev->netns);
 	CLIT(d, ",\"pkt_type\":");
-	d = cj_cstr(d, dnsreel_pkt_type_name(ev->pkt_type), 32);
+	d = cj_sz(d, dnsreel_pkt_type_name(ev->pkt_type));
 
 	CLIT(d, ",\"src\":");
 	d = cj_endpoint(d, rec, true);
@@ -619,7 +694,7 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 
 	bool proc = ev->flags & DNSREEL_EV_PROC;
 	CLIT(d, ",\"proc\":{\"comm\":");
-	d = cj_cstr(d, proc ? ev->comm : "", sizeof(ev->comm));
+	d = (proc) ? cj_cstr(d, ev->comm, sizeof(ev->comm)) : cj_str(d, "", 0);
 	CLIT(d, ",\"pid\":");
 	d = cj_u64(d, proc ? ev->pid : 0);
 	CLIT(d, ",\"tid\":");
@@ -632,17 +707,20 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 
 	const struct dnsreel_meta *m = rec->ctx ? dnsreel_ctx__meta(rec->ctx, rec->capture) : NULL;
 	CLIT(d, ",\"k8s\":{\"node\":");
-	d = cj_cstr(d, m ? m->node : "", sizeof(m->node));
+	d = (m) ? cj_cstr(d, m->node, sizeof(m->node)) : cj_str(d, "", 0);
 	CLIT(d, ",\"namespace\":");
-	d = cj_cstr(d, ns ? ns->k8s_namespace : "", sizeof(ns->k8s_namespace));
+	d = ns ? cj_cstr(d, ns->k8s_namespace, sizeof(ns->k8s_namespace)) : cj_str(d, "", 0);
 	CLIT(d, ",\"podName\":");
-	d = cj_cstr(d, ns ? ns->k8s_podname : "", sizeof(ns->k8s_podname));
+	d = ns ? cj_cstr(d, ns->k8s_podname, sizeof(ns->k8s_podname)) : cj_str(d, "", 0);
 	CLIT(d, ",\"containerName\":");
-	d = cj_cstr(d, ns ? ns->k8s_containername : "", sizeof(ns->k8s_containername));
+	d = ns ? cj_cstr(d, ns->k8s_containername, sizeof(ns->k8s_containername))
+	       : cj_str(d, "", 0);
 	CLIT(d, "},\"runtime\":{\"containerName\":");
-	d = cj_cstr(d, ns ? ns->runtime_containername : "", sizeof(ns->runtime_containername));
+	d = (ns) ? cj_cstr(d, ns->runtime_containername, sizeof(ns->runtime_containername))
+		 : cj_str(d, "", 0);
 	CLIT(d, ",\"containerId\":");
-	d = cj_cstr(d, ns ? ns->runtime_containerid : "", sizeof(ns->runtime_containerid));
+	d = (ns) ? cj_cstr(d, ns->runtime_containerid, sizeof(ns->runtime_containerid))
+		 : cj_str(d, "", 0);
 
 	CLIT(d, "},\"id\":\"");
 	*d++ = hex[dns->id >> 12];
@@ -655,7 +733,7 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 		CLIT(d, "\",\"qr\":\"Q\",\"qr_raw\":0,\"qtype\":");
 	const char *t = dnsreel_dns_type_name(dns->qtype);
 	if (t) {
-		d = cj_cstr(d, t, 32);
+		d = cj_sz(d, t);
 	} else {
 		*d++ = '"';
 		d = cj_u64(d, dns->qtype);
@@ -664,12 +742,12 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	CLIT(d, ",\"qtype_raw\":");
 	d = cj_u64(d, dns->qtype);
 	CLIT(d, ",\"name\":");
-	d = cj_cstr(d, dns->has_question ? dns->qname : "", sizeof(dns->qname));
+	d = (dns->has_question) ? cj_cstr(d, dns->qname, sizeof(dns->qname)) : cj_str(d, "", 0);
 	CLIT(d, ",\"rcode\":");
 	if (!dns->qr) {
 		CLIT(d, "\"\"");
 	} else if ((t = dnsreel_dns_rcode_name(dns->rcode))) {
-		d = cj_cstr(d, t, 32);
+		d = cj_sz(d, t);
 	} else {
 		*d++ = '"';
 		d = cj_u64(d, dns->rcode);
