@@ -31,10 +31,8 @@
 enum {
 	OPT_FLUSH = 256,
 	OPT_SEGMENT,
-	OPT_DURATION,
 	OPT_MAX_SIZE,
 	OPT_MAX_AGE,
-	OPT_SNAPLEN,
 	OPT_PORTS,
 	OPT_NETNS,
 	OPT_READY,
@@ -60,7 +58,7 @@ static const struct dnsreel_opt opts[] = {
     {OPT_FLUSH, "flush", 0, DNSREEL_REQ_ARG, "DUR", "write a frame at least this often (1s)", NULL},
     {OPT_SEGMENT, "segment-size", 0, DNSREEL_REQ_ARG, "SIZE",
      "start a new segment file past this size (64M)", NULL},
-    {OPT_DURATION, "duration", 'd', DNSREEL_REQ_ARG, "DUR", "stop after this long", NULL},
+    {'d', "duration", 'd', DNSREEL_REQ_ARG, "DUR", "stop after this long", NULL},
     {OPT_MAX_SIZE, "max-size", 0, DNSREEL_REQ_ARG, "SIZE",
      "flight recorder: drop the oldest segments past this total", NULL},
     {OPT_MAX_AGE, "max-age", 0, DNSREEL_REQ_ARG, "DUR",
@@ -70,8 +68,8 @@ static const struct dnsreel_opt opts[] = {
      "do not fsync frames (tests and benchmarks only)", NULL},
     {OPT_PORTS, "ports", 0, DNSREEL_REQ_ARG, "LIST", "UDP/TCP ports to record (53,5353)",
      "What to record (filtered in the kernel)"},
-    {OPT_SNAPLEN, "snaplen", 's', DNSREEL_REQ_ARG, "N",
-     "DNS bytes kept per packet (65535: whole messages)", NULL},
+    {'s', "snaplen", 's', DNSREEL_REQ_ARG, "N", "DNS bytes kept per packet (65535: whole messages)",
+     NULL},
     {OPT_NETNS, "netns", 0, DNSREEL_REQ_ARG, "LIST",
      "only these netns: inode numbers or ip-netns/runtime names", NULL},
     {'n', "namespace", 'n', DNSREEL_REQ_ARG, "LIST", "only pods of these k8s namespaces", NULL},
@@ -351,7 +349,7 @@ int main(int argc, char **argv)
 				goto cleanup;
 			}
 			break;
-		case OPT_DURATION:
+		case 'd':
 			if (dnsreel_parse_duration(a, &duration_ns) || duration_ns <= 0) {
 				rc = dnsreel_cli_usage_error(&tool, "bad --duration: %s", a);
 				goto cleanup;
@@ -382,7 +380,7 @@ int main(int argc, char **argv)
 		case OPT_PORTS:
 			ports = a;
 			break;
-		case OPT_SNAPLEN:
+		case 's':
 			if (dnsreel_parse_u64(a, 12, 65535, &v)) {
 				rc = dnsreel_cli_usage_error(&tool, "bad --snaplen (12..65535): %s",
 							     a);
@@ -466,7 +464,8 @@ int main(int argc, char **argv)
 				goto cleanup;
 			}
 			break;
-		default:
+		default: /* an option in the table without a case: a bug, say so */
+			dnsreel_err(&cli, "internal: option %d not handled", id);
 			rc = DNSREEL_EXIT_USAGE;
 			goto cleanup;
 		}
@@ -584,6 +583,7 @@ int main(int argc, char **argv)
 	    .on_proc = sink_proc,
 	    .on_service = sink_service,
 	    .log = sink_log,
+	    .max_level = cli.verbosity,
 	};
 	err = dnsreel_recorder__new(&rec, &ro, &sink, errbuf, sizeof(errbuf));
 	if (err) {

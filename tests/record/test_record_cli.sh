@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# dnsreel-record usage errors exit 2 with a message naming the option, before any privilege
+# check or BPF work (so this runs without root); --help lists every option section.
+set -u
+REC=$1
+fail=0
+expect2() { # ARGS... : exit 2 and stderr mentions the first option
+	"$REC" "$@" >/dev/null 2>"$err"
+	rc=$?
+	if [ $rc -ne 2 ]; then
+		echo "FAIL: $* exited $rc, want 2"
+		fail=1
+	elif ! grep -q -- "${1%%=*}" "$err"; then
+		echo "FAIL: $*: stderr does not name ${1%%=*}: $(cat "$err")"
+		fail=1
+	fi
+}
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+expect2 --ports 0
+expect2 --ports 53,abc
+expect2 --snaplen 5
+expect2 --service 10.0.0.1:53
+expect2 --service bogus=ns/name
+expect2 --flush 0
+expect2 --duration xyz
+expect2 --max-size -1
+expect2 --ringbuf-size 3M
+expect2 --zstd-level 99
+expect2 -F 'nosuchfield==1'
+expect2 --scan-interval 0
+"$REC" extra-operand >/dev/null 2>&1
+[ $? -eq 2 ] || { echo "FAIL: stray operand not a usage error"; fail=1; }
+out=$("$REC" --help)
+for s in Output "What to record" "Live view" Context Operation; do
+	grep -q "^$s" <<<"$out" || { echo "FAIL: --help has no section $s"; fail=1; }
+done
+[ $fail -eq 0 ] && echo "ok: dnsreel-record usage errors"
+exit $fail
