@@ -89,13 +89,13 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	if (!w->o.snaplen)
 		w->o.snaplen = 65535;
 	if (!w->o.block_events)
-		w->o.block_events = 4096;
+		w->o.block_events = 16384;
 	if (w->o.block_events > DR_MAX_BLOCK_EVENTS)
 		w->o.block_events = DR_MAX_BLOCK_EVENTS;
 	if (!w->o.segment_bytes)
 		w->o.segment_bytes = 64ull << 20;
 	if (!w->o.zstd_level)
-		w->o.zstd_level = 3;
+		w->o.zstd_level = 6;
 	w->meta.format_major = DNSREEL_FORMAT_MAJOR;
 	w->meta.format_minor = DNSREEL_FORMAT_MINOR;
 	w->meta.snaplen = w->o.snaplen;

@@ -20,11 +20,11 @@ struct dnsreel_capw;
 struct dnsreel_capw_opts {
 	size_t sz;                /* sizeof(struct dnsreel_capw_opts), for growth */
 	uint32_t snaplen;         /* payload bytes kept (default 65535) */
-	uint32_t block_events;    /* events per frame before it is flushed (default 4096) */
+	uint32_t block_events;    /* events per frame before it is flushed (default 16384) */
 	uint64_t segment_bytes;   /* rotate when a segment reaches this size (default 64 MiB) */
 	uint64_t max_bytes;       /* ring mode: drop oldest segments past this total (0 = off) */
 	int64_t max_age_ns;       /* ring mode: drop segments whose newest event is older (0 = off) */
-	int zstd_level;           /* default 3 */
+	int zstd_level;           /* default 6 */
 	bool no_fsync;            /* tests and benchmarks only */
 };
 

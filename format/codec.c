@@ -28,6 +28,7 @@ enum {
 	S_FLAGS,
 	S_CNT,
 	S_QT,
+	S_HB, /* derived header: which parts repeat the reference */
 	S_LEN,
 	S_LIT,
 	S_COUNT
@@ -593,14 +594,28 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		case P_DER:
 			dr_put(&e->st[S_ID], p, 2);
 			/* fall through */
-		case P_DER_ID:
-			dr_put(&e->st[S_FLAGS], p + 2, 2);
-			for (int j = 0; j < 4; j++)
-				dr_putv(&e->st[S_CNT],
-					(uint64_t)((p[4 + 2 * j] << 8) | p[5 + 2 * j]));
+		case P_DER_ID: {
+			/* a response repeats its query's flags rarely, its qtype nearly always;
+			 * an upstream query repeats flags and qtype, not the counts */
+			const struct dnsreel_event *y = &ev[e->order[ref]];
+			const uint8_t *yp = y->payload;
+			uint8_t hb = 0;
+			if (memcmp(p + 2, yp + 2, 2) == 0)
+				hb |= 1;
+			else
+				dr_put(&e->st[S_FLAGS], p + 2, 2);
+			if (memcmp(p + 4, yp + 4, 8) == 0)
+				hb |= 2;
+			else
+				for (int j = 0; j < 4; j++)
+					dr_putv(&e->st[S_CNT],
+						(uint64_t)((p[4 + 2 * j] << 8) | p[5 + 2 * j]));
 			/* qtype and qclass may be cut by the snap length */
 			if (len >= ne + 4) {
-				dr_put(&e->st[S_QT], p + ne, 4);
+				if (y->cap_len >= ne + 4 && memcmp(p + ne, yp + ne, 4) == 0)
+					hb |= 4;
+				else
+					dr_put(&e->st[S_QT], p + ne, 4);
 				dr_putv(&e->st[S_LEN], len - ne - 4 + 1);
 				dr_put(&e->st[S_LIT], p + ne + 4, len - ne - 4);
 			} else {
@@ -608,7 +623,9 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 				dr_putv(&e->st[S_LEN], len - ne);
 				dr_put(&e->st[S_LIT], p + ne, len - ne);
 			}
+			dr_put8(&e->st[S_HB], hb);
 			break;
+		}
 		}
 		e->ht_full[hf & hmask] = (uint32_t)i + 1;
 		if (ne) {
@@ -791,7 +808,7 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 	if (d->p != d->end)
 		goto fail;
 	/* literal bytes bound what derived payloads add; reserve once so the arena rarely moves */
-	if (dr_buf_reserve(&arena, slen[S_LIT] + slen[S_FLAGS] * 140 + 64)) {
+	if (dr_buf_reserve(&arena, slen[S_LIT] + slen[S_HB] * 280 + 64)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -897,32 +914,56 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 			} else {
 				memcpy(h, rp, 2);
 			}
-			const uint8_t *fl = dr_getn(&st[S_FLAGS], 2);
-			if (!fl)
+			uint8_t hb = dr_get8(&st[S_HB]);
+			if (hb >> 3)
 				goto fail;
-			memcpy(h + 2, fl, 2);
-			for (int j = 0; j < 4; j++) {
-				uint64_t cv = dr_getv(&st[S_CNT]);
-				if (cv > 0xffff)
+			if (hb & 1) {
+				memcpy(h + 2, rp + 2, 2);
+			} else {
+				const uint8_t *fl = dr_getn(&st[S_FLAGS], 2);
+				if (!fl)
 					goto fail;
-				h[4 + 2 * j] = (uint8_t)(cv >> 8);
-				h[5 + 2 * j] = (uint8_t)cv;
+				memcpy(h + 2, fl, 2);
+			}
+			if (hb & 2) {
+				memcpy(h + 4, rp + 4, 8);
+			} else {
+				for (int j = 0; j < 4; j++) {
+					uint64_t cv = dr_getv(&st[S_CNT]);
+					if (cv > 0xffff)
+						goto fail;
+					h[4 + 2 * j] = (uint8_t)(cv >> 8);
+					h[5 + 2 * j] = (uint8_t)cv;
+				}
 			}
 			uint64_t tl = dr_getv(&st[S_LEN]);
 			const uint8_t *qt = NULL;
 			if (tl) {
-				qt = dr_getn(&st[S_QT], 4);
+				if (hb & 4) {
+					if (rl < ne + 4)
+						goto fail;
+					qt = rp + ne;
+				} else {
+					qt = dr_getn(&st[S_QT], 4);
+				}
 				tl -= 1;
 			} else {
+				if (hb & 4)
+					goto fail;
 				tl = dr_getv(&st[S_LEN]);
 				if (tl >= 4)
 					goto fail;
 			}
 			const uint8_t *t = dr_getn(&st[S_LIT], (size_t)tl);
-			if ((!qt && tl >= 4) || !t || (op == P_DER_ID && false))
+			if (!qt && tl >= 4)
 				goto fail;
 			if (!t)
 				goto fail;
+			uint8_t qtb[4];
+			if (qt) {
+				memcpy(qtb, qt, 4); /* rp may move with the arena */
+				qt = qtb;
+			}
 			size_t total_len = ne + (qt ? 4 : 0) + (size_t)tl;
 			if (dr_buf_reserve(&arena, total_len)) {
 				err = -ENOMEM;
