@@ -2,7 +2,8 @@
 # bench_replay.sh REPLAY SYNTH WORKDIR: events/s and peak RSS of dnsreel-replay to -o jsonl and
 # -o columns (into /dev/null) on synthetic captures of two sizes (memory must stay flat), and
 # tshark -T fields reading the pcapng export of the same events, with the ratio.
-# Environment: SIZES="1000000 5000000" (events), TSHARK=1 (0 skips tshark), KEEP=1 keeps files.
+# Environment: SIZES="1000000 5000000" (events), TSHARK_SIZES (sizes that also run tshark,
+# default: all; "" skips it), KEEP=1 keeps files.
 set -eu
 replay=$1 synth=$2 work=$3
 sizes=${SIZES:-"1000000 5000000"}
@@ -37,7 +38,7 @@ for n in $sizes; do
 	run csv-$n "$replay" "$cap" -o csv --fields $fields -w /dev/null
 	c_secs=$secs c_cpu=$cpu
 	row "$n" "replay -o csv --fields"
-	if [ "${TSHARK:-1}" = 1 ] && command -v tshark >/dev/null; then
+	if [[ " ${TSHARK_SIZES-$sizes} " == *" $n "* ]] && command -v tshark >/dev/null; then
 		run pcapng-$n "$replay" "$cap" -o pcapng -w "$work/x.pcapng"
 		row "$n" "replay -o pcapng (export)"
 		run tshark-$n tshark -r "$work/x.pcapng" -n -T fields -e frame.time_epoch -e ip.src \

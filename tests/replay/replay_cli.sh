@@ -2,7 +2,8 @@
 # replay_cli.sh REPLAY SYNTH SRCDIR: dnsreel-replay as a user runs it.
 #  - golden: a deterministic synthetic capture rendered in every format, diffed against
 #    golden/*.out (UPDATE_GOLDEN=1 rewrites them); lab captures under tests/data/*.reel too,
-#    against tests/data/<name>.replay.out when present
+#    against golden/<name>.<render>.out. When the field table (widths), the synthetic traffic
+#    or a lab capture changes on purpose, rerun with UPDATE_GOLDEN=1 and review the diff.
 #  - pcapng export read back by tshark: same count of DNS messages, same ids, names, times
 #  - damaged captures: good frames printed, the damage named, exit 1
 #  - usage errors exit 2, a missing capture exits 1, --help exits 0

@@ -581,6 +581,89 @@ static void test_printers(const char *cap)
 	}
 }
 
+/* Hand-made record: escaping in JSON and CSV, cutting in columns (end and, for pod names, the
+ * middle), --wide, and no trailing spaces. */
+static void test_render_edges(void)
+{
+	struct dnsreel_ctx *ctx = NULL;
+	CHECK(dnsreel_ctx__new(&ctx) == 0, "ctx");
+	struct dnsreel_meta m = {.format_major = 1, .boot_to_wall_ns = 1725032615000000000ll};
+	snprintf(m.node, sizeof(m.node), "node-with-a-rather-long-name-0123456789");
+	dnsreel_ctx__set_meta(ctx, 0, &m);
+	struct dnsreel_netns_ctx ns = {.netns = 4026533235ull};
+	snprintf(ns.k8s_namespace, sizeof(ns.k8s_namespace), "kube-system");
+	snprintf(ns.k8s_podname, sizeof(ns.k8s_podname),
+		 "coredns-7db6d8ff4d-r7hwl-extra-long-tail");
+	snprintf(ns.k8s_containername, sizeof(ns.k8s_containername), "coredns");
+	dnsreel_ctx__put_netns(ctx, 0, &ns);
+	static const uint8_t msg[] = {0x7f, 0x22, 0x81, 0x80, 0, 1,   0,   0, 0, 0, 0, 0,
+				      3,    'a',  '"',	'b',  2, 'c', ',', 0, 0, 1, 0, 1};
+	struct dnsreel_event ev = {.ts_ns = 463173731,
+				   .netns = 4026533235ull,
+				   .pkt_type = 0,
+				   .ip_version = 4,
+				   .proto = 17,
+				   .src_port = 53,
+				   .dst_port = 51340,
+				   .flags = DNSREEL_EV_PROC,
+				   .pid = 422204,
+				   .tid = 422205,
+				   .orig_len = sizeof(msg),
+				   .cap_len = sizeof(msg),
+				   .payload = msg};
+	memcpy(ev.src_addr, (uint8_t[]){10, 244, 0, 2}, 4);
+	memcpy(ev.dst_addr, (uint8_t[]){10, 244, 0, 4}, 4);
+	snprintf(ev.comm, sizeof(ev.comm), "isc-net-0000\t");
+	struct dnsreel_rec rec = {.ctx = ctx,
+				  .ev = &ev,
+				  .ns = dnsreel_ctx__netns(ctx, 0, ev.netns),
+				  .wall_ns = ev.ts_ns + m.boot_to_wall_ns,
+				  .msg = msg,
+				  .msg_len = sizeof(msg),
+				  .latency_ns = 30245219};
+	dnsreel_dns_parse(msg, sizeof(msg), &rec.dns);
+	CHECK(!strcmp(rec.dns.qname, "a\\\"b.c,."), "qname as parsed: %s", rec.dns.qname);
+
+	static const struct {
+		enum dnsreel_output o;
+		bool wide;
+		const char *want[4];
+	} cases[] = {
+	    {DNSREEL_OUT_JSONL,
+	     false,
+	     {"\"name\":\"a\\\\\\\"b.c,.\"", "\"comm\":\"isc-net-0000\\t\"",
+	      "\"timestamp\":\"2024-08-30T15:43:35.463173731Z\"", "\"latency_ns_raw\":30245219"}},
+	    {DNSREEL_OUT_CSV, false, {"\"a\\\"\"b.c,.\"", "kube-system", "7f22", NULL}},
+	    {DNSREEL_OUT_COLUMNS,
+	     false,
+	     {"coredns-7db6d8\xe2\x80\xa6"
+	      "extra-long-tail",
+	      "node-with-a-rather-long-name-\xe2\x80\xa6", "  422204 R", NULL}},
+	    {DNSREEL_OUT_COLUMNS,
+	     true,
+	     {"coredns-7db6d8ff4d-r7hwl-extra-long-tail", "node-with-a-rather-long-name-0123456789",
+	      NULL, NULL}},
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mf = open_memstream(&buf, &len);
+		struct dnsreel_printer *p = NULL;
+		struct dnsreel_printer_opts po = {
+		    .sz = sizeof(po), .output = cases[k].o, .wide = cases[k].wide, .out = mf};
+		CHECK(dnsreel_printer__new(&p, &po) == 0, "printer");
+		dnsreel_printer__print(p, &rec);
+		dnsreel_printer__close(p);
+		fclose(mf);
+		for (int i = 0; i < 4 && cases[k].want[i]; i++)
+			CHECK(strstr(buf, cases[k].want[i]), "case %zu: no '%s' in:\n%s", k,
+			      cases[k].want[i], buf);
+		CHECK(!strstr(buf, " \n"), "case %zu: trailing space", k);
+		free(buf);
+	}
+	dnsreel_ctx__free(ctx);
+}
+
 /* ---- follow ----------------------------------------------------------------------------- */
 
 static volatile sig_atomic_t follow_stop;
@@ -698,6 +781,7 @@ int main(void)
 		test_filters(tcp);
 		test_damage(caps[0]);
 		test_printers(tcp);
+		test_render_edges();
 		test_follow();
 	}
 	char cmd[600];
