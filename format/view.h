@@ -174,7 +174,11 @@ void dnsreel_filter__set_window(struct dnsreel_filter *f, int64_t since_wall_ns,
 bool dnsreel_filter__empty(const struct dnsreel_filter *f);
 bool dnsreel_filter__match(const struct dnsreel_filter *f, const struct dnsreel_rec *rec);
 /* Pushdown: fills p with what the filter implies for capture (time window, name==, netns_id==,
- * netns of -n/-p/-c matches via ctx, qr==, rcode==). Storage for p->netns is owned by f. */
+ * netns of -n/-p/-c matches via ctx, qr==, rcode==). Storage for p->netns is owned by f.
+ * Nothing can match: since_wall_ns = INT64_MAX. Netns terms that an unknown netns could pass
+ * (k8s.podname!=x) give no netns list. Caveat: frames skipped for qr==/rcode== or the window
+ * may hold the query of a response that is kept, whose latency_ns is then 0; a caller that
+ * shows latency can clear qr_mask/rcode_mask (TCP streams crossing skipped frames resync). */
 void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *ctx,
 			   uint32_t capture, struct dnsreel_prune *p);
 
