@@ -48,7 +48,7 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out);
 
 /* Reads the name at off into presentation form (lowercase kept as sent, trailing dot).
  * *next receives the offset after the name in the uncompressed position. Bytes that are not
- * plain text are escaped as presentation format does ("\\.", "\\032"). Pointers must point
+ * plain text are escaped as presentation format does (\. and \032). Pointers must point
  * backwards (below every earlier jump); at most 64 jumps, 255 wire octets. Returns 0, or
  * DNSREEL_E_TRUNCATED / DNSREEL_E_CORRUPT / DNSREEL_E_LIMIT (buf too small). */
 int dnsreel_dns_name(const uint8_t *msg, size_t len, size_t off, char *buf, size_t buflen,
