@@ -18,6 +18,8 @@
 enum {
 	S_DICT, /* tuple dictionary entries */
 	S_TS,
+	S_TSR,	/* time since the referenced event (copies) */
+	S_TSLO, /* low bytes of both time columns: nearly uniform, kept apart */
 	S_POP,
 	S_REF,
 	S_TUP,
@@ -456,8 +458,6 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		const struct dnsreel_event *x = &ev[e->order[i]];
 		if (x->cap_len && !x->payload)
 			return DNSREEL_E_ARG;
-		dr_putv(&e->st[S_TS], (uint64_t)(x->ts_ns - prev_ts));
-		prev_ts = x->ts_ns;
 		struct tup_key *k = &e->tk[i];
 		tup_of(x, k);
 
@@ -522,10 +522,24 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 				ti = e->pred[rti];
 			} else {
 				tup_rev(rk, &rv);
-				if (memcmp(&rv, k, sizeof(*k)) == 0)
+				if (memcmp(&rv, k, sizeof(*k)) == 0) {
+					/* the decoder adds the reversed tuple to its dictionary the
+					 * same way, so no entry is written for it */
+					bool nw;
+					int64_t idx = dict_get(&e->tup, k, &nw);
+					if (idx < 0)
+						return (int)idx;
 					cm = CM_REV;
+					ti = (uint32_t)idx;
+				}
 			}
 		}
+		/* a copy at the next hop is timed from the copy it repeats */
+		uint64_t dt =
+		    (uint64_t)(x->ts_ns - (op == P_DUP ? ev[e->order[ref]].ts_ns : prev_ts));
+		dr_put8(&e->st[S_TSLO], (uint8_t)dt);
+		dr_putv(&e->st[op == P_DUP ? S_TSR : S_TS], dt >> 8);
+		prev_ts = x->ts_ns;
 		if (cm == CM_LIT) {
 			bool nw;
 			int64_t idx = dict_get(&e->tup, k, &nw);
@@ -682,15 +696,7 @@ int dr_enc_compress(struct dr_enc *e, void *cctx_, const struct dr_buf *raw, str
 
 /* ---- decoder ----------------------------------------------------------------------------- */
 
-struct tup_dec {
-	uint64_t netns, cgroup_id;
-	uint32_t ifindex, pid, tid, uid, gid;
-	uint8_t pkt_type, ip_version, proto, has_proc;
-	uint8_t src[16], dst[16];
-	char comm[DNSREEL_COMM_LEN];
-};
-
-static void tup_apply(struct dnsreel_event *x, const struct tup_dec *t)
+static void tup_apply(struct dnsreel_event *x, const struct tup_key *t)
 {
 	x->netns = t->netns;
 	x->ifindex = t->ifindex;
@@ -705,7 +711,38 @@ static void tup_apply(struct dnsreel_event *x, const struct tup_dec *t)
 	x->gid = t->gid;
 	x->cgroup_id = t->cgroup_id;
 	memcpy(x->comm, t->comm, DNSREEL_COMM_LEN);
-	x->flags = t->has_proc ? DNSREEL_EV_PROC : 0;
+}
+
+/* Reads one dictionary entry (format/FORMAT.md "tuple entry"). */
+static bool get_tup(struct dr_rd *d, struct tup_key *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->netns = dr_getv(d);
+	t->ifindex = (uint32_t)dr_getv(d);
+	t->pkt_type = dr_get8(d);
+	t->ip_version = dr_get8(d);
+	t->proto = dr_get8(d);
+	uint8_t f = dr_get8(d);
+	const uint8_t *a = dr_getn(d, (f & 1) ? 4 : 16);
+	if (a)
+		memcpy(t->src, a, (f & 1) ? 4 : 16);
+	a = dr_getn(d, (f & 2) ? 4 : 16);
+	if (a)
+		memcpy(t->dst, a, (f & 2) ? 4 : 16);
+	t->has_proc = (f & 4) ? 1 : 0;
+	if (t->has_proc) {
+		t->pid = (uint32_t)dr_getv(d);
+		t->tid = (uint32_t)dr_getv(d);
+		t->uid = (uint32_t)dr_getv(d);
+		t->gid = (uint32_t)dr_getv(d);
+		t->cgroup_id = dr_getv(d);
+		uint8_t cl = dr_get8(d);
+		const uint8_t *c = dr_getn(d, cl);
+		if (cl >= DNSREEL_COMM_LEN || !c)
+			return false;
+		memcpy(t->comm, c, cl);
+	}
+	return !d->bad && !(f >> 3);
 }
 
 static void copy_where(struct dnsreel_event *x, const struct dnsreel_event *y, bool rev)
@@ -753,60 +790,20 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		q += slen[i];
 	}
 
-	struct tup_dec *tups = NULL;
+	struct dict tups = {.keylen = sizeof(struct tup_key)};
 	uint32_t *pred = NULL, *evt = NULL;
-	size_t ntup = 0;
+	uint8_t *hp = NULL;
+	size_t predcap = 0;
 	struct dnsreel_event *ev = malloc(n * sizeof(*ev));
 	size_t *off = malloc(sizeof(size_t) * n);
 	struct dr_buf arena = {0};
 	int err = DNSREEL_E_CORRUPT;
-	/* at most one tuple per event; a tuple takes at least 14 bytes */
-	size_t maxtup = slen[S_DICT] / 14 + 1;
-	if (maxtup > n)
-		maxtup = n;
-	tups = malloc(maxtup * sizeof(*tups));
-	pred = malloc(maxtup * sizeof(uint32_t));
 	evt = malloc(n * sizeof(uint32_t));
-	if (!ev || !off || !tups || !pred || !evt) {
+	hp = malloc(n);
+	if (!ev || !off || !evt || !hp) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	struct dr_rd *d = &st[S_DICT];
-	while (d->p < d->end && ntup < maxtup) {
-		struct tup_dec *t = &tups[ntup];
-		memset(t, 0, sizeof(*t));
-		t->netns = dr_getv(d);
-		t->ifindex = (uint32_t)dr_getv(d);
-		t->pkt_type = dr_get8(d);
-		t->ip_version = dr_get8(d);
-		t->proto = dr_get8(d);
-		uint8_t f = dr_get8(d);
-		const uint8_t *a = dr_getn(d, (f & 1) ? 4 : 16);
-		if (a)
-			memcpy(t->src, a, (f & 1) ? 4 : 16);
-		a = dr_getn(d, (f & 2) ? 4 : 16);
-		if (a)
-			memcpy(t->dst, a, (f & 2) ? 4 : 16);
-		t->has_proc = (f & 4) ? 1 : 0;
-		if (t->has_proc) {
-			t->pid = (uint32_t)dr_getv(d);
-			t->tid = (uint32_t)dr_getv(d);
-			t->uid = (uint32_t)dr_getv(d);
-			t->gid = (uint32_t)dr_getv(d);
-			t->cgroup_id = dr_getv(d);
-			uint8_t cl = dr_get8(d);
-			const uint8_t *c = dr_getn(d, cl);
-			if (cl >= DNSREEL_COMM_LEN || !c)
-				goto fail;
-			memcpy(t->comm, c, cl);
-		}
-		if (d->bad || (f >> 3))
-			goto fail;
-		pred[ntup] = TUP_NONE;
-		ntup++;
-	}
-	if (d->p != d->end)
-		goto fail;
 	/* literal bytes bound what derived payloads add; reserve once so the arena rarely moves */
 	if (dr_buf_reserve(&arena, slen[S_LIT] + slen[S_HB] * 280 + 64)) {
 		err = -ENOMEM;
@@ -816,11 +813,6 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 	int64_t ts = first_ts;
 	for (uint32_t i = 0; i < n; i++) {
 		struct dnsreel_event *x = &ev[i];
-		uint64_t dt = dr_getv(&st[S_TS]);
-		if (dt > (uint64_t)INT64_MAX)
-			goto fail;
-		ts = (int64_t)((uint64_t)ts + dt);
-		x->ts_ns = ts;
 		uint8_t pop = dr_get8(&st[S_POP]);
 		uint8_t op = pop & 3, cm = (pop >> 2) & 3, pm = (pop >> 4) & 3;
 		if (pm > PM_SWAP || (op == P_LIT && (pm != PM_LIT || cm != CM_LIT)))
@@ -832,29 +824,86 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 				goto fail;
 			ref = i - dist;
 		}
+		uint64_t lo = dr_get8(&st[S_TSLO]);
+		uint64_t dt = dr_getv(&st[op == P_DUP ? S_TSR : S_TS]);
+		if (dt > (uint64_t)INT64_MAX / 512)
+			goto fail;
+		dt = dt << 8 | lo;
+		int64_t t = (op == P_DUP ? ev[ref].ts_ns : ts) + (int64_t)dt;
+		if (t < ts || t < first_ts)
+			goto fail; /* events of a block are sorted */
+		ts = t;
+		x->ts_ns = ts;
 		uint32_t ti = TUP_NONE;
 		switch (cm) {
 		case CM_LIT: {
 			uint64_t idx = dr_getv(&st[S_TUP]);
-			if (idx >= ntup)
+			if (idx == tups.n) {
+				/* first use: its entry comes next in the dictionary column */
+				struct tup_key k;
+				bool nw;
+				if (!get_tup(&st[S_DICT], &k))
+					goto fail;
+				int64_t r = dict_get(&tups, &k, &nw);
+				if (r < 0) {
+					err = (int)r;
+					goto fail;
+				}
+				if (!nw)
+					goto fail;
+			} else if (idx > tups.n) {
 				goto fail;
+			}
 			ti = (uint32_t)idx;
-			tup_apply(x, &tups[ti]);
+			const struct tup_key *k =
+			    (const struct tup_key *)(tups.keys + (size_t)ti * tups.keylen);
+			tup_apply(x, k);
+			hp[i] = k->has_proc;
 			break;
 		}
 		case CM_SAME:
 			copy_where(x, &ev[ref], false);
 			ti = evt[ref];
+			hp[i] = hp[ref];
 			break;
-		case CM_PRED:
+		case CM_PRED: {
 			if (evt[ref] == TUP_NONE || pred[evt[ref]] == TUP_NONE)
 				goto fail;
 			ti = pred[evt[ref]];
-			tup_apply(x, &tups[ti]);
+			const struct tup_key *k =
+			    (const struct tup_key *)(tups.keys + (size_t)ti * tups.keylen);
+			tup_apply(x, k);
+			hp[i] = k->has_proc;
 			break;
-		case CM_REV:
+		}
+		case CM_REV: {
 			copy_where(x, &ev[ref], true);
+			hp[i] = hp[ref];
+			struct tup_key k;
+			bool nw;
+			tup_of(x, &k);
+			k.has_proc = hp[i];
+			int64_t r = dict_get(&tups, &k, &nw);
+			if (r < 0) {
+				err = (int)r;
+				goto fail;
+			}
+			ti = (uint32_t)r;
 			break;
+		}
+		}
+		x->flags = hp[i] ? DNSREEL_EV_PROC : 0;
+		if (tups.n > predcap) {
+			size_t nc = tups.cap;
+			uint32_t *np = realloc(pred, nc * sizeof(uint32_t));
+			if (!np) {
+				err = -ENOMEM;
+				goto fail;
+			}
+			for (size_t j = predcap; j < nc; j++)
+				np[j] = TUP_NONE;
+			pred = np;
+			predcap = nc;
 		}
 		evt[i] = ti;
 		if (op != P_LIT && evt[ref] != TUP_NONE && ti != TUP_NONE)
@@ -999,17 +1048,19 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 	}
 	for (uint32_t i = 0; i < n; i++)
 		ev[i].payload = arena.p ? arena.p + off[i] : (const uint8_t *)"";
-	free(tups);
+	dict_free(&tups);
 	free(pred);
 	free(evt);
+	free(hp);
 	free(off);
 	*evs = ev;
 	*arena_out = arena.p;
 	return 0;
 fail:
-	free(tups);
+	dict_free(&tups);
 	free(pred);
 	free(evt);
+	free(hp);
 	free(off);
 	free(ev);
 	dr_buf_free(&arena);

@@ -1,0 +1,281 @@
+/* dnsreel-info: what a capture holds — node, kernel, time range, events, frames, segments,
+ * bytes per event, loss counters, network namespaces and pods — as text or JSON. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture.h"
+#include "cli.h"
+#include "dnsreel.h"
+
+enum { OPT_OUTPUT = 'o', OPT_SCAN = 1000 };
+
+static const struct dnsreel_opt opts[] = {
+    {OPT_OUTPUT, "output", 'o', DNSREEL_REQ_ARG, "FORMAT", "text (default) or json", "Output"},
+    {OPT_SCAN, "scan", 0, DNSREEL_NO_ARG, NULL,
+     "ignore index.sqlite and read the segments themselves", "Input"},
+    {0},
+};
+
+static const struct dnsreel_tool tool = {
+    .name = "dnsreel-info",
+    .usage = "CAPTURE... [OPTIONS]",
+    .summary = "Summarise a dnsreel capture: node, time range, events, losses, pods.",
+    .opts = opts,
+    .epilog = "Examples:\n  dnsreel info incident.reel\n  dnsreel info -o json incident.reel\n",
+};
+
+static void fmt_wall(int64_t ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	if (frac < 0) {
+		frac += 1000000000;
+		s--;
+	}
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char d[40];
+	strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09ldZ", d, frac);
+}
+
+static void json_str(FILE *o, const char *s)
+{
+	fputc('"', o);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(o, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(o, "\\u%04x", *p);
+		else
+			fputc(*p, o);
+	}
+	fputc('"', o);
+}
+
+static void human_bytes(uint64_t b, char *buf, size_t len)
+{
+	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void print_text(struct dnsreel_capr *r, FILE *o)
+{
+	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
+	struct dnsreel_capr_summary s;
+	dnsreel_capr__summary(r, &s);
+	char a[64], b[64], hb[32], hs[32], hi[32];
+	fprintf(o, "capture:      %s\n", dnsreel_capr__path(r));
+	fprintf(o, "capture id:   %s\n", m->capture_id[0] ? m->capture_id : "(unknown)");
+	fprintf(o, "node:         %s\n", m->node[0] ? m->node : "(unknown)");
+	fprintf(o, "kernel:       %s\n", m->kernel[0] ? m->kernel : "(unknown)");
+	fprintf(o, "recorder:     %s\n", m->recorder[0] ? m->recorder : "(unknown)");
+	fprintf(o, "format:       %u.%u\n", m->format_major, m->format_minor);
+	fprintf(o, "snap length:  %u bytes\n", m->snaplen);
+	if (m->start_wall_ns) {
+		fmt_wall(m->start_wall_ns, a, sizeof(a));
+		fprintf(o, "started:      %s\n", a);
+	}
+	if (s.frames) {
+		fmt_wall(s.first_ts + m->boot_to_wall_ns, a, sizeof(a));
+		fmt_wall(s.last_ts + m->boot_to_wall_ns, b, sizeof(b));
+		fprintf(o, "time range:   %s .. %s (%.3f s)\n", a, b,
+			(double)(s.last_ts - s.first_ts) / 1e9);
+	} else {
+		fprintf(o, "time range:   (no events)\n");
+	}
+	uint64_t total = s.bytes_segments + s.bytes_index;
+	human_bytes(total, hb, sizeof(hb));
+	human_bytes(s.bytes_segments, hs, sizeof(hs));
+	human_bytes(s.bytes_index, hi, sizeof(hi));
+	fprintf(o, "events:       %" PRIu64 "\n", s.events);
+	fprintf(o, "frames:       %" PRIu64 "\n", s.frames);
+	fprintf(o, "segments:     %u\n", s.segments);
+	fprintf(o, "bytes:        %" PRIu64 " (%s: segments %s, index %s)\n", total, hb, hs, hi);
+	if (s.events)
+		fprintf(o, "bytes/event:  %.2f\n", (double)total / (double)s.events);
+	uint64_t lost = 0;
+	size_t nc = dnsreel_capr__counter_count(r);
+	for (size_t i = 0; i < nc; i++) {
+		const struct dnsreel_counter *c = dnsreel_capr__counter_at(r, i);
+		if (!strncmp(c->name, "lost", 4) || !strncmp(c->name, "drop", 4))
+			lost += c->value;
+	}
+	fprintf(o, "lost events:  %" PRIu64 "%s\n", lost,
+		lost ? " (the recorder could not keep up; see counters)" : "");
+	if (nc) {
+		fprintf(o, "counters:\n");
+		for (size_t i = 0; i < nc; i++) {
+			const struct dnsreel_counter *c = dnsreel_capr__counter_at(r, i);
+			fprintf(o, "  %-32s %" PRIu64 "\n", c->name, c->value);
+		}
+	}
+	size_t nn = dnsreel_capr__netns_count(r), pods = 0;
+	for (size_t i = 0; i < nn; i++)
+		pods += dnsreel_capr__netns_at(r, i)->k8s_podname[0] != 0;
+	fprintf(o, "netns:        %zu (%zu with a pod)\n", nn, pods);
+	if (nn) {
+		fprintf(o, "  %-12s %-16s %-40s %-16s %s\n", "NETNS", "NAMESPACE", "POD",
+			"CONTAINER", "IPS");
+		for (size_t i = 0; i < nn; i++) {
+			const struct dnsreel_netns_ctx *n = dnsreel_capr__netns_at(r, i);
+			char pod[300];
+			if (n->k8s_podname[0])
+				snprintf(pod, sizeof(pod), "%s", n->k8s_podname);
+			else
+				snprintf(pod, sizeof(pod), "%s%s",
+					 (n->flags & DNSREEL_NETNS_HOST) ? "(host) " : "", n->name);
+			fprintf(o, "  %-12" PRIu64 " %-16s %-40s %-16s %s%s\n", n->netns,
+				n->k8s_namespace[0] ? n->k8s_namespace : "-", pod[0] ? pod : "-",
+				n->k8s_containername[0] ? n->k8s_containername : "-",
+				n->ips[0] ? n->ips : "-",
+				(n->flags & DNSREEL_NETNS_GONE) ? " (gone)" : "");
+		}
+	}
+	size_t ns = dnsreel_capr__service_count(r);
+	if (ns)
+		fprintf(o, "services:     %zu\n", ns);
+	if (dnsreel_capr__scanned(r))
+		fprintf(o, "index:        not used (segments scanned)\n");
+}
+
+static void print_json(struct dnsreel_capr *r, FILE *o, bool first)
+{
+	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
+	struct dnsreel_capr_summary s;
+	dnsreel_capr__summary(r, &s);
+	char a[64];
+	if (!first)
+		fputs(",\n", o);
+	fputs("{\"capture\":", o);
+	json_str(o, dnsreel_capr__path(r));
+	fputs(",\"capture_id\":", o);
+	json_str(o, m->capture_id);
+	fputs(",\"node\":", o);
+	json_str(o, m->node);
+	fputs(",\"kernel\":", o);
+	json_str(o, m->kernel);
+	fputs(",\"recorder\":", o);
+	json_str(o, m->recorder);
+	fprintf(o, ",\"format_major\":%u,\"format_minor\":%u,\"snaplen\":%u", m->format_major,
+		m->format_minor, m->snaplen);
+	fprintf(o, ",\"boot_to_wall_ns\":%" PRId64 ",\"start_wall_ns\":%" PRId64,
+		m->boot_to_wall_ns, m->start_wall_ns);
+	if (s.frames) {
+		fmt_wall(s.first_ts + m->boot_to_wall_ns, a, sizeof(a));
+		fprintf(o, ",\"first_ts\":%" PRId64 ",\"first_time\":\"%s\"", s.first_ts, a);
+		fmt_wall(s.last_ts + m->boot_to_wall_ns, a, sizeof(a));
+		fprintf(o, ",\"last_ts\":%" PRId64 ",\"last_time\":\"%s\"", s.last_ts, a);
+	}
+	uint64_t total = s.bytes_segments + s.bytes_index;
+	fprintf(o,
+		",\"events\":%" PRIu64 ",\"frames\":%" PRIu64 ",\"segments\":%u,\"bytes\":%" PRIu64
+		",\"bytes_segments\":%" PRIu64 ",\"bytes_index\":%" PRIu64
+		",\"bytes_per_event\":%.3f,\"index_used\":%s",
+		s.events, s.frames, s.segments, total, s.bytes_segments, s.bytes_index,
+		s.events ? (double)total / (double)s.events : 0.0,
+		dnsreel_capr__scanned(r) ? "false" : "true");
+	fputs(",\"counters\":{", o);
+	for (size_t i = 0; i < dnsreel_capr__counter_count(r); i++) {
+		const struct dnsreel_counter *c = dnsreel_capr__counter_at(r, i);
+		if (i)
+			fputc(',', o);
+		json_str(o, c->name);
+		fprintf(o, ":%" PRIu64, c->value);
+	}
+	fputs("},\"netns\":[", o);
+	for (size_t i = 0; i < dnsreel_capr__netns_count(r); i++) {
+		const struct dnsreel_netns_ctx *n = dnsreel_capr__netns_at(r, i);
+		if (i)
+			fputc(',', o);
+		fprintf(o, "{\"netns\":%" PRIu64 ",\"host\":%s,\"gone\":%s,\"name\":", n->netns,
+			(n->flags & DNSREEL_NETNS_HOST) ? "true" : "false",
+			(n->flags & DNSREEL_NETNS_GONE) ? "true" : "false");
+		json_str(o, n->name);
+		fputs(",\"k8s_namespace\":", o);
+		json_str(o, n->k8s_namespace);
+		fputs(",\"k8s_podname\":", o);
+		json_str(o, n->k8s_podname);
+		fputs(",\"k8s_containername\":", o);
+		json_str(o, n->k8s_containername);
+		fputs(",\"runtime_containerid\":", o);
+		json_str(o, n->runtime_containerid);
+		fputs(",\"ips\":", o);
+		json_str(o, n->ips);
+		fputc('}', o);
+	}
+	fprintf(o, "],\"services\":%zu}", dnsreel_capr__service_count(r));
+}
+
+int main(int argc, char **argv)
+{
+	struct dnsreel_cli c;
+	int ret = DNSREEL_EXIT_OK, code = 0, id;
+	bool json = false, scan = false;
+	dnsreel_cli_init(&c, &tool, argc, argv);
+	while ((id = dnsreel_cli_next(&c, &code)) != -1) {
+		if (id == DNSREEL_CLI_EXIT) {
+			ret = code;
+			goto cleanup;
+		}
+		switch (id) {
+		case OPT_OUTPUT:
+			if (!strcmp(c.arg, "json"))
+				json = true;
+			else if (!strcmp(c.arg, "text") || !strcmp(c.arg, "columns"))
+				json = false;
+			else {
+				ret = dnsreel_cli_usage_error(&tool, "unknown output format '%s'",
+							      c.arg);
+				goto cleanup;
+			}
+			break;
+		case OPT_SCAN:
+			scan = true;
+			break;
+		}
+	}
+	if (c.optind >= argc) {
+		ret = dnsreel_cli_usage_error(&tool, "no capture given");
+		goto cleanup;
+	}
+	int n = argc - c.optind;
+	if (json && n > 1)
+		fputs("[\n", stdout);
+	for (int i = c.optind; i < argc; i++) {
+		struct dnsreel_capr *r;
+		char eb[600];
+		struct dnsreel_capr_opts ro = {.sz = sizeof(ro),
+					       .flags = scan ? DNSREEL_CAPR_SCAN : 0};
+		int err = dnsreel_capr__open(&r, argv[i], &ro, eb, sizeof(eb));
+		if (err) {
+			dnsreel_err(&c, "%s", eb[0] ? eb : dnsreel_strerror(err));
+			ret = DNSREEL_EXIT_FAIL;
+			continue;
+		}
+		if (dnsreel_capr__problem(r))
+			dnsreel_log(&c, 0, "note: %s", dnsreel_capr__problem(r));
+		if (json)
+			print_json(r, stdout, i == c.optind);
+		else {
+			if (i > c.optind)
+				fputc('\n', stdout);
+			print_text(r, stdout);
+		}
+		dnsreel_capr__close(r);
+	}
+	if (json)
+		fputs(n > 1 ? "\n]\n" : "\n", stdout);
+cleanup:
+	dnsreel_cli_free(&c);
+	return ret;
+}
