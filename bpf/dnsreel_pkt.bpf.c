@@ -20,7 +20,26 @@
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 
+/* The netns of a packet. Built twice: dnsreel_pktdev.bpf.c defines NETNS_FROM_DEV and reads
+ * the inode of skb->dev's netns (the device the packet crossed lives in the netns whose
+ * packet socket sees it) through bpf_cast_to_kern_ctx(): one program serves every netns and
+ * attaching is a few syscalls. Kernels without that kfunc get one instance of this program
+ * per netns with the inode as a read-only constant. */
+#ifdef NETNS_FROM_DEV
+#include <bpf/bpf_core_read.h>
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+static __always_inline __u64 pkt_netns(struct __sk_buff *skb)
+{
+	struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
+	return BPF_CORE_READ(k, dev, nd_net.net, ns.inum);
+}
+#else
 const volatile __u64 netns_id = 0;
+static __always_inline __u64 pkt_netns(struct __sk_buff *skb)
+{
+	return netns_id;
+}
+#endif
 const volatile __u32 snaplen = 65535;
 /* Wake the consumer only once this many bytes wait: it polls on a short timer anyway, and
  * a wakeup per packet would cost more than the copy at a million packets a second. */
@@ -87,7 +106,7 @@ static __always_inline bool port_on(__u16 p)
 		r->hdr.pad = 0;                                                                    \
 		r->hdr.len = DNSREEL_RB_HDR_LEN + cap;                                             \
 		r->ts_ns = bpf_ktime_get_boot_ns();                                                \
-		r->netns = netns_id;                                                               \
+		r->netns = pkt_netns(skb);                                                         \
 		r->cookie = 0;                                                                     \
 		r->ifindex = skb->ifindex;                                                         \
 		r->pkt_len = skb->len;                                                             \

@@ -11,6 +11,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 /* bpf/dnsreel.h by path: format/dnsreel.h has the same name on the include path. */
 #include "../bpf/dnsreel.h"
 #include "dnsreel_pkt.skel.h"
+#include "dnsreel_pktdev.skel.h"
 #include "dnsreel_proc.skel.h"
 #include "k8s.h"
 #include "parse.h"
@@ -56,6 +58,7 @@ struct nsent {
 	int npids;
 	uint64_t events;
 	int fails;
+	bool ipt_due; /* iptables-save scan wanted */
 	uint8_t addrs[MAX_NS_ADDRS][16];
 	uint8_t addr_v[MAX_NS_ADDRS];
 	int naddrs;
@@ -84,6 +87,15 @@ struct ring {
 	unsigned long proc_pos; /* proc records up to here are already applied */
 };
 
+#define MAX_IPT_JOBS 8
+#define EPOLL_IPT    100
+struct ipt_job {
+	pid_t pid;
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
 struct svc_seen {
 	struct dnsreel_service_ctx s;
 };
@@ -99,6 +111,8 @@ struct dnsreel_recorder {
 	int events_fd, counters_fd, frags_fd;
 	struct ring ring;
 	struct dnsreel_proc *proc_skel;
+	struct dnsreel_pktdev *shared_pkt; /* one program for every netns */
+	uint64_t n_unknown_ns;
 	struct bpf_link *proc_links[2];
 	bool has_proc;
 	int self_ns;
@@ -114,6 +128,7 @@ struct dnsreel_recorder {
 	bool filtering;
 	struct pentry *pt;
 	uint32_t *pidset;
+	struct ipt_job ipt[MAX_IPT_JOBS];
 	struct svc_seen *svcs;
 	size_t nsvcs, cap_svcs;
 	int ncpus;
@@ -506,11 +521,19 @@ static void svc_emit(void *arg, const struct dnsreel_service_ctx *s)
 		r->sink.on_service(r->sink.arg, s);
 }
 
-/* kube-proxy's rules: iptables-save -t nat run inside the netns (child does setns). */
+/* kube-proxy's rules: iptables-save -t nat run inside the netns (the child does setns).
+ * Asynchronous: iptables-save can take tens of milliseconds and the consumer loop must not
+ * stall, so its output is read from the epoll loop and parsed at EOF. */
 static void ns_scan_iptables(struct dnsreel_recorder *r, struct nsent *n)
 {
+	int slot = -1;
+	for (int i = 0; i < MAX_IPT_JOBS; i++)
+		if (r->ipt[i].pid <= 0) {
+			slot = i;
+			break;
+		}
 	int pfd[2];
-	if (n->nsfd < 0 || pipe2(pfd, O_CLOEXEC))
+	if (slot < 0 || n->nsfd < 0 || pipe2(pfd, O_CLOEXEC | O_NONBLOCK))
 		return;
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -520,6 +543,8 @@ static void ns_scan_iptables(struct dnsreel_recorder *r, struct nsent *n)
 	}
 	if (pid == 0) {
 		int devnull = open("/dev/null", O_RDWR);
+		int fl = fcntl(pfd[1], F_GETFL);
+		fcntl(pfd[1], F_SETFL, fl & ~O_NONBLOCK);
 		dup2(pfd[1], 1);
 		if (devnull >= 0)
 			dup2(devnull, 2);
@@ -529,53 +554,134 @@ static void ns_scan_iptables(struct dnsreel_recorder *r, struct nsent *n)
 		_exit(127);
 	}
 	close(pfd[1]);
-	size_t cap = 1 << 16, len = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		if (len + 4096 > cap) {
-			if (cap >= (64u << 20))
-				break;
-			char *nb = realloc(buf, cap * 2);
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t k = read(pfd[0], buf + len, cap - len - 1);
-		if (k < 0 && errno == EINTR)
+	struct ipt_job *j = &r->ipt[slot];
+	j->pid = pid;
+	j->fd = pfd[0];
+	j->len = 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EPOLL_IPT + (uint32_t)slot};
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, j->fd, &ev);
+}
+
+/* Starts due scans while job slots are free. */
+static void ipt_pump(struct dnsreel_recorder *r)
+{
+	for (size_t i = 0; i < r->nns; i++) {
+		struct nsent *n = &r->ns[i];
+		if (!n->ipt_due)
 			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
+		if (n->state != NS_ATTACHED) {
+			n->ipt_due = false;
+			continue;
+		}
+		int busy = 0;
+		for (int k = 0; k < MAX_IPT_JOBS; k++)
+			busy += r->ipt[k].pid > 0;
+		if (busy == MAX_IPT_JOBS)
+			return;
+		n->ipt_due = false;
+		ns_scan_iptables(r, n);
 	}
-	close(pfd[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	if (buf) {
-		buf[len] = 0;
-		dnsreel_iptables_parse(buf, svc_emit, r);
-		free(buf);
+}
+
+static void ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j)
+{
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, j->fd, NULL);
+	close(j->fd);
+	j->fd = -1;
+	if (j->pid > 0) {
+		kill(j->pid, SIGKILL); /* no-op when it already exited */
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
 	}
+	j->pid = 0;
+	if (j->buf && j->len) {
+		j->buf[j->len] = 0;
+		dnsreel_iptables_parse(j->buf, svc_emit, r);
+	}
+	j->len = 0;
+}
+
+static void ipt_read(struct dnsreel_recorder *r, struct ipt_job *j)
+{
+	for (;;) {
+		if (j->len + 4096 + 1 > j->cap) {
+			size_t nc = j->cap ? j->cap * 2 : 65536;
+			char *nb = nc <= (64u << 20) ? realloc(j->buf, nc) : NULL;
+			if (!nb) {
+				ipt_finish(r, j);
+				return;
+			}
+			j->buf = nb;
+			j->cap = nc;
+		}
+		ssize_t k = read(j->fd, j->buf + j->len, j->cap - j->len - 1);
+		if (k > 0) {
+			j->len += (size_t)k;
+			continue;
+		}
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		ipt_finish(r, j); /* EOF or error */
+		return;
+	}
+}
+
+static struct dnsreel_pkt *pkt_open_load(struct dnsreel_recorder *r, uint64_t ino, int *err)
+{
+	struct dnsreel_pkt *skel = dnsreel_pkt__open();
+	if (!skel) {
+		*err = errno ? -errno : -ENOMEM;
+		return NULL;
+	}
+	skel->rodata->netns_id = ino;
+	skel->rodata->snaplen = r->o.snaplen;
+	skel->rodata->wakeup_bytes = r->ring.size / 4;
+	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
+	if ((*err = bpf_map__reuse_fd(skel->maps.events, r->events_fd)) ||
+	    (*err = bpf_map__reuse_fd(skel->maps.counters, r->counters_fd)) ||
+	    (*err = bpf_map__reuse_fd(skel->maps.frags, r->frags_fd)) ||
+	    (*err = dnsreel_pkt__load(skel))) {
+		dnsreel_pkt__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* The shared program (netns from skb->dev); NULL when the kernel refuses it. */
+static struct dnsreel_pktdev *pktdev_open_load(struct dnsreel_recorder *r, int *err)
+{
+	struct dnsreel_pktdev *skel = dnsreel_pktdev__open();
+	if (!skel) {
+		*err = errno ? -errno : -ENOMEM;
+		return NULL;
+	}
+	skel->rodata->snaplen = r->o.snaplen;
+	skel->rodata->wakeup_bytes = r->ring.size / 4;
+	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
+	if ((*err = bpf_map__reuse_fd(skel->maps.events, r->events_fd)) ||
+	    (*err = bpf_map__reuse_fd(skel->maps.counters, r->counters_fd)) ||
+	    (*err = bpf_map__reuse_fd(skel->maps.frags, r->frags_fd)) ||
+	    (*err = dnsreel_pktdev__load(skel))) {
+		dnsreel_pktdev__destroy(skel);
+		return NULL;
+	}
+	return skel;
 }
 
 static int attach_socket(struct dnsreel_recorder *r, struct nsent *n)
 {
-	struct dnsreel_pkt *skel = dnsreel_pkt__open();
-	int err;
-	if (!skel)
-		return -errno ? -errno : -ENOMEM;
-	skel->rodata->netns_id = n->ino;
-	skel->rodata->snaplen = r->o.snaplen;
-	skel->rodata->wakeup_bytes = r->ring.size / 4;
-	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
-	if ((err = bpf_map__reuse_fd(skel->maps.events, r->events_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.counters, r->counters_fd)) ||
-	    (err = bpf_map__reuse_fd(skel->maps.frags, r->frags_fd)) ||
-	    (err = dnsreel_pkt__load(skel))) {
-		dnsreel_pkt__destroy(skel);
-		return err;
+	int err = 0;
+	/* Shared program: nothing to load, attaching is a few syscalls. Otherwise an instance
+	 * with this netns's inode baked in (tens of milliseconds of verification). */
+	struct dnsreel_pkt *skel = NULL;
+	int prog;
+	if (r->shared_pkt) {
+		prog = bpf_program__fd(r->shared_pkt->progs.dnsreel_pkt);
+	} else {
+		if (!(skel = pkt_open_load(r, n->ino, &err)))
+			return err;
+		prog = bpf_program__fd(skel->progs.dnsreel_pkt);
 	}
-	int prog = bpf_program__fd(skel->progs.dnsreel_pkt);
 	if (setns(n->nsfd, CLONE_NEWNET)) {
 		err = -errno;
 		dnsreel_pkt__destroy(skel);
@@ -586,6 +692,7 @@ static int attach_socket(struct dnsreel_recorder *r, struct nsent *n)
 	err = s < 0 ? -errno : 0;
 	if (!err && setsockopt(s, SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof(prog)))
 		err = -errno;
+
 	if (!err) {
 		int small = 4096;
 		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
@@ -598,7 +705,7 @@ static int attach_socket(struct dnsreel_recorder *r, struct nsent *n)
 		ns_read_addrs(n);
 	if (setns(r->self_ns, CLONE_NEWNET))
 		logf_(r, 0, "cannot return to own netns: %s", strerror(errno));
-	dnsreel_pkt__destroy(skel); /* the socket holds the program */
+	dnsreel_pkt__destroy(skel); /* NULL ok; the socket holds the program */
 	if (err) {
 		if (s >= 0)
 			close(s);
@@ -672,8 +779,7 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 	}
 	logf_(r, 1, "attached netns %llu %s%s%s", (unsigned long long)n->ino, n->ctx.name,
 	      n->ctx.k8s_podname[0] ? " pod " : "", n->ctx.k8s_podname);
-	if (!r->o.no_iptables)
-		ns_scan_iptables(r, n);
+	n->ipt_due = !r->o.no_iptables;
 	put_ns(r, n);
 }
 
@@ -860,7 +966,7 @@ static void tick(struct dnsreel_recorder *r, bool services)
 		if (memcmp(&before, &n->ctx, sizeof(before)))
 			put_ns(r, n);
 		if (services && !r->o.no_iptables)
-			ns_scan_iptables(r, n);
+			n->ipt_due = true;
 	}
 }
 
@@ -955,6 +1061,8 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	r->ring.fd = -1;
 	for (int i = 0; i < 4; i++)
 		r->watch_wd[i] = -1;
+	for (int i = 0; i < MAX_IPT_JOBS; i++)
+		r->ipt[i].fd = -1;
 	const char *root = o->host_root && o->host_root[0] ? o->host_root : "";
 	if (!strcmp(root, "/"))
 		root = "";
@@ -1027,29 +1135,23 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 		snprintf(errbuf, errlen, "cannot map the ring buffer: %s", strerror(-err));
 		goto fail;
 	}
-	/* Check the packet program loads before going further: a clear early error. */
-	{
-		struct dnsreel_pkt *t = dnsreel_pkt__open();
+	/* One shared program when the kernel lets it read the packet's netns; else check the
+	 * per-netns program loads: a clear early error. */
+	if (!getenv("DNSREEL_PER_NETNS_PROG"))
+		r->shared_pkt = pktdev_open_load(r, &err);
+	if (!r->shared_pkt) {
+		struct dnsreel_pkt *t = pkt_open_load(r, 0, &err);
 		if (!t) {
-			err = -errno;
-			snprintf(errbuf, errlen, "cannot open the socket filter: %s",
-				 strerror(errno));
-			goto fail;
-		}
-		memcpy((void *)t->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
-		if ((err = bpf_map__reuse_fd(t->maps.events, r->events_fd)) ||
-		    (err = bpf_map__reuse_fd(t->maps.counters, r->counters_fd)) ||
-		    (err = bpf_map__reuse_fd(t->maps.frags, r->frags_fd)) ||
-		    (err = dnsreel_pkt__load(t))) {
 			snprintf(errbuf, errlen,
 				 "the kernel refused the socket filter program: %s (run with "
 				 "DNSREEL_BPF_DEBUG=1 for the verifier log)",
 				 strerror(-err));
-			dnsreel_pkt__destroy(t);
 			goto fail;
 		}
 		dnsreel_pkt__destroy(t);
+		logf_(r, 1, "one socket filter program per netns (no bpf_cast_to_kern_ctx)");
 	}
+	err = 0;
 	if (!o->no_proc)
 		load_proc(r);
 
@@ -1071,6 +1173,7 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	watch_dirs(r);
 
 	scan_all(r);
+	ipt_pump(r);
 	r->ready = true;
 	int64_t now = boot_ns();
 	r->next_scan = now + r->o.scan_interval_ns;
@@ -1092,6 +1195,13 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 		r->n_lost_user++;
 		return 0;
 	}
+	struct nsent *n = ns_find(r, p->netns);
+	if (!n) {
+		/* Shared program: a packet of a netns not attached (the socket is closed before
+		 * its entry goes, so this is a netns we never knew). */
+		r->n_unknown_ns++;
+		return 0;
+	}
 	memset(&ev, 0, sizeof(ev));
 	ev.ts_ns = (int64_t)p->ts_ns;
 	ev.netns = p->netns;
@@ -1106,7 +1216,6 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 	}
 	if (st == DNSREEL_PARSE_LENLIE)
 		r->n_lenlie++;
-	struct nsent *n = ns_find(r, p->netns);
 	if (n)
 		n->events++;
 	/* Join: a local socket sent it (OUTGOING, local = source) or will read it (local =
@@ -1221,13 +1330,17 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 	/* Never sleep long: producers mostly do not wake us (see wakeup_bytes). */
 	if (wait < 0 || wait > 10)
 		wait = 10;
-	struct epoll_event evs[4];
-	int n = epoll_wait(r->epfd, evs, 4, wait);
+	struct epoll_event evs[16];
+	int n = epoll_wait(r->epfd, evs, 16, wait);
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	bool dirs_changed = false;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.u32 == 2) {
+		if (evs[i].data.u32 >= EPOLL_IPT && evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
+			struct ipt_job *j = &r->ipt[evs[i].data.u32 - EPOLL_IPT];
+			if (j->pid > 0)
+				ipt_read(r, j);
+		} else if (evs[i].data.u32 == 2) {
 			char buf[4096];
 			while (read(r->inofd, buf, sizeof(buf)) > 0)
 				;
@@ -1251,6 +1364,7 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 			r->next_svc = now + 10000000000ll;
 		r->next_tick = now + 1000000000;
 	}
+	ipt_pump(r);
 	return consume(r, boot_ns() - r->o.join_delay_ns);
 }
 
@@ -1315,6 +1429,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 	}
 	free(v);
 	fn(arg, "lost.user", r->n_lost_user);
+	fn(arg, "lost.unknown_netns", r->n_unknown_ns);
 	fn(arg, "events.malformed", r->n_malformed);
 	fn(arg, "events.length_mismatch", r->n_lenlie);
 	fn(arg, "events.total", r->n_events);
@@ -1328,7 +1443,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r)
 {
 	uint64_t *v = calloc((size_t)r->ncpus, sizeof(uint64_t));
-	uint64_t s = r->n_lost_user;
+	uint64_t s = r->n_lost_user + r->n_unknown_ns;
 	if (!v)
 		return s;
 	if (!read_counter(r, DNSREEL_CNT_RB_LOST, v))
@@ -1370,6 +1485,8 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 			bpf_link__destroy(r->proc_links[i]);
 	if (r->proc_skel)
 		dnsreel_proc__destroy(r->proc_skel);
+	if (r->shared_pkt)
+		dnsreel_pktdev__destroy(r->shared_pkt);
 	ring_close(&r->ring);
 	if (r->events_fd >= 0)
 		close(r->events_fd);
@@ -1383,6 +1500,13 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 		close(r->epfd);
 	if (r->inofd >= 0)
 		close(r->inofd);
+	for (int i = 0; i < MAX_IPT_JOBS; i++) {
+		if (r->ipt[i].pid > 0) {
+			r->ipt[i].len = 0; /* do not parse a cut output */
+			ipt_finish(r, &r->ipt[i]);
+		}
+		free(r->ipt[i].buf);
+	}
 	free(r->svcs);
 	free(r->pt);
 	free(r->pidset);

@@ -68,8 +68,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--snaplen"))
 			snaplen = (uint32_t)atoi(argv[i + 1]);
 	}
-	struct dnsreel_recorder_opts o = {
-	    .sz = sizeof(o), .port_bits = bits, .netns_ids = ids, .netns_ids_n = nids, .snaplen = snaplen};
+	struct dnsreel_recorder_opts o = {.sz = sizeof(o),
+					  .port_bits = bits,
+					  .netns_ids = ids,
+					  .netns_ids_n = nids,
+					  .snaplen = snaplen};
 	struct dnsreel_sink sink = {
 	    .on_event = on_event, .log = on_log, .max_level = getenv("REC_PROBE_DEBUG") ? 3 : 1};
 	struct dnsreel_recorder *r;
