@@ -271,6 +271,8 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 		     expr, fname);
 		return DNSREEL_E_PARSE;
 	}
+	while (*p == ' ') /* "name == x" reads as "name==x" */
+		p++;
 	struct term *t = term_new(f);
 	if (!t)
 		return -ENOMEM;

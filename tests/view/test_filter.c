@@ -71,6 +71,7 @@ static void test_ops(void)
 	/* strings */
 	CHECK_INT(m1("name==www.example.test.", &rq), 1);
 	CHECK_INT(m1("name==WWW.Example.Test", &rq), 1); /* DNS names: case, final dot */
+	CHECK_INT(m1(" name == www.example.test.", &rq), 1);
 	CHECK_INT(m1("name==example.test.", &rq), 0);
 	CHECK_INT(m1("name!=example.test.", &rq), 1);
 	CHECK_INT(m1("name~^www\\.", &rq), 1);
