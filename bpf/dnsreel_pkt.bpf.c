@@ -154,10 +154,26 @@ int dnsreel_pkt(struct __sk_buff *skb)
 	struct frag_key fk = {};
 	bool first_frag = false;
 
+	__u16 ports[2];
+	bool have_ports = false;
+
 	if (l3 == ETH_P_IP) {
+		/* Header and ports in one load when there are no IP options (nearly always). */
+		struct {
+			struct iphdr ip;
+			__u16 ports[2];
+		} h;
 		struct iphdr ip;
-		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+		if (!bpf_skb_load_bytes(skb, 0, &h, sizeof(h))) {
+			ip = h.ip;
+			if (ip.ihl == 5) {
+				ports[0] = h.ports[0];
+				ports[1] = h.ports[1];
+				have_ports = true;
+			}
+		} else if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip))) {
 			return 0;
+		}
 		if (ip.version != 4 || ip.ihl < 5)
 			return 0;
 		l4off = ip.ihl * 4;
@@ -243,8 +259,7 @@ int dnsreel_pkt(struct __sk_buff *skb)
 
 	if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
 		return 0;
-	__u16 ports[2];
-	if (bpf_skb_load_bytes(skb, l4off & 0xffff, ports, sizeof(ports))) {
+	if (!have_ports && bpf_skb_load_bytes(skb, l4off & 0xffff, ports, sizeof(ports))) {
 		count(DNSREEL_CNT_SHORT);
 		return 0;
 	}
