@@ -264,6 +264,39 @@ static size_t fmt_addr(char *d, uint8_t version, const uint8_t *a)
 
 /* ---- field values ----------------------------------------------------------------------- */
 
+/* src/dst as trace_dns shows endpoints: p/NS/POD:PORT, s/NS/SVC:PORT, else 10.0.0.1:53 or
+ * [fd00::1]:53. buf >= 400 bytes (names are cut to fit). */
+static size_t endpoint_text(const struct dnsreel_rec *rec, bool src, char *buf)
+{
+	const struct dnsreel_event *ev = rec->ev;
+	const uint8_t *a = src ? ev->src_addr : ev->dst_addr;
+	uint16_t port = src ? ev->src_port : ev->dst_port;
+	struct dnsreel_endpoint ep = {0};
+	size_t n = 0;
+	dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
+	if (ep.kind) {
+		size_t nl = ep.k8s_namespace ? strnlen(ep.k8s_namespace, 64) : 0;
+		size_t ml = ep.name ? strnlen(ep.name, 300) : 0;
+		buf[n++] = ep.kind;
+		buf[n++] = '/';
+		memcpy(buf + n, ep.k8s_namespace, nl);
+		n += nl;
+		buf[n++] = '/';
+		memcpy(buf + n, ep.name, ml);
+		n += ml;
+	} else if (ev->ip_version == 6) {
+		buf[n++] = '[';
+		n += fmt_addr(buf + n, 6, a);
+		buf[n++] = ']';
+	} else {
+		n += fmt_addr(buf + n, 4, a);
+	}
+	buf[n++] = ':';
+	n += fmt_u64(buf + n, port);
+	buf[n] = 0;
+	return n;
+}
+
 /* Text of field f for rec, into buf (>= 256 bytes) or pointing into rec; NULL value -> "". */
 static const char *field_text(struct dnsreel_printer *p, const struct dnsreel_rec *rec,
 			      enum dnsreel_field_id f, char *buf, size_t buflen, size_t *len,
@@ -276,6 +309,17 @@ static const char *field_text(struct dnsreel_printer *p, const struct dnsreel_re
 			memset(vout, 0, sizeof(*vout));
 			vout->type = DNSREEL_FT_STR;
 			vout->i = rec->wall_ns;
+		}
+		return buf;
+	}
+	if ((f == DNSREEL_F_SRC || f == DNSREEL_F_DST) && rec->ev && rec->ctx && buflen >= 400) {
+		/* The hot columns: rendered here without printf, as the field table does. */
+		*len = endpoint_text(rec, f == DNSREEL_F_SRC, buf);
+		if (vout) {
+			memset(vout, 0, sizeof(*vout));
+			vout->type = DNSREEL_FT_STR;
+			vout->s = buf;
+			vout->len = *len;
 		}
 		return buf;
 	}
