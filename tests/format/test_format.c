@@ -94,7 +94,8 @@ static int ev_cmp(const struct dnsreel_event *a, const struct dnsreel_event *b)
 	if (a->f != b->f)                                                                          \
 		return a->f < b->f ? -1 : 1;
 	C(ts_ns)
-	C(netns) C(ifindex) C(pkt_type) C(ip_version) C(proto) C(tcp_flags) C(tcp_seq) C(src_port)
+	C(netns)
+	C(ifindex) C(pkt_type) C(ip_version) C(proto) C(tcp_flags) C(tcp_seq) C(src_port)
 	    C(dst_port) C(flags) C(pid) C(tid) C(uid) C(gid) C(cgroup_id) C(orig_len) C(cap_len)
 #undef C
 		int r = memcmp(a->src_addr, b->src_addr, 16);
@@ -185,6 +186,8 @@ static void random_event(struct dnsreel_event *e, uint8_t *buf, int64_t *ts, uin
 		e->gid = e->uid;
 		e->cgroup_id = rnd() % 4;
 		snprintf(e->comm, sizeof(e->comm), "proc%u", (unsigned)(rnd() % 4));
+		if (rnd() % 5 == 0)
+			memcpy(e->comm + 6, "garbage", 7); /* bytes after the NUL must not matter */
 	}
 	if (rnd() % 30 == 0)
 		e->flags |= (uint32_t)(rnd() & 0xfc);
