@@ -5,10 +5,8 @@ SQLITE_EXTENSION_INIT1
 
 #include "qint.h"
 
-#ifdef _WIN32
-__declspec(dllexport)
-#endif
-    int sqlite3_dnsreel_init(sqlite3 *db, char **pzErrMsg, const sqlite3_api_routines *pApi)
+__attribute__((visibility("default"))) int sqlite3_dnsreel_init(sqlite3 *db, char **pzErrMsg,
+								const sqlite3_api_routines *pApi)
 {
 	int rc;
 

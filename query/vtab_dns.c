@@ -1013,25 +1013,49 @@ struct vals {
 	sqlite3_value *v[64];
 	size_t n;
 	bool too_many; /* longer IN list: do not prune on it */
+	bool dup;      /* v[] are copies to free */
 };
 
 static void get_vals(sqlite3_value *arg, bool in_all, struct vals *out)
 {
 	out->n = 0;
 	out->too_many = false;
+	out->dup = false;
 	if (!in_all) {
 		out->v[out->n++] = arg;
 		return;
 	}
 	sqlite3_value *x = NULL;
-	for (int rc = sqlite3_vtab_in_first(arg, &x); rc == SQLITE_OK && x;
-	     rc = sqlite3_vtab_in_next(arg, &x)) {
+	int rc = sqlite3_vtab_in_first(arg, &x);
+
+	if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+		/* SQLite chose one value per xFilter after all (e.g. to sort by it). */
+		out->v[out->n++] = arg;
+		return;
+	}
+	/* The list hands out one value object at a time: keep copies. */
+	out->dup = true;
+	for (; rc == SQLITE_OK && x; rc = sqlite3_vtab_in_next(arg, &x)) {
 		if (out->n == 64) {
 			out->too_many = true;
 			return;
 		}
-		out->v[out->n++] = x;
+		out->v[out->n] = sqlite3_value_dup(x);
+		if (!out->v[out->n]) {
+			out->too_many = true; /* out of memory: do not prune on it */
+			return;
+		}
+		out->n++;
 	}
+}
+
+static void vals_free(struct vals *v)
+{
+	if (v->dup)
+		for (size_t i = 0; i < v->n; i++)
+			sqlite3_value_free(v->v[i]);
+	v->n = 0;
+	v->dup = false;
 }
 
 /* Netns-derived constraint values, ANDed across columns, ORed within one. */
@@ -1090,9 +1114,13 @@ static int scan_config(struct scan *s, const struct tdesc *t, const char *idx, i
 		int col = idx[3] - '0';
 		struct vals vs;
 
+		bool kept = false;
+
 		get_vals(argv[a], in_all, &vs);
-		if (vs.too_many)
+		if (vs.too_many) {
+			vals_free(&vs);
 			continue;
+		}
 		switch (sem) {
 		case SEM_TS: {
 			sqlite3_value *v = vs.v[0];
@@ -1166,6 +1194,7 @@ static int scan_config(struct scan *s, const struct tdesc *t, const char *idx, i
 				nsr[nnsr].f = dns_cols[col].f;
 				nsr[nnsr].vals = vs;
 				nnsr++;
+				kept = true; /* freed after the netns lists are built */
 			}
 			break;
 		case SEM_NAME:
@@ -1280,10 +1309,14 @@ static int scan_config(struct scan *s, const struct tdesc *t, const char *idx, i
 		default:
 			break;
 		}
+		if (!kept)
+			vals_free(&vs);
 		if (err)
 			break;
 	}
 	if (err) {
+		for (size_t r = 0; r < nnsr; r++)
+			vals_free(&nsr[r].vals);
 		free(netns);
 		return err;
 	}
@@ -1339,6 +1372,8 @@ static int scan_config(struct scan *s, const struct tdesc *t, const char *idx, i
 				cc->skip = true;
 		}
 	}
+	for (size_t r = 0; r < nnsr; r++)
+		vals_free(&nsr[r].vals);
 	free(netns);
 	return err;
 }
@@ -1419,7 +1454,7 @@ static int best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 	if (t->is_dns && info->nOrderBy > 0 && !v->q->opts.no_grouping && !point) {
 		int distinct = sqlite3_vtab_distinct(info);
 		uint64_t used = info->colUsed, ob = 0;
-		bool ok = distinct == 1 || distinct == 2;
+		bool ok = true;
 
 		for (int i = 0; i < info->nOrderBy && ok; i++) {
 			int col = info->aOrderBy[i].iColumn;
@@ -1434,18 +1469,20 @@ static int best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 				continue;
 			if (!dns_cols[col].lowcard)
 				ok = false;
-			if (distinct == 2 && !(ob & (1ull << col)))
-				ok = false;
 		}
 		if (ok) {
+			/* Distinct tuples come out sorted as ORDER BY wants them, which also
+			 * satisfies adjacency (GROUP BY) and DISTINCT; see group_cmp. */
 			info->orderByConsumed = 1;
-			info->idxNum |= distinct == 2 ? 2 : 1;
-			for (int i = 0; i < info->nOrderBy; i++)
+			info->idxNum |= 1 | (distinct & 3) << 8;
+			for (int i = 0; i < info->nOrderBy; i++) {
 				idx[n++] = (char)('0' + info->aOrderBy[i].iColumn);
+				idx[n++] = info->aOrderBy[i].desc ? '1' : '0';
+			}
 		}
 	}
 	idx[n++] = '|';
-	if (info->idxNum & 3) {
+	if (info->idxNum & 1) {
 		for (int col = 0; col < ndns_cols; col++) {
 			bool in_ob = false;
 
@@ -1503,7 +1540,9 @@ struct dcur {
 	bool grouped;
 	int gmode;
 	int gcols[MAX_COLS], ngcols; /* grouping columns then the other used ones */
-	int colpos[MAX_COLS];	     /* column -> position in the tuple, -1 unused */
+	bool gdesc[MAX_COLS];
+	int nob;
+	int colpos[MAX_COLS]; /* column -> position in the tuple, -1 unused */
 	struct gent *ents;
 	size_t nents, ents_cap;
 	size_t *htab;
@@ -1827,20 +1866,44 @@ static int group_add_row(struct dcur *c, int nob)
 	return 0;
 }
 
-static const uint8_t *g_sort_arena;
-
-static int gent_cmp(const void *a, const void *b)
+/* SQLite's order over the ORDER BY columns of two tuples: NULL < integer < text, text by
+ * bytes (BINARY: SQLite only hands plain-collation columns to aOrderBy). */
+static int group_cmp(const void *a, const void *b, void *arg)
 {
+	const struct dcur *c = arg;
 	const struct gent *x = a, *y = b;
-	size_t n = x->glen < y->glen ? x->glen : y->glen;
-	int r = memcmp(g_sort_arena + x->off, g_sort_arena + y->off, n);
+	const uint8_t *p = c->garena + x->off, *q = c->garena + y->off;
 
-	if (r)
-		return r;
-	return x->glen < y->glen ? -1 : x->glen > y->glen;
+	for (int k = 0; k < c->nob; k++) {
+		int tp = *p++, tq = *q++, r = 0;
+		int rp = tp == SQLITE_NULL ? 0 : tp == SQLITE_INTEGER ? 1 : 2;
+		int rq = tq == SQLITE_NULL ? 0 : tq == SQLITE_INTEGER ? 1 : 2;
+		uint32_t lp = 0, lq = 0;
+
+		if (tp == SQLITE_TEXT)
+			memcpy(&lp, p, 4);
+		if (tq == SQLITE_TEXT)
+			memcpy(&lq, q, 4);
+		if (rp != rq) {
+			r = rp < rq ? -1 : 1;
+		} else if (tp == SQLITE_INTEGER) {
+			int64_t i, j;
+
+			memcpy(&i, p, 8);
+			memcpy(&j, q, 8);
+			r = i < j ? -1 : i > j;
+		} else if (tp == SQLITE_TEXT) {
+			r = memcmp(p + 4, q + 4, lp < lq ? lp : lq);
+			if (!r)
+				r = lp < lq ? -1 : lp > lq;
+		}
+		if (r)
+			return c->gdesc[k] ? -r : r;
+		p += tp == SQLITE_INTEGER ? 8 : tp == SQLITE_TEXT ? 4 + lp : 0;
+		q += tq == SQLITE_INTEGER ? 8 : tq == SQLITE_TEXT ? 4 + lq : 0;
+	}
+	return 0;
 }
-
-static pthread_mutex_t g_sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void group_load_entry(struct dcur *c)
 {
@@ -1864,7 +1927,7 @@ static void group_load_entry(struct dcur *c)
 			p += len;
 		}
 	}
-	c->grep = c->gmode == 2 ? 1 : e->count;
+	c->grep = c->gmode >= 2 ? 1 : e->count; /* DISTINCT: once is enough */
 }
 
 static void group_free(struct dcur *c)
@@ -1974,25 +2037,26 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 		s->pos = s->nrows; /* keep the decoded frame: the next probe may hit it */
 	else
 		scan_drop_frame(s);
-	if (!s->keys && !s->no_rows && s->pushdown == s->pushdown)
+	if (!s->keys && !s->no_rows)
 		pf_start(s);
 	q->st.scans++;
 	q->st.frames_total += s->keys ? 0 : q->frames_all;
 	c->rowid = 0;
 	c->in_msg = false;
 
-	if (c->t->is_dns && (idxNum & 3)) {
+	if (c->t->is_dns && (idxNum & 1)) {
 		/* Grouping: count distinct tuples now, emit them clustered. */
 
 		c->grouped = true;
-		c->gmode = idxNum & 2 ? 2 : 1;
+		c->gmode = (idxNum >> 8) & 3;
 		c->ngcols = 0;
 		for (int i = 0; i < MAX_COLS; i++)
 			c->colpos[i] = -1;
-		for (const char *p = grp + 1; *p && *p != '|'; p++) {
-			int col = *p - '0';
+		for (const char *p = grp + 1; p[0] && p[0] != '|' && p[1]; p += 2) {
+			int col = p[0] - '0';
 
 			if (col >= 0 && col < ndns_cols && c->colpos[col] < 0) {
+				c->gdesc[c->ngcols] = p[1] == '1';
 				c->colpos[col] = c->ngcols;
 				c->gcols[c->ngcols++] = col;
 			}
@@ -2017,10 +2081,8 @@ static int x_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 			if (err)
 				return set_err(c, err);
 		}
-		pthread_mutex_lock(&g_sort_lock);
-		g_sort_arena = c->garena;
-		qsort(c->ents, c->nents, sizeof(*c->ents), gent_cmp);
-		pthread_mutex_unlock(&g_sort_lock);
+		c->nob = nob;
+		qsort_r(c->ents, c->nents, sizeof(*c->ents), group_cmp, c);
 		c->gi = 0;
 		c->rowid = 0;
 		if (c->nents)
