@@ -26,12 +26,13 @@
  * attaching is a few syscalls. Kernels without that kfunc get one instance of this program
  * per netns with the inode as a read-only constant. */
 #ifdef NETNS_FROM_DEV
-#include <bpf/bpf_core_read.h>
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 static __always_inline __u64 pkt_netns(struct __sk_buff *skb)
 {
 	struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
-	return BPF_CORE_READ(k, dev, nd_net.net, ns.inum);
+	/* Direct (BTF, CO-RE relocated) loads, not probe reads: the verifier turns them into
+	 * fault-tolerant loads, a NULL dev reads as 0. */
+	return k->dev->nd_net.net->ns.inum;
 }
 #else
 const volatile __u64 netns_id = 0;
