@@ -51,6 +51,9 @@ struct stream {
 	unsigned nooo;
 	size_t ooo_bytes;
 	int64_t last_ns;
+	uint32_t first_seq; /* without SYN: the lowest sequence number taken so far */
+	bool synced;	    /* its SYN was seen: next_seq is exact from the start */
+	bool emitted;	    /* a message was handed out */
 };
 
 struct dnsreel_tcp {
@@ -270,6 +273,7 @@ static int extract(struct stream *s, dnsreel_tcp_msg_fn fn, void *arg)
 		}
 		s->start += 2 + (size_t)l;
 		s->len -= 2 + (size_t)l;
+		s->emitted = true;
 		int rc = fn(arg, b + 2, l);
 		if (rc)
 			return rc;
@@ -362,6 +366,22 @@ static void keep_ooo(struct dnsreel_tcp *t, struct stream *s, uint32_t seq, cons
 	t->bytes += sizeof(*o) + n;
 }
 
+/* Whole messages at the start of p (n bytes), framed as in extract(). */
+static int late_messages(const uint8_t *p, size_t n, dnsreel_tcp_msg_fn fn, void *arg)
+{
+	while (n >= 2) {
+		uint32_t l = ((uint32_t)p[0] << 8) | p[1];
+		if (l < 12 || 2 + (size_t)l > n)
+			return 0;
+		int rc = fn(arg, p + 2, l);
+		if (rc)
+			return rc;
+		p += 2 + (size_t)l;
+		n -= 2 + (size_t)l;
+	}
+	return 0;
+}
+
 int dnsreel_tcp__feed(struct dnsreel_tcp *t, uint32_t capture, int64_t now_ns,
 		      const struct dnsreel_event *ev, dnsreel_tcp_msg_fn fn, void *arg)
 {
@@ -409,16 +429,21 @@ int dnsreel_tcp__feed(struct dnsreel_tcp *t, uint32_t capture, int64_t now_ns,
 			return -ENOMEM;
 		s->k = k;
 		s->next_seq = seq; /* picked up mid-way: start at this segment */
+		s->first_seq = seq;
 		t->tab[i] = s;
 		t->n++;
 	} else if (ev->tcp_flags & TCP_SYN) {
 		s->next_seq = seq;
+		s->emitted = false;
 	}
+	if (ev->tcp_flags & TCP_SYN)
+		s->synced = true;
 	s->last_ns = now_ns;
 
 	int rc = 0;
 	if (orig) {
 		int32_t rel = (int32_t)(seq - s->next_seq);
+		bool late = false;
 		if (rel > 0 && (uint32_t)rel >= FAR_AHEAD) {
 			/* bytes before this are lost for good: start over here */
 			reset_data(t, s);
@@ -426,7 +451,28 @@ int dnsreel_tcp__feed(struct dnsreel_tcp *t, uint32_t capture, int64_t now_ns,
 			s->next_seq = seq;
 			rel = 0;
 		}
-		if (rel > 0 && s->nooo >= MAX_OOO) {
+		if (rel < 0 && !s->synced && !s->emitted &&
+		    (int32_t)(seq - (s->next_seq - (uint32_t)s->len)) < 0) {
+			/* A stream picked up mid-way whose earlier bytes arrive late (reordered
+			 * around the moment we started): nothing was handed out yet, so start
+			 * the stream at them and let what we hold wait as an early segment. */
+			if (s->len)
+				keep_ooo(t, s, s->next_seq - (uint32_t)s->len, s->buf + s->start,
+					 s->len);
+			s->start = s->len = 0;
+			s->next_seq = seq;
+			s->first_seq = seq;
+			rel = 0;
+		} else if (rel < 0 && !s->synced && (int32_t)(seq - s->first_seq) < 0) {
+			/* The same, after messages went out: the bytes before first_seq were never
+			 * seen. Hand out the whole messages they hold, as they stand. */
+			uint32_t before = s->first_seq - seq;
+			s->first_seq = seq;
+			late = true;
+			if (n == orig)
+				rc = late_messages(ev->payload, n < before ? n : before, fn, arg);
+		}
+		if (!late && rel > 0 && s->nooo >= MAX_OOO) {
 			/* the hole did not fill while MAX_OOO segments waited: skip it */
 			t->st.gaps++;
 			s->start = s->len = 0;
@@ -434,7 +480,7 @@ int dnsreel_tcp__feed(struct dnsreel_tcp *t, uint32_t capture, int64_t now_ns,
 			rc = drain_ooo(t, s, fn, arg);
 			rel = (int32_t)(seq - s->next_seq);
 		}
-		if (rc) {
+		if (rc || late) {
 		} else if (rel > 0) {
 			if (n == orig)
 				keep_ooo(t, s, seq, ev->payload, n);

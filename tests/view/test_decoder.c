@@ -187,6 +187,31 @@ static void test_tcp(void)
 	CHECK_STR(g.names[0], "txt.example.test.");
 	dnsreel_decoder__free(d);
 
+	/* picked up mid-way with the segments around the pickup reordered (no SYN seen): the
+	 * earlier bytes arriving late still make messages, before anything went out ... */
+	d = dec();
+	memset(&g, 0, sizeof(g));
+	size_t c6[] = {0, 20, m1, m1 + 10, rlen};
+	int order6[] = {2, 0, 3, 1};
+	feed_pieces(d, c6, 5, order6, &g, 9000);
+	CHECK_INT(g.n, 2);
+	CHECK_INT(g.errs, 0);
+	dnsreel_decoder__free(d);
+	/* ... and after: a whole earlier message in one late segment */
+	d = dec();
+	memset(&g, 0, sizeof(g));
+	size_t c7[] = {0, m1, rlen};
+	int order7[] = {1, 0};
+	feed_pieces(d, c7, 3, order7, &g, 9000);
+	CHECK_INT(g.n, 2);
+	CHECK_INT(g.errs, 0);
+	CHECK_STR(g.names[0], "txt.example.test.");
+	CHECK_STR(g.names[1], "www.example.test.");
+	/* a real retransmission of it later is still dropped */
+	feed_pieces(d, c7, 3, order7, &g, 9000);
+	CHECK_INT(g.n, 2);
+	dnsreel_decoder__free(d);
+
 	/* a callback's nonzero return stops feeding and comes back */
 	d = dec();
 	e = tcp_ev(1, 1, rs, rlen, true);
