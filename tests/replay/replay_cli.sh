@@ -165,6 +165,11 @@ for l in sys.stdin:
     if len(p) < 3: continue
     print("%d %04x %s." % (int(decimal.Decimal(p[0]) * 1000000000), int(p[1], 16), p[2]))' |
 			sort >"$tmp/lab.got"
+		badsum=$(tshark -r "$tmp/lab.pcapng" -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE \
+			-Y 'ip.checksum.status==0 || udp.checksum.status==0' 2>/dev/null | wc -l)
+		[ "$badsum" = 0 ] || bad "lab pcapng: $badsum packets with bad checksums"
+		[ "$(tshark -r "$tmp/lab.pcapng" -Y ipv6 2>/dev/null | wc -l)" -gt 0 ] ||
+			echo "note: lab pcapng: no IPv6 packets to check"
 		cmp -s "$tmp/lab.want" "$tmp/lab.got" || {
 			bad "lab pcapng: tshark $(wc -l <"$tmp/lab.got") messages, replay $(wc -l <"$tmp/lab.want")"
 			diff "$tmp/lab.want" "$tmp/lab.got" | head -5
