@@ -315,7 +315,7 @@ struct dr_enc {
 	struct tup_key *tk;
 	uint32_t *pred; /* per tuple index: the tuple that followed it last time */
 	size_t predcap;
-	uint32_t *ht_full, *ht_qid, *ht_q;
+	uint32_t *ht_full, *ht_qid, *ht_q, *ht_qt;
 	size_t cap, htcap;
 };
 
@@ -344,6 +344,7 @@ void dr_enc_free(struct dr_enc *e)
 	free(e->ht_full);
 	free(e->ht_qid);
 	free(e->ht_q);
+	free(e->ht_qt);
 	free(e);
 }
 
@@ -423,10 +424,12 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		free(e->ht_full);
 		free(e->ht_qid);
 		free(e->ht_q);
+		free(e->ht_qt);
+		e->ht_qt = malloc(hsz * sizeof(uint32_t));
 		e->ht_full = malloc(hsz * sizeof(uint32_t));
 		e->ht_qid = malloc(hsz * sizeof(uint32_t));
 		e->ht_q = malloc(hsz * sizeof(uint32_t));
-		if (!e->ht_full || !e->ht_qid || !e->ht_q) {
+		if (!e->ht_full || !e->ht_qid || !e->ht_q || !e->ht_qt) {
 			e->htcap = 0;
 			return -ENOMEM;
 		}
@@ -435,6 +438,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 	memset(e->ht_full, 0, hsz * sizeof(uint32_t));
 	memset(e->ht_qid, 0, hsz * sizeof(uint32_t));
 	memset(e->ht_q, 0, hsz * sizeof(uint32_t));
+	memset(e->ht_qt, 0, hsz * sizeof(uint32_t));
 	size_t hmask = hsz - 1;
 	for (int i = 0; i < S_COUNT; i++) {
 		e->st[i].len = 0;
@@ -467,7 +471,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		uint64_t hf = hash_bytes(p, len, 1);
 		size_t ne = (x->proto == 17) ? name_end(p, len) : 0;
 		e->nend[i] = ne;
-		uint64_t hq = 0, hqi = 0;
+		uint64_t hq = 0, hqi = 0, hqt = 0;
 		uint8_t op = P_LIT;
 		size_t ref = 0;
 		uint32_t c = e->ht_full[hf & hmask];
@@ -488,6 +492,20 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0 &&
 					    memcmp(y->payload, p, 2) == 0) {
 						op = P_DER_ID;
+						ref = c - 1;
+					}
+				}
+			}
+			/* same name seen at the same place (an AAAA after its A) beats the same
+			 * name elsewhere: its tuple then costs nothing */
+			hqt = mix64(hq ^ hash_bytes((const uint8_t *)k, sizeof(*k), 3));
+			if (op == P_LIT) {
+				c = e->ht_qt[hqt & hmask];
+				if (c && e->nend[c - 1] == ne &&
+				    memcmp(&e->tk[c - 1], k, sizeof(*k)) == 0) {
+					const struct dnsreel_event *y = &ev[e->order[c - 1]];
+					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0) {
+						op = P_DER;
 						ref = c - 1;
 					}
 				}
@@ -515,11 +533,12 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			if (memcmp(rk, k, sizeof(*k)) == 0) {
 				cm = CM_SAME;
 				ti = rti;
-			} else if (rti != TUP_NONE && e->pred[rti] != TUP_NONE &&
-				   memcmp(e->tup.keys + (size_t)e->pred[rti] * e->tup.keylen, k,
-					  sizeof(*k)) == 0) {
+			} else if (rti != TUP_NONE && e->pred[rti * 4 + op] != TUP_NONE &&
+				   memcmp(e->tup.keys +
+					      (size_t)e->pred[rti * 4 + op] * e->tup.keylen,
+					  k, sizeof(*k)) == 0) {
 				cm = CM_PRED;
-				ti = e->pred[rti];
+				ti = e->pred[rti * 4 + op];
 			} else {
 				tup_rev(rk, &rv);
 				if (memcmp(&rv, k, sizeof(*k)) == 0) {
@@ -551,8 +570,10 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			ti = (uint32_t)idx;
 		}
 		e->tupidx[i] = ti;
-		if (e->tup.n > e->predcap) {
-			size_t nc = e->tup.cap;
+		if ((size_t)e->tup.n * 4 > e->predcap) {
+			/* one prediction per (tuple, payload op): a query's next hop and its
+			 * response follow the same tuple */
+			size_t nc = (size_t)e->tup.cap * 4;
 			uint32_t *np = realloc(e->pred, nc * sizeof(uint32_t));
 			if (!np)
 				return -ENOMEM;
@@ -565,7 +586,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			for (size_t j = 0; j < e->predcap; j++)
 				e->pred[j] = TUP_NONE;
 		if (op != P_LIT && e->tupidx[ref] != TUP_NONE && ti != TUP_NONE)
-			e->pred[e->tupidx[ref]] = ti;
+			e->pred[e->tupidx[ref] * 4 + op] = ti;
 
 		uint8_t pm = PM_LIT;
 		if (op != P_LIT) {
@@ -645,6 +666,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		if (ne) {
 			e->ht_qid[hqi & hmask] = (uint32_t)i + 1;
 			e->ht_q[hq & hmask] = (uint32_t)i + 1;
+			e->ht_qt[hqt & hmask] = (uint32_t)i + 1;
 		}
 	}
 	out->len = 0;
@@ -867,9 +889,9 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 			hp[i] = hp[ref];
 			break;
 		case CM_PRED: {
-			if (evt[ref] == TUP_NONE || pred[evt[ref]] == TUP_NONE)
+			if (evt[ref] == TUP_NONE || pred[(size_t)evt[ref] * 4 + op] == TUP_NONE)
 				goto fail;
-			ti = pred[evt[ref]];
+			ti = pred[(size_t)evt[ref] * 4 + op];
 			const struct tup_key *k =
 			    (const struct tup_key *)(tups.keys + (size_t)ti * tups.keylen);
 			tup_apply(x, k);
@@ -893,8 +915,8 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		}
 		}
 		x->flags = hp[i] ? DNSREEL_EV_PROC : 0;
-		if (tups.n > predcap) {
-			size_t nc = tups.cap;
+		if ((size_t)tups.n * 4 > predcap) {
+			size_t nc = (size_t)tups.cap * 4;
 			uint32_t *np = realloc(pred, nc * sizeof(uint32_t));
 			if (!np) {
 				err = -ENOMEM;
@@ -907,7 +929,7 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		}
 		evt[i] = ti;
 		if (op != P_LIT && evt[ref] != TUP_NONE && ti != TUP_NONE)
-			pred[evt[ref]] = ti;
+			pred[(size_t)evt[ref] * 4 + op] = ti;
 		x->tcp_flags = 0;
 		x->tcp_seq = 0;
 		if (pop & 0x40) {

@@ -638,8 +638,11 @@ static int emit_path(struct dnsreel_synth *s, int64_t ts, const struct hop *hops
 		pay = buf;
 		len += 2;
 	}
+	int64_t t = ts;
 	for (size_t i = 0; i < n; i++) {
-		int64_t t = ts + (int64_t)i * (4000 + (int64_t)rndn(s, 6000));
+		/* each hop a few microseconds after the previous one */
+		if (i)
+			t += 4000 + (int64_t)rndn(s, 6000);
 		int err;
 		if (tcp && split > 0 && (size_t)split < len) {
 			err = emit(s, t, &hops[i], true, *tseq, pay, (size_t)split);
