@@ -54,6 +54,10 @@ struct stream {
 	uint32_t first_seq; /* without SYN: the lowest sequence number taken so far */
 	bool synced;	    /* its SYN was seen: next_seq is exact from the start */
 	bool emitted;	    /* a message was handed out */
+	/* Without SYN, bytes before first_seq that arrive after messages went out are
+	 * reassembled apart, in pre (one level: pre's own late bytes give whole messages only). */
+	struct stream *pre;
+	struct stream *parent;
 };
 
 struct dnsreel_tcp {
@@ -105,6 +109,8 @@ int dnsreel_tcp__new(struct dnsreel_tcp **out, size_t max_bytes, int64_t idle_ns
 
 static void stream_free(struct dnsreel_tcp *t, struct stream *s)
 {
+	if (s->pre)
+		stream_free(t, s->pre);
 	t->bytes -= s->cap + s->ooo_bytes;
 	struct oseg *o = s->ooo;
 	while (o) {
@@ -213,8 +219,14 @@ static void evict(struct dnsreel_tcp *t, size_t need, const struct stream *keep)
 	}
 }
 
+static void stream_free(struct dnsreel_tcp *t, struct stream *s);
+
 static void reset_data(struct dnsreel_tcp *t, struct stream *s)
 {
+	if (s->pre) {
+		stream_free(t, s->pre);
+		s->pre = NULL;
+	}
 	t->bytes -= s->cap + s->ooo_bytes;
 	struct oseg *o = s->ooo;
 	while (o) {
@@ -241,7 +253,7 @@ static int append(struct dnsreel_tcp *t, struct stream *s, const uint8_t *p, siz
 		while (ncap < s->len + n)
 			ncap *= 2;
 		if (t->bytes - s->cap + ncap > t->max_bytes)
-			evict(t, ncap - s->cap, s);
+			evict(t, ncap - s->cap, s->parent ? s->parent : s);
 		if (t->bytes - s->cap + ncap > t->max_bytes)
 			return DNSREEL_E_LIMIT;
 		uint8_t *nb = realloc(s->buf, ncap);
@@ -382,6 +394,70 @@ static int late_messages(const uint8_t *p, size_t n, dnsreel_tcp_msg_fn fn, void
 	return 0;
 }
 
+/* Places one segment's bytes [seq, seq+orig) (n of them captured) into stream s. */
+static int place(struct dnsreel_tcp *t, struct stream *s, uint32_t seq, const uint8_t *p, size_t n,
+		 size_t orig, dnsreel_tcp_msg_fn fn, void *arg)
+{
+	int rc = 0;
+	int32_t rel = (int32_t)(seq - s->next_seq);
+	if (rel > 0 && (uint32_t)rel >= FAR_AHEAD) {
+		/* bytes before this are lost for good: start over here */
+		reset_data(t, s);
+		t->st.gaps++;
+		s->next_seq = seq;
+		rel = 0;
+	}
+	if (rel < 0 && !s->synced && !s->emitted &&
+	    (int32_t)(seq - (s->next_seq - (uint32_t)s->len)) < 0) {
+		/* A stream picked up mid-way whose earlier bytes arrive late (reordered around
+		 * the moment we started): nothing was handed out yet, so start the stream at
+		 * them and let what we hold wait as an early segment. */
+		if (s->len)
+			keep_ooo(t, s, s->next_seq - (uint32_t)s->len, s->buf + s->start, s->len);
+		s->start = s->len = 0;
+		s->next_seq = seq;
+		s->first_seq = seq;
+		rel = 0;
+	} else if (rel < 0 && !s->synced && (int32_t)(seq - s->first_seq) < 0) {
+		/* The same after messages went out: bytes never seen, before first_seq. */
+		uint32_t before = s->first_seq - seq;
+		size_t pn = n < before ? n : before, po = orig < before ? orig : before;
+		if (s->parent) /* already the side stream: whole messages only */
+			return n == orig ? late_messages(p, pn, fn, arg) : 0;
+		if (!s->pre) {
+			s->pre = calloc(1, sizeof(*s->pre));
+			if (!s->pre)
+				return -ENOMEM;
+			s->pre->k = s->k;
+			s->pre->parent = s;
+			s->pre->next_seq = seq;
+			s->pre->first_seq = seq;
+		}
+		return place(t, s->pre, seq, p, pn, po, fn, arg);
+	}
+	if (rel > 0 && s->nooo >= MAX_OOO) {
+		/* the hole did not fill while MAX_OOO segments waited: skip it */
+		t->st.gaps++;
+		s->start = s->len = 0;
+		s->next_seq = s->ooo->seq;
+		rc = drain_ooo(t, s, fn, arg);
+		rel = (int32_t)(seq - s->next_seq);
+	}
+	if (rc)
+		return rc;
+	if (rel > 0) {
+		if (n == orig)
+			keep_ooo(t, s, seq, p, n);
+		else
+			t->st.gaps++;
+		return 0;
+	}
+	rc = take(t, s, seq, p, n, orig, fn, arg);
+	if (!rc)
+		rc = drain_ooo(t, s, fn, arg);
+	return rc;
+}
+
 int dnsreel_tcp__feed(struct dnsreel_tcp *t, uint32_t capture, int64_t now_ns,
 		      const struct dnsreel_event *ev, dnsreel_tcp_msg_fn fn, void *arg)
 {
@@ -440,58 +516,7 @@ int dnsreel_tcp__feed(struct dnsreel_tcp *t, uint32_t capture, int64_t now_ns,
 		s->synced = true;
 	s->last_ns = now_ns;
 
-	int rc = 0;
-	if (orig) {
-		int32_t rel = (int32_t)(seq - s->next_seq);
-		bool late = false;
-		if (rel > 0 && (uint32_t)rel >= FAR_AHEAD) {
-			/* bytes before this are lost for good: start over here */
-			reset_data(t, s);
-			t->st.gaps++;
-			s->next_seq = seq;
-			rel = 0;
-		}
-		if (rel < 0 && !s->synced && !s->emitted &&
-		    (int32_t)(seq - (s->next_seq - (uint32_t)s->len)) < 0) {
-			/* A stream picked up mid-way whose earlier bytes arrive late (reordered
-			 * around the moment we started): nothing was handed out yet, so start
-			 * the stream at them and let what we hold wait as an early segment. */
-			if (s->len)
-				keep_ooo(t, s, s->next_seq - (uint32_t)s->len, s->buf + s->start,
-					 s->len);
-			s->start = s->len = 0;
-			s->next_seq = seq;
-			s->first_seq = seq;
-			rel = 0;
-		} else if (rel < 0 && !s->synced && (int32_t)(seq - s->first_seq) < 0) {
-			/* The same, after messages went out: the bytes before first_seq were never
-			 * seen. Hand out the whole messages they hold, as they stand. */
-			uint32_t before = s->first_seq - seq;
-			s->first_seq = seq;
-			late = true;
-			if (n == orig)
-				rc = late_messages(ev->payload, n < before ? n : before, fn, arg);
-		}
-		if (!late && rel > 0 && s->nooo >= MAX_OOO) {
-			/* the hole did not fill while MAX_OOO segments waited: skip it */
-			t->st.gaps++;
-			s->start = s->len = 0;
-			s->next_seq = s->ooo->seq;
-			rc = drain_ooo(t, s, fn, arg);
-			rel = (int32_t)(seq - s->next_seq);
-		}
-		if (rc || late) {
-		} else if (rel > 0) {
-			if (n == orig)
-				keep_ooo(t, s, seq, ev->payload, n);
-			else
-				t->st.gaps++;
-		} else {
-			rc = take(t, s, seq, ev->payload, n, orig, fn, arg);
-			if (!rc)
-				rc = drain_ooo(t, s, fn, arg);
-		}
-	}
+	int rc = orig ? place(t, s, seq, ev->payload, n, orig, fn, arg) : 0;
 	if (!rc && (ev->tcp_flags & TCP_FIN)) {
 		/* the stream ends: whatever is left can never complete */
 		i = slot_of(t, &k);

@@ -212,6 +212,17 @@ static void test_tcp(void)
 	CHECK_INT(g.n, 2);
 	dnsreel_decoder__free(d);
 
+	/* ... and an earlier message split over several late segments */
+	d = dec();
+	memset(&g, 0, sizeof(g));
+	size_t c8[] = {0, 20, m1, rlen};
+	int order8[] = {2, 0, 1};
+	feed_pieces(d, c8, 4, order8, &g, 4000000000u);
+	CHECK_INT(g.n, 2);
+	CHECK_INT(g.errs, 0);
+	CHECK_STR(g.names[1], "www.example.test.");
+	dnsreel_decoder__free(d);
+
 	/* a callback's nonzero return stops feeding and comes back */
 	d = dec();
 	e = tcp_ev(1, 1, rs, rlen, true);
