@@ -827,7 +827,8 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		goto fail;
 	}
 	/* literal bytes bound what derived payloads add; reserve once so the arena rarely moves */
-	if (dr_buf_reserve(&arena, slen[S_LIT] + slen[S_HB] * 280 + 64)) {
+	size_t nder = slen[S_HB] < n ? slen[S_HB] : n;
+	if (dr_buf_reserve(&arena, slen[S_LIT] + nder * 96 + 64)) {
 		err = -ENOMEM;
 		goto fail;
 	}
