@@ -348,9 +348,13 @@ static void test_filters(const char *cap)
 		char val[256];
 		if (fc->val)
 			snprintf(val, sizeof(val), "%s", fc->val);
-		else
-			/* a value from the middle of the data, so both sides are non-empty */
-			snprintf(val, sizeof(val), "%s", all.texts[all.nvals / 2]);
+		else {
+			/* a known value from the middle of the data, so both sides are non-empty */
+			size_t i = all.nvals / 2;
+			while (i + 1 < all.nvals && (all.vals[i].null || !all.texts[i][0]))
+				i++;
+			snprintf(val, sizeof(val), "%s", all.texts[i]);
+		}
 		const char **ops = fc->type == DNSREEL_FT_STR	? str_ops
 				   : fc->type == DNSREEL_FT_INT ? num_ops
 								: bool_ops;
