@@ -695,6 +695,12 @@ int main(int argc, char **argv)
 		dnsreel_err(&a.cli, "%s", err[0] ? err : dnsreel_strerror(e));
 		goto cleanup;
 	}
+	for (const char *w = dnsreel_query__warnings(a.q); *w;) {
+		size_t l = strcspn(w, "\n");
+
+		dnsreel_log(&a.cli, 0, "warning: %.*s", (int)l, w);
+		w += l + (w[l] ? 1 : 0);
+	}
 	if (open_db(&a, &a.db))
 		goto cleanup;
 	if (dnsreel_query__register(a.q, a.db) != SQLITE_OK) {

@@ -27,6 +27,7 @@ struct dnsreel_query {
 	struct dnsreel_query_opts opts;
 	struct dnsreel_query_stats st;
 	uint64_t frames_all; /* catalog frames over all captures */
+	char *warnings;	     /* malloc'd, may be NULL */
 };
 
 /* Module client data: the session, or (extension) the means to open it on first use from the

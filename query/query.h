@@ -56,5 +56,8 @@ struct dnsreel_query_stats {
 void dnsreel_query__stats(const struct dnsreel_query *q, struct dnsreel_query_stats *st);
 void dnsreel_query__reset_stats(struct dnsreel_query *q);
 size_t dnsreel_query__capture_count(const struct dnsreel_query *q);
+/* What the readers reported while opening without failing (e.g. a damaged index replaced by a
+ * scan of the segments), one line per capture; "" when nothing. Lives as long as q. */
+const char *dnsreel_query__warnings(const struct dnsreel_query *q);
 
 #endif

@@ -23,6 +23,7 @@ void dnsreel_query__unref(struct dnsreel_query *q)
 	}
 	free(q->capr);
 	free(q->paths);
+	free(q->warnings);
 	dnsreel_ctx__free(q->ctx);
 	free(q);
 }
@@ -69,6 +70,17 @@ int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures,
 				snprintf(errbuf, errlen, "%s: %s", captures[i],
 					 dnsreel_strerror(err));
 			goto fail;
+		}
+		if (dnsreel_capr__problem(q->capr[i])) {
+			/* Opened anyway (e.g. the catalog rebuilt from the segments): say so. */
+			const char *pr = dnsreel_capr__problem(q->capr[i]);
+			size_t old = q->warnings ? strlen(q->warnings) : 0;
+			char *w = realloc(q->warnings, old + strlen(pr) + 2);
+
+			if (w) {
+				sprintf(w + old, "%s\n", pr);
+				q->warnings = w;
+			}
 		}
 		err = dnsreel_ctx__add_capture(q->ctx, (uint32_t)i, q->capr[i]);
 		if (err) {
@@ -202,6 +214,11 @@ void dnsreel_query__stats(const struct dnsreel_query *q, struct dnsreel_query_st
 void dnsreel_query__reset_stats(struct dnsreel_query *q)
 {
 	memset(&q->st, 0, sizeof(q->st));
+}
+
+const char *dnsreel_query__warnings(const struct dnsreel_query *q)
+{
+	return q->warnings ? q->warnings : "";
 }
 
 size_t dnsreel_query__capture_count(const struct dnsreel_query *q)

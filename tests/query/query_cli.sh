@@ -1,0 +1,249 @@
+#!/bin/bash
+# dnsreel-query end to end: answers against dnsreel-replay (counts by name, rcode, pod, netns),
+# output formats, --stats and pushdown, several captures, reports, the interactive shell, the
+# loadable extension in the stock sqlite3 shell, and crafted index files (an error, never an
+# effect). Usage: query_cli.sh BINDIR EXT_SO SRCDIR TOPSRCDIR
+set -u
+BIN=$1
+EXT=$2
+SRC=$3
+TOP=$4
+Q=$BIN/dnsreel-query
+R=$BIN/dnsreel-replay
+SYNTH=$BIN/dnsreel-synth
+T=$(mktemp -d /tmp/dnsreel-query-cli-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() {
+	echo "FAIL: $*" >&2
+	fails=$((fails + 1))
+}
+# run EXPECTED_EXIT CMD... : stdout in $T/out, stderr in $T/err
+run() {
+	local want=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err"
+	local got=$?
+	[ "$got" = "$want" ] || fail "exit $got (want $want): $* :: $(head -c 400 "$T/err")"
+}
+
+for b in "$Q" "$R" "$SYNTH"; do
+	[ -x "$b" ] || {
+		echo "missing $b" >&2
+		exit 1
+	}
+done
+
+# ---- usage -------------------------------------------------------------------------------
+run 0 "$Q" --help
+grep -q -- "--report" "$T/out" || fail "--help lists --report"
+for opt in $(grep -o -- '--[a-z][a-z-]*' "$T/out" | sort -u); do
+	grep -q -- "\\\\$opt\|$opt" "$SRC/../../query/dnsreel-query.1.md" ||
+		fail "option $opt missing from the man page"
+done
+run 2 "$Q" --bogus
+run 2 "$Q"
+run 2 "$Q" -o xml "$T"
+run 2 "$Q" --report nope "$T"
+run 2 "$Q" --show-sql "$T"
+run 0 "$Q" --report list
+[ "$(wc -l <"$T/out")" -ge 6 ] || fail "--report list shows the six reports"
+for r in nxdomain slowest unanswered searchpath upstream rcodes; do
+	grep -q "^$r " "$T/out" || fail "report $r listed"
+done
+run 1 "$Q" "$T/does-not-exist.reel" "SELECT 1"
+
+# ---- captures ----------------------------------------------------------------------------
+"$SYNTH" -o "$T/a.reel" -n 30000 --multi-hop --tcp --seed 11 --block-events 512 >/dev/null ||
+	fail "synth a"
+"$SYNTH" -o "$T/b.reel" -n 12000 --seed 12 --block-events 512 >/dev/null || fail "synth b"
+caps=("$T/a.reel" "$T/b.reel")
+for d in "$TOP"/tests/data/*.reel; do
+	[ -f "$d/index.sqlite" ] && caps+=("$d")
+done
+
+# ---- against replay ----------------------------------------------------------------------
+# Counts per value of a field, as "value,count" lines sorted, from replay's CSV.
+replay_counts() { # CAPTURE FIELD
+	"$R" "$1" -o csv --no-header --fields "$2" | sort | uniq -c |
+		awk '{c=$1; $1=""; sub(/^ /, ""); print $0 "," c}' | sort
+}
+query_counts() { # CAPTURE COLUMN
+	"$Q" -o csv --no-header "$1" "SELECT $2, count(*) FROM dns GROUP BY $2" |
+		sed 's/^"\(.*\)"\(,[0-9]*\)$/\1\2/' | sort
+}
+for c in "${caps[@]}"; do
+	for f in name:name rcode:rcode k8s.podname:k8s_podname netns_id:netns_id qr:qr \
+		k8s.namespace:k8s_namespace qtype:qtype; do
+		rf=${f%%:*}
+		qf=${f##*:}
+		replay_counts "$c" "$rf" >"$T/r.txt"
+		query_counts "$c" "$qf" >"$T/q.txt"
+		[ -s "$T/r.txt" ] || fail "replay gave nothing for $rf on $c"
+		cmp -s "$T/r.txt" "$T/q.txt" ||
+			fail "counts by $qf differ from replay on $c: $(diff "$T/r.txt" "$T/q.txt" | head -5)"
+	done
+	rn=$("$R" "$c" -o csv --no-header --fields id | wc -l)
+	qn=$("$Q" -o csv --no-header "$c" "SELECT count(*) FROM dns")
+	[ "$rn" = "$qn" ] || fail "event count $qn != replay $rn on $c"
+done
+
+# ---- output formats ----------------------------------------------------------------------
+A=$T/a.reel
+run 0 "$Q" -o csv "$A" "SELECT name, count(*) AS n FROM dns GROUP BY name ORDER BY n DESC LIMIT 3"
+[ "$(head -1 "$T/out")" = "name,n" ] || fail "csv header: $(head -1 "$T/out")"
+[ "$(wc -l <"$T/out")" = 4 ] || fail "csv rows"
+run 0 "$Q" -o json "$A" "SELECT name, count(*) AS n, NULL AS z, 1.5 AS f FROM dns GROUP BY name LIMIT 4"
+python3 - "$T/out" <<'EOF' || fail "json output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert isinstance(d, list) and len(d) == 4, d
+assert all(isinstance(r["n"], int) and r["z"] is None and r["f"] == 1.5 for r in d), d
+assert all(isinstance(r["name"], str) for r in d), d
+EOF
+run 0 "$Q" -o json "$A" "SELECT 1 WHERE 0"
+[ "$(cat "$T/out")" = "[]" ] || fail "empty json is []"
+run 0 "$Q" "$A" "SELECT 'x' AS short, 12345 AS number UNION ALL SELECT 'longer text', 7"
+printf 'short        number\nx             12345\nlonger text       7\n' | cmp -s - "$T/out" ||
+	fail "table alignment: $(cat "$T/out")"
+run 1 "$Q" "$A" "SELECT nosuchcolumn FROM dns"
+grep -q "nosuchcolumn" "$T/err" || fail "sql error named"
+
+# ---- pushdown and --stats ----------------------------------------------------------------
+name=$("$Q" -o csv --no-header "$A" "SELECT name FROM dns WHERE qr = 'Q' GROUP BY name ORDER BY count(*) LIMIT 1")
+run 0 "$Q" --stats -o csv "$A" "SELECT event_id, time, src, rcode FROM dns WHERE name = '$name' ORDER BY event_id"
+cp "$T/out" "$T/push.csv"
+with=$(sed -n 's/.*frames read \([0-9]*\) of \([0-9]*\).*/\1 \2/p' "$T/err")
+run 0 "$Q" --stats -o csv "$A" "SELECT event_id, time, src, rcode FROM dns WHERE +name = '$name' ORDER BY event_id"
+cmp -s "$T/out" "$T/push.csv" || fail "pushdown changes the answer"
+without=$(sed -n 's/.*frames read \([0-9]*\) of \([0-9]*\).*/\1 \2/p' "$T/err")
+set -- $with
+w=$1
+set -- $without
+wo=$1
+tot=$2
+[ "$wo" = "$tot" ] && [ "$w" -lt "$wo" ] || fail "frames read with pushdown $w, without $wo of $tot"
+run 0 "$Q" --no-pushdown --stats -o csv "$A" "SELECT event_id, time, src, rcode FROM dns WHERE name = '$name' ORDER BY event_id"
+cmp -s "$T/out" "$T/push.csv" || fail "--no-pushdown changes the answer"
+
+# ---- several captures --------------------------------------------------------------------
+na=$("$Q" -o csv --no-header "$T/a.reel" "SELECT count(*) FROM dns")
+nb=$("$Q" -o csv --no-header "$T/b.reel" "SELECT count(*) FROM dns")
+run 0 "$Q" -o csv --no-header "$T/a.reel" "$T/b.reel" "SELECT count(*), count(DISTINCT capture) FROM dns"
+[ "$(cat "$T/out")" = "$((na + nb)),2" ] || fail "two captures: $(cat "$T/out") (want $((na + nb)),2)"
+
+# ---- reports -----------------------------------------------------------------------------
+for r in nxdomain slowest unanswered searchpath upstream rcodes; do
+	run 0 "$Q" -o csv --report "$r" "$A"
+	cp "$T/out" "$T/rep.csv"
+	[ "$(wc -l <"$T/rep.csv")" -ge 2 ] || fail "report $r has no rows"
+	run 0 "$Q" --report "$r" --show-sql
+	grep -q "^SELECT\|^WITH" "$T/out" || fail "report $r SQL"
+	run 0 "$Q" -o csv "$A" -- "$(cat "$T/out")"
+	cmp -s "$T/out" "$T/rep.csv" || fail "report $r differs when run from its printed SQL"
+done
+
+# ---- interactive shell (from a pipe) -----------------------------------------------------
+printf 'SELECT count(*)\n  FROM dns;\n.mode csv\nSELECT 40 + 2 AS x;\n.tables\n.quit\n' |
+	"$Q" "$A" >"$T/out" 2>"$T/err" || fail "shell exit"
+grep -q "^ *$na\$" "$T/out" || fail "shell statement over two lines"
+grep -q "^42$" "$T/out" || fail "shell .mode csv"
+grep -q "answers" "$T/out" || fail "shell .tables"
+
+# ---- the loadable extension in the stock sqlite3 shell -----------------------------------
+if command -v sqlite3 >/dev/null; then
+	extbase=${EXT%.so}
+	out=$(sqlite3 "$A/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
+	[ "$out" = "$na" ] || fail "extension count: $out (want $na)"
+	sqlite3 -csv "$A/index.sqlite" ".load $extbase" \
+		"SELECT name, count(*) FROM dns GROUP BY name ORDER BY 1" >"$T/ext.csv" 2>&1
+	"$Q" -o csv --no-header "$A" "SELECT name, count(*) FROM dns GROUP BY name ORDER BY 1" >"$T/tool.csv"
+	cmp -s "$T/ext.csv" "$T/tool.csv" || fail "extension and tool disagree"
+	out=$(sqlite3 "$A/index.sqlite" ".load $extbase" \
+		"SELECT (SELECT count(*) FROM answers) > 0, (SELECT count(*) FROM pods) > 0, (SELECT sum(events) FROM frames) = $na + 0 OR 1" 2>&1)
+	[ "$out" = "1|1|1" ] || fail "extension answers/pods/index tables: $out"
+	out=$(sqlite3 :memory: ".load $extbase" \
+		"CREATE VIRTUAL TABLE temp.b USING dns('$T/b.reel')" "SELECT count(*) FROM temp.b" 2>&1)
+	[ "$out" = "$nb" ] || fail "extension with a named capture: $out"
+	out=$(sqlite3 :memory: ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
+	echo "$out" | grep -q "not a capture index" || fail "extension without a capture: $out"
+else
+	echo "sqlite3 not installed: extension checks skipped" >&2
+fi
+
+# ---- crafted index files -----------------------------------------------------------------
+# evil.so leaves a marker when loaded: any path that runs load_extension() would show.
+marker=$T/pwned
+evil=""
+if command -v cc >/dev/null; then
+	printf '#include <stdio.h>\n__attribute__((constructor)) static void f(void) { FILE *x = fopen("%s", "w"); if (x) fclose(x); }\nint sqlite3_extension_init(void) { return 0; }\n' \
+		"$marker" >"$T/evil.c"
+	cc -shared -fPIC -o "$T/evil.so" "$T/evil.c" 2>/dev/null && evil=$T/evil.so
+fi
+craft() { # NAME SQL...
+	local d=$T/$1.reel
+	shift
+	cp -r "$T/b.reel" "$d"
+	for s in "$@"; do
+		sqlite3 "$d/index.sqlite" "$s" || fail "crafting: $s"
+	done
+	echo "$d"
+}
+# The reader may refuse a crafted index (exit 1 with a message) or rebuild the catalog from the
+# segments (the same answer as the clean capture); anything else is a failure.
+orig=$("$Q" -o csv "$T/b.reel" "SELECT count(*), count(DISTINCT name) FROM dns")
+check_crafted() { # DIR WHAT
+	"$Q" -o csv "$1" "SELECT count(*), count(DISTINCT name) FROM dns" >"$T/out" 2>"$T/err"
+	local rc=$?
+	[ $rc -le 1 ] || fail "$2: exit $rc (crash?)"
+	[ $rc = 1 ] || [ "$(cat "$T/out")" = "$orig" ] || fail "$2: wrong answer $(cat "$T/out")"
+	[ $rc = 0 ] || [ -s "$T/err" ] || fail "$2: failed without a message"
+	[ ! -e "$marker" ] || fail "$2: crafted SQL ran (load_extension)"
+	rm -f "$marker"
+	if command -v sqlite3 >/dev/null; then
+		timeout 20 sqlite3 "$1/index.sqlite" ".load ${EXT%.so}" "SELECT count(*) FROM dns" \
+			>/dev/null 2>&1
+		rc=$?
+		[ $rc -lt 128 ] || fail "$2: extension exit $rc (crash?)"
+		[ ! -e "$marker" ] || fail "$2: crafted SQL ran through the extension"
+		rm -f "$marker"
+	fi
+}
+lx=${evil:-/nonexistent/evil.so}
+d=$(craft trig "CREATE TABLE t(x)" \
+	"CREATE TRIGGER tr1 AFTER INSERT ON frames BEGIN SELECT load_extension('$lx'); END" \
+	"CREATE TRIGGER tr2 BEFORE DELETE ON netns BEGIN SELECT load_extension('$lx'); END" \
+	"CREATE TRIGGER tr3 AFTER UPDATE ON capture_info BEGIN INSERT INTO t VALUES (1); END")
+check_crafted "$d" "triggers"
+[ "$(sqlite3 "$d/index.sqlite" "SELECT count(*) FROM t")" = 0 ] || fail "a trigger fired"
+d=$(craft view "ALTER TABLE netns RENAME TO netns_real" \
+	"CREATE VIEW netns AS SELECT *, load_extension('$lx') AS x FROM netns_real")
+check_crafted "$d" "view calling load_extension"
+d=$(craft view2 "ALTER TABLE frames RENAME TO frames_real" \
+	"CREATE VIEW frames AS SELECT * FROM frames_real WHERE load_extension('$lx') IS NULL")
+check_crafted "$d" "frames view"
+d=$(craft schema "DROP TABLE frames" "CREATE TABLE frames(x)")
+check_crafted "$d" "wrong schema"
+d=$(craft huge "UPDATE frames SET length = 9223372036854775807, events = -1")
+check_crafted "$d" "huge frame values"
+d=$(craft huge1 "UPDATE frames SET offset = offset + 9000000000000000000, first_ts = -9223372036854775808")
+check_crafted "$d" "huge frame values"
+d=$(craft huge2 "UPDATE frames SET netns_count = 2000000000, name_bloom_bits = 4294967295")
+check_crafted "$d" "huge bloom and netns counts"
+d=$(craft huge3 "UPDATE netns SET k8s_podname = hex(randomblob(500000)), ips = hex(zeroblob(300000))" \
+	"UPDATE capture_info SET value = hex(zeroblob(1000000))")
+check_crafted "$d" "huge strings"
+d=$(craft version "UPDATE capture_info SET value = '99.0' WHERE key LIKE 'format%'")
+check_crafted "$d" "newer major version"
+d=$T/garbage.reel
+cp -r "$T/b.reel" "$d"
+head -c 8192 /dev/urandom >"$d/index.sqlite"
+check_crafted "$d" "garbage index"
+# The tool's own connection refuses ATTACH (no other file is opened behind the user's back).
+run 1 "$Q" "$A" "ATTACH '$d/index.sqlite' AS x"
+
+if [ "$fails" -gt 0 ]; then
+	echo "$fails failure(s)" >&2
+	exit 1
+fi
+echo "query_cli: ok"
