@@ -128,6 +128,8 @@ struct dnsreel_recorder {
 	bool filtering;
 	struct pentry *pt;
 	uint32_t *pidset;
+	struct pidc *pidc;
+	uint64_t scan_count;
 	struct ipt_job ipt[MAX_IPT_JOBS];
 	struct svc_seen *svcs;
 	size_t nsvcs, cap_svcs;
@@ -854,6 +856,34 @@ static void scan_dirs(struct dnsreel_recorder *r)
 	}
 }
 
+/* pid -> netns inode seen at the last full scan: readlink of /proc/PID/ns/net is the costly
+ * part of a scan on a node with thousands of processes, and a process rarely changes netns.
+ * Known pids are re-read only on every tenth (full) scan. */
+struct pidc {
+	int32_t pid;
+	uint32_t pad;
+	uint64_t ino;
+};
+#define PIDC_SIZE (1u << 16)
+#define PIDC_WAYS 4
+
+static struct pidc *pidc_slot(struct dnsreel_recorder *r, int32_t pid, bool *hit)
+{
+	uint32_t h = ((uint32_t)pid * 2654435761u) & (PIDC_SIZE - 1);
+	struct pidc *free_slot = NULL;
+	for (uint32_t i = 0; i < PIDC_WAYS; i++) {
+		struct pidc *c = &r->pidc[(h + i) & (PIDC_SIZE - 1)];
+		if (c->pid == pid) {
+			*hit = true;
+			return c;
+		}
+		if (!c->pid && !free_slot)
+			free_slot = c;
+	}
+	*hit = false;
+	return free_slot ? free_slot : &r->pidc[h]; /* full: overwrite */
+}
+
 static void scan_proc(struct dnsreel_recorder *r)
 {
 	char dir[1200];
@@ -861,23 +891,36 @@ static void scan_proc(struct dnsreel_recorder *r)
 	DIR *dp = opendir(dir);
 	if (!dp)
 		return;
+	bool full = r->scan_count++ % 10 == 0;
+	if (full)
+		memset(r->pidc, 0, PIDC_SIZE * sizeof(*r->pidc));
 	int dfd = dirfd(dp);
 	struct dirent *de;
 	while ((de = readdir(dp))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
 			continue;
-		char rel[300], link[64];
+		int32_t pid = atoi(de->d_name);
+		bool hit;
+		struct pidc *c = pidc_slot(r, pid, &hit);
+		char rel[300];
 		snprintf(rel, sizeof(rel), "%s/ns/net", de->d_name);
-		ssize_t l = readlinkat(dfd, rel, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue; /* kernel thread or gone */
-		link[l] = 0;
 		unsigned long long ino;
-		if (sscanf(link, "net:[%llu]", &ino) != 1)
-			continue;
+		if (hit) {
+			ino = c->ino;
+		} else {
+			char link[64];
+			ssize_t l = readlinkat(dfd, rel, link, sizeof(link) - 1);
+			if (l <= 0)
+				continue; /* kernel thread or gone */
+			link[l] = 0;
+			if (sscanf(link, "net:[%llu]", &ino) != 1)
+				continue;
+			c->pid = pid;
+			c->ino = ino;
+		}
 		char p[1600];
 		snprintf(p, sizeof(p), "%s/%s", dir, rel);
-		ns_note(r, ino, p, NULL, atoi(de->d_name));
+		ns_note(r, ino, p, NULL, pid);
 	}
 	closedir(dp);
 }
@@ -1093,7 +1136,8 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	    (o->k8s_podnames && o->k8s_podnames[0]) || (o->k8s_containers && o->k8s_containers[0]);
 	r->pt = calloc(PT_SIZE, sizeof(*r->pt));
 	r->pidset = calloc(PIDSET_SIZE, sizeof(*r->pidset));
-	if (!r->pt || !r->pidset) {
+	r->pidc = calloc(PIDC_SIZE, sizeof(*r->pidc));
+	if (!r->pt || !r->pidset || !r->pidc) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -1516,5 +1560,6 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 	free(r->svcs);
 	free(r->pt);
 	free(r->pidset);
+	free(r->pidc);
 	free(r);
 }
