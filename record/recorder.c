@@ -1515,7 +1515,10 @@ size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_reco
 		if (n->state != NS_ATTACHED && !n->events)
 			continue;
 		out[k].netns = n->ino;
-		out[k].name = n->ctx.k8s_podname[0] ? n->ctx.k8s_podname : n->ctx.name;
+		out[k].name = n->ctx.k8s_podname[0]		    ? n->ctx.k8s_podname
+			      : n->ctx.name[0]			    ? n->ctx.name
+			      : (n->ctx.flags & DNSREEL_NETNS_HOST) ? "(host)"
+								    : "";
 		out[k].events = n->events;
 		out[k].attached = n->state == NS_ATTACHED;
 		k++;
