@@ -302,7 +302,8 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 			free(t->val);
 			return DNSREEL_E_PARSE;
 		}
-		if (!t->num_ok && def->type != DNSREEL_FT_STR) {
+		/* FIELD== and FIELD!= with nothing after: unknown (null) or known */
+		if (!t->num_ok && def->type != DNSREEL_FT_STR && t->val[0]) {
 			errf(errbuf, errlen, "filter \"%s\": \"%s\" is not a number", expr, t->val);
 			free(t->val);
 			return DNSREEL_E_PARSE;

@@ -161,6 +161,10 @@ static void test_ops(void)
 	CHECK_INT(m1("comm!=curl", &rn), 1);
 	CHECK_INT(m1("comm==", &rn), 1);
 	CHECK_INT(m1("pid>0", &rn), 0);
+	CHECK_INT(m1("pid==", &rn), 1); /* "no process known" */
+	CHECK_INT(m1("pid==", &rq), 0);
+	CHECK_INT(m1("pid!=", &rq), 1);
+	CHECK_INT(m1("pid<", &rq), -1);
 	CHECK_INT(m1("k8s.podname==", &rn), 1);
 	CHECK_INT(m1("k8s.podname~.", &rn), 0);
 
