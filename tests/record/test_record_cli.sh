@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dnsreel-record usage errors exit 2 with a message naming the option, before any privilege
-# check or BPF work (so this runs without root); --help lists every option section.
+# check or BPF work (so this runs without root); --help lists every option section; as root,
+# an unprivileged run (setpriv) names the missing capabilities and exits 1.
 set -u
 REC=$1
 fail=0
@@ -35,5 +36,17 @@ out=$("$REC" --help)
 for s in Output "What to record" "Live view" Context Operation; do
 	grep -q "^$s" <<<"$out" || { echo "FAIL: --help has no section $s"; fail=1; }
 done
+# Without privileges: names the missing capabilities, exit 1, nothing created.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	d=$(mktemp -d)
+	chmod 777 "$d"
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$REC" -o "$d/x.reel" -d 1 >/dev/null 2>"$err"
+	rc=$?
+	[ $rc -eq 1 ] || { echo "FAIL: unprivileged run exited $rc, want 1"; fail=1; }
+	grep -q "CAP_NET_RAW" "$err" || { echo "FAIL: no missing capability named: $(cat "$err")"; fail=1; }
+	[ -e "$d/x.reel" ] && { echo "FAIL: unprivileged run created the capture"; fail=1; }
+	rm -rf "$d"
+fi
 [ $fail -eq 0 ] && echo "ok: dnsreel-record usage errors"
 exit $fail
