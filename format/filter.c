@@ -1,9 +1,9 @@
 /* -F filters as trace_dns users type them: FIELD==V, !=, ~RE (POSIX ERE, unanchored), !~,
- * <, <=, >, >=. Terms are ANDed. Values are converted once, at add time, to what the field
- * compares as: numbers for numeric fields and for fields with a raw number (qtype "AAAA" or
- * 28, rcode "NameError"/"NXDOMAIN"/3, id as hex, timestamp as RFC 3339 or relative time,
- * latency with a duration unit), text otherwise. Names compare without regard to case or the
- * trailing dot, as DNS does.
+ * <, <=, >, >= (and the older FIELD:V, FIELD:!~RE, FIELD:>=N spelling). Terms are ANDed. Values are
+ * converted once, at add time, to what the field compares as: numbers for numeric fields and for
+ * fields with a raw number (qtype "AAAA" or 28, rcode "NameError"/"NXDOMAIN"/3, id as hex,
+ * timestamp as RFC 3339 or relative time, latency with a duration unit), text otherwise. Names
+ * compare without regard to case or the trailing dot, as DNS does.
  */
 #include <errno.h>
 #include <regex.h>
@@ -230,7 +230,7 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 	while (*p == ' ')
 		p++;
 	const char *fs = p;
-	while (*p && !strchr("=!~<> ", *p))
+	while (*p && !strchr("=!~<> :", *p))
 		p++;
 	size_t fl = (size_t)(p - fs);
 	while (*p == ' ')
@@ -248,7 +248,25 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 		return DNSREEL_E_PARSE;
 	}
 	enum op op;
-	if (!strncmp(p, "==", 2))
+	if (*p == ':') {
+		/* the older Inspektor Gadget spelling: FIELD:V, FIELD:!V, FIELD:~RE, FIELD:>=N,
+		 * ... with '!' negating any of them */
+		p++;
+		bool neg = *p == '!';
+		p += neg;
+		if (*p == '~')
+			op = neg ? OP_NRE : OP_RE, p += 1;
+		else if (!strncmp(p, ">=", 2))
+			op = neg ? OP_LT : OP_GE, p += 2;
+		else if (*p == '>')
+			op = neg ? OP_LE : OP_GT, p += 1;
+		else if (!strncmp(p, "<=", 2))
+			op = neg ? OP_GT : OP_LE, p += 2;
+		else if (*p == '<')
+			op = neg ? OP_GE : OP_LT, p += 1;
+		else
+			op = neg ? OP_NE : OP_EQ;
+	} else if (!strncmp(p, "==", 2))
 		op = OP_EQ, p += 2;
 	else if (!strncmp(p, "!=", 2))
 		op = OP_NE, p += 2;

@@ -168,6 +168,16 @@ static void test_ops(void)
 	CHECK_INT(m1("k8s.podname==", &rn), 1);
 	CHECK_INT(m1("k8s.podname~.", &rn), 0);
 
+	/* the older spelling */
+	CHECK_INT(m1("name:www.example.test.", &rq), 1);
+	CHECK_INT(m1("name:!www.example.test.", &rq), 0);
+	CHECK_INT(m1("name:~^www", &rq), 1);
+	CHECK_INT(m1("name:!~^www", &rq), 0);
+	CHECK_INT(m1("pid:>=1234", &rq), 1);
+	CHECK_INT(m1("pid:!>=1234", &rq), 0);
+	CHECK_INT(m1("pid:<2000", &rq), 1);
+	CHECK_INT(m1("pid:!<2000", &rq), 0);
+
 	/* refused expressions */
 	CHECK_INT(m1("nosuch==1", &rq), -1);
 	CHECK_INT(m1("name=x", &rq), -1);
