@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <bpf/libbpf.h>
+
 #include "capture.h"
 #include "cli.h"
 #include "dnsreel.h"
@@ -98,11 +100,17 @@ static const struct dnsreel_opt opts[] = {
     {0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
+static void print_versions(FILE *out)
+{
+	fprintf(out, ", libbpf %u.%u", libbpf_major_version(), libbpf_minor_version());
+}
+
 static const struct dnsreel_tool tool = {
     .name = "dnsreel-record",
     .usage = "[OPTIONS]",
     .summary = "record every DNS packet of every network namespace into a capture",
     .opts = opts,
+    .print_versions = print_versions,
     .epilog = "Examples:\n"
 	      "  dnsreel-record -w incident.reel --duration 10m\n"
 	      "  dnsreel-record --live -n kube-system -F name~example\n"
