@@ -26,7 +26,9 @@ struct ifkey {
 	uint64_t netns;
 	uint32_t capture;
 	uint32_t ifindex;
-	uint32_t id; /* interface id + 1; 0 = empty slot */
+	uint32_t id;  /* interface id + 1; 0 = empty slot */
+	char *prefix; /* packet comment start: "netns=N pod=NS/POD container=C" */
+	size_t plen;
 };
 
 /* Next sequence number per TCP stream direction for messages written one per segment. */
@@ -226,9 +228,31 @@ static void write_idb(struct dnsreel_pcapng *w, uint32_t capture, uint64_t netns
 	block_end(w);
 }
 
-/* Interface id for (capture, netns, ifindex), writing its IDB the first time. */
+/* The netns/pod part of every packet comment of an interface, built once. */
+static char *comment_prefix(struct dnsreel_pcapng *w, uint32_t capture, uint64_t netns, size_t *len)
+{
+	const struct dnsreel_netns_ctx *ns =
+	    w->ctx ? dnsreel_ctx__netns(w->ctx, capture, netns) : NULL;
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "netns=%llu", (unsigned long long)netns);
+	if (ns && ns->k8s_podname[0] && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " pod=%s/%s", ns->k8s_namespace,
+			      ns->k8s_podname);
+	if (ns && ns->k8s_containername[0] && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " container=%s",
+			      ns->k8s_containername);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf))
+		n = (int)sizeof(buf) - 1;
+	*len = (size_t)n;
+	return strndup(buf, (size_t)n);
+}
+
+/* Interface id for (capture, netns, ifindex), writing its IDB the first time; *prefix gets
+ * the start of its packets' comments (owned by the writer). */
 static int iface(struct dnsreel_pcapng *w, uint32_t capture, uint64_t netns, uint32_t ifindex,
-		 uint32_t *id)
+		 uint32_t *id, const char **prefix, size_t *plen)
 {
 	if (w->nifs * 2 >= w->ifs_cap && if_grow(w) < 0)
 		return -ENOMEM;
@@ -237,13 +261,22 @@ static int iface(struct dnsreel_pcapng *w, uint32_t capture, uint64_t netns, uin
 		struct ifkey *k = &w->ifs[j];
 		if (k->netns == netns && k->capture == capture && k->ifindex == ifindex) {
 			*id = k->id - 1;
+			*prefix = k->prefix;
+			*plen = k->plen;
 			return 0;
 		}
 		j = (j + 1) & (w->ifs_cap - 1);
 	}
-	w->ifs[j] = (struct ifkey){
-	    .netns = netns, .capture = capture, .ifindex = ifindex, .id = (uint32_t)++w->nifs};
-	*id = (uint32_t)w->nifs - 1;
+	struct ifkey k = {
+	    .netns = netns, .capture = capture, .ifindex = ifindex, .id = (uint32_t)w->nifs + 1};
+	k.prefix = comment_prefix(w, capture, netns, &k.plen);
+	if (!k.prefix)
+		return -ENOMEM;
+	w->ifs[j] = k;
+	w->nifs++;
+	*id = k.id - 1;
+	*prefix = k.prefix;
+	*plen = k.plen;
 	write_idb(w, capture, netns, ifindex);
 	return w->err;
 }
@@ -279,6 +312,22 @@ static void be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
+/* " key=" then v in decimal; returns bytes written (<= 16). */
+static size_t put_kv(char *d, const char *key, uint32_t v)
+{
+	size_t n = strlen(key);
+	memcpy(d, key, n);
+	char t[10];
+	size_t k = 0;
+	do {
+		t[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		d[n++] = t[--k];
+	return n;
+}
+
 /* epb_flags: direction in bits 0-1, reception type in bits 2-4. */
 static uint32_t epb_flags(uint8_t pkt_type)
 {
@@ -304,7 +353,9 @@ static int write_packet(struct dnsreel_pcapng *w, uint32_t capture, const struct
 			uint32_t seq)
 {
 	uint32_t id;
-	int err = iface(w, capture, ev->netns, ev->ifindex, &id);
+	const char *prefix;
+	size_t plen;
+	int err = iface(w, capture, ev->netns, ev->ifindex, &id, &prefix, &plen);
 	if (err)
 		return err;
 	bool v6 = ev->ip_version == 6, tcp = ev->proto == 6;
@@ -381,27 +432,29 @@ static int write_packet(struct dnsreel_pcapng *w, uint32_t capture, const struct
 		put(w, pl, cap);
 	pad4(w);
 
-	const struct dnsreel_netns_ctx *ns =
-	    w->ctx ? dnsreel_ctx__netns(w->ctx, capture, ev->netns) : NULL;
-	char comment[1024];
-	int n = snprintf(comment, sizeof(comment), "netns=%llu", (unsigned long long)ev->netns);
-	if (ns && ns->k8s_podname[0] && n > 0 && (size_t)n < sizeof(comment))
-		n += snprintf(comment + n, sizeof(comment) - (size_t)n, " pod=%s/%s",
-			      ns->k8s_namespace, ns->k8s_podname);
-	if (ns && ns->k8s_containername[0] && n > 0 && (size_t)n < sizeof(comment))
-		n += snprintf(comment + n, sizeof(comment) - (size_t)n, " container=%s",
-			      ns->k8s_containername);
-	if ((ev->flags & DNSREEL_EV_PROC) && n > 0 && (size_t)n < sizeof(comment))
-		n += snprintf(comment + n, sizeof(comment) - (size_t)n,
-			      " comm=%.16s pid=%u tid=%u uid=%u gid=%u", ev->comm, ev->pid, ev->tid,
-			      ev->uid, ev->gid);
-	if (n > 0 && (size_t)n < sizeof(comment))
-		n += snprintf(comment + n, sizeof(comment) - (size_t)n, " pkt_type=%s",
-			      dnsreel_pkt_type_name(ev->pkt_type));
-	if (n > (int)sizeof(comment) - 1)
-		n = (int)sizeof(comment) - 1;
-	if (n > 0)
-		opt(w, OPT_COMMENT, comment, (size_t)n);
+	/* Comment: the interface's netns/pod part, then process and packet type, by hand (this
+	 * runs for every packet). */
+	char comment[1024 + 160];
+	size_t n = plen < 1024 ? plen : 1024;
+	memcpy(comment, prefix, n);
+	if (ev->flags & DNSREEL_EV_PROC) {
+		size_t cl = strnlen(ev->comm, sizeof(ev->comm));
+		memcpy(comment + n, " comm=", 6);
+		n += 6;
+		memcpy(comment + n, ev->comm, cl);
+		n += cl;
+		n += put_kv(comment + n, " pid=", ev->pid);
+		n += put_kv(comment + n, " tid=", ev->tid);
+		n += put_kv(comment + n, " uid=", ev->uid);
+		n += put_kv(comment + n, " gid=", ev->gid);
+	}
+	const char *pt = dnsreel_pkt_type_name(ev->pkt_type);
+	size_t ptl = strnlen(pt, 32);
+	memcpy(comment + n, " pkt_type=", 10);
+	n += 10;
+	memcpy(comment + n, pt, ptl);
+	n += ptl;
+	opt(w, OPT_COMMENT, comment, n);
 	uint32_t fl = epb_flags(ev->pkt_type);
 	opt(w, EPB_FLAGS, &fl, 4);
 	if (ev->flags & DNSREEL_EV_PROC) {
@@ -526,6 +579,8 @@ int dnsreel_pcapng__close(struct dnsreel_pcapng *w)
 	int err = w->err;
 	if (fflush(w->f) && !err)
 		err = errno ? -errno : -EIO;
+	for (size_t i = 0; i < w->ifs_cap; i++)
+		free(w->ifs[i].prefix);
 	free(w->ifs);
 	free(w->tcp);
 	free(w->blk);
