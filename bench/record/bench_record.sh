@@ -9,7 +9,7 @@
 # Prints qps of each as a ratio of the first, DNS packets per query seen by tcpdump and by
 # dnsreel (their ratio is what dnsreel caught against tcpdump), losses on both sides, recorder
 # CPU seconds per million events, and bytes/event of the capture against the tcpdump pcaps
-# compressed with zstd -19 (pcaps larger than BENCH_ZSTD_SAMPLE_MB, default 256, are compressed
+# compressed with zstd -19 (pcaps larger than BENCH_ZSTD_SAMPLE_MB, default 64, are compressed
 # on that many leading MB and scaled: level 19 runs at a few MB/s).
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
@@ -66,7 +66,7 @@ for ns in $LAB_NETNS; do
 done
 echo "  tcpdump: $(qps_of tcpdump) qps, $tcp_pkts packets, $tcp_drop dropped" >&2
 # pcap + zstd -19, on a leading sample when big.
-sample=$((${BENCH_ZSTD_SAMPLE_MB:-256} * 1024 * 1024))
+sample=$((${BENCH_ZSTD_SAMPLE_MB:-64} * 1024 * 1024))
 zst_bytes=0
 for ns in $LAB_NETNS; do
 	f=$WORK/$ns.pcap
