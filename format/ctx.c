@@ -17,6 +17,7 @@
 
 struct nsent {
 	struct dnsreel_netns_ctx ns;
+	bool has_pod; /* its pod and ips are in the endpoint table as of ns */
 };
 
 struct cap {
@@ -341,6 +342,13 @@ int dnsreel_ctx__put_netns(struct dnsreel_ctx *c, uint32_t capture,
 			return -ENOMEM;
 		cp->tab_n++;
 	}
+	/* Live captures upsert the same record again and again: only a change in the pod or its
+	 * addresses touches the endpoint table (whose values are never freed before the end). */
+	bool same =
+	    (*s)->has_pod &&
+	    !strncmp((*s)->ns.k8s_podname, ns->k8s_podname, sizeof(ns->k8s_podname)) &&
+	    !strncmp((*s)->ns.k8s_namespace, ns->k8s_namespace, sizeof(ns->k8s_namespace)) &&
+	    !strncmp((*s)->ns.ips, ns->ips, sizeof(ns->ips));
 	(*s)->ns = *ns;
 	struct dnsreel_netns_ctx *d = &(*s)->ns;
 	/* untrusted input: make sure every string ends */
@@ -352,7 +360,11 @@ int dnsreel_ctx__put_netns(struct dnsreel_ctx *c, uint32_t capture,
 	d->runtime_containername[sizeof(d->runtime_containername) - 1] = 0;
 	d->runtime_containerid[sizeof(d->runtime_containerid) - 1] = 0;
 	d->ips[sizeof(d->ips) - 1] = 0;
-	return add_pod_ips(c, capture, d);
+	if (same)
+		return 0;
+	int rc = add_pod_ips(c, capture, d);
+	(*s)->has_pod = rc == 0;
+	return rc;
 }
 
 const struct dnsreel_netns_ctx *dnsreel_ctx__netns(const struct dnsreel_ctx *c, uint32_t capture,
@@ -388,10 +400,14 @@ int dnsreel_ctx__put_service(struct dnsreel_ctx *c, uint32_t capture,
 	ns[sizeof(ns) - 1] = 0;
 	memcpy(name, svc->name, sizeof(name));
 	name[sizeof(name) - 1] = 0;
+	struct epkey k;
+	key_init(&k, capture, 's', svc->ip_version, svc->addr, svc->port);
+	const struct epval *old = ep_get(c, &k);
+	if (old && !strcmp(old->ns, ns) && !strcmp(old->name, name))
+		return 0; /* an upsert that changes nothing */
 	struct epval *v = val_new(c, 's', ns, name);
 	if (!v)
 		return -ENOMEM;
-	struct epkey k;
 	uint32_t caps[2] = {capture, ANY_CAPTURE};
 	for (int i = 0; i < 2; i++) {
 		key_init(&k, caps[i], 's', svc->ip_version, svc->addr, svc->port);

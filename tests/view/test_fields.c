@@ -284,6 +284,18 @@ static void test_ctx(void)
 	dnsreel_ctx__endpoint(ctx, 0, 6, s.addr, 5353, &ep);
 	CHECK_INT(ep.kind, 's');
 	CHECK_STR(ep.name, "dns6");
+	/* live upserts of an unchanged record, then a new address */
+	struct dnsreel_netns_ctx live = *dnsreel_ctx__netns(ctx, 3, 5000000007ull);
+	for (int i = 0; i < 100000; i++)
+		CHECK_INT(dnsreel_ctx__put_netns(ctx, 3, &live) |
+			      dnsreel_ctx__put_service(ctx, 0, &s),
+			  0);
+	snprintf(live.ips, sizeof(live.ips), "10.9.9.9");
+	CHECK_INT(dnsreel_ctx__put_netns(ctx, 3, &live), 0);
+	uint8_t b[16] = {10, 9, 9, 9};
+	dnsreel_ctx__endpoint(ctx, 3, 4, b, 1, &ep);
+	CHECK_INT(ep.kind, 'p');
+	CHECK_STR(ep.name, "pod-7");
 	CHECK(dnsreel_ctx__meta(ctx, 3) == NULL);
 	CHECK(dnsreel_ctx__meta(ctx, 0) != NULL);
 }
