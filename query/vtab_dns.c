@@ -295,6 +295,7 @@ struct qrow {
 
 struct capcfg {
 	bool skip;
+	int64_t boot_to_wall;
 	struct dnsreel_prune p;
 	uint64_t *netns; /* owned */
 };
@@ -773,7 +774,7 @@ static bool frame_wanted(struct scan *s, uint32_t cap, size_t i)
 	return false;
 }
 
-static int key_cmp(const void *a, const void *b)
+static int u64_cmp(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -782,7 +783,34 @@ static int key_cmp(const void *a, const void *b)
 
 static bool key_wanted(const struct scan *s, uint64_t k)
 {
-	return bsearch(&k, s->keys, s->nkeys, sizeof(k), key_cmp) != NULL;
+	return bsearch(&k, s->keys, s->nkeys, sizeof(k), u64_cmp) != NULL;
+}
+
+static int u64_cmp(const void *a, const void *b);
+
+/* The pushed-down predicates that can be decided from the event alone (time, netns, qr) drop
+ * rows here, before SQLite spends a column call on them. Conservative like the frame check:
+ * SQLite still evaluates every constraint on what is left. */
+static bool row_may_match(const struct scan *s, const struct qrow *r)
+{
+	const struct capcfg *cc = &s->caps[s->blk_cap];
+	const struct dnsreel_event *ev = r->from_xev ? &s->xev[r->ev] : &s->blk.ev[r->ev];
+	int64_t wall = ev->ts_ns + cc->boot_to_wall;
+
+	if (cc->p.since_wall_ns && wall < cc->p.since_wall_ns)
+		return false;
+	if (cc->p.until_wall_ns && wall > cc->p.until_wall_ns)
+		return false;
+	if (cc->p.netns_count &&
+	    !bsearch(&ev->netns, cc->p.netns, cc->p.netns_count, sizeof(uint64_t), u64_cmp))
+		return false;
+	if (cc->p.qr_mask) {
+		const uint8_t *m = (const uint8_t *)row_msg(s, r);
+
+		if (r->msg_len < 12 || !(cc->p.qr_mask & (m[2] & 0x80 ? 2 : 1)))
+			return false;
+	}
+	return true;
 }
 
 /* Next row; 1 = s->rows[s->pos - 1] is it, 0 = end, negative = error (errmsg). */
@@ -801,6 +829,8 @@ static int scan_next(struct scan *s)
 							       r->ev, r->sub)))
 				continue;
 			if (s->keys && r->from_xev)
+				continue;
+			if (s->pushdown && !row_may_match(s, r))
 				continue;
 			return 1;
 		}
@@ -1321,15 +1351,18 @@ static int scan_config(struct scan *s, const struct tdesc *t, const char *idx, i
 		return err;
 	}
 	if (s->keys)
-		qsort(s->keys, s->nkeys, sizeof(*s->keys), key_cmp);
+		qsort(s->keys, s->nkeys, sizeof(*s->keys), u64_cmp);
 	if (qr_mask == 0)
 		s->no_rows = true;
 
 	for (size_t i = 0; i < q->n; i++) {
 		struct capcfg *cc = &s->caps[i];
-		const struct dnsreel_meta *m = dnsreel_capr__meta(q->capr[i]);
+		const struct dnsreel_meta *m = dnsreel_ctx__meta(q->ctx, (uint32_t)i);
 
-		(void)m;
+		if (!m) /* the same offset rec_prepare() uses */
+			m = dnsreel_capr__meta(q->capr[i]);
+
+		cc->boot_to_wall = m ? m->boot_to_wall_ns : 0;
 		cc->skip = !cap_ok[i];
 		if (since != INT64_MIN)
 			cc->p.since_wall_ns = since > 0 ? since : 0;
@@ -1367,6 +1400,8 @@ static int scan_config(struct scan *s, const struct tdesc *t, const char *idx, i
 			}
 			if (err)
 				break;
+			if (cc->p.netns_count > 1)
+				qsort(cc->netns, cc->p.netns_count, sizeof(uint64_t), u64_cmp);
 			cc->p.netns = cc->netns;
 			if (!cc->p.netns_count)
 				cc->skip = true;
@@ -1549,7 +1584,7 @@ struct dcur {
 	size_t hcap;
 	uint8_t *garena;
 	size_t glen, gcap;
-	size_t gi;
+	size_t gi, glast;
 	uint64_t grep;
 	struct cval gvals[MAX_COLS];
 	/* answers */
@@ -1597,7 +1632,17 @@ struct ncache_ent {
 	char text[NC_TEXT];
 };
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n);
+/* Slot from the length and the first and last eight bytes: a collision only costs a miss. */
+static size_t name_slot(const uint8_t *p, size_t n)
+{
+	uint64_t a = 0, b = 0;
+
+	memcpy(&a, p, n < 8 ? n : 8);
+	if (n > 8)
+		memcpy(&b, p + n - 8, 8);
+	a = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ n) * 0xff51afd7ed558ccdull;
+	return (size_t)(a >> 40) & (NC_SLOTS - 1);
+}
 
 static void dns_light(struct dnsreel_dns *d, const uint8_t *msg, size_t len, struct ncache_ent *nc)
 {
@@ -1633,7 +1678,7 @@ static void dns_light(struct dnsreel_dns *d, const uint8_t *msg, size_t len, str
 		if (l == 0) {
 			size_t wl = pos + 1 - 12;
 
-			e = &nc[hash_bytes(msg + 12, wl) & (NC_SLOTS - 1)];
+			e = &nc[name_slot(msg + 12, wl)];
 			if (e->wlen == wl && !memcmp(e->wire, msg + 12, wl)) {
 				memcpy(d->qname, e->text, (size_t)e->tlen + 1);
 				next = pos + 1;
@@ -1815,6 +1860,17 @@ static int group_add_row(struct dcur *c, int nob)
 		if (k + 1 == nob)
 			glen = c->glen - start;
 	}
+	/* Neighbouring rows often repeat a tuple (a query, its copies, its response). */
+	if (c->nents && c->glast < c->nents) {
+		struct gent *e = &c->ents[c->glast];
+
+		if (e->len == c->glen - start &&
+		    !memcmp(c->garena + e->off, c->garena + start, e->len)) {
+			e->count++;
+			c->glen = start;
+			return 0;
+		}
+	}
 	h = hash_bytes(c->garena + start, c->glen - start);
 	if (c->nents * 2 >= c->hcap) {
 		size_t nc = c->hcap ? c->hcap * 2 : 1024;
@@ -1842,6 +1898,7 @@ static int group_add_row(struct dcur *c, int nob)
 		if (e->hash == h && e->len == c->glen - start &&
 		    !memcmp(c->garena + e->off, c->garena + start, e->len)) {
 			e->count++;
+			c->glast = c->htab[slot];
 			c->glen = start; /* seen: drop the copy */
 			return 0;
 		}
@@ -1862,6 +1919,7 @@ static int group_add_row(struct dcur *c, int nob)
 					  .glen = (uint32_t)glen,
 					  .count = 1,
 					  .hash = h};
+	c->glast = c->nents;
 	c->htab[slot] = c->nents++;
 	return 0;
 }
