@@ -6,6 +6,7 @@
 #   LAB_ID=dr42 tests/lab/lab.sh exec ROLE CMD...   run CMD in a pod's netns and cgroup
 #   LAB_ID=dr42 tests/lab/lab.sh down    remove everything; idempotent, safe after a failed up
 #   tests/lab/lab.sh list                labs present on this machine (to clean leftovers)
+#   tests/lab/lab.sh gc                  remove empty pod cgroups that killed labs left behind
 #
 # Topology (all inside namespaces named $LAB_ID-*; nothing touches the host netns):
 #
@@ -411,12 +412,35 @@ kill_cgroup() {
 	else
 		xargs -r kill -9 <"$cg/cgroup.procs" 2>/dev/null || true
 	fi
-	for i in $(seq 50); do
-		[[ -s $cg/cgroup.procs ]] || break
+	# Killed tasks stay in the cgroup (rmdir: EBUSY) until their parent reaps them, and an
+	# orphan's new parent (init) may take a while: retry for up to 5 s.
+	for i in $(seq 100); do
+		rmdir "$cg" 2>/dev/null && break
 		sleep 0.05
 	done
-	rmdir "$cg" 2>/dev/null || true
 	rmdir "$(dirname "$cg")" 2>/dev/null || true
+	[[ ! -d $cg ]] || echo "lab.sh: could not remove cgroup $cg" >&2
+}
+
+# Empty pod cgroups left by labs that were killed mid-down (older than a minute, so a lab being
+# built right now is not touched).
+gc() {
+	local cg2 d
+	cg2=$(cgroup2_root)
+	[[ -n $cg2 ]] || return 0
+	for d in "$cg2"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod*.slice; do
+		[[ -d $d ]] || continue
+		[[ -n $(find "$d" -maxdepth 0 -mmin +1) ]] || continue
+		rmdir "$d"/cri-containerd-*.scope 2>/dev/null || true
+		rmdir "$d" 2>/dev/null && echo "removed $d"
+	done
+	# resolv.conf folders of lab app pods whose netns is gone
+	for d in /etc/netns/*-app; do
+		[[ -f $d/resolv.conf && ! -e /run/netns/$(basename "$d") ]] || continue
+		grep -q "^nameserver 10.96.0.10$" "$d/resolv.conf" || continue
+		rm -rf "$d" && echo "removed $d"
+	done
+	return 0
 }
 
 down() {
@@ -473,11 +497,12 @@ exec)
 	lab_exec "$@"
 	;;
 list) list ;;
+gc) gc ;;
 -h | --help | help)
 	sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 	;;
 *)
-	echo "usage: LAB_ID=ID lab.sh up|down|env|exec ROLE CMD...|list" >&2
+	echo "usage: LAB_ID=ID lab.sh up|down|env|exec ROLE CMD...|list|gc" >&2
 	exit 2
 	;;
 esac
