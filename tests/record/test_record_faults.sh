@@ -4,7 +4,8 @@
 #     vanish while it attaches (ip netns add/del, unshare -n): it keeps running, keeps
 #     recording, and its file descriptors return to the baseline;
 #  2. SIGKILL at a random moment during traffic: the capture verifies afterwards;
-#  3. the output disk fills up (small tmpfs): exit 1 with a clear message, capture verifies.
+#  3. the output disk fills up (small tmpfs): exit 1 with a clear message, capture verifies;
+#  4. a ring buffer too small for a burst: losses counted and reported, exit 0.
 # Usage: test_record_faults.sh BIN_DIR [VERIFY_TOOL]
 set -u
 BIN=$1
@@ -107,4 +108,19 @@ REC=
 [ $rc -eq 1 ] || fail "disk full: exit $rc, want 1"
 grep -qi "no space\|disk full" "$WORK/rec.err" || fail "disk full: no clear message"
 verify "$WORK/small/full.reel" "disk full"
-echo "ok: netns churn without fd leak, SIGKILL and disk full leave a valid capture"
+# 4. losses are never silent: a ring buffer far too small for a burst
+if command -v dnsperf >/dev/null; then
+	recorder_start -o "$WORK/lossy.reel" --ringbuf-size 64K --netns "$(ino "$CLI"),$SRV"
+	echo "a.rec.test A" >"$WORK/q"
+	ip netns exec "$CLI" dnsperf -s 10.199.0.2 -d "$WORK/q" -l 1 -c 4 -q 200 >/dev/null 2>&1
+	kill -INT $REC
+	wait $REC
+	rc=$?
+	REC=
+	[ $rc -eq 0 ] || fail "lossy: exit $rc"
+	grep -q "events lost" "$WORK/rec.err" || fail "lossy: no loss warning in the summary"
+	lost=$(sed -n 's/.*, \([0-9]*\) lost$/\1/p' "$WORK/rec.err" | head -1)
+	[ "${lost:-0}" -gt 0 ] || fail "lossy: summary says ${lost:-?} lost"
+	verify "$WORK/lossy.reel" lossy
+fi
+echo "ok: netns churn without fd leak, SIGKILL and disk full leave a valid capture; losses reported"
