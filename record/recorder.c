@@ -58,7 +58,7 @@ struct nsent {
 	int npids;
 	uint64_t events;
 	int fails;
-	bool ipt_due; /* iptables-save scan wanted */
+	uint8_t ipt_due; /* scans wanted: bit 0 iptables-save, bit 1 ip6tables-save */
 	uint8_t addrs[MAX_NS_ADDRS][16];
 	uint8_t addr_v[MAX_NS_ADDRS];
 	int naddrs;
@@ -523,10 +523,11 @@ static void svc_emit(void *arg, const struct dnsreel_service_ctx *s)
 		r->sink.on_service(r->sink.arg, s);
 }
 
-/* kube-proxy's rules: iptables-save -t nat run inside the netns (the child does setns).
+/* kube-proxy's rules: iptables-save / ip6tables-save -t nat run inside the netns (the child
+ * does setns).
  * Asynchronous: iptables-save can take tens of milliseconds and the consumer loop must not
  * stall, so its output is read from the epoll loop and parsed at EOF. */
-static void ns_scan_iptables(struct dnsreel_recorder *r, struct nsent *n)
+static void ns_scan_iptables(struct dnsreel_recorder *r, struct nsent *n, bool v6)
 {
 	int slot = -1;
 	for (int i = 0; i < MAX_IPT_JOBS; i++)
@@ -552,7 +553,8 @@ static void ns_scan_iptables(struct dnsreel_recorder *r, struct nsent *n)
 			dup2(devnull, 2);
 		if (setns(n->nsfd, CLONE_NEWNET))
 			_exit(127);
-		execlp("iptables-save", "iptables-save", "-t", "nat", (char *)NULL);
+		const char *cmd = v6 ? "ip6tables-save" : "iptables-save";
+		execlp(cmd, cmd, "-t", "nat", (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -572,7 +574,7 @@ static void ipt_pump(struct dnsreel_recorder *r)
 		if (!n->ipt_due)
 			continue;
 		if (n->state != NS_ATTACHED) {
-			n->ipt_due = false;
+			n->ipt_due = 0;
 			continue;
 		}
 		int busy = 0;
@@ -580,8 +582,9 @@ static void ipt_pump(struct dnsreel_recorder *r)
 			busy += r->ipt[k].pid > 0;
 		if (busy == MAX_IPT_JOBS)
 			return;
-		n->ipt_due = false;
-		ns_scan_iptables(r, n);
+		bool v6 = !(n->ipt_due & 1);
+		n->ipt_due &= (uint8_t)(v6 ? ~2u : ~1u);
+		ns_scan_iptables(r, n, v6);
 	}
 }
 
@@ -781,7 +784,7 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 	}
 	logf_(r, 1, "attached netns %llu %s%s%s", (unsigned long long)n->ino, n->ctx.name,
 	      n->ctx.k8s_podname[0] ? " pod " : "", n->ctx.k8s_podname);
-	n->ipt_due = !r->o.no_iptables;
+	n->ipt_due = r->o.no_iptables ? 0 : 3;
 	put_ns(r, n);
 }
 
@@ -1009,7 +1012,7 @@ static void tick(struct dnsreel_recorder *r, bool services)
 		if (memcmp(&before, &n->ctx, sizeof(before)))
 			put_ns(r, n);
 		if (services && !r->o.no_iptables)
-			n->ipt_due = true;
+			n->ipt_due = 3;
 	}
 }
 
