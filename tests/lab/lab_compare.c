@@ -27,8 +27,9 @@
 #include "capture.h"
 #include "dnsreel.h"
 
-#define MAX_PCAPS 16
-#define MAX_PROCS 64
+#define MAX_PCAPS  16
+#define MAX_PROCS  64
+#define MAX_EXPECT 16
 
 struct pkt {
 	uint64_t netns;
@@ -459,24 +460,83 @@ static const char *nsname(struct nsmap *m, size_t n, uint64_t ns)
 	return "?";
 }
 
+/* Pod context of a netns and service names, as the recorder derived them from the lab's
+ * cgroups, pod-logs folder and kube-proxy rules. Returns the number of mismatches. */
+static size_t check_context(struct dnsreel_capr *r, const char **pods, size_t npods,
+			    const char **svcs, size_t nsvcs)
+{
+	size_t bad = 0;
+	for (size_t i = 0; i < npods; i++) {
+		char want[512], got[512];
+		const char *eq = strchr(pods[i], '=');
+		uint64_t ino = strtoull(pods[i], NULL, 10);
+		snprintf(want, sizeof(want), "%s", eq ? eq + 1 : "");
+		const struct dnsreel_netns_ctx *n = dnsreel_capr__netns(r, ino);
+		if (!n) {
+			fprintf(stderr, "  context: netns %" PRIu64 " unknown to the capture\n",
+				ino);
+			bad++;
+			continue;
+		}
+		snprintf(got, sizeof(got), "%s/%s/%s/%s", n->k8s_namespace, n->k8s_podname,
+			 n->k8s_containername, n->k8s_pod_uid);
+		if (strcmp(want, got)) {
+			fprintf(stderr, "  context: netns %" PRIu64 " is %s, want %s\n", ino, got,
+				want);
+			bad++;
+		}
+	}
+	for (size_t i = 0; i < nsvcs; i++) {
+		bool found = false;
+		char got[512] = "";
+		for (size_t j = 0; j < dnsreel_capr__service_count(r) && !found; j++) {
+			const struct dnsreel_service_ctx *sv = dnsreel_capr__service_at(r, j);
+			struct dnsreel_event ev;
+			memset(&ev, 0, sizeof(ev));
+			ev.ip_version = sv->ip_version;
+			memcpy(ev.dst_addr, sv->addr, 16);
+			ev.dst_port = sv->port;
+			char a[80];
+			dnsreel_event_addr_str(&ev, false, true, a, sizeof(a));
+			snprintf(got, sizeof(got), "%s=%s/%s", a, sv->k8s_namespace, sv->name);
+			found = !strcmp(got, svcs[i]);
+		}
+		if (!found) {
+			fprintf(stderr, "  context: no service %s (%zu known)\n", svcs[i],
+				dnsreel_capr__service_count(r));
+			for (size_t j = 0; j < dnsreel_capr__service_count(r); j++) {
+				const struct dnsreel_service_ctx *sv =
+				    dnsreel_capr__service_at(r, j);
+				fprintf(stderr, "    known: v%u proto %u port %u %s/%s\n",
+					sv->ip_version, sv->proto, sv->port, sv->k8s_namespace,
+					sv->name);
+			}
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static const char usage_text[] =
+    "Usage: lab-compare -c CAPTURE -p INODE:NAME[:FILE.pcap] [-p ...] [options]\n"
+    "Checks that every DNS packet tcpdump saw is in the capture, and nothing more.\n"
+    "  -c, --capture DIR           the dnsreel capture\n"
+    "  -p, --pcap INODE:NAME:FILE  tcpdump -i any -w FILE run in netns INODE (NAME for\n"
+    "                              messages); without FILE only with --count\n"
+    "  -P, --proc INODE:PID:COMM   every event in netns INODE must carry one of the given\n"
+    "                              processes (repeat), each in a query and a response;\n"
+    "                              PID 0: any pid; COMM: globs joined by |\n"
+    "  -r, --require LIST          coverage: nxdomain,servfail,aaaa,tcp,ipv6,tc\n"
+    "      --pod INODE=NS/POD/CONTAINER/UID   pod context the capture has for netns INODE\n"
+    "      --service IP:PORT=NS/NAME          a service the capture knows ([v6]:port)\n"
+    "      --ports LIST            DNS ports (default 53,5353)\n"
+    "      --count                 only print counts (no comparison)\n"
+    "  -v, --verbose               list every mismatch (default: first 20)\n"
+    "  -h, --help\n";
+
 static void usage(FILE *o)
 {
-	fprintf(
-	    o,
-	    "Usage: lab-compare -c CAPTURE -p INODE:NAME[:FILE.pcap] [-p ...] [options]\n"
-	    "Checks that every DNS packet tcpdump saw is in the capture, and nothing more.\n"
-	    "  -c, --capture DIR           the dnsreel capture\n"
-	    "  -p, --pcap INODE:NAME:FILE  tcpdump -i any -w FILE run in netns INODE (NAME for\n"
-	    "                              messages)\n"
-	    "  -P, --proc INODE:PID:COMM   every event in netns INODE must carry one of the given\n"
-	    "                              processes (repeat), each seen in a query and a "
-	    "response;\n"
-	    "                              PID 0: any pid with that comm; COMM: globs joined by |\n"
-	    "  -r, --require LIST          coverage: nxdomain,servfail,aaaa,tcp,ipv6,tc\n"
-	    "      --ports LIST            DNS ports (default 53,5353)\n"
-	    "      --count                 only print counts (no comparison)\n"
-	    "  -v, --verbose               list every mismatch (default: first 20)\n"
-	    "  -h, --help\n");
+	fputs(usage_text, o);
 }
 
 int main(int argc, char **argv)
@@ -487,6 +547,8 @@ int main(int argc, char **argv)
 	struct procspec procs[MAX_PROCS];
 	size_t nprocs = 0;
 	bool count_only = false;
+	const char *pods[MAX_EXPECT], *svcs[MAX_EXPECT];
+	size_t npods = 0, nsvcs = 0;
 	int rc = 1;
 	static const struct option opts[] = {{"capture", required_argument, 0, 'c'},
 					     {"pcap", required_argument, 0, 'p'},
@@ -496,6 +558,8 @@ int main(int argc, char **argv)
 					     {"count", no_argument, 0, 'n'},
 					     {"verbose", no_argument, 0, 'v'},
 					     {"help", no_argument, 0, 'h'},
+					     {"pod", required_argument, 0, 'K'},
+					     {"service", required_argument, 0, 'S'},
 					     {0, 0, 0, 0}};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:p:P:r:vh", opts, NULL)) != -1) {
@@ -547,6 +611,18 @@ int main(int argc, char **argv)
 		}
 		case 'n':
 			count_only = true;
+			break;
+		case 'K':
+		case 'S':
+			if ((c == 'K' ? npods : nsvcs) == MAX_EXPECT) {
+				fprintf(stderr, "lab-compare: too many --%s\n",
+					c == 'K' ? "pod" : "service");
+				return 2;
+			}
+			if (c == 'K')
+				pods[npods++] = optarg;
+			else
+				svcs[nsvcs++] = optarg;
 			break;
 		case 'v':
 			g.verbose = true;
@@ -657,6 +733,7 @@ int main(int argc, char **argv)
 		if (!strncmp(ct->name, "lost", 4))
 			lost += ct->value;
 	}
+	size_t ctxbad = check_context(r, pods, npods, svcs, nsvcs);
 	dnsreel_capr__close(r);
 
 	printf("capture: %" PRIu64 " events, %" PRIu64 " in other netns, lost %" PRIu64 "\n", total,
@@ -669,7 +746,10 @@ int main(int argc, char **argv)
 		printf("time: first %" PRId64 " last %" PRId64 " (boot ns, compared netns)\n",
 		       first_ts, last_ts);
 	if (count_only) {
-		rc = 0;
+		if (npods || nsvcs)
+			printf("context: %zu of %zu expected pods/services wrong or missing\n",
+			       ctxbad, npods + nsvcs);
+		rc = ctxbad ? 1 : 0;
 		goto out;
 	}
 
@@ -799,6 +879,11 @@ int main(int argc, char **argv)
 			lost);
 		ok = false;
 	}
+	if (npods || nsvcs)
+		printf("context: %zu of %zu expected pods/services wrong or missing\n", ctxbad,
+		       npods + nsvcs);
+	if (ctxbad)
+		ok = false;
 	printf("%s\n", ok ? "OK" : "FAIL");
 	rc = ok ? 0 : 1;
 out:

@@ -3,8 +3,9 @@
 # in the app pod, with tcpdump -i any in each lab netns at the same time, then lab-compare
 # checks that every DNS packet tcpdump saw is in the capture (same bytes, netns, direction,
 # interface, endpoints) and nothing else is, that the clients' queries and responses carry
-# their pid and comm (and unbound's, and nsd's), and that NXDOMAIN, SERVFAIL, AAAA, TCP,
-# IPv6 and a truncated UDP answer retried over TCP all happened.
+# their pid and comm (and unbound's, and nsd's), that the pods' netns carry their k8s context
+# and the VIP its service name, and that NXDOMAIN, SERVFAIL, AAAA, TCP, IPv6 and a truncated
+# UDP answer retried over TCP all happened.
 # Usage: test_record_compare.sh BINDIR     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_record_compare.sh BINDIR}
@@ -46,8 +47,13 @@ for pc in "${CLIENT_PIDS[@]}"; do procs+=(-P "$(netns_inode "$LAB_NS_APP"):$pc")
 procs+=(-P "$(netns_inode "$LAB_NS_DNS"):$(cat "$LAB_DIR/unbound.pid"):unbound")
 procs+=(-P "$(netns_inode "$LAB_NS_UP"):0:nsd*")
 
+# Pod context from the lab's cgroups + pod-logs folder, the VIP's name from kube-proxy rules.
+ctx=(--pod "$(netns_inode "$LAB_NS_APP")=$LAB_APP_K8S_NS/$LAB_APP_POD/$LAB_APP_CONTAINER/$LAB_APP_POD_UID"
+	--pod "$(netns_inode "$LAB_NS_DNS")=$LAB_DNS_K8S_NS/$LAB_DNS_POD/$LAB_DNS_CONTAINER/$LAB_DNS_POD_UID"
+	--service "$LAB_VIP:53=kube-system/kube-dns")
+
 # shellcheck disable=SC2046
-"$BIN/lab-compare" -c "$WORK/cap.reel" $(pcap_args) "${procs[@]}" \
+"$BIN/lab-compare" -c "$WORK/cap.reel" $(pcap_args) "${procs[@]}" "${ctx[@]}" \
 	--require nxdomain,servfail,aaaa,tcp,ipv6,tc || {
 	echo "--- recorder stderr" >&2
 	tail -20 "$WORK/record.err" >&2
