@@ -248,5 +248,18 @@ expect 2 "$tmp/h.reel" --bogus
 expect 1 "$tmp/does-not-exist.reel"
 "$replay" --help | grep -q '^Usage: dnsreel-replay' || bad "--help usage line"
 
+# --stats on stderr only; nothing matched gives an empty JSON array; a full disk is a failure
+"$replay" "$tmp/h.reel" --stats -F name==no.such.name. -o json >"$tmp/s.out" 2>"$tmp/s.err" ||
+	bad "--stats run failed"
+grep -q '^frames read [0-9]*/[0-9]* (pruned [0-9]*, damaged 0), events' "$tmp/s.err" ||
+	bad "--stats line: $(cat "$tmp/s.err")"
+[ "$(cat "$tmp/s.out")" = "[]" ] || bad "empty json: $(head -c 100 "$tmp/s.out")"
+if [ -w /dev/full ]; then
+	"$replay" "$tmp/h.reel" -o jsonl -w /dev/full 2>"$tmp/full.err"
+	rc=$?
+	[ $rc -eq 1 ] || bad "-w /dev/full: exit $rc, want 1"
+	grep -qi 'space' "$tmp/full.err" || bad "-w /dev/full: $(cat "$tmp/full.err")"
+fi
+
 [ $fail -eq 0 ] && echo "ok: dnsreel-replay cli tests"
 exit $fail
