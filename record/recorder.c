@@ -210,32 +210,32 @@ static uint32_t pt_hash(uint64_t netns, uint8_t proto, uint16_t port)
 	return (uint32_t)(h >> 32);
 }
 
-static struct pentry *pt_find(struct dnsreel_recorder *r, uint64_t netns, uint8_t proto,
-			      uint16_t port, bool create)
+/* Several sockets may share (netns, proto, port): one per local address (a server bound to
+ * each of its IPs, IPv4 and IPv6 twins). Entries are per local address; the join tries each. */
+static struct pentry *pt_put(struct dnsreel_recorder *r, uint64_t netns, uint8_t proto,
+			     uint16_t port, const uint8_t laddr[16])
 {
 	uint32_t h = pt_hash(netns, proto, port);
-	struct pentry *oldest = NULL;
+	struct pentry *victim = NULL;
 	for (uint32_t i = 0; i < PT_WAYS; i++) {
 		struct pentry *e = &r->pt[(h + i) & (PT_SIZE - 1)];
-		if (e->used && e->netns == netns && e->proto == proto && e->lport == port)
+		if (e->used && e->netns == netns && e->proto == proto && e->lport == port &&
+		    !memcmp(e->laddr, laddr, 16))
 			return e;
-		if (!create)
-			continue;
 		if (!e->used) {
-			if (!oldest || oldest->used)
-				oldest = e;
-		} else if (!oldest || (oldest->used && e->ts < oldest->ts)) {
-			oldest = e;
+			if (!victim || victim->used)
+				victim = e;
+		} else if (!victim || (victim->used && e->ts < victim->ts)) {
+			victim = e; /* the least recently reported goes */
 		}
 	}
-	if (oldest) {
-		memset(oldest, 0, sizeof(*oldest));
-		oldest->netns = netns;
-		oldest->proto = proto;
-		oldest->lport = port;
-		oldest->used = 1;
-	}
-	return oldest;
+	memset(victim, 0, sizeof(*victim));
+	victim->netns = netns;
+	victim->proto = proto;
+	victim->lport = port;
+	memcpy(victim->laddr, laddr, 16);
+	victim->used = 1;
+	return victim;
 }
 
 static bool pidset_add(struct dnsreel_recorder *r, uint32_t pid)
@@ -322,7 +322,7 @@ static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
 
 static void apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p)
 {
-	struct pentry *e = pt_find(r, p->netns, p->proto, p->lport, true);
+	struct pentry *e = pt_put(r, p->netns, p->proto, p->lport, p->laddr);
 	logf_(r, 3, "proc rec netns %llu proto %u lport %u rport %u pid %u comm %.16s",
 	      (unsigned long long)p->netns, p->proto, p->lport, p->rport, p->pid, p->comm);
 	if (!e)
@@ -1273,18 +1273,27 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 		bool out = ev.pkt_type == DNSREEL_PKT_OUTGOING;
 		const uint8_t *laddr = out ? ev.src_addr : ev.dst_addr;
 		uint16_t lport = out ? ev.src_port : ev.dst_port;
-		struct pentry *e = lport ? pt_find(r, ev.netns, ev.proto, lport, false) : NULL;
-		bool ok = false;
-		if (e) {
-			if (addr_is_zero(e->laddr))
-				ok = ns_is_local(n, ev.ip_version, laddr);
+		/* The most recently reported socket on that port whose address fits. */
+		struct pentry *e = NULL;
+		uint32_t h = pt_hash(ev.netns, ev.proto, lport);
+		for (uint32_t i = 0; lport && i < PT_WAYS; i++) {
+			struct pentry *c = &r->pt[(h + i) & (PT_SIZE - 1)];
+			if (!c->used || c->netns != ev.netns || c->proto != ev.proto ||
+			    c->lport != lport || (e && c->ts <= e->ts))
+				continue;
+			bool fits;
+			if (addr_is_zero(c->laddr))
+				fits = ns_is_local(n, ev.ip_version, laddr);
 			else if (ev.ip_version == 4)
-				ok = !memcmp(e->laddr, laddr, 4) ||
-				     (e->laddr[10] == 0xff && e->laddr[11] == 0xff &&
-				      !memcmp(e->laddr + 12, laddr, 4));
+				fits = !memcmp(c->laddr, laddr, 4) ||
+				       (c->laddr[10] == 0xff && c->laddr[11] == 0xff &&
+					!memcmp(c->laddr + 12, laddr, 4));
 			else
-				ok = !memcmp(e->laddr, laddr, 16);
+				fits = !memcmp(c->laddr, laddr, 16);
+			if (fits)
+				e = c;
 		}
+		bool ok = e != NULL;
 		if (ok) {
 			ev.flags |= DNSREEL_EV_PROC;
 			ev.pid = e->pid;

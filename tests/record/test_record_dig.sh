@@ -54,6 +54,10 @@ check_dig 3 a.rec.test. AAAA udp
 check_dig 4 nx.rec.test. A udp
 grep "\"netns_id\":\"\?$SRV_INO" "$WORK/live.jsonl" | grep -q '"comm":"unbound"' ||
 	fail "no server-side event with unbound's comm"
+# unbound listens on one socket per address: the IPv6 query and its answer find the v6 one.
+n6=$(grep "\"netns_id\":\"\?$SRV_INO" "$WORK/live.jsonl" | grep 'fd00:199' |
+	grep -c '"comm":"unbound"')
+[ "$n6" -ge 2 ] || fail "server side over IPv6: $n6 events with unbound's comm, want 2"
 n=$(wc -l <"$WORK/live.jsonl")
 [ "$n" -ge 16 ] || fail "only $n live events (want >= 16: 4 transactions x 2 netns x Q/R)"
 # Only the two namespaces asked for.
