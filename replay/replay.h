@@ -8,6 +8,11 @@
  * then capture order (the order of paths), then position in the capture. Memory is bounded by
  * the frames open at once: a frame is decoded only when the merge frontier reaches its first
  * timestamp, and released when its last event is passed on.
+ *
+ * Stages after the filter are plain dnsreel_rec_fn callbacks chained by the caller: the tool
+ * passes the printer (or pcapng writer) as rec_fn today; flow reconstruction (--flows) is meant
+ * to be one more rec_fn placed in front of it, receiving matched records in time order and
+ * emitting flows at the end of run().
  */
 #ifndef DNSREEL_REPLAY_H
 #define DNSREEL_REPLAY_H
