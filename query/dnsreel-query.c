@@ -346,6 +346,7 @@ static int run_sql(struct app *a, const char *sql)
 			ret = 1;
 		}
 		sqlite3_finalize(st);
+		fflush(stdout); /* results before their stats line */
 		print_stats(a);
 		if (ret)
 			break;
