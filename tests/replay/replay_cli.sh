@@ -85,6 +85,16 @@ EOF
 fi
 
 # ---- pcapng through tshark ------------------------------------------------------------------
+# "timestamp_raw id name" of each -o jsonl line (fixed layout: the last "name" is the question's)
+want_lines() {
+	sed -E 's/.*"timestamp_raw":([0-9]+),.*"id":"([0-9a-f]{4})",.*"name":"([^"]*)",.*/\1 \2 \3/'
+}
+# tshark prints one line per frame, "epoch id[,id...] name[,name...]" (a TCP segment may carry
+# several messages): one "ns id name." line per message. Epochs have 9 decimals (if_tsresol 9).
+got_lines() {
+	awk 'NF >= 3 { n = split($2, ids, ","); split($3, names, ","); sub(/\./, "", $1);
+		for (i = 1; i <= n; i++) { id = ids[i]; sub(/^0x/, "", id); print $1, id, names[i] "." } }'
+}
 if command -v tshark >/dev/null; then
 	# Unfiltered: the original packets (TCP segments split, coalesced, out of order) of a
 	# capture seen at one hop. Filtered: the matching messages, of a capture seen at every
@@ -101,27 +111,11 @@ if command -v tshark >/dev/null; then
 		esac
 		"$replay" "$cap" "${args[@]}" -o pcapng -w "$tmp/$variant.pcapng" ||
 			bad "pcapng $variant export exit $?"
-		"$replay" "$cap" "${args[@]}" -o jsonl |
-			python3 -c 'import json,sys
-for l in sys.stdin:
-    o=json.loads(l); print("%d %s %s" % (o["timestamp_raw"], o["id"], o["name"]))' \
-				>"$tmp/$variant.want"
+		"$replay" "$cap" "${args[@]}" -o jsonl | want_lines >"$tmp/$variant.want"
 		tshark -r "$tmp/$variant.pcapng" -o tcp.reassemble_out_of_order:TRUE -Y dns \
 			-T fields -E separator=' ' -e frame.time_epoch -e dns.id -e dns.qry.name \
 			2>"$tmp/tshark.err" >"$tmp/$variant.tshark" || bad "tshark $variant: $(head -3 "$tmp/tshark.err")"
-		# tshark prints one line per frame; a frame carrying several TCP messages lists their
-		# ids comma-separated: split them so both sides count messages.
-		python3 - "$tmp/$variant.tshark" "$tmp/$variant.got" <<'EOF'
-import sys, decimal
-out = open(sys.argv[2], "w")
-for l in open(sys.argv[1]):
-    parts = l.split()
-    if len(parts) < 3: continue
-    t = decimal.Decimal(parts[0]); ns = int(t * 1000000000)
-    ids = parts[1].split(","); names = parts[2].split(",")
-    for i, n in zip(ids, names):
-        out.write("%d %04x %s.\n" % (ns, int(i, 16), n))
-EOF
+		got_lines <"$tmp/$variant.tshark" >"$tmp/$variant.got"
 		sort "$tmp/$variant.want" >"$tmp/$variant.want.s"
 		sort "$tmp/$variant.got" >"$tmp/$variant.got.s"
 		n_want=$(wc -l <"$tmp/$variant.want.s") n_got=$(wc -l <"$tmp/$variant.got.s")
@@ -154,17 +148,9 @@ EOF
 	for cap in "$data"/*.reel; do
 		[ -d "$cap" ] || continue
 		"$replay" "$cap" -F proto==UDP -o pcapng -w "$tmp/lab.pcapng" || bad "lab pcapng exit $?"
-		"$replay" "$cap" -F proto==UDP -o jsonl | python3 -c 'import json,sys
-for l in sys.stdin:
-    o=json.loads(l); print("%d %s %s" % (o["timestamp_raw"], o["id"], o["name"]))' | sort >"$tmp/lab.want"
+		"$replay" "$cap" -F proto==UDP -o jsonl | want_lines | sort >"$tmp/lab.want"
 		tshark -r "$tmp/lab.pcapng" -Y dns -T fields -E separator=' ' -e frame.time_epoch \
-			-e dns.id -e dns.qry.name 2>/dev/null |
-			python3 -c 'import sys, decimal
-for l in sys.stdin:
-    p = l.split()
-    if len(p) < 3: continue
-    print("%d %04x %s." % (int(decimal.Decimal(p[0]) * 1000000000), int(p[1], 16), p[2]))' |
-			sort >"$tmp/lab.got"
+			-e dns.id -e dns.qry.name 2>/dev/null | got_lines | sort >"$tmp/lab.got"
 		badsum=$(tshark -r "$tmp/lab.pcapng" -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE \
 			-Y 'ip.checksum.status==0 || udp.checksum.status==0' 2>/dev/null | wc -l)
 		[ "$badsum" = 0 ] || bad "lab pcapng: $badsum packets with bad checksums"
