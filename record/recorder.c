@@ -37,6 +37,7 @@
 #include "dnsreel_proc.skel.h"
 #include "k8s.h"
 #include "parse.h"
+#include "ring.h"
 
 #define NSFS_MAGIC_  0x6e736673
 #define MAX_NS_ADDRS 16
@@ -77,14 +78,13 @@ struct pentry {
 	char comm[16];
 };
 
+/* The mapping behind struct dnsreel_ring (ring.h). */
 struct ring {
+	struct dnsreel_ring rg;
 	int fd;
-	unsigned long *cons;
-	void *prod;
-	uint8_t *data;
+	void *cons_map;
+	void *prod_map;
 	size_t size;
-	size_t mask;
-	unsigned long proc_pos; /* proc records up to here are already applied */
 };
 
 #define MAX_IPT_JOBS 8
@@ -175,29 +175,33 @@ static int ring_open(struct ring *rg, int fd, size_t size)
 	long pg = sysconf(_SC_PAGESIZE);
 	rg->fd = fd;
 	rg->size = size;
-	rg->mask = size - 1;
-	rg->cons = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (rg->cons == MAP_FAILED)
+	rg->cons_map = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rg->cons_map == MAP_FAILED) {
+		rg->cons_map = NULL;
 		return -errno;
-	rg->prod = mmap(NULL, (size_t)pg + 2 * size, PROT_READ, MAP_SHARED, fd, pg);
-	if (rg->prod == MAP_FAILED) {
+	}
+	rg->prod_map = mmap(NULL, (size_t)pg + 2 * size, PROT_READ, MAP_SHARED, fd, pg);
+	if (rg->prod_map == MAP_FAILED) {
 		int err = -errno;
-		munmap(rg->cons, (size_t)pg);
-		rg->cons = NULL;
+		munmap(rg->cons_map, (size_t)pg);
+		rg->cons_map = rg->prod_map = NULL;
 		return err;
 	}
-	rg->data = (uint8_t *)rg->prod + pg;
-	rg->proc_pos = 0;
+	rg->rg.cons = rg->cons_map;
+	rg->rg.prod = rg->prod_map;
+	rg->rg.data = (const uint8_t *)rg->prod_map + pg;
+	rg->rg.mask = size - 1;
+	rg->rg.proc_pos = 0;
 	return 0;
 }
 
 static void ring_close(struct ring *rg)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	if (rg->cons && rg->cons != MAP_FAILED)
-		munmap(rg->cons, (size_t)pg);
-	if (rg->prod && rg->prod != MAP_FAILED)
-		munmap(rg->prod, (size_t)pg + 2 * rg->size);
+	if (rg->cons_map)
+		munmap(rg->cons_map, (size_t)pg);
+	if (rg->prod_map)
+		munmap(rg->prod_map, (size_t)pg + 2 * rg->size);
 }
 
 /* ---- process table ---------------------------------------------------------------------- */
@@ -1310,73 +1314,22 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 	return 0;
 }
 
-/* Walks committed records. Pass 1 applies process records (also ones after the cut, so a
- * packet finds the process that sent it even though the tracepoint fired after the packet
- * was copied); pass 2 delivers packets up to the first one younger than cutoff and frees
- * their space. */
+static void ring_proc(void *arg, const struct dnsreel_proc_rec *p)
+{
+	apply_proc(arg, p);
+}
+
+static int ring_pkt(void *arg, const struct dnsreel_pkt_rec *p, uint32_t len)
+{
+	return deliver_pkt(arg, p, len);
+}
+
+/* Process records are applied even when they sit behind packets still waiting: a packet then
+ * finds the process that sent it although the tracepoint fired after it was copied. */
 static int consume(struct dnsreel_recorder *r, int64_t cutoff)
 {
-	struct ring *rg = &r->ring;
-	unsigned long cons = __atomic_load_n(rg->cons, __ATOMIC_ACQUIRE);
-	unsigned long prod = __atomic_load_n((unsigned long *)rg->prod, __ATOMIC_ACQUIRE);
-	unsigned long pos = rg->proc_pos > cons ? rg->proc_pos : cons;
-	int delivered = 0, ret = 0;
-
-	while (pos < prod) {
-		uint32_t *h = (uint32_t *)(rg->data + (pos & rg->mask));
-		uint32_t len = __atomic_load_n(h, __ATOMIC_ACQUIRE);
-		if (len & BPF_RINGBUF_BUSY_BIT)
-			break;
-		uint32_t rlen = len & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-		const uint8_t *d = (const uint8_t *)(h + 2);
-		if (!(len & BPF_RINGBUF_DISCARD_BIT) && rlen >= sizeof(struct dnsreel_rec_hdr)) {
-			const struct dnsreel_rec_hdr *rh = (const void *)d;
-			if (rh->type == DNSREEL_REC_PROC &&
-			    rh->len == sizeof(struct dnsreel_proc_rec) && rlen >= rh->len)
-				apply_proc(r, (const struct dnsreel_proc_rec *)d);
-		}
-		pos += (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
-	}
-	rg->proc_pos = pos;
-
-	pos = cons;
-	unsigned n = 0;
-	while (pos < prod) {
-		uint32_t *h = (uint32_t *)(rg->data + (pos & rg->mask));
-		uint32_t len = __atomic_load_n(h, __ATOMIC_ACQUIRE);
-		if (len & BPF_RINGBUF_BUSY_BIT)
-			break;
-		uint32_t rlen = len & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
-		const uint8_t *d = (const uint8_t *)(h + 2);
-		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
-			if (rlen < sizeof(struct dnsreel_rec_hdr)) {
-				r->n_lost_user++;
-			} else {
-				const struct dnsreel_rec_hdr *rh = (const void *)d;
-				if (rh->type == DNSREEL_REC_PKT) {
-					const struct dnsreel_pkt_rec *p = (const void *)d;
-					if (rlen >= sizeof(*p) && (int64_t)p->ts_ns > cutoff)
-						break;
-					if (rh->len > rlen) {
-						r->n_lost_user++;
-					} else {
-						ret = deliver_pkt(r, p, rh->len);
-						delivered++;
-					}
-				} else if (rh->type != DNSREEL_REC_PROC) {
-					r->n_lost_user++;
-				}
-			}
-		}
-		pos += (rlen + BPF_RINGBUF_HDR_SZ + 7) & ~7u;
-		/* Hand space back to the producers regularly, not only at the end. */
-		if (++n % 256 == 0)
-			__atomic_store_n(rg->cons, pos, __ATOMIC_RELEASE);
-		if (ret)
-			break;
-	}
-	__atomic_store_n(rg->cons, pos, __ATOMIC_RELEASE);
-	return ret ? ret : delivered;
+	const struct dnsreel_ring_ops ops = {.arg = r, .proc = ring_proc, .pkt = ring_pkt};
+	return dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
 }
 
 int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
@@ -1490,7 +1443,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 		fn(arg, sums[i].name, s);
 	}
 	free(v);
-	fn(arg, "lost.user", r->n_lost_user);
+	fn(arg, "lost.user", r->n_lost_user + r->ring.rg.bad);
 	fn(arg, "lost.unknown_netns", r->n_unknown_ns);
 	fn(arg, "events.malformed", r->n_malformed);
 	fn(arg, "events.length_mismatch", r->n_lenlie);
@@ -1505,7 +1458,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r)
 {
 	uint64_t *v = calloc((size_t)r->ncpus, sizeof(uint64_t));
-	uint64_t s = r->n_lost_user + r->n_unknown_ns;
+	uint64_t s = r->n_lost_user + r->ring.rg.bad + r->n_unknown_ns;
 	if (!v)
 		return s;
 	if (!read_counter(r, DNSREEL_CNT_RB_LOST, v))
