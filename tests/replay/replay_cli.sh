@@ -141,6 +141,13 @@ if command -v tshark >/dev/null; then
 		badsum=$(tshark -r "$tmp/$variant.pcapng" -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
 			-o ip.check_checksum:TRUE -Y 'ip.checksum.status==0 || udp.checksum.status==0 || tcp.checksum.status==0' 2>/dev/null | wc -l)
 		[ "$badsum" = 0 ] || bad "pcapng $variant: $badsum packets with bad checksums"
+		# one interface per (netns, ifindex), named after its pod or netns
+		nif=$(tshark -r "$tmp/$variant.pcapng" -T fields -e frame.interface_id 2>/dev/null | sort -u | wc -l)
+		nns=$("$replay" "$cap" "${args[@]}" --fields netns_id,ifindex --no-header | sort -u | wc -l)
+		[ "$nif" = "$nns" ] || bad "pcapng $variant: $nif interfaces for $nns (netns, ifindex) pairs"
+		tshark -r "$tmp/$variant.pcapng" -T fields -e frame.interface_name -e frame.interface_description \
+			2>/dev/null | grep -q '/.*:if[0-9]*	k8s.node=.* k8s.namespace=.* k8s.podname=.* netns=[0-9]*' ||
+			bad "pcapng $variant: interface names/descriptions"
 		tshark -r "$tmp/$variant.pcapng" -T fields -e frame.comment -c 50 2>/dev/null |
 			grep -q 'pod=.* comm=.* pid=[0-9]* .*pkt_type=' || bad "pcapng $variant: no context comments"
 	done
