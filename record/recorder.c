@@ -51,10 +51,11 @@ enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
 struct nsent {
 	uint64_t ino;
 	enum ns_state state;
-	int sock;	/* AF_PACKET socket with the filter, -1 when not attached */
-	int nsfd;	/* kept while attached: setns for addresses and iptables */
-	char path[256]; /* how to open it: a pid's ns/net or a bind mount */
-	bool seen;	/* referenced in the current scan */
+	int sock;	 /* AF_PACKET socket with the filter, -1 when not attached */
+	int nsfd;	 /* kept while attached: setns for addresses and iptables */
+	char path[256];	 /* how to open it: a pid's ns/net or a bind mount */
+	bool path_named; /* path is a bind mount (stable), not a pid's */
+	bool seen;	 /* referenced in the current scan */
 	pid_t pids[MAX_NS_PIDS];
 	int npids;
 	uint64_t events;
@@ -821,6 +822,10 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 		memset(&n->ctx.k8s_namespace, 0,
 		       sizeof(n->ctx) - offsetof(struct dnsreel_netns_ctx, k8s_namespace));
 		n->npids = 0;
+		n->path[0] = 0;
+		n->path_named = false;
+		n->fails = 0;
+		n->events = 0;
 	}
 	n->seen = true;
 	if (name && name[0] && strcmp(n->ctx.name, name)) {
@@ -830,8 +835,13 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 	}
 	if (pid > 0 && n->npids < MAX_NS_PIDS)
 		n->pids[n->npids++] = pid;
-	if (path && (!n->path[0] || name))
+	/* A bind mount stays valid; a pid's path goes with the pid, so take the latest. */
+	if (path && name) {
 		scopy(n->path, sizeof(n->path), path);
+		n->path_named = true;
+	} else if (path && !n->path_named) {
+		scopy(n->path, sizeof(n->path), path);
+	}
 	return n;
 }
 
