@@ -369,10 +369,7 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 
 const struct dnsreel_netns_ctx *dnsreel_capr__netns(const struct dnsreel_capr *r, uint64_t netns)
 {
-	for (size_t i = 0; i < r->cat.nnetns; i++)
-		if (r->cat.netns[i].netns == netns)
-			return &r->cat.netns[i];
-	return NULL;
+	return dr_catalog_find_netns(&r->cat, netns);
 }
 
 size_t dnsreel_capr__netns_count(const struct dnsreel_capr *r)

@@ -279,6 +279,9 @@ struct dr_catalog {
 	size_t nsvcs, capsvcs;
 	struct dnsreel_counter *counters;
 	size_t ncounters, capcounters;
+	/* hash indexes for upserts (slot = element index + 1, 0 empty); capacity a power of 2 */
+	uint32_t *hnetns, *hprocs, *hsvcs;
+	size_t hcapnetns, hcapprocs, hcapsvcs;
 };
 void dr_catalog_free(struct dr_catalog *c);
 int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *fi);
@@ -286,6 +289,9 @@ int dr_catalog_upsert_netns(struct dr_catalog *c, const struct dnsreel_netns_ctx
 int dr_catalog_upsert_proc(struct dr_catalog *c, const struct dnsreel_proc_ctx *p);
 int dr_catalog_upsert_service(struct dr_catalog *c, const struct dnsreel_service_ctx *s);
 int dr_catalog_set_counter(struct dr_catalog *c, const char *name, uint64_t v);
+const struct dnsreel_netns_ctx *dr_catalog_find_netns(const struct dr_catalog *c, uint64_t netns);
+const struct dnsreel_proc_ctx *dr_catalog_find_proc(const struct dr_catalog *c, uint32_t pid,
+						    uint64_t start_ns);
 struct dr_segment *dr_catalog_segment(struct dr_catalog *c, uint32_t seg);
 void dr_catalog_sort_frames(struct dr_catalog *c);
 

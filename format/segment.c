@@ -406,6 +406,9 @@ void dr_catalog_free(struct dr_catalog *c)
 	free(c->procs);
 	free(c->svcs);
 	free(c->counters);
+	free(c->hnetns);
+	free(c->hprocs);
+	free(c->hsvcs);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -436,49 +439,146 @@ int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *
 	return 0;
 }
 
-int dr_catalog_upsert_netns(struct dr_catalog *c, const struct dnsreel_netns_ctx *ns)
+/* Upserts keep every segment's repeated context cheap: a hash index per table. */
+typedef uint64_t (*key_hash_fn)(const void *e);
+typedef bool (*key_eq_fn)(const void *a, const void *b);
+
+static uint64_t mix(uint64_t h)
 {
-	for (size_t i = 0; i < c->nnetns; i++)
-		if (c->netns[i].netns == ns->netns) {
-			c->netns[i] = *ns;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static int upsert(void **arr, size_t *n, size_t *cap, size_t elem, uint32_t **tab, size_t *tcap,
+		  const void *item, key_hash_fn hf, key_eq_fn eq)
+{
+	if (*tcap < 2 * (*n + 1)) {
+		size_t nc = 64;
+		while (nc < 4 * (*n + 1))
+			nc *= 2;
+		uint32_t *nt = calloc(nc, sizeof(uint32_t));
+		if (!nt)
+			return -ENOMEM;
+		for (size_t i = 0; i < *n; i++) {
+			size_t h = (size_t)hf((const uint8_t *)*arr + i * elem);
+			while (nt[h & (nc - 1)])
+				h++;
+			nt[h & (nc - 1)] = (uint32_t)i + 1;
+		}
+		free(*tab);
+		*tab = nt;
+		*tcap = nc;
+	}
+	size_t h = (size_t)hf(item);
+	for (;;) {
+		uint32_t v = (*tab)[h & (*tcap - 1)];
+		if (!v)
+			break;
+		void *e = (uint8_t *)*arr + (size_t)(v - 1) * elem;
+		if (eq(e, item)) {
+			memcpy(e, item, elem);
 			return 0;
 		}
-	if (grow((void **)&c->netns, &c->capnetns, c->nnetns, sizeof(*c->netns)))
+		h++;
+	}
+	if (*n >= UINT32_MAX - 1 || grow(arr, cap, *n, elem))
 		return -ENOMEM;
-	c->netns[c->nnetns++] = *ns;
+	memcpy((uint8_t *)*arr + *n * elem, item, elem);
+	(*tab)[h & (*tcap - 1)] = (uint32_t)(*n + 1);
+	(*n)++;
 	return 0;
+}
+
+static uint64_t netns_hash(const void *e)
+{
+	return mix(((const struct dnsreel_netns_ctx *)e)->netns + 1);
+}
+
+static bool netns_eq(const void *a, const void *b)
+{
+	return ((const struct dnsreel_netns_ctx *)a)->netns ==
+	       ((const struct dnsreel_netns_ctx *)b)->netns;
+}
+
+static uint64_t proc_hash(const void *e)
+{
+	const struct dnsreel_proc_ctx *p = e;
+	return mix(p->pid * 0x9e3779b97f4a7c15ull ^ p->start_ns);
+}
+
+static bool proc_eq(const void *a, const void *b)
+{
+	const struct dnsreel_proc_ctx *x = a, *y = b;
+	return x->pid == y->pid && x->start_ns == y->start_ns;
+}
+
+static uint64_t svc_hash(const void *e)
+{
+	const struct dnsreel_service_ctx *s = e;
+	uint64_t h = (uint64_t)s->ip_version << 40 | (uint64_t)s->proto << 32 | s->port;
+	for (int i = 0; i < 16; i++)
+		h = (h ^ s->addr[i]) * 0x100000001b3ull;
+	return mix(h);
+}
+
+static bool svc_eq(const void *a, const void *b)
+{
+	const struct dnsreel_service_ctx *x = a, *y = b;
+	return x->ip_version == y->ip_version && x->proto == y->proto && x->port == y->port &&
+	       memcmp(x->addr, y->addr, 16) == 0;
+}
+
+static const void *find(const void *arr, size_t elem, const uint32_t *tab, size_t tcap,
+			const void *item, key_hash_fn hf, key_eq_fn eq)
+{
+	if (!tcap)
+		return NULL;
+	size_t h = (size_t)hf(item);
+	for (;;) {
+		uint32_t v = tab[h & (tcap - 1)];
+		if (!v)
+			return NULL;
+		const void *e = (const uint8_t *)arr + (size_t)(v - 1) * elem;
+		if (eq(e, item))
+			return e;
+		h++;
+	}
+}
+
+const struct dnsreel_netns_ctx *dr_catalog_find_netns(const struct dr_catalog *c, uint64_t netns)
+{
+	struct dnsreel_netns_ctx k;
+	k.netns = netns;
+	return find(c->netns, sizeof(k), c->hnetns, c->hcapnetns, &k, netns_hash, netns_eq);
+}
+
+const struct dnsreel_proc_ctx *dr_catalog_find_proc(const struct dr_catalog *c, uint32_t pid,
+						    uint64_t start_ns)
+{
+	struct dnsreel_proc_ctx k;
+	k.pid = pid;
+	k.start_ns = start_ns;
+	return find(c->procs, sizeof(k), c->hprocs, c->hcapprocs, &k, proc_hash, proc_eq);
+}
+
+int dr_catalog_upsert_netns(struct dr_catalog *c, const struct dnsreel_netns_ctx *ns)
+{
+	return upsert((void **)&c->netns, &c->nnetns, &c->capnetns, sizeof(*ns), &c->hnetns,
+		      &c->hcapnetns, ns, netns_hash, netns_eq);
 }
 
 int dr_catalog_upsert_proc(struct dr_catalog *c, const struct dnsreel_proc_ctx *p)
 {
-	for (size_t i = c->nprocs; i-- > 0;)
-		if (c->procs[i].pid == p->pid && c->procs[i].start_ns == p->start_ns) {
-			c->procs[i] = *p;
-			return 0;
-		}
-	if (grow((void **)&c->procs, &c->capprocs, c->nprocs, sizeof(*c->procs)))
-		return -ENOMEM;
-	c->procs[c->nprocs++] = *p;
-	return 0;
-}
-
-static bool svc_same(const struct dnsreel_service_ctx *a, const struct dnsreel_service_ctx *b)
-{
-	return a->ip_version == b->ip_version && a->proto == b->proto && a->port == b->port &&
-	       memcmp(a->addr, b->addr, 16) == 0;
+	return upsert((void **)&c->procs, &c->nprocs, &c->capprocs, sizeof(*p), &c->hprocs,
+		      &c->hcapprocs, p, proc_hash, proc_eq);
 }
 
 int dr_catalog_upsert_service(struct dr_catalog *c, const struct dnsreel_service_ctx *s)
 {
-	for (size_t i = 0; i < c->nsvcs; i++)
-		if (svc_same(&c->svcs[i], s)) {
-			c->svcs[i] = *s;
-			return 0;
-		}
-	if (grow((void **)&c->svcs, &c->capsvcs, c->nsvcs, sizeof(*c->svcs)))
-		return -ENOMEM;
-	c->svcs[c->nsvcs++] = *s;
-	return 0;
+	return upsert((void **)&c->svcs, &c->nsvcs, &c->capsvcs, sizeof(*s), &c->hsvcs,
+		      &c->hcapsvcs, s, svc_hash, svc_eq);
 }
 
 int dr_catalog_set_counter(struct dr_catalog *c, const char *name, uint64_t v)

@@ -39,12 +39,36 @@ static void say(dr_problem_fn fn, void *pctx, int *n, const char *fmt, ...)
 		fn(pctx, msg);
 }
 
-static const struct dr_frame *find_frame(const struct dr_catalog *c, uint32_t seg, uint64_t off)
+static int cmp_frame_key(const void *a, const void *b)
 {
+	const struct dnsreel_frame_info *x = &(*(const struct dr_frame *const *)a)->fi;
+	const struct dnsreel_frame_info *y = &(*(const struct dr_frame *const *)b)->fi;
+	if (x->segment != y->segment)
+		return x->segment < y->segment ? -1 : 1;
+	return x->offset < y->offset ? -1 : (x->offset > y->offset);
+}
+
+/* Frames of c sorted by (segment, offset), for binary search. */
+static const struct dr_frame **frame_index(const struct dr_catalog *c)
+{
+	const struct dr_frame **v = malloc((c->nframes + 1) * sizeof(*v));
+	if (!v)
+		return NULL;
 	for (size_t i = 0; i < c->nframes; i++)
-		if (c->frames[i].fi.segment == seg && c->frames[i].fi.offset == off)
-			return &c->frames[i];
-	return NULL;
+		v[i] = &c->frames[i];
+	qsort(v, c->nframes, sizeof(*v), cmp_frame_key);
+	return v;
+}
+
+static const struct dr_frame *find_frame(const struct dr_frame **v, size_t n, uint32_t seg,
+					 uint64_t off)
+{
+	struct dr_frame key;
+	key.fi.segment = seg;
+	key.fi.offset = off;
+	const struct dr_frame *kp = &key;
+	const struct dr_frame **r = bsearch(&kp, v, n, sizeof(*v), cmp_frame_key);
+	return r ? *r : NULL;
 }
 
 static bool frame_eq(const struct dnsreel_frame_info *a, const struct dnsreel_frame_info *b)
@@ -65,11 +89,16 @@ int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *se
 		       void *pctx)
 {
 	int n = 0;
-	/* frames: both directions; quadratic search is fine for verify's sizes only when small,
-	 * so walk both lists sorted by (segment, offset) */
+	const struct dr_frame **vi = frame_index(idx), **vs = frame_index(seg);
+	if (!vi || !vs) {
+		free(vi);
+		free(vs);
+		say(fn, pctx, &n, "index.sqlite: offset 0: out of memory comparing frames");
+		return n;
+	}
 	for (size_t i = 0; i < seg->nframes; i++) {
 		const struct dnsreel_frame_info *s = &seg->frames[i].fi;
-		const struct dr_frame *x = find_frame(idx, s->segment, s->offset);
+		const struct dr_frame *x = find_frame(vi, idx->nframes, s->segment, s->offset);
 		if (!x)
 			say(fn, pctx, &n,
 			    "seg/%06u.zst: offset %" PRIu64 ": frame missing from index.sqlite",
@@ -82,12 +111,14 @@ int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *se
 	}
 	for (size_t i = 0; i < idx->nframes; i++) {
 		const struct dnsreel_frame_info *s = &idx->frames[i].fi;
-		if (!find_frame(seg, s->segment, s->offset))
+		if (!find_frame(vs, seg->nframes, s->segment, s->offset))
 			say(fn, pctx, &n,
 			    "seg/%06u.zst: offset %" PRIu64
 			    ": index.sqlite lists a frame the segment does not hold",
 			    s->segment, s->offset);
 	}
+	free(vi);
+	free(vs);
 	for (size_t i = 0; i < seg->nsegs; i++) {
 		const struct dr_segment *s = &seg->segs[i];
 		const struct dr_segment *x = NULL;
@@ -137,10 +168,8 @@ int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *se
 		say(fn, pctx, &n, "index.sqlite: offset 0: netns table has %zu rows, segments %zu",
 		    idx->nnetns, seg->nnetns);
 	for (size_t i = 0; i < seg->nnetns; i++) {
-		const struct dnsreel_netns_ctx *s = &seg->netns[i], *x = NULL;
-		for (size_t k = 0; k < idx->nnetns; k++)
-			if (idx->netns[k].netns == s->netns)
-				x = &idx->netns[k];
+		const struct dnsreel_netns_ctx *s = &seg->netns[i];
+		const struct dnsreel_netns_ctx *x = dr_catalog_find_netns(idx, s->netns);
 		if (!x || memcmp(x, s, sizeof(*x)))
 			say(fn, pctx, &n,
 			    "index.sqlite: offset 0: netns %" PRIu64
@@ -152,14 +181,11 @@ int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *se
 		    "index.sqlite: offset 0: processes table has %zu rows, segments %zu",
 		    idx->nprocs, seg->nprocs);
 	for (size_t i = 0; i < seg->nprocs; i++) {
-		const struct dnsreel_proc_ctx *s = &seg->procs[i], *x = NULL;
-		for (size_t k = 0; k < idx->nprocs; k++)
-			if (idx->procs[k].pid == s->pid && idx->procs[k].start_ns == s->start_ns)
-				x = &idx->procs[k];
+		const struct dnsreel_proc_ctx *s = &seg->procs[i];
+		const struct dnsreel_proc_ctx *x = dr_catalog_find_proc(idx, s->pid, s->start_ns);
 		if (!x || memcmp(x, s, sizeof(*x)))
 			say(fn, pctx, &n,
-			    "index.sqlite: offset 0: process %u row disagrees with "
-			    "the segments",
+			    "index.sqlite: offset 0: process %u row disagrees with the segments",
 			    s->pid);
 	}
 	if (idx->nsvcs != seg->nsvcs)
