@@ -345,10 +345,18 @@ static const char *field_text(struct dnsreel_printer *p, const struct dnsreel_re
 
 /* ---- columns ---------------------------------------------------------------------------- */
 
+/* Characters (code points) in s; ASCII, the common case, is checked 8 bytes at a time. */
 static size_t utf8_len(const char *s, size_t n)
 {
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++)
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+	}
+	size_t c = i;
+	for (; i < n; i++)
 		c += ((unsigned char)s[i] & 0xC0) != 0x80;
 	return c;
 }
@@ -398,7 +406,9 @@ static int put_cell(struct dnsreel_printer *p, size_t *pos, const char *s, size_
 		size_t keep = w - 1;
 		if (middle) {
 			size_t head = keep / 2, tail = keep - head;
-			size_t ho = utf8_off(s, n, head), to = utf8_off(s, n, chars - tail);
+			bool ascii = chars == n;
+			size_t ho = ascii ? head : utf8_off(s, n, head);
+			size_t to = ascii ? chars - tail : utf8_off(s, n, chars - tail);
 			memcpy(d, s, ho);
 			d += ho;
 			memcpy(d, ELLIPSIS, 3);
@@ -406,7 +416,7 @@ static int put_cell(struct dnsreel_printer *p, size_t *pos, const char *s, size_
 			memcpy(d, s + to, n - to);
 			d += n - to;
 		} else {
-			size_t o = utf8_off(s, n, keep);
+			size_t o = chars == n ? keep : utf8_off(s, n, keep);
 			memcpy(d, s, o);
 			d += o;
 			memcpy(d, ELLIPSIS, 3);
