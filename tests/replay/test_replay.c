@@ -314,26 +314,29 @@ struct fcase {
 	enum dnsreel_field_id id;
 	enum dnsreel_ftype type;
 	const char *val; /* NULL: take a value from the data */
+	bool ordered;	 /* text whose order is the value's: RFC 3339 times, 4-digit hex ids */
 };
 
 static void test_filters(const char *cap)
 {
 	static const struct fcase cases[] = {
-	    {"name", DNSREEL_F_NAME, DNSREEL_FT_STR, NULL},
-	    {"k8s.podName", DNSREEL_F_K8S_PODNAME, DNSREEL_FT_STR, NULL},
-	    {"k8s.namespace", DNSREEL_F_K8S_NAMESPACE, DNSREEL_FT_STR, NULL},
-	    {"qtype", DNSREEL_F_QTYPE, DNSREEL_FT_STR, "AAAA"},
-	    {"rcode", DNSREEL_F_RCODE, DNSREEL_FT_STR, "NameError"},
-	    {"qr", DNSREEL_F_QR, DNSREEL_FT_STR, "R"},
-	    {"comm", DNSREEL_F_COMM, DNSREEL_FT_STR, NULL},
-	    {"pid", DNSREEL_F_PID, DNSREEL_FT_INT, NULL},
-	    {"num_answers", DNSREEL_F_NUM_ANSWERS, DNSREEL_FT_INT, "1"},
-	    {"latency_ns", DNSREEL_F_LATENCY_NS, DNSREEL_FT_INT, NULL},
-	    {"netns_id", DNSREEL_F_NETNS_ID, DNSREEL_FT_INT, NULL},
-	    {"dst.port", DNSREEL_F_DST_PORT, DNSREEL_FT_INT, "53"},
-	    {"rd", DNSREEL_F_RD, DNSREEL_FT_BOOL, "true"},
-	    {"ra", DNSREEL_F_RA, DNSREEL_FT_BOOL, "false"},
-	    {"tc", DNSREEL_F_TC, DNSREEL_FT_BOOL, "false"},
+	    {"name", DNSREEL_F_NAME, DNSREEL_FT_STR, NULL, false},
+	    {"k8s.podName", DNSREEL_F_K8S_PODNAME, DNSREEL_FT_STR, NULL, false},
+	    {"k8s.namespace", DNSREEL_F_K8S_NAMESPACE, DNSREEL_FT_STR, NULL, false},
+	    {"qtype", DNSREEL_F_QTYPE, DNSREEL_FT_STR, "AAAA", false},
+	    {"rcode", DNSREEL_F_RCODE, DNSREEL_FT_STR, "NameError", false},
+	    {"qr", DNSREEL_F_QR, DNSREEL_FT_STR, "R", false},
+	    {"comm", DNSREEL_F_COMM, DNSREEL_FT_STR, NULL, false},
+	    {"pid", DNSREEL_F_PID, DNSREEL_FT_INT, NULL, false},
+	    {"num_answers", DNSREEL_F_NUM_ANSWERS, DNSREEL_FT_INT, "1", false},
+	    {"latency_ns", DNSREEL_F_LATENCY_NS, DNSREEL_FT_INT, NULL, false},
+	    {"netns_id", DNSREEL_F_NETNS_ID, DNSREEL_FT_INT, NULL, false},
+	    {"dst.port", DNSREEL_F_DST_PORT, DNSREEL_FT_INT, "53", false},
+	    {"rd", DNSREEL_F_RD, DNSREEL_FT_BOOL, "true", false},
+	    {"ra", DNSREEL_F_RA, DNSREEL_FT_BOOL, "false", false},
+	    {"tc", DNSREEL_F_TC, DNSREEL_FT_BOOL, "false", false},
+	    {"timestamp", DNSREEL_F_TIMESTAMP, DNSREEL_FT_STR, NULL, true},
+	    {"id", DNSREEL_F_ID, DNSREEL_FT_STR, NULL, true},
 	};
 	static const char *str_ops[] = {"==", "!=", "~", "!~"};
 	static const char *num_ops[] = {"==", "!=", "<", "<=", ">", ">="};
@@ -355,10 +358,15 @@ static void test_filters(const char *cap)
 				i++;
 			snprintf(val, sizeof(val), "%s", all.texts[i]);
 		}
-		const char **ops = fc->type == DNSREEL_FT_STR	? str_ops
-				   : fc->type == DNSREEL_FT_INT ? num_ops
-								: bool_ops;
-		size_t nops = fc->type == DNSREEL_FT_STR ? 4 : fc->type == DNSREEL_FT_INT ? 6 : 2;
+		const char **ops = str_ops;
+		size_t nops = 4;
+		if (fc->ordered || fc->type == DNSREEL_FT_INT) {
+			ops = num_ops;
+			nops = 6;
+		} else if (fc->type == DNSREEL_FT_BOOL) {
+			ops = bool_ops;
+			nops = 2;
+		}
 		for (size_t o = 0; o < nops; o++) {
 			char rxval[300], expr[400];
 			const char *v = val;
