@@ -1338,7 +1338,9 @@ static int ring_pkt(void *arg, const struct dnsreel_pkt_rec *p, uint32_t len)
  * finds the process that sent it although the tracepoint fired after it was copied. */
 static int consume(struct dnsreel_recorder *r, int64_t cutoff)
 {
-	const struct dnsreel_ring_ops ops = {.arg = r, .proc = ring_proc, .pkt = ring_pkt};
+	/* Without process hooks there are no process records: no first pass. */
+	const struct dnsreel_ring_ops ops = {
+	    .arg = r, .proc = r->has_proc ? ring_proc : NULL, .pkt = ring_pkt};
 	return dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
 }
 

@@ -20,7 +20,7 @@ int dnsreel_ring_consume(struct dnsreel_ring *rg, int64_t cutoff,
 	unsigned long pos = rg->proc_pos > cons ? rg->proc_pos : cons;
 	int delivered = 0, ret = 0;
 
-	while (pos < prod) {
+	while (ops->proc && pos < prod) {
 		const uint32_t *h = (const uint32_t *)(rg->data + (pos & rg->mask));
 		uint32_t len = __atomic_load_n(h, __ATOMIC_ACQUIRE);
 		if (len & BPF_RINGBUF_BUSY_BIT)
@@ -29,7 +29,7 @@ int dnsreel_ring_consume(struct dnsreel_ring *rg, int64_t cutoff,
 		const struct dnsreel_rec_hdr *rh = (const void *)(h + 2);
 		if (!(len & BPF_RINGBUF_DISCARD_BIT) && rlen >= sizeof(*rh) &&
 		    rh->type == DNSREEL_REC_PROC && rh->len == sizeof(struct dnsreel_proc_rec) &&
-		    rlen >= rh->len && ops->proc)
+		    rlen >= rh->len)
 			ops->proc(ops->arg, (const struct dnsreel_proc_rec *)rh);
 		pos += rec_size(len);
 	}

@@ -24,7 +24,7 @@ struct dnsreel_ring {
 
 struct dnsreel_ring_ops {
 	void *arg;
-	void (*proc)(void *arg, const struct dnsreel_proc_rec *p);
+	void (*proc)(void *arg, const struct dnsreel_proc_rec *p); /* NULL: skip pass 1 */
 	/* len: bytes of the record (hdr.len, checked against the sample). Nonzero stops. */
 	int (*pkt)(void *arg, const struct dnsreel_pkt_rec *p, uint32_t len);
 };
