@@ -467,7 +467,7 @@ static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
 	if (err)
 		return err;
-	err = dr_enc_compress(w->enc, w->cctx, &w->raw, &w->zbuf);
+	err = dr_enc_compress(w->enc, w->cctx, w->o.zstd_level, &w->raw, &w->zbuf);
 	if (err)
 		return err;
 	if (w->raw.len > DR_MAX_RAW || w->zbuf.len > DR_MAX_ZLEN)

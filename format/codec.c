@@ -24,6 +24,7 @@ enum {
 	S_REF,
 	S_TUP,
 	S_PORT,
+	S_DPORT, /* destination ports apart: mostly 53 */
 	S_EXTRA,
 	S_TCP,
 	S_ID,
@@ -612,10 +613,11 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			dr_put32(&e->st[S_TCP], x->tcp_seq);
 		}
 		if (pm == PM_LIT) {
-			uint8_t t[4];
+			uint8_t t[2];
 			dr_le16(t, x->src_port);
-			dr_le16(t + 2, x->dst_port);
-			dr_put(&e->st[S_PORT], t, 4);
+			dr_put(&e->st[S_PORT], t, 2);
+			dr_le16(t, x->dst_port);
+			dr_put(&e->st[S_DPORT], t, 2);
 		}
 		if (orig)
 			dr_putv(&e->st[S_LEN], x->orig_len);
@@ -682,9 +684,11 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 
 /* Each column gets its own zstd block (a flush ends a block), so each has its own entropy
  * tables instead of one table for very different byte statistics. */
-int dr_enc_compress(struct dr_enc *e, void *cctx_, const struct dr_buf *raw, struct dr_buf *z)
+int dr_enc_compress(struct dr_enc *e, void *cctx_, int level, const struct dr_buf *raw,
+		    struct dr_buf *z)
 {
 	ZSTD_CCtx *cctx = cctx_;
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	size_t bound = ZSTD_compressBound(raw->len) + 64 * S_COUNT;
 	z->len = 0;
 	if (dr_buf_reserve(z, bound))
@@ -942,11 +946,12 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 			x->tcp_seq = dr_get32(&st[S_TCP]);
 		}
 		if (pm == PM_LIT) {
-			const uint8_t *pp = dr_getn(&st[S_PORT], 4);
-			if (!pp)
+			const uint8_t *sp = dr_getn(&st[S_PORT], 2);
+			const uint8_t *dp = dr_getn(&st[S_DPORT], 2);
+			if (!sp || !dp)
 				goto fail;
-			x->src_port = dr_rd16(pp);
-			x->dst_port = dr_rd16(pp + 2);
+			x->src_port = dr_rd16(sp);
+			x->dst_port = dr_rd16(dp);
 		} else if (pm == PM_SAME) {
 			x->src_port = ev[ref].src_port;
 			x->dst_port = ev[ref].dst_port;

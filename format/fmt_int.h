@@ -187,7 +187,8 @@ int dr_enc_new(struct dr_enc **out);
 void dr_enc_free(struct dr_enc *e);
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out);
 /* Compresses the body dr_enc_block() just produced into one zstd frame (a ZSTD_CCtx). */
-int dr_enc_compress(struct dr_enc *e, void *cctx, const struct dr_buf *raw, struct dr_buf *z);
+int dr_enc_compress(struct dr_enc *e, void *cctx, int level, const struct dr_buf *raw,
+		    struct dr_buf *z);
 
 /* Decodes a block body into events whose payloads point into *arena (malloc'd). */
 int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
