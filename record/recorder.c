@@ -199,7 +199,6 @@ static int ring_open(struct ring *rg, int fd, size_t size)
 static void ring_close(struct ring *rg)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	dnsreel_ring_free(&rg->rg);
 	if (rg->cons_map)
 		munmap(rg->cons_map, (size_t)pg);
 	if (rg->prod_map)
@@ -1456,7 +1455,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 		fn(arg, sums[i].name, s);
 	}
 	free(v);
-	fn(arg, "lost.user", r->n_lost_user + r->ring.rg.bad + r->ring.rg.dropped);
+	fn(arg, "lost.user", r->n_lost_user + r->ring.rg.bad);
 	fn(arg, "lost.unknown_netns", r->n_unknown_ns);
 	fn(arg, "events.malformed", r->n_malformed);
 	fn(arg, "events.length_mismatch", r->n_lenlie);
@@ -1471,7 +1470,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r)
 {
 	uint64_t *v = calloc((size_t)r->ncpus, sizeof(uint64_t));
-	uint64_t s = r->n_lost_user + r->ring.rg.bad + r->ring.rg.dropped + r->n_unknown_ns;
+	uint64_t s = r->n_lost_user + r->ring.rg.bad + r->n_unknown_ns;
 	if (!v)
 		return s;
 	if (!read_counter(r, DNSREEL_CNT_RB_LOST, v))

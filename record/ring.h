@@ -12,17 +12,14 @@
 
 struct dnsreel_pkt_rec;
 struct dnsreel_proc_rec;
-struct dnsreel_ring_item;
 
 struct dnsreel_ring {
-	unsigned long *cons;		 /* consumer position (we write it) */
-	const unsigned long *prod;	 /* producer position (kernel writes it) */
-	const uint8_t *data;		 /* size bytes, mapped twice */
-	size_t mask;			 /* size - 1 */
-	unsigned long proc_pos;		 /* process records before this are applied */
-	uint64_t bad;			 /* records with a wrong type or length, skipped */
-	uint64_t dropped;		 /* packets not delivered after a callback error */
-	struct dnsreel_ring_item *items; /* batch buffer, allocated on first use */
+	unsigned long *cons;	   /* consumer position (we write it) */
+	const unsigned long *prod; /* producer position (kernel writes it) */
+	const uint8_t *data;	   /* size bytes, mapped twice */
+	size_t mask;		   /* size - 1 */
+	unsigned long proc_pos;	   /* process records before this are applied */
+	uint64_t bad;		   /* records with a wrong type or length, skipped */
 };
 
 struct dnsreel_ring_ops {
@@ -33,12 +30,9 @@ struct dnsreel_ring_ops {
 };
 
 /* Pass 1 applies every committed process record not applied yet; pass 2 delivers packet
- * records up to the first one with ts_ns > cutoff, in batches sorted by ts_ns, and hands
- * their space back after each batch. Returns the packets delivered, the pkt callback's
- * nonzero return (the rest of that batch is counted in dropped), or -ENOMEM. */
+ * records up to the first one with ts_ns > cutoff and hands their space back. Returns the
+ * packets delivered, or the pkt callback's nonzero return. */
 int dnsreel_ring_consume(struct dnsreel_ring *rg, int64_t cutoff,
 			 const struct dnsreel_ring_ops *ops);
-/* Frees the batch buffer. */
-void dnsreel_ring_free(struct dnsreel_ring *rg);
 
 #endif
