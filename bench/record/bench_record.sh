@@ -3,9 +3,11 @@
 #
 # dnsperf at full speed through the lab (app pod -> service VIP -> unbound -> nsd upstream) for
 # BENCH_SECONDS (default 10) each, three ways in one run:
-#   1. nothing recording
-#   2. tcpdump -i any -w in every lab netns (what users do today)
-#   3. dnsreel-record recording every netns
+#   1. nothing recording (also once more at the end; qps are medians over all runs of a way, as
+#      the load of a shared machine drifts)
+#   2. tcpdump -i any -w FILE port 53 or port 5353 in every lab netns, tcpdump's defaults (what
+#      users do today)
+#   3. dnsreel-record recording every lab netns
 # Prints qps of each as a ratio of the first, DNS packets per query seen by tcpdump and by
 # dnsreel (their ratio is what dnsreel caught against tcpdump), losses on both sides, recorder
 # CPU seconds per million events, and bytes/event of the capture against the tcpdump pcaps
@@ -13,12 +15,15 @@
 # on that many leading MB and scaled: level 19 runs at a few MB/s).
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
-# Env: BENCH_SECONDS, BENCH_CLIENTS (dnsperf -c, default 8), BENCH_THREADS (dnsperf -T, 2),
+# Env: BENCH_SECONDS, BENCH_ROUNDS (interleaved rounds of the three ways, medians; default 1),
+#      BENCH_CLIENTS (dnsperf -c, default 8), BENCH_THREADS (dnsperf -T, 2),
 #      BENCH_OUTSTANDING (dnsperf -q, 500), LAB_UNBOUND_THREADS (default 2 here).
 set -uo pipefail
 BIN=${1:?usage: bench_record.sh BINDIR [--append FILE]}
 APPEND=""
 [[ ${2:-} == --append ]] && APPEND=${3:?--append needs a file}
+# tcpdump as users run it (the lab tests use immediate mode and a big ring instead).
+TCPDUMP_OPTS=""
 . "$(dirname "$0")/../../tests/lab/common.sh"
 lab_require ip iptables unbound nsd dnsperf tcpdump zstd /usr/bin/time "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"
@@ -46,26 +51,79 @@ lost_of() { awk '/Queries lost/ { print $3 }' "$WORK/$1.dnsperf"; }
 
 echo "bench/record: dnsperf -c $CLIENTS -T $THREADS -q $OUTST for ${SECS}s through the lab, unbound $LAB_UNBOUND_THREADS threads, $(nproc) CPUs" >&2
 
-# 1. nothing recording (after a short warm-up so all three start alike)
-"$LAB_SH" exec app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 1 -c "$CLIENTS" >/dev/null 2>&1
-run_dnsperf none
-echo "  none:    $(qps_of none) qps" >&2
+tcpdump_way() { # tcpdump_way NAME: tcpdump in every lab netns during dnsperf
+	rm -f "$WORK"/*.pcap
+	tcpdump_start
+	run_dnsperf "$1"
+	sleep 1.5 # tcpdump's 1 s buffer timeout hands over the last packets
+	tcpdump_stop
+	tcp_pkts=0 tcp_drop=0 pcap_bytes=0
+	local ns c d
+	for ns in $LAB_NETNS; do
+		c=$(awk '/packets captured/ { print $1 }' "$WORK/$ns.tcpdump.err")
+		d=$(awk '/packets dropped by kernel/ { print $1 }' "$WORK/$ns.tcpdump.err")
+		tcp_pkts=$((tcp_pkts + ${c:-0}))
+		tcp_drop=$((tcp_drop + ${d:-0}))
+		pcap_bytes=$((pcap_bytes + $(stat -c %s "$WORK/$ns.pcap")))
+	done
+	echo "  tcpdump: $(qps_of "$1") qps, $tcp_pkts packets, $tcp_drop dropped" >&2
+}
 
-# 2. tcpdump in every lab netns
-tcpdump_start
-run_dnsperf tcpdump
-sleep 0.5
-tcpdump_stop
-tcp_pkts=0 tcp_drop=0 pcap_bytes=0
-for ns in $LAB_NETNS; do
-	c=$(awk '/packets captured/ { print $1 }' "$WORK/$ns.tcpdump.err")
-	d=$(awk '/packets dropped by kernel/ { print $1 }' "$WORK/$ns.tcpdump.err")
-	tcp_pkts=$((tcp_pkts + ${c:-0}))
-	tcp_drop=$((tcp_drop + ${d:-0}))
-	pcap_bytes=$((pcap_bytes + $(stat -c %s "$WORK/$ns.pcap")))
+dnsreel_way() { # dnsreel_way NAME: dnsreel-record on every lab netns during dnsperf
+	rm -rf "$WORK/bench.reel" "$WORK/ready"
+	# Every lab netns, as tcpdump (other labs on this machine are not this benchmark's).
+	/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
+		-w "$WORK/bench.reel" --netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" \
+		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" 2>"$WORK/record.err" &
+	TIME_PID=$!
+	LAB_PIDS+=($!)
+	local i
+	for i in $(seq 200); do
+		[[ -e $WORK/ready ]] && break
+		sleep 0.05
+	done
+	[[ -e $WORK/ready ]] || { cat "$WORK/record.err" >&2; fail "recorder not ready"; }
+	# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
+	RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
+	LAB_PIDS+=($RECORDER_PID)
+	run_dnsperf "$1"
+	sleep 0.5
+	kill -INT $RECORDER_PID
+	wait $TIME_PID || { cat "$WORK/record.err" >&2; fail "recorder failed"; }
+	read -r cpu_u cpu_s <"$WORK/record.time"
+	local args=() ns
+	for ns in $LAB_NETNS; do args+=(-p "$(netns_inode "$ns"):${ns#"$LAB_ID"-}"); done
+	"$BIN/lab-compare" --count -c "$WORK/bench.reel" "${args[@]}" >"$WORK/count.out" 2>&1 || true
+	ev_lab=$(awk '/^total:/ { print $5 }' "$WORK/count.out")
+	ev_all=$(awk '/^capture:/ { print $2 }' "$WORK/count.out")
+	ev_lost=$(awk '/^capture:/ { print $NF }' "$WORK/count.out")
+	cap_bytes=$(du -sb "$WORK/bench.reel" | cut -f1)
+	echo "  dnsreel: $(qps_of "$1") qps, $ev_lab events in the lab, lost $ev_lost" >&2
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# Warm-up, then ROUNDS rounds of the three ways, then nothing recording once more: on a shared
+# machine the load drifts, and medians over interleaved runs keep the ratios honest.
+ROUNDS=${BENCH_ROUNDS:-1}
+"$LAB_SH" exec app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 1 -c "$CLIENTS" >/dev/null 2>&1
+Q_NONE=() Q_TCP=() Q_REEL=()
+lost_total=0
+for r in $(seq "$ROUNDS"); do
+	run_dnsperf none$r
+	echo "  none:    $(qps_of none$r) qps" >&2
+	Q_NONE+=("$(qps_of none$r)")
+	tcpdump_way tcpdump$r
+	Q_TCP+=("$(qps_of tcpdump$r)")
+	dnsreel_way dnsreel$r
+	Q_REEL+=("$(qps_of dnsreel$r)")
+	lost_total=$((lost_total + ${ev_lost:-0}))
 done
-echo "  tcpdump: $(qps_of tcpdump) qps, $tcp_pkts packets, $tcp_drop dropped" >&2
-# pcap + zstd -19, on a leading sample when big.
+run_dnsperf none_last
+echo "  none:    $(qps_of none_last) qps (last)" >&2
+Q_NONE+=("$(qps_of none_last)")
+
+# pcap + zstd -19 (last tcpdump round), on a leading sample when big.
 sample=$((${BENCH_ZSTD_SAMPLE_MB:-64} * 1024 * 1024))
 zst_bytes=0
 for ns in $LAB_NETNS; do
@@ -80,48 +138,20 @@ for ns in $LAB_NETNS; do
 	rm -f "$f"
 done
 
-# 3. dnsreel recording every lab netns
-# Every lab netns, as tcpdump above (other labs on this machine are not this benchmark's).
-/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" -w "$WORK/bench.reel" \
-	--netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" --node "$LAB_NODE_NAME" \
-	--ready-file "$WORK/ready" 2>"$WORK/record.err" &
-TIME_PID=$!
-LAB_PIDS+=($!)
-for i in $(seq 200); do
-	[[ -e $WORK/ready ]] && break
-	sleep 0.05
-done
-[[ -e $WORK/ready ]] || { cat "$WORK/record.err" >&2; fail "recorder not ready"; }
-# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
-RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
-LAB_PIDS+=($RECORDER_PID)
-run_dnsperf dnsreel
-sleep 0.5
-kill -INT $RECORDER_PID
-wait $TIME_PID || { cat "$WORK/record.err" >&2; fail "recorder failed"; }
-read -r cpu_u cpu_s <"$WORK/record.time"
-# Events in the lab's namespaces only (the host's and others' may be recorded too).
-args=()
-for ns in $LAB_NETNS; do args+=(-p "$(netns_inode "$ns"):${ns#"$LAB_ID"-}"); done
-"$BIN/lab-compare" --count -c "$WORK/bench.reel" "${args[@]}" >"$WORK/count.out" 2>&1 || true
-ev_lab=$(awk '/^total:/ { print $5 }' "$WORK/count.out")
-ev_all=$(awk '/^capture:/ { print $2 }' "$WORK/count.out")
-ev_lost=$(awk '/^capture:/ { print $NF }' "$WORK/count.out")
-cap_bytes=$(du -sb "$WORK/bench.reel" | cut -f1)
-echo "  dnsreel: $(qps_of dnsreel) qps, $ev_lab events in the lab ($ev_all in all), lost $ev_lost" >&2
-
-q0=$(qps_of none) q1=$(qps_of tcpdump) q2=$(qps_of dnsreel)
-d1=$(done_of tcpdump) d2=$(done_of dnsreel)
+q0=$(median "${Q_NONE[@]}") q1=$(median "${Q_TCP[@]}") q2=$(median "${Q_REEL[@]}")
+d1=$(done_of tcpdump$ROUNDS) d2=$(done_of dnsreel$ROUNDS)
+ev_lost=$lost_total
 report=$(
 	awk -v q0="$q0" -v q1="$q1" -v q2="$q2" -v d1="$d1" -v d2="$d2" -v tp="$tcp_pkts" \
 		-v td="$tcp_drop" -v ev="$ev_lab" -v eva="$ev_all" -v lost="$ev_lost" -v cu="$cpu_u" -v cs="$cpu_s" \
 		-v pb="$pcap_bytes" -v zb="$zst_bytes" -v cb="$cap_bytes" -v secs="$SECS" \
-		-v dl0="$(lost_of none)" -v dl1="$(lost_of tcpdump)" -v dl2="$(lost_of dnsreel)" 'BEGIN {
-	printf "| run | qps | ratio | DNS packets | per query | lost | dnsperf lost |\n"
+		-v qn="${Q_NONE[*]}" -v qt="${Q_TCP[*]}" -v qr="${Q_REEL[*]}" \
+		-v dl0="$(lost_of none1)" -v dl1="$(lost_of tcpdump$ROUNDS)" -v dl2="$(lost_of dnsreel$ROUNDS)" 'BEGIN {
+	printf "| run | qps: median (each run) | ratio | DNS packets | per query | lost | dnsperf lost |\n"
 	printf "|---|---:|---:|---:|---:|---:|---:|\n"
-	printf "| nothing recording | %d | 1.00 | - | - | - | %s |\n", q0, dl0
-	printf "| tcpdump, every netns | %d | %.2f | %d | %.2f | %d dropped | %s |\n", q1, q1/q0, tp, tp/d1, td, dl1
-	printf "| dnsreel, every netns | %d | %.2f | %d | %.2f | %d | %s |\n", q2, q2/q0, ev, ev/d2, lost, dl2
+	printf "| nothing recording | %d (%s) | 1.00 | - | - | - | %s |\n", q0, qn, dl0
+	printf "| tcpdump, every lab netns | %d (%s) | %.2f | %d | %.2f | %d dropped | %s |\n", q1, qt, q1/q0, tp, tp/d1, td, dl1
+	printf "| dnsreel, every lab netns | %d (%s) | %.2f | %d | %.2f | %d | %s |\n", q2, qr, q2/q0, ev, ev/d2, lost, dl2
 	printf "\n"
 	printf "- events per query against tcpdump packets per query: %.3f\n", (ev/d2)/(tp/d1)
 	printf "- recorder CPU: %.2f s user + %.2f s sys = %.2f s per million events\n", cu, cs, (cu+cs)/(eva/1e6)
@@ -135,8 +165,8 @@ if [[ -n $APPEND ]]; then
 		printf '\n### %s, %s s each, %s CPUs, kernel %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$SECS" \
 			"$(nproc)" "$(uname -r)"
 		printf 'Command: `sudo bench/record/bench_record.sh build/bin --append bench/RESULTS.md`'
-		printf ' (dnsperf -c %s -T %s -q %s, unbound %s threads)\n\n' "$CLIENTS" "$THREADS" "$OUTST" \
-			"$LAB_UNBOUND_THREADS"
+		printf ' (dnsperf -c %s -T %s -q %s, unbound %s threads, %s rounds)\n\n' "$CLIENTS" "$THREADS" \
+			"$OUTST" "$LAB_UNBOUND_THREADS" "$ROUNDS"
 		echo "$report"
 	} >"$WORK/section.md"
 	# Into our own section: at its end, before the next "## " heading (others' parts).

@@ -54,7 +54,7 @@ netns_inode() { stat -L -c %i "/run/netns/$1"; }
 # SIGINT) has fixed-size ring slots of the snap length, so a modest snap length (the lab's
 # largest DNS packet is ~2.5 KB; lab-compare fails on a cut packet) and a 32 MiB ring give
 # thousands of slots instead of the 8 that -s 0 with the default 2 MiB would.
-TCPDUMP_OPTS=${TCPDUMP_OPTS:--s 16384 -B 32768 -U --immediate-mode}
+TCPDUMP_OPTS=${TCPDUMP_OPTS--s 16384 -B 32768 -U --immediate-mode}
 TCPDUMP_PIDS=()
 tcpdump_start() {
 	local ns i
@@ -80,9 +80,11 @@ tcpdump_stop() {
 	for p in "${TCPDUMP_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
 	for p in "${TCPDUMP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	local ns
+	TCPDUMP_DROPPED=0
 	for ns in $LAB_NETNS; do
 		if grep -E '^[1-9][0-9]* packets? dropped by kernel' "$WORK/$ns.tcpdump.err"; then
 			echo "warning: tcpdump in $ns dropped packets" >&2
+			TCPDUMP_DROPPED=1
 		fi
 	done
 }

@@ -14,29 +14,41 @@ lab_require ip iptables unbound nsd dig kdig dnsperf tcpdump "$BIN/dnsreel-recor
 	"$BIN/lab-compare"
 lab_start drc
 
-recorder_start "$WORK/cap.reel" --flush 200ms
-tcpdump_start
+# One recording with tcpdump alongside. tcpdump is the reference: if it says it dropped
+# packets (a loaded machine), the comparison would blame the recorder, so run again once.
+scenario() {
+	rm -rf "$WORK/cap.reel" "$WORK"/*.pcap "$WORK/client.out"
+	CLIENT_PIDS=()
+	recorder_start "$WORK/cap.reel" --flush 200ms
+	tcpdump_start
 
-in_app dig www.example.test                       # A, pod -> VIP -> unbound -> nsd
-in_app dig www.example.test AAAA                  # AAAA
-in_app dig alias.example.test                     # CNAME chain
-in_app dig nosuch.example.test                    # NXDOMAIN from upstream
-in_app dig x.broken.test                          # SERVFAIL (upstream error)
-in_app dig +search web                            # ndots search list, cluster.local
-in_app dig SRV _http._tcp.web.default.svc.cluster.local
-in_app dig nope.default.svc.cluster.local         # NXDOMAIN from the forwarder itself
-in_app dig +tcp +short example.test MX            # TCP
-in_app kdig +tcp @"$LAB_VIP" _sip._udp.example.test SRV
-in_app dig big.example.test TXT                   # truncated over UDP, retried over TCP
-in_app dig @"$LAB_VIP6" www.example.test AAAA      # IPv6 through the v6 service VIP
-in_app dig -6 @"$LAB_DNS_IP6" txt.example.test TXT # IPv6 straight to the forwarder pod
-printf '%s\n' "www.example.test A" "mail.example.test A" "nosuch.example.test A" \
-	"kube-dns.kube-system.svc.cluster.local A" "www.example.test AAAA" >"$WORK/queries"
-in_app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 2 -Q 200 -c 2
+	in_app dig www.example.test                       # A, pod -> VIP -> unbound -> nsd
+	in_app dig www.example.test AAAA                  # AAAA
+	in_app dig alias.example.test                     # CNAME chain
+	in_app dig nosuch.example.test                    # NXDOMAIN from upstream
+	in_app dig x.broken.test                          # SERVFAIL (upstream error)
+	in_app dig +search web                            # ndots search list, cluster.local
+	in_app dig SRV _http._tcp.web.default.svc.cluster.local
+	in_app dig nope.default.svc.cluster.local         # NXDOMAIN from the forwarder itself
+	in_app dig +tcp +short example.test MX            # TCP
+	in_app kdig +tcp @"$LAB_VIP" _sip._udp.example.test SRV
+	in_app dig big.example.test TXT                   # truncated over UDP, retried over TCP
+	in_app dig @"$LAB_VIP6" www.example.test AAAA      # IPv6 through the v6 service VIP
+	in_app dig -6 @"$LAB_DNS_IP6" txt.example.test TXT # IPv6 straight to the forwarder pod
+	printf '%s\n' "www.example.test A" "mail.example.test A" "nosuch.example.test A" \
+		"kube-dns.kube-system.svc.cluster.local A" "www.example.test AAAA" >"$WORK/queries"
+	in_app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 2 -Q 200 -c 2
 
-sleep 0.3 # the last responses reach every tap
-tcpdump_stop
-recorder_stop
+	sleep 0.3 # the last responses reach every tap
+	tcpdump_stop
+	recorder_stop
+}
+scenario
+if [[ $TCPDUMP_DROPPED == 1 ]]; then
+	echo "note: tcpdump dropped packets; recording again" >&2
+	scenario
+	[[ $TCPDUMP_DROPPED == 0 ]] || fail "tcpdump (the reference) dropped packets twice: machine too busy"
+fi
 
 grep -q "status: NXDOMAIN" "$WORK/client.out" || fail "no NXDOMAIN answer in the lab"
 grep -q "status: SERVFAIL" "$WORK/client.out" || fail "no SERVFAIL answer in the lab"
