@@ -674,6 +674,8 @@ int main(int argc, char **argv)
 					(unsigned long long)ns[i].netns, ns[i].name,
 					(unsigned long long)ns[i].events,
 					ns[i].attached ? "" : " (gone)");
+		if (!st.werr && !err)
+			fprintf(stderr, "dnsreel-record: replay it with: dnsreel replay %s\n", dir);
 		if (lost)
 			fprintf(stderr,
 				"dnsreel-record: warning: %llu events lost (see counters lost.* "
