@@ -98,8 +98,9 @@ static int ev_cmp(const struct dnsreel_event *a, const struct dnsreel_event *b)
 	C(netns)
 	C(ifindex)
 	C(pkt_type)
-	C(ip_version) C(proto) C(tcp_flags) C(tcp_seq) C(src_port) C(dst_port) C(flags) C(pid)
-	    C(tid) C(uid) C(gid) C(cgroup_id) C(orig_len) C(cap_len)
+	C(ip_version)
+	C(proto) C(tcp_flags) C(tcp_seq) C(src_port) C(dst_port) C(flags) C(pid) C(tid) C(uid)
+	    C(gid) C(cgroup_id) C(orig_len) C(cap_len)
 #undef C
 		int r = memcmp(a->src_addr, b->src_addr, 16);
 	if (!r)
