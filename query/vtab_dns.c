@@ -1601,17 +1601,14 @@ static void rec_prepare(struct dcur *c)
 	struct dnsreel_query *q = c->s.q;
 	const struct qrow *r = c->row;
 	const struct dnsreel_event *ev = row_ev(&c->s, r);
-	const struct dnsreel_meta *m = dnsreel_ctx__meta(q->ctx, c->s.blk_cap);
 
-	if (!m)
-		m = dnsreel_capr__meta(q->capr[c->s.blk_cap]);
 	c->rec.ctx = q->ctx;
 	c->rec.ev = ev;
 	c->rec.ns = NULL; /* looked up when a column needs it */
 	c->ns_ready = false;
 	c->rec.capture = c->s.blk_cap;
 	c->rec.segment = c->s.blk_segment;
-	c->rec.wall_ns = ev->ts_ns + (m ? m->boot_to_wall_ns : 0);
+	c->rec.wall_ns = ev->ts_ns + c->s.caps[c->s.blk_cap].boot_to_wall; /* per capture */
 	c->rec.msg = (const uint8_t *)row_msg(&c->s, r);
 	c->rec.msg_len = r->msg_len;
 	c->rec.latency_ns = r->latency;
