@@ -44,9 +44,13 @@ best() { # N CMD... : best (lowest wall) of N runs; sets BW BC
 }
 ratio() { echo "scale=1; $1 / $2" | bc 2>/dev/null || echo "?"; }
 
+# Reuse a capture from an earlier run only if this build reads it (the plain table and the
+# pcapng export are derived from it and go with it).
 if ! "$Q" -o csv --no-header "$CAP" "SELECT value FROM capture_info WHERE key = 'events'" \
-	2>/dev/null | grep -qx "$EVENTS"; then
-	rm -rf "$CAP"
+	2>/dev/null | grep -qx "$EVENTS" ||
+	! "$Q" "$CAP" "SELECT 1 FROM dns LIMIT 1" >/dev/null 2>&1; then
+	rm -rf "$CAP" "$WORK/plain$EVENTS.sqlite" "$WORK/plain$EVENTS.sqlite.loadtime" \
+		"$WORK/q$EVENTS.pcapng"
 	echo "writing $CAP ($EVENTS events, $QPS queries/s)..." >&2
 	"$SYNTH" -o "$CAP" -n "$EVENTS" --qps "$QPS" --seed 5 >/dev/null || exit 1
 fi
