@@ -17,7 +17,8 @@
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
 # Env: BENCH_SECONDS, BENCH_ROUNDS (interleaved rounds of the three ways, medians; default 1),
 #      BENCH_CLIENTS (dnsperf -c, default 8), BENCH_THREADS (dnsperf -T, 2),
-#      BENCH_OUTSTANDING (dnsperf -q, 500), LAB_UNBOUND_THREADS (default 2 here).
+#      BENCH_OUTSTANDING (dnsperf -q, 500), LAB_UNBOUND_THREADS (default 2 here),
+#      BENCH_RECORD_ARGS (more dnsreel-record options, e.g. --no-proc, for experiments).
 set -uo pipefail
 BIN=${1:?usage: bench_record.sh BINDIR [--append FILE]}
 APPEND=""
@@ -74,7 +75,8 @@ dnsreel_way() { # dnsreel_way NAME: dnsreel-record on every lab netns during dns
 	# Every lab netns, as tcpdump (other labs on this machine are not this benchmark's).
 	/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
 		-w "$WORK/bench.reel" --netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" \
-		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" 2>"$WORK/record.err" &
+		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" ${BENCH_RECORD_ARGS:-} \
+		2>"$WORK/record.err" &
 	TIME_PID=$!
 	LAB_PIDS+=($!)
 	local i
@@ -165,8 +167,8 @@ if [[ -n $APPEND ]]; then
 		printf '\n### %s, %s s each, %s CPUs, kernel %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$SECS" \
 			"$(nproc)" "$(uname -r)"
 		printf 'Command: `sudo bench/record/bench_record.sh build/bin --append bench/RESULTS.md`'
-		printf ' (dnsperf -c %s -T %s -q %s, unbound %s threads, %s rounds)\n\n' "$CLIENTS" "$THREADS" \
-			"$OUTST" "$LAB_UNBOUND_THREADS" "$ROUNDS"
+		printf ' (dnsperf -c %s -T %s -q %s, unbound %s threads, %s rounds, recorder options: %s)\n\n' \
+			"$CLIENTS" "$THREADS" "$OUTST" "$LAB_UNBOUND_THREADS" "$ROUNDS" "${BENCH_RECORD_ARGS:-none}"
 		echo "$report"
 	} >"$WORK/section.md"
 	# Into our own section: at its end, before the next "## " heading (others' parts).
