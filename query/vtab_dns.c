@@ -858,14 +858,11 @@ static int scan_next(struct scan *s)
 			continue;
 		}
 		if (s->pf_on) {
-			uint32_t prev = s->blk_cap;
-
 			err = pf_next(s);
 			if (err < 0)
 				return err;
 			if (err == 0)
 				break;
-			(void)prev;
 			continue;
 		}
 		if (s->cap >= q->n)
