@@ -349,11 +349,11 @@ void dr_enc_free(struct dr_enc *e)
 	free(e);
 }
 
-static const struct dnsreel_event *sort_base;
-static int cmp_ts(const void *a, const void *b)
+static int cmp_ts(const void *a, const void *b, void *base)
 {
+	const struct dnsreel_event *ev = base;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	int64_t tx = sort_base[x].ts_ns, ty = sort_base[y].ts_ns;
+	int64_t tx = ev[x].ts_ns, ty = ev[y].ts_ns;
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
 	return x < y ? -1 : (x > y);
@@ -454,8 +454,8 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			sorted = false;
 	}
 	if (!sorted) {
-		sort_base = ev; /* the writer is single-threaded per capture */
-		qsort(e->order, n, sizeof(uint32_t), cmp_ts);
+		/* stable: ties keep append order (the index breaks them) */
+		qsort_r(e->order, n, sizeof(uint32_t), cmp_ts, (void *)ev);
 	}
 
 	int64_t prev_ts = ev[e->order[0]].ts_ns;
