@@ -210,7 +210,9 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 {
 	if (!w || !ev || (ev->cap_len && !ev->payload))
 		return DNSREEL_E_ARG;
-	if (w->nev >= w->o.block_events) {
+	/* a block also ends before its payloads could outgrow what a reader accepts */
+	if (w->nev >= w->o.block_events ||
+	    (w->nev && w->pay.len + ev->cap_len > (size_t)DR_MAX_RAW / 4)) {
 		int err = dnsreel_capw__flush(w);
 		if (err)
 			return err;
