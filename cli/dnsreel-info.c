@@ -107,7 +107,9 @@ static void print_text(struct dnsreel_capr *r, FILE *o)
 	size_t nc = dnsreel_capr__counter_count(r);
 	for (size_t i = 0; i < nc; i++) {
 		const struct dnsreel_counter *c = dnsreel_capr__counter_at(r, i);
-		if (!strncmp(c->name, "lost", 4) || !strncmp(c->name, "drop", 4))
+		/* lost.proc.* counts process-tracking records, not DNS events */
+		if ((!strncmp(c->name, "lost", 4) || !strncmp(c->name, "drop", 4)) &&
+		    strncmp(c->name, "lost.proc", 9))
 			lost += c->value;
 	}
 	fprintf(o, "lost events:  %" PRIu64 "%s\n", lost,
