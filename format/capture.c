@@ -119,15 +119,17 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 		goto fail;
 	}
 	/* WAL while recording so --follow readers never block the writer */
-	err = sqlite3_exec(w->db,
-			   w->o.no_fsync
-			       ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; "
-				 "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=262144"
-			       : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-				 "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=262144",
-			   NULL, NULL, NULL) == SQLITE_OK
-		  ? 0
-		  : DNSREEL_E_SQLITE;
+	err =
+	    sqlite3_exec(
+		w->db,
+		w->o.no_fsync
+		    ? "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; "
+		      "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=262144"
+		    : "PRAGMA page_size=1024; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+		      "PRAGMA wal_autocheckpoint=64; PRAGMA journal_size_limit=262144",
+		NULL, NULL, NULL) == SQLITE_OK
+		? 0
+		: DNSREEL_E_SQLITE;
 	if (!err)
 		err = dr_index_create(w->db);
 	if (!err)

@@ -72,7 +72,10 @@ static int exec1(sqlite3 *db, const char *sql)
 
 int dr_index_create(sqlite3 *db)
 {
-	int err = exec1(db, "BEGIN");
+	/* small pages: a capture's index is a few small tables, mostly read whole */
+	int err = exec1(db, "PRAGMA page_size=1024");
+	if (!err)
+		err = exec1(db, "BEGIN");
 	if (!err)
 		err = exec1(db, schema_sql);
 	if (!err) {
