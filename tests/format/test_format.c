@@ -99,8 +99,9 @@ static int ev_cmp(const struct dnsreel_event *a, const struct dnsreel_event *b)
 	C(ifindex)
 	C(pkt_type)
 	C(ip_version)
-	C(proto) C(tcp_flags) C(tcp_seq) C(src_port) C(dst_port) C(flags) C(pid) C(tid) C(uid)
-	    C(gid) C(cgroup_id) C(orig_len) C(cap_len)
+	C(proto)
+	C(tcp_flags) C(tcp_seq) C(src_port) C(dst_port) C(flags) C(pid) C(tid) C(uid) C(gid)
+	    C(cgroup_id) C(orig_len) C(cap_len)
 #undef C
 		int r = memcmp(a->src_addr, b->src_addr, 16);
 	if (!r)
@@ -664,6 +665,38 @@ static void test_newer_major(void)
 	CHECK(strstr(eb, "000001.zst") && strstr(eb, "2.3") && strstr(eb, "upgrade"), "message: %s",
 	      eb);
 	dnsreel_capr__close(r);
+
+	/* a later minor may add record types and fields: an old reader skips and ignores them */
+	char dir3[512];
+	path_of(dir3, sizeof(dir3), "minor.reel");
+	snprintf(seg, sizeof(seg), "%s/seg", dir3);
+	mkdir(dir3, 0755);
+	mkdir(seg, 0755);
+	struct dnsreel_meta m1 = {.format_major = 1, .format_minor = 7};
+	snprintf(m1.node, sizeof(m1.node), "future");
+	file.len = 0;
+	body.len = 0;
+	dr_meta_ser(&body, &m1, 1);
+	dr_put(&body, "more fields", 11);
+	dr_rec_put(&file, DR_REC_META, body.p, body.len);
+	dr_rec_put(&file, 99, "new record type", 15);
+	struct dnsreel_netns_ctx ns = {.netns = 42};
+	body.len = 0;
+	dr_netns_ser(&body, &ns);
+	dr_put(&body, "\1\2\3", 3);
+	dr_rec_put(&file, DR_REC_NETNS, body.p, body.len);
+	snprintf(seg, sizeof(seg), "%s/seg/000001.zst", dir3);
+	f = fopen(seg, "wb");
+	fwrite(file.p, 1, file.len, f);
+	fclose(f);
+	err = dnsreel_capr__open(&r, dir3, NULL, eb, sizeof(eb));
+	CHECK(err == 0, "minor 1.7: %s", eb);
+	if (!err) {
+		CHECK(dnsreel_capr__problem(r) == NULL, "problem: %s", dnsreel_capr__problem(r));
+		CHECK(dnsreel_capr__netns(r, 42) != NULL, "netns record after unknown type");
+		CHECK(strcmp(dnsreel_capr__meta(r)->node, "future") == 0, "meta");
+		dnsreel_capr__close(r);
+	}
 	dr_buf_free(&body);
 	dr_buf_free(&file);
 }
