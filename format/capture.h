@@ -133,7 +133,10 @@ int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_bl
 			     char *errbuf, size_t errlen);
 void dnsreel_block__release(struct dnsreel_block *blk);
 
-/* Picks up frames and context appended since open (for --follow). Returns frames added. */
+/* Picks up frames and context appended since open (for --follow). Returns frames added.
+ * New frames are numbered after the existing ones (sorted among themselves), so numbers already
+ * used stay valid; pointers from dnsreel_capr__frame() taken before may not. Frames of segments
+ * a ring-mode writer removed meanwhile stay listed and fail to read with a clear error. */
 int dnsreel_capr__refresh(struct dnsreel_capr *r);
 
 /* Context. Lookups return NULL when unknown. Pointers live until close. */
