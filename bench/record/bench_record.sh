@@ -166,7 +166,9 @@ if [[ -n $APPEND ]]; then
 	{
 		printf '\n### %s, %s s each, %s CPUs, kernel %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$SECS" \
 			"$(nproc)" "$(uname -r)"
-		printf 'Command: `sudo bench/record/bench_record.sh build/bin --append bench/RESULTS.md`'
+		printf 'Command: `BENCH_SECONDS=%s BENCH_ROUNDS=%s%s bash bench/record/bench_record.sh %s --append %s`' \
+			"$SECS" "$ROUNDS" "${BENCH_RECORD_ARGS:+ BENCH_RECORD_ARGS=\"$BENCH_RECORD_ARGS\"}" \
+			"$BIN" "$APPEND"
 		printf ' (dnsperf -c %s -T %s -q %s, unbound %s threads, %s rounds, recorder options: %s)\n\n' \
 			"$CLIENTS" "$THREADS" "$OUTST" "$LAB_UNBOUND_THREADS" "$ROUNDS" "${BENCH_RECORD_ARGS:-none}"
 		echo "$report"
