@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # dnsreel lab: a one-node "cluster" made of network namespaces (see DESIGN.md, "The lab").
 #
-#   LAB_ID=dr42 tests/lab/lab.sh up      build it; prints the env (as `env` does)
+#   LAB_ID=dr42 tests/lab/lab.sh up      build it; prints the env (as `env` does); without
+#                                        LAB_ID: dr<pid>, set by eval "$(lab.sh up)"
 #   LAB_ID=dr42 tests/lab/lab.sh env     shell variables for tests: eval "$(lab.sh env)"
 #   LAB_ID=dr42 tests/lab/lab.sh exec ROLE CMD...   run CMD in a pod's netns and cgroup
 #   LAB_ID=dr42 tests/lab/lab.sh down    remove everything; idempotent, safe after a failed up
@@ -96,6 +97,9 @@ mk_ns() {
 }
 
 up() {
+	# Without LAB_ID a fresh one (dr<pid>); it is the first line of the env printed at the end,
+	# so `eval "$(lab.sh up)"` sets it for `down`.
+	LAB_ID=${LAB_ID:-dr$$}
 	need_id
 	set_names
 	for t in ip iptables ip6tables unbound nsd sha256sum md5sum; do
@@ -227,8 +231,8 @@ start_in() {
 }
 
 wait_dns() { # wait_dns NETNS SERVER NAME: until SERVER answers (5 s)
-	local i
-	for i in $(seq 50); do
+	local end=$((SECONDS + 5))
+	while ((SECONDS < end)); do
 		if nsx "$1" dig +time=1 +tries=1 +short @"$2" "$3" A 2>/dev/null | grep -q .; then
 			return 0
 		fi
@@ -349,7 +353,7 @@ EOF
 # ---- env ----------------------------------------------------------------------------------
 env_out() {
 	cat <<EOF
-LAB_ID=$LAB_ID
+export LAB_ID=$LAB_ID
 LAB_DIR=$LAB_DIR
 LAB_NS_NODE=$NS_NODE
 LAB_NS_APP=$NS_APP

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lab test: lab.sh builds the cluster, every hop answers (A, AAAA, NXDOMAIN, SERVFAIL, TCP,
 # truncation, IPv6, cluster.local), no lab netns has a default route, the pod context is in
-# place, and `down` (run twice) leaves no netns, cgroup, process or file behind.
+# place, and `down` (run twice) leaves no netns, cgroup, process or file behind; neither does
+# an `up` that fails half-way.
 set -uo pipefail
 BIN=unused
 . "$(dirname "$0")/common.sh"
@@ -35,4 +36,9 @@ ip netns list | grep -q "^$LAB_ID-" && fail "netns left"
 [[ -e $LAB_DIR ]] && fail "lab dir left"
 [[ -e $LAB_CGROUP_DNS || -e $LAB_CGROUP_APP ]] && fail "cgroup left"
 ls /etc/netns 2>/dev/null | grep -q "^$LAB_ID-" && fail "/etc/netns left"
+
+# A failed up (unbound refuses its config) cleans up after itself.
+LAB_UNBOUND_THREADS=bad "$LAB_SH" up >/dev/null 2>&1 && fail "up with a broken unbound config succeeded"
+ip netns list | grep -q "^$LAB_ID-" && fail "netns left after a failed up"
+[[ -e $LAB_DIR || -e $LAB_CGROUP_DNS ]] && fail "files or cgroups left after a failed up"
 echo PASS
