@@ -24,7 +24,7 @@ BIN=${1:?usage: bench_record.sh BINDIR [--append FILE]}
 APPEND=""
 [[ ${2:-} == --append ]] && APPEND=${3:?--append needs a file}
 # tcpdump as users run it (the lab tests use immediate mode and a big ring instead).
-TCPDUMP_OPTS=""
+TCPDUMP_OPTS="" # shellcheck disable=SC2034  # read by common.sh
 . "$(dirname "$0")/../../tests/lab/common.sh"
 lab_require ip iptables unbound nsd dnsperf tcpdump zstd /usr/bin/time "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"

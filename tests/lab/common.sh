@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by the lab tests and benchmarks: skip rules, the lab's lifetime, tcpdump per netns,
 # the recorder. Source it after setting BIN (the build's bin/ directory).
 # Every process started here is remembered and stopped by lab_cleanup, which the EXIT trap runs.

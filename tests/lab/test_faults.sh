@@ -69,7 +69,7 @@ sigkill)
 	in_app_bg() { "$LAB_SH" exec app "$@" >/dev/null 2>&1 & }
 	in_app_bg dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 4 -Q 3000 -c 4
 	perf=$!
-	LAB_PIDS+=($perf)
+	LAB_PIDS+=("$perf")
 	sleep "$(python3 -c 'import random; print(round(random.uniform(0.8, 3.0), 2))')"
 	kill -KILL "$RECORDER_PID"
 	killed=$(wall_ns)
