@@ -24,7 +24,8 @@ BIN=${1:?usage: bench_record.sh BINDIR [--append FILE]}
 APPEND=""
 [[ ${2:-} == --append ]] && APPEND=${3:?--append needs a file}
 # tcpdump as users run it (the lab tests use immediate mode and a big ring instead).
-TCPDUMP_OPTS="" # shellcheck disable=SC2034  # read by common.sh
+# shellcheck disable=SC2034 # read by common.sh
+TCPDUMP_OPTS=""
 . "$(dirname "$0")/../../tests/lab/common.sh"
 lab_require ip iptables unbound nsd dnsperf tcpdump zstd /usr/bin/time "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"
@@ -80,14 +81,14 @@ dnsreel_way() { # dnsreel_way NAME: dnsreel-record on every lab netns during dns
 	TIME_PID=$!
 	LAB_PIDS+=($!)
 	local i
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		[[ -e $WORK/ready ]] && break
 		sleep 0.05
 	done
 	[[ -e $WORK/ready ]] || { cat "$WORK/record.err" >&2; fail "recorder not ready"; }
 	# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
 	RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
-	LAB_PIDS+=($RECORDER_PID)
+	LAB_PIDS+=("$RECORDER_PID")
 	run_dnsperf "$1"
 	sleep 0.5
 	kill -INT $RECORDER_PID

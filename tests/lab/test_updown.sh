@@ -4,7 +4,8 @@
 # place, and `down` (run twice) leaves no netns, cgroup, process or file behind; neither does
 # an `up` that fails half-way.
 set -uo pipefail
-BIN=unused # common.sh wants it; this test runs no dnsreel tool
+# shellcheck disable=SC2034 # common.sh wants it; this test runs no dnsreel tool
+BIN=unused
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig
 lab_start dru
