@@ -80,7 +80,6 @@ dnsreel_way() { # dnsreel_way NAME: dnsreel-record on every lab netns during dns
 		2>"$WORK/record.err" &
 	TIME_PID=$!
 	LAB_PIDS+=($!)
-	local i
 	for _ in $(seq 200); do
 		[[ -e $WORK/ready ]] && break
 		sleep 0.05
