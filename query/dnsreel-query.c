@@ -6,6 +6,7 @@
  * crafted file cannot make SQL run behind the user's back.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -614,6 +615,10 @@ int main(int argc, char **argv)
 	int ret = DNSREEL_EXIT_FAIL, id, code;
 	char err[1024];
 
+	/* Frames decode into multi-megabyte blocks, one after another: keep freed memory for the
+	 * next one instead of returning it to the kernel and faulting it in again. */
+	mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
 	dnsreel_cli_init(&a.cli, &tool, argc, argv);
 	while ((id = dnsreel_cli_next(&a.cli, &code)) != -1) {
 		if (id == DNSREEL_CLI_EXIT)
