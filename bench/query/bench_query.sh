@@ -39,6 +39,7 @@ best() { # N CMD... : best (lowest wall) of N runs; sets BW BC
 		if [ "$(echo "$W < $BW" | bc)" = 1 ]; then
 			BW=$W
 			BC=$C
+			cp "$WORK/stderr.txt" "$WORK/best_stderr.txt" # --stats of the best run
 		fi
 	done
 }
@@ -76,17 +77,17 @@ echo
 
 best 3 "$Q" --stats "$CAP" "$FULL" || exit 1
 qfw=$BW qfc=$BC
-fullstats=$(grep -o 'frames read.*' "$WORK/stderr.txt")
+fullstats=$(grep -o 'frames read.*' "$WORK/best_stderr.txt")
 cp "$WORK/out.txt" "$WORK/full.dnsreel"
 best 5 "$Q" --stats "$CAP" "$SEL" || exit 1
 qsw=$BW qsc=$BC
-selstats=$(grep -o 'frames read.*' "$WORK/stderr.txt")
+selstats=$(grep -o 'frames read.*' "$WORK/best_stderr.txt")
 selms=$(echo "$selstats" | sed -n 's/.*, \([0-9.]*\) ms$/\1/p')
 selpct=$(echo "$selstats" | sed -n 's/.*(\([0-9.]*\)%).*/\1/p')
 selrows=$(($(wc -l <"$WORK/out.txt") - 1))
 best 3 "$Q" --stats --no-pushdown "$CAP" "$SEL" || exit 1
 qnw=$BW qnc=$BC
-nopushstats=$(grep -o 'frames read.*' "$WORK/stderr.txt")
+nopushstats=$(grep -o 'frames read.*' "$WORK/best_stderr.txt")
 
 # The same rows in a plain SQLite table (no index), queried by the stock sqlite3.
 DB=$WORK/plain$EVENTS.sqlite
