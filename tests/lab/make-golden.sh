@@ -54,7 +54,7 @@ procs=()
 for pc in "${CLIENT_PIDS[@]}"; do procs+=(-P "$(netns_inode "$LAB_NS_APP"):$pc"); done
 # shellcheck disable=SC2046
 "$BIN/lab-compare" -c "$WORK/raw.reel" $(pcap_args) "${procs[@]}" \
-	--require nxdomain,servfail,aaaa,tcp,ipv6,tc >"$WORK/compare.out" ||
+	--require nxdomain,servfail,aaaa,tcp,ipv6,tc --no-loss >"$WORK/compare.out" ||
 	{ cat "$WORK/compare.out"; fail "capture and tcpdump differ"; }
 cat "$WORK/compare.out"
 
