@@ -27,7 +27,7 @@ static const struct dnsreel_field_def defs[DNSREEL_F_COUNT_] = {
     {DNSREEL_F_RUNTIME_CONTAINERID, "runtime.containerid", "RUNTIME.CONTAINERID", S, 30, false},
     {DNSREEL_F_NETNS_ID, "netns_id", "NETNS_ID", I, 12, true},
     {DNSREEL_F_IFINDEX, "ifindex", "IFINDEX", I, 7, true},
-    {DNSREEL_F_PKT_TYPE, "pkt_type", "PKT_TYPE", S, 8, false},
+    {DNSREEL_F_PKT_TYPE, "pkt_type", "PKT_TYPE", S, 10, false},
     {DNSREEL_F_PROTO, "proto", "PROTO", S, 5, false},
     {DNSREEL_F_SRC, "src", "SRC", S, 40, false},
     {DNSREEL_F_DST, "dst", "DST", S, 40, false},

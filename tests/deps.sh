@@ -6,7 +6,7 @@ want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-
       libzstd-dev libsqlite3-dev libedit-dev zstd sqlite3 pandoc iproute2)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
-	       nsd conntrack procps psmisc)
+	       nsd conntrack procps psmisc python3)
 fi
 missing=()
 for p in "${want[@]}"; do
