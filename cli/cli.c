@@ -130,8 +130,12 @@ static const char *opt_display(const struct dnsreel_cli *c, int ch)
 	return "?";
 }
 
-int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code)
+void dnsreel_cli_free(struct dnsreel_cli *c);
+
+static int next_option(struct dnsreel_cli *c, int *exit_code)
 {
+	if (c->done)
+		return -1;
 	if (!c->priv) {
 		if (build_tables(c) != 0) {
 			fprintf(stderr, "%s: out of memory\n", c->tool->name);
@@ -184,6 +188,18 @@ int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code)
 		}
 		return ch;
 	}
+}
+
+int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code)
+{
+	int rc = next_option(c, exit_code);
+	/* Parsing is over: free the getopt tables now, so a tool that returns straight from a
+	 * usage error or --help leaks nothing. */
+	if (rc == -1 || rc == DNSREEL_CLI_EXIT) {
+		dnsreel_cli_free(c);
+		c->done = true;
+	}
+	return rc;
 }
 
 void dnsreel_cli_free(struct dnsreel_cli *c)

@@ -44,6 +44,7 @@ struct dnsreel_cli {
 	int verbosity; /* 0 normal, -1 quiet (-q), 1.. verbose (-v) */
 	/* private */
 	void *priv;
+	bool done;
 };
 
 /* Starts parsing. --help, --version, -v, -q are handled by dnsreel_cli_next() itself when the
@@ -53,6 +54,8 @@ void dnsreel_cli_init(struct dnsreel_cli *c, const struct dnsreel_tool *t, int a
  * *exit_code set (after --help/--version: 0; after a usage error, which it reported: 2). */
 #define DNSREEL_CLI_EXIT (-2)
 int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code);
+/* Frees the parser's tables; done by dnsreel_cli_next() itself once it returns -1 or
+ * DNSREEL_CLI_EXIT, so only a caller that stops early needs it. Safe to call twice. */
 void dnsreel_cli_free(struct dnsreel_cli *c);
 
 void dnsreel_cli_help(const struct dnsreel_tool *t, FILE *out);
