@@ -31,7 +31,7 @@ if [ $quick -eq 0 ]; then
 	cmake -S . -B build-asan -DDNSREEL_SANITIZE=ON -DDNSREEL_BPF=OFF >/dev/null
 	cmake --build build-asan -j"$jobs"
 	step "build libFuzzer targets (clang)"
-	CC=clang cmake -S . -B build-fuzz -DDNSREEL_FUZZ=ON -DDNSREEL_FUZZ_SECONDS=20 >/dev/null
+	CC=clang cmake -S . -B build-fuzz -DDNSREEL_FUZZ=ON -DDNSREEL_FUZZ_SECONDS=45 >/dev/null
 	cmake --build build-fuzz -j"$jobs"
 
 	step "tests under ASan/UBSan: unit, cli"
