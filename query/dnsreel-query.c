@@ -682,7 +682,8 @@ int main(int argc, char **argv)
 	int nops = argc - a.cli.optind;
 	char **ops = argv + a.cli.optind;
 
-	if (nops > 0 && !rep && !is_dir(ops[nops - 1])) {
+	/* SQL has blanks; a lone word that is not a directory is a capture that cannot be opened. */
+	if (nops > 0 && !rep && !is_dir(ops[nops - 1]) && strpbrk(ops[nops - 1], " \t\n;")) {
 		sql = ops[nops - 1];
 		nops--;
 	}
