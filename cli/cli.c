@@ -17,11 +17,6 @@
 /* Ids for the options every tool gets unless its table defines them. */
 enum { BUILTIN_HELP = 0x10001, BUILTIN_VERSION, BUILTIN_VERBOSE, BUILTIN_QUIET };
 
-struct cli_priv {
-	struct option *longopts;
-	char *shortopts;
-	int builtin_help, builtin_version, builtin_verbose, builtin_quiet;
-};
 
 static size_t opt_count(const struct dnsreel_opt *o)
 {
@@ -60,54 +55,45 @@ static int build_tables(struct dnsreel_cli *c)
 {
 	const struct dnsreel_opt *o = c->tool->opts;
 	size_t n = opt_count(o);
-	struct cli_priv *p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->longopts = calloc(n + 5, sizeof(struct option));
-	p->shortopts = calloc(2 * n + 8, 1);
-	if (!p->longopts || !p->shortopts) {
-		free(p->longopts);
-		free(p->shortopts);
-		free(p);
-		return -ENOMEM;
-	}
+	if (n > DNSREEL_CLI_MAX_OPTS)
+		return -E2BIG;
+	memset(c->longopts, 0, sizeof(c->longopts));
+	memset(c->shortopts, 0, sizeof(c->shortopts));
 	size_t k = 0, s = 0;
-	p->shortopts[s++] = ':'; /* report a missing argument as ':' */
+	c->shortopts[s++] = ':'; /* report a missing argument as ':' */
 	for (size_t i = 0; i < n; i++) {
 		if (o[i].lname) {
-			p->longopts[k].name = o[i].lname;
-			p->longopts[k].has_arg = o[i].arg == DNSREEL_REQ_ARG ? required_argument
+			c->longopts[k].name = o[i].lname;
+			c->longopts[k].has_arg = o[i].arg == DNSREEL_REQ_ARG ? required_argument
 									     : no_argument;
-			p->longopts[k].val = o[i].id;
+			c->longopts[k].val = o[i].id;
 			k++;
 		}
 		if (o[i].sname) {
-			p->shortopts[s++] = o[i].sname;
+			c->shortopts[s++] = o[i].sname;
 			if (o[i].arg == DNSREEL_REQ_ARG)
-				p->shortopts[s++] = ':';
+				c->shortopts[s++] = ':';
 		}
 	}
 	if (!find_long(o, "help")) {
-		p->longopts[k++] = (struct option){"help", no_argument, NULL, BUILTIN_HELP};
-		p->builtin_help = 1;
+		c->longopts[k++] = (struct option){"help", no_argument, NULL, BUILTIN_HELP};
+		c->builtin_help = true;
 		if (!find_short(o, 'h'))
-			p->shortopts[s++] = 'h';
+			c->shortopts[s++] = 'h';
 	}
-	if (!find_long(o, "version")) {
-		p->longopts[k++] = (struct option){"version", no_argument, NULL, BUILTIN_VERSION};
-		p->builtin_version = 1;
-	}
+	if (!find_long(o, "version"))
+		c->longopts[k++] = (struct option){"version", no_argument, NULL, BUILTIN_VERSION};
 	if (!find_long(o, "verbose") && !find_short(o, 'v')) {
-		p->longopts[k++] = (struct option){"verbose", no_argument, NULL, BUILTIN_VERBOSE};
-		p->shortopts[s++] = 'v';
-		p->builtin_verbose = 1;
+		c->longopts[k++] = (struct option){"verbose", no_argument, NULL, BUILTIN_VERBOSE};
+		c->shortopts[s++] = 'v';
+		c->builtin_verbose = true;
 	}
 	if (!find_long(o, "quiet") && !find_short(o, 'q')) {
-		p->longopts[k++] = (struct option){"quiet", no_argument, NULL, BUILTIN_QUIET};
-		p->shortopts[s++] = 'q';
-		p->builtin_quiet = 1;
+		c->longopts[k++] = (struct option){"quiet", no_argument, NULL, BUILTIN_QUIET};
+		c->shortopts[s++] = 'q';
+		c->builtin_quiet = true;
 	}
-	c->priv = p;
+	c->built = true;
 	return 0;
 }
 
@@ -130,24 +116,22 @@ static const char *opt_display(const struct dnsreel_cli *c, int ch)
 	return "?";
 }
 
-void dnsreel_cli_free(struct dnsreel_cli *c);
-
 static int next_option(struct dnsreel_cli *c, int *exit_code)
 {
 	if (c->done)
 		return -1;
-	if (!c->priv) {
+	if (!c->built) {
 		if (build_tables(c) != 0) {
-			fprintf(stderr, "%s: out of memory\n", c->tool->name);
+			fprintf(stderr, "%s: more than %d options in its table\n", c->tool->name,
+				DNSREEL_CLI_MAX_OPTS);
 			*exit_code = DNSREEL_EXIT_FAIL;
 			return DNSREEL_CLI_EXIT;
 		}
 		optind = 1;
 		opterr = 0;
 	}
-	struct cli_priv *p = c->priv;
 	for (;;) {
-		int ch = getopt_long(c->argc, c->argv, p->shortopts, p->longopts, NULL);
+		int ch = getopt_long(c->argc, c->argv, c->shortopts, c->longopts, NULL);
 		c->optind = optind;
 		c->arg = optarg;
 		if (ch == -1)
@@ -168,7 +152,7 @@ static int next_option(struct dnsreel_cli *c, int *exit_code)
 							     bad);
 			return DNSREEL_CLI_EXIT;
 		}
-		if ((ch == BUILTIN_HELP || (ch == 'h' && p->builtin_help))) {
+		if ((ch == BUILTIN_HELP || (ch == 'h' && c->builtin_help))) {
 			dnsreel_cli_help(c->tool, stdout);
 			*exit_code = DNSREEL_EXIT_OK;
 			return DNSREEL_CLI_EXIT;
@@ -178,11 +162,11 @@ static int next_option(struct dnsreel_cli *c, int *exit_code)
 			*exit_code = DNSREEL_EXIT_OK;
 			return DNSREEL_CLI_EXIT;
 		}
-		if (ch == BUILTIN_VERBOSE || (ch == 'v' && p->builtin_verbose)) {
+		if (ch == BUILTIN_VERBOSE || (ch == 'v' && c->builtin_verbose)) {
 			c->verbosity++;
 			continue;
 		}
-		if (ch == BUILTIN_QUIET || (ch == 'q' && p->builtin_quiet)) {
+		if (ch == BUILTIN_QUIET || (ch == 'q' && c->builtin_quiet)) {
 			c->verbosity = -1;
 			continue;
 		}
@@ -193,24 +177,15 @@ static int next_option(struct dnsreel_cli *c, int *exit_code)
 int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code)
 {
 	int rc = next_option(c, exit_code);
-	/* Parsing is over: free the getopt tables now, so a tool that returns straight from a
-	 * usage error or --help leaks nothing. */
-	if (rc == -1 || rc == DNSREEL_CLI_EXIT) {
-		dnsreel_cli_free(c);
+	/* Parsing is over: later calls keep saying so instead of starting again. */
+	if (rc == -1 || rc == DNSREEL_CLI_EXIT)
 		c->done = true;
-	}
 	return rc;
 }
 
 void dnsreel_cli_free(struct dnsreel_cli *c)
 {
-	struct cli_priv *p = c->priv;
-	if (p) {
-		free(p->longopts);
-		free(p->shortopts);
-		free(p);
-	}
-	c->priv = NULL;
+	(void)c;
 }
 
 void dnsreel_cli_help(const struct dnsreel_tool *t, FILE *out)

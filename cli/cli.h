@@ -5,6 +5,7 @@
 #ifndef DNSREEL_CLI_H
 #define DNSREEL_CLI_H
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,9 +43,12 @@ struct dnsreel_cli {
 	int optind; /* after parsing: first operand */
 	const char *arg;
 	int verbosity; /* 0 normal, -1 quiet (-q), 1.. verbose (-v) */
-	/* private */
-	void *priv;
-	bool done;
+	/* private: getopt tables live here, so parsing allocates nothing and an early return
+	 * (usage error, --help) leaks nothing */
+#define DNSREEL_CLI_MAX_OPTS 96
+	struct option longopts[DNSREEL_CLI_MAX_OPTS + 5];
+	char shortopts[2 * DNSREEL_CLI_MAX_OPTS + 8];
+	bool built, done, builtin_help, builtin_verbose, builtin_quiet;
 };
 
 /* Starts parsing. --help, --version, -v, -q are handled by dnsreel_cli_next() itself when the
@@ -54,8 +58,8 @@ void dnsreel_cli_init(struct dnsreel_cli *c, const struct dnsreel_tool *t, int a
  * *exit_code set (after --help/--version: 0; after a usage error, which it reported: 2). */
 #define DNSREEL_CLI_EXIT (-2)
 int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code);
-/* Frees the parser's tables; done by dnsreel_cli_next() itself once it returns -1 or
- * DNSREEL_CLI_EXIT, so only a caller that stops early needs it. Safe to call twice. */
+/* Nothing to free any more (tables are inside struct dnsreel_cli); kept so callers stay
+ * symmetric with init. */
 void dnsreel_cli_free(struct dnsreel_cli *c);
 
 void dnsreel_cli_help(const struct dnsreel_tool *t, FILE *out);

@@ -14,6 +14,12 @@ SYNTH=$BIN/dnsreel-synth
 T=$(mktemp -d /tmp/dnsreel-query-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0
+# A sanitizer build's extension needs the sanitizer runtimes loaded first in the stock shell.
+SQLITE3_ENV=()
+if [ -n "${DNSREEL_SQLITE3_PRELOAD:-}" ]; then
+	SQLITE3_ENV=(env "LD_PRELOAD=$DNSREEL_SQLITE3_PRELOAD" ASAN_OPTIONS=detect_leaks=0)
+	sqlite3() { "${SQLITE3_ENV[@]}" sqlite3 "$@"; }
+fi
 fail() {
 	echo "FAIL: $*" >&2
 	fails=$((fails + 1))
@@ -201,7 +207,7 @@ check_crafted() { # DIR WHAT
 	[ ! -e "$marker" ] || fail "$2: crafted SQL ran (load_extension)"
 	rm -f "$marker"
 	if command -v sqlite3 >/dev/null; then
-		timeout 20 sqlite3 "$1/index.sqlite" ".load ${EXT%.so}" "SELECT count(*) FROM dns" \
+		timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$1/index.sqlite" ".load ${EXT%.so}" "SELECT count(*) FROM dns" \
 			>/dev/null 2>&1
 		rc=$?
 		[ $rc -lt 128 ] || fail "$2: extension exit $rc (crash?)"
