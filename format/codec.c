@@ -183,6 +183,10 @@ static size_t name_end(const uint8_t *p, size_t len)
 
 /* ---- dictionaries ------------------------------------------------------------------------ */
 
+/* The seed the encoder hashes tuples with for its question-at-tuple table, so that one hash
+ * serves both. A dictionary is exact, so its hash never shows in the output. */
+#define DICT_SEED 3
+
 struct dict {
 	size_t keylen;
 	uint8_t *keys; /* n * keylen */
@@ -221,7 +225,8 @@ static int dict_grow(struct dict *d)
 	d->tab = nt;
 	d->tabmask = tsz - 1;
 	for (uint32_t i = 0; i < d->n; i++) {
-		uint32_t h = (uint32_t)hash_bytes(d->keys + (size_t)i * d->keylen, d->keylen, 7);
+		uint32_t h =
+		    (uint32_t)hash_bytes(d->keys + (size_t)i * d->keylen, d->keylen, DICT_SEED);
 		while (d->tab[h & d->tabmask])
 			h++;
 		d->tab[h & d->tabmask] = i + 1;
@@ -229,13 +234,14 @@ static int dict_grow(struct dict *d)
 	return 0;
 }
 
-/* Index of key, inserting it when new (*is_new set). Negative on allocation failure. */
-static int64_t dict_get(struct dict *d, const void *key, bool *is_new)
+/* Index of key, inserting it when new (*is_new set). Negative on allocation failure. hash is
+ * hash_bytes(key, keylen, DICT_SEED): the encoder has it already for its tuple tables. */
+static int64_t dict_get_h(struct dict *d, const void *key, uint64_t hash, bool *is_new)
 {
 	*is_new = false;
 	if (!d->tab && dict_grow(d))
 		return -ENOMEM;
-	uint32_t h = (uint32_t)hash_bytes(key, d->keylen, 7);
+	uint32_t h = (uint32_t)hash;
 	for (;;) {
 		uint32_t v = d->tab[h & d->tabmask];
 		if (!v)
@@ -247,12 +253,17 @@ static int64_t dict_get(struct dict *d, const void *key, bool *is_new)
 	if (d->n == d->cap) {
 		if (dict_grow(d))
 			return -ENOMEM;
-		return dict_get(d, key, is_new);
+		return dict_get_h(d, key, hash, is_new);
 	}
 	memcpy(d->keys + (size_t)d->n * d->keylen, key, d->keylen);
 	d->tab[h & d->tabmask] = d->n + 1;
 	*is_new = true;
 	return d->n++;
+}
+
+static int64_t dict_get(struct dict *d, const void *key, bool *is_new)
+{
+	return dict_get_h(d, key, hash_bytes(key, d->keylen, DICT_SEED), is_new);
 }
 
 /* ---- encoder ----------------------------------------------------------------------------- */
@@ -473,6 +484,8 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		size_t ne = (x->proto == 17) ? name_end(p, len) : 0;
 		e->nend[i] = ne;
 		uint64_t hq = 0, hqi = 0, hqt = 0;
+		uint64_t hk = 0; /* hash of the tuple k, once needed (hk_ok) */
+		bool hk_ok = false;
 		uint8_t op = P_LIT;
 		size_t ref = 0;
 		uint32_t c = e->ht_full[hf & hmask];
@@ -499,7 +512,9 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			}
 			/* same name seen at the same place (an AAAA after its A) beats the same
 			 * name elsewhere: its tuple then costs nothing */
-			hqt = mix64(hq ^ hash_bytes((const uint8_t *)k, sizeof(*k), 3));
+			hk = hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+			hk_ok = true;
+			hqt = mix64(hq ^ hk);
 			if (op == P_LIT) {
 				c = e->ht_qt[hqt & hmask];
 				if (c && e->nend[c - 1] == ne &&
@@ -546,7 +561,12 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 					/* the decoder adds the reversed tuple to its dictionary the
 					 * same way, so no entry is written for it */
 					bool nw;
-					int64_t idx = dict_get(&e->tup, k, &nw);
+					if (!hk_ok) {
+						hk = hash_bytes((const uint8_t *)k, sizeof(*k),
+								DICT_SEED);
+						hk_ok = true;
+					}
+					int64_t idx = dict_get_h(&e->tup, k, hk, &nw);
 					if (idx < 0)
 						return (int)idx;
 					cm = CM_REV;
@@ -562,7 +582,9 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		prev_ts = x->ts_ns;
 		if (cm == CM_LIT) {
 			bool nw;
-			int64_t idx = dict_get(&e->tup, k, &nw);
+			if (!hk_ok)
+				hk = hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+			int64_t idx = dict_get_h(&e->tup, k, hk, &nw);
 			if (idx < 0)
 				return (int)idx;
 			if (nw)
@@ -1110,6 +1132,60 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : (x > y);
 }
 
+/* Room for an open addressing set of 64-bit values, used by dedupe_u64(). */
+struct u64set {
+	uint64_t *slot;
+	size_t cap; /* slots, a power of two */
+};
+
+/* Keeps the first occurrence of each value of v[0..n), in order; returns how many remain.
+ * n must be at most half the set's cap. A slot holds value + 1 so that 0 marks it empty; the
+ * value UINT64_MAX, whose + 1 would be 0, is tracked on the side. Only as many slots as n
+ * needs are cleared: a frame has far fewer netns runs than slots. */
+static size_t dedupe_u64(uint64_t *v, size_t n, struct u64set *set)
+{
+	size_t used = 16;
+	while (used < 2 * n)
+		used <<= 1;
+	if (used > set->cap)
+		used = set->cap;
+	size_t mask = used - 1;
+	memset(set->slot, 0, used * sizeof(uint64_t));
+	bool have_max = false;
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = v[i];
+		if (x == UINT64_MAX) {
+			if (have_max)
+				continue;
+			have_max = true;
+		} else {
+			size_t j = (size_t)mix64(x) & mask;
+			while (set->slot[j] && set->slot[j] != x + 1)
+				j = (j + 1) & mask;
+			if (set->slot[j])
+				continue;
+			set->slot[j] = x + 1;
+		}
+		v[d++] = x;
+	}
+	return d;
+}
+
+/* Insertion sort: for the few distinct netns of a frame it beats qsort's call overhead. */
+static void sort_small_u64(uint64_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		while (j && v[j - 1] > x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
 #define BLOOM_K 7
 
 bool dr_bloom_has(const uint8_t *bloom, uint32_t bits, uint64_t h)
@@ -1134,10 +1210,89 @@ static void bloom_add(uint8_t *bloom, uint32_t bits, uint64_t h)
 	}
 }
 
+/* Label bytes a name's presentation form shows unchanged: a subset of what dns.c prints
+ * without escape, enough for nearly every real name. */
+static inline bool wire_plain(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* dnsreel_name_hash() of the first question's presentation form, hashed straight from the
+ * wire: the name must start at offset 12, be uncompressed, at most 255 octets and hold only
+ * wire_plain bytes, so its text is the labels joined by dots plus the trailing dot (just "."
+ * for the root). Decoding the name to text and hashing that cost more than the rest of the
+ * summary together. Returns false when the name needs the general path. */
+static bool wire_name_hash(const uint8_t *m, size_t len, uint64_t *out)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t o = 12, wire = 0;
+	for (;;) {
+		if (o >= len)
+			return false;
+		uint8_t l = m[o];
+		if (l > 63)
+			return false; /* pointer or reserved label type */
+		wire += (size_t)l + 1;
+		if (wire > 255)
+			return false;
+		if (l == 0)
+			break;
+		if (o + 1 + l > len)
+			return false;
+		const uint8_t *lab = m + o + 1;
+		for (unsigned i = 0; i < l; i++) {
+			uint8_t c = lab[i];
+			if (!wire_plain(c))
+				return false;
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c + 32);
+			h = (h ^ c) * 0x100000001b3ull;
+		}
+		h = (h ^ '.') * 0x100000001b3ull;
+		o += 1 + (size_t)l;
+	}
+	if (wire == 1) /* the root: its text is "." */
+		h = (h ^ '.') * 0x100000001b3ull;
+	*out = mix64(h);
+	return true;
+}
+
+/* Names of a frame whose hash wire_name_hash() computed, by their wire bytes: the same
+ * question comes back in its response, its retries and at every hop, and comparing bytes is
+ * cheaper than hashing them one by one again. Direct mapped: a collision only costs a miss. */
+#define NCACHE 1024
+struct name_cache {
+	const uint8_t *wire; /* NULL = empty */
+	size_t len;
+	uint64_t hash;
+};
+
+static bool cached_name_hash(const uint8_t *m, size_t len, struct name_cache *nc, uint64_t *out)
+{
+	size_t o = 12;
+	while (o < len && m[o] && m[o] <= 63)
+		o += 1 + (size_t)m[o];
+	if (o >= len || m[o])
+		return wire_name_hash(m, len, out); /* fails the same way */
+	size_t wl = o + 1 - 12;
+	struct name_cache *c = &nc[hash_bytes(m + 12, wl, 2) & (NCACHE - 1)];
+	if (c->wire && c->len == wl && memcmp(c->wire, m + 12, wl) == 0) {
+		*out = c->hash;
+		return true;
+	}
+	if (!wire_name_hash(m, len, out))
+		return false;
+	c->wire = m + 12;
+	c->len = wl;
+	c->hash = *out;
+	return true;
+}
+
 /* One DNS message's contribution: header bits and the question name hash. Returns false when
  * the message cannot vouch for its name (then the frame gets no bloom). */
 static bool summarize_msg(const uint8_t *m, size_t len, struct dr_summary *s, uint64_t *hashes,
-			  size_t *nh, size_t maxh)
+			  size_t *nh, size_t maxh, struct name_cache *nc)
 {
 	if (len < 12)
 		return false;
@@ -1153,12 +1308,16 @@ static bool summarize_msg(const uint8_t *m, size_t len, struct dr_summary *s, ui
 	}
 	if (dr_rd16(m + 4) == 0)
 		return true; /* no question: no name to match */
-	char name[DNSREEL_DNS_NAME_MAX];
-	size_t next;
-	if (dnsreel_dns_name(m, len, 12, name, sizeof(name), &next) < 0)
-		return false;
+	uint64_t h;
+	if (!cached_name_hash(m, len, nc, &h)) {
+		char name[DNSREEL_DNS_NAME_MAX];
+		size_t next;
+		if (dnsreel_dns_name(m, len, 12, name, sizeof(name), &next) < 0)
+			return false;
+		h = dnsreel_name_hash(name, strlen(name));
+	}
 	if (*nh < maxh)
-		hashes[(*nh)++] = dnsreel_name_hash(name, strlen(name));
+		hashes[(*nh)++] = h;
 	return true;
 }
 
@@ -1169,11 +1328,21 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 		return 0;
 	uint64_t *nsl = malloc(n * sizeof(uint64_t));
 	uint64_t *hs = malloc(2 * n * sizeof(uint64_t));
-	if (!nsl || !hs) {
+	/* hash set for dedupe_u64(): a power of two at least twice the most values it takes */
+	size_t tabsz = 16;
+	while (tabsz < 4 * n)
+		tabsz <<= 1;
+	uint64_t *tab = malloc(tabsz * sizeof(uint64_t));
+	struct name_cache *nc = calloc(NCACHE, sizeof(*nc));
+	if (!nsl || !hs || !tab || !nc) {
 		free(nsl);
 		free(hs);
+		free(tab);
+		free(nc);
 		return -ENOMEM;
 	}
+	struct u64set set = {tab, tabsz};
+	size_t nsn = 0;
 	bool bloom_ok = true;
 	size_t nh = 0;
 	s->first_ts = ev[0].ts_ns;
@@ -1185,10 +1354,11 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 			s->first_ts = x->ts_ns;
 		if (x->ts_ns > s->last_ts)
 			s->last_ts = x->ts_ns;
-		nsl[i] = x->netns;
+		if (!nsn || nsl[nsn - 1] != x->netns) /* runs of one netns are common */
+			nsl[nsn++] = x->netns;
 		s->proto_mask |= x->proto == 6 ? 2 : (x->proto == 17 ? 1 : 0);
 		if (x->proto == 17) {
-			if (!summarize_msg(x->payload, x->cap_len, s, hs, &nh, 2 * n)) {
+			if (!summarize_msg(x->payload, x->cap_len, s, hs, &nh, 2 * n, nc)) {
 				bloom_ok = false;
 				s->qr_mask |= 3;
 				s->rcode_mask = 0xffffffffu;
@@ -1213,7 +1383,7 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 			o = 0;
 			while (whole && o < x->cap_len) {
 				size_t ml = dr_rd16(x->payload + o);
-				if (!summarize_msg(x->payload + o + 2, ml, s, hs, &nh, 2 * n))
+				if (!summarize_msg(x->payload + o + 2, ml, s, hs, &nh, 2 * n, nc))
 					whole = false;
 				o += 2 + ml;
 			}
@@ -1228,24 +1398,28 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 			s->rcode_mask = 0xffffffffu;
 		}
 	}
-	qsort(nsl, n, sizeof(uint64_t), cmp_u64);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!k || nsl[k - 1] != nsl[i])
-			nsl[k++] = nsl[i];
+	/* a frame sees a handful of netns and far fewer names than events: drop repeats in
+	 * linear time, then sort only what is left */
+	size_t k = nsn;
+	if (k > 1) {
+		k = dedupe_u64(nsl, k, &set);
+		if (k <= 32)
+			sort_small_u64(nsl, k);
+		else
+			qsort(nsl, k, sizeof(uint64_t), cmp_u64);
+	}
 	s->netns = nsl;
 	s->netns_count = (uint32_t)k;
 	if (bloom_ok && nh) {
-		qsort(hs, nh, sizeof(uint64_t), cmp_u64);
-		size_t d = 0;
-		for (size_t i = 0; i < nh; i++)
-			if (!d || hs[d - 1] != hs[i])
-				hs[d++] = hs[i];
+		/* the bloom's bits do not depend on the order names are added in */
+		size_t d = dedupe_u64(hs, nh, &set);
 		/* ~10 bits per distinct name: about 1% false positives with 7 probes */
 		uint32_t bits = (uint32_t)((d * 10 + 63) / 64 * 64);
 		s->bloom = calloc(bits / 8, 1);
 		if (!s->bloom) {
 			free(hs);
+			free(tab);
+			free(nc);
 			dr_summary_free(s);
 			return -ENOMEM;
 		}
@@ -1254,5 +1428,7 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 			bloom_add(s->bloom, bits, hs[i]);
 	}
 	free(hs);
+	free(tab);
+	free(nc);
 	return 0;
 }
