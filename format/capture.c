@@ -459,14 +459,9 @@ static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 	for (size_t i = 0; i < w->nev; i++)
 		w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
 	int err = dr_enc_block(w->enc, w->ev, w->nev, &w->raw);
+	if (!err) /* same pointers: one fix-up pass serves both */
+		err = dr_summarize(w->ev, w->nev, sm);
 	/* restore offsets so a failed flush can be retried */
-	for (size_t i = 0; i < w->nev; i++)
-		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
-	if (err)
-		return err;
-	for (size_t i = 0; i < w->nev; i++)
-		w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
-	err = dr_summarize(w->ev, w->nev, sm);
 	for (size_t i = 0; i < w->nev; i++)
 		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
 	if (err)
