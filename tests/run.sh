@@ -21,6 +21,17 @@ fi
 
 status=0
 step() { printf '\n=== %s ===\n' "$*"; }
+# ctest_run DIR ARGS...: runs ctest, keeps its counts for the closing line.
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+ctest_run() {
+	local dir=$1
+	shift
+	local log
+	log=$logs/$(date +%s%N).log
+	(cd "$dir" && ctest --output-on-failure "$@") 2>&1 | tee "$log"
+	return "${PIPESTATUS[0]}"
+}
 
 step "build (RelWithDebInfo, recorder included)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -35,16 +46,23 @@ if [ $quick -eq 0 ]; then
 	cmake --build build-fuzz -j"$jobs"
 
 	step "tests under ASan/UBSan: unit, cli"
-	(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j"$jobs" -L 'unit|cli') || status=1
+		ctest_run build-asan -j"$jobs" -L 'unit|cli' || status=1
 	step "fuzz smoke"
-	(cd build-fuzz && ctest --output-on-failure -j"$jobs" -L fuzz) || status=1
+	ctest_run build-fuzz -j"$jobs" -L fuzz || status=1
 fi
 
 step "tests: unit, cli, fuzz regressions"
-(cd build && ctest --output-on-failure -j"$jobs" -LE lab) || status=1
+ctest_run build -j"$jobs" -LE lab || status=1
 # Lab tests share the machine's CPUs and measure against tcpdump: one at a time.
 step "tests: lab (network namespaces, eBPF, real servers and clients)"
-(cd build && ctest --output-on-failure -j1 -L lab) || status=1
+ctest_run build -j1 -L lab || status=1
+
+# One closing line over all runs: "N tests failed out of M" from each ctest summary.
+read -r failed total < <(cat "$logs"/*.log |
+	sed -n 's/.* \([0-9][0-9]*\) tests failed out of \([0-9][0-9]*\).*/\1 \2/p' |
+	awk '{f += $1; t += $2} END {print f + 0, t + 0}')
+echo
+echo "total: $((total - failed)) passed, $failed failed"
 exit $status
