@@ -128,6 +128,9 @@ struct dnsreel_recorder {
 	bool ready;
 	bool filtering;
 	struct pentry *pt;
+	/* Per-slot tag (key hash, 0 = empty) beside pt: the join probes PT_WAYS slots per packet,
+	 * and 4-byte tags keep that in one cache line instead of ten 80-byte entries. */
+	uint32_t *pt_tag;
 	uint32_t *pidset;
 	struct pidc *pidc;
 	uint64_t scan_count;
@@ -215,23 +218,38 @@ static uint32_t pt_hash(uint64_t netns, uint8_t proto, uint16_t port)
 	return (uint32_t)(h >> 32);
 }
 
+static uint32_t pt_tagof(uint32_t h)
+{
+	return h ? h : 1;
+}
+
 /* Several sockets may share (netns, proto, port): one per local address (a server bound to
  * each of its IPs, IPv4 and IPv6 twins). Entries are per local address; the join tries each. */
 static struct pentry *pt_put(struct dnsreel_recorder *r, uint64_t netns, uint8_t proto,
 			     uint16_t port, const uint8_t laddr[16])
 {
-	uint32_t h = pt_hash(netns, proto, port);
+	uint32_t h = pt_hash(netns, proto, port), tag = pt_tagof(h);
 	struct pentry *victim = NULL;
+	/* Tags first: entries are touched only when their key may match, or to pick a victim
+	 * among full ways. A slot is in use exactly when its tag is non-zero. */
 	for (uint32_t i = 0; i < PT_WAYS; i++) {
-		struct pentry *e = &r->pt[(h + i) & (PT_SIZE - 1)];
-		if (e->used && e->netns == netns && e->proto == proto && e->lport == port &&
-		    !memcmp(e->laddr, laddr, 16))
+		uint32_t slot = (h + i) & (PT_SIZE - 1);
+		struct pentry *e = &r->pt[slot];
+		if (r->pt_tag[slot] == tag && e->used && e->netns == netns && e->proto == proto &&
+		    e->lport == port && !memcmp(e->laddr, laddr, 16))
 			return e;
-		if (!e->used) {
-			if (!victim || victim->used)
+	}
+	for (uint32_t i = 0; i < PT_WAYS && !victim; i++) {
+		uint32_t slot = (h + i) & (PT_SIZE - 1);
+		if (!r->pt_tag[slot])
+			victim = &r->pt[slot];
+	}
+	if (!victim) {
+		/* all used: the least recently reported goes */
+		for (uint32_t i = 0; i < PT_WAYS; i++) {
+			struct pentry *e = &r->pt[(h + i) & (PT_SIZE - 1)];
+			if (!victim || e->ts < victim->ts)
 				victim = e;
-		} else if (!victim || (victim->used && e->ts < victim->ts)) {
-			victim = e; /* the least recently reported goes */
 		}
 	}
 	memset(victim, 0, sizeof(*victim));
@@ -240,6 +258,7 @@ static struct pentry *pt_put(struct dnsreel_recorder *r, uint64_t netns, uint8_t
 	victim->lport = port;
 	memcpy(victim->laddr, laddr, 16);
 	victim->used = 1;
+	r->pt_tag[victim - r->pt] = pt_tagof(h);
 	return victim;
 }
 
@@ -1152,9 +1171,10 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	    o->netns_ids_n || o->netns_names_n || (o->k8s_namespaces && o->k8s_namespaces[0]) ||
 	    (o->k8s_podnames && o->k8s_podnames[0]) || (o->k8s_containers && o->k8s_containers[0]);
 	r->pt = calloc(PT_SIZE, sizeof(*r->pt));
+	r->pt_tag = calloc(PT_SIZE, sizeof(*r->pt_tag));
 	r->pidset = calloc(PIDSET_SIZE, sizeof(*r->pidset));
 	r->pidc = calloc(PIDC_SIZE, sizeof(*r->pidc));
-	if (!r->pt || !r->pidset || !r->pidc) {
+	if (!r->pt || !r->pt_tag || !r->pidset || !r->pidc) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -1290,8 +1310,12 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 		/* The most recently reported socket on that port whose address fits. */
 		struct pentry *e = NULL;
 		uint32_t h = pt_hash(ev.netns, ev.proto, lport);
+		uint32_t tag = pt_tagof(h);
 		for (uint32_t i = 0; lport && i < PT_WAYS; i++) {
-			struct pentry *c = &r->pt[(h + i) & (PT_SIZE - 1)];
+			uint32_t slot = (h + i) & (PT_SIZE - 1);
+			if (r->pt_tag[slot] != tag)
+				continue; /* another key (or empty): its entry can not match */
+			struct pentry *c = &r->pt[slot];
 			if (!c->used || c->netns != ev.netns || c->proto != ev.proto ||
 			    c->lport != lport || (e && c->ts <= e->ts))
 				continue;
@@ -1539,6 +1563,7 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 	}
 	free(r->svcs);
 	free(r->pt);
+	free(r->pt_tag);
 	free(r->pidset);
 	free(r->pidc);
 	free(r);
