@@ -350,55 +350,33 @@ static void ring_enforce(struct dnsreel_capw *w)
 	}
 }
 
-static void put_all_context(struct dnsreel_capw *w, struct dr_buf *b)
+/* Context records of one catalog: the whole catalog (with meta) at a segment's start, so each
+ * segment stands alone, or what was put since the last flush. Counters always come from the
+ * full catalog, since they are cumulative. */
+static void put_context(struct dnsreel_capw *w, struct dr_buf *b, const struct dr_catalog *c,
+			bool with_meta, bool with_counters)
 {
 	struct dr_buf r = {0};
-	dr_meta_ser(&r, &w->meta, w->segno);
-	dr_rec_put(b, DR_REC_META, r.p, r.len);
-	for (size_t i = 0; i < w->all.nnetns; i++) {
+	if (with_meta) {
+		dr_meta_ser(&r, &w->meta, w->segno);
+		dr_rec_put(b, DR_REC_META, r.p, r.len);
+	}
+	for (size_t i = 0; i < c->nnetns; i++) {
 		r.len = 0;
-		dr_netns_ser(&r, &w->all.netns[i]);
+		dr_netns_ser(&r, &c->netns[i]);
 		dr_rec_put(b, DR_REC_NETNS, r.p, r.len);
 	}
-	for (size_t i = 0; i < w->all.nprocs; i++) {
+	for (size_t i = 0; i < c->nprocs; i++) {
 		r.len = 0;
-		dr_proc_ser(&r, &w->all.procs[i]);
+		dr_proc_ser(&r, &c->procs[i]);
 		dr_rec_put(b, DR_REC_PROC, r.p, r.len);
 	}
-	for (size_t i = 0; i < w->all.nsvcs; i++) {
+	for (size_t i = 0; i < c->nsvcs; i++) {
 		r.len = 0;
-		dr_service_ser(&r, &w->all.svcs[i]);
+		dr_service_ser(&r, &c->svcs[i]);
 		dr_rec_put(b, DR_REC_SERVICE, r.p, r.len);
 	}
-	if (w->all.ncounters) {
-		r.len = 0;
-		dr_counters_ser(&r, w->all.counters, w->all.ncounters);
-		dr_rec_put(b, DR_REC_COUNTERS, r.p, r.len);
-	}
-	if (r.err)
-		b->err = r.err;
-	dr_buf_free(&r);
-}
-
-static void put_pending_context(struct dnsreel_capw *w, struct dr_buf *b)
-{
-	struct dr_buf r = {0};
-	for (size_t i = 0; i < w->pend.nnetns; i++) {
-		r.len = 0;
-		dr_netns_ser(&r, &w->pend.netns[i]);
-		dr_rec_put(b, DR_REC_NETNS, r.p, r.len);
-	}
-	for (size_t i = 0; i < w->pend.nprocs; i++) {
-		r.len = 0;
-		dr_proc_ser(&r, &w->pend.procs[i]);
-		dr_rec_put(b, DR_REC_PROC, r.p, r.len);
-	}
-	for (size_t i = 0; i < w->pend.nsvcs; i++) {
-		r.len = 0;
-		dr_service_ser(&r, &w->pend.svcs[i]);
-		dr_rec_put(b, DR_REC_SERVICE, r.p, r.len);
-	}
-	if (w->counters_dirty && w->all.ncounters) {
+	if (with_counters && w->all.ncounters) {
 		r.len = 0;
 		dr_counters_ser(&r, w->all.counters, w->all.ncounters);
 		dr_rec_put(b, DR_REC_COUNTERS, r.p, r.len);
@@ -490,9 +468,9 @@ static int do_flush(struct dnsreel_capw *w)
 	w->out.len = 0;
 	w->out.err = 0;
 	if (new_seg)
-		put_all_context(w, &w->out);
+		put_context(w, &w->out, &w->all, true, true);
 	else
-		put_pending_context(w, &w->out);
+		put_context(w, &w->out, &w->pend, false, w->counters_dirty);
 	struct dr_summary sm;
 	memset(&sm, 0, sizeof(sm));
 	uint64_t block_off = 0;

@@ -425,24 +425,31 @@ static int push_row(struct scan *s, const struct qrow *r)
 	return 0;
 }
 
-static int arena_put(struct scan *s, const void *p, size_t n, size_t *off)
+/* Appends n bytes to a doubling byte arena; both the row arena and the group arena use it. */
+static int bytes_append(uint8_t **buf, size_t *len, size_t *cap, size_t first_cap, const void *p,
+			size_t n)
 {
-	if (s->arena_len + n > s->arena_cap) {
-		size_t nc = s->arena_cap ? s->arena_cap : 65536;
+	if (*len + n > *cap) {
+		size_t nc = *cap ? *cap * 2 : first_cap;
 		uint8_t *na;
 
-		while (nc < s->arena_len + n)
+		while (nc < *len + n)
 			nc *= 2;
-		na = realloc(s->arena, nc);
+		na = realloc(*buf, nc);
 		if (!na)
 			return -ENOMEM;
-		s->arena = na;
-		s->arena_cap = nc;
+		*buf = na;
+		*cap = nc;
 	}
-	memcpy(s->arena + s->arena_len, p, n);
-	*off = s->arena_len;
-	s->arena_len += n;
+	memcpy(*buf + *len, p, n);
+	*len += n;
 	return 0;
+}
+
+static int arena_put(struct scan *s, const void *p, size_t n, size_t *off)
+{
+	*off = s->arena_len;
+	return bytes_append(&s->arena, &s->arena_len, &s->arena_cap, 65536, p, n);
 }
 
 static int on_rec(void *arg, const struct dnsreel_rec *rec)
@@ -1801,21 +1808,7 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 
 static int gbuf_put(struct dcur *c, const void *p, size_t n)
 {
-	if (c->glen + n > c->gcap) {
-		size_t nc = c->gcap ? c->gcap * 2 : 1 << 16;
-		uint8_t *na;
-
-		while (nc < c->glen + n)
-			nc *= 2;
-		na = realloc(c->garena, nc);
-		if (!na)
-			return -ENOMEM;
-		c->garena = na;
-		c->gcap = nc;
-	}
-	memcpy(c->garena + c->glen, p, n);
-	c->glen += n;
-	return 0;
+	return bytes_append(&c->garena, &c->glen, &c->gcap, 1 << 16, p, n);
 }
 
 static int ser_cval(struct dcur *c, const struct cval *v)
