@@ -1,7 +1,7 @@
 /* Records the kernel programs (dnsreel_pkt.bpf.c, dnsreel_proc.bpf.c) pass to user space
  * through the one shared ring buffer, and the indexes of their per-CPU counters.
  * Included by both sides: fixed-width fields only, explicit padding, sizes asserted.
- * Ring-buffer records are not the on-disk format (that is format/FORMAT.md).
+ * Ring-buffer records are not the on-disk format (that is capture/FORMAT.md).
  */
 #ifndef DNSREEL_BPF_H
 #define DNSREEL_BPF_H

@@ -7,7 +7,7 @@
  *   answers    one row per resource record of every response (joins dns on event_id)
  *   netns, pods, processes, services, segments, frames, capture_info, counters
  *              the context and catalog of every capture, with a capture column
- * Column names follow the trace_dns field table of format/view.h ('.' turned into '_').
+ * Column names follow the trace_dns field table of view/view.h ('.' turned into '_').
  */
 #ifndef DNSREEL_QUERY_H
 #define DNSREEL_QUERY_H

@@ -27,7 +27,6 @@
 #include "recorder.h"
 #include "view.h"
 #ifdef DNSREEL_HAVE_PRINT
-#include "print.h"
 #endif
 
 enum {

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "context.h"
+#include "capture.h"
 
 /* From the text of /proc/PID/cgroup (v1 or v2, systemd or cgroupfs driver): the pod UID
  * (dashes, as the API shows it) from a "pod<uid>" path element and the container ID from

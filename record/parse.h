@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "capture.h"
 
 enum dnsreel_parse_status {
 	DNSREEL_PARSE_OK = 0,

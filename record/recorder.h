@@ -10,8 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "context.h"
-#include "event.h"
+#include "capture.h"
 
 /* Where events and context go. Any callback may be NULL. A nonzero return from on_event stops
  * the current poll and is returned by it. */

@@ -14,8 +14,7 @@
 #include "cli.h"
 #include "dnsreel.h"
 #include "pcapng.h"
-#include "print.h"
-#include "replay.h"
+#include "view.h"
 
 enum {
 	OPT_FILTER = 'F',

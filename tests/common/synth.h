@@ -11,8 +11,6 @@
 #include <stdint.h>
 
 #include "capture.h"
-#include "context.h"
-#include "event.h"
 
 struct dnsreel_synth;
 

@@ -14,7 +14,7 @@
 
 #include "capture.h"
 #include "dnsreel.h"
-#include "fmt_int.h"
+#include "capture_int.h"
 #include "dns.h"
 #include "synth.h"
 

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmt_int.h"
+#include "capture_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 #include "dnsreel.h"
-#include "print.h"
-#include "replay.h"
+#include "view.h"
 #include "synth.h"
 
 static int failures;

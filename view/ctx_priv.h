@@ -14,6 +14,5 @@ const char *dnsreel_ctx__path(const struct dnsreel_ctx *c, uint32_t capture);
 const char *dnsreel_ctx__node(const struct dnsreel_ctx *c, uint32_t capture);
 
 /* Fast text of an address (with_port: "1.2.3.4:53", "[::1]:53"). Returns length. buf >= 64. */
-size_t dnsreel__addr_text(uint8_t ip_version, const uint8_t addr[16], int port, char *buf);
 
 #endif

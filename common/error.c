@@ -1,10 +1,7 @@
 /* Error texts for dnsreel's pinned codes and for -errno. */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "dnsreel.h"
-#include "fmt_int.h"
 
 const char *dnsreel_strerror(int err)
 {
@@ -43,15 +40,4 @@ const char *dnsreel_strerror(int err)
 			return s;
 	}
 	return "unknown error";
-}
-
-int dr_errf(char *buf, size_t len, int err, const char *fmt, ...)
-{
-	if (buf && len) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(buf, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
 }

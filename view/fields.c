@@ -228,12 +228,9 @@ static void endpoint_text(const struct dnsreel_rec *rec, bool src, char *buf, si
 		return;
 	}
 	v->type = DNSREEL_FT_STR;
-	v->len = dnsreel__addr_text(ev->ip_version, a, port, buf);
+	v->len = dnsreel_addr_text(ev->ip_version, a, port, buf);
 	v->s = buf;
 }
-
-static const char *pkt_names[] = {"HOST",     "BROADCAST", "MULTICAST", "OTHERHOST",
-				  "OUTGOING", "LOOPBACK",  "USER",	"KERNEL"};
 
 void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 			struct dnsreel_value *v, char *buf, size_t buflen)
@@ -300,7 +297,7 @@ void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 		set_int(v, ev->ifindex, buf, buflen);
 		return;
 	case DNSREEL_F_PKT_TYPE:
-		set_str(v, ev->pkt_type < 8 ? pkt_names[ev->pkt_type] : "UNKNOWN");
+		set_str(v, dnsreel_pkt_type_name(ev->pkt_type));
 		v->has_raw = true;
 		v->i = ev->pkt_type;
 		return;
@@ -320,7 +317,7 @@ void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 		if (buflen < 64)
 			return;
 		v->len =
-		    dnsreel__addr_text(ev->ip_version, src ? ev->src_addr : ev->dst_addr, -1, buf);
+		    dnsreel_addr_text(ev->ip_version, src ? ev->src_addr : ev->dst_addr, -1, buf);
 		v->s = buf;
 		return;
 	}

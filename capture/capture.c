@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "fmt_int.h"
+#include "capture_int.h"
 
 struct dnsreel_capw {
 	char *dir;

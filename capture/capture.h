@@ -10,8 +10,141 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "context.h"
-#include "event.h"
+/* ---- events ------------------------------------------------------------------------------ */
+
+/* One captured packet: where and when it was seen, its endpoints, the process that sent or
+ * received it when known, and the DNS bytes (the L4 payload) up to the snap length.
+ * This is the in-memory form; the on-disk encoding lives in capture/FORMAT.md.
+ */
+/* Packet types as AF_PACKET reports them (linux/if_packet.h PACKET_*). */
+enum dnsreel_pkt_type {
+	DNSREEL_PKT_HOST = 0,
+	DNSREEL_PKT_BROADCAST = 1,
+	DNSREEL_PKT_MULTICAST = 2,
+	DNSREEL_PKT_OTHERHOST = 3,
+	DNSREEL_PKT_OUTGOING = 4,
+	DNSREEL_PKT_LOOPBACK = 5,
+	DNSREEL_PKT_USER = 6,
+	DNSREEL_PKT_KERNEL = 7,
+};
+
+enum dnsreel_event_flags {
+	DNSREEL_EV_PROC = 1u << 0,      /* pid/tid/uid/gid/comm/cgroup_id are filled */
+	DNSREEL_EV_TRUNCATED = 1u << 1, /* payload cut at the snap length (cap_len < orig_len) */
+	DNSREEL_EV_BADCSUM = 1u << 2,   /* reserved: L4 checksum known bad */
+	DNSREEL_EV_FRAGMENT = 1u << 3,  /* IP fragment: payload is what the fragment carried */
+};
+
+#define DNSREEL_COMM_LEN 16
+
+struct dnsreel_event {
+	int64_t ts_ns;      /* CLOCK_BOOTTIME ns of the node that recorded it */
+	uint64_t netns;     /* network namespace inode number */
+	uint32_t ifindex;   /* interface index inside that netns */
+	uint8_t pkt_type;   /* enum dnsreel_pkt_type */
+	uint8_t ip_version; /* 4 or 6 */
+	uint8_t proto;      /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
+	uint8_t tcp_flags;  /* TCP header flags byte (FIN=1 SYN=2 RST=4 PSH=8 ACK=16), 0 for UDP */
+	uint32_t tcp_seq;   /* TCP sequence number of the first payload byte, 0 for UDP */
+	uint8_t src_addr[16]; /* IPv4 in the first 4 bytes, rest zero */
+	uint8_t dst_addr[16];
+	uint16_t src_port; /* host byte order */
+	uint16_t dst_port;
+	uint32_t flags;    /* enum dnsreel_event_flags */
+	uint32_t pid;      /* process (tgid), valid with DNSREEL_EV_PROC */
+	uint32_t tid;
+	uint32_t uid;
+	uint32_t gid;
+	uint64_t cgroup_id;
+	char comm[DNSREEL_COMM_LEN]; /* NUL-terminated */
+	uint32_t orig_len; /* L4 payload length on the wire */
+	uint32_t cap_len;  /* bytes in payload (<= orig_len, <= snap length) */
+	const uint8_t *payload; /* L4 payload: a DNS message for UDP, stream bytes for TCP.
+				 * Not owned: points into caller or reader memory. */
+};
+
+/* Renders addr:port as trace_dns does ("10.0.0.1:53", "[fd00::1]:53" for v6 when with_port).
+ * Returns the length written (snprintf rules). */
+int dnsreel_event_addr_str(const struct dnsreel_event *ev, bool src, bool with_port, char *buf,
+			   size_t len);
+
+/* ---- context records ---------------------------------------------------------------------- */
+
+/* Context records: what a capture knows about the node, its network namespaces, processes and
+ * services. They are written into the segments (so segments alone rebuild the index) and into
+ * index tables. Strings are NUL-terminated and may be empty ("" = unknown).
+ */
+
+
+#define DNSREEL_NAME_LEN 256 /* k8s names are at most 253 */
+#define DNSREEL_SHORT_LEN 64
+
+/* Capture-wide facts, written once per segment (so each segment stands alone). */
+struct dnsreel_meta {
+	uint32_t format_major;
+	uint32_t format_minor;
+	char capture_id[40];          /* random UUID, names this capture across merges */
+	char node[DNSREEL_SHORT_LEN]; /* k8s.node: node name or hostname */
+	char kernel[128];             /* uname -r */
+	char recorder[64];            /* "dnsreel-record 0.1.0" */
+	int64_t boot_to_wall_ns;      /* wall-clock ns since epoch = ts_ns + boot_to_wall_ns */
+	int64_t start_wall_ns;        /* when recording started */
+	uint32_t snaplen;             /* max payload bytes kept per event */
+};
+
+enum dnsreel_netns_flags {
+	DNSREEL_NETNS_HOST = 1u << 0, /* the node's own (init) netns */
+	DNSREEL_NETNS_GONE = 1u << 1, /* detached: namespace disappeared */
+};
+
+/* One network namespace and who lives in it. Upserted: a later record for the same netns
+ * replaces the earlier one (e.g. once the pod name becomes known). */
+struct dnsreel_netns_ctx {
+	uint64_t netns;                            /* inode number */
+	uint32_t flags;                            /* enum dnsreel_netns_flags */
+	int64_t first_seen_ns;                     /* boot ns when attached */
+	char name[DNSREEL_SHORT_LEN];              /* "ip netns" name or runtime file name */
+	char k8s_namespace[DNSREEL_SHORT_LEN];
+	char k8s_podname[DNSREEL_NAME_LEN];
+	char k8s_pod_uid[40];
+	char k8s_containername[DNSREEL_SHORT_LEN];
+	char runtime_containername[DNSREEL_NAME_LEN];
+	char runtime_containerid[80];
+	char ips[DNSREEL_NAME_LEN]; /* addresses of this netns, comma-separated text */
+};
+
+/* One process seen sending or receiving DNS. Keyed by (pid, start_ns): pids get reused. */
+struct dnsreel_proc_ctx {
+	uint32_t pid;
+	uint32_t ppid;
+	uint64_t start_ns; /* process start time, boot ns (from /proc/PID/stat) */
+	uint64_t netns;
+	uint64_t cgroup_id;
+	uint32_t uid;
+	uint32_t gid;
+	char comm[16];
+	char cmdline[DNSREEL_NAME_LEN]; /* arguments joined by spaces, cut */
+	char cgroup[DNSREEL_NAME_LEN];  /* cgroup path */
+	char k8s_pod_uid[40];
+	char runtime_containerid[80];
+};
+
+/* A service VIP: renders as s/NAMESPACE/NAME:PORT. port 0 = any port. */
+struct dnsreel_service_ctx {
+	uint8_t ip_version;
+	uint8_t proto; /* 0 = any */
+	uint16_t port;
+	uint8_t addr[16];
+	char k8s_namespace[DNSREEL_SHORT_LEN];
+	char name[DNSREEL_NAME_LEN];
+};
+
+/* Named cumulative counters: losses and statistics ("lost.ringbuf.cpu0", "lost.user",
+ * "events.malformed", ...). Written at every flush; the last value of a name wins. */
+struct dnsreel_counter {
+	char name[DNSREEL_SHORT_LEN];
+	uint64_t value;
+};
 
 /* ---- writer ---------------------------------------------------------------------------- */
 

@@ -1,18 +1,20 @@
-/* The decoded view of a capture shared by replay, query and record --live: context across
- * captures, DNS-over-TCP reassembly, query/response latency, the trace_dns field table, and
- * -F filters. Decoded fields are derived here from the stored bytes, never stored.
+/* libdnsreel_view: the decoded view of captures, shared by replay, query, flows and record
+ * --live: context across captures, DNS-over-TCP reassembly, query/response latency, the
+ * trace_dns field table, -F filters, time parsing, the printers, and the merge of several
+ * captures onto one time line. Decoded fields are derived here from the stored bytes, never
+ * stored. Beneath it: the capture container (capture.h) and the DNS wire parser (dns.h).
  */
 #ifndef DNSREEL_VIEW_H
 #define DNSREEL_VIEW_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "capture.h"
-#include "context.h"
 #include "dns.h"
-#include "event.h"
 
 /* ---- context across one or more captures ------------------------------------------------ */
 
@@ -187,5 +189,144 @@ void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *c
 int dnsreel_parse_time(const char *s, int64_t now_wall_ns, int64_t *out_wall_ns);
 /* RFC 3339 with ns and Z, as trace_dns prints timestamps. */
 int dnsreel_format_time(int64_t wall_ns, char *buf, size_t buflen);
+
+
+/* ---- printers ---------------------------------------------------------------------------- */
+
+/* Printers for decoded DNS records (struct dnsreel_rec) in the output formats trace_dns users
+ * know: aligned columns, JSON (one array), JSON lines, and CSV. Shared by dnsreel-replay and
+ * dnsreel-record --live. Output is buffered inside the printer; it reaches the FILE on
+ * dnsreel_printer__flush(), when the buffer fills, at close, and after every record when the
+ * stream is a terminal (so a live view is not delayed).
+ */
+
+enum dnsreel_output {
+	DNSREEL_OUT_COLUMNS,
+	DNSREEL_OUT_JSON,
+	DNSREEL_OUT_JSONL,
+	DNSREEL_OUT_CSV,
+};
+
+struct dnsreel_printer;
+
+struct dnsreel_printer_opts {
+	size_t sz; /* sizeof(struct dnsreel_printer_opts) */
+	enum dnsreel_output output;
+	/* Columns (columns, csv) or keys (json, jsonl) to print, copied. NULL = defaults:
+	 * columns: trace_dns's default columns; csv: timestamp plus every trace_dns field;
+	 * json/jsonl: the full trace_dns JSON layout (nested src, dst, proc, k8s, ...). With
+	 * fields given, json/jsonl print a flat object keyed by field name. */
+	const enum dnsreel_field_id *fields;
+	size_t nfields;
+	bool wide;	/* columns: never cut long values */
+	bool no_header; /* columns and csv: no header row */
+	FILE *out;	/* NULL = stdout; not closed by the printer */
+};
+
+/* Creates a printer. Returns 0, DNSREEL_E_ARG (bad output or field id), or -ENOMEM.
+ * *out is owned by the caller: release with dnsreel_printer__close(). */
+int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_printer_opts *o);
+/* Formats one record. Returns 0 or -errno when writing to the stream failed. */
+int dnsreel_printer__print(struct dnsreel_printer *p, const struct dnsreel_rec *rec);
+/* Writes buffered output to the stream and fflush()es it. 0 or -errno. */
+int dnsreel_printer__flush(struct dnsreel_printer *p);
+/* Ends a JSON array (an empty "[]" when nothing was printed), flushes and frees p, even on
+ * error. NULL ok. Returns 0 or the first write error seen. */
+int dnsreel_printer__close(struct dnsreel_printer *p);
+
+/* "columns" | "json" | "jsonl" | "csv" -> *out. 0 or DNSREEL_E_ARG. */
+int dnsreel_output_parse(const char *s, enum dnsreel_output *out);
+/* "name,k8s.podName, src" -> field ids (case-insensitive, '.' or '_', spaces ignored).
+ * At most max ids; *n receives the count. On an unknown or empty name or too many names
+ * returns DNSREEL_E_ARG (DNSREEL_E_LIMIT when over max) and writes why into err. */
+int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max, size_t *n,
+			 char *err, size_t errlen);
+
+/* trace_dns's default columns (k8s.node ... addresses), for callers that want to extend them. */
+const enum dnsreel_field_id *dnsreel_default_columns(size_t *n);
+
+/* Formats wall_ns as RFC 3339 UTC with 9 fraction digits and Z
+ * ("2024-08-30T15:43:35.463173731Z"). buf needs >= 31 bytes. Returns the length. Faster than
+ * dnsreel_format_time() for streams of nearby times: the calendar part is cached per second. */
+struct dnsreel_timefmt {
+	int64_t sec;
+	char date[24];
+};
+size_t dnsreel_timefmt(struct dnsreel_timefmt *cache, int64_t wall_ns, char *buf);
+
+/* ---- the merge of captures (replay engine) ------------------------------------------------ */
+
+/* The replay engine: merges one or more captures onto one wall-clock time line and pushes the
+ * result through decode (TCP reassembly, latency) and -F filters to the caller's sinks.
+ *
+ *   captures ─▶ frames (pruned by the filter) ─▶ k-way merge by time ─▶ [event sink]
+ *            ─▶ dnsreel_decoder ─▶ dnsreel_filter ─▶ [rec sink: printer, pcapng, flows...]
+ *
+ * Order: wall-clock time (boot ts + each capture's boot->wall offset), ties broken by DNS id,
+ * then capture order (the order of paths), then position in the capture. Memory is bounded by
+ * the frames open at once: a frame is decoded only when the merge frontier reaches its first
+ * timestamp, and released when its last event is passed on.
+ *
+ * Stages after the filter are plain dnsreel_rec_fn callbacks chained by the caller: the tool
+ * passes the printer (or pcapng writer) as rec_fn today; flow reconstruction (--flows) is meant
+ * to be one more rec_fn placed in front of it, receiving matched records in time order and
+ * emitting flows at the end of run().
+ */
+
+struct dnsreel_replay;
+
+/* Every merged event, before decoding (pcapng export of the original packets). */
+typedef int (*dnsreel_event_fn)(void *arg, uint32_t capture, uint32_t segment,
+				const struct dnsreel_event *ev, int64_t wall_ns);
+
+struct dnsreel_replay_stats {
+	uint64_t frames_total;	   /* in the catalogs */
+	uint64_t frames_read;	   /* decoded */
+	uint64_t frames_pruned;	   /* skipped: could not match the filter */
+	uint64_t frames_bad;	   /* damaged: named through the problem callback */
+	uint64_t events_total;	   /* in the catalogs */
+	uint64_t events_read;	   /* merged */
+	uint64_t recs;		   /* DNS messages decoded */
+	uint64_t recs_matched;	   /* passed the filter */
+	uint64_t frames_open_max;  /* most frames decoded at once: the memory bound */
+	uint64_t capture_problems; /* captures opened from their segments past damage or a
+				    * missing index (named through the problem callback) */
+};
+
+struct dnsreel_replay_opts {
+	size_t sz;
+	struct dnsreel_filter *filter; /* NULL = everything; pushed down to frames */
+	bool follow;		       /* keep polling the captures for new frames */
+	int64_t poll_ns;	       /* follow: poll interval (default 200 ms) */
+	volatile sig_atomic_t *stop;   /* run() returns when *stop becomes nonzero */
+	bool no_decode;		       /* only the event sink is wanted */
+	dnsreel_problem_fn problem;    /* one line per damaged frame, naming segment + offset */
+	void *problem_ctx;
+	dnsreel_event_fn event_fn; /* may be NULL */
+	void *event_arg;
+	dnsreel_rec_fn rec_fn; /* matching records; may be NULL */
+	void *rec_arg;
+	/* Called when the merge is idle in follow mode (flush output) and every few thousand
+	 * events otherwise (progress). May be NULL. */
+	void (*tick)(void *arg, const struct dnsreel_replay_stats *st, bool idle);
+	void *tick_arg;
+	uint32_t capr_flags; /* enum dnsreel_capr_flags for every capture */
+};
+
+/* Opens every capture (a capture whose index is unreadable is scanned from its segments) and
+ * builds the shared context. On failure returns the reader's error (DNSREEL_E_VERSION for a
+ * newer format, DNSREEL_E_NOTCAPTURE, ...) and writes a message naming the path into err.
+ * Paths are not copied: they must outlive the replay. */
+int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, size_t n,
+			 const struct dnsreel_replay_opts *opts, char *err, size_t errlen);
+/* Runs the merge to the end (or, following, until *stop). Returns 0, or the first nonzero
+ * value a sink returned, or a negative error. Damaged frames are not errors here: they are
+ * reported through the problem callback and counted in stats.frames_bad. */
+int dnsreel_replay__run(struct dnsreel_replay *r);
+void dnsreel_replay__stats(const struct dnsreel_replay *r, struct dnsreel_replay_stats *st);
+const struct dnsreel_ctx *dnsreel_replay__ctx(const struct dnsreel_replay *r);
+size_t dnsreel_replay__capture_count(const struct dnsreel_replay *r);
+struct dnsreel_capr *dnsreel_replay__capr(const struct dnsreel_replay *r, uint32_t capture);
+void dnsreel_replay__close(struct dnsreel_replay *r);
 
 #endif

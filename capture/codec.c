@@ -1,4 +1,4 @@
-/* Block codec: a block of events encoded column by column (format/FORMAT.md "Block body").
+/* Block codec: a block of events encoded column by column (capture/FORMAT.md "Block body").
  * Most of a DNS capture repeats itself: the same message seen at several hops, a response
  * that starts with its query's header and question, an upstream query that repeats the
  * client's question under a new id. Payloads are therefore coded against an earlier event of
@@ -13,7 +13,7 @@
 #include <zstd.h>
 
 #include "dns.h"
-#include "fmt_int.h"
+#include "capture_int.h"
 
 enum {
 	S_DICT, /* tuple dictionary entries */
@@ -112,32 +112,6 @@ uint32_t dr_crc32c(uint32_t crc, const void *data, size_t len)
 
 /* ---- hashing ----------------------------------------------------------------------------- */
 
-static inline uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
-static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
-{
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
-	while (n >= 8) {
-		h = (h ^ dr_rd64(p)) * 0x100000001b3ull;
-		h = (h << 29) | (h >> 35);
-		p += 8;
-		n -= 8;
-	}
-	uint64_t t = 0;
-	for (size_t i = 0; i < n; i++)
-		t |= (uint64_t)p[i] << (8 * i);
-	h = (h ^ t) * 0x100000001b3ull;
-	return mix64(h);
-}
-
 uint64_t dnsreel_name_hash(const char *name, size_t len)
 {
 	/* normalized: lowercase, exactly one trailing dot ("." for the root) */
@@ -152,7 +126,7 @@ uint64_t dnsreel_name_hash(const char *name, size_t len)
 	}
 	if (len == 0 || name[len - 1] != '.')
 		h = (h ^ '.') * 0x100000001b3ull;
-	return mix64(h);
+	return dnsreel_mix64(h);
 }
 
 /* ---- question extent --------------------------------------------------------------------- */
@@ -226,7 +200,7 @@ static int dict_grow(struct dict *d)
 	d->tabmask = tsz - 1;
 	for (uint32_t i = 0; i < d->n; i++) {
 		uint32_t h =
-		    (uint32_t)hash_bytes(d->keys + (size_t)i * d->keylen, d->keylen, DICT_SEED);
+		    (uint32_t)dnsreel_hash_bytes(d->keys + (size_t)i * d->keylen, d->keylen, DICT_SEED);
 		while (d->tab[h & d->tabmask])
 			h++;
 		d->tab[h & d->tabmask] = i + 1;
@@ -235,7 +209,7 @@ static int dict_grow(struct dict *d)
 }
 
 /* Index of key, inserting it when new (*is_new set). Negative on allocation failure. hash is
- * hash_bytes(key, keylen, DICT_SEED): the encoder has it already for its tuple tables. */
+ * dnsreel_hash_bytes(key, keylen, DICT_SEED): the encoder has it already for its tuple tables. */
 static int64_t dict_get_h(struct dict *d, const void *key, uint64_t hash, bool *is_new)
 {
 	*is_new = false;
@@ -263,7 +237,7 @@ static int64_t dict_get_h(struct dict *d, const void *key, uint64_t hash, bool *
 
 static int64_t dict_get(struct dict *d, const void *key, bool *is_new)
 {
-	return dict_get_h(d, key, hash_bytes(key, d->keylen, DICT_SEED), is_new);
+	return dict_get_h(d, key, dnsreel_hash_bytes(key, d->keylen, DICT_SEED), is_new);
 }
 
 /* ---- encoder ----------------------------------------------------------------------------- */
@@ -480,7 +454,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		/* payload against earlier events of the block */
 		const uint8_t *p = x->payload;
 		size_t len = x->cap_len;
-		uint64_t hf = hash_bytes(p, len, 1);
+		uint64_t hf = dnsreel_hash_bytes(p, len, 1);
 		size_t ne = (x->proto == 17) ? name_end(p, len) : 0;
 		e->nend[i] = ne;
 		uint64_t hq = 0, hqi = 0, hqt = 0;
@@ -497,8 +471,8 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			}
 		}
 		if (ne) {
-			hq = hash_bytes(p + 12, ne - 12, 2);
-			hqi = mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
+			hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
+			hqi = dnsreel_mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
 			if (op == P_LIT) {
 				c = e->ht_qid[hqi & hmask];
 				if (c && e->nend[c - 1] == ne) {
@@ -512,9 +486,9 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			}
 			/* same name seen at the same place (an AAAA after its A) beats the same
 			 * name elsewhere: its tuple then costs nothing */
-			hk = hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+			hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
 			hk_ok = true;
-			hqt = mix64(hq ^ hk);
+			hqt = dnsreel_mix64(hq ^ hk);
 			if (op == P_LIT) {
 				c = e->ht_qt[hqt & hmask];
 				if (c && e->nend[c - 1] == ne &&
@@ -562,7 +536,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 					 * same way, so no entry is written for it */
 					bool nw;
 					if (!hk_ok) {
-						hk = hash_bytes((const uint8_t *)k, sizeof(*k),
+						hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k),
 								DICT_SEED);
 						hk_ok = true;
 					}
@@ -583,7 +557,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		if (cm == CM_LIT) {
 			bool nw;
 			if (!hk_ok)
-				hk = hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+				hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
 			int64_t idx = dict_get_h(&e->tup, k, hk, &nw);
 			if (idx < 0)
 				return (int)idx;
@@ -761,7 +735,7 @@ static void tup_apply(struct dnsreel_event *x, const struct tup_key *t)
 	memcpy(x->comm, t->comm, DNSREEL_COMM_LEN);
 }
 
-/* Reads one dictionary entry (format/FORMAT.md "tuple entry"). */
+/* Reads one dictionary entry (capture/FORMAT.md "tuple entry"). */
 static bool get_tup(struct dr_rd *d, struct tup_key *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -1160,7 +1134,7 @@ static size_t dedupe_u64(uint64_t *v, size_t n, struct u64set *set)
 				continue;
 			have_max = true;
 		} else {
-			size_t j = (size_t)mix64(x) & mask;
+			size_t j = (size_t)dnsreel_mix64(x) & mask;
 			while (set->slot[j] && set->slot[j] != x + 1)
 				j = (j + 1) & mask;
 			if (set->slot[j])
@@ -1254,7 +1228,7 @@ static bool wire_name_hash(const uint8_t *m, size_t len, uint64_t *out)
 	}
 	if (wire == 1) /* the root: its text is "." */
 		h = (h ^ '.') * 0x100000001b3ull;
-	*out = mix64(h);
+	*out = dnsreel_mix64(h);
 	return true;
 }
 
@@ -1276,7 +1250,7 @@ static bool cached_name_hash(const uint8_t *m, size_t len, struct name_cache *nc
 	if (o >= len || m[o])
 		return wire_name_hash(m, len, out); /* fails the same way */
 	size_t wl = o + 1 - 12;
-	struct name_cache *c = &nc[hash_bytes(m + 12, wl, 2) & (NCACHE - 1)];
+	struct name_cache *c = &nc[dnsreel_hash_bytes(m + 12, wl, 2) & (NCACHE - 1)];
 	if (c->wire && c->len == wl && memcmp(c->wire, m + 12, wl) == 0) {
 		*out = c->hash;
 		return true;

@@ -2,7 +2,7 @@
  * records) formats integers, addresses and times by hand into one large buffer and writes it
  * with fwrite in big chunks; printf is never used per record.
  */
-#include "print.h"
+#include "view.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

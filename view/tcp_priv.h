@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "event.h"
+#include "capture.h"
 
 struct dnsreel_tcp;
 

@@ -1,8 +1,8 @@
 /* Internals of the capture format shared by codec.c, segment.c, index.c, capture.c,
- * capread.c and verify.c. Not installed; the layouts are specified in format/FORMAT.md.
+ * capread.c and verify.c. Not installed; the layouts are specified in capture/FORMAT.md.
  */
-#ifndef DNSREEL_FMT_INT_H
-#define DNSREEL_FMT_INT_H
+#ifndef DNSREEL_CAPTURE_INT_H
+#define DNSREEL_CAPTURE_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -10,9 +10,7 @@
 #include <string.h>
 
 #include "capture.h"
-#include "context.h"
 #include "dnsreel.h"
-#include "event.h"
 
 /* zstd skippable frame magic used for every dnsreel record (0x184D2A50..5F are skippable) */
 #define DR_SKIP_MAGIC 0x184D2A5Eu

@@ -4,7 +4,7 @@
  * opened exactly when the frontier reaches its first timestamp and not before: memory stays at
  * the frames that overlap, whatever the capture size.
  */
-#include "replay.h"
+#include "view.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "fmt_int.h"
+#include "capture_int.h"
 
 /* ---- records ----------------------------------------------------------------------------- */
 
@@ -443,14 +443,6 @@ int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *
 typedef uint64_t (*key_hash_fn)(const void *e);
 typedef bool (*key_eq_fn)(const void *a, const void *b);
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
-
 static int upsert(void **arr, size_t *n, size_t *cap, size_t elem, uint32_t **tab, size_t *tcap,
 		  const void *item, key_hash_fn hf, key_eq_fn eq)
 {
@@ -493,7 +485,7 @@ static int upsert(void **arr, size_t *n, size_t *cap, size_t elem, uint32_t **ta
 
 static uint64_t netns_hash(const void *e)
 {
-	return mix(((const struct dnsreel_netns_ctx *)e)->netns + 1);
+	return dnsreel_mix64(((const struct dnsreel_netns_ctx *)e)->netns + 1);
 }
 
 static bool netns_eq(const void *a, const void *b)
@@ -505,7 +497,7 @@ static bool netns_eq(const void *a, const void *b)
 static uint64_t proc_hash(const void *e)
 {
 	const struct dnsreel_proc_ctx *p = e;
-	return mix(p->pid * 0x9e3779b97f4a7c15ull ^ p->start_ns);
+	return dnsreel_mix64(p->pid * 0x9e3779b97f4a7c15ull ^ p->start_ns);
 }
 
 static bool proc_eq(const void *a, const void *b)
@@ -520,7 +512,7 @@ static uint64_t svc_hash(const void *e)
 	uint64_t h = (uint64_t)s->ip_version << 40 | (uint64_t)s->proto << 32 | s->port;
 	for (int i = 0; i < 16; i++)
 		h = (h ^ s->addr[i]) * 0x100000001b3ull;
-	return mix(h);
+	return dnsreel_mix64(h);
 }
 
 static bool svc_eq(const void *a, const void *b)

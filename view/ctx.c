@@ -57,23 +57,13 @@ struct dnsreel_ctx {
 	size_t nvals, vals_cap;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t ep_hash(const struct epkey *k)
 {
 	uint64_t a, b;
 	memcpy(&a, k->addr, 8);
 	memcpy(&b, k->addr + 8, 8);
-	uint64_t h = mix64(a ^ ((uint64_t)k->capture << 32) ^ ((uint64_t)k->port << 8) ^ k->kind);
-	return mix64(h ^ b ^ k->ver);
+	uint64_t h = dnsreel_mix64(a ^ ((uint64_t)k->capture << 32) ^ ((uint64_t)k->port << 8) ^ k->kind);
+	return dnsreel_mix64(h ^ b ^ k->ver);
 }
 
 int dnsreel_ctx__new(struct dnsreel_ctx **out)
@@ -178,7 +168,7 @@ const char *dnsreel_ctx__path(const struct dnsreel_ctx *c, uint32_t capture)
 
 static struct nsent **ns_slot(struct nsent **tab, size_t cap, uint64_t netns)
 {
-	size_t i = (size_t)mix64(netns) & (cap - 1);
+	size_t i = (size_t)dnsreel_mix64(netns) & (cap - 1);
 	while (tab[i] && tab[i]->ns.netns != netns)
 		i = (i + 1) & (cap - 1);
 	return &tab[i];
@@ -456,45 +446,4 @@ void dnsreel_ctx__endpoint(const struct dnsreel_ctx *c, uint32_t capture, uint8_
 	ep->kind = v->kind;
 	ep->k8s_namespace = v->ns;
 	ep->name = v->name;
-}
-
-/* ---- address text ------------------------------------------------------------------------- */
-
-static size_t put_u(char *d, unsigned v)
-{
-	char t[12];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		d[i] = t[n - 1 - i];
-	return n;
-}
-
-size_t dnsreel__addr_text(uint8_t ip_version, const uint8_t addr[16], int port, char *buf)
-{
-	size_t n = 0;
-	if (ip_version == 6) {
-		if (port >= 0)
-			buf[n++] = '[';
-		if (!inet_ntop(AF_INET6, addr, buf + n, INET6_ADDRSTRLEN))
-			buf[n] = 0;
-		n += strlen(buf + n);
-		if (port >= 0)
-			buf[n++] = ']';
-	} else {
-		for (int i = 0; i < 4; i++) {
-			if (i)
-				buf[n++] = '.';
-			n += put_u(buf + n, addr[i]);
-		}
-	}
-	if (port >= 0) {
-		buf[n++] = ':';
-		n += put_u(buf + n, (unsigned)port);
-	}
-	buf[n] = 0;
-	return n;
 }

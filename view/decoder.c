@@ -53,16 +53,6 @@ struct dnsreel_decoder {
 	const struct dnsreel_netns_ctx *last_ns;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t qhash(const struct qkey *k)
 {
 	uint64_t a, b, c, d;
@@ -71,9 +61,9 @@ static uint64_t qhash(const struct qkey *k)
 	memcpy(&c, k->saddr, 8);
 	memcpy(&d, k->saddr + 8, 8);
 	uint64_t h =
-	    mix(k->netns ^ ((uint64_t)k->id << 48) ^ ((uint64_t)k->capture << 32) ^ k->ifindex);
-	h = mix(h ^ a ^ ((uint64_t)k->cport << 40) ^ ((uint64_t)k->sport << 16) ^ k->proto);
-	return mix(h ^ b ^ (c * 0x9e3779b97f4a7c15ULL) ^ (d * 31) ^ k->ver);
+	    dnsreel_mix64(k->netns ^ ((uint64_t)k->id << 48) ^ ((uint64_t)k->capture << 32) ^ k->ifindex);
+	h = dnsreel_mix64(h ^ a ^ ((uint64_t)k->cport << 40) ^ ((uint64_t)k->sport << 16) ^ k->proto);
+	return dnsreel_mix64(h ^ b ^ (c * 0x9e3779b97f4a7c15ULL) ^ (d * 31) ^ k->ver);
 }
 
 int dnsreel_decoder__new(struct dnsreel_decoder **out, const struct dnsreel_ctx *ctx,

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fmt_int.h"
+#include "capture_int.h"
 
 /* Columns are named after the context.h fields; QUERY users read these tables directly. */
 static const char schema_sql[] =

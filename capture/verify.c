@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fmt_int.h"
+#include "capture_int.h"
 
 struct vctx {
 	dnsreel_problem_fn fn;

@@ -68,16 +68,6 @@ struct dnsreel_tcp {
 	struct dnsreel_tcp_stats st;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0x7fb5d329728ea185ULL;
-	x ^= x >> 27;
-	x *= 0x81dadef4bc2dd44dULL;
-	x ^= x >> 33;
-	return x;
-}
-
 static uint64_t khash(const struct skey *k)
 {
 	uint64_t a, b, c, d;
@@ -85,9 +75,9 @@ static uint64_t khash(const struct skey *k)
 	memcpy(&b, k->saddr + 8, 8);
 	memcpy(&c, k->daddr, 8);
 	memcpy(&d, k->daddr + 8, 8);
-	uint64_t h = mix(k->netns ^ ((uint64_t)k->capture << 40) ^ k->ifindex);
-	h = mix(h ^ a ^ ((uint64_t)k->sport << 48) ^ k->dport);
-	return mix(h ^ b ^ (c * 31) ^ (d * 131) ^ k->ver);
+	uint64_t h = dnsreel_mix64(k->netns ^ ((uint64_t)k->capture << 40) ^ k->ifindex);
+	h = dnsreel_mix64(h ^ a ^ ((uint64_t)k->sport << 48) ^ k->dport);
+	return dnsreel_mix64(h ^ b ^ (c * 31) ^ (d * 131) ^ k->ver);
 }
 
 int dnsreel_tcp__new(struct dnsreel_tcp **out, size_t max_bytes, int64_t idle_ns)

@@ -12,7 +12,7 @@
 
 #define DNSREEL_VERSION "0.1.0"
 
-/* On-disk format version (format/FORMAT.md). A reader refuses a newer major. */
+/* On-disk format version (capture/FORMAT.md). A reader refuses a newer major. */
 #define DNSREEL_FORMAT_MAJOR 1
 #define DNSREEL_FORMAT_MINOR 0
 
@@ -32,5 +32,30 @@ enum dnsreel_error {
 
 /* Text for an error code (negative errno or enum dnsreel_error). Static storage; never NULL. */
 const char *dnsreel_strerror(int err);
+
+/* ---- small helpers shared by the libraries ------------------------------------------------ */
+
+/* MurmurHash3's 64-bit finaliser: spreads a key's bits for in-memory hash tables. */
+static inline uint64_t dnsreel_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Hash of n bytes under a seed. Stable: capture frame catalogs store it in bloom filters. */
+uint64_t dnsreel_hash_bytes(const void *p, size_t n, uint64_t seed);
+
+/* Packet type name as trace_dns prints it ("HOST", "OUTGOING", ...); "UNKNOWN" past the
+ * AF_PACKET table (linux/if_packet.h PACKET_*). */
+const char *dnsreel_pkt_type_name(unsigned pkt_type);
+
+/* Address as trace_dns prints it: "10.0.0.1", "fd00::1"; with port >= 0 "10.0.0.1:53" or
+ * "[fd00::1]:53". buf holds at least DNSREEL_ADDR_TEXT_LEN bytes. Returns the length. */
+#define DNSREEL_ADDR_TEXT_LEN 56
+size_t dnsreel_addr_text(uint8_t ip_version, const uint8_t addr[16], int port, char *buf);
 
 #endif

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "fmt_int.h"
+#include "capture_int.h"
 
 struct dnsreel_capr {
 	char *dir;

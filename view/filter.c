@@ -119,9 +119,6 @@ static int parse_ns(const char *s, int64_t *out)
 	return -1;
 }
 
-static const char *const pkt_names[] = {"HOST",	    "BROADCAST", "MULTICAST", "OTHERHOST",
-					"OUTGOING", "LOOPBACK",	 "USER",      "KERNEL"};
-
 /* Converts the text of a value to the field's raw number; -1 when it is not one. */
 static int to_num(enum dnsreel_field_id f, const char *s, int64_t *out)
 {
@@ -169,7 +166,7 @@ static int to_num(enum dnsreel_field_id f, const char *s, int64_t *out)
 	case DNSREEL_F_PKT_TYPE:
 		v = -1;
 		for (int i = 0; i < 8; i++)
-			if (!strcasecmp(pkt_names[i], s))
+			if (!strcasecmp(dnsreel_pkt_type_name((unsigned)i), s))
 				v = i;
 		if (v < 0 && parse_int(s, 10, out) == 0)
 			return 0;

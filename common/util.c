@@ -1,0 +1,81 @@
+/* Hashing, packet type names and address text shared by the libraries. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "dnsreel.h"
+
+static uint64_t rd64le(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+uint64_t dnsreel_hash_bytes(const void *data, size_t n, uint64_t seed)
+{
+	const uint8_t *p = data;
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
+	while (n >= 8) {
+		h = (h ^ rd64le(p)) * 0x100000001b3ull;
+		h = (h << 29) | (h >> 35);
+		p += 8;
+		n -= 8;
+	}
+	uint64_t t = 0;
+	for (size_t i = 0; i < n; i++)
+		t |= (uint64_t)p[i] << (8 * i);
+	h = (h ^ t) * 0x100000001b3ull;
+	return dnsreel_mix64(h);
+}
+
+static const char *const pkt_names[] = {
+    "HOST", "BROADCAST", "MULTICAST", "OTHERHOST", "OUTGOING", "LOOPBACK", "USER", "KERNEL",
+};
+
+const char *dnsreel_pkt_type_name(unsigned pkt_type)
+{
+	if (pkt_type < sizeof(pkt_names) / sizeof(pkt_names[0]))
+		return pkt_names[pkt_type];
+	return "UNKNOWN";
+}
+
+/* Decimal digits of v at d; no snprintf: printers call this for every event. */
+static size_t put_u(char *d, unsigned v)
+{
+	char t[12];
+	size_t n = 0;
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		d[i] = t[n - 1 - i];
+	return n;
+}
+
+size_t dnsreel_addr_text(uint8_t ip_version, const uint8_t addr[16], int port, char *buf)
+{
+	size_t n = 0;
+	if (ip_version == 6) {
+		if (port >= 0)
+			buf[n++] = '[';
+		if (!inet_ntop(AF_INET6, addr, buf + n, INET6_ADDRSTRLEN))
+			buf[n] = 0;
+		n += strlen(buf + n);
+		if (port >= 0)
+			buf[n++] = ']';
+	} else {
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				buf[n++] = '.';
+			n += put_u(buf + n, addr[i]);
+		}
+	}
+	if (port >= 0) {
+		buf[n++] = ':';
+		n += put_u(buf + n, (unsigned)port);
+	}
+	buf[n] = 0;
+	return n;
+}
