@@ -210,7 +210,7 @@ struct dnsreel_capr_opts {
 };
 
 /* Opens a capture read-only (SQLite read-only, defensive, untrusted schema off).
- * -DNSREEL_E_VERSION for a newer major, -DNSREEL_E_NOTCAPTURE if DIR is not a capture.
+ * DNSREEL_E_VERSION for a newer major, DNSREEL_E_NOTCAPTURE if DIR is not a capture.
  * errbuf (may be NULL) receives a message naming file and offset. */
 int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 		       const struct dnsreel_capr_opts *opts, char *errbuf, size_t errlen);

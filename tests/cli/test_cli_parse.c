@@ -3,17 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
+
 #include "cli.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                              \
-	do {                                                                                     \
-		if (!(cond)) {                                                                   \
-			fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);          \
-			failures++;                                                              \
-		}                                                                                \
-	} while (0)
 
 static const struct dnsreel_opt opts[] = {
 	{.id = 'o', .lname = "output", .sname = 'o', .arg = DNSREEL_REQ_ARG, .argname = "DIR",
@@ -74,9 +67,9 @@ int main(void)
 	CHECK(c.optind == 6 && strcmp(argv[c.optind], "x.reel") == 0);
 	dnsreel_cli_free(&c);
 
-	if (failures)
-		fprintf(stderr, "%d failures\n", failures);
+	if (check_failures)
+		fprintf(stderr, "%d check_failures\n", check_failures);
 	else
 		printf("ok: cli parsing\n");
-	return failures != 0;
+	return check_failures != 0;
 }

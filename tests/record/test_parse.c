@@ -7,17 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #include "k8s.h"
 #include "parse.h"
-
-static int failures;
-#define CHECK(c)                                                                                   \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);      \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static const uint8_t dnsq[] = {0x12, 0x34, 0x01, 0x00, 0,   1,	 0,   0,   0,	0,
 			       0,    0,	   7,	 'e',  'x', 'a', 'm', 'p', 'l', 'e',
@@ -469,8 +462,8 @@ int main(void)
 	test_cgroup();
 	test_iptables();
 	test_k8s_lookup();
-	if (failures) {
-		fprintf(stderr, "%d checks failed\n", failures);
+	if (check_failures) {
+		fprintf(stderr, "%d checks failed\n", check_failures);
 		return 1;
 	}
 	printf("ok: record parsers\n");

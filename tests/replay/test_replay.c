@@ -16,20 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #include "dnsreel.h"
 #include "view.h"
 #include "synth.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-		}                                                                                  \
-	} while (0)
 
 static char tmpdir[] = "/tmp/dnsreel-test-replay-XXXXXX";
 
@@ -207,12 +198,12 @@ static void test_order(char caps[3][512])
 	struct collect c = {.field = DNSREEL_F_NAME};
 	struct dnsreel_replay_stats st;
 	int ret = run_replay(paths, 3, NULL, &c, &st);
-	CHECK(ret == 0, "run: %d", ret);
-	CHECK(count_segments(caps[0]) >= 3, "want several segments, got %zu",
+	CHECKF(ret == 0, "run: %d", ret);
+	CHECKF(count_segments(caps[0]) >= 3, "want several segments, got %zu",
 	      count_segments(caps[0]));
-	CHECK(c.nev == 3 * 3000, "events %zu", c.nev);
-	CHECK(st.events_total == c.nev, "total %llu", (unsigned long long)st.events_total);
-	CHECK(c.recs == c.nev, "recs %llu of %zu (all UDP)", (unsigned long long)c.recs, c.nev);
+	CHECKF(c.nev == 3 * 3000, "events %zu", c.nev);
+	CHECKF(st.events_total == c.nev, "total %llu", (unsigned long long)st.events_total);
+	CHECKF(c.recs == c.nev, "recs %llu of %zu (all UDP)", (unsigned long long)c.recs, c.nev);
 	size_t bad = 0, switches = 0;
 	for (size_t i = 1; i < c.nev; i++) {
 		const struct evrec *a = &c.ev[i - 1], *b = &c.ev[i];
@@ -225,9 +216,9 @@ static void test_order(char caps[3][512])
 				b->cap);
 		switches += a->cap != b->cap;
 	}
-	CHECK(bad == 0, "%zu events out of order", bad);
-	CHECK(switches > 100, "captures interleave (%zu switches)", switches);
-	CHECK(st.frames_open_max <= 8, "open frames bounded: %llu",
+	CHECKF(bad == 0, "%zu events out of order", bad);
+	CHECKF(switches > 100, "captures interleave (%zu switches)", switches);
+	CHECKF(st.frames_open_max <= 8, "open frames bounded: %llu",
 	      (unsigned long long)st.frames_open_max);
 	col_free(&c);
 }
@@ -239,12 +230,12 @@ static void test_ties(void)
 	snprintf(a, sizeof(a), "%s/tie-a.reel", tmpdir);
 	snprintf(b, sizeof(b), "%s/tie-b.reel", tmpdir);
 	/* Same seed and same wall start: identical events in both, so every timestamp ties. */
-	CHECK(write_cap(a, 7, "node-a", 1000000000000ll, WALL0, 500, false, false) == 0, "write");
-	CHECK(write_cap(b, 7, "node-b", 9000000000000ll, WALL0, 500, false, false) == 0, "write");
+	CHECKF(write_cap(a, 7, "node-a", 1000000000000ll, WALL0, 500, false, false) == 0, "write");
+	CHECKF(write_cap(b, 7, "node-b", 9000000000000ll, WALL0, 500, false, false) == 0, "write");
 	const char *paths[2] = {b, a};
 	struct collect c = {.field = DNSREEL_F_K8S_NODE};
-	CHECK(run_replay(paths, 2, NULL, &c, NULL) == 0, "run");
-	CHECK(c.nev == 1000, "events %zu", c.nev);
+	CHECKF(run_replay(paths, 2, NULL, &c, NULL) == 0, "run");
+	CHECKF(c.nev == 1000, "events %zu", c.nev);
 	size_t bad = 0;
 	for (size_t i = 1; i < c.nev; i++) {
 		const struct evrec *x = &c.ev[i - 1], *y = &c.ev[i];
@@ -253,9 +244,9 @@ static void test_ties(void)
 		if (x->wall == y->wall && x->id > y->id)
 			bad++;
 	}
-	CHECK(bad == 0, "%zu ties broken wrong", bad);
+	CHECKF(bad == 0, "%zu ties broken wrong", bad);
 	/* capture 0 is b: its node name comes first for the first pair */
-	CHECK(c.nvals >= 2 && !strcmp(c.texts[0], "node-b") && !strcmp(c.texts[1], "node-a"),
+	CHECKF(c.nvals >= 2 && !strcmp(c.texts[0], "node-b") && !strcmp(c.texts[1], "node-a"),
 	      "tie by capture order: %s, %s", c.nvals ? c.texts[0] : "-",
 	      c.nvals > 1 ? c.texts[1] : "-");
 	col_free(&c);
@@ -344,7 +335,7 @@ static void test_filters(const char *cap)
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		const struct fcase *fc = &cases[k];
 		struct collect all = {.field = fc->id};
-		CHECK(run_replay(paths, 1, NULL, &all, NULL) == 0, "run all");
+		CHECKF(run_replay(paths, 1, NULL, &all, NULL) == 0, "run all");
 		if (!all.nvals)
 			continue;
 		char val[256];
@@ -382,11 +373,11 @@ static void test_filters(const char *cap)
 			char err[256] = "";
 			dnsreel_filter__new(&f);
 			int ret = dnsreel_filter__add(f, expr, err, sizeof(err));
-			CHECK(ret == 0, "filter '%s': %s", expr, err);
+			CHECKF(ret == 0, "filter '%s': %s", expr, err);
 			struct collect got = {.field = fc->id};
 			struct dnsreel_replay_stats st;
-			CHECK(run_replay(paths, 1, f, &got, &st) == 0, "run %s", expr);
-			CHECK(st.recs_matched == want, "-F '%s': matched %llu, brute force %llu",
+			CHECKF(run_replay(paths, 1, f, &got, &st) == 0, "run %s", expr);
+			CHECKF(st.recs_matched == want, "-F '%s': matched %llu, brute force %llu",
 			      expr, (unsigned long long)st.recs_matched, (unsigned long long)want);
 			col_free(&got);
 			dnsreel_filter__free(f);
@@ -410,10 +401,10 @@ static void test_filters(const char *cap)
 		struct collect got = {.field = DNSREEL_F_QR};
 		struct dnsreel_replay_stats st;
 		run_replay(paths, 1, f, &got, &st);
-		CHECK(st.recs_matched > 0 && st.recs_matched < want, "AND: %llu of %llu",
+		CHECKF(st.recs_matched > 0 && st.recs_matched < want, "AND: %llu of %llu",
 		      (unsigned long long)st.recs_matched, (unsigned long long)want);
 		for (size_t i = 0; i < got.nvals; i++)
-			CHECK(!strcmp(got.texts[i], "Q"), "AND let through qr=%s", got.texts[i]);
+			CHECKF(!strcmp(got.texts[i], "Q"), "AND let through qr=%s", got.texts[i]);
 		fprintf(stderr, "pushdown name==: frames read %llu, pruned %llu of %llu\n",
 			(unsigned long long)st.frames_read, (unsigned long long)st.frames_pruned,
 			(unsigned long long)st.frames_total);
@@ -431,9 +422,9 @@ static void test_filters(const char *cap)
 		dnsreel_filter__set_window(f, t0, t1);
 		struct collect w = {.field = DNSREEL_F_NAME};
 		run_replay(paths, 1, f, &w, &st);
-		CHECK(st.recs_matched == wantw, "window: %llu want %llu",
+		CHECKF(st.recs_matched == wantw, "window: %llu want %llu",
 		      (unsigned long long)st.recs_matched, (unsigned long long)wantw);
-		CHECK(st.frames_pruned > 0, "window pruned no frames");
+		CHECKF(st.frames_pruned > 0, "window pruned no frames");
 		col_free(&w);
 		col_free(&ev);
 		dnsreel_filter__free(f);
@@ -460,14 +451,14 @@ static void test_damage(const char *cap)
 	/* flipped bytes in the middle of the first segment */
 	char d[600], seg[700];
 	snprintf(d, sizeof(d), "%s/flip.reel", tmpdir);
-	CHECK(copy_tree(cap, d) == 0, "copy");
+	CHECKF(copy_tree(cap, d) == 0, "copy");
 	snprintf(seg, sizeof(seg), "%s/seg/000001.zst", d);
 	int fd = open(seg, O_RDWR);
 	if (fd < 0) {
 		snprintf(seg, sizeof(seg), "%s/seg/000000.zst", d);
 		fd = open(seg, O_RDWR);
 	}
-	CHECK(fd >= 0, "open %s", seg);
+	CHECKF(fd >= 0, "open %s", seg);
 	struct stat sb;
 	if (fd >= 0 && fstat(fd, &sb) == 0) {
 		off_t at = sb.st_size / 2;
@@ -482,29 +473,29 @@ static void test_damage(const char *cap)
 	struct collect c = {.field = DNSREEL_F_NAME};
 	struct dnsreel_replay_stats st;
 	int ret = run_replay(paths, 1, NULL, &c, &st);
-	CHECK(ret == 0, "run flipped: %d", ret);
-	CHECK(st.frames_bad >= 1, "flipped bytes found: %llu", (unsigned long long)st.frames_bad);
-	CHECK(c.problems >= 1 && strstr(c.last_problem, "seg/"), "problem names segment: %s",
+	CHECKF(ret == 0, "run flipped: %d", ret);
+	CHECKF(st.frames_bad >= 1, "flipped bytes found: %llu", (unsigned long long)st.frames_bad);
+	CHECKF(c.problems >= 1 && strstr(c.last_problem, "seg/"), "problem names segment: %s",
 	      c.last_problem);
-	CHECK(c.nev > base.nev / 2 && c.nev < base.nev, "good frames replayed: %zu of %zu", c.nev,
+	CHECKF(c.nev > base.nev / 2 && c.nev < base.nev, "good frames replayed: %zu of %zu", c.nev,
 	      base.nev);
 	fprintf(stderr, "flipped: %s\n", c.last_problem);
 	col_free(&c);
 
 	/* the last segment cut in the middle of a frame */
 	snprintf(d, sizeof(d), "%s/cut.reel", tmpdir);
-	CHECK(copy_tree(cap, d) == 0, "copy");
+	CHECKF(copy_tree(cap, d) == 0, "copy");
 	size_t nseg = count_segments(d);
 	snprintf(seg, sizeof(seg), "%s/seg/%06zu.zst", d, nseg);
 	if (access(seg, F_OK))
 		snprintf(seg, sizeof(seg), "%s/seg/%06zu.zst", d, nseg - 1);
 	if (stat(seg, &sb) == 0)
-		CHECK(truncate(seg, sb.st_size - sb.st_size / 3) == 0, "truncate");
+		CHECKF(truncate(seg, sb.st_size - sb.st_size / 3) == 0, "truncate");
 	struct collect c2 = {.field = DNSREEL_F_NAME};
 	ret = run_replay(paths, 1, NULL, &c2, &st);
-	CHECK(ret == 0, "run cut: %d", ret);
-	CHECK(st.frames_bad >= 1, "cut segment found: %llu", (unsigned long long)st.frames_bad);
-	CHECK(c2.nev > base.nev / 2 && c2.nev < base.nev, "good frames replayed: %zu of %zu",
+	CHECKF(ret == 0, "run cut: %d", ret);
+	CHECKF(st.frames_bad >= 1, "cut segment found: %llu", (unsigned long long)st.frames_bad);
+	CHECKF(c2.nev > base.nev / 2 && c2.nev < base.nev, "good frames replayed: %zu of %zu",
 	      c2.nev, base.nev);
 	fprintf(stderr, "cut: %s\n", c2.last_problem);
 	col_free(&c2);
@@ -523,27 +514,27 @@ static void test_printers(const char *cap)
 	enum dnsreel_field_id ids[8];
 	size_t n;
 	char err[256];
-	CHECK(dnsreel_fields_parse("k8s.podName, NAME,src", ids, 8, &n, err, sizeof(err)) == 0,
+	CHECKF(dnsreel_fields_parse("k8s.podName, NAME,src", ids, 8, &n, err, sizeof(err)) == 0,
 	      "%s", err);
-	CHECK(n == 3 && ids[0] == DNSREEL_F_K8S_PODNAME && ids[1] == DNSREEL_F_NAME &&
+	CHECKF(n == 3 && ids[0] == DNSREEL_F_K8S_PODNAME && ids[1] == DNSREEL_F_NAME &&
 		  ids[2] == DNSREEL_F_SRC,
 	      "fields parsed");
-	CHECK(dnsreel_fields_parse("name,bogus", ids, 8, &n, err, sizeof(err)) == DNSREEL_E_ARG &&
+	CHECKF(dnsreel_fields_parse("name,bogus", ids, 8, &n, err, sizeof(err)) == DNSREEL_E_ARG &&
 		  strstr(err, "bogus"),
 	      "unknown field named: %s", err);
-	CHECK(dnsreel_fields_parse("name,,src", ids, 8, &n, err, sizeof(err)) < 0, "empty field");
-	CHECK(dnsreel_fields_parse("name,src,dst", ids, 2, &n, err, sizeof(err)) == DNSREEL_E_LIMIT,
+	CHECKF(dnsreel_fields_parse("name,,src", ids, 8, &n, err, sizeof(err)) < 0, "empty field");
+	CHECKF(dnsreel_fields_parse("name,src,dst", ids, 2, &n, err, sizeof(err)) == DNSREEL_E_LIMIT,
 	      "too many");
 	enum dnsreel_output o;
-	CHECK(dnsreel_output_parse("jsonl", &o) == 0 && o == DNSREEL_OUT_JSONL, "jsonl");
-	CHECK(dnsreel_output_parse("xml", &o) < 0, "xml refused");
+	CHECKF(dnsreel_output_parse("jsonl", &o) == 0 && o == DNSREEL_OUT_JSONL, "jsonl");
+	CHECKF(dnsreel_output_parse("xml", &o) < 0, "xml refused");
 
 	struct dnsreel_timefmt tf = {0};
 	char tb[40];
 	dnsreel_timefmt(&tf, 1725032615463173731ll, tb);
-	CHECK(!strcmp(tb, "2024-08-30T15:43:35.463173731Z"), "time %s", tb);
+	CHECKF(!strcmp(tb, "2024-08-30T15:43:35.463173731Z"), "time %s", tb);
 	dnsreel_timefmt(&tf, 1725032615000000001ll, tb);
-	CHECK(!strcmp(tb, "2024-08-30T15:43:35.000000001Z"), "time %s", tb);
+	CHECKF(!strcmp(tb, "2024-08-30T15:43:35.000000001Z"), "time %s", tb);
 
 	/* Print every rec of a capture in each format into memory and check shape. */
 	static const enum dnsreel_output outs[] = {DNSREEL_OUT_COLUMNS, DNSREEL_OUT_JSON,
@@ -554,12 +545,12 @@ static void test_printers(const char *cap)
 		FILE *mf = open_memstream(&buf, &len);
 		struct dnsreel_printer *p = NULL;
 		struct dnsreel_printer_opts po = {.sz = sizeof(po), .output = outs[k], .out = mf};
-		CHECK(dnsreel_printer__new(&p, &po) == 0, "printer");
+		CHECKF(dnsreel_printer__new(&p, &po) == 0, "printer");
 		struct dnsreel_replay_opts ro = {
 		    .sz = sizeof(ro), .rec_fn = print_rec, .rec_arg = p};
 		struct dnsreel_replay *r = NULL;
 		const char *paths[1] = {cap};
-		CHECK(dnsreel_replay__open(&r, paths, 1, &ro, err, sizeof(err)) == 0, "%s", err);
+		CHECKF(dnsreel_replay__open(&r, paths, 1, &ro, err, sizeof(err)) == 0, "%s", err);
 		dnsreel_replay__run(r);
 		struct dnsreel_replay_stats st;
 		dnsreel_replay__stats(r, &st);
@@ -570,23 +561,23 @@ static void test_printers(const char *cap)
 		for (size_t i = 0; i < len; i++)
 			lines += buf[i] == '\n';
 		if (outs[k] == DNSREEL_OUT_COLUMNS) {
-			CHECK(lines == st.recs + 1, "columns lines %zu", lines);
-			CHECK(!strncmp(buf, "K8S.NODE", 8), "header: %.40s", buf);
+			CHECKF(lines == st.recs + 1, "columns lines %zu", lines);
+			CHECKF(!strncmp(buf, "K8S.NODE", 8), "header: %.40s", buf);
 			/* every line has no trailing space */
-			CHECK(!strstr(buf, " \n"), "trailing space");
+			CHECKF(!strstr(buf, " \n"), "trailing space");
 		} else if (outs[k] == DNSREEL_OUT_JSON) {
-			CHECK(len > 4 && buf[0] == '[' && !strcmp(buf + len - 2, "]\n"), "array");
-			CHECK(strstr(buf, "\"timestamp_raw\":") &&
+			CHECKF(len > 4 && buf[0] == '[' && !strcmp(buf + len - 2, "]\n"), "array");
+			CHECKF(strstr(buf, "\"timestamp_raw\":") &&
 				  strstr(buf, "\"creds\":{\"uid\":") &&
 				  strstr(buf, "\"podName\":") && strstr(buf, "\"qr_raw\":"),
 			      "json keys");
 		} else if (outs[k] == DNSREEL_OUT_JSONL) {
-			CHECK(lines == st.recs, "jsonl lines %zu of %llu", lines,
+			CHECKF(lines == st.recs, "jsonl lines %zu of %llu", lines,
 			      (unsigned long long)st.recs);
-			CHECK(buf[0] == '{', "object");
+			CHECKF(buf[0] == '{', "object");
 		} else {
-			CHECK(lines == st.recs + 1, "csv lines");
-			CHECK(!strncmp(buf, "timestamp,k8s.node,", 19), "csv header %.30s", buf);
+			CHECKF(lines == st.recs + 1, "csv lines");
+			CHECKF(!strncmp(buf, "timestamp,k8s.node,", 19), "csv header %.30s", buf);
 		}
 		free(buf);
 	}
@@ -597,7 +588,7 @@ static void test_printers(const char *cap)
 static void test_render_edges(void)
 {
 	struct dnsreel_ctx *ctx = NULL;
-	CHECK(dnsreel_ctx__new(&ctx) == 0, "ctx");
+	CHECKF(dnsreel_ctx__new(&ctx) == 0, "ctx");
 	struct dnsreel_meta m = {.format_major = 1, .boot_to_wall_ns = 1725032615000000000ll};
 	snprintf(m.node, sizeof(m.node), "node-with-a-rather-long-name-0123456789");
 	dnsreel_ctx__set_meta(ctx, 0, &m);
@@ -633,7 +624,7 @@ static void test_render_edges(void)
 				  .msg_len = sizeof(msg),
 				  .latency_ns = 30245219};
 	dnsreel_dns_parse(msg, sizeof(msg), &rec.dns);
-	CHECK(!strcmp(rec.dns.qname, "a\\\"b.c,."), "qname as parsed: %s", rec.dns.qname);
+	CHECKF(!strcmp(rec.dns.qname, "a\\\"b.c,."), "qname as parsed: %s", rec.dns.qname);
 
 	static const struct {
 		enum dnsreel_output o;
@@ -662,14 +653,14 @@ static void test_render_edges(void)
 		struct dnsreel_printer *p = NULL;
 		struct dnsreel_printer_opts po = {
 		    .sz = sizeof(po), .output = cases[k].o, .wide = cases[k].wide, .out = mf};
-		CHECK(dnsreel_printer__new(&p, &po) == 0, "printer");
+		CHECKF(dnsreel_printer__new(&p, &po) == 0, "printer");
 		dnsreel_printer__print(p, &rec);
 		dnsreel_printer__close(p);
 		fclose(mf);
 		for (int i = 0; i < 4 && cases[k].want[i]; i++)
-			CHECK(strstr(buf, cases[k].want[i]), "case %zu: no '%s' in:\n%s", k,
+			CHECKF(strstr(buf, cases[k].want[i]), "case %zu: no '%s' in:\n%s", k,
 			      cases[k].want[i], buf);
-		CHECK(!strstr(buf, " \n"), "case %zu: trailing space", k);
+		CHECKF(!strstr(buf, " \n"), "case %zu: trailing space", k);
 		free(buf);
 	}
 	dnsreel_ctx__free(ctx);
@@ -729,8 +720,8 @@ static void test_follow(void)
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .block_events = 100, .no_fsync = true};
 	struct dnsreel_synth *s = NULL;
 	struct dnsreel_capw *w = NULL;
-	CHECK(dnsreel_synth__new(&s, &so) == 0, "synth");
-	CHECK(dnsreel_capw__open(&w, path, &wo) == 0, "capw");
+	CHECKF(dnsreel_synth__new(&s, &so) == 0, "synth");
+	CHECKF(dnsreel_capw__open(&w, path, &wo) == 0, "capw");
 	if (!s || !w)
 		return;
 	dnsreel_capw__set_meta(w, dnsreel_synth__meta(s));
@@ -747,7 +738,7 @@ static void test_follow(void)
 	pthread_t th;
 	follow_stop = 0;
 	pthread_create(&th, NULL, follow_thread, &fa);
-	CHECK(wait_events(&fa, 300) == 300, "first frames: %llu", (unsigned long long)fa.events);
+	CHECKF(wait_events(&fa, 300) == 300, "first frames: %llu", (unsigned long long)fa.events);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 250; i++) {
 			dnsreel_synth__next(s, &ev);
@@ -755,12 +746,12 @@ static void test_follow(void)
 		}
 		dnsreel_capw__flush(w);
 		uint64_t want = 300 + 250 * (uint64_t)(round + 1);
-		CHECK(wait_events(&fa, want) == want, "round %d: %llu of %llu", round,
+		CHECKF(wait_events(&fa, want) == want, "round %d: %llu of %llu", round,
 		      (unsigned long long)fa.events, (unsigned long long)want);
 	}
 	follow_stop = 1;
 	pthread_join(th, NULL);
-	CHECK(fa.ret == 0, "follow run: %d", fa.ret);
+	CHECKF(fa.ret == 0, "follow run: %d", fa.ret);
 	dnsreel_capw__close(w);
 	dnsreel_synth__free(s);
 }
@@ -780,13 +771,13 @@ int main(void)
 		/* wall starts 100 us apart: the three overlap over their whole length */
 		int ret = write_cap(caps[i], 11 + (uint64_t)i, node, boots[i], WALL0 + i * 100000,
 				    3000, false, i == 2);
-		CHECK(ret == 0, "write %s: %s", caps[i], dnsreel_strerror(ret));
+		CHECKF(ret == 0, "write %s: %s", caps[i], dnsreel_strerror(ret));
 	}
 	char tcp[600];
 	snprintf(tcp, sizeof(tcp), "%s/tcp.reel", tmpdir);
-	CHECK(write_cap(tcp, 5, "node-t", 1000000000000ll, WALL0, 4000, true, true) == 0,
+	CHECKF(write_cap(tcp, 5, "node-t", 1000000000000ll, WALL0, 4000, true, true) == 0,
 	      "write tcp");
-	if (!failures) {
+	if (!check_failures) {
 		test_order(caps);
 		test_ties();
 		test_filters(tcp);
@@ -797,11 +788,11 @@ int main(void)
 	}
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (!failures && system(cmd) != 0)
+	if (!check_failures && system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);
-	if (failures)
-		fprintf(stderr, "%d failure(s); files kept in %s\n", failures, tmpdir);
+	if (check_failures)
+		fprintf(stderr, "%d failure(s); files kept in %s\n", check_failures, tmpdir);
 	else
 		printf("ok: replay unit tests\n");
-	return failures ? 1 : 0;
+	return check_failures ? 1 : 0;
 }

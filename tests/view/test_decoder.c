@@ -288,8 +288,8 @@ static struct dnsreel_event udp_ev(int64_t ts, const uint8_t *p, size_t n, bool 
 static void test_latency(void)
 {
 	size_t ql, rl;
-	uint8_t *q = read_all(DATA_DIR "/a.q.bin", &ql);
-	uint8_t *r = read_all(DATA_DIR "/a.r.bin", &rl);
+	uint8_t *q = check_read_file(DATA_DIR "/a.q.bin", &ql);
+	uint8_t *r = check_read_file(DATA_DIR "/a.r.bin", &rl);
 	CHECK(q && r);
 	if (!q || !r)
 		return;
@@ -391,7 +391,7 @@ static void test_rec_fields(void)
 	struct dnsreel_decoder *d = NULL;
 	CHECK_INT(dnsreel_decoder__new(&d, c, NULL), 0);
 	size_t ql;
-	uint8_t *q = read_all(DATA_DIR "/a.q.bin", &ql);
+	uint8_t *q = check_read_file(DATA_DIR "/a.q.bin", &ql);
 	struct dnsreel_event e = udp_ev(5, q, ql, false, 2);
 	/* the callback's nonzero return comes back */
 	CHECK_INT(dnsreel_decoder__feed(d, 1, 7, &e, stop_cb, NULL), 42);
@@ -429,8 +429,8 @@ static int render(void *arg, const struct dnsreel_rec *rec)
 static void bench(void)
 {
 	size_t ql, rl, sum = 0;
-	uint8_t *q = read_all(DATA_DIR "/a.q.bin", &ql);
-	uint8_t *r = read_all(DATA_DIR "/a.r.bin", &rl);
+	uint8_t *q = check_read_file(DATA_DIR "/a.q.bin", &ql);
+	uint8_t *r = check_read_file(DATA_DIR "/a.r.bin", &rl);
 	struct dnsreel_ctx *c = NULL;
 	dnsreel_ctx__new(&c);
 	struct dnsreel_netns_ctx ns;
@@ -466,8 +466,8 @@ static void bench(void)
 
 int main(void)
 {
-	qs = read_all(DATA_DIR "/tcp_q.stream", &qlen);
-	rs = read_all(DATA_DIR "/tcp_r.stream", &rlen);
+	qs = check_read_file(DATA_DIR "/tcp_q.stream", &qlen);
+	rs = check_read_file(DATA_DIR "/tcp_r.stream", &rlen);
 	CHECK(qs && rs && rlen > 100);
 	if (!qs || !rs)
 		return check_done("test_decoder");

@@ -302,8 +302,8 @@ static void test_ctx(void)
 
 int main(void)
 {
-	q = read_all(DATA_DIR "/a.q.bin", &ql);
-	r = read_all(DATA_DIR "/a.r.bin", &rl);
+	q = check_read_file(DATA_DIR "/a.q.bin", &ql);
+	r = check_read_file(DATA_DIR "/a.r.bin", &rl);
 	CHECK(q && r);
 	if (!q || !r)
 		return check_done("test_fields");

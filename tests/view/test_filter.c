@@ -300,9 +300,9 @@ static void test_prune(void)
 
 int main(void)
 {
-	q = read_all(DATA_DIR "/a.q.bin", &ql);
-	r = read_all(DATA_DIR "/a.r.bin", &rl);
-	nx = read_all(DATA_DIR "/nxdomain.r.bin", &nxl);
+	q = check_read_file(DATA_DIR "/a.q.bin", &ql);
+	r = check_read_file(DATA_DIR "/a.r.bin", &rl);
+	nx = check_read_file(DATA_DIR "/nxdomain.r.bin", &nxl);
 	CHECK(q && r && nx);
 	if (!q || !r || !nx)
 		return check_done("test_filter");

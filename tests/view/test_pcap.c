@@ -116,7 +116,7 @@ int main(int argc, char **argv)
 	int app_resp = -1, app_lat = -1;
 	for (int a = 2; a < argc; a++) {
 		size_t len;
-		uint8_t *f = read_all(argv[a], &len);
+		uint8_t *f = check_read_file(argv[a], &len);
 		if (!f || len < 24 || be32(f) == 0xa1b2c3d4 || (f[0] != 0xd4 && f[0] != 0x4d)) {
 			/* little-endian pcap only (what tcpdump writes here) */
 			fprintf(stderr, "%s: not a little-endian pcap\n", argv[a]);

@@ -12,7 +12,7 @@ static unsigned char *load(const char *name, size_t *len)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s", DATA_DIR, name);
-	unsigned char *b = read_all(path, len);
+	unsigned char *b = check_read_file(path, len);
 	if (!b) {
 		fprintf(stderr, "cannot read %s\n", path);
 		check_failures++;

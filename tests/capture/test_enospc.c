@@ -1,4 +1,4 @@
-/* ENOSPC: on a full file system the writer fails clearly and the capture stays valid up to the
+/* ENOSPC: on a full file system the writer check_failures clearly and the capture stays valid up to the
  * last flush; in ring mode it drops the oldest segments and carries on. Needs root for a small
  * tmpfs; exits 77 (skipped) otherwise.
  */
@@ -9,20 +9,11 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #include "capture.h"
 #include "dnsreel.h"
 #include "synth.h"
-
-static int fails;
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static int fill(const char *dir, const struct dnsreel_capw_opts *wo, int *last_err,
 		struct dnsreel_capw_stats *st)
@@ -54,7 +45,7 @@ static void check_readable(const char *dir)
 	struct dnsreel_capr *r;
 	char eb[512];
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open after ENOSPC: %s", eb);
+	CHECKF(err == 0, "open after ENOSPC: %s", eb);
 	if (err)
 		return;
 	size_t bad = 0;
@@ -65,12 +56,12 @@ static void check_readable(const char *dir)
 		else
 			dnsreel_block__release(&b);
 	}
-	CHECK(dnsreel_capr__frame_count(r) > 0, "no frames survived");
-	CHECK(bad == 0, "%zu frames unreadable", bad);
+	CHECKF(dnsreel_capr__frame_count(r) > 0, "no frames survived");
+	CHECKF(bad == 0, "%zu frames unreadable", bad);
 	dnsreel_capr__close(r);
 	struct dnsreel_verify_opts vo = {.sz = sizeof(vo)};
 	int pr = dnsreel_capture_verify(dir, &vo);
-	CHECK(pr == 0, "verify after ENOSPC: %d problems", pr);
+	CHECKF(pr == 0, "verify after ENOSPC: %d problems", pr);
 }
 
 int main(void)
@@ -94,30 +85,30 @@ int main(void)
 	struct dnsreel_capw_stats st;
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .segment_bytes = 256 << 10};
 	snprintf(dir, sizeof(dir), "%s/full.reel", mp);
-	CHECK(fill(dir, &wo, &last, &st) == 0, "open");
-	CHECK(last == -ENOSPC, "expected ENOSPC, got %d (%s)", last, dnsreel_strerror(last));
+	CHECKF(fill(dir, &wo, &last, &st) == 0, "open");
+	CHECKF(last == -ENOSPC, "expected ENOSPC, got %d (%s)", last, dnsreel_strerror(last));
 	check_readable(dir);
 
 	/* ring mode: the full file system makes it drop old segments instead of failing */
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
-		fails++;
+		check_failures++;
 	snprintf(dir, sizeof(dir), "%s/ring.reel", mp);
 	struct dnsreel_capw_opts wr = {
 	    .sz = sizeof(wr), .segment_bytes = 256 << 10, .max_bytes = 1ull << 40};
-	CHECK(fill(dir, &wr, &last, &st) == 0, "open ring");
-	CHECK(last == 0, "ring mode still failed: %s (segments %llu dropped %llu disk %llu)",
+	CHECKF(fill(dir, &wr, &last, &st) == 0, "open ring");
+	CHECKF(last == 0, "ring mode still failed: %s (segments %llu dropped %llu disk %llu)",
 	      dnsreel_strerror(last), (unsigned long long)st.segments,
 	      (unsigned long long)st.segments_dropped, (unsigned long long)st.bytes_disk);
-	CHECK(st.segments_dropped > 0, "ring mode dropped nothing");
+	CHECKF(st.segments_dropped > 0, "ring mode dropped nothing");
 	check_readable(dir);
 
 	if (umount2(mp, MNT_DETACH))
 		perror("umount");
 	rmdir(mp);
-	if (fails) {
-		fprintf(stderr, "%d check(s) failed\n", fails);
+	if (check_failures) {
+		fprintf(stderr, "%d check(s) failed\n", check_failures);
 		return 1;
 	}
 	printf("enospc: all checks passed\n");

@@ -12,22 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #include "capture.h"
 #include "dnsreel.h"
 #include "capture_int.h"
 #include "dns.h"
 #include "synth.h"
-
-static int fails;
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #c);               \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static char tmproot[256];
 
@@ -137,7 +128,7 @@ static int read_all(struct dnsreel_capr *r, struct evlist *l)
 		}
 		for (size_t k = 0; k < b.n; k++) {
 			if (k)
-				CHECK(b.ev[k].ts_ns >= b.ev[k - 1].ts_ns, "block not sorted");
+				CHECKF(b.ev[k].ts_ns >= b.ev[k - 1].ts_ns, "block not sorted");
 			evl_add(l, &b.ev[k]);
 		}
 		dnsreel_block__release(&b);
@@ -149,13 +140,13 @@ static void compare_lists(struct evlist *want, struct evlist *got, const char *w
 {
 	evl_sort(want);
 	evl_sort(got);
-	CHECK(want->n == got->n, "%s: %zu events written, %zu read", what, want->n, got->n);
+	CHECKF(want->n == got->n, "%s: %zu events written, %zu read", what, want->n, got->n);
 	size_t n = want->n < got->n ? want->n : got->n;
 	size_t diff = 0;
 	for (size_t i = 0; i < n; i++)
 		if (ev_cmp(&want->ev[i], &got->ev[i]))
 			diff++;
-	CHECK(diff == 0, "%s: %zu events differ", what, diff);
+	CHECKF(diff == 0, "%s: %zu events differ", what, diff);
 }
 
 static void random_event(struct dnsreel_event *e, uint8_t *buf, int64_t *ts, uint32_t snaplen)
@@ -232,7 +223,7 @@ static void test_roundtrip_random(void)
 				       .no_fsync = true};
 	struct dnsreel_capw *w;
 	int err = dnsreel_capw__open(&w, dir, &wo);
-	CHECK(err == 0, "open: %s", dnsreel_strerror(err));
+	CHECKF(err == 0, "open: %s", dnsreel_strerror(err));
 	if (err)
 		return;
 	struct evlist want = {0}, got = {0};
@@ -242,13 +233,13 @@ static void test_roundtrip_random(void)
 		struct dnsreel_event e;
 		random_event(&e, buf, &ts, wo.snaplen);
 		err = dnsreel_capw__append(w, &e);
-		CHECK(err == 0, "append: %s", dnsreel_strerror(err));
+		CHECKF(err == 0, "append: %s", dnsreel_strerror(err));
 		evl_add(&want, &e);
 	}
 	struct dnsreel_capw_stats st;
 	dnsreel_capw__stats(w, &st);
-	CHECK(dnsreel_capw__close(w) == 0, "close");
-	CHECK(st.segments >= 3, "rotation expected, got %llu segments",
+	CHECKF(dnsreel_capw__close(w) == 0, "close");
+	CHECKF(st.segments >= 3, "rotation expected, got %llu segments",
 	      (unsigned long long)st.segments);
 	for (int scan = 0; scan < 2; scan++) {
 		struct dnsreel_capr *r;
@@ -256,15 +247,15 @@ static void test_roundtrip_random(void)
 					       .flags = scan ? DNSREEL_CAPR_SCAN : 0};
 		char eb[512];
 		err = dnsreel_capr__open(&r, dir, &ro, eb, sizeof(eb));
-		CHECK(err == 0, "capr open: %s", eb);
+		CHECKF(err == 0, "capr open: %s", eb);
 		if (err)
 			continue;
-		CHECK(read_all(r, &got) == 0, "frames failed to decode");
+		CHECKF(read_all(r, &got) == 0, "frames failed to decode");
 		compare_lists(&want, &got, scan ? "random (scan)" : "random (index)");
 		struct dnsreel_capr_summary s;
 		dnsreel_capr__summary(r, &s);
-		CHECK(s.events == 20000, "summary events %llu", (unsigned long long)s.events);
-		CHECK(s.segments == st.segments, "segments %u", s.segments);
+		CHECKF(s.events == 20000, "summary events %llu", (unsigned long long)s.events);
+		CHECKF(s.segments == st.segments, "segments %u", s.segments);
 		evl_free(&got);
 		dnsreel_capr__close(r);
 	}
@@ -276,7 +267,7 @@ static void write_synth(const char *dir, bool multi, bool tcp, uint64_t n,
 {
 	struct dnsreel_synth_opts so = {.seed = 7, .multi_hop = multi, .tcp = tcp};
 	int err = dnsreel_synth_write_capture(dir, &so, wo, n);
-	CHECK(err == 0, "synth capture %s: %s", dir, dnsreel_strerror(err));
+	CHECKF(err == 0, "synth capture %s: %s", dir, dnsreel_strerror(err));
 }
 
 static void test_roundtrip_synth(bool tcp)
@@ -297,19 +288,19 @@ static void test_roundtrip_synth(bool tcp)
 	struct dnsreel_capr *r;
 	char eb[512];
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open: %s", eb);
+	CHECKF(err == 0, "open: %s", eb);
 	if (!err) {
-		CHECK(read_all(r, &got) == 0, "decode");
+		CHECKF(read_all(r, &got) == 0, "decode");
 		compare_lists(&want, &got, "synth");
-		CHECK(dnsreel_capr__netns_count(r) == dnsreel_synth__netns_count(s), "netns %zu",
+		CHECKF(dnsreel_capr__netns_count(r) == dnsreel_synth__netns_count(s), "netns %zu",
 		      dnsreel_capr__netns_count(r));
-		CHECK(dnsreel_capr__service_count(r) == dnsreel_synth__service_count(s),
+		CHECKF(dnsreel_capr__service_count(r) == dnsreel_synth__service_count(s),
 		      "services");
-		CHECK(strcmp(dnsreel_capr__meta(r)->node, "node-1") == 0, "meta node");
-		CHECK(dnsreel_capr__counter_count(r) == 2, "counters");
+		CHECKF(strcmp(dnsreel_capr__meta(r)->node, "node-1") == 0, "meta node");
+		CHECKF(dnsreel_capr__counter_count(r) == 2, "counters");
 		struct dnsreel_capr_summary sm;
 		dnsreel_capr__summary(r, &sm);
-		CHECK(sm.segments > 1, "rotation");
+		CHECKF(sm.segments > 1, "rotation");
 		/* pruning: every frame holding a name must pass the name filter */
 		size_t hit = 0, pass = 0;
 		for (size_t i = 0; i < dnsreel_capr__frame_count(r); i++) {
@@ -327,15 +318,15 @@ static void test_roundtrip_synth(bool tcp)
 			dnsreel_block__release(&b);
 			if (has) {
 				hit++;
-				CHECK(dnsreel_capr__frame_may_match(r, i, &p), "bloom lost a name");
+				CHECKF(dnsreel_capr__frame_may_match(r, i, &p), "bloom lost a name");
 			}
 			const struct dnsreel_frame_info *fi = dnsreel_capr__frame(r, i);
 			struct dnsreel_prune t = {.since_wall_ns =
 						      fi->last_ts +
 						      dnsreel_capr__meta(r)->boot_to_wall_ns + 1};
-			CHECK(!dnsreel_capr__frame_may_match(r, i, &t), "time prune");
+			CHECKF(!dnsreel_capr__frame_may_match(r, i, &t), "time prune");
 		}
-		CHECK(hit > 0, "test name never seen");
+		CHECKF(hit > 0, "test name never seen");
 		/* no false negatives: a prune built from any event keeps that event's frame */
 		size_t missed = 0, tried = 0;
 		int64_t b2w = dnsreel_capr__meta(r)->boot_to_wall_ns;
@@ -374,10 +365,10 @@ static void test_roundtrip_synth(bool tcp)
 			}
 			dnsreel_block__release(&b);
 		}
-		CHECK(tried > 1000 && missed == 0, "prune dropped %zu of %zu matching frames",
+		CHECKF(tried > 1000 && missed == 0, "prune dropped %zu of %zu matching frames",
 		      missed, tried);
 		/* TCP segments that start mid-message leave their frame without a bloom */
-		CHECK(tcp || pass < dnsreel_capr__frame_count(r), "bloom never prunes (%zu/%zu)",
+		CHECKF(tcp || pass < dnsreel_capr__frame_count(r), "bloom never prunes (%zu/%zu)",
 		      pass, dnsreel_capr__frame_count(r));
 		dnsreel_capr__close(r);
 	}
@@ -441,12 +432,12 @@ static void test_reindex(void)
 	snprintf(idx, sizeof(idx), "%s/index.sqlite", dir);
 	char *before = dump_tables(idx);
 	struct dnsreel_verify_opts vo = {.sz = sizeof(vo)};
-	CHECK(dnsreel_capture_verify(dir, &vo) == 0, "fresh capture verifies clean");
+	CHECKF(dnsreel_capture_verify(dir, &vo) == 0, "fresh capture verifies clean");
 	vo.reindex = true;
-	CHECK(dnsreel_capture_verify(dir, &vo) == 0, "reindex");
+	CHECKF(dnsreel_capture_verify(dir, &vo) == 0, "reindex");
 	char *after = dump_tables(idx);
-	CHECK(strlen(before) > 1000, "dump too small");
-	CHECK(strcmp(before, after) == 0, "index rebuilt from segments differs from the original");
+	CHECKF(strlen(before) > 1000, "dump too small");
+	CHECKF(strcmp(before, after) == 0, "index rebuilt from segments differs from the original");
 	if (strcmp(before, after)) {
 		size_t i = 0;
 		while (before[i] && before[i] == after[i])
@@ -493,10 +484,10 @@ static void test_truncation(void)
 	snprintf(seg, sizeof(seg), "%s/seg/000001.zst", dir);
 	uint8_t *buf;
 	size_t len;
-	CHECK(dr_read_file(seg, &buf, &len) == 0, "read segment");
+	CHECKF(dr_read_file(seg, &buf, &len) == 0, "read segment");
 	uint64_t ends[64], starts[64];
 	size_t nb = block_ends(buf, len, ends, starts, 64);
-	CHECK(nb == 10, "expected 10 blocks, got %zu", nb);
+	CHECKF(nb == 10, "expected 10 blocks, got %zu", nb);
 	if (nb < 3) {
 		free(buf);
 		return;
@@ -528,7 +519,7 @@ static void test_truncation(void)
 		}
 		dr_catalog_free(&c);
 	}
-	CHECK(bad == 0, "%zu truncation offsets misbehaved", bad);
+	CHECKF(bad == 0, "%zu truncation offsets misbehaved", bad);
 
 	/* the same through the public reader with the (now too long) index, sampled */
 	char dir2[512], seg2[600];
@@ -578,7 +569,7 @@ static void test_truncation(void)
 		if (boundary ? pr != 0 : pr < 1)
 			badr++;
 	}
-	CHECK(badr == 0, "%zu reader checks failed on truncated captures", badr);
+	CHECKF(badr == 0, "%zu reader checks failed on truncated captures", badr);
 	free(buf);
 }
 
@@ -591,7 +582,7 @@ static void test_flips(void)
 	snprintf(seg, sizeof(seg), "%s/seg/000001.zst", dir);
 	uint8_t *buf;
 	size_t len;
-	CHECK(dr_read_file(seg, &buf, &len) == 0, "read segment");
+	CHECKF(dr_read_file(seg, &buf, &len) == 0, "read segment");
 	uint64_t ends[64], starts[64];
 	size_t nb = block_ends(buf, len, ends, starts, 64);
 	uint8_t *copy = malloc(len);
@@ -619,8 +610,8 @@ static void test_flips(void)
 			lost++;
 		dr_catalog_free(&c);
 	}
-	CHECK(undetected == 0, "%zu flips went undetected", undetected);
-	CHECK(lost == 0, "%zu flips lost frames before the damage", lost);
+	CHECKF(undetected == 0, "%zu flips went undetected", undetected);
+	CHECKF(lost == 0, "%zu flips lost frames before the damage", lost);
 	free(copy);
 	free(buf);
 }
@@ -641,8 +632,8 @@ static void test_newer_major(void)
 	sqlite3_close(db);
 	struct dnsreel_capr *r = NULL;
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == DNSREEL_E_VERSION, "index major 2: got %d", err);
-	CHECK(strstr(eb, "format version 2.0") && strstr(eb, "upgrade"), "message: %s", eb);
+	CHECKF(err == DNSREEL_E_VERSION, "index major 2: got %d", err);
+	CHECKF(strstr(eb, "format version 2.0") && strstr(eb, "upgrade"), "message: %s", eb);
 	dnsreel_capr__close(r);
 
 	/* a segment whose meta record says major 2 */
@@ -661,8 +652,8 @@ static void test_newer_major(void)
 	fclose(f);
 	r = NULL;
 	err = dnsreel_capr__open(&r, dir2, NULL, eb, sizeof(eb));
-	CHECK(err == DNSREEL_E_VERSION, "segment major 2: got %d", err);
-	CHECK(strstr(eb, "000001.zst") && strstr(eb, "2.3") && strstr(eb, "upgrade"), "message: %s",
+	CHECKF(err == DNSREEL_E_VERSION, "segment major 2: got %d", err);
+	CHECKF(strstr(eb, "000001.zst") && strstr(eb, "2.3") && strstr(eb, "upgrade"), "message: %s",
 	      eb);
 	dnsreel_capr__close(r);
 
@@ -690,11 +681,11 @@ static void test_newer_major(void)
 	fwrite(file.p, 1, file.len, f);
 	fclose(f);
 	err = dnsreel_capr__open(&r, dir3, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "minor 1.7: %s", eb);
+	CHECKF(err == 0, "minor 1.7: %s", eb);
 	if (!err) {
-		CHECK(dnsreel_capr__problem(r) == NULL, "problem: %s", dnsreel_capr__problem(r));
-		CHECK(dnsreel_capr__netns(r, 42) != NULL, "netns record after unknown type");
-		CHECK(strcmp(dnsreel_capr__meta(r)->node, "future") == 0, "meta");
+		CHECKF(dnsreel_capr__problem(r) == NULL, "problem: %s", dnsreel_capr__problem(r));
+		CHECKF(dnsreel_capr__netns(r, 42) != NULL, "netns record after unknown type");
+		CHECKF(strcmp(dnsreel_capr__meta(r)->node, "future") == 0, "meta");
 		dnsreel_capr__close(r);
 	}
 	dr_buf_free(&body);
@@ -716,7 +707,7 @@ static void test_ring(void)
 	struct dnsreel_synth *s;
 	dnsreel_synth__new(&s, &so);
 	struct dnsreel_capw *w;
-	CHECK(dnsreel_capw__open(&w, dir, &wo) == 0, "open");
+	CHECKF(dnsreel_capw__open(&w, dir, &wo) == 0, "open");
 	dnsreel_capw__set_meta(w, dnsreel_synth__meta(s));
 	for (size_t i = 0; i < dnsreel_synth__netns_count(s); i++)
 		dnsreel_capw__put_netns(w, dnsreel_synth__netns_at(s, i));
@@ -725,29 +716,29 @@ static void test_ring(void)
 		dnsreel_synth__next(s, &e);
 		int err = dnsreel_capw__append(w, &e);
 		if (err) {
-			CHECK(err == 0, "append %s", dnsreel_strerror(err));
+			CHECKF(err == 0, "append %s", dnsreel_strerror(err));
 			break;
 		}
 	}
 	struct dnsreel_capw_stats st;
 	dnsreel_capw__flush(w);
 	dnsreel_capw__stats(w, &st);
-	CHECK(st.segments_dropped > 0, "ring dropped nothing");
-	CHECK(st.bytes_disk <= wo.max_bytes + wo.segment_bytes + 200000, "disk %llu",
+	CHECKF(st.segments_dropped > 0, "ring dropped nothing");
+	CHECKF(st.bytes_disk <= wo.max_bytes + wo.segment_bytes + 200000, "disk %llu",
 	      (unsigned long long)st.bytes_disk);
-	CHECK(dnsreel_capw__close(w) == 0, "close");
+	CHECKF(dnsreel_capw__close(w) == 0, "close");
 	dnsreel_synth__free(s);
 	struct dnsreel_verify_opts vo = {.sz = sizeof(vo)};
 	int pr = dnsreel_capture_verify(dir, &vo);
-	CHECK(pr == 0, "ring capture verify: %d", pr);
+	CHECKF(pr == 0, "ring capture verify: %d", pr);
 	struct dnsreel_capr *r;
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open ring: %s", eb);
+	CHECKF(err == 0, "open ring: %s", eb);
 	if (!err) {
 		struct evlist got = {0};
-		CHECK(read_all(r, &got) == 0, "decode");
-		CHECK(got.n < 120000 && got.n > 1000, "kept %zu", got.n);
-		CHECK(dnsreel_capr__netns_count(r) == 52, "context survives ring: %zu",
+		CHECKF(read_all(r, &got) == 0, "decode");
+		CHECKF(got.n < 120000 && got.n > 1000, "kept %zu", got.n);
+		CHECKF(dnsreel_capr__netns_count(r) == 52, "context survives ring: %zu",
 		      dnsreel_capr__netns_count(r));
 		evl_free(&got);
 		dnsreel_capr__close(r);
@@ -758,18 +749,18 @@ static void test_ring(void)
 	struct dnsreel_capw_opts wa = {
 	    .sz = sizeof(wa), .segment_bytes = 20000, .max_age_ns = 1000000000ll, .no_fsync = true};
 	struct dnsreel_synth_opts sa = {.seed = 4, .qps = 2000};
-	CHECK(dnsreel_synth_write_capture(dir, &sa, &wa, 40000) == 0, "age capture");
+	CHECKF(dnsreel_synth_write_capture(dir, &sa, &wa, 40000) == 0, "age capture");
 	err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
 	if (!err) {
 		struct dnsreel_capr_summary sm;
 		dnsreel_capr__summary(r, &sm);
-		CHECK(sm.first_ts > 1000000000000ll + 2000000000ll, "old segments kept");
-		CHECK(sm.last_ts - sm.first_ts < 3000000000ll, "span %lld",
+		CHECKF(sm.first_ts > 1000000000000ll + 2000000000ll, "old segments kept");
+		CHECKF(sm.last_ts - sm.first_ts < 3000000000ll, "span %lld",
 		      (long long)(sm.last_ts - sm.first_ts));
 		dnsreel_capr__close(r);
 	}
 	vo.reindex = false;
-	CHECK(dnsreel_capture_verify(dir, &vo) == 0, "age ring verify");
+	CHECKF(dnsreel_capture_verify(dir, &vo) == 0, "age ring verify");
 }
 
 /* ---- verify and damaged index ---------------------------------------------------------- */
@@ -791,30 +782,30 @@ static void test_verify_damage(void)
 	snprintf(idx, sizeof(idx), "%s/index.sqlite", dir);
 	int n = 0;
 	struct dnsreel_verify_opts vo = {.sz = sizeof(vo), .problem = keep_msg, .ctx = &n};
-	CHECK(dnsreel_capture_verify(dir, &vo) == 0, "clean");
+	CHECKF(dnsreel_capture_verify(dir, &vo) == 0, "clean");
 	/* flip one byte in the middle of the segment */
 	uint8_t *sb;
 	size_t slen;
 	uint64_t ends[64], starts[64];
-	CHECK(dr_read_file(seg, &sb, &slen) == 0, "read");
+	CHECKF(dr_read_file(seg, &sb, &slen) == 0, "read");
 	size_t nb = block_ends(sb, slen, ends, starts, 64);
 	free(sb);
-	CHECK(nb == 10, "blocks %zu", nb);
+	CHECKF(nb == 10, "blocks %zu", nb);
 	int fd = open(seg, O_RDWR);
 	off_t at = (off_t)starts[4] + 300;
 	uint8_t b;
-	CHECK(pread(fd, &b, 1, at) == 1, "pread");
+	CHECKF(pread(fd, &b, 1, at) == 1, "pread");
 	b ^= 0x40;
-	CHECK(pwrite(fd, &b, 1, at) == 1, "pwrite");
+	CHECKF(pwrite(fd, &b, 1, at) == 1, "pwrite");
 	close(fd);
 	n = 0;
 	int pr = dnsreel_capture_verify(dir, &vo);
-	CHECK(pr >= 1, "flip not detected");
-	CHECK(strstr(last_msg, "seg/000001.zst: offset"), "message: %s", last_msg);
+	CHECKF(pr >= 1, "flip not detected");
+	CHECKF(strstr(last_msg, "seg/000001.zst: offset"), "message: %s", last_msg);
 	/* the reader still opens and reads the frames before the damage */
 	struct dnsreel_capr *r;
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open damaged: %s", eb);
+	CHECKF(err == 0, "open damaged: %s", eb);
 	if (!err) {
 		size_t ok = 0, badf = 0;
 		for (size_t i = 0; i < dnsreel_capr__frame_count(r); i++) {
@@ -824,10 +815,10 @@ static void test_verify_damage(void)
 				dnsreel_block__release(&blk);
 			} else {
 				badf++;
-				CHECK(strstr(eb, "000001.zst: offset"), "err: %s", eb);
+				CHECKF(strstr(eb, "000001.zst: offset"), "err: %s", eb);
 			}
 		}
-		CHECK(badf == 1 && ok == 9, "ok %zu bad %zu", ok, badf);
+		CHECKF(badf == 1 && ok == 9, "ok %zu bad %zu", ok, badf);
 		dnsreel_capr__close(r);
 	}
 	/* an index row that lies */
@@ -843,7 +834,7 @@ static void test_verify_damage(void)
 		     NULL, NULL, NULL);
 	sqlite3_close(db);
 	n = 0;
-	CHECK(dnsreel_capture_verify(dir, &vo) >= 2, "index lie not detected");
+	CHECKF(dnsreel_capture_verify(dir, &vo) >= 2, "index lie not detected");
 	/* garbage index: reader falls back to scanning */
 	FILE *f = fopen(idx, "wb");
 	fputs("this is not a database, just some bytes that are long enough to matter........."
@@ -851,29 +842,29 @@ static void test_verify_damage(void)
 	      f);
 	fclose(f);
 	err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open with garbage index: %s", eb);
+	CHECKF(err == 0, "open with garbage index: %s", eb);
 	if (!err) {
-		CHECK(dnsreel_capr__scanned(r), "should have scanned");
-		CHECK(dnsreel_capr__problem(r) != NULL, "problem noted");
-		CHECK(dnsreel_capr__frame_count(r) == 9, "frames from scan %zu",
+		CHECKF(dnsreel_capr__scanned(r), "should have scanned");
+		CHECKF(dnsreel_capr__problem(r) != NULL, "problem noted");
+		CHECKF(dnsreel_capr__frame_count(r) == 9, "frames from scan %zu",
 		      dnsreel_capr__frame_count(r));
 		dnsreel_capr__close(r);
 	}
 	n = 0;
-	CHECK(dnsreel_capture_verify(dir, &vo) >= 1, "garbage index not reported");
+	CHECKF(dnsreel_capture_verify(dir, &vo) >= 1, "garbage index not reported");
 	/* reindex repairs the index (the damaged frame stays reported) */
 	vo.reindex = true;
 	n = 0;
 	pr = dnsreel_capture_verify(dir, &vo);
-	CHECK(pr == 1, "reindex problems %d", pr);
+	CHECKF(pr == 1, "reindex problems %d", pr);
 	vo.reindex = false;
 	n = 0;
 	pr = dnsreel_capture_verify(dir, &vo);
-	CHECK(pr == 1, "after reindex %d: %s", pr, last_msg);
+	CHECKF(pr == 1, "after reindex %d: %s", pr, last_msg);
 	/* a missing index is fine for the reader */
 	unlink(idx);
 	err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open without index: %s", eb);
+	CHECKF(err == 0, "open without index: %s", eb);
 	if (!err)
 		dnsreel_capr__close(r);
 	/* not a capture */
@@ -881,7 +872,7 @@ static void test_verify_damage(void)
 	path_of(nd, sizeof(nd), "empty-dir");
 	mkdir(nd, 0755);
 	err = dnsreel_capr__open(&r, nd, NULL, eb, sizeof(eb));
-	CHECK(err == DNSREEL_E_NOTCAPTURE, "empty dir: %d", err);
+	CHECKF(err == DNSREEL_E_NOTCAPTURE, "empty dir: %d", err);
 }
 
 /* An index is untrusted: a view in place of a table, or rows out of range, must not be used. */
@@ -907,20 +898,20 @@ static void test_hostile_index(void)
 		sqlite3_open(idx, &db);
 		char *msg = NULL;
 		int rc = sqlite3_exec(db, sql[k], NULL, NULL, &msg);
-		CHECK(rc == SQLITE_OK, "setup %zu: %s", k, msg ? msg : "");
+		CHECKF(rc == SQLITE_OK, "setup %zu: %s", k, msg ? msg : "");
 		sqlite3_free(msg);
 		sqlite3_close(db);
 		struct dnsreel_capr *r;
 		int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-		CHECK(err == 0, "hostile %zu: %s", k, eb);
+		CHECKF(err == 0, "hostile %zu: %s", k, eb);
 		if (err)
 			continue;
 		/* the last case is harmless (triggers never run for a reader) and keeps the index
 		 */
-		CHECK(k == 6 ? !dnsreel_capr__scanned(r) : dnsreel_capr__scanned(r),
+		CHECKF(k == 6 ? !dnsreel_capr__scanned(r) : dnsreel_capr__scanned(r),
 		      "hostile %zu: index used=%d", k, !dnsreel_capr__scanned(r));
 		struct evlist got = {0};
-		CHECK(read_all(r, &got) == 0 && got.n == 1000, "hostile %zu: events %zu", k, got.n);
+		CHECKF(read_all(r, &got) == 0 && got.n == 1000, "hostile %zu: events %zu", k, got.n);
 		evl_free(&got);
 		dnsreel_capr__close(r);
 	}
@@ -935,7 +926,7 @@ static void test_follow(void)
 	struct dnsreel_synth *s;
 	dnsreel_synth__new(&s, &so);
 	struct dnsreel_capw *w;
-	CHECK(dnsreel_capw__open(&w, dir, &wo) == 0, "open");
+	CHECKF(dnsreel_capw__open(&w, dir, &wo) == 0, "open");
 	dnsreel_capw__set_meta(w, dnsreel_synth__meta(s));
 	struct dnsreel_event e;
 	for (int i = 0; i < 250; i++) {
@@ -945,9 +936,9 @@ static void test_follow(void)
 	dnsreel_capw__flush(w);
 	struct dnsreel_capr *r;
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
-	CHECK(err == 0, "open while writing: %s", eb);
+	CHECKF(err == 0, "open while writing: %s", eb);
 	if (!err) {
-		CHECK(dnsreel_capr__frame_count(r) == 3, "frames %zu",
+		CHECKF(dnsreel_capr__frame_count(r) == 3, "frames %zu",
 		      dnsreel_capr__frame_count(r));
 		for (int i = 0; i < 300; i++) {
 			dnsreel_synth__next(s, &e);
@@ -955,12 +946,12 @@ static void test_follow(void)
 		}
 		dnsreel_capw__flush(w);
 		int added = dnsreel_capr__refresh(r);
-		CHECK(added == 3, "refresh added %d", added);
-		CHECK(dnsreel_capr__frame_count(r) == 6, "frames %zu",
+		CHECKF(added == 3, "refresh added %d", added);
+		CHECKF(dnsreel_capr__frame_count(r) == 6, "frames %zu",
 		      dnsreel_capr__frame_count(r));
 		struct evlist got = {0};
-		CHECK(read_all(r, &got) == 0, "decode");
-		CHECK(got.n == 550, "events %zu", got.n);
+		CHECKF(read_all(r, &got) == 0, "decode");
+		CHECKF(got.n == 550, "events %zu", got.n);
 		evl_free(&got);
 		dnsreel_capr__close(r);
 	}
@@ -970,25 +961,25 @@ static void test_follow(void)
 
 static void test_misc(void)
 {
-	CHECK(strcmp(dnsreel_pkt_type_name(4), "OUTGOING") == 0, "pkt name");
-	CHECK(strcmp(dnsreel_pkt_type_name(3), "OTHERHOST") == 0, "pkt name");
-	CHECK(strcmp(dnsreel_pkt_type_name(99), "UNKNOWN") == 0, "pkt name");
-	CHECK(strstr(dnsreel_strerror(-ENOSPC), "space") != NULL, "strerror errno");
-	CHECK(strstr(dnsreel_strerror(DNSREEL_E_VERSION), "newer") != NULL, "strerror version");
+	CHECKF(strcmp(dnsreel_pkt_type_name(4), "OUTGOING") == 0, "pkt name");
+	CHECKF(strcmp(dnsreel_pkt_type_name(3), "OTHERHOST") == 0, "pkt name");
+	CHECKF(strcmp(dnsreel_pkt_type_name(99), "UNKNOWN") == 0, "pkt name");
+	CHECKF(strstr(dnsreel_strerror(-ENOSPC), "space") != NULL, "strerror errno");
+	CHECKF(strstr(dnsreel_strerror(DNSREEL_E_VERSION), "newer") != NULL, "strerror version");
 	struct dnsreel_event e = {.ip_version = 6, .src_port = 53};
 	e.src_addr[0] = 0xfd;
 	e.src_addr[15] = 1;
 	char b[80];
 	dnsreel_event_addr_str(&e, true, true, b, sizeof(b));
-	CHECK(strcmp(b, "[fd00::1]:53") == 0, "v6 addr: %s", b);
+	CHECKF(strcmp(b, "[fd00::1]:53") == 0, "v6 addr: %s", b);
 	struct dnsreel_event f = {.ip_version = 4, .dst_port = 5353};
 	memcpy(f.dst_addr, "\x0a\x00\x00\x01", 4);
 	dnsreel_event_addr_str(&f, false, true, b, sizeof(b));
-	CHECK(strcmp(b, "10.0.0.1:5353") == 0, "v4 addr: %s", b);
-	CHECK(dnsreel_name_hash("A.Example.", 10) == dnsreel_name_hash("a.example", 9),
+	CHECKF(strcmp(b, "10.0.0.1:5353") == 0, "v4 addr: %s", b);
+	CHECKF(dnsreel_name_hash("A.Example.", 10) == dnsreel_name_hash("a.example", 9),
 	      "name hash normalizes");
 	uint8_t crcin[] = "123456789";
-	CHECK(dr_crc32c(0, crcin, 9) == 0xE3069283u, "crc32c check value");
+	CHECKF(dr_crc32c(0, crcin, 9) == 0xE3069283u, "crc32c check value");
 }
 
 int main(void)
@@ -1011,8 +1002,8 @@ int main(void)
 	test_follow();
 	test_hostile_index();
 	rm_rf(tmproot);
-	if (fails) {
-		fprintf(stderr, "%d check(s) failed\n", fails);
+	if (check_failures) {
+		fprintf(stderr, "%d check(s) failed\n", check_failures);
 		return 1;
 	}
 	printf("format: all checks passed\n");

@@ -1,4 +1,4 @@
-/* Minimal checks for the view unit tests: count failures, print where, exit non-zero. */
+/* The checks every C unit test uses: count failures, print where and why, exit non-zero. */
 #ifndef DNSREEL_TEST_CHECK_H
 #define DNSREEL_TEST_CHECK_H
 
@@ -12,6 +12,17 @@ static int check_failures;
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			check_failures++;                                                          \
+		}                                                                                  \
+	} while (0)
+
+/* CHECK with a printf-style explanation of the failure. */
+#define CHECKF(cond, ...)                                                                          \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);   \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
 			check_failures++;                                                          \
 		}                                                                                  \
 	} while (0)
@@ -47,7 +58,7 @@ static inline int check_done(const char *name)
 }
 
 /* Reads a whole file into a malloc'd buffer; NULL on error. */
-static inline unsigned char *read_all(const char *path, size_t *len)
+static inline unsigned char *check_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)

@@ -1,6 +1,6 @@
 /* Parse rate of the DNS parser against glibc's libresolv (ns_initparse/ns_parserr), the
  * parser a C program on Linux would otherwise use, on the real nsd messages of
- * tests/view/data. Both decode the header, the question name and walk every RR with its
+ * tests/dnswire/data. Both decode the header, the question name and walk every RR with its
  * owner name. Prints messages/s for each and the ratio, then the rate of the parse alone.
  * Usage: bench_dns [DATA_DIR] [ROUNDS] */
 #include <arpa/nameser.h>
