@@ -1,0 +1,443 @@
+/* Block encoder: events to column streams, then one zstd frame (codec.c says why payloads
+ * are coded against earlier events). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zstd.h>
+
+#include "codec_int.h"
+
+/* ---- encoder ----------------------------------------------------------------------------- */
+
+static void tup_rev(const struct tup_key *a, struct tup_key *r)
+{
+	*r = *a;
+	r->pkt_type = rev_pkt(a->pkt_type);
+	memcpy(r->src, a->dst, 16);
+	memcpy(r->dst, a->src, 16);
+}
+
+struct dr_enc {
+	struct dr_buf st[S_COUNT];
+	struct dr_dict tup;
+	uint32_t *order;
+	size_t *nend;	  /* per event (block order): end of the question name, 0 = none */
+	uint32_t *tupidx; /* per event: tuple index or TUP_NONE */
+	struct tup_key *tk;
+	uint32_t *pred; /* per tuple index: the tuple that followed it last time */
+	size_t predcap;
+	uint32_t *ht_full, *ht_qid, *ht_q, *ht_qt;
+	size_t cap, htcap;
+};
+
+int dr_enc_new(struct dr_enc **out)
+{
+	struct dr_enc *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->tup.keylen = sizeof(struct tup_key);
+	*out = e;
+	return 0;
+}
+
+void dr_enc_free(struct dr_enc *e)
+{
+	if (!e)
+		return;
+	for (int i = 0; i < S_COUNT; i++)
+		dr_buf_free(&e->st[i]);
+	dr_dict_free(&e->tup);
+	free(e->order);
+	free(e->nend);
+	free(e->tupidx);
+	free(e->tk);
+	free(e->pred);
+	free(e->ht_full);
+	free(e->ht_qid);
+	free(e->ht_q);
+	free(e->ht_qt);
+	free(e);
+}
+
+static int cmp_ts(const void *a, const void *b, void *base)
+{
+	const struct dnsreel_event *ev = base;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int64_t tx = ev[x].ts_ns, ty = ev[y].ts_ns;
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return x < y ? -1 : (x > y);
+}
+
+static bool addr_is_short(const uint8_t a[16])
+{
+	for (int i = 4; i < 16; i++)
+		if (a[i])
+			return false;
+	return true;
+}
+
+static void put_tup(struct dr_buf *d, const struct tup_key *k)
+{
+	dr_putv(d, k->netns);
+	dr_putv(d, k->ifindex);
+	dr_put8(d, k->pkt_type);
+	dr_put8(d, k->ip_version);
+	dr_put8(d, k->proto);
+	bool s = addr_is_short(k->src), t = addr_is_short(k->dst);
+	dr_put8(d, (uint8_t)((s ? 1 : 0) | (t ? 2 : 0) | (k->has_proc ? 4 : 0)));
+	dr_put(d, k->src, s ? 4 : 16);
+	dr_put(d, k->dst, t ? 4 : 16);
+	if (k->has_proc) {
+		dr_putv(d, k->pid);
+		dr_putv(d, k->tid);
+		dr_putv(d, k->uid);
+		dr_putv(d, k->gid);
+		dr_putv(d, k->cgroup_id);
+		size_t cl = strnlen(k->comm, DNSREEL_COMM_LEN);
+		dr_put8(d, (uint8_t)cl);
+		dr_put(d, k->comm, cl);
+	}
+}
+
+static int grow_arrays(struct dr_enc *e, size_t n)
+{
+	if (n <= e->cap)
+		return 0;
+	uint32_t *o = realloc(e->order, n * sizeof(*o));
+	if (o)
+		e->order = o;
+	size_t *q = realloc(e->nend, n * sizeof(*q));
+	if (q)
+		e->nend = q;
+	uint32_t *t = realloc(e->tupidx, n * sizeof(*t));
+	if (t)
+		e->tupidx = t;
+	struct tup_key *k = realloc(e->tk, n * sizeof(*k));
+	if (k)
+		e->tk = k;
+	if (!o || !q || !t || !k)
+		return -ENOMEM;
+	e->cap = n;
+	return 0;
+}
+
+int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out)
+{
+	if (n == 0 || n > DR_MAX_BLOCK_EVENTS)
+		return DNSREEL_E_ARG;
+	if (grow_arrays(e, n))
+		return -ENOMEM;
+	size_t hsz = 1;
+	while (hsz < 2 * n)
+		hsz <<= 1;
+	if (hsz > e->htcap) {
+		free(e->ht_full);
+		free(e->ht_qid);
+		free(e->ht_q);
+		free(e->ht_qt);
+		e->ht_qt = malloc(hsz * sizeof(uint32_t));
+		e->ht_full = malloc(hsz * sizeof(uint32_t));
+		e->ht_qid = malloc(hsz * sizeof(uint32_t));
+		e->ht_q = malloc(hsz * sizeof(uint32_t));
+		if (!e->ht_full || !e->ht_qid || !e->ht_q || !e->ht_qt) {
+			e->htcap = 0;
+			return -ENOMEM;
+		}
+		e->htcap = hsz;
+	}
+	memset(e->ht_full, 0, hsz * sizeof(uint32_t));
+	memset(e->ht_qid, 0, hsz * sizeof(uint32_t));
+	memset(e->ht_q, 0, hsz * sizeof(uint32_t));
+	memset(e->ht_qt, 0, hsz * sizeof(uint32_t));
+	size_t hmask = hsz - 1;
+	for (int i = 0; i < S_COUNT; i++) {
+		e->st[i].len = 0;
+		e->st[i].err = 0;
+	}
+	dr_dict_reset(&e->tup);
+
+	bool sorted = true;
+	for (size_t i = 0; i < n; i++) {
+		e->order[i] = (uint32_t)i;
+		if (i && ev[i].ts_ns < ev[i - 1].ts_ns)
+			sorted = false;
+	}
+	if (!sorted) {
+		/* stable: ties keep append order (the index breaks them) */
+		qsort_r(e->order, n, sizeof(uint32_t), cmp_ts, (void *)ev);
+	}
+
+	int64_t prev_ts = ev[e->order[0]].ts_ns;
+	for (size_t i = 0; i < n; i++) {
+		const struct dnsreel_event *x = &ev[e->order[i]];
+		if (x->cap_len && !x->payload)
+			return DNSREEL_E_ARG;
+		struct tup_key *k = &e->tk[i];
+		tup_of(x, k);
+
+		/* payload against earlier events of the block */
+		const uint8_t *p = x->payload;
+		size_t len = x->cap_len;
+		uint64_t hf = dnsreel_hash_bytes(p, len, 1);
+		size_t ne = (x->proto == 17) ? dr_name_end(p, len) : 0;
+		e->nend[i] = ne;
+		uint64_t hq = 0, hqi = 0, hqt = 0;
+		uint64_t hk = 0; /* hash of the tuple k, once needed (hk_ok) */
+		bool hk_ok = false;
+		uint8_t op = P_LIT;
+		size_t ref = 0;
+		uint32_t c = e->ht_full[hf & hmask];
+		if (c) {
+			const struct dnsreel_event *y = &ev[e->order[c - 1]];
+			if (y->cap_len == len && (len == 0 || memcmp(y->payload, p, len) == 0)) {
+				op = P_DUP;
+				ref = c - 1;
+			}
+		}
+		if (ne) {
+			hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
+			hqi = dnsreel_mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
+			if (op == P_LIT) {
+				c = e->ht_qid[hqi & hmask];
+				if (c && e->nend[c - 1] == ne) {
+					const struct dnsreel_event *y = &ev[e->order[c - 1]];
+					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0 &&
+					    memcmp(y->payload, p, 2) == 0) {
+						op = P_DER_ID;
+						ref = c - 1;
+					}
+				}
+			}
+			/* same name seen at the same place (an AAAA after its A) beats the same
+			 * name elsewhere: its tuple then costs nothing */
+			hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+			hk_ok = true;
+			hqt = dnsreel_mix64(hq ^ hk);
+			if (op == P_LIT) {
+				c = e->ht_qt[hqt & hmask];
+				if (c && e->nend[c - 1] == ne &&
+				    memcmp(&e->tk[c - 1], k, sizeof(*k)) == 0) {
+					const struct dnsreel_event *y = &ev[e->order[c - 1]];
+					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0) {
+						op = P_DER;
+						ref = c - 1;
+					}
+				}
+			}
+			if (op == P_LIT) {
+				c = e->ht_q[hq & hmask];
+				if (c && e->nend[c - 1] == ne) {
+					const struct dnsreel_event *y = &ev[e->order[c - 1]];
+					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0) {
+						op = P_DER;
+						ref = c - 1;
+					}
+				}
+			}
+		}
+
+		/* where: same as the reference, its reply direction, what followed the
+		 * reference's tuple last time, or a dictionary index */
+		uint8_t cm = CM_LIT;
+		uint32_t ti = TUP_NONE;
+		if (op != P_LIT) {
+			const struct tup_key *rk = &e->tk[ref];
+			uint32_t rti = e->tupidx[ref];
+			struct tup_key rv;
+			if (memcmp(rk, k, sizeof(*k)) == 0) {
+				cm = CM_SAME;
+				ti = rti;
+			} else if (rti != TUP_NONE && e->pred[rti * 4 + op] != TUP_NONE &&
+				   memcmp(e->tup.keys +
+					      (size_t)e->pred[rti * 4 + op] * e->tup.keylen,
+					  k, sizeof(*k)) == 0) {
+				cm = CM_PRED;
+				ti = e->pred[rti * 4 + op];
+			} else {
+				tup_rev(rk, &rv);
+				if (memcmp(&rv, k, sizeof(*k)) == 0) {
+					/* the decoder adds the reversed tuple to its dictionary the
+					 * same way, so no entry is written for it */
+					bool nw;
+					if (!hk_ok) {
+						hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k),
+								DICT_SEED);
+						hk_ok = true;
+					}
+					int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);
+					if (idx < 0)
+						return (int)idx;
+					cm = CM_REV;
+					ti = (uint32_t)idx;
+				}
+			}
+		}
+		/* a copy at the next hop is timed from the copy it repeats */
+		uint64_t dt =
+		    (uint64_t)(x->ts_ns - (op == P_DUP ? ev[e->order[ref]].ts_ns : prev_ts));
+		dr_put8(&e->st[S_TSLO], (uint8_t)dt);
+		dr_putv(&e->st[op == P_DUP ? S_TSR : S_TS], dt >> 8);
+		prev_ts = x->ts_ns;
+		if (cm == CM_LIT) {
+			bool nw;
+			if (!hk_ok)
+				hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+			int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);
+			if (idx < 0)
+				return (int)idx;
+			if (nw)
+				put_tup(&e->st[S_DICT], k);
+			dr_putv(&e->st[S_TUP], (uint64_t)idx);
+			ti = (uint32_t)idx;
+		}
+		e->tupidx[i] = ti;
+		if ((size_t)e->tup.n * 4 > e->predcap) {
+			/* one prediction per (tuple, payload op): a query's next hop and its
+			 * response follow the same tuple */
+			size_t nc = (size_t)e->tup.cap * 4;
+			uint32_t *np = realloc(e->pred, nc * sizeof(uint32_t));
+			if (!np)
+				return -ENOMEM;
+			for (size_t j = e->predcap; j < nc; j++)
+				np[j] = TUP_NONE;
+			e->pred = np;
+			e->predcap = nc;
+		}
+		if (i == 0)
+			for (size_t j = 0; j < e->predcap; j++)
+				e->pred[j] = TUP_NONE;
+		if (op != P_LIT && e->tupidx[ref] != TUP_NONE && ti != TUP_NONE)
+			e->pred[e->tupidx[ref] * 4 + op] = ti;
+
+		uint8_t pm = PM_LIT;
+		if (op != P_LIT) {
+			const struct dnsreel_event *y = &ev[e->order[ref]];
+			if (y->src_port == x->src_port && y->dst_port == x->dst_port)
+				pm = PM_SAME;
+			else if (y->src_port == x->dst_port && y->dst_port == x->src_port)
+				pm = PM_SWAP;
+			dr_putv(&e->st[S_REF], i - ref);
+		}
+		uint32_t expect = (k->has_proc ? DNSREEL_EV_PROC : 0) |
+				  (x->cap_len < x->orig_len ? DNSREEL_EV_TRUNCATED : 0);
+		bool extra = x->flags != expect || (x->proto != 6 && (x->tcp_flags || x->tcp_seq));
+		bool orig = x->orig_len != x->cap_len;
+		dr_put8(&e->st[S_POP], (uint8_t)(op | (cm << 2) | (pm << 4) | (extra ? 0x40 : 0) |
+						 (orig ? 0x80 : 0)));
+		if (extra) {
+			dr_putv(&e->st[S_EXTRA], x->flags);
+			dr_put8(&e->st[S_EXTRA], x->tcp_flags);
+			dr_put32(&e->st[S_EXTRA], x->tcp_seq);
+		} else if (x->proto == 6) {
+			dr_put8(&e->st[S_TCP], x->tcp_flags);
+			dr_put32(&e->st[S_TCP], x->tcp_seq);
+		}
+		if (pm == PM_LIT) {
+			uint8_t t[2];
+			dr_le16(t, x->src_port);
+			dr_put(&e->st[S_PORT], t, 2);
+			dr_le16(t, x->dst_port);
+			dr_put(&e->st[S_DPORT], t, 2);
+		}
+		if (orig)
+			dr_putv(&e->st[S_LEN], x->orig_len);
+		switch (op) {
+		case P_LIT:
+			dr_putv(&e->st[S_LEN], len);
+			dr_put(&e->st[S_LIT], p, len);
+			break;
+		case P_DUP:
+			break;
+		case P_DER:
+			dr_put(&e->st[S_ID], p, 2);
+			/* fall through */
+		case P_DER_ID: {
+			/* a response repeats its query's flags rarely, its qtype nearly always;
+			 * an upstream query repeats flags and qtype, not the counts */
+			const struct dnsreel_event *y = &ev[e->order[ref]];
+			const uint8_t *yp = y->payload;
+			uint8_t hb = 0;
+			if (memcmp(p + 2, yp + 2, 2) == 0)
+				hb |= 1;
+			else
+				dr_put(&e->st[S_FLAGS], p + 2, 2);
+			if (memcmp(p + 4, yp + 4, 8) == 0)
+				hb |= 2;
+			else
+				for (int j = 0; j < 4; j++)
+					dr_putv(&e->st[S_CNT],
+						(uint64_t)((p[4 + 2 * j] << 8) | p[5 + 2 * j]));
+			/* qtype and qclass may be cut by the snap length */
+			if (len >= ne + 4) {
+				if (y->cap_len >= ne + 4 && memcmp(p + ne, yp + ne, 4) == 0)
+					hb |= 4;
+				else
+					dr_put(&e->st[S_QT], p + ne, 4);
+				dr_putv(&e->st[S_LEN], len - ne - 4 + 1);
+				dr_put(&e->st[S_LIT], p + ne + 4, len - ne - 4);
+			} else {
+				dr_putv(&e->st[S_LEN], 0);
+				dr_putv(&e->st[S_LEN], len - ne);
+				dr_put(&e->st[S_LIT], p + ne, len - ne);
+			}
+			dr_put8(&e->st[S_HB], hb);
+			break;
+		}
+		}
+		e->ht_full[hf & hmask] = (uint32_t)i + 1;
+		if (ne) {
+			e->ht_qid[hqi & hmask] = (uint32_t)i + 1;
+			e->ht_q[hq & hmask] = (uint32_t)i + 1;
+			e->ht_qt[hqt & hmask] = (uint32_t)i + 1;
+		}
+	}
+	out->len = 0;
+	for (int i = 0; i < S_COUNT; i++) {
+		if (e->st[i].err)
+			return e->st[i].err;
+		dr_putv(out, e->st[i].len);
+	}
+	for (int i = 0; i < S_COUNT; i++)
+		dr_put(out, e->st[i].p, e->st[i].len);
+	return out->err;
+}
+
+/* Each column gets its own zstd block (a flush ends a block), so each has its own entropy
+ * tables instead of one table for very different byte statistics. */
+int dr_enc_compress(struct dr_enc *e, void *cctx_, int level, const struct dr_buf *raw,
+		    struct dr_buf *z)
+{
+	ZSTD_CCtx *cctx = cctx_;
+	ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+	size_t bound = ZSTD_compressBound(raw->len) + 64 * S_COUNT;
+	z->len = 0;
+	if (dr_buf_reserve(z, bound))
+		return -ENOMEM;
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+	ZSTD_CCtx_setPledgedSrcSize(cctx, raw->len);
+	size_t hdr = raw->len;
+	for (int i = 0; i < S_COUNT; i++)
+		hdr -= e->st[i].len;
+	ZSTD_outBuffer ob = {z->p, z->cap, 0};
+	size_t pos = 0;
+	for (int i = -1; i < S_COUNT; i++) {
+		size_t l = i < 0 ? hdr : e->st[i].len;
+		if (i >= 0 && l == 0)
+			continue;
+		ZSTD_inBuffer ib = {raw->p + pos, l, 0};
+		bool last = pos + l == raw->len;
+		size_t r;
+		do {
+			r = ZSTD_compressStream2(cctx, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_flush);
+			if (ZSTD_isError(r))
+				return DNSREEL_E_ZSTD;
+		} while (r != 0);
+		pos += l;
+		if (last)
+			break;
+	}
+	z->len = ob.pos;
+	return 0;
+}

@@ -1,0 +1,324 @@
+/* Catalog summary of a block: what a frame holds (names, netns, rcodes, ...) for pruning. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "codec_int.h"
+#include "dns.h"
+
+/* ---- catalog summary --------------------------------------------------------------------- */
+
+void dr_summary_free(struct dr_summary *s)
+{
+	free(s->netns);
+	free(s->bloom);
+	memset(s, 0, sizeof(*s));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : (x > y);
+}
+
+/* Room for an open addressing set of 64-bit values, used by dedupe_u64(). */
+struct u64set {
+	uint64_t *slot;
+	size_t cap; /* slots, a power of two */
+};
+
+/* Keeps the first occurrence of each value of v[0..n), in order; returns how many remain.
+ * n must be at most half the set's cap. A slot holds value + 1 so that 0 marks it empty; the
+ * value UINT64_MAX, whose + 1 would be 0, is tracked on the side. Only as many slots as n
+ * needs are cleared: a frame has far fewer netns runs than slots. */
+static size_t dedupe_u64(uint64_t *v, size_t n, struct u64set *set)
+{
+	size_t used = 16;
+	while (used < 2 * n)
+		used <<= 1;
+	if (used > set->cap)
+		used = set->cap;
+	size_t mask = used - 1;
+	memset(set->slot, 0, used * sizeof(uint64_t));
+	bool have_max = false;
+	size_t d = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = v[i];
+		if (x == UINT64_MAX) {
+			if (have_max)
+				continue;
+			have_max = true;
+		} else {
+			size_t j = (size_t)dnsreel_mix64(x) & mask;
+			while (set->slot[j] && set->slot[j] != x + 1)
+				j = (j + 1) & mask;
+			if (set->slot[j])
+				continue;
+			set->slot[j] = x + 1;
+		}
+		v[d++] = x;
+	}
+	return d;
+}
+
+/* Insertion sort: for the few distinct netns of a frame it beats qsort's call overhead. */
+static void sort_small_u64(uint64_t *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		while (j && v[j - 1] > x) {
+			v[j] = v[j - 1];
+			j--;
+		}
+		v[j] = x;
+	}
+}
+
+#define BLOOM_K 7
+
+bool dr_bloom_has(const uint8_t *bloom, uint32_t bits, uint64_t h)
+{
+	if (!bits)
+		return true;
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+	for (int k = 0; k < BLOOM_K; k++) {
+		uint32_t b = (h1 + (uint32_t)k * h2) % bits;
+		if (!(bloom[b >> 3] & (1u << (b & 7))))
+			return false;
+	}
+	return true;
+}
+
+static void bloom_add(uint8_t *bloom, uint32_t bits, uint64_t h)
+{
+	uint32_t h1 = (uint32_t)h, h2 = (uint32_t)(h >> 32) | 1;
+	for (int k = 0; k < BLOOM_K; k++) {
+		uint32_t b = (h1 + (uint32_t)k * h2) % bits;
+		bloom[b >> 3] |= (uint8_t)(1u << (b & 7));
+	}
+}
+
+/* Label bytes a name's presentation form shows unchanged: a subset of what dns.c prints
+ * without escape, enough for nearly every real name. */
+static inline bool wire_plain(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_';
+}
+
+/* dnsreel_name_hash() of the first question's presentation form, hashed straight from the
+ * wire: the name must start at offset 12, be uncompressed, at most 255 octets and hold only
+ * wire_plain bytes, so its text is the labels joined by dots plus the trailing dot (just "."
+ * for the root). Decoding the name to text and hashing that cost more than the rest of the
+ * summary together. Returns false when the name needs the general path. */
+static bool wire_name_hash(const uint8_t *m, size_t len, uint64_t *out)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t o = 12, wire = 0;
+	for (;;) {
+		if (o >= len)
+			return false;
+		uint8_t l = m[o];
+		if (l > 63)
+			return false; /* pointer or reserved label type */
+		wire += (size_t)l + 1;
+		if (wire > 255)
+			return false;
+		if (l == 0)
+			break;
+		if (o + 1 + l > len)
+			return false;
+		const uint8_t *lab = m + o + 1;
+		for (unsigned i = 0; i < l; i++) {
+			uint8_t c = lab[i];
+			if (!wire_plain(c))
+				return false;
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c + 32);
+			h = (h ^ c) * 0x100000001b3ull;
+		}
+		h = (h ^ '.') * 0x100000001b3ull;
+		o += 1 + (size_t)l;
+	}
+	if (wire == 1) /* the root: its text is "." */
+		h = (h ^ '.') * 0x100000001b3ull;
+	*out = dnsreel_mix64(h);
+	return true;
+}
+
+/* Names of a frame whose hash wire_name_hash() computed, by their wire bytes: the same
+ * question comes back in its response, its retries and at every hop, and comparing bytes is
+ * cheaper than hashing them one by one again. Direct mapped: a collision only costs a miss. */
+#define NCACHE 1024
+struct name_cache {
+	const uint8_t *wire; /* NULL = empty */
+	size_t len;
+	uint64_t hash;
+};
+
+static bool cached_name_hash(const uint8_t *m, size_t len, struct name_cache *nc, uint64_t *out)
+{
+	size_t o = 12;
+	while (o < len && m[o] && m[o] <= 63)
+		o += 1 + (size_t)m[o];
+	if (o >= len || m[o])
+		return wire_name_hash(m, len, out); /* fails the same way */
+	size_t wl = o + 1 - 12;
+	struct name_cache *c = &nc[dnsreel_hash_bytes(m + 12, wl, 2) & (NCACHE - 1)];
+	if (c->wire && c->len == wl && memcmp(c->wire, m + 12, wl) == 0) {
+		*out = c->hash;
+		return true;
+	}
+	if (!wire_name_hash(m, len, out))
+		return false;
+	c->wire = m + 12;
+	c->len = wl;
+	c->hash = *out;
+	return true;
+}
+
+/* One DNS message's contribution: header bits and the question name hash. Returns false when
+ * the message cannot vouch for its name (then the frame gets no bloom). */
+static bool summarize_msg(const uint8_t *m, size_t len, struct dr_summary *s, uint64_t *hashes,
+			  size_t *nh, size_t maxh, struct name_cache *nc)
+{
+	if (len < 12)
+		return false;
+	bool qr = m[2] & 0x80;
+	s->qr_mask |= qr ? 2 : 1;
+	if (qr) {
+		unsigned rc = m[3] & 0x0f;
+		s->rcode_mask |= 1u << rc;
+		/* EDNS extended rcodes are counted by the reader as rcode & 0xf plus OPT bits;
+		 * mark the high bits conservatively when an OPT record may be present */
+		if (m[10] || m[11])
+			s->rcode_mask |= 0xfffffff0u;
+	}
+	if (dr_rd16(m + 4) == 0)
+		return true; /* no question: no name to match */
+	uint64_t h;
+	if (!cached_name_hash(m, len, nc, &h)) {
+		char name[DNSREEL_DNS_NAME_MAX];
+		size_t next;
+		if (dnsreel_dns_name(m, len, 12, name, sizeof(name), &next) < 0)
+			return false;
+		h = dnsreel_name_hash(name, strlen(name));
+	}
+	if (*nh < maxh)
+		hashes[(*nh)++] = h;
+	return true;
+}
+
+int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!n)
+		return 0;
+	uint64_t *nsl = malloc(n * sizeof(uint64_t));
+	uint64_t *hs = malloc(2 * n * sizeof(uint64_t));
+	/* hash set for dedupe_u64(): a power of two at least twice the most values it takes */
+	size_t tabsz = 16;
+	while (tabsz < 4 * n)
+		tabsz <<= 1;
+	uint64_t *tab = malloc(tabsz * sizeof(uint64_t));
+	struct name_cache *nc = calloc(NCACHE, sizeof(*nc));
+	if (!nsl || !hs || !tab || !nc) {
+		free(nsl);
+		free(hs);
+		free(tab);
+		free(nc);
+		return -ENOMEM;
+	}
+	struct u64set set = {tab, tabsz};
+	size_t nsn = 0;
+	bool bloom_ok = true;
+	size_t nh = 0;
+	s->first_ts = ev[0].ts_ns;
+	s->last_ts = ev[0].ts_ns;
+	s->events = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		const struct dnsreel_event *x = &ev[i];
+		if (x->ts_ns < s->first_ts)
+			s->first_ts = x->ts_ns;
+		if (x->ts_ns > s->last_ts)
+			s->last_ts = x->ts_ns;
+		if (!nsn || nsl[nsn - 1] != x->netns) /* runs of one netns are common */
+			nsl[nsn++] = x->netns;
+		s->proto_mask |= x->proto == 6 ? 2 : (x->proto == 17 ? 1 : 0);
+		if (x->proto == 17) {
+			if (!summarize_msg(x->payload, x->cap_len, s, hs, &nh, 2 * n, nc)) {
+				bloom_ok = false;
+				s->qr_mask |= 3;
+				s->rcode_mask = 0xffffffffu;
+			}
+		} else if (x->proto == 6) {
+			/* whole messages with their 2-byte length only; a segment starting
+			 * mid-message cannot be vouched for */
+			size_t o = 0;
+			bool whole = x->cap_len > 0;
+			while (whole && o < x->cap_len) {
+				if (x->cap_len - o < 2) {
+					whole = false;
+					break;
+				}
+				size_t ml = dr_rd16(x->payload + o);
+				if (ml < 12 || ml > x->cap_len - o - 2) {
+					whole = false;
+					break;
+				}
+				o += 2 + ml;
+			}
+			o = 0;
+			while (whole && o < x->cap_len) {
+				size_t ml = dr_rd16(x->payload + o);
+				if (!summarize_msg(x->payload + o + 2, ml, s, hs, &nh, 2 * n, nc))
+					whole = false;
+				o += 2 + ml;
+			}
+			if (!whole) {
+				bloom_ok = false;
+				s->qr_mask |= 3;
+				s->rcode_mask = 0xffffffffu;
+			}
+		} else {
+			bloom_ok = false;
+			s->qr_mask |= 3;
+			s->rcode_mask = 0xffffffffu;
+		}
+	}
+	/* a frame sees a handful of netns and far fewer names than events: drop repeats in
+	 * linear time, then sort only what is left */
+	size_t k = nsn;
+	if (k > 1) {
+		k = dedupe_u64(nsl, k, &set);
+		if (k <= 32)
+			sort_small_u64(nsl, k);
+		else
+			qsort(nsl, k, sizeof(uint64_t), cmp_u64);
+	}
+	s->netns = nsl;
+	s->netns_count = (uint32_t)k;
+	if (bloom_ok && nh) {
+		/* the bloom's bits do not depend on the order names are added in */
+		size_t d = dedupe_u64(hs, nh, &set);
+		/* ~10 bits per distinct name: about 1% false positives with 7 probes */
+		uint32_t bits = (uint32_t)((d * 10 + 63) / 64 * 64);
+		s->bloom = calloc(bits / 8, 1);
+		if (!s->bloom) {
+			free(hs);
+			free(tab);
+			free(nc);
+			dr_summary_free(s);
+			return -ENOMEM;
+		}
+		s->bloom_bits = bits;
+		for (size_t i = 0; i < d; i++)
+			bloom_add(s->bloom, bits, hs[i]);
+	}
+	free(hs);
+	free(tab);
+	free(nc);
+	return 0;
+}
