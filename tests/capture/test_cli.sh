@@ -5,6 +5,8 @@
 set -u
 bin=$1
 clidir=$2
+. "$(dirname "$0")/../common/require.sh"
+require python3 sqlite3 zstd
 tmp=$(mktemp -d /tmp/dnsreel-cli-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 fails=0

@@ -9,6 +9,8 @@
 #  - usage errors exit 2, a missing capture exits 1, --help exits 0
 set -u
 replay=$1 synth=$2 src=$3
+. "$src/../common/require.sh"
+require python3 tshark capinfos sqlite3
 golden=$src/golden
 data=$src/../data
 tmp=$(mktemp -d /tmp/dnsreel-replay-cli.XXXXXX)
