@@ -9,6 +9,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "dnsreel.h"
+#include "view.h"
 
 enum { OPT_OUTPUT = 'o', OPT_SCAN = 1000 };
 
@@ -29,31 +30,8 @@ static const struct dnsreel_tool tool = {
 
 static void fmt_wall(int64_t ns, char *buf, size_t len)
 {
-	time_t s = (time_t)(ns / 1000000000);
-	long frac = (long)(ns % 1000000000);
-	if (frac < 0) {
-		frac += 1000000000;
-		s--;
-	}
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	char d[40];
-	strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09ldZ", d, frac);
-}
-
-static void json_str(FILE *o, const char *s)
-{
-	fputc('"', o);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(o, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(o, "\\u%04x", *p);
-		else
-			fputc(*p, o);
-	}
-	fputc('"', o);
+	if (dnsreel_format_time(ns, buf, len) < 0)
+		snprintf(buf, len, "(out of range: %" PRId64 " ns)", ns);
 }
 
 static void human_bytes(uint64_t b, char *buf, size_t len)
@@ -159,15 +137,15 @@ static void print_json(struct dnsreel_capr *r, FILE *o, bool first)
 	if (!first)
 		fputs(",\n", o);
 	fputs("{\"capture\":", o);
-	json_str(o, dnsreel_capr__path(r));
+	dnsreel_json_fputs(o, dnsreel_capr__path(r));
 	fputs(",\"capture_id\":", o);
-	json_str(o, m->capture_id);
+	dnsreel_json_fputs(o, m->capture_id);
 	fputs(",\"node\":", o);
-	json_str(o, m->node);
+	dnsreel_json_fputs(o, m->node);
 	fputs(",\"kernel\":", o);
-	json_str(o, m->kernel);
+	dnsreel_json_fputs(o, m->kernel);
 	fputs(",\"recorder\":", o);
-	json_str(o, m->recorder);
+	dnsreel_json_fputs(o, m->recorder);
 	fprintf(o, ",\"format_major\":%u,\"format_minor\":%u,\"snaplen\":%u", m->format_major,
 		m->format_minor, m->snaplen);
 	fprintf(o, ",\"boot_to_wall_ns\":%" PRId64 ",\"start_wall_ns\":%" PRId64,
@@ -191,7 +169,7 @@ static void print_json(struct dnsreel_capr *r, FILE *o, bool first)
 		const struct dnsreel_counter *c = dnsreel_capr__counter_at(r, i);
 		if (i)
 			fputc(',', o);
-		json_str(o, c->name);
+		dnsreel_json_fputs(o, c->name);
 		fprintf(o, ":%" PRIu64, c->value);
 	}
 	fputs("},\"netns\":[", o);
@@ -202,17 +180,17 @@ static void print_json(struct dnsreel_capr *r, FILE *o, bool first)
 		fprintf(o, "{\"netns\":%" PRIu64 ",\"host\":%s,\"gone\":%s,\"name\":", n->netns,
 			(n->flags & DNSREEL_NETNS_HOST) ? "true" : "false",
 			(n->flags & DNSREEL_NETNS_GONE) ? "true" : "false");
-		json_str(o, n->name);
+		dnsreel_json_fputs(o, n->name);
 		fputs(",\"k8s_namespace\":", o);
-		json_str(o, n->k8s_namespace);
+		dnsreel_json_fputs(o, n->k8s_namespace);
 		fputs(",\"k8s_podname\":", o);
-		json_str(o, n->k8s_podname);
+		dnsreel_json_fputs(o, n->k8s_podname);
 		fputs(",\"k8s_containername\":", o);
-		json_str(o, n->k8s_containername);
+		dnsreel_json_fputs(o, n->k8s_containername);
 		fputs(",\"runtime_containerid\":", o);
-		json_str(o, n->runtime_containerid);
+		dnsreel_json_fputs(o, n->runtime_containerid);
 		fputs(",\"ips\":", o);
-		json_str(o, n->ips);
+		dnsreel_json_fputs(o, n->ips);
 		fputc('}', o);
 	}
 	fprintf(o, "],\"services\":%zu}", dnsreel_capr__service_count(r));

@@ -157,45 +157,75 @@ static inline void ob_i64(struct dnsreel_printer *p, int64_t v)
 	p->len += fmt_i64(p->b + p->len, v);
 }
 
-/* JSON string with quotes; escapes ", \ and control characters. */
-static void ob_jstr(struct dnsreel_printer *p, const char *s, size_t n)
+static const uint8_t jesc[256] = {
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+};
+
+/* The escaped form of one byte that needs it. */
+static char *esc1(char *d, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	if (ob_reserve(p, n * 6 + 2) < 0)
-		return;
-	char *d = p->b + p->len;
+	*d++ = '\\';
+	switch (c) {
+	case '"':
+	case '\\':
+		*d++ = (char)c;
+		break;
+	case '\n':
+		*d++ = 'n';
+		break;
+	case '\r':
+		*d++ = 'r';
+		break;
+	case '\t':
+		*d++ = 't';
+		break;
+	default:
+		*d++ = 'u';
+		*d++ = '0';
+		*d++ = '0';
+		*d++ = hex[c >> 4];
+		*d++ = hex[c & 15];
+	}
+	return d;
+}
+
+char *dnsreel_json_str(char *d, const char *s, size_t n)
+{
 	*d++ = '"';
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') {
+		if (!jesc[c])
 			*d++ = (char)c;
-			continue;
-		}
-		*d++ = '\\';
-		switch (c) {
-		case '"':
-		case '\\':
-			*d++ = (char)c;
-			break;
-		case '\n':
-			*d++ = 'n';
-			break;
-		case '\r':
-			*d++ = 'r';
-			break;
-		case '\t':
-			*d++ = 't';
-			break;
-		default:
-			*d++ = 'u';
-			*d++ = '0';
-			*d++ = '0';
-			*d++ = hex[c >> 4];
-			*d++ = hex[c & 15];
-		}
+		else
+			d = esc1(d, c);
 	}
 	*d++ = '"';
-	p->len = (size_t)(d - p->b);
+	return d;
+}
+
+int dnsreel_json_fputs(FILE *o, const char *s)
+{
+	char buf[1024];
+	size_t n = strlen(s);
+	char *big = n * 6 + 2 > sizeof(buf) ? malloc(n * 6 + 2) : NULL;
+	if (n * 6 + 2 > sizeof(buf) && !big)
+		return -ENOMEM;
+	char *d = big ? big : buf;
+	size_t len = (size_t)(dnsreel_json_str(d, s, n) - d);
+	int err = fwrite(d, 1, len, o) == len ? 0 : -EIO;
+	free(big);
+	return err;
+}
+
+/* JSON string with quotes; escapes ", \ and control characters. */
+static void ob_jstr(struct dnsreel_printer *p, const char *s, size_t n)
+{
+	if (ob_reserve(p, n * 6 + 2) < 0)
+		return;
+	p->len = (size_t)(dnsreel_json_str(p->b + p->len, s, n) - p->b);
 }
 
 static inline void ob_jcstr(struct dnsreel_printer *p, const char *s)
@@ -565,55 +595,6 @@ static void json_flat(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
  * cursor. Bound: every string of a record escaped at worst 6x stays far below JSON_REC_MAX. */
 #define JSON_REC_MAX (48 * 1024)
 
-static const uint8_t jesc[256] = {
-    [0 ... 0x1f] = 1,
-    ['"'] = 1,
-    ['\\'] = 1,
-};
-
-/* The escaped form of one byte that needs it. */
-static char *esc1(char *d, unsigned char c)
-{
-	static const char hex[] = "0123456789abcdef";
-	*d++ = '\\';
-	switch (c) {
-	case '"':
-	case '\\':
-		*d++ = (char)c;
-		break;
-	case '\n':
-		*d++ = 'n';
-		break;
-	case '\r':
-		*d++ = 'r';
-		break;
-	case '\t':
-		*d++ = 't';
-		break;
-	default:
-		*d++ = 'u';
-		*d++ = '0';
-		*d++ = '0';
-		*d++ = hex[c >> 4];
-		*d++ = hex[c & 15];
-	}
-	return d;
-}
-
-static char *cj_str(char *d, const char *s, size_t n)
-{
-	*d++ = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!jesc[c])
-			*d++ = (char)c;
-		else
-			d = esc1(d, c);
-	}
-	*d++ = '"';
-	return d;
-}
-
 /* Any byte of w below 0x20 (NUL included), '"' or '\\': exact for existence, SWAR. */
 static inline bool word_special(uint64_t w)
 {
@@ -663,7 +644,7 @@ done:
 /* A string of unknown storage size. */
 static inline char *cj_sz(char *d, const char *s)
 {
-	return cj_str(d, s, strlen(s));
+	return dnsreel_json_str(d, s, strlen(s));
 }
 
 #define CLIT(d, lit) (memcpy((d), (lit), sizeof(lit) - 1), (d) += sizeof(lit) - 1)
@@ -748,7 +729,7 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 
 	bool proc = ev->flags & DNSREEL_EV_PROC;
 	CLIT(d, ",\"proc\":{\"comm\":");
-	d = (proc) ? cj_cstr(d, ev->comm, sizeof(ev->comm)) : cj_str(d, "", 0);
+	d = (proc) ? cj_cstr(d, ev->comm, sizeof(ev->comm)) : dnsreel_json_str(d, "", 0);
 	CLIT(d, ",\"pid\":");
 	d = cj_u64(d, proc ? ev->pid : 0);
 	CLIT(d, ",\"tid\":");
@@ -761,20 +742,20 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 
 	const struct dnsreel_meta *m = rec->ctx ? dnsreel_ctx__meta(rec->ctx, rec->capture) : NULL;
 	CLIT(d, ",\"k8s\":{\"node\":");
-	d = (m) ? cj_cstr(d, m->node, sizeof(m->node)) : cj_str(d, "", 0);
+	d = (m) ? cj_cstr(d, m->node, sizeof(m->node)) : dnsreel_json_str(d, "", 0);
 	CLIT(d, ",\"namespace\":");
-	d = ns ? cj_cstr(d, ns->k8s_namespace, sizeof(ns->k8s_namespace)) : cj_str(d, "", 0);
+	d = ns ? cj_cstr(d, ns->k8s_namespace, sizeof(ns->k8s_namespace)) : dnsreel_json_str(d, "", 0);
 	CLIT(d, ",\"podName\":");
-	d = ns ? cj_cstr(d, ns->k8s_podname, sizeof(ns->k8s_podname)) : cj_str(d, "", 0);
+	d = ns ? cj_cstr(d, ns->k8s_podname, sizeof(ns->k8s_podname)) : dnsreel_json_str(d, "", 0);
 	CLIT(d, ",\"containerName\":");
 	d = ns ? cj_cstr(d, ns->k8s_containername, sizeof(ns->k8s_containername))
-	       : cj_str(d, "", 0);
+	       : dnsreel_json_str(d, "", 0);
 	CLIT(d, "},\"runtime\":{\"containerName\":");
 	d = (ns) ? cj_cstr(d, ns->runtime_containername, sizeof(ns->runtime_containername))
-		 : cj_str(d, "", 0);
+		 : dnsreel_json_str(d, "", 0);
 	CLIT(d, ",\"containerId\":");
 	d = (ns) ? cj_cstr(d, ns->runtime_containerid, sizeof(ns->runtime_containerid))
-		 : cj_str(d, "", 0);
+		 : dnsreel_json_str(d, "", 0);
 
 	CLIT(d, "},\"id\":\"");
 	*d++ = hex[dns->id >> 12];
@@ -796,7 +777,7 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	CLIT(d, ",\"qtype_raw\":");
 	d = cj_u64(d, dns->qtype);
 	CLIT(d, ",\"name\":");
-	d = (dns->has_question) ? cj_cstr(d, dns->qname, sizeof(dns->qname)) : cj_str(d, "", 0);
+	d = (dns->has_question) ? cj_cstr(d, dns->qname, sizeof(dns->qname)) : dnsreel_json_str(d, "", 0);
 	CLIT(d, ",\"rcode\":");
 	if (!dns->qr) {
 		CLIT(d, "\"\"");

@@ -234,6 +234,12 @@ int dnsreel_printer__flush(struct dnsreel_printer *p);
  * error. NULL ok. Returns 0 or the first write error seen. */
 int dnsreel_printer__close(struct dnsreel_printer *p);
 
+/* JSON string: writes s (n bytes) quoted, with '"', '\\' and control characters escaped, at d
+ * (room for 6 * n + 2 bytes). Returns the end of what was written. */
+char *dnsreel_json_str(char *d, const char *s, size_t n);
+/* The same to a stream. 0, -ENOMEM or -EIO. */
+int dnsreel_json_fputs(FILE *o, const char *s);
+
 /* "columns" | "json" | "jsonl" | "csv" -> *out. 0 or DNSREEL_E_ARG. */
 int dnsreel_output_parse(const char *s, enum dnsreel_output *out);
 /* "name,k8s.podName, src" -> field ids (case-insensitive, '.' or '_', spaces ignored).
