@@ -67,9 +67,14 @@ size_t dnsreel_addr_text(uint8_t ip_version, const uint8_t addr[16], int port, c
 			buf[n++] = ']';
 	} else {
 		for (int i = 0; i < 4; i++) {
+			unsigned b = addr[i];
 			if (i)
 				buf[n++] = '.';
-			n += put_u(buf + n, addr[i]);
+			if (b >= 100)
+				buf[n++] = (char)('0' + b / 100);
+			if (b >= 10)
+				buf[n++] = (char)('0' + b / 10 % 10);
+			buf[n++] = (char)('0' + b % 10);
 		}
 	}
 	if (port >= 0) {

@@ -4,7 +4,6 @@
  */
 #include "view.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,35 +262,6 @@ size_t dnsreel_timefmt(struct dnsreel_timefmt *cache, int64_t wall_ns, char *buf
 	return n;
 }
 
-/* ---- addresses -------------------------------------------------------------------------- */
-
-static size_t fmt_addr(char *d, uint8_t version, const uint8_t *a)
-{
-	if (version == 6) {
-		if (!inet_ntop(AF_INET6, a, d, INET6_ADDRSTRLEN))
-			d[0] = 0;
-		return strlen(d);
-	}
-	size_t n = 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned b = a[i];
-		if (i)
-			d[n++] = '.';
-		if (b >= 100) {
-			d[n++] = (char)('0' + b / 100);
-			memcpy(d + n, digits2 + 2 * (b % 100), 2);
-			n += 2;
-		} else if (b >= 10) {
-			memcpy(d + n, digits2 + 2 * b, 2);
-			n += 2;
-		} else {
-			d[n++] = (char)('0' + b);
-		}
-	}
-	d[n] = 0;
-	return n;
-}
-
 /* ---- field values ----------------------------------------------------------------------- */
 
 /* src/dst as trace_dns shows endpoints: p/NS/POD:PORT, s/NS/SVC:PORT, else 10.0.0.1:53 or
@@ -316,10 +286,10 @@ static size_t endpoint_text(const struct dnsreel_rec *rec, bool src, char *buf)
 		n += ml;
 	} else if (ev->ip_version == 6) {
 		buf[n++] = '[';
-		n += fmt_addr(buf + n, 6, a);
+		n += dnsreel_addr_text(6, a, -1, buf + n);
 		buf[n++] = ']';
 	} else {
-		n += fmt_addr(buf + n, 4, a);
+		n += dnsreel_addr_text(4, a, -1, buf + n);
 	}
 	buf[n++] = ':';
 	n += fmt_u64(buf + n, port);
@@ -660,7 +630,7 @@ static char *cj_endpoint(char *d, const struct dnsreel_rec *rec, bool src)
 	const uint8_t *a = src ? ev->src_addr : ev->dst_addr;
 	uint16_t port = src ? ev->src_port : ev->dst_port;
 	CLIT(d, "{\"addr\":\"");
-	d += fmt_addr(d, ev->ip_version, a);
+	d += dnsreel_addr_text(ev->ip_version, a, -1, d);
 	CLIT(d, "\",\"port\":");
 	d = cj_u64(d, port);
 	if (ev->proto == 6)
@@ -721,7 +691,7 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 
 	/* The server side: where a query goes, where a response comes from. */
 	CLIT(d, ",\"nameserver\":{\"addr\":\"");
-	d += fmt_addr(d, ev->ip_version, dns->qr ? ev->src_addr : ev->dst_addr);
+	d += dnsreel_addr_text(ev->ip_version, dns->qr ? ev->src_addr : ev->dst_addr, -1, d);
 	if (ev->ip_version == 6)
 		CLIT(d, "\",\"version\":6}");
 	else
