@@ -12,7 +12,9 @@
 #include <sqlite3.h>
 #include <zstd.h>
 
-#define DNSREEL_VERSION_TEXT "0.1.0"
+#include "dnsreel.h"
+#include "git_commit.h"
+
 
 /* Ids for the options every tool gets unless its table defines them. */
 enum { BUILTIN_HELP = 0x10001, BUILTIN_VERSION, BUILTIN_VERBOSE, BUILTIN_QUIET };
@@ -97,10 +99,10 @@ static int build_tables(struct dnsreel_cli *c)
 	return 0;
 }
 
-static void print_version(const struct dnsreel_tool *t)
+void dnsreel_cli_print_version(const struct dnsreel_tool *t)
 {
-	printf("%s %s (zstd %s, SQLite %s", t->name, DNSREEL_VERSION_TEXT, ZSTD_versionString(),
-	       sqlite3_libversion());
+	printf("%s %s (git %s, zstd %s, SQLite %s", t->name, DNSREEL_VERSION, DNSREEL_GIT_COMMIT,
+	       ZSTD_versionString(), sqlite3_libversion());
 	if (t->print_versions)
 		t->print_versions(stdout);
 	printf(")\n");
@@ -158,7 +160,7 @@ static int next_option(struct dnsreel_cli *c, int *exit_code)
 			return DNSREEL_CLI_EXIT;
 		}
 		if (ch == BUILTIN_VERSION) {
-			print_version(c->tool);
+			dnsreel_cli_print_version(c->tool);
 			*exit_code = DNSREEL_EXIT_OK;
 			return DNSREEL_CLI_EXIT;
 		}

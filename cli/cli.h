@@ -61,6 +61,8 @@ int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code);
 /* Nothing to free any more (tables are inside struct dnsreel_cli); kept so callers stay
  * symmetric with init. */
 void dnsreel_cli_free(struct dnsreel_cli *c);
+/* "TOOL VERSION (git COMMIT, zstd V, SQLite V[, the tool's own])" on stdout, as --version. */
+void dnsreel_cli_print_version(const struct dnsreel_tool *t);
 
 void dnsreel_cli_help(const struct dnsreel_tool *t, FILE *out);
 /* "dnsreel-x: MESSAGE\nUsage: ...\nTry 'dnsreel-x --help'." on stderr; returns 2. */

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		return DNSREEL_EXIT_OK;
 	}
 	if (!strcmp(verb, "--version")) {
-		printf("dnsreel 0.1.0\n");
+		dnsreel_cli_print_version(&tool);
 		return DNSREEL_EXIT_OK;
 	}
 	char *help_argv[3] = {NULL, "--help", NULL};
