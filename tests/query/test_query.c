@@ -11,21 +11,12 @@
 
 #include <sqlite3.h>
 
+#include "check.h"
+
 #include "dnsreel.h"
 #include "query.h"
 #include "synth.h"
 #include "view.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-		}                                                                                  \
-	} while (0)
 
 static char tmpdir[] = "/tmp/dnsreel-test-query-XXXXXX";
 
@@ -145,8 +136,10 @@ static int write_known(const char *dir)
 	if (err)
 		return err;
 	err = dnsreel_capw__set_meta(w, &meta);
-	err = err ?: dnsreel_capw__put_netns(w, &ns);
-	err = err ?: dnsreel_capw__put_service(w, &svc);
+	if (!err)
+		err = dnsreel_capw__put_netns(w, &ns);
+	if (!err)
+		err = dnsreel_capw__put_service(w, &svc);
 
 	/* 1: query example.com. A from the pod, with process context */
 	header(&m, 0x1234, 0x0100, 1, 0, 0, 0);
@@ -161,7 +154,8 @@ static int write_known(const char *dir)
 	ev.uid = 1000;
 	ev.gid = 1001;
 	snprintf(ev.comm, sizeof(ev.comm), "curl");
-	err = err ?: dnsreel_capw__append(w, &ev);
+	if (!err)
+		err = dnsreel_capw__append(w, &ev);
 
 	/* 2: its response 5 ms later: two A answers, one NS in authority */
 	header(&m, 0x1234, 0x8180, 1, 2, 1, 0);
@@ -178,7 +172,8 @@ static int write_known(const char *dir)
 	putname(&m, "ns1.example.com");
 	ev_init(&ev, BOOT0 + 5000000, ns.netns, "10.96.0.10", 53, "10.244.0.5", 40000,
 		DNSREEL_PKT_HOST, &m);
-	err = err ?: dnsreel_capw__append(w, &ev);
+	if (!err)
+		err = dnsreel_capw__append(w, &ev);
 
 	/* 3: NXDOMAIN response for an AAAA in an unknown netns, no process */
 	header(&m, 0xbeef, 0x8183, 1, 0, 0, 0);
@@ -186,7 +181,8 @@ static int write_known(const char *dir)
 	put16(&m, 28);
 	put16(&m, 1);
 	ev_init(&ev, BOOT0 + 7000000, 777, "10.0.0.53", 53, "10.0.0.7", 5353, DNSREEL_PKT_HOST, &m);
-	err = err ?: dnsreel_capw__append(w, &ev);
+	if (!err)
+		err = dnsreel_capw__append(w, &ev);
 	int cerr = dnsreel_capw__close(w);
 	return err ? err : cerr;
 }
@@ -201,11 +197,11 @@ static sqlite3 *open_db(const char *const *caps, size_t n, const struct dnsreel_
 	char err[512];
 	int e = dnsreel_query__open(&q, caps, n, o, err, sizeof(err));
 
-	CHECK(e == 0, "open %s: %s", caps[0], err);
+	CHECKF(e == 0, "open %s: %s", caps[0], err);
 	if (e)
 		return NULL;
 	sqlite3_open(":memory:", &db);
-	CHECK(dnsreel_query__register(q, db) == SQLITE_OK, "register");
+	CHECKF(dnsreel_query__register(q, db) == SQLITE_OK, "register");
 	if (qout)
 		*qout = q;
 	else
@@ -247,7 +243,7 @@ static int64_t one_int(sqlite3 *db, const char *sql)
 	char *r = rows(db, sql);
 	int64_t v = strtoll(r, NULL, 10);
 
-	CHECK(strncmp(r, "ERROR", 5) != 0, "%s: %s", sql, r);
+	CHECKF(strncmp(r, "ERROR", 5) != 0, "%s: %s", sql, r);
 	free(r);
 	return v;
 }
@@ -256,7 +252,7 @@ static void expect(sqlite3 *db, const char *sql, const char *want)
 {
 	char *got = rows(db, sql);
 
-	CHECK(!strcmp(got, want), "%s\n got: %s\nwant: %s", sql, got, want);
+	CHECKF(!strcmp(got, want), "%s\n got: %s\nwant: %s", sql, got, want);
 	free(got);
 }
 
@@ -269,7 +265,7 @@ static void test_known(void)
 	sqlite3 *db;
 
 	snprintf(dir, sizeof(dir), "%s/known.reel", tmpdir);
-	CHECK(write_known(dir) == 0, "write known capture");
+	CHECKF(write_known(dir) == 0, "write known capture");
 	db = open_db(caps, 1, NULL, NULL);
 	if (!db)
 		return;
@@ -452,13 +448,13 @@ static void load_reference(sqlite3 *db, const char *const *caps, size_t n)
 		struct dnsreel_decoder *d = NULL;
 		struct dnsreel_decoder_opts dopt = {.sz = sizeof(dopt)};
 
-		CHECK(dnsreel_capr__open(&r[c], caps[c], &o, err, sizeof(err)) == 0, "%s", err);
+		CHECKF(dnsreel_capr__open(&r[c], caps[c], &o, err, sizeof(err)) == 0, "%s", err);
 		dnsreel_ctx__add_capture(ctx, (uint32_t)c, r[c]);
 		dnsreel_decoder__new(&d, ctx, &dopt);
 		for (size_t i = 0; i < dnsreel_capr__frame_count(r[c]); i++) {
 			struct dnsreel_block b;
 
-			CHECK(dnsreel_capr__read_frame(r[c], i, &b, err, sizeof(err)) == 0, "%s",
+			CHECKF(dnsreel_capr__read_frame(r[c], i, &b, err, sizeof(err)) == 0, "%s",
 			      err);
 			for (size_t j = 0; j < b.n; j++)
 				dnsreel_decoder__feed(d, (uint32_t)c,
@@ -494,7 +490,7 @@ static void test_against_decoder(const char *const *caps, size_t n)
 	if (!db)
 		return;
 	load_reference(db, caps, n);
-	CHECK(one_int(db, "SELECT count(*) FROM ref") > 1000, "reference rows");
+	CHECKF(one_int(db, "SELECT count(*) FROM ref") > 1000, "reference rows");
 	expect(db, "SELECT (SELECT count(*) FROM dns) = (SELECT count(*) FROM ref)", "1\n");
 	same_rows(db, "SELECT name, count(*) FROM dns GROUP BY name",
 		  "SELECT name, count(*) FROM ref GROUP BY name");
@@ -622,16 +618,16 @@ static void test_pushdown(const char *const *caps, size_t n)
 		rb = rows(b, sql);
 		dnsreel_query__stats(qa, &sa);
 		dnsreel_query__stats(qb, &sb);
-		CHECK(!strcmp(ra, rb), "pushdown changes the answer of: %s", where);
-		CHECK(strlen(ra) > 0 || strstr(probes[i], "segment"), "no rows for: %s", where);
+		CHECKF(!strcmp(ra, rb), "pushdown changes the answer of: %s", where);
+		CHECKF(strlen(ra) > 0 || strstr(probes[i], "segment"), "no rows for: %s", where);
 		/* Synthetic pods are busy in every frame: their probes may not save frames (the
 		 * split capture below checks they do when they can). */
 		bool busy = strstr(probes[i], "%P") || strstr(probes[i], "%S") ||
 			    strstr(probes[i], "%I") || strstr(probes[i], "rcode");
-		CHECK(busy ? sa.frames_read <= sb.frames_read : sa.frames_read < sb.frames_read,
+		CHECKF(busy ? sa.frames_read <= sb.frames_read : sa.frames_read < sb.frames_read,
 		      "%s: %llu frames with pushdown, %llu without", where,
 		      (unsigned long long)sa.frames_read, (unsigned long long)sb.frames_read);
-		CHECK(sb.frames_read == sb.frames_total, "%s: plain mode reads all", where);
+		CHECKF(sb.frames_read == sb.frames_total, "%s: plain mode reads all", where);
 		free(ra);
 		free(rb);
 	}
@@ -652,9 +648,9 @@ static void test_pushdown(const char *const *caps, size_t n)
 	for (int i = 0; groups[i]; i++) {
 		char *ra = rows(a, groups[i]), *rb = rows(b, groups[i]);
 
-		CHECK(!strcmp(ra, rb), "grouping changes: %s\n%.300s\n---\n%.300s", groups[i], ra,
+		CHECKF(!strcmp(ra, rb), "grouping changes: %s\n%.300s\n---\n%.300s", groups[i], ra,
 		      rb);
-		CHECK(strncmp(ra, "ERROR", 5), "%s: %s", groups[i], ra);
+		CHECKF(strncmp(ra, "ERROR", 5), "%s: %s", groups[i], ra);
 		free(ra);
 		free(rb);
 	}
@@ -670,12 +666,12 @@ static void test_pushdown(const char *const *caps, size_t n)
 	char *rb = rows(a, "WITH d AS MATERIALIZED (SELECT event_id, name, qtype FROM dns) "
 			   "SELECT a.event_id, a.rr_index, a.data, d.name, d.qtype FROM answers a "
 			   "JOIN d USING (event_id) ORDER BY 1, 2");
-	CHECK(!strcmp(ra, rb) && strlen(ra) > 0, "answers join differs");
+	CHECKF(!strcmp(ra, rb) && strlen(ra) > 0, "answers join differs");
 	free(ra);
 	free(rb);
 	ra = rows(a, "SELECT count(*) FROM answers");
 	rb = rows(b, "SELECT count(*) FROM answers");
-	CHECK(!strcmp(ra, rb), "answers count with and without pushdown: %s vs %s", ra, rb);
+	CHECKF(!strcmp(ra, rb), "answers count with and without pushdown: %s vs %s", ra, rb);
 	free(ra);
 	free(rb);
 	sqlite3_close(a);
@@ -705,18 +701,23 @@ static void test_split(void)
 	snprintf(nb.k8s_namespace, sizeof(nb.k8s_namespace), "team-b");
 	snprintf(nb.k8s_podname, sizeof(nb.k8s_podname), "beta");
 	err = dnsreel_synth__new(&sy, &so);
-	err = err ?: dnsreel_capw__open(&w, dir, &wo);
-	err = err ?: dnsreel_capw__set_meta(w, dnsreel_synth__meta(sy));
-	err = err ?: dnsreel_capw__put_netns(w, &na);
-	err = err ?: dnsreel_capw__put_netns(w, &nb);
+	if (!err)
+		err = dnsreel_capw__open(&w, dir, &wo);
+	if (!err)
+		err = dnsreel_capw__set_meta(w, dnsreel_synth__meta(sy));
+	if (!err)
+		err = dnsreel_capw__put_netns(w, &na);
+	if (!err)
+		err = dnsreel_capw__put_netns(w, &nb);
 	for (int i = 0; i < 4000 && !err; i++) {
 		struct dnsreel_event ev;
 
 		err = dnsreel_synth__next(sy, &ev);
 		ev.netns = i < 2000 ? na.netns : nb.netns;
-		err = err ?: dnsreel_capw__append(w, &ev);
+		if (!err)
+			err = dnsreel_capw__append(w, &ev);
 	}
-	CHECK(err == 0, "split capture: %s", dnsreel_strerror(err));
+	CHECKF(err == 0, "split capture: %s", dnsreel_strerror(err));
 	dnsreel_capw__close(w);
 	dnsreel_synth__free(sy);
 	db = open_db(caps, 1, NULL, &q);
@@ -730,16 +731,16 @@ static void test_split(void)
 	};
 	for (int i = 0; i < 4; i++) {
 		dnsreel_query__reset_stats(q);
-		CHECK(one_int(db, sqls[i]) == 2000, "%s", sqls[i]);
+		CHECKF(one_int(db, sqls[i]) == 2000, "%s", sqls[i]);
 		dnsreel_query__stats(q, &st);
-		CHECK(st.frames_read <= st.frames_total / 2 + 1, "%s: read %llu of %llu frames",
+		CHECKF(st.frames_read <= st.frames_total / 2 + 1, "%s: read %llu of %llu frames",
 		      sqls[i], (unsigned long long)st.frames_read,
 		      (unsigned long long)st.frames_total);
 	}
 	dnsreel_query__reset_stats(q);
 	expect(db, "SELECT count(*) FROM dns WHERE k8s_podname = 'gamma'", "0\n");
 	dnsreel_query__stats(q, &st);
-	CHECK(st.frames_read == 0, "unknown pod reads no frame (%llu)",
+	CHECKF(st.frames_read == 0, "unknown pod reads no frame (%llu)",
 	      (unsigned long long)st.frames_read);
 	sqlite3_close(db);
 	dnsreel_query__unref(q);
@@ -783,8 +784,8 @@ int main(void)
 	test_known();
 	snprintf(c1, sizeof(c1), "%s/s1.reel", tmpdir);
 	snprintf(c2, sizeof(c2), "%s/s2.reel", tmpdir);
-	CHECK(write_synth(c1, 7, 1000000000000ll, 40000) == 0, "synth 1");
-	CHECK(write_synth(c2, 8, 5000000000000ll, 15000) == 0, "synth 2");
+	CHECKF(write_synth(c1, 7, 1000000000000ll, 40000) == 0, "synth 1");
+	CHECKF(write_synth(c2, 8, 5000000000000ll, 15000) == 0, "synth 2");
 	test_against_decoder(both, 1);
 	test_against_decoder(both, 2);
 	test_pushdown(both, 1);
@@ -796,9 +797,9 @@ int main(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", tmpdir);
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
+	if (check_failures)
+		fprintf(stderr, "%d failure(s)\n", check_failures);
 	else
 		printf("test_query: ok\n");
-	return failures ? 1 : 0;
+	return check_failures ? 1 : 0;
 }
