@@ -295,7 +295,7 @@ struct dnsreel_capr_summary {
 };
 void dnsreel_capr__summary(const struct dnsreel_capr *r, struct dnsreel_capr_summary *s);
 
-/* Added by FORMAT: true when the catalog came from scanning the segments (DNSREEL_CAPR_SCAN,
+/* True when the catalog came from scanning the segments (DNSREEL_CAPR_SCAN,
  * or index.sqlite missing or damaged); dnsreel_capr__problem() then names the first damage or
  * why the index was not used (NULL when none). */
 bool dnsreel_capr__scanned(const struct dnsreel_capr *r);
