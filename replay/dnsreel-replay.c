@@ -45,7 +45,8 @@ static const struct dnsreel_opt options[] = {
      "from TIME (RFC 3339, or relative like -10m, 1h = an hour ago)", NULL},
     {OPT_UNTIL, "until", 0, DNSREEL_REQ_ARG, "TIME", "up to TIME", NULL},
     {OPT_OUTPUT, "output", 'o', DNSREEL_REQ_ARG, "FORMAT",
-     "columns (default), json, jsonl, csv or pcapng", "Output"},
+     "columns (default), json (an object per line), jsonpretty, jsonarray, jsonl, csv or pcapng",
+     "Output"},
     {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST",
      "columns to print, e.g. timestamp,k8s.podname,name,rcode", NULL},
     {OPT_WIDE, "wide", 0, DNSREEL_NO_ARG, NULL, "columns: never cut long values", NULL},
@@ -241,7 +242,7 @@ int main(int argc, char **argv)
 	enum dnsreel_output fmt = DNSREEL_OUT_COLUMNS;
 	if (!pcapng && dnsreel_output_parse(output, &fmt) < 0) {
 		exit_code = dnsreel_cli_usage_error(
-		    &tool, "unknown output '%s' (columns, json, jsonl, csv, pcapng)", output);
+		    &tool, "unknown output '%s' (columns, json, jsonpretty, jsonarray, jsonl, csv, pcapng)", output);
 		goto cleanup;
 	}
 	if (fields_arg &&

@@ -20,6 +20,7 @@ struct dnsreel_printer {
 	enum dnsreel_output output;
 	FILE *out;
 	bool wide, no_header, tty, header_done, custom_fields;
+	bool hold; /* keep the buffer whole (grow, never flush): an object is being re-laid */
 	size_t nrec;
 	int err; /* first write error */
 	enum dnsreel_field_id fields[MAX_FIELDS];
@@ -92,13 +93,15 @@ static int ob_reserve(struct dnsreel_printer *p, size_t n)
 {
 	if (p->len + n <= p->cap)
 		return 0;
-	ob_flush(p);
-	if (n > p->cap) {
-		char *nb = realloc(p->b, n);
+	if (!p->hold)
+		ob_flush(p);
+	if (p->len + n > p->cap) {
+		size_t want = p->len + n > 2 * p->cap ? p->len + n : 2 * p->cap;
+		char *nb = realloc(p->b, want);
 		if (!nb)
 			return -ENOMEM;
 		p->b = nb;
-		p->cap = n;
+		p->cap = want;
 	}
 	return 0;
 }
@@ -787,7 +790,7 @@ int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_prin
 {
 	*out = NULL;
 	if (!o || o->sz < sizeof(size_t) + sizeof(enum dnsreel_output) ||
-	    o->output > DNSREEL_OUT_CSV || o->nfields > MAX_FIELDS)
+	    o->output > DNSREEL_OUT_JSONPRETTY || o->nfields > MAX_FIELDS)
 		return DNSREEL_E_ARG;
 	struct dnsreel_printer *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -831,6 +834,71 @@ int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_prin
 	return 0;
 }
 
+/* Re-lays the one-line JSON object at p->b[start..len) with two-space indentation, as
+ * Inspektor Gadget's -o jsonpretty prints events. Strings are escaped already, so structure
+ * characters inside them are only recognised by tracking quotes. */
+static void json_indent(struct dnsreel_printer *p, size_t start)
+{
+	size_t n = p->len - start;
+	char *src = malloc(n);
+	if (!src) {
+		p->err = p->err ? p->err : -ENOMEM;
+		return;
+	}
+	memcpy(src, p->b + start, n);
+	p->len = start;
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = src[i];
+		if (in_str) {
+			ob_put(p, &c, 1);
+			if (c == '\\' && i + 1 < n)
+				ob_put(p, &src[++i], 1);
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			ob_put(p, &c, 1);
+			break;
+		case '{':
+		case '[':
+			ob_put(p, &c, 1);
+			if (i + 1 < n && (src[i + 1] == '}' || src[i + 1] == ']')) {
+				ob_put(p, &src[++i], 1);
+				break;
+			}
+			depth++;
+			OB_LIT(p, "\n");
+			for (int d = 0; d < depth; d++)
+				OB_LIT(p, "  ");
+			break;
+		case '}':
+		case ']':
+			depth--;
+			OB_LIT(p, "\n");
+			for (int d = 0; d < depth; d++)
+				OB_LIT(p, "  ");
+			ob_put(p, &c, 1);
+			break;
+		case ',':
+			OB_LIT(p, ",\n");
+			for (int d = 0; d < depth; d++)
+				OB_LIT(p, "  ");
+			break;
+		case ':':
+			OB_LIT(p, ": ");
+			break;
+		default:
+			ob_put(p, &c, 1);
+		}
+	}
+	free(src);
+}
+
 int dnsreel_printer__print(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 {
 	switch (p->output) {
@@ -846,20 +914,29 @@ int dnsreel_printer__print(struct dnsreel_printer *p, const struct dnsreel_rec *
 		p->header_done = true;
 		print_csv(p, rec);
 		break;
-	case DNSREEL_OUT_JSON:
+	case DNSREEL_OUT_JSONARRAY:
 		if (p->nrec)
 			OB_LIT(p, ",\n");
 		else
 			OB_LIT(p, "[\n");
 		/* fallthrough */
+	case DNSREEL_OUT_JSON:
 	case DNSREEL_OUT_JSONL:
+	case DNSREEL_OUT_JSONPRETTY: {
+		size_t start = p->len;
+		p->hold = p->output == DNSREEL_OUT_JSONPRETTY;
 		if (p->custom_fields)
 			json_flat(p, rec);
 		else
 			json_full(p, rec);
-		if (p->output == DNSREEL_OUT_JSONL)
+		if (p->hold) {
+			p->hold = false;
+			json_indent(p, start);
+		}
+		if (p->output != DNSREEL_OUT_JSONARRAY)
 			OB_LIT(p, "\n");
 		break;
+	}
 	}
 	p->nrec++;
 	if (p->tty)
@@ -879,7 +956,7 @@ int dnsreel_printer__close(struct dnsreel_printer *p)
 {
 	if (!p)
 		return 0;
-	if (p->output == DNSREEL_OUT_JSON) {
+	if (p->output == DNSREEL_OUT_JSONARRAY) {
 		if (p->nrec)
 			OB_LIT(p, "\n]\n");
 		else
@@ -905,6 +982,8 @@ int dnsreel_output_parse(const char *s, enum dnsreel_output *out)
 	} t[] = {{"columns", DNSREEL_OUT_COLUMNS},
 		 {"json", DNSREEL_OUT_JSON},
 		 {"jsonl", DNSREEL_OUT_JSONL},
+		 {"jsonarray", DNSREEL_OUT_JSONARRAY},
+		 {"jsonpretty", DNSREEL_OUT_JSONPRETTY},
 		 {"csv", DNSREEL_OUT_CSV}};
 	for (size_t i = 0; s && i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcasecmp(s, t[i].name)) {

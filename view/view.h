@@ -194,17 +194,19 @@ int dnsreel_format_time(int64_t wall_ns, char *buf, size_t buflen);
 /* ---- printers ---------------------------------------------------------------------------- */
 
 /* Printers for decoded DNS records (struct dnsreel_rec) in the output formats trace_dns users
- * know: aligned columns, JSON (one array), JSON lines, and CSV. Shared by dnsreel-replay and
- * dnsreel-record --live. Output is buffered inside the printer; it reaches the FILE on
- * dnsreel_printer__flush(), when the buffer fills, at close, and after every record when the
- * stream is a terminal (so a live view is not delayed).
+ * know: aligned columns, JSON (an object per event, on one line or indented, or one array),
+ * and CSV. Shared by dnsreel-replay and dnsreel-record --live. Output is buffered inside the
+ * printer; it reaches the FILE on dnsreel_printer__flush(), when the buffer fills, at close,
+ * and after every record when the stream is a terminal (so a live view is not delayed).
  */
 
 enum dnsreel_output {
 	DNSREEL_OUT_COLUMNS,
-	DNSREEL_OUT_JSON,
-	DNSREEL_OUT_JSONL,
+	DNSREEL_OUT_JSON,      /* one JSON object per event, one per line (as ig -o json) */
+	DNSREEL_OUT_JSONL,     /* the same, by its JSON Lines name */
 	DNSREEL_OUT_CSV,
+	DNSREEL_OUT_JSONARRAY, /* one JSON array of every event */
+	DNSREEL_OUT_JSONPRETTY, /* one indented object per event (as ig -o jsonpretty) */
 };
 
 struct dnsreel_printer;
@@ -240,7 +242,7 @@ char *dnsreel_json_str(char *d, const char *s, size_t n);
 /* The same to a stream. 0, -ENOMEM or -EIO. */
 int dnsreel_json_fputs(FILE *o, const char *s);
 
-/* "columns" | "json" | "jsonl" | "csv" -> *out. 0 or DNSREEL_E_ARG. */
+/* "columns" | "json" | "jsonl" | "jsonarray" | "jsonpretty" | "csv" -> *out. 0 or DNSREEL_E_ARG. */
 int dnsreel_output_parse(const char *s, enum dnsreel_output *out);
 /* "name,k8s.podName, src" -> field ids (case-insensitive, '.' or '_', spaces ignored).
  * At most max ids; *n receives the count. On an unknown or empty name or too many names

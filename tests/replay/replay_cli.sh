@@ -40,8 +40,10 @@ mkdir -p "$golden"
 check_golden columns "$tmp/g.reel"
 check_golden wide "$tmp/g.reel" --wide
 check_golden fields "$tmp/g.reel" --fields TIMESTAMP,k8s.podName,id,pkt_type,src,dst,qr,name,rcode,latency_ns
-check_golden json "$tmp/g.reel" -o json
+check_golden jsonarray "$tmp/g.reel" -o jsonarray
 check_golden jsonl "$tmp/g.reel" -o jsonl
+# -o json streams an object per line as ig does: the jsonl golden, byte for byte
+check_golden jsonl "$tmp/g.reel" -o json
 check_golden jsonl_fields "$tmp/g.reel" -o jsonl --fields timestamp,name,num_answers,rd
 check_golden csv "$tmp/g.reel" -o csv
 check_golden nxdomain "$tmp/g.reel" -F rcode==NameError -F 'name~svc' --no-header
@@ -61,11 +63,21 @@ done
 
 # JSON parses and has trace_dns's layout
 if command -v python3 >/dev/null; then
-	python3 - "$tmp/json.out" "$tmp/jsonl.out" <<'EOF' || bad "json layout"
+	"$replay" "$tmp/g.reel" -o jsonpretty >"$tmp/jsonpretty.out" || bad "-o jsonpretty"
+	python3 - "$tmp/jsonarray.out" "$tmp/jsonl.out" "$tmp/jsonpretty.out" <<'EOF' || bad "json layout"
 import json, sys
 arr = json.load(open(sys.argv[1]))
 lines = [json.loads(l) for l in open(sys.argv[2])]
-assert arr == lines, "json and jsonl disagree"
+assert arr == lines, "jsonarray and jsonl disagree"
+text, dec, pretty, i = open(sys.argv[3]).read(), json.JSONDecoder(), [], 0
+while i < len(text):
+    if text[i].isspace():
+        i += 1
+        continue
+    obj, i = dec.raw_decode(text, i)
+    pretty.append(obj)
+assert pretty == lines, "jsonpretty and jsonl disagree"
+assert text.startswith('{\n  "timestamp": '), "jsonpretty is not indented"
 for o in arr:
     for k in ("timestamp", "timestamp_raw", "netns_id", "pkt_type", "id", "qr", "qr_raw",
               "qtype", "qtype_raw", "name", "rcode", "rcode_raw", "addresses", "num_answers",
@@ -244,7 +256,7 @@ expect 1 "$tmp/does-not-exist.reel"
 "$replay" --help | grep -q '^Usage: dnsreel-replay' || bad "--help usage line"
 
 # --stats on stderr only; nothing matched gives an empty JSON array; a full disk is a failure
-"$replay" "$tmp/h.reel" --stats -F name==no.such.name. -o json >"$tmp/s.out" 2>"$tmp/s.err" ||
+"$replay" "$tmp/h.reel" --stats -F name==no.such.name. -o jsonarray >"$tmp/s.out" 2>"$tmp/s.err" ||
 	bad "--stats run failed"
 grep -q '^frames read [0-9]*/[0-9]* (pruned [0-9]*, damaged 0), events' "$tmp/s.err" ||
 	bad "--stats line: $(cat "$tmp/s.err")"

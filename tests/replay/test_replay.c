@@ -537,9 +537,9 @@ static void test_printers(const char *cap)
 	CHECKF(!strcmp(tb, "2024-08-30T15:43:35.000000001Z"), "time %s", tb);
 
 	/* Print every rec of a capture in each format into memory and check shape. */
-	static const enum dnsreel_output outs[] = {DNSREEL_OUT_COLUMNS, DNSREEL_OUT_JSON,
-						   DNSREEL_OUT_JSONL, DNSREEL_OUT_CSV};
-	for (size_t k = 0; k < 4; k++) {
+	static const enum dnsreel_output outs[] = {DNSREEL_OUT_COLUMNS, DNSREEL_OUT_JSONARRAY,
+						   DNSREEL_OUT_JSONL, DNSREEL_OUT_CSV, DNSREEL_OUT_JSON};
+	for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++) {
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *mf = open_memstream(&buf, &len);
@@ -565,13 +565,13 @@ static void test_printers(const char *cap)
 			CHECKF(!strncmp(buf, "K8S.NODE", 8), "header: %.40s", buf);
 			/* every line has no trailing space */
 			CHECKF(!strstr(buf, " \n"), "trailing space");
-		} else if (outs[k] == DNSREEL_OUT_JSON) {
+		} else if (outs[k] == DNSREEL_OUT_JSONARRAY) {
 			CHECKF(len > 4 && buf[0] == '[' && !strcmp(buf + len - 2, "]\n"), "array");
 			CHECKF(strstr(buf, "\"timestamp_raw\":") &&
 				  strstr(buf, "\"creds\":{\"uid\":") &&
 				  strstr(buf, "\"podName\":") && strstr(buf, "\"qr_raw\":"),
 			      "json keys");
-		} else if (outs[k] == DNSREEL_OUT_JSONL) {
+		} else if (outs[k] == DNSREEL_OUT_JSONL || outs[k] == DNSREEL_OUT_JSON) {
 			CHECKF(lines == st.recs, "jsonl lines %zu of %llu", lines,
 			      (unsigned long long)st.recs);
 			CHECKF(buf[0] == '{', "object");
