@@ -1,4 +1,4 @@
-/* Internals shared by ctx.c, fields.c, filter.c and decoder.c (not a public interface). */
+/* Internals shared by the view's sources (not a public interface). */
 #ifndef DNSREEL_CTX_PRIV_H
 #define DNSREEL_CTX_PRIV_H
 
@@ -13,6 +13,10 @@ const char *dnsreel_ctx__path(const struct dnsreel_ctx *c, uint32_t capture);
 /* Node name of capture (meta.node), "" when unknown. */
 const char *dnsreel_ctx__node(const struct dnsreel_ctx *c, uint32_t capture);
 
-/* Fast text of an address (with_port: "1.2.3.4:53", "[::1]:53"). Returns length. buf >= 64. */
+/* The known field name closest to name (a typo), or NULL when none is close. */
+const char *dnsreel__suggest_field(const char *name);
+/* Whether value names a value of an enumerated field (rcode, qtype, opcode, pkt_type, proto);
+ * true for every other field. When false, hint says so, with the closest known name. */
+bool dnsreel__value_known(enum dnsreel_field_id f, const char *value, char *hint, size_t len);
 
 #endif

@@ -241,7 +241,11 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 	fname[fl] = 0;
 	const struct dnsreel_field_def *def = dnsreel_field_find(fname);
 	if (!def) {
-		errf(errbuf, errlen, "filter \"%s\": unknown field \"%s\"", expr, fname);
+		const char *near = dnsreel__suggest_field(fname);
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "filter \"%s\": unknown field \"%s\"%s%s%s", expr,
+				 fname, near ? " (did you mean " : "", near ? near : "",
+				 near ? "?)" : "");
 		return DNSREEL_E_PARSE;
 	}
 	enum op op;
@@ -314,6 +318,12 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 			     "filter \"%s\": \"%s\" is not a value this field can be "
 			     "ordered by",
 			     expr, t->val);
+			free(t->val);
+			return DNSREEL_E_PARSE;
+		}
+		char hint[256];
+		if (!t->num_ok && t->val[0] && !dnsreel__value_known(def->id, t->val, hint, sizeof(hint))) {
+			errf(errbuf, errlen, "filter \"%s\": %s", expr, hint);
 			free(t->val);
 			return DNSREEL_E_PARSE;
 		}

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctx_priv.h"
 #include "dnsreel.h"
 
 #define OBUF_CAP   (256 * 1024)
@@ -1020,8 +1021,11 @@ int dnsreel_fields_parse(const char *csv, enum dnsreel_field_id *ids, size_t max
 		name[len] = 0;
 		const struct dnsreel_field_def *d = dnsreel_field_find(name);
 		if (!d) {
+			const char *near = dnsreel__suggest_field(name);
 			if (err)
-				snprintf(err, errlen, "unknown field '%s'", name);
+				snprintf(err, errlen, "unknown field '%s'%s%s%s", name,
+					 near ? " (did you mean " : "", near ? near : "",
+					 near ? "?)" : "");
 			return DNSREEL_E_ARG;
 		}
 		if (*n >= max) {

@@ -298,6 +298,48 @@ static void test_prune(void)
 	dnsreel_filter__free(f);
 }
 
+/* A typo in a field name or an enumerated value is an error naming the closest spelling, never
+ * a filter that silently matches nothing. */
+static void test_suggestions(void)
+{
+	static const struct {
+		const char *expr, *want;
+	} cases[] = {
+	    {"rcode==NXDomian", "unknown rcode 'NXDomian' (did you mean NXDOMAIN / NameError?)"},
+	    {"rcode==Sucess", "(did you mean NOERROR / Success?)"},
+	    {"qtype==AAA", "unknown qtype 'AAA' (did you mean AAAA?)"},
+	    {"pkt_type==OUTGOIGN", "unknown pkt_type 'OUTGOIGN' (did you mean OUTGOING?)"},
+	    {"proto!=UPD", "unknown proto 'UPD' (did you mean UDP?)"},
+	    {"pky_type==HOST", "unknown field \"pky_type\" (did you mean pkt_type?)"},
+	    {"k8s.podnmae==x", "(did you mean k8s.podname?)"},
+	    {"rcode==qqqqqqqq", "unknown rcode 'qqqqqqqq' (names as trace_dns prints them"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dnsreel_filter *f = NULL;
+		char err[256] = "";
+		CHECK_INT(dnsreel_filter__new(&f), 0);
+		CHECK_INT(dnsreel_filter__add(f, cases[i].expr, err, sizeof(err)), DNSREEL_E_PARSE);
+		CHECKF(strstr(err, cases[i].want) != NULL, "%s: got \"%s\"", cases[i].expr, err);
+		dnsreel_filter__free(f);
+	}
+	/* known spellings in every form stay accepted */
+	static const char *const ok[] = {"rcode==nxdomain", "rcode==NameError", "rcode==3",
+					 "qtype==TYPE65", "qtype==https", "pkt_type==host",
+					 "proto==tcp", "rcode==", "opcode==QUERY"};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct dnsreel_filter *f = NULL;
+		char err[256] = "";
+		CHECK_INT(dnsreel_filter__new(&f), 0);
+		CHECKF(dnsreel_filter__add(f, ok[i], err, sizeof(err)) == 0, "%s: %s", ok[i], err);
+		dnsreel_filter__free(f);
+	}
+	char err[256] = "";
+	enum dnsreel_field_id ids[4];
+	size_t n = 0;
+	CHECK_INT(dnsreel_fields_parse("name,pky_type", ids, 4, &n, err, sizeof(err)), DNSREEL_E_ARG);
+	CHECK_STR(err, "unknown field 'pky_type' (did you mean pkt_type?)");
+}
+
 int main(void)
 {
 	q = check_read_file(DATA_DIR "/a.q.bin", &ql);
@@ -320,6 +362,7 @@ int main(void)
 	rq.wall_ns = 1500;
 	test_combined();
 	test_prune();
+	test_suggestions();
 	dnsreel_ctx__free(ctx);
 	free(q);
 	free(r);
