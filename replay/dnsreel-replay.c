@@ -28,6 +28,7 @@ enum {
 	OPT_UNTIL,
 	OPT_FIELDS,
 	OPT_WIDE,
+	OPT_NO_RESOLVE,
 	OPT_NO_HEADER,
 	OPT_STATS,
 	OPT_SCAN,
@@ -50,6 +51,8 @@ static const struct dnsreel_opt options[] = {
     {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST",
      "columns to print, e.g. timestamp,k8s.podname,name,rcode", NULL},
     {OPT_WIDE, "wide", 0, DNSREEL_NO_ARG, NULL, "columns: never cut long values", NULL},
+    {OPT_NO_RESOLVE, "no-resolve", 0, DNSREEL_NO_ARG, NULL,
+     "src, dst as plain IP:PORT (no p/NS/POD or s/NS/SVC names)", NULL},
     {OPT_NO_HEADER, "no-header", 0, DNSREEL_NO_ARG, NULL, "columns, csv: no header row", NULL},
     {OPT_WRITE, "write", 'w', DNSREEL_REQ_ARG, "FILE", "write to FILE instead of stdout", NULL},
     {OPT_FOLLOW, "follow", 'f', DNSREEL_NO_ARG, NULL,
@@ -163,7 +166,7 @@ int main(int argc, char **argv)
 	size_t nfields = 0;
 	const char *fields_arg = NULL, *output = "columns", *write_path = NULL;
 	const char *since = NULL, *until = NULL;
-	bool wide = false, no_header = false, follow = false, stats = false, scan = false;
+	bool wide = false, no_resolve = false, no_header = false, follow = false, stats = false, scan = false;
 	FILE *out = stdout;
 	int exit_code = DNSREEL_EXIT_OK, ch, err;
 	char errbuf[768] = "";
@@ -209,6 +212,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FIELDS:
 			fields_arg = cli.arg;
+			break;
+		case OPT_NO_RESOLVE:
+			no_resolve = true;
 			break;
 		case OPT_WIDE:
 			wide = true;
@@ -318,6 +324,7 @@ int main(int argc, char **argv)
 		    .fields = nfields ? fields : NULL,
 		    .nfields = nfields,
 		    .wide = wide,
+		    .no_resolve = no_resolve,
 		    .no_header = no_header,
 		    .out = out,
 		};

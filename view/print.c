@@ -21,6 +21,7 @@ struct dnsreel_printer {
 	enum dnsreel_output output;
 	FILE *out;
 	bool wide, no_header, tty, header_done, custom_fields;
+	bool no_resolve;
 	bool hold; /* keep the buffer whole (grow, never flush): an object is being re-laid */
 	size_t nrec;
 	int err; /* first write error */
@@ -270,14 +271,15 @@ size_t dnsreel_timefmt(struct dnsreel_timefmt *cache, int64_t wall_ns, char *buf
 
 /* src/dst as trace_dns shows endpoints: p/NS/POD:PORT, s/NS/SVC:PORT, else 10.0.0.1:53 or
  * [fd00::1]:53. buf >= 400 bytes (names are cut to fit). */
-static size_t endpoint_text(const struct dnsreel_rec *rec, bool src, char *buf)
+static size_t endpoint_text(const struct dnsreel_rec *rec, bool src, bool resolve, char *buf)
 {
 	const struct dnsreel_event *ev = rec->ev;
 	const uint8_t *a = src ? ev->src_addr : ev->dst_addr;
 	uint16_t port = src ? ev->src_port : ev->dst_port;
 	struct dnsreel_endpoint ep = {0};
 	size_t n = 0;
-	dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
+	if (resolve)
+		dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
 	if (ep.kind) {
 		size_t nl = ep.k8s_namespace ? strnlen(ep.k8s_namespace, 64) : 0;
 		size_t ml = ep.name ? strnlen(ep.name, 300) : 0;
@@ -318,7 +320,7 @@ static const char *field_text(struct dnsreel_printer *p, const struct dnsreel_re
 	}
 	if ((f == DNSREEL_F_SRC || f == DNSREEL_F_DST) && rec->ev && rec->ctx && buflen >= 400) {
 		/* The hot columns: rendered here without printf, as the field table does. */
-		*len = endpoint_text(rec, f == DNSREEL_F_SRC, buf);
+		*len = endpoint_text(rec, f == DNSREEL_F_SRC, !p->no_resolve, buf);
 		if (vout) {
 			memset(vout, 0, sizeof(*vout));
 			vout->type = DNSREEL_FT_STR;
@@ -470,6 +472,27 @@ static void columns_header(struct dnsreel_printer *p)
 	flush_line(p, pos);
 }
 
+/* An endpoint too wide for its column loses characters from the middle of its name, never
+ * its ":PORT", so the port stays visible as trace_dns users read it. ASCII only (k8s names and
+ * addresses are); anything else is cut as every other cell. Returns the new length or 0. */
+static size_t cut_keep_port(const char *s, size_t n, size_t w, char *out)
+{
+	const char *colon = memrchr(s, ':', n);
+	if (!colon || n <= w || utf8_len(s, n) != n)
+		return 0;
+	size_t tail = n - (size_t)(colon - s), room = w > tail + 2 ? w - tail - 1 : 0;
+	if (!room)
+		return 0;
+	size_t head = room / 2, back = room - head, pre = (size_t)(colon - s);
+	size_t o = 0;
+	memcpy(out, s, head);
+	o += head;
+	memcpy(out + o, ELLIPSIS, 3);
+	o += 3;
+	memcpy(out + o, s + pre - back, back + tail);
+	return o + back + tail;
+}
+
 static void print_columns(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 {
 	const struct dnsreel_field_def *defs = dnsreel_fields(NULL);
@@ -479,6 +502,13 @@ static void print_columns(struct dnsreel_printer *p, const struct dnsreel_rec *r
 		enum dnsreel_field_id f = p->fields[i];
 		size_t n;
 		const char *s = field_text(p, rec, f, buf, sizeof(buf), &n, NULL);
+		char cut[sizeof(buf) + 4];
+		size_t cn;
+		if ((f == DNSREEL_F_SRC || f == DNSREEL_F_DST) && !p->wide && p->widths[i] > 0 &&
+		    (cn = cut_keep_port(s, n, (size_t)p->widths[i], cut)) > 0) {
+			s = cut;
+			n = cn;
+		}
 		if (put_cell(p, &pos, s, n, p->widths[i], defs[f].right_align,
 			     f == DNSREEL_F_K8S_PODNAME, i + 1 == p->nfields) < 0)
 			return;
@@ -799,6 +829,7 @@ int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_prin
 	p->output = o->output;
 	p->out = o->out ? o->out : stdout;
 	p->wide = o->wide;
+	p->no_resolve = o->no_resolve;
 	p->no_header = o->no_header;
 	p->tty = isatty(fileno(p->out));
 	const enum dnsreel_field_id *f = o->fields;

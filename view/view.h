@@ -221,6 +221,7 @@ struct dnsreel_printer_opts {
 	const enum dnsreel_field_id *fields;
 	size_t nfields;
 	bool wide;	/* columns: never cut long values */
+	bool no_resolve; /* columns, csv: src/dst as IP:PORT, not p/NS/POD:PORT or s/NS/SVC */
 	bool no_header; /* columns and csv: no header row */
 	FILE *out;	/* NULL = stdout; not closed by the printer */
 };

@@ -61,6 +61,13 @@ for cap in "$data"/*.reel; do
 	check_golden "$name.jsonl" "$cap" -o jsonl
 done
 
+# --no-resolve prints endpoints as the trace_dns docs do; a cut endpoint keeps its port
+nr=$("$replay" "$data/lab-basic.reel" --no-resolve --fields src,dst -F qr==Q -F netns_id==4026532678)
+grep -q '^10\.244\.0\.10:[0-9]* *10\.96\.0\.10:53$' <<<"$nr" || bad "--no-resolve: $(head -2 <<<"$nr")"
+grep -q '[ps]/' <<<"$nr" && bad "--no-resolve still names pods or services"
+cut=$("$replay" "$data/lab-basic.reel" --fields dst -F 'dst~coredns' | sed -n 2p)
+[[ $cut == *…*:53 ]] || bad "a cut endpoint lost its port: $cut"
+
 # JSON parses and has trace_dns's layout
 if command -v python3 >/dev/null; then
 	"$replay" "$tmp/g.reel" -o jsonpretty >"$tmp/jsonpretty.out" || bad "-o jsonpretty"
