@@ -693,6 +693,16 @@ static char *cj_endpoint(char *d, const struct dnsreel_rec *rec, bool src)
 	return d;
 }
 
+/* A context string field: null when unknown (NULL or empty), as the field table has it. */
+static char *cj_known(char *d, const char *s, size_t max)
+{
+	if (!s || !s[0]) {
+		CLIT(d, "null");
+		return d;
+	}
+	return cj_cstr(d, s, max);
+}
+
 static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 {
 	const struct dnsreel_event *ev = rec->ev;
@@ -731,35 +741,39 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	else
 		CLIT(d, "\",\"version\":4}");
 
+	/* Unknown is null, as in the --fields layout and SQL: no process context is no uid (not
+	 * uid 0, which reads as root), a netns without a pod has no pod name. */
 	bool proc = ev->flags & DNSREEL_EV_PROC;
-	CLIT(d, ",\"proc\":{\"comm\":");
-	d = (proc) ? cj_cstr(d, ev->comm, sizeof(ev->comm)) : dnsreel_json_str(d, "", 0);
-	CLIT(d, ",\"pid\":");
-	d = cj_u64(d, proc ? ev->pid : 0);
-	CLIT(d, ",\"tid\":");
-	d = cj_u64(d, proc ? ev->tid : 0);
-	CLIT(d, ",\"creds\":{\"uid\":");
-	d = cj_u64(d, proc ? ev->uid : 0);
-	CLIT(d, ",\"gid\":");
-	d = cj_u64(d, proc ? ev->gid : 0);
-	CLIT(d, "}}");
+	if (proc) {
+		CLIT(d, ",\"proc\":{\"comm\":");
+		d = cj_cstr(d, ev->comm, sizeof(ev->comm));
+		CLIT(d, ",\"pid\":");
+		d = cj_u64(d, ev->pid);
+		CLIT(d, ",\"tid\":");
+		d = cj_u64(d, ev->tid);
+		CLIT(d, ",\"creds\":{\"uid\":");
+		d = cj_u64(d, ev->uid);
+		CLIT(d, ",\"gid\":");
+		d = cj_u64(d, ev->gid);
+		CLIT(d, "}}");
+	} else {
+		CLIT(d, ",\"proc\":{\"comm\":null,\"pid\":null,\"tid\":null,"
+			"\"creds\":{\"uid\":null,\"gid\":null}}");
+	}
 
 	const struct dnsreel_meta *m = rec->ctx ? dnsreel_ctx__meta(rec->ctx, rec->capture) : NULL;
 	CLIT(d, ",\"k8s\":{\"node\":");
-	d = (m) ? cj_cstr(d, m->node, sizeof(m->node)) : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, m ? m->node : NULL, sizeof(m->node));
 	CLIT(d, ",\"namespace\":");
-	d = ns ? cj_cstr(d, ns->k8s_namespace, sizeof(ns->k8s_namespace)) : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, ns ? ns->k8s_namespace : NULL, sizeof(ns->k8s_namespace));
 	CLIT(d, ",\"podName\":");
-	d = ns ? cj_cstr(d, ns->k8s_podname, sizeof(ns->k8s_podname)) : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, ns ? ns->k8s_podname : NULL, sizeof(ns->k8s_podname));
 	CLIT(d, ",\"containerName\":");
-	d = ns ? cj_cstr(d, ns->k8s_containername, sizeof(ns->k8s_containername))
-	       : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, ns ? ns->k8s_containername : NULL, sizeof(ns->k8s_containername));
 	CLIT(d, "},\"runtime\":{\"containerName\":");
-	d = (ns) ? cj_cstr(d, ns->runtime_containername, sizeof(ns->runtime_containername))
-		 : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, ns ? ns->runtime_containername : NULL, sizeof(ns->runtime_containername));
 	CLIT(d, ",\"containerId\":");
-	d = (ns) ? cj_cstr(d, ns->runtime_containerid, sizeof(ns->runtime_containerid))
-		 : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, ns ? ns->runtime_containerid : NULL, sizeof(ns->runtime_containerid));
 
 	CLIT(d, "},\"id\":\"");
 	*d++ = hex[dns->id >> 12];
@@ -781,10 +795,10 @@ static void json_full(struct dnsreel_printer *p, const struct dnsreel_rec *rec)
 	CLIT(d, ",\"qtype_raw\":");
 	d = cj_u64(d, dns->qtype);
 	CLIT(d, ",\"name\":");
-	d = (dns->has_question) ? cj_cstr(d, dns->qname, sizeof(dns->qname)) : dnsreel_json_str(d, "", 0);
+	d = cj_known(d, dns->has_question ? dns->qname : NULL, sizeof(dns->qname));
 	CLIT(d, ",\"rcode\":");
 	if (!dns->qr) {
-		CLIT(d, "\"\"");
+		CLIT(d, "null");
 	} else if ((t = dnsreel_dns_rcode_name(dns->rcode))) {
 		d = cj_sz(d, t);
 	} else {
