@@ -152,8 +152,8 @@ static int dr_dict_grow(struct dr_dict *d)
 	d->tab = nt;
 	d->tabmask = tsz - 1;
 	for (uint32_t i = 0; i < d->n; i++) {
-		uint32_t h =
-		    (uint32_t)dnsreel_hash_bytes(d->keys + (size_t)i * d->keylen, d->keylen, DICT_SEED);
+		uint32_t h = (uint32_t)dnsreel_hash_bytes(d->keys + (size_t)i * d->keylen,
+							  d->keylen, DICT_SEED);
 		while (d->tab[h & d->tabmask])
 			h++;
 		d->tab[h & d->tabmask] = i + 1;

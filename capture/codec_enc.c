@@ -198,7 +198,8 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		}
 		if (ne) {
 			hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
-			hqi = dnsreel_mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
+			hqi =
+			    dnsreel_mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
 			if (op == P_LIT) {
 				c = e->ht_qid[hqi & hmask];
 				if (c && e->nend[c - 1] == ne) {
@@ -262,8 +263,8 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 					 * same way, so no entry is written for it */
 					bool nw;
 					if (!hk_ok) {
-						hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k),
-								DICT_SEED);
+						hk = dnsreel_hash_bytes((const uint8_t *)k,
+									sizeof(*k), DICT_SEED);
 						hk_ok = true;
 					}
 					int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);

@@ -322,7 +322,8 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 			return DNSREEL_E_PARSE;
 		}
 		char hint[256];
-		if (!t->num_ok && t->val[0] && !dnsreel__value_known(def->id, t->val, hint, sizeof(hint))) {
+		if (!t->num_ok && t->val[0] &&
+		    !dnsreel__value_known(def->id, t->val, hint, sizeof(hint))) {
 			errf(errbuf, errlen, "filter \"%s\": %s", expr, hint);
 			free(t->val);
 			return DNSREEL_E_PARSE;

@@ -1025,12 +1025,9 @@ int dnsreel_output_parse(const char *s, enum dnsreel_output *out)
 	static const struct {
 		const char *name;
 		enum dnsreel_output o;
-	} t[] = {{"columns", DNSREEL_OUT_COLUMNS},
-		 {"json", DNSREEL_OUT_JSON},
-		 {"jsonl", DNSREEL_OUT_JSONL},
-		 {"jsonarray", DNSREEL_OUT_JSONARRAY},
-		 {"jsonpretty", DNSREEL_OUT_JSONPRETTY},
-		 {"csv", DNSREEL_OUT_CSV}};
+	} t[] = {{"columns", DNSREEL_OUT_COLUMNS},	 {"json", DNSREEL_OUT_JSON},
+		 {"jsonl", DNSREEL_OUT_JSONL},		 {"jsonarray", DNSREEL_OUT_JSONARRAY},
+		 {"jsonpretty", DNSREEL_OUT_JSONPRETTY}, {"csv", DNSREEL_OUT_CSV}};
 	for (size_t i = 0; s && i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcasecmp(s, t[i].name)) {
 			*out = t[i].o;

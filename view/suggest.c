@@ -22,7 +22,8 @@ static unsigned distance(const char *a, const char *b)
 		d[0][j] = (unsigned)j;
 	for (size_t i = 1; i <= n; i++)
 		for (size_t j = 1; j <= m; j++) {
-			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			int ca = tolower((unsigned char)a[i - 1]),
+			    cb = tolower((unsigned char)b[j - 1]);
 			if (ca == '_')
 				ca = '.';
 			if (cb == '_')
@@ -88,7 +89,8 @@ bool dnsreel__value_known(enum dnsreel_field_id f, const char *value, char *hint
 			snprintf(hint, len, "unknown rcode '%s' (did you mean %s / %s?)", value,
 				 rcode_mnemonics[code], dnsreel_dns_rcode_name((uint16_t)code));
 		else
-			snprintf(hint, len, "unknown rcode '%s' (names as trace_dns prints them: "
+			snprintf(hint, len,
+				 "unknown rcode '%s' (names as trace_dns prints them: "
 				 "Success, NameError, ServerFailure, Refused, ...; or a number)",
 				 value);
 		return false;

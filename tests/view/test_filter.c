@@ -324,8 +324,8 @@ static void test_suggestions(void)
 	}
 	/* known spellings in every form stay accepted */
 	static const char *const ok[] = {"rcode==nxdomain", "rcode==NameError", "rcode==3",
-					 "qtype==TYPE65", "qtype==https", "pkt_type==host",
-					 "proto==tcp", "rcode==", "opcode==QUERY"};
+					 "qtype==TYPE65",   "qtype==https",	"pkt_type==host",
+					 "proto==tcp",	    "rcode==",		"opcode==QUERY"};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		struct dnsreel_filter *f = NULL;
 		char err[256] = "";
@@ -336,7 +336,8 @@ static void test_suggestions(void)
 	char err[256] = "";
 	enum dnsreel_field_id ids[4];
 	size_t n = 0;
-	CHECK_INT(dnsreel_fields_parse("name,pky_type", ids, 4, &n, err, sizeof(err)), DNSREEL_E_ARG);
+	CHECK_INT(dnsreel_fields_parse("name,pky_type", ids, 4, &n, err, sizeof(err)),
+		  DNSREEL_E_ARG);
 	CHECK_STR(err, "unknown field 'pky_type' (did you mean pkt_type?)");
 }
 
