@@ -104,18 +104,16 @@ static void print_text(struct dnsreel_capr *r, FILE *o)
 		pods += dnsreel_capr__netns_at(r, i)->k8s_podname[0] != 0;
 	fprintf(o, "netns:        %zu (%zu with a pod)\n", nn, pods);
 	if (nn) {
-		fprintf(o, "  %-12s %-16s %-40s %-16s %s\n", "NETNS", "NAMESPACE", "POD",
-			"CONTAINER", "IPS");
+		/* KIND says what a row is, so a netns name is never read as a pod name */
+		fprintf(o, "  %-12s %-5s %-16s %-40s %-16s %s\n", "NETNS", "KIND", "NAMESPACE",
+			"NAME", "CONTAINER", "IPS");
 		for (size_t i = 0; i < nn; i++) {
 			const struct dnsreel_netns_ctx *n = dnsreel_capr__netns_at(r, i);
-			char pod[300];
-			if (n->k8s_podname[0])
-				snprintf(pod, sizeof(pod), "%s", n->k8s_podname);
-			else
-				snprintf(pod, sizeof(pod), "%s%s",
-					 (n->flags & DNSREEL_NETNS_HOST) ? "(host) " : "", n->name);
-			fprintf(o, "  %-12" PRIu64 " %-16s %-40s %-16s %s%s\n", n->netns,
-				n->k8s_namespace[0] ? n->k8s_namespace : "-", pod[0] ? pod : "-",
+			bool pod = n->k8s_podname[0] != 0;
+			const char *kind = (n->flags & DNSREEL_NETNS_HOST) ? "host" : pod ? "pod" : "netns";
+			const char *name = pod ? n->k8s_podname : n->name;
+			fprintf(o, "  %-12" PRIu64 " %-5s %-16s %-40s %-16s %s%s\n", n->netns, kind,
+				n->k8s_namespace[0] ? n->k8s_namespace : "-", name[0] ? name : "-",
 				n->k8s_containername[0] ? n->k8s_containername : "-",
 				n->ips[0] ? n->ips : "-",
 				(n->flags & DNSREEL_NETNS_GONE) ? " (gone)" : "");
