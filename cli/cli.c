@@ -99,6 +99,32 @@ static int build_tables(struct dnsreel_cli *c)
 	return 0;
 }
 
+/* Flushes stdout; on failure says so on stderr (once) and returns true. */
+static bool stdout_failed(struct dnsreel_cli *c)
+{
+	if (c->out_failed)
+		return true;
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return false;
+	c->out_failed = true;
+	fprintf(stderr, "%s: writing standard output: %s\n", c->tool->name,
+		strerror(errno ? errno : EIO));
+	return true;
+}
+
+int dnsreel_cli_end(struct dnsreel_cli *c, int exit_code)
+{
+	bool failed = stdout_failed(c);
+	if (!failed && fclose(stdout) != 0) {
+		fprintf(stderr, "%s: writing standard output: %s\n", c->tool->name,
+			strerror(errno));
+		failed = true;
+	}
+	dnsreel_cli_free(c);
+	return failed ? DNSREEL_EXIT_FAIL : exit_code;
+}
+
 void dnsreel_cli_print_version(const struct dnsreel_tool *t)
 {
 	printf("%s %s (git %s, zstd %s, SQLite %s", t->name, DNSREEL_VERSION, DNSREEL_GIT_COMMIT,
@@ -156,12 +182,12 @@ static int next_option(struct dnsreel_cli *c, int *exit_code)
 		}
 		if ((ch == BUILTIN_HELP || (ch == 'h' && c->builtin_help))) {
 			dnsreel_cli_help(c->tool, stdout);
-			*exit_code = DNSREEL_EXIT_OK;
+			*exit_code = stdout_failed(c) ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
 			return DNSREEL_CLI_EXIT;
 		}
 		if (ch == BUILTIN_VERSION) {
 			dnsreel_cli_print_version(c->tool);
-			*exit_code = DNSREEL_EXIT_OK;
+			*exit_code = stdout_failed(c) ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
 			return DNSREEL_CLI_EXIT;
 		}
 		if (ch == BUILTIN_VERBOSE || (ch == 'v' && c->builtin_verbose)) {

@@ -49,6 +49,7 @@ struct dnsreel_cli {
 	struct option longopts[DNSREEL_CLI_MAX_OPTS + 5];
 	char shortopts[2 * DNSREEL_CLI_MAX_OPTS + 8];
 	bool built, done, builtin_help, builtin_verbose, builtin_quiet;
+	bool out_failed; /* writing stdout failed, and was reported */
 };
 
 /* Starts parsing. --help, --version, -v, -q are handled by dnsreel_cli_next() itself when the
@@ -61,6 +62,10 @@ int dnsreel_cli_next(struct dnsreel_cli *c, int *exit_code);
 /* Nothing to free any more (tables are inside struct dnsreel_cli); kept so callers stay
  * symmetric with init. */
 void dnsreel_cli_free(struct dnsreel_cli *c);
+/* Ends a tool: flushes and closes standard output and, when that failed (a full disk, a closed
+ * pipe, /dev/full), says so on stderr and returns DNSREEL_EXIT_FAIL; else exit_code. Data that
+ * did not reach its file is never reported as success. */
+int dnsreel_cli_end(struct dnsreel_cli *c, int exit_code);
 /* "TOOL VERSION (git COMMIT, zstd V, SQLite V[, the tool's own])" on stdout, as --version. */
 void dnsreel_cli_print_version(const struct dnsreel_tool *t);
 

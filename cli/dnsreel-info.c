@@ -254,6 +254,5 @@ int main(int argc, char **argv)
 	if (json)
 		fputs(n > 1 ? "\n]\n" : "\n", stdout);
 cleanup:
-	dnsreel_cli_free(&c);
-	return ret;
+	return dnsreel_cli_end(&c, ret);
 }

@@ -73,6 +73,5 @@ int main(int argc, char **argv)
 		}
 	}
 cleanup:
-	dnsreel_cli_free(&c);
-	return ret;
+	return dnsreel_cli_end(&c, ret);
 }

@@ -58,13 +58,14 @@ int main(int argc, char **argv)
 		return DNSREEL_EXIT_USAGE;
 	}
 	const char *verb = argv[1];
-	if (!strcmp(verb, "-h") || !strcmp(verb, "--help")) {
-		usage(stdout);
-		return DNSREEL_EXIT_OK;
-	}
-	if (!strcmp(verb, "--version")) {
-		dnsreel_cli_print_version(&tool);
-		return DNSREEL_EXIT_OK;
+	if (!strcmp(verb, "-h") || !strcmp(verb, "--help") || !strcmp(verb, "--version")) {
+		if (strcmp(verb, "--version"))
+			usage(stdout);
+		else
+			dnsreel_cli_print_version(&tool);
+		struct dnsreel_cli c;
+		dnsreel_cli_init(&c, &tool, argc, argv);
+		return dnsreel_cli_end(&c, DNSREEL_EXIT_OK);
 	}
 	char *help_argv[3] = {NULL, "--help", NULL};
 	char **targv = argv + 1; /* targv[0] becomes the tool's name */

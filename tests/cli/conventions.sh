@@ -14,6 +14,12 @@ trap 'rm -f "$out" "$err"' EXIT
 grep -q '^Usage: ' "$out" || { echo "FAIL: --help has no Usage line on stdout"; fail=1; }
 [ -s "$err" ] && { echo "FAIL: --help wrote to stderr:"; cat "$err"; fail=1; }
 
+if [ -w /dev/full ]; then
+	"$tool" --help >/dev/full 2>"$err"; rc=$?
+	[ $rc -eq 1 ] || { echo "FAIL: --help into a full disk exited $rc, want 1"; fail=1; }
+	grep -q 'writing standard output' "$err" || { echo "FAIL: --help into a full disk: no error"; fail=1; }
+fi
+
 "$tool" --version >"$out" 2>"$err"; rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: $tool --version exited $rc"; fail=1; }
 grep -qE '^[a-z-]+ [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-f]' "$out" ||
