@@ -26,6 +26,7 @@ int main(void)
 	CHECK_INT(T("2024-08-30T15:43:35.1234567891234Z", now), base + 123456789);
 	CHECK_INT(T("2024-08-30T15:43Z", now), base - 35000000000LL);
 	CHECK_INT(T("2024-08-30", now), 1724976000000000000LL);
+	CHECK_INT(T("2024-08-30T15:43:35", now), base); /* no zone: UTC, as the man pages say */
 	CHECK_INT(T("1970-01-01T00:00:00Z", now), 0);
 	CHECK_INT(T("2000-02-29T00:00:00Z", now), 951782400000000000LL);
 	CHECK_INT(T("now", now), now);
