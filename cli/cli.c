@@ -407,6 +407,37 @@ void dnsreel_progress_init(struct dnsreel_progress *p, const struct dnsreel_cli 
 {
 	p->on = c->verbosity >= 0 && isatty(STDERR_FILENO);
 	p->last_ns = 0;
+	p->start_ns = clock_ns(CLOCK_MONOTONIC);
+	p->delay_ns = 1000000000LL;
+	const char *d = getenv("DNSREEL_PROGRESS_DELAY");
+	uint64_t s;
+	if (d && dnsreel_parse_u64(d, 0, 3600, &s) == 0)
+		p->delay_ns = (int64_t)s * 1000000000LL;
+}
+
+void dnsreel_progress_rate(const struct dnsreel_progress *p, uint64_t done, uint64_t total,
+			   const char *unit, char *buf, size_t len)
+{
+	double secs = (double)(clock_ns(CLOCK_MONOTONIC) - p->start_ns) / 1e9;
+	double rate = secs > 0 ? (double)done / secs : 0;
+	const char *scale = "";
+	double shown = rate;
+	if (shown >= 1e6) {
+		shown /= 1e6;
+		scale = "M";
+	} else if (shown >= 1e3) {
+		shown /= 1e3;
+		scale = "k";
+	}
+	int n = snprintf(buf, len, " %3.0f%%, %.2f%s %s/s",
+			 total ? 100.0 * (double)done / (double)total : 0.0, shown, scale, unit);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (rate > 0 && total > done) {
+		uint64_t left = (uint64_t)((double)(total - done) / rate + 0.5);
+		snprintf(buf + n, len - (size_t)n, ", %" PRIu64 ":%02" PRIu64 " left", left / 60,
+			 left % 60);
+	}
 }
 
 void dnsreel_progress(struct dnsreel_progress *p, const char *fmt, ...)
@@ -414,7 +445,7 @@ void dnsreel_progress(struct dnsreel_progress *p, const char *fmt, ...)
 	if (!p->on)
 		return;
 	int64_t now = clock_ns(CLOCK_MONOTONIC);
-	if (p->last_ns && now - p->last_ns < 200000000)
+	if (now - p->start_ns < p->delay_ns || (p->last_ns && now - p->last_ns < 200000000))
 		return;
 	p->last_ns = now;
 	va_list ap;

@@ -92,8 +92,14 @@ void dnsreel_err(const struct dnsreel_cli *c, const char *fmt, ...)
 struct dnsreel_progress {
 	bool on;
 	int64_t last_ns;
+	int64_t start_ns; /* monotonic, at init */
+	int64_t delay_ns; /* nothing shown before: a short job gets no progress line (1 s;
+			   * DNSREEL_PROGRESS_DELAY=SECONDS in the environment changes it) */
 };
 void dnsreel_progress_init(struct dnsreel_progress *p, const struct dnsreel_cli *c);
+/* " 42%, 1.25 M events/s, 0:07 left" for done of total units since init, into buf. */
+void dnsreel_progress_rate(const struct dnsreel_progress *p, uint64_t done, uint64_t total,
+			   const char *unit, char *buf, size_t len);
 void dnsreel_progress(struct dnsreel_progress *p, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void dnsreel_progress_done(struct dnsreel_progress *p);

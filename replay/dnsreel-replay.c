@@ -135,13 +135,13 @@ static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
 			fflush(stdout);
 		return;
 	}
-	/* Only a long job earns a progress line. */
-	if (dnsreel_now_boot_ns() - r->start_ns < 1000000000LL)
-		return;
-	dnsreel_progress(&r->progress, "frames %llu/%llu  events %llu/%llu",
+	char rate[96];
+	dnsreel_progress_rate(&r->progress, st->events_read, st->events_total, "events", rate,
+			      sizeof(rate));
+	dnsreel_progress(&r->progress, "frames %llu/%llu  events %llu/%llu%s",
 			 (unsigned long long)(st->frames_read + st->frames_pruned + st->frames_bad),
 			 (unsigned long long)st->frames_total, (unsigned long long)st->events_read,
-			 (unsigned long long)st->events_total);
+			 (unsigned long long)st->events_total, rate);
 }
 
 static int add_list(struct dnsreel_cli *cli, struct dnsreel_filter *f, enum dnsreel_field_id id,

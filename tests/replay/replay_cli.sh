@@ -210,6 +210,20 @@ else
 	echo "skip: tshark not installed"
 fi
 
+# ---- progress: on a terminal only, with rate and time left; -q silences it -----------------
+if command -v script >/dev/null; then
+	"$synth" -o "$tmp/p.reel" -n 100000 --multi-hop --block-events 1000 >/dev/null || exit 1
+	DNSREEL_PROGRESS_DELAY=0 script -qec "'$replay' '$tmp/p.reel' >/dev/null" "$tmp/tty.txt" >/dev/null
+	tr '\r' '\n' <"$tmp/tty.txt" | grep -aqE 'events [0-9]+/100000 +[0-9]+%, [0-9.]+[kM]? events/s' ||
+		bad "no progress line on a terminal: $(tr '\r' '\n' <"$tmp/tty.txt" | head -3)"
+	DNSREEL_PROGRESS_DELAY=0 script -qec "'$replay' -q '$tmp/p.reel' >/dev/null" "$tmp/tty.txt" >/dev/null
+	grep -aq 'events/s' "$tmp/tty.txt" && bad "-q still shows progress"
+	DNSREEL_PROGRESS_DELAY=0 "$replay" "$tmp/p.reel" >/dev/null 2>"$tmp/notty.err"
+	[ -s "$tmp/notty.err" ] && bad "progress on stderr that is no terminal: $(head -c 200 "$tmp/notty.err")"
+else
+	bad "script (util-linux) missing: cannot test progress on a terminal"
+fi
+
 # ---- damaged captures -----------------------------------------------------------------------
 full=$("$replay" "$tmp/h.reel" --no-header | wc -l)
 # Frames sit after the context records at the start of a segment: aim at the frames the
