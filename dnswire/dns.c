@@ -6,8 +6,10 @@
  * the message being parsed; whatever was decoded before stays valid.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -367,13 +369,10 @@ static int fail(struct dnsreel_dns *out, int err, size_t off, const char *what)
 	return err;
 }
 
-int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
+/* Resets out and reads the header, for the full parse and the question-only one. Returns 0 or
+ * the parse error (recorded in out). */
+static int parse_header(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 {
-	size_t bad = 0, off, next;
-	int rc;
-
-	if (!out)
-		return DNSREEL_E_ARG;
 	out->id = 0;
 	out->qr = out->opcode = out->aa = out->tc = out->rd = out->ra = out->z = out->ad = out->cd =
 	    0;
@@ -412,7 +411,30 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 	out->ancount = rd16(msg + 6);
 	out->nscount = rd16(msg + 8);
 	out->arcount = rd16(msg + 10);
+	return 0;
+}
 
+/* The first question's type and class after its name ends at next. */
+static int parse_qtail(const uint8_t *msg, size_t len, size_t next, struct dnsreel_dns *out)
+{
+	if (next + 4 > len)
+		return fail(out, DNSREEL_E_TRUNCATED, len, "question");
+	out->qtype = rd16(msg + next);
+	out->qclass = rd16(msg + next + 2);
+	out->has_question = true;
+	return 0;
+}
+
+int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
+{
+	size_t bad = 0, off, next;
+	int rc;
+
+	if (!out)
+		return DNSREEL_E_ARG;
+	rc = parse_header(msg, len, out);
+	if (rc < 0)
+		return rc;
 	off = 12;
 	for (unsigned q = 0; q < out->qdcount; q++) {
 		if (q == 0) {
@@ -422,17 +444,15 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 				out->qname[0] = 0;
 				return fail(out, rc, rc == DNSREEL_E_LIMIT ? off : bad, "question");
 			}
+			rc = parse_qtail(msg, len, next, out);
+			if (rc < 0)
+				return rc;
 		} else {
 			rc = name_skip(msg, len, off, &next, &bad);
 			if (rc < 0)
 				return fail(out, rc, bad, "question");
-		}
-		if (next + 4 > len)
-			return fail(out, DNSREEL_E_TRUNCATED, len, "question");
-		if (q == 0) {
-			out->qtype = rd16(msg + next);
-			out->qclass = rd16(msg + next + 2);
-			out->has_question = true;
+			if (next + 4 > len)
+				return fail(out, DNSREEL_E_TRUNCATED, len, "question");
 		}
 		off = next + 4;
 	}
@@ -470,6 +490,102 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 		off = rd + rdlen;
 	}
 	return 0;
+}
+
+/* ---- header and question only, with a name cache ------------------------------------------ */
+
+/* Direct-mapped: a collision only costs a decode. Names longer than NC_WIRE on the wire or
+ * compressed (a question name never needs to be) are decoded every time. */
+#define NC_SLOTS 2048
+#define NC_WIRE	 96
+#define NC_TEXT	 128
+
+struct nc_ent {
+	uint8_t wlen; /* 0 = empty */
+	uint8_t tlen;
+	uint8_t wire[NC_WIRE];
+	char text[NC_TEXT];
+};
+
+struct dnsreel_dns_ncache {
+	struct nc_ent ent[NC_SLOTS];
+};
+
+int dnsreel_dns_ncache__new(struct dnsreel_dns_ncache **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void dnsreel_dns_ncache__free(struct dnsreel_dns_ncache *nc)
+{
+	free(nc);
+}
+
+/* Slot from the length and the first and last eight bytes. */
+static size_t nc_slot(const uint8_t *p, size_t n)
+{
+	uint64_t a = 0, b = 0;
+
+	memcpy(&a, p, n < 8 ? n : 8);
+	if (n > 8)
+		memcpy(&b, p + n - 8, 8);
+	a = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ n) * 0xff51afd7ed558ccdull;
+	return (size_t)(a >> 40) & (NC_SLOTS - 1);
+}
+
+/* The cache slot for the plain (uncompressed, short) name at 12, or NULL; *wl its wire length. */
+static struct nc_ent *nc_find(struct dnsreel_dns_ncache *nc, const uint8_t *msg, size_t len,
+			      size_t *wl)
+{
+	for (size_t pos = 12; pos < len && pos - 12 < NC_WIRE;) {
+		uint8_t l = msg[pos];
+
+		if (l == 0) {
+			*wl = pos + 1 - 12;
+			return &nc->ent[nc_slot(msg + 12, *wl)];
+		}
+		if (l & 0xc0)
+			return NULL;
+		pos += (size_t)l + 1;
+	}
+	return NULL;
+}
+
+int dnsreel_dns_parse_question(const uint8_t *msg, size_t len, struct dnsreel_dns *out,
+			       struct dnsreel_dns_ncache *nc)
+{
+	struct nc_ent *e = NULL;
+	size_t wl = 0, next, bad = 0;
+	int rc;
+
+	if (!out)
+		return DNSREEL_E_ARG;
+	rc = parse_header(msg, len, out);
+	if (rc < 0 || !out->qdcount)
+		return rc;
+	if (nc)
+		e = nc_find(nc, msg, len, &wl);
+	if (e && e->wlen == wl && !memcmp(e->wire, msg + 12, wl)) {
+		memcpy(out->qname, e->text, (size_t)e->tlen + 1);
+		return parse_qtail(msg, len, 12 + wl, out);
+	}
+	rc = name_decode(msg, len, 12, out->qname, sizeof(out->qname), &next, &bad);
+	if (rc < 0) {
+		out->qname[0] = 0;
+		return fail(out, rc, rc == DNSREEL_E_LIMIT ? 12 : bad, "question");
+	}
+	if (e && next - 12 == wl) {
+		size_t tl = strlen(out->qname);
+
+		if (tl < NC_TEXT) {
+			e->wlen = (uint8_t)wl;
+			memcpy(e->wire, msg + 12, wl);
+			e->tlen = (uint8_t)tl;
+			memcpy(e->text, out->qname, tl + 1);
+		}
+	}
+	return parse_qtail(msg, len, next, out);
 }
 
 /* ---- iterator ----------------------------------------------------------------------------- */

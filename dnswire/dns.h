@@ -46,6 +46,25 @@ struct dnsreel_dns {
  * DNSREEL_E_TRUNCATED / DNSREEL_E_CORRUPT otherwise (out is filled as far as it got). */
 int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out);
 
+/* Header and first question only, filled exactly as dnsreel_dns_parse() fills them; rcode is the
+ * header's four bits (the extended bits live in OPT), and answers, addresses and EDNS stay empty.
+ * Most fields need no more, and walking every RR costs more than the rest of a row. cache: NULL,
+ * or a name cache that saves decoding a question name seen before. Returns 0 or
+ * DNSREEL_E_TRUNCATED / DNSREEL_E_CORRUPT (out filled as far as it got). */
+struct dnsreel_dns_ncache;
+int dnsreel_dns_parse_question(const uint8_t *msg, size_t len, struct dnsreel_dns *out,
+			       struct dnsreel_dns_ncache *cache);
+/* Question names repeat (a query, its response, every hop): a cache from a name's wire form to
+ * its text, for one thread. Returns 0 or -ENOMEM; free with dnsreel_dns_ncache__free (NULL ok). */
+int dnsreel_dns_ncache__new(struct dnsreel_dns_ncache **out);
+void dnsreel_dns_ncache__free(struct dnsreel_dns_ncache *cache);
+
+/* The QR bit of a message: 1 response, 0 query, -1 shorter than a header. */
+static inline int dnsreel_dns_qr(const uint8_t *msg, size_t len)
+{
+	return len < 12 ? -1 : msg[2] >> 7;
+}
+
 /* Reads the name at off into presentation form (lowercase kept as sent, trailing dot).
  * *next receives the offset after the name in the uncompressed position. Bytes that are not
  * plain text are escaped as presentation format does (\. and \032). Pointers must point

@@ -257,6 +257,98 @@ static size_t header(unsigned char *m, uint16_t qd, uint16_t an)
 	return 12;
 }
 
+/* The header and question fields dnsreel_dns_parse_question() promises to fill as the full parse
+ * does; 1 when they agree. */
+static int same_question(const struct dnsreel_dns *a, const struct dnsreel_dns *b)
+{
+	return a->id == b->id && a->qr == b->qr && a->opcode == b->opcode && a->aa == b->aa &&
+	       a->tc == b->tc && a->rd == b->rd && a->ra == b->ra && a->z == b->z &&
+	       a->ad == b->ad && a->cd == b->cd && (a->rcode & 0xf) == b->rcode &&
+	       a->qdcount == b->qdcount && a->ancount == b->ancount &&
+	       a->nscount == b->nscount && a->arcount == b->arcount &&
+	       a->has_question == b->has_question && !strcmp(a->qname, b->qname) &&
+	       a->qtype == b->qtype && a->qclass == b->qclass;
+}
+
+/* Question-only parse against the full one: every real message whole and cut at every byte,
+ * without a cache, with a cold and a warm cache; then more names than the cache has slots. */
+static void test_question(void)
+{
+	DIR *dir = opendir(DATA_DIR);
+	struct dirent *de;
+	static struct dnsreel_dns full, q;
+	struct dnsreel_dns_ncache *nc = NULL;
+	int files = 0, bad = 0;
+
+	CHECK_INT(dnsreel_dns_ncache__new(&nc), 0);
+	if (!dir || !nc) {
+		CHECK(!"data dir or cache");
+		if (dir)
+			closedir(dir);
+		dnsreel_dns_ncache__free(nc);
+		return;
+	}
+	while ((de = readdir(dir))) {
+		size_t nl = strlen(de->d_name), len;
+		if (nl < 4 || strcmp(de->d_name + nl - 4, ".bin"))
+			continue;
+		unsigned char *m = load(de->d_name, &len);
+		if (!m)
+			continue;
+		files++;
+		for (size_t k = 0; k <= len; k++) {
+			unsigned char *c = malloc(k ? k : 1);
+			memcpy(c, m, k);
+			dnsreel_dns_parse(c, k, &full);
+			for (int pass = 0; pass < 3; pass++) {
+				int rc = dnsreel_dns_parse_question(c, k, &q, pass ? nc : NULL);
+				if (!same_question(&full, &q) || (rc < 0) != (q.err < 0) ||
+				    q.num_answers || q.addresses[0] || q.has_edns) {
+					fprintf(stderr, "%s cut at %zu, pass %d: question differs\n",
+						de->d_name, k, pass);
+					bad++;
+				}
+			}
+			free(c);
+		}
+		free(m);
+	}
+	closedir(dir);
+	CHECK(files >= 30);
+	CHECK_INT(bad, 0);
+
+	/* 5000 names through 2048 slots: collisions must only cost a decode. */
+	unsigned char m[300];
+	char want[300];
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 5000; i++) {
+			size_t n = header(m, 1, 0);
+			snprintf(want, sizeof(want), "host-%d.ns-%d.svc.cluster.local.", i, i % 7);
+			n += put_name(m + n, want);
+			m[n++] = 0;
+			m[n++] = 28;
+			m[n++] = 0;
+			m[n++] = 1;
+			CHECK_INT(dnsreel_dns_parse_question(m, n, &q, nc), 0);
+			if (strcmp(q.qname, want) || q.qtype != 28 || q.qclass != 1 ||
+			    !q.has_question) {
+				fprintf(stderr, "name %d round %d: got %s\n", i, round, q.qname);
+				check_failures++;
+			}
+		}
+	}
+	/* A damaged name is never served from the cache: the same wire, now cut short. */
+	size_t n = header(m, 1, 0);
+	n += put_name(m + n, "a.example.");
+	CHECK_INT(dnsreel_dns_parse_question(m, n, &q, nc), DNSREEL_E_TRUNCATED);
+	CHECK_INT(dnsreel_dns_parse_question(m, n - 3, &q, nc), DNSREEL_E_TRUNCATED);
+	CHECK_STR(q.qname, "");
+	CHECK(!q.has_question);
+	CHECK_INT(dnsreel_dns_qr(m, n), 1);
+	CHECK_INT(dnsreel_dns_qr(m, 11), -1);
+	dnsreel_dns_ncache__free(nc);
+}
+
 static void test_compression(void)
 {
 	unsigned char m[4096];
@@ -501,6 +593,7 @@ int main(void)
 	test_real();
 	test_truncation();
 	test_compression();
+	test_question();
 	test_edns();
 	test_rdata_damage();
 	test_names();
