@@ -264,10 +264,9 @@ static int same_question(const struct dnsreel_dns *a, const struct dnsreel_dns *
 	return a->id == b->id && a->qr == b->qr && a->opcode == b->opcode && a->aa == b->aa &&
 	       a->tc == b->tc && a->rd == b->rd && a->ra == b->ra && a->z == b->z &&
 	       a->ad == b->ad && a->cd == b->cd && (a->rcode & 0xf) == b->rcode &&
-	       a->qdcount == b->qdcount && a->ancount == b->ancount &&
-	       a->nscount == b->nscount && a->arcount == b->arcount &&
-	       a->has_question == b->has_question && !strcmp(a->qname, b->qname) &&
-	       a->qtype == b->qtype && a->qclass == b->qclass;
+	       a->qdcount == b->qdcount && a->ancount == b->ancount && a->nscount == b->nscount &&
+	       a->arcount == b->arcount && a->has_question == b->has_question &&
+	       !strcmp(a->qname, b->qname) && a->qtype == b->qtype && a->qclass == b->qclass;
 }
 
 /* Question-only parse against the full one: every real message whole and cut at every byte,
@@ -304,7 +303,8 @@ static void test_question(void)
 				int rc = dnsreel_dns_parse_question(c, k, &q, pass ? nc : NULL);
 				if (!same_question(&full, &q) || (rc < 0) != (q.err < 0) ||
 				    q.num_answers || q.addresses[0] || q.has_edns) {
-					fprintf(stderr, "%s cut at %zu, pass %d: question differs\n",
+					fprintf(stderr,
+						"%s cut at %zu, pass %d: question differs\n",
 						de->d_name, k, pass);
 					bad++;
 				}
