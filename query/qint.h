@@ -1,4 +1,6 @@
-/* Internals shared by the query library's files. */
+/* Internals shared by the query library's files: the session and what a table gets from
+ * registration. Layers, each using only those above it: session.c; scan.c, pushdown.c,
+ * group.c, rowtab.c; cursor.c; the vtab_*.c tables; register.c (the list of tables). */
 #ifndef DNSREEL_QINT_H
 #define DNSREEL_QINT_H
 
@@ -11,9 +13,12 @@ SQLITE_EXTENSION_INIT3
 #include <sqlite3.h>
 #endif
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "query.h"
 #include "view.h"
@@ -30,22 +35,73 @@ struct dnsreel_query {
 	char *warnings;	     /* malloc'd, may be NULL */
 };
 
-/* Module client data: the session, or (extension) the means to open it on first use from the
- * connection's main database file. Shared by the modules of one connection. */
+void dnsreel_q_ref(struct dnsreel_query *q);
+
+/* The session of one connection's tables, or (extension) the means to open it on first use
+ * from the connection's main database file. */
 struct dnsreel_qholder {
 	int refs;
 	struct dnsreel_query *q;
 };
-/* Returns the session, opening it lazily; on failure sets *pzErr (sqlite3_mprintf). */
-struct dnsreel_query *dnsreel_q_holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr);
-void dnsreel_q_holder_unref(void *h);
 
-/* Context and catalog tables (vtab_ctx.c); only_pods: the extension's set. */
-int dnsreel_q_register_ctx_tables(struct dnsreel_qholder *h, sqlite3 *db, bool only_pods);
-/* dns and answers (vtab_dns.c). */
-int dnsreel_q_register_event_tables(struct dnsreel_qholder *h, sqlite3 *db);
-/* Opens a session for the capture dirs given as module arguments (CREATE VIRTUAL TABLE). */
-struct dnsreel_query *dnsreel_q_open_args(int argc, const char *const *argv, char **pzErr);
-void dnsreel_q_ref(struct dnsreel_query *q);
+/* One table as registration lists it. desc is the module's own description of the table
+ * (several tables may share one module). */
+struct dnsreel_qtable {
+	const char *name;
+	const sqlite3_module *module;
+	const void *desc;
+	bool
+	    in_extension; /* the extension registers it too (the index has no table of that name) */
+};
+
+/* A module's client data: the connection's holder and the table it was registered as. */
+struct dnsreel_qaux {
+	struct dnsreel_qholder *h;
+	const struct dnsreel_qtable *t;
+};
+
+/* What every table's sqlite3_vtab starts with. */
+struct dnsreel_qvtab {
+	sqlite3_vtab base;
+	struct dnsreel_query *q; /* referenced */
+	const void *desc;	 /* the dnsreel_qtable's desc */
+};
+
+/* xConnect of every table: the session named by the module arguments (CREATE VIRTUAL TABLE x
+ * USING dns(DIR, ...)) or the connection's, the schema declared, a zeroed vtab of size bytes
+ * (at least sizeof(struct dnsreel_qvtab)) in *out. SQLite result code; *pzErr on failure. */
+int dnsreel_q_vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+			   const char *schema, size_t size, sqlite3_vtab **out, char **pzErr);
+/* xDisconnect / xDestroy of every table. */
+int dnsreel_q_vtab_disconnect(sqlite3_vtab *vt);
+
+/* Appends n bytes to a doubling byte arena (the scan's message copies, the group tuples). */
+static inline int dnsreel_q_bytes_append(uint8_t **buf, size_t *len, size_t *cap, size_t first_cap,
+					 const void *p, size_t n)
+{
+	if (*len + n > *cap) {
+		size_t nc = *cap ? *cap * 2 : first_cap;
+		uint8_t *na;
+
+		while (nc < *len + n)
+			nc *= 2;
+		na = realloc(*buf, nc);
+		if (!na)
+			return -ENOMEM;
+		*buf = na;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	return 0;
+}
+
+/* qsort/bsearch order of uint64_t (netns ids, event keys). */
+static inline int dnsreel_q_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 #endif

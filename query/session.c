@@ -1,5 +1,5 @@
 /* A query session: the open captures and their shared context, referenced by every table
- * module registered on a connection. */
+ * of a connection; and how a table's xConnect finds its session. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +38,7 @@ int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures,
 	if (errbuf && errlen)
 		errbuf[0] = 0;
 	if (n == 0 || n > 255) /* the capture number is 8 bits of event_id */
-		return -DNSREEL_E_ARG;
+		return DNSREEL_E_ARG;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
@@ -98,47 +98,8 @@ fail:
 	return err;
 }
 
-static int register_all(struct dnsreel_query *q, sqlite3 *db, bool lazy)
-{
-	struct dnsreel_qholder *h = calloc(1, sizeof(*h));
-	int rc;
-
-	if (!h)
-		return SQLITE_NOMEM;
-	h->refs = 1; /* ours until the modules hold theirs */
-	if (q) {
-		dnsreel_q_ref(q);
-		h->q = q;
-	}
-	rc = dnsreel_q_register_event_tables(h, db);
-	if (rc == SQLITE_OK)
-		rc = dnsreel_q_register_ctx_tables(h, db, lazy);
-	dnsreel_q_holder_unref(h);
-	return rc;
-}
-
-int dnsreel_query__register(struct dnsreel_query *q, sqlite3 *db)
-{
-	return register_all(q, db, false);
-}
-
-int dnsreel_query_register_lazy(sqlite3 *db)
-{
-	return register_all(NULL, db, true);
-}
-
-void dnsreel_q_holder_unref(void *p)
-{
-	struct dnsreel_qholder *h = p;
-
-	if (!h || --h->refs > 0)
-		return;
-	dnsreel_query__unref(h->q);
-	free(h);
-}
-
 /* The capture of an index opened in the sqlite3 shell: the directory of main's file. */
-struct dnsreel_query *dnsreel_q_holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr)
+static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr)
 {
 	const char *file;
 	char dir[4096], err[512];
@@ -175,7 +136,8 @@ struct dnsreel_query *dnsreel_q_holder_get(struct dnsreel_qholder *h, sqlite3 *d
 	return h->q;
 }
 
-struct dnsreel_query *dnsreel_q_open_args(int argc, const char *const *argv, char **pzErr)
+/* Opens a session for the capture dirs given as module arguments. */
+static struct dnsreel_query *open_args(int argc, const char *const *argv, char **pzErr)
 {
 	struct dnsreel_query *q = NULL;
 	char *dirs[255] = {0};
@@ -204,6 +166,51 @@ struct dnsreel_query *dnsreel_q_open_args(int argc, const char *const *argv, cha
 		return NULL;
 	}
 	return q;
+}
+
+int dnsreel_q_vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+			   const char *schema, size_t size, sqlite3_vtab **out, char **pzErr)
+{
+	const struct dnsreel_qaux *a = aux;
+	struct dnsreel_query *q;
+	struct dnsreel_qvtab *v;
+	int rc;
+
+	/* argv: module name, database, table name, then the arguments. */
+	if (argc > 3) {
+		q = open_args(argc - 3, argv + 3, pzErr);
+	} else {
+		q = holder_get(a->h, db, pzErr);
+		if (q)
+			dnsreel_q_ref(q);
+	}
+	if (!q)
+		return SQLITE_ERROR;
+	rc = sqlite3_declare_vtab(db, schema);
+	if (rc != SQLITE_OK) {
+		dnsreel_query__unref(q);
+		return rc;
+	}
+	sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+	v = sqlite3_malloc64(size);
+	if (!v) {
+		dnsreel_query__unref(q);
+		return SQLITE_NOMEM;
+	}
+	memset(v, 0, size);
+	v->q = q;
+	v->desc = a->t->desc;
+	*out = &v->base;
+	return SQLITE_OK;
+}
+
+int dnsreel_q_vtab_disconnect(sqlite3_vtab *vt)
+{
+	struct dnsreel_qvtab *v = (struct dnsreel_qvtab *)vt;
+
+	dnsreel_query__unref(v->q);
+	sqlite3_free(v);
+	return SQLITE_OK;
 }
 
 void dnsreel_query__stats(const struct dnsreel_query *q, struct dnsreel_query_stats *st)
