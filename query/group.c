@@ -96,6 +96,7 @@ static int grow_htab(struct qgroup *g)
 
 static int count_row(struct qgroup *g, size_t start)
 {
+	struct gent *ne;
 	size_t slot;
 	uint64_t h;
 	int err;
@@ -122,15 +123,10 @@ static int count_row(struct qgroup *g, size_t start)
 	}
 	if (g->nents >= DNSREEL_Q_GROUP_MAX)
 		return DNSREEL_E_LIMIT;
-	if (g->nents == g->ents_cap) {
-		size_t nc = g->ents_cap ? g->ents_cap * 2 : 1024;
-		struct gent *ne = realloc(g->ents, nc * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		g->ents = ne;
-		g->ents_cap = nc;
-	}
+	ne = dnsreel_q_grow(g->ents, &g->ents_cap, g->nents + 1, sizeof(*ne), 1024);
+	if (!ne)
+		return -ENOMEM;
+	g->ents = ne;
 	g->ents[g->nents] =
 	    (struct gent){.off = start, .len = (uint32_t)(g->len - start), .count = 1, .hash = h};
 	g->last = g->nents;

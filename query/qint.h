@@ -60,6 +60,13 @@ struct dnsreel_qaux {
 	const struct dnsreel_qtable *t;
 };
 
+/* The sqlite3_module slots every table here leaves empty: read-only, no transactions,
+ * no overloaded functions, no renames; iVersion 0 reads nothing past xRename. */
+#define DNSREEL_Q_READ_ONLY_SLOTS                                                                  \
+	.xUpdate = NULL, .xBegin = NULL, .xSync = NULL, .xCommit = NULL, .xRollback = NULL,        \
+	.xFindFunction = NULL, .xRename = NULL, .xSavepoint = NULL, .xRelease = NULL,              \
+	.xRollbackTo = NULL, .xShadowName = NULL
+
 /* What every table's sqlite3_vtab starts with. */
 struct dnsreel_qvtab {
 	sqlite3_vtab base;
@@ -75,22 +82,33 @@ int dnsreel_q_vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *
 /* xDisconnect / xDestroy of every table. */
 int dnsreel_q_vtab_disconnect(sqlite3_vtab *vt);
 
+/* arr with room for need elements of elem bytes: arr itself, or reallocated to double its
+ * capacity *cap (first when empty) as often as needed; NULL when out of memory (arr and *cap
+ * unchanged). */
+static inline void *dnsreel_q_grow(void *arr, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	size_t nc = *cap ? *cap : first;
+	void *na;
+
+	if (need <= *cap)
+		return arr;
+	while (nc < need)
+		nc *= 2;
+	na = realloc(arr, nc * elem);
+	if (na)
+		*cap = nc;
+	return na;
+}
+
 /* Appends n bytes to a doubling byte arena (the scan's message copies, the group tuples). */
 static inline int dnsreel_q_bytes_append(uint8_t **buf, size_t *len, size_t *cap, size_t first_cap,
 					 const void *p, size_t n)
 {
-	if (*len + n > *cap) {
-		size_t nc = *cap ? *cap * 2 : first_cap;
-		uint8_t *na;
+	uint8_t *nb = dnsreel_q_grow(*buf, cap, *len + n, 1, first_cap);
 
-		while (nc < *len + n)
-			nc *= 2;
-		na = realloc(*buf, nc);
-		if (!na)
-			return -ENOMEM;
-		*buf = na;
-		*cap = nc;
-	}
+	if (!nb)
+		return -ENOMEM;
+	*buf = nb;
 	memcpy(*buf + *len, p, n);
 	*len += n;
 	return 0;

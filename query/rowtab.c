@@ -41,20 +41,14 @@ static struct cell *cell(struct rowtab_cur *c, int col)
 	if (c->err || col < 0 || col >= c->t->ncols)
 		return NULL;
 	if (!c->in_row) {
-		if (c->ncells + n > c->cap) {
-			size_t nc = c->cap ? c->cap * 2 : 256;
-			struct cell *nb;
+		struct cell *nb =
+		    dnsreel_q_grow(c->cells, &c->cap, c->ncells + n, sizeof(*nb), 256);
 
-			while (nc < c->ncells + n)
-				nc *= 2;
-			nb = realloc(c->cells, nc * sizeof(*nb));
-			if (!nb) {
-				c->err = -ENOMEM;
-				return NULL;
-			}
-			c->cells = nb;
-			c->cap = nc;
+		if (!nb) {
+			c->err = -ENOMEM;
+			return NULL;
 		}
+		c->cells = nb;
 		for (size_t k = 0; k < n; k++)
 			c->cells[c->ncells + k] = (struct cell){.type = SQLITE_NULL};
 		c->ncells += n;
@@ -222,15 +216,5 @@ const sqlite3_module dnsreel_q_rowtab_module = {
     .xEof = rt_eof,
     .xColumn = rt_column,
     .xRowid = rt_rowid,
-    .xUpdate = NULL, /* read-only */
-    .xBegin = NULL,
-    .xSync = NULL,
-    .xCommit = NULL,
-    .xRollback = NULL,
-    .xFindFunction = NULL,
-    .xRename = NULL,
-    .xSavepoint = NULL, /* iVersion 2 and later: unused */
-    .xRelease = NULL,
-    .xRollbackTo = NULL,
-    .xShadowName = NULL,
+    DNSREEL_Q_READ_ONLY_SLOTS,
 };

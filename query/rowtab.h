@@ -26,6 +26,14 @@ void dnsreel_q_row_text(struct rowtab_cur *c, int col, const char *s);
 void dnsreel_q_row_ctx(struct rowtab_cur *c, int col, const char *s);
 /* Ends the row. */
 void dnsreel_q_row_end(struct rowtab_cur *c);
+/* Boot-time to wall-clock offset of a capture's timestamps. */
+static inline int64_t dnsreel_q_boot_to_wall(const struct dnsreel_capr *r)
+{
+	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
+
+	return m ? m->boot_to_wall_ns : 0;
+}
+
 /* Fails the scan with err (negative). */
 void dnsreel_q_row_fail(struct rowtab_cur *c, int err);
 

@@ -59,15 +59,11 @@ void dnsreel_q_scan_free(struct scan *s)
 
 static int push_row(struct scan *s, const struct qrow *r)
 {
-	if (s->nrows == s->rows_cap) {
-		size_t nc = s->rows_cap ? s->rows_cap * 2 : 4096;
-		struct qrow *nr = realloc(s->rows, nc * sizeof(*nr));
+	struct qrow *nr = dnsreel_q_grow(s->rows, &s->rows_cap, s->nrows + 1, sizeof(*nr), 4096);
 
-		if (!nr)
-			return -ENOMEM;
-		s->rows = nr;
-		s->rows_cap = nc;
-	}
+	if (!nr)
+		return -ENOMEM;
+	s->rows = nr;
 	s->rows[s->nrows++] = *r;
 	return 0;
 }
@@ -89,15 +85,12 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 		r.ev = (uint32_t)(rec->ev - s->blk.ev);
 	} else {
 		/* The decoder handed out its own copy of the event: keep one too. */
-		if (s->nxev == s->xev_cap) {
-			size_t nc = s->xev_cap ? s->xev_cap * 2 : 64;
-			struct dnsreel_event *nx = realloc(s->xev, nc * sizeof(*nx));
+		struct dnsreel_event *nx =
+		    dnsreel_q_grow(s->xev, &s->xev_cap, s->nxev + 1, sizeof(*nx), 64);
 
-			if (!nx)
-				return -ENOMEM;
-			s->xev = nx;
-			s->xev_cap = nc;
-		}
+		if (!nx)
+			return -ENOMEM;
+		s->xev = nx;
 		s->xev[s->nxev] = *rec->ev;
 		s->xev[s->nxev].payload = NULL;
 		r.from_xev = true;
@@ -199,15 +192,12 @@ static void pf_start(struct scan *s)
 		for (size_t i = 0; i < nf; i++) {
 			if (!frame_wanted(s, c, i))
 				continue;
-			if (pf->nplan == pf->plan_cap) {
-				size_t nc = pf->plan_cap ? pf->plan_cap * 2 : 1024;
-				uint64_t *np = realloc(pf->plan, nc * sizeof(*np));
+			uint64_t *np = dnsreel_q_grow(pf->plan, &pf->plan_cap, pf->nplan + 1,
+						      sizeof(*np), 1024);
 
-				if (!np)
-					return;
-				pf->plan = np;
-				pf->plan_cap = nc;
-			}
+			if (!np)
+				return;
+			pf->plan = np;
 			pf->plan[pf->nplan++] = (uint64_t)c << 32 | i;
 		}
 	}

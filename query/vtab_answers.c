@@ -261,17 +261,7 @@ static const sqlite3_module ans_module = {
     .xEof = ans_eof,
     .xColumn = ans_column,
     .xRowid = dnsreel_q_evcur_rowid,
-    .xUpdate = NULL, /* read-only */
-    .xBegin = NULL,
-    .xSync = NULL,
-    .xCommit = NULL,
-    .xRollback = NULL,
-    .xFindFunction = NULL,
-    .xRename = NULL,
-    .xSavepoint = NULL, /* iVersion 2 and later: unused */
-    .xRelease = NULL,
-    .xRollbackTo = NULL,
-    .xShadowName = NULL,
+    DNSREEL_Q_READ_ONLY_SLOTS,
 };
 
 const struct dnsreel_qtable dnsreel_qtable_answers = {

@@ -10,13 +10,6 @@
 
 #include "rowtab.h"
 
-static int64_t boot_to_wall(const struct dnsreel_capr *r)
-{
-	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
-
-	return m ? m->boot_to_wall_ns : 0;
-}
-
 /* ---- segments ----------------------------------------------------------------------------- */
 
 enum {
@@ -78,7 +71,7 @@ static int seg_sums(const struct dnsreel_capr *r, struct seg **out, size_t *n)
 static void segments_fill(struct rowtab_cur *c, const struct dnsreel_query *q, size_t ci)
 {
 	const struct dnsreel_capr *r = q->capr[ci];
-	int64_t off = boot_to_wall(r);
+	int64_t off = dnsreel_q_boot_to_wall(r);
 	struct seg *segs;
 	size_t ns;
 
@@ -128,7 +121,7 @@ static const char frames_schema[] =
 static void frames_fill(struct rowtab_cur *c, const struct dnsreel_query *q, size_t ci)
 {
 	const struct dnsreel_capr *r = q->capr[ci];
-	int64_t off = boot_to_wall(r);
+	int64_t off = dnsreel_q_boot_to_wall(r);
 
 	for (size_t i = 0; i < dnsreel_capr__frame_count(r); i++) {
 		const struct dnsreel_frame_info *f = dnsreel_capr__frame(r, i);
@@ -179,7 +172,7 @@ static void capture_info_fill(struct rowtab_cur *c, const struct dnsreel_query *
 	const struct dnsreel_capr *r = q->capr[ci];
 	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
 	const char *cap = q->paths[ci];
-	int64_t off = boot_to_wall(r);
+	int64_t off = dnsreel_q_boot_to_wall(r);
 	struct dnsreel_capr_summary sm;
 	char ver[32];
 

@@ -32,17 +32,22 @@ static const char netns_schema[] =
     "first_seen INTEGER, k8s_namespace TEXT, k8s_podname TEXT, k8s_pod_uid TEXT, "
     "k8s_containername TEXT, runtime_containername TEXT, runtime_containerid TEXT, ips TEXT)";
 
-static int64_t boot_to_wall(const struct dnsreel_capr *r)
+/* The pod and container identity of a netns, into six consecutive columns from first (netns
+ * and pods list them in the same order). */
+static void ns_identity(struct rowtab_cur *c, int first, const struct dnsreel_netns_ctx *ns)
 {
-	const struct dnsreel_meta *m = dnsreel_capr__meta(r);
-
-	return m ? m->boot_to_wall_ns : 0;
+	dnsreel_q_row_ctx(c, first, ns->k8s_namespace);
+	dnsreel_q_row_ctx(c, first + 1, ns->k8s_podname);
+	dnsreel_q_row_ctx(c, first + 2, ns->k8s_pod_uid);
+	dnsreel_q_row_ctx(c, first + 3, ns->k8s_containername);
+	dnsreel_q_row_ctx(c, first + 4, ns->runtime_containername);
+	dnsreel_q_row_ctx(c, first + 5, ns->runtime_containerid);
 }
 
 static void netns_fill(struct rowtab_cur *c, const struct dnsreel_query *q, size_t ci)
 {
 	const struct dnsreel_capr *r = q->capr[ci];
-	int64_t off = boot_to_wall(r);
+	int64_t off = dnsreel_q_boot_to_wall(r);
 
 	for (size_t i = 0; i < dnsreel_capr__netns_count(r); i++) {
 		const struct dnsreel_netns_ctx *ns = dnsreel_capr__netns_at(r, i);
@@ -54,16 +59,13 @@ static void netns_fill(struct rowtab_cur *c, const struct dnsreel_query *q, size
 		dnsreel_q_row_int(c, NETNS_GONE, !!(ns->flags & DNSREEL_NETNS_GONE));
 		dnsreel_q_row_int(c, NETNS_FIRST_SEEN,
 				  ns->first_seen_ns ? ns->first_seen_ns + off : 0);
-		dnsreel_q_row_ctx(c, NETNS_K8S_NAMESPACE, ns->k8s_namespace);
-		dnsreel_q_row_ctx(c, NETNS_K8S_PODNAME, ns->k8s_podname);
-		dnsreel_q_row_ctx(c, NETNS_K8S_POD_UID, ns->k8s_pod_uid);
-		dnsreel_q_row_ctx(c, NETNS_K8S_CONTAINERNAME, ns->k8s_containername);
-		dnsreel_q_row_ctx(c, NETNS_RUNTIME_CONTAINERNAME, ns->runtime_containername);
-		dnsreel_q_row_ctx(c, NETNS_RUNTIME_CONTAINERID, ns->runtime_containerid);
+		ns_identity(c, NETNS_K8S_NAMESPACE, ns);
 		dnsreel_q_row_ctx(c, NETNS_IPS, ns->ips);
 		dnsreel_q_row_end(c);
 	}
 }
+
+_Static_assert(NETNS_RUNTIME_CONTAINERID == NETNS_K8S_NAMESPACE + 5, "ns_identity columns");
 
 static const struct rowtab netns_table = {netns_schema, NETNS_NCOLS, netns_fill};
 const struct dnsreel_qtable dnsreel_qtable_netns = {"netns", &dnsreel_q_rowtab_module, &netns_table,
@@ -101,17 +103,14 @@ static void pods_fill(struct rowtab_cur *c, const struct dnsreel_query *q, size_
 			continue;
 		dnsreel_q_row_text(c, PODS_CAPTURE, q->paths[ci]);
 		dnsreel_q_row_ctx(c, PODS_K8S_NODE, m ? m->node : NULL);
-		dnsreel_q_row_ctx(c, PODS_K8S_NAMESPACE, ns->k8s_namespace);
-		dnsreel_q_row_ctx(c, PODS_K8S_PODNAME, ns->k8s_podname);
-		dnsreel_q_row_ctx(c, PODS_K8S_POD_UID, ns->k8s_pod_uid);
-		dnsreel_q_row_ctx(c, PODS_K8S_CONTAINERNAME, ns->k8s_containername);
-		dnsreel_q_row_ctx(c, PODS_RUNTIME_CONTAINERNAME, ns->runtime_containername);
-		dnsreel_q_row_ctx(c, PODS_RUNTIME_CONTAINERID, ns->runtime_containerid);
+		ns_identity(c, PODS_K8S_NAMESPACE, ns);
 		dnsreel_q_row_int(c, PODS_NETNS_ID, (int64_t)ns->netns);
 		dnsreel_q_row_ctx(c, PODS_IPS, ns->ips);
 		dnsreel_q_row_end(c);
 	}
 }
+
+_Static_assert(PODS_RUNTIME_CONTAINERID == PODS_K8S_NAMESPACE + 5, "ns_identity columns");
 
 static const struct rowtab pods_table = {pods_schema, PODS_NCOLS, pods_fill};
 /* The index has no pods table, so the extension registers this one too. */
