@@ -348,6 +348,38 @@ static void test_known(void)
 	       "containername,netns_id,pkt_type,proto,src_addr,src_port,dst_addr,dst_port,src,dst,"
 	       "comm,pid,tid,uid,gid,id,qr,opcode,qtype,qtype_raw,name,rcode,rcode_raw,num_"
 	       "answers,addresses,latency_ns,tc,rd,ra,aa,size,capture,segment\n");
+	/* Every column with its declared type, pinned: the schema is written out beside the
+	 * column constants, so a change shows here. */
+	expect(db, "SELECT group_concat(name || ' ' || type, ',') FROM pragma_table_info('dns')",
+	       "timestamp INTEGER,time TEXT,k8s_node TEXT,k8s_namespace TEXT,k8s_podname TEXT,"
+	       "k8s_containername TEXT,runtime_containername TEXT,netns_id INTEGER,pkt_type TEXT,"
+	       "proto TEXT,src_addr TEXT,src_port INTEGER,dst_addr TEXT,dst_port INTEGER,src TEXT,"
+	       "dst TEXT,comm TEXT,pid INTEGER,tid INTEGER,uid INTEGER,gid INTEGER,id TEXT,qr TEXT,"
+	       "opcode TEXT,qtype TEXT,qtype_raw INTEGER,name TEXT,rcode TEXT,rcode_raw INTEGER,"
+	       "num_answers INTEGER,addresses TEXT,latency_ns INTEGER,tc INTEGER,rd INTEGER,"
+	       "ra INTEGER,aa INTEGER,size INTEGER,capture TEXT,segment INTEGER,"
+	       "runtime_containerid TEXT,ifindex INTEGER,nameserver TEXT,ad INTEGER,cd INTEGER,"
+	       "event_id INTEGER\n");
+	/* The field columns are the view's fields, '.' turned into '_'. */
+	{
+		size_t nf;
+		const struct dnsreel_field_def *defs = dnsreel_fields(&nf);
+
+		for (size_t f = 0; f < nf; f++) {
+			char col[64], sql[160];
+
+			snprintf(col, sizeof(col), "%s", defs[f].name);
+			for (char *p = col; *p; p++)
+				if (*p == '.')
+					*p = '_';
+			if (f == DNSREEL_F_TIMESTAMP)
+				snprintf(col, sizeof(col), "time");
+			snprintf(sql, sizeof(sql),
+				 "SELECT count(*) FROM pragma_table_info('dns') WHERE name = '%s'",
+				 col);
+			CHECKF(one_int(db, sql) == 1, "field %s has no dns column", defs[f].name);
+		}
+	}
 	/* answers: every RR of every response, joinable to dns. */
 	expect(db,
 	       "SELECT a.section, a.rr_index, a.name, a.type, a.type_raw, a.class, a.ttl, a.data, "
