@@ -21,7 +21,7 @@
 /* idxStr: four bytes per argv value: semantic, operator, IN-all-at-once flag, column, each
  * + '0'. After '|': columns of the GROUP BY/DISTINCT satisfied inside the table; after a second
  * '|': the other columns the statement uses (grouping keeps them in the tuple).
- * idxNum: 1 group, 2 distinct, 4 latency used (every event through the decoder). */
+ * idxNum: the PLAN_* bits of pushdown.h. */
 enum { OP_EQ = 1, OP_GT, OP_GE, OP_LT, OP_LE };
 
 static int map_op(unsigned char op)

@@ -61,20 +61,19 @@ enum dns_col {
 };
 
 static const char dns_schema[] =
-    "CREATE TABLE x(timestamp INTEGER, time TEXT, k8s_node TEXT, k8s_namespace TEXT, k8s_podname "
-    "TEXT, "
-    "k8s_containername TEXT, runtime_containername TEXT, netns_id INTEGER, pkt_type TEXT, "
-    "proto TEXT, src_addr TEXT, src_port INTEGER, dst_addr TEXT, dst_port INTEGER, src TEXT, "
-    "dst TEXT, comm TEXT, pid INTEGER, tid INTEGER, uid INTEGER, gid INTEGER, id TEXT, "
-    "qr TEXT, opcode TEXT, qtype TEXT, qtype_raw INTEGER, name TEXT, rcode TEXT, "
-    "rcode_raw INTEGER, num_answers INTEGER, addresses TEXT, latency_ns INTEGER, tc INTEGER, "
-    "rd INTEGER, ra INTEGER, aa INTEGER, size INTEGER, capture TEXT, segment INTEGER, "
-    "runtime_containerid TEXT, ifindex INTEGER, nameserver TEXT, ad INTEGER, cd INTEGER, "
-    "event_id INTEGER)";
+    "CREATE TABLE x(timestamp INTEGER, time TEXT, k8s_node TEXT, k8s_namespace TEXT, "
+    "k8s_podname TEXT, k8s_containername TEXT, runtime_containername TEXT, netns_id INTEGER, "
+    "pkt_type TEXT, proto TEXT, src_addr TEXT, src_port INTEGER, dst_addr TEXT, "
+    "dst_port INTEGER, src TEXT, dst TEXT, comm TEXT, pid INTEGER, tid INTEGER, uid INTEGER, "
+    "gid INTEGER, id TEXT, qr TEXT, opcode TEXT, qtype TEXT, qtype_raw INTEGER, name TEXT, "
+    "rcode TEXT, rcode_raw INTEGER, num_answers INTEGER, addresses TEXT, latency_ns INTEGER, "
+    "tc INTEGER, rd INTEGER, ra INTEGER, aa INTEGER, size INTEGER, capture TEXT, "
+    "segment INTEGER, runtime_containerid TEXT, ifindex INTEGER, nameserver TEXT, "
+    "ad INTEGER, cd INTEGER, event_id INTEGER)";
 
 /* needs_dns: 1 header and question, 2 the whole message (rcode: extended bits in OPT). */
 static const struct qcol dns_cols[DNS_NCOLS] = {
-    /* column                field, kind, pushdown, needs_dns, needs_ns, lowcard, is_int */
+    /* column = {field, kind, pushdown, needs_dns, needs_ns, lowcard, is_int} */
     [DNS_TIMESTAMP] = {DNSREEL_F_TIMESTAMP, CK_RAW, SEM_TS, 0, false, false, true},
     [DNS_TIME] = {DNSREEL_F_TIMESTAMP, CK_FIELD, SEM_TIME, 0, false, false, false},
     [DNS_K8S_NODE] = {DNSREEL_F_K8S_NODE, CK_FIELD, SEM_NONE, 0, false, true, false},
