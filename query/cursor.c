@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "cursor_int.h"
 #include "dnsreel.h"
 
 int dnsreel_q_evtab_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,

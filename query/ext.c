@@ -3,7 +3,7 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
-#include "qint.h"
+#include "query_int.h"
 
 __attribute__((visibility("default"))) int sqlite3_dnsreel_init(sqlite3 *db, char **pzErrMsg,
 								const sqlite3_api_routines *pApi)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "dnsreel.h"
-#include "group.h"
+#include "group_int.h"
 
 struct gent {
 	size_t off;

@@ -14,14 +14,14 @@
 
 #include "dns.h"
 #include "dnsreel.h"
-#include "pushdown.h"
+#include "pushdown_int.h"
 
 /* ---- constraints -------------------------------------------------------------------------- */
 
 /* idxStr: four bytes per argv value: semantic, operator, IN-all-at-once flag, column, each
  * + '0'. After '|': columns of the GROUP BY/DISTINCT satisfied inside the table; after a second
  * '|': the other columns the statement uses (grouping keeps them in the tuple).
- * idxNum: the PLAN_* bits of pushdown.h. */
+ * idxNum: the PLAN_* bits of pushdown_int.h. */
 enum { OP_EQ = 1, OP_GT, OP_GE, OP_LT, OP_LE };
 
 static int map_op(unsigned char op)

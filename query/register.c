@@ -2,7 +2,7 @@
  * tables know nothing of this file; a new table is one line in TABLES. */
 #include <stdlib.h>
 
-#include "qint.h"
+#include "query_int.h"
 
 /* X(name): the table whose file defines `const struct dnsreel_qtable dnsreel_qtable_NAME`. */
 #define TABLES(X)                                                                                  \

@@ -1,11 +1,11 @@
-/* The module of the materialized tables (rowtab.h): each xFilter asks the table's fill
+/* The module of the materialized tables (rowtab_int.h): each xFilter asks the table's fill
  * function for the rows of every capture and serves them from memory. No constraint is pushed
  * down: the tables hold hundreds of rows, not millions. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rowtab.h"
+#include "rowtab_int.h"
 
 struct cell {
 	int type; /* SQLITE_NULL, SQLITE_INTEGER, SQLITE_TEXT */

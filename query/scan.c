@@ -12,7 +12,7 @@
 
 #include "dns.h"
 #include "dnsreel.h"
-#include "scan.h"
+#include "scan_int.h"
 
 void dnsreel_q_scan_cfg_free(struct scan *s)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "dnsreel.h"
-#include "qint.h"
+#include "query_int.h"
 
 void dnsreel_q_ref(struct dnsreel_query *q)
 {

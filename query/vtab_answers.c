@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "cursor.h"
+#include "cursor_int.h"
 #include "dnsreel.h"
 
 enum ans_col {

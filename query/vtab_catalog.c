@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "rowtab.h"
+#include "rowtab_int.h"
 
 /* ---- segments ----------------------------------------------------------------------------- */
 

@@ -7,7 +7,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "rowtab.h"
+#include "rowtab_int.h"
 
 /* ---- netns -------------------------------------------------------------------------------- */
 

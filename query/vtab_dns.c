@@ -8,7 +8,7 @@
  */
 #include <stdlib.h>
 
-#include "cursor.h"
+#include "cursor_int.h"
 #include "dnsreel.h"
 
 enum dns_col {

@@ -6,7 +6,7 @@
 
 #include <pthread.h>
 
-#include "qint.h"
+#include "query_int.h"
 
 /* event_id: capture (8 bits) | catalog frame index (32) | event in frame (20) | message of that
  * event (4, TCP can complete several). Stable under pruning because it names the position. */

@@ -4,7 +4,7 @@
 #ifndef DNSREEL_QGROUP_H
 #define DNSREEL_QGROUP_H
 
-#include "qint.h"
+#include "query_int.h"
 
 #define DNSREEL_Q_GROUP_MAX (16u << 20) /* distinct tuples; more: DNSREEL_E_LIMIT */
 

@@ -4,8 +4,8 @@
 #define DNSREEL_QCURSOR_H
 
 #include "dns.h"
-#include "group.h"
-#include "pushdown.h"
+#include "group_int.h"
+#include "pushdown_int.h"
 
 struct evcur {
 	sqlite3_vtab_cursor base;

@@ -4,7 +4,7 @@
 #ifndef DNSREEL_QROWTAB_H
 #define DNSREEL_QROWTAB_H
 
-#include "qint.h"
+#include "query_int.h"
 
 struct rowtab_cur;
 

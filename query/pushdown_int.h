@@ -4,7 +4,7 @@
 #ifndef DNSREEL_QPUSHDOWN_H
 #define DNSREEL_QPUSHDOWN_H
 
-#include "scan.h"
+#include "scan_int.h"
 
 #define DNSREEL_Q_MAX_COLS 64
 

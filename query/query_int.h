@@ -1,8 +1,13 @@
 /* Internals shared by the query library's files: the session and what a table gets from
- * registration. Layers, each using only those above it: session.c; scan.c, pushdown.c,
- * group.c, rowtab.c; cursor.c; the vtab_*.c tables; register.c (the list of tables). */
-#ifndef DNSREEL_QINT_H
-#define DNSREEL_QINT_H
+ * registration. Each file uses only what is listed before it:
+ *   session.c                        the captures, and how a table's xConnect finds them
+ *   scan.c, pushdown.c, group.c      frames -> rows, constraints -> plan, GROUP BY tuples
+ *   cursor.c                         the dns/answers cursor over a scan
+ *   rowtab.c                         the module of the small materialized tables
+ *   vtab_*.c                         one table (or one family of tables) each
+ *   register.c                       the list of tables, registered on a connection */
+#ifndef DNSREEL_QUERY_INT_H
+#define DNSREEL_QUERY_INT_H
 
 /* The loadable extension build compiles these sources again with DNSREEL_SQLITE_EXT so every
  * sqlite3_* call goes through the host's API table (the host may link its own SQLite). */
