@@ -467,7 +467,7 @@ int dnsreel_q_scan_config(struct scan *s, const struct evtab *t, const char *idx
 		struct capcfg *cc = &s->caps[i];
 		const struct dnsreel_meta *m = dnsreel_ctx__meta(q->ctx, (uint32_t)i);
 
-		if (!m) /* the same offset rec_prepare() uses */
+		if (!m) /* the offset the cursor adds to row times */
 			m = dnsreel_capr__meta(q->capr[i]);
 
 		cc->boot_to_wall = m ? m->boot_to_wall_ns : 0;

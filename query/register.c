@@ -4,7 +4,8 @@
 
 #include "query_int.h"
 
-/* X(name): the table whose file defines `const struct dnsreel_qtable dnsreel_qtable_NAME`. */
+/* X(name): the table whose file defines `const struct dnsreel_qtable dnsreel_qtable_NAME` (its
+ * name, module, description and whether the extension registers it), in this order. */
 #define TABLES(X)                                                                                  \
 	X(dns)                                                                                     \
 	X(answers)                                                                                 \
