@@ -13,7 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "dnsreel.h"
+#include "dnsreel_bpf.h"
 
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD

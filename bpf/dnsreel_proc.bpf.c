@@ -11,7 +11,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 
-#include "dnsreel.h"
+#include "dnsreel_bpf.h"
 
 #define AF_INET	     2
 #define AF_INET6     10

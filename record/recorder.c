@@ -30,8 +30,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-/* bpf/dnsreel.h by path: format/dnsreel.h has the same name on the include path. */
-#include "../bpf/dnsreel.h"
+#include "dnsreel_bpf.h"
 #include "dnsreel_pkt.skel.h"
 #include "dnsreel_pktdev.skel.h"
 #include "dnsreel_proc.skel.h"

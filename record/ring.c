@@ -3,8 +3,7 @@
 
 #include <linux/bpf.h>
 
-/* bpf/dnsreel.h by path: format/dnsreel.h has the same name on the include path. */
-#include "../bpf/dnsreel.h"
+#include "dnsreel_bpf.h"
 
 static uint32_t rec_size(uint32_t len)
 {

@@ -8,7 +8,7 @@
 
 #include "check.h"
 
-#include "../../bpf/dnsreel.h"
+#include "dnsreel_bpf.h"
 #include "ring.h"
 
 #define SIZE 4096u
