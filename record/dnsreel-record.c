@@ -2,8 +2,8 @@
  * netns, pod and process context, into a capture directory. See dnsreel-record.1.md.
  *
  * main() reads like the manual: parse options, check privileges, open the capture, start the
- * recorder, loop (poll, flush, rotate by time), close, print a summary. The engine lives in
- * recorder.c, packet parsing in parse.c, Kubernetes context in k8s.c.
+ * recorder, loop (poll, flush), close, print a summary. The recorder library does the work
+ * (recorder.h; its parts are listed in recorder_int.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,8 +25,6 @@
 #include "parse.h"
 #include "recorder.h"
 #include "view.h"
-#ifdef DNSREEL_HAVE_PRINT
-#endif
 
 enum {
 	OPT_FLUSH = 256,
@@ -123,93 +120,19 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-struct state {
-	struct dnsreel_cli *cli;
-	struct dnsreel_capw *w;
-	int werr; /* first write error */
-	const char *dir;
-	struct dnsreel_ctx *ctx;
-	struct dnsreel_decoder *dec;
-	struct dnsreel_filter *filter;
-	bool filtering;
-	bool rec_match; /* set by the decoder callback */
-#ifdef DNSREEL_HAVE_PRINT
-	struct dnsreel_printer *printer;
-#endif
-	uint64_t filtered_out;
-};
-
 static void sink_log(void *arg, int level, const char *msg)
 {
-	struct state *s = arg;
-	dnsreel_log(s->cli, level, "%s", msg);
+	dnsreel_log(arg, level, "%s", msg);
 }
 
-static int on_rec(void *arg, const struct dnsreel_rec *rec)
+static void live_print(void *arg, const struct dnsreel_rec *rec)
 {
-	struct state *s = arg;
-	if (s->filter && !dnsreel_filter__match(s->filter, rec))
-		return 0;
-	s->rec_match = true;
-#ifdef DNSREEL_HAVE_PRINT
-	if (s->printer)
-		dnsreel_printer__print(s->printer, rec);
-#endif
-	return 0;
+	dnsreel_printer__print(arg, rec);
 }
 
-static int sink_event(void *arg, const struct dnsreel_event *ev)
+static void live_flush(void *arg)
 {
-	struct state *s = arg;
-	if (s->dec) {
-		s->rec_match = false;
-		dnsreel_decoder__feed(s->dec, 0, 0, ev, on_rec, s);
-		/* TCP segments are kept whatever they hold, so streams stay whole for replay. */
-		if (s->filtering && !s->rec_match && ev->proto != 6) {
-			s->filtered_out++;
-			return 0;
-		}
-	}
-	if (!s->w || s->werr)
-		return 0;
-	int err = dnsreel_capw__append(s->w, ev);
-	if (err) {
-		s->werr = err;
-		return err;
-	}
-	return 0;
-}
-
-static void sink_netns(void *arg, const struct dnsreel_netns_ctx *ns)
-{
-	struct state *s = arg;
-	if (s->w && !s->werr)
-		dnsreel_capw__put_netns(s->w, ns);
-	if (s->ctx)
-		dnsreel_ctx__put_netns(s->ctx, 0, ns);
-}
-
-static void sink_proc(void *arg, const struct dnsreel_proc_ctx *p)
-{
-	struct state *s = arg;
-	if (s->w && !s->werr)
-		dnsreel_capw__put_proc(s->w, p);
-}
-
-static void sink_service(void *arg, const struct dnsreel_service_ctx *svc)
-{
-	struct state *s = arg;
-	if (s->w && !s->werr)
-		dnsreel_capw__put_service(s->w, svc);
-	if (s->ctx)
-		dnsreel_ctx__put_service(s->ctx, 0, svc);
-}
-
-static void set_counter(void *arg, const char *name, uint64_t value)
-{
-	struct state *s = arg;
-	if (s->w && !s->werr)
-		dnsreel_capw__set_counter(s->w, name, value);
+	dnsreel_printer__flush(arg);
 }
 
 /* Which capabilities are missing? Names into buf; returns how many. */
@@ -245,42 +168,6 @@ static int missing_caps(char *buf, size_t len)
 	return n;
 }
 
-static void fill_meta(struct dnsreel_meta *m, const char *node, uint32_t snaplen)
-{
-	memset(m, 0, sizeof(*m));
-	m->format_major = DNSREEL_FORMAT_MAJOR;
-	m->format_minor = DNSREEL_FORMAT_MINOR;
-	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
-	if (f) {
-		if (fgets(m->capture_id, sizeof(m->capture_id), f))
-			m->capture_id[strcspn(m->capture_id, "\n")] = 0;
-		fclose(f);
-	}
-	if (node && node[0])
-		snprintf(m->node, sizeof(m->node), "%s", node);
-	else if (getenv("NODE_NAME") && getenv("NODE_NAME")[0])
-		snprintf(m->node, sizeof(m->node), "%s", getenv("NODE_NAME"));
-	else
-		gethostname(m->node, sizeof(m->node) - 1);
-	struct utsname u;
-	if (!uname(&u))
-		snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
-	snprintf(m->recorder, sizeof(m->recorder), "dnsreel-record %s", DNSREEL_VERSION);
-	/* Boot->wall offset: the smallest gap over a few reads bounds the error. */
-	int64_t best = INT64_MAX, off = 0;
-	for (int i = 0; i < 5; i++) {
-		int64_t b1 = dnsreel_now_boot_ns(), w = dnsreel_now_wall_ns(),
-			b2 = dnsreel_now_boot_ns();
-		if (b2 - b1 < best) {
-			best = b2 - b1;
-			off = w - (b1 + (b2 - b1) / 2);
-		}
-	}
-	m->boot_to_wall_ns = off;
-	m->start_wall_ns = dnsreel_now_wall_ns();
-	m->snaplen = snaplen;
-}
-
 static int write_ready(const char *path)
 {
 	char tmp[4200];
@@ -303,14 +190,17 @@ static bool is_format(const char *s)
 int main(int argc, char **argv)
 {
 	struct dnsreel_cli cli;
-	struct state st = {.cli = &cli};
 	struct dnsreel_recorder *rec = NULL;
+	struct dnsreel_recwriter *w = NULL;
+	struct dnsreel_filter *filter = NULL;
+	struct dnsreel_printer *printer = NULL;
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo)};
 	struct dnsreel_recorder_opts ro = {.sz = sizeof(ro)};
 	static uint8_t port_bits[8192];
 	const char *dir = NULL, *live_fmt = "columns", *fields = NULL, *ready_file = NULL;
 	const char *node = NULL, *ports = "53,5353";
-	int64_t flush_ns = 1000000000, duration_ns = 0;
+	struct dnsreel_recwriter_opts rwo = {.sz = sizeof(rwo), .capw = &wo};
+	int64_t duration_ns = 0;
 	uint64_t v;
 	bool live = false;
 	const char **filters = NULL, **services = NULL, **netns_names = NULL;
@@ -345,7 +235,7 @@ int main(int argc, char **argv)
 				dir = a;
 			break;
 		case OPT_FLUSH:
-			if (dnsreel_parse_duration(a, &flush_ns) || flush_ns <= 0) {
+			if (dnsreel_parse_duration(a, &rwo.flush_ns) || rwo.flush_ns <= 0) {
 				rc = dnsreel_cli_usage_error(&tool, "bad --flush: %s", a);
 				goto cleanup;
 			}
@@ -491,31 +381,27 @@ int main(int argc, char **argv)
 	ro.netns_ids_n = nids;
 	ro.netns_names = netns_names;
 	ro.netns_names_n = nnames;
-	wo.snaplen = ro.snaplen;
+	ro.log = sink_log;
+	ro.log_arg = &cli;
+	ro.log_level = cli.verbosity;
+	rwo.snaplen = ro.snaplen;
+	rwo.node = node;
 
-	/* Filters and the live view run on decoded records. */
-	if (nfilters || live) {
-		if (dnsreel_ctx__new(&st.ctx) || dnsreel_decoder__new(&st.dec, st.ctx, NULL)) {
-			dnsreel_err(&cli, "out of memory");
-			goto cleanup;
-		}
-	}
 	if (nfilters) {
-		if (dnsreel_filter__new(&st.filter)) {
+		if (dnsreel_filter__new(&filter)) {
 			dnsreel_err(&cli, "out of memory");
 			goto cleanup;
 		}
 		for (size_t i = 0; i < nfilters; i++) {
-			if (dnsreel_filter__add(st.filter, filters[i], errbuf, sizeof(errbuf))) {
+			if (dnsreel_filter__add(filter, filters[i], errbuf, sizeof(errbuf))) {
 				rc = dnsreel_cli_usage_error(&tool, "bad -F %s: %s", filters[i],
 							     errbuf);
 				goto cleanup;
 			}
 		}
-		st.filtering = true;
+		rwo.filter = filter;
 	}
 	if (live) {
-#ifdef DNSREEL_HAVE_PRINT
 		struct dnsreel_printer_opts po = {.sz = sizeof(po), .out = stdout};
 		enum dnsreel_field_id ids[DNSREEL_F_COUNT_];
 		size_t nids_f = 0;
@@ -532,16 +418,13 @@ int main(int argc, char **argv)
 			po.fields = ids;
 			po.nfields = nids_f;
 		}
-		if (dnsreel_printer__new(&st.printer, &po)) {
+		if (dnsreel_printer__new(&printer, &po)) {
 			dnsreel_err(&cli, "cannot create the live printer");
 			goto cleanup;
 		}
-#else
-		(void)fields;
-		(void)live_fmt;
-		dnsreel_err(&cli, "--live is not available in this build (no replay printer)");
-		goto cleanup;
-#endif
+		rwo.on_record = live_print;
+		rwo.on_flush = live_flush;
+		rwo.arg = printer;
 	}
 
 	char caps[512];
@@ -557,24 +440,16 @@ int main(int argc, char **argv)
 		strftime(defdir, sizeof(defdir), "dnsreel-%Y%m%dT%H%M%SZ.reel", &tm);
 		dir = defdir;
 	}
-	st.dir = dir;
-	int err = dnsreel_capw__open(&st.w, dir, &wo);
+	int err = dnsreel_recwriter__open(&w, dir, &rwo, errbuf, sizeof(errbuf));
 	if (err) {
-		dnsreel_err(&cli, "cannot create capture %s: %s", dir, dnsreel_strerror(err));
+		dnsreel_err(&cli, "%s", errbuf);
 		goto cleanup;
 	}
-	struct dnsreel_meta meta;
-	fill_meta(&meta, node, ro.snaplen);
-	if ((err = dnsreel_capw__set_meta(st.w, &meta))) {
-		dnsreel_err(&cli, "%s: %s", dir, dnsreel_strerror(err));
-		goto cleanup;
-	}
-	if (st.ctx)
-		dnsreel_ctx__set_meta(st.ctx, 0, &meta);
+	struct dnsreel_sink sink = dnsreel_recwriter__sink(w);
 	for (size_t i = 0; i < nservices; i++) {
 		struct dnsreel_service_ctx svc;
 		dnsreel_service_parse(services[i], &svc);
-		sink_service(&st, &svc);
+		sink.on_service(sink.arg, &svc);
 	}
 
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -583,15 +458,6 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct dnsreel_sink sink = {
-	    .arg = &st,
-	    .on_event = sink_event,
-	    .on_netns = sink_netns,
-	    .on_proc = sink_proc,
-	    .on_service = sink_service,
-	    .log = sink_log,
-	    .max_level = cli.verbosity,
-	};
 	err = dnsreel_recorder__new(&rec, &ro, &sink, errbuf, sizeof(errbuf));
 	if (err) {
 		dnsreel_err(&cli, "%s", errbuf);
@@ -599,7 +465,7 @@ int main(int argc, char **argv)
 	}
 	if (!dnsreel_recorder__has_proc(rec) && !ro.no_proc)
 		dnsreel_log(&cli, 0, "warning: recording without process context");
-	if ((err = dnsreel_capw__flush(st.w))) {
+	if ((err = dnsreel_recwriter__flush(w, NULL, true))) {
 		dnsreel_err(&cli, "writing %s: %s", dir, dnsreel_strerror(err));
 		goto cleanup;
 	}
@@ -610,51 +476,27 @@ int main(int argc, char **argv)
 	dnsreel_log(&cli, 1, "recording into %s", dir);
 
 	int64_t start = dnsreel_now_boot_ns();
-	int64_t next_flush = start + flush_ns;
 	while (!stop_sig) {
 		int k = dnsreel_recorder__poll(rec, 10);
-		if (k < 0 && !st.werr) {
+		if (k < 0 && !dnsreel_recwriter__error(w)) {
 			dnsreel_err(&cli, "recorder: %s", strerror(-k));
 			goto cleanup;
 		}
-		if (st.werr)
+		if (dnsreel_recwriter__error(w))
 			break;
-		int64_t now = dnsreel_now_boot_ns();
-		if (duration_ns && now - start >= duration_ns)
+		if (duration_ns && dnsreel_now_boot_ns() - start >= duration_ns)
 			break;
-		if (now >= next_flush) {
-			dnsreel_recorder__counters(rec, set_counter, &st);
-			if (st.filtered_out)
-				dnsreel_capw__set_counter(st.w, "events.filtered_out",
-							  st.filtered_out);
-			if ((err = dnsreel_capw__flush(st.w))) {
-				st.werr = err;
-				break;
-			}
-#ifdef DNSREEL_HAVE_PRINT
-			if (st.printer)
-				dnsreel_printer__flush(st.printer);
-#endif
-			next_flush = now + flush_ns;
-		}
-	}
-	if (!st.werr)
-		dnsreel_recorder__drain(rec);
-	if (!st.werr) {
-		dnsreel_recorder__counters(rec, set_counter, &st);
-		if (st.filtered_out)
-			dnsreel_capw__set_counter(st.w, "events.filtered_out", st.filtered_out);
+		if (dnsreel_recwriter__flush(w, rec, false))
+			break;
 	}
 	struct dnsreel_capw_stats ws;
-	dnsreel_capw__stats(st.w, &ws);
-	err = dnsreel_capw__close(st.w);
-	st.w = NULL;
-	if (st.werr || err) {
-		int e = st.werr ? st.werr : err;
-		dnsreel_err(&cli, "writing %s: %s%s", dir, dnsreel_strerror(e),
-			    e == -ENOSPC ? " (disk full); the capture is valid up to the last flush"
-					 : "");
-	}
+	err = dnsreel_recwriter__close(w, rec, &ws);
+	w = NULL;
+	if (err)
+		dnsreel_err(&cli, "writing %s: %s%s", dir, dnsreel_strerror(err),
+			    err == -ENOSPC
+				? " (disk full); the capture is valid up to the last flush"
+				: "");
 	/* Summary. */
 	double secs = (double)(dnsreel_now_boot_ns() - start) / 1e9;
 	uint64_t lost = dnsreel_recorder__lost(rec);
@@ -673,7 +515,7 @@ int main(int argc, char **argv)
 					(unsigned long long)ns[i].netns, ns[i].name,
 					(unsigned long long)ns[i].events,
 					ns[i].attached ? "" : " (gone)");
-		if (!st.werr && !err)
+		if (!err)
 			fprintf(stderr, "dnsreel-record: replay it with: dnsreel replay %s\n", dir);
 		if (lost)
 			fprintf(stderr,
@@ -681,21 +523,14 @@ int main(int argc, char **argv)
 				"in the capture; try a larger --ringbuf-size)\n",
 				(unsigned long long)lost);
 	}
-	rc = st.werr || err ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
+	rc = err ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
 cleanup:
+	dnsreel_recwriter__close(w, NULL, NULL);
 	dnsreel_recorder__free(rec);
-	if (st.w)
-		dnsreel_capw__close(st.w);
-#ifdef DNSREEL_HAVE_PRINT
-	if (st.printer)
-		dnsreel_printer__close(st.printer);
-#endif
-	if (st.dec)
-		dnsreel_decoder__free(st.dec);
-	if (st.filter)
-		dnsreel_filter__free(st.filter);
-	if (st.ctx)
-		dnsreel_ctx__free(st.ctx);
+	if (printer)
+		dnsreel_printer__close(printer);
+	if (filter)
+		dnsreel_filter__free(filter);
 	for (size_t i = 0; i < nnames; i++)
 		free((void *)netns_names[i]);
 	free(filters);

@@ -1,7 +1,8 @@
 /* The recorder engine behind dnsreel-record: loads the kernel programs, finds network
  * namespaces and attaches a socket filter in each, joins packets to processes, and hands
  * events and context to a sink (the tool writes them into a capture and prints them live).
- * Single-threaded: everything happens inside dnsreel_recorder__poll().
+ * Single-threaded: everything happens inside dnsreel_recorder__poll(). dnsreel_recwriter
+ * is that sink for a capture directory.
  */
 #ifndef DNSREEL_RECORDER_H
 #define DNSREEL_RECORDER_H
@@ -20,10 +21,6 @@ struct dnsreel_sink {
 	void (*on_netns)(void *arg, const struct dnsreel_netns_ctx *ns);
 	void (*on_proc)(void *arg, const struct dnsreel_proc_ctx *proc);
 	void (*on_service)(void *arg, const struct dnsreel_service_ctx *svc);
-	/* Diagnostics: level 0 warnings, 1 info, 2 debug, 3 per-record tracing; only levels up
-	 * to max_level are formatted and passed on. */
-	void (*log)(void *arg, int level, const char *msg);
-	int max_level;
 };
 
 struct dnsreel_recorder_opts {
@@ -46,6 +43,12 @@ struct dnsreel_recorder_opts {
 	const char *k8s_containers; /* -c */
 	bool no_proc;		    /* do not load the process hooks */
 	bool no_iptables;	    /* do not scan kube-proxy rules */
+	/* Diagnostics, the recorder's and libbpf's (which are routed here): level 0 warnings,
+	 * 1 info and libbpf warnings (the verifier log among them), 2 debug, 3 per-record
+	 * tracing. Only levels up to log_level are formatted and passed on; NULL: none. */
+	void (*log)(void *arg, int level, const char *msg);
+	void *log_arg;
+	int log_level;
 };
 
 struct dnsreel_recorder;
@@ -83,5 +86,47 @@ size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_reco
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r);
 
 void dnsreel_recorder__free(struct dnsreel_recorder *r);
+
+/* Writing a recording into a capture directory: a sink for dnsreel_recorder__new that appends
+ * events and context (segments rotate and age out as the capture writer's options say), the
+ * capture's metadata, and flushes that store the recorder's counters. */
+struct dnsreel_capw_opts;
+struct dnsreel_capw_stats;
+struct dnsreel_filter;
+struct dnsreel_rec;
+
+struct dnsreel_recwriter_opts {
+	size_t sz;
+	const struct dnsreel_capw_opts *capw; /* segments, rotation, zstd; NULL: defaults */
+	const char *node;		      /* NULL: $NODE_NAME, else the host name */
+	uint32_t snaplen;		      /* recorded in the metadata */
+	int64_t flush_ns;		      /* a frame at least this often (default 1 s) */
+	/* Only messages matching filter are written (TCP segments always are, so streams stay
+	 * whole). Borrowed: must outlive the writer. NULL: everything. */
+	const struct dnsreel_filter *filter;
+	/* Each decoded message that passes the filter (a live view); on_flush after each flush.
+	 * Messages are decoded only when filter or on_record is set. */
+	void (*on_record)(void *arg, const struct dnsreel_rec *rec);
+	void (*on_flush)(void *arg);
+	void *arg;
+};
+
+struct dnsreel_recwriter;
+
+/* Creates the capture dir and writes its metadata. Returns 0 or a negative dnsreel error;
+ * errbuf names what failed. *out: close with dnsreel_recwriter__close(). */
+int dnsreel_recwriter__open(struct dnsreel_recwriter **out, const char *dir,
+			    const struct dnsreel_recwriter_opts *o, char *errbuf, size_t errlen);
+/* The sink writing into w; also takes services named by the user (on_service). */
+struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w);
+/* Writes a frame and r's counters (r may be NULL) once the flush interval has passed since the
+ * last, or now when force. Returns 0 or the first write error, after which nothing more is
+ * written and the recorder's poll returns that error. */
+int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force);
+int dnsreel_recwriter__error(const struct dnsreel_recwriter *w);
+/* Unless a write failed: drains r and stores its last counters (r may be NULL). Then closes
+ * the capture, fills st (may be NULL) and frees w. Returns the first write error or 0. */
+int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorder *r,
+			     struct dnsreel_capw_stats *st);
 
 #endif

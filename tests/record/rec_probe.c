@@ -72,9 +72,10 @@ int main(int argc, char **argv)
 					  .port_bits = bits,
 					  .netns_ids = ids,
 					  .netns_ids_n = nids,
-					  .snaplen = snaplen};
-	struct dnsreel_sink sink = {
-	    .on_event = on_event, .log = on_log, .max_level = getenv("REC_PROBE_DEBUG") ? 3 : 1};
+					  .snaplen = snaplen,
+					  .log = on_log,
+					  .log_level = getenv("REC_PROBE_DEBUG") ? 3 : 1};
+	struct dnsreel_sink sink = {.on_event = on_event};
 	struct dnsreel_recorder *r;
 	char err[256];
 	setvbuf(stdout, NULL, _IOLBF, 0);

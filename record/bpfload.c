@@ -1,0 +1,305 @@
+/* BPF for the recorder: the shared maps, the socket filter (one shared program, or one
+ * instance per netns where the kernel cannot tell a packet's netns), the process hooks, a
+ * filtered AF_PACKET socket per netns, and libbpf's messages routed to the recorder's log. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dnsreel_pkt.skel.h"
+#include "dnsreel_pktdev.skel.h"
+#include "dnsreel_proc.skel.h"
+#include "recorder_int.h"
+
+/* libbpf's print hook is process-wide and passes no user pointer, so the recorder whose
+ * setup or attach runs on this thread is remembered here for its messages. Set while a
+ * recorder exists, cleared when it is freed. */
+static _Thread_local struct dnsreel_recorder *libbpf_log_to;
+
+/* libbpf warns about refusals the recorder expects and falls back from (the shared program
+ * on older kernels, raw tracepoints), and prints the verifier log as a warning: shown with
+ * -v, so a normal run says only what the recorder itself concludes. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	struct dnsreel_recorder *r = libbpf_log_to;
+	int lv = level == LIBBPF_WARN ? 1 : level == LIBBPF_INFO ? 2 : 3;
+	if (!r || !r->o.log || lv > r->o.log_level)
+		return 0;
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return 0;
+	/* The verifier log comes as one message of any size. */
+	char *msg = malloc((size_t)n + 1);
+	if (!msg)
+		return 0;
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	r->o.log(r->o.log_arg, lv, msg);
+	free(msg);
+	return n;
+}
+
+/* Every program shares the one ring buffer and counter map (and the fragment map). */
+static int reuse_maps(const struct dnsreel_recorder *r, struct bpf_map *events,
+		      struct bpf_map *counters, struct bpf_map *frags)
+{
+	int err = bpf_map__reuse_fd(events, r->events_fd);
+	if (!err)
+		err = bpf_map__reuse_fd(counters, r->counters_fd);
+	if (!err && frags)
+		err = bpf_map__reuse_fd(frags, r->frags_fd);
+	return err;
+}
+
+static struct dnsreel_pkt *pkt_open_load(struct dnsreel_recorder *r, uint64_t ino, int *err)
+{
+	struct dnsreel_pkt *skel = dnsreel_pkt__open();
+	if (!skel) {
+		*err = errno ? -errno : -ENOMEM;
+		return NULL;
+	}
+	skel->rodata->netns_id = ino;
+	skel->rodata->snaplen = r->o.snaplen;
+	skel->rodata->wakeup_bytes = r->ring.size / 4;
+	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
+	if ((*err = reuse_maps(r, skel->maps.events, skel->maps.counters, skel->maps.frags)) ||
+	    (*err = dnsreel_pkt__load(skel))) {
+		dnsreel_pkt__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* The shared program (netns from skb->dev); NULL when the kernel refuses it. */
+static struct dnsreel_pktdev *pktdev_open_load(struct dnsreel_recorder *r, int *err)
+{
+	struct dnsreel_pktdev *skel = dnsreel_pktdev__open();
+	if (!skel) {
+		*err = errno ? -errno : -ENOMEM;
+		return NULL;
+	}
+	skel->rodata->snaplen = r->o.snaplen;
+	skel->rodata->wakeup_bytes = r->ring.size / 4;
+	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
+	if ((*err = reuse_maps(r, skel->maps.events, skel->maps.counters, skel->maps.frags)) ||
+	    (*err = dnsreel_pktdev__load(skel))) {
+		dnsreel_pktdev__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+int rec_attach_socket(struct dnsreel_recorder *r, struct nsent *n)
+{
+	int err = 0;
+	/* Shared program: nothing to load, attaching is a few syscalls. Otherwise an instance
+	 * with this netns's inode baked in (tens of milliseconds of verification). */
+	struct dnsreel_pkt *skel = NULL;
+	int prog;
+	if (r->shared_pkt) {
+		prog = bpf_program__fd(r->shared_pkt->progs.dnsreel_pkt);
+	} else {
+		if (!(skel = pkt_open_load(r, n->ino, &err)))
+			return err;
+		prog = bpf_program__fd(skel->progs.dnsreel_pkt);
+	}
+	if (setns(n->nsfd, CLONE_NEWNET)) {
+		err = -errno;
+		dnsreel_pkt__destroy(skel);
+		return err;
+	}
+	/* Protocol 0 first: no packet reaches the socket before the filter is on it. */
+	int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	err = s < 0 ? -errno : 0;
+	if (!err && setsockopt(s, SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof(prog)))
+		err = -errno;
+
+	if (!err) {
+		int small = 4096;
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+					  .sll_protocol = htons(ETH_P_ALL)};
+		if (bind(s, (struct sockaddr *)&sll, sizeof(sll)))
+			err = -errno;
+	}
+	if (!err)
+		rec_ns_read_addrs(n);
+	if (setns(r->self_ns, CLONE_NEWNET))
+		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+	dnsreel_pkt__destroy(skel); /* NULL ok; the socket holds the program */
+	if (err) {
+		if (s >= 0)
+			close(s);
+		return err;
+	}
+	n->sock = s;
+	return 0;
+}
+
+void rec_bpf_netns_on(struct dnsreel_recorder *r, uint64_t ino, bool on)
+{
+	if (!r->proc_skel || !r->filtering)
+		return;
+	int fd = bpf_map__fd(r->proc_skel->maps.netns_on);
+	if (on) {
+		__u8 one = 1;
+		bpf_map_update_elem(fd, &ino, &one, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(fd, &ino);
+	}
+}
+
+static void load_proc(struct dnsreel_recorder *r)
+{
+	struct stat st;
+	if (stat("/sys/kernel/btf/vmlinux", &st)) {
+		rec_log(r, 0,
+			"warning: no kernel BTF (/sys/kernel/btf/vmlinux): recording without "
+			"process context");
+		return;
+	}
+	if (stat("/sys/kernel/tracing/events/sock", &st) &&
+	    stat("/sys/kernel/debug/tracing/events/sock", &st)) {
+		if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
+			rec_log(r, 1, "mount tracefs: %s", strerror(errno));
+	}
+	struct dnsreel_proc *p = NULL;
+	int err = 0;
+	struct bpf_link *l1 = NULL, *l2 = NULL;
+	/* Raw tracepoints are cheaper (no trace record built per call); fall back to the
+	 * classic ones. */
+	for (int raw = 1; raw >= 0; raw--) {
+		p = dnsreel_proc__open();
+		if (!p) {
+			err = -errno;
+			break;
+		}
+		memcpy((void *)p->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
+		p->rodata->filter_netns = r->filtering;
+		bpf_program__set_autoload(p->progs.dnsreel_send_raw, raw);
+		bpf_program__set_autoload(p->progs.dnsreel_recv_raw, raw);
+		bpf_program__set_autoload(p->progs.dnsreel_send_tp, !raw);
+		bpf_program__set_autoload(p->progs.dnsreel_recv_tp, !raw);
+		if ((err = reuse_maps(r, p->maps.events, p->maps.counters, NULL)) ||
+		    (err = dnsreel_proc__load(p))) {
+			dnsreel_proc__destroy(p);
+			p = NULL;
+			continue;
+		}
+		l1 =
+		    bpf_program__attach(raw ? p->progs.dnsreel_send_raw : p->progs.dnsreel_send_tp);
+		l2 =
+		    bpf_program__attach(raw ? p->progs.dnsreel_recv_raw : p->progs.dnsreel_recv_tp);
+		if (l1 || l2 || !raw)
+			break;
+		dnsreel_proc__destroy(p);
+		p = NULL;
+	}
+	if (!p) {
+		rec_log(r, 0,
+			"warning: process hooks did not load (%s): recording without process "
+			"context",
+			strerror(err ? -err : EINVAL));
+		return;
+	}
+	if (!l1 || !l2) {
+		rec_log(r, 0,
+			"warning: tracepoints sock:sock_send_length/sock_recv_length missing%s: "
+			"%s process context",
+			l1 || l2 ? " (one of them)" : "", l1 || l2 ? "partial" : "no");
+	}
+	r->proc_links[0] = l1;
+	r->proc_links[1] = l2;
+	r->proc_skel = p;
+	r->has_proc = l1 || l2;
+}
+
+int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
+{
+	int err;
+	libbpf_log_to = r;
+	libbpf_set_print(libbpf_print);
+	r->ncpus = libbpf_num_possible_cpus();
+	if (r->ncpus <= 0)
+		r->ncpus = 1;
+	r->events_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "dnsreel_events", 0, 0,
+				      (uint32_t)r->o.ringbuf_bytes, NULL);
+	if (r->events_fd < 0) {
+		err = -errno;
+		snprintf(errbuf, errlen, "cannot create the BPF ring buffer (%llu bytes): %s",
+			 (unsigned long long)r->o.ringbuf_bytes, strerror(errno));
+		return err;
+	}
+	r->counters_fd =
+	    bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "dnsreel_cnt", 4, 8, DNSREEL_CNT_MAX, NULL);
+	r->frags_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "dnsreel_frags", 40, 1, 4096, NULL);
+	if (r->counters_fd < 0 || r->frags_fd < 0) {
+		err = -errno;
+		snprintf(errbuf, errlen, "cannot create BPF maps: %s", strerror(errno));
+		return err;
+	}
+	err = rec_ring_open(&r->ring, r->events_fd, r->o.ringbuf_bytes);
+	if (err) {
+		snprintf(errbuf, errlen, "cannot map the ring buffer: %s", strerror(-err));
+		return err;
+	}
+	/* One shared program when the kernel lets it read the packet's netns; else check the
+	 * per-netns program loads: a clear early error. */
+	if (!getenv("DNSREEL_PER_NETNS_PROG"))
+		r->shared_pkt = pktdev_open_load(r, &err);
+	if (!r->shared_pkt) {
+		struct dnsreel_pkt *t = pkt_open_load(r, 0, &err);
+		if (!t) {
+			snprintf(errbuf, errlen,
+				 "the kernel refused the socket filter program: %s (run with -v "
+				 "for libbpf's messages and the verifier log)",
+				 strerror(-err));
+			return err;
+		}
+		dnsreel_pkt__destroy(t);
+		rec_log(r, 1, "one socket filter program per netns (no bpf_cast_to_kern_ctx)");
+	}
+	if (!r->o.no_proc)
+		load_proc(r);
+	return 0;
+}
+
+int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu)
+{
+	return bpf_map_lookup_elem(r->counters_fd, &idx, percpu) ? -errno : 0;
+}
+
+void rec_bpf_close(struct dnsreel_recorder *r)
+{
+	for (int i = 0; i < 2; i++)
+		if (r->proc_links[i])
+			bpf_link__destroy(r->proc_links[i]);
+	if (r->proc_skel)
+		dnsreel_proc__destroy(r->proc_skel);
+	if (r->shared_pkt)
+		dnsreel_pktdev__destroy(r->shared_pkt);
+	rec_ring_close(&r->ring);
+	if (r->events_fd >= 0)
+		close(r->events_fd);
+	if (r->counters_fd >= 0)
+		close(r->counters_fd);
+	if (r->frags_fd >= 0)
+		close(r->frags_fd);
+	if (libbpf_log_to == r)
+		libbpf_log_to = NULL;
+}

@@ -1,0 +1,117 @@
+/* The ring-buffer drain: maps the BPF ring buffer, walks it (ring.c) and turns packet records
+ * into events for the sink, joined to their process. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "parse.h"
+#include "recorder_int.h"
+
+/* Our own consumer over the mmapped ring (same layout libbpf uses): it lets us look ahead
+ * for process records and leave packets younger than the join delay in the ring, without
+ * copying them out. */
+int rec_ring_open(struct ring *rg, int fd, size_t size)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	rg->fd = fd;
+	rg->size = size;
+	rg->cons_map = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (rg->cons_map == MAP_FAILED) {
+		rg->cons_map = NULL;
+		return -errno;
+	}
+	rg->prod_map = mmap(NULL, (size_t)pg + 2 * size, PROT_READ, MAP_SHARED, fd, pg);
+	if (rg->prod_map == MAP_FAILED) {
+		int err = -errno;
+		munmap(rg->cons_map, (size_t)pg);
+		rg->cons_map = rg->prod_map = NULL;
+		return err;
+	}
+	rg->rg.cons = rg->cons_map;
+	rg->rg.prod = rg->prod_map;
+	rg->rg.data = (const uint8_t *)rg->prod_map + pg;
+	rg->rg.mask = size - 1;
+	rg->rg.proc_pos = 0;
+	return 0;
+}
+
+void rec_ring_close(struct ring *rg)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	if (rg->cons_map)
+		munmap(rg->cons_map, (size_t)pg);
+	if (rg->prod_map)
+		munmap(rg->prod_map, (size_t)pg + 2 * rg->size);
+}
+
+static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec *p, uint32_t len)
+{
+	struct dnsreel_event ev;
+	if (len < sizeof(*p) || p->cap_len > len - sizeof(*p)) {
+		r->n_lost_user++;
+		return 0;
+	}
+	struct nsent *n = rec_ns_find(r, p->netns);
+	if (!n) {
+		/* Shared program: a packet of a netns not attached (the socket is closed before
+		 * its entry goes, so this is a netns we never knew). */
+		r->n_unknown_ns++;
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_ns = (int64_t)p->ts_ns;
+	ev.netns = p->netns;
+	ev.ifindex = p->ifindex;
+	ev.pkt_type = p->pkt_type;
+	if (p->flags & DNSREEL_PKTF_FRAGMENT)
+		ev.flags |= DNSREEL_EV_FRAGMENT;
+	int st = dnsreel_parse_packet(p->data, p->cap_len, p->pkt_len, p->l3_proto, &ev);
+	if (st != DNSREEL_PARSE_OK && st != DNSREEL_PARSE_LENLIE) {
+		r->n_malformed++;
+		return 0;
+	}
+	if (st == DNSREEL_PARSE_LENLIE)
+		r->n_lenlie++;
+	n->events++;
+	if (r->has_proc)
+		rec_join(r, n, &ev);
+	r->n_events++;
+	if (r->sink.on_event)
+		return r->sink.on_event(r->sink.arg, &ev);
+	return 0;
+}
+
+static void ring_proc(void *arg, const struct dnsreel_proc_rec *p)
+{
+	rec_apply_proc(arg, p);
+}
+
+static int ring_pkt(void *arg, const struct dnsreel_pkt_rec *p, uint32_t len)
+{
+	return deliver_pkt(arg, p, len);
+}
+
+/* Process records are applied even when they sit behind packets still waiting: a packet then
+ * finds the process that sent it although the tracepoint fired after it was copied. */
+int rec_consume(struct dnsreel_recorder *r, int64_t cutoff)
+{
+	/* Without process hooks there are no process records: no first pass. */
+	const struct dnsreel_ring_ops ops = {
+	    .arg = r, .proc = r->has_proc ? ring_proc : NULL, .pkt = ring_pkt};
+	return dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
+}
+
+int dnsreel_recorder__drain(struct dnsreel_recorder *r)
+{
+	/* What is in the ring now, not what keeps arriving: on a busy node a loop until empty
+	 * would never end. A few passes get past records still being written. */
+	int total = 0, k = 0;
+	for (int pass = 0; pass < 4; pass++) {
+		k = rec_consume(r, INT64_MAX);
+		if (k <= 0)
+			break;
+		total += k;
+	}
+	return k < 0 ? k : total;
+}

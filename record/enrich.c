@@ -1,0 +1,381 @@
+/* Context for the recorder's events: the socket -> process table fed by the process hooks
+ * and its join to packets, process details from /proc, pod and container names for a netns
+ * (k8s.c parses), and service VIPs from kube-proxy's rules read with iptables-save. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "k8s.h"
+#include "recorder_int.h"
+
+static uint32_t pt_hash(uint64_t netns, uint8_t proto, uint16_t port)
+{
+	uint64_t h = netns * 0x9E3779B97F4A7C15ull ^ ((uint64_t)proto << 16 | port);
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	return (uint32_t)(h >> 32);
+}
+
+static uint32_t pt_tagof(uint32_t h)
+{
+	return h ? h : 1;
+}
+
+/* Several sockets may share (netns, proto, port): one per local address (a server bound to
+ * each of its IPs, IPv4 and IPv6 twins). Entries are per local address; the join tries each. */
+static struct pentry *pt_put(struct dnsreel_recorder *r, uint64_t netns, uint8_t proto,
+			     uint16_t port, const uint8_t laddr[16])
+{
+	uint32_t h = pt_hash(netns, proto, port), tag = pt_tagof(h);
+	struct pentry *victim = NULL;
+	/* Tags first: entries are touched only when their key may match, or to pick a victim
+	 * among full ways. A slot is in use exactly when its tag is non-zero. */
+	for (uint32_t i = 0; i < PT_WAYS; i++) {
+		uint32_t slot = (h + i) & (PT_SIZE - 1);
+		struct pentry *e = &r->pt[slot];
+		if (r->pt_tag[slot] == tag && e->used && e->netns == netns && e->proto == proto &&
+		    e->lport == port && !memcmp(e->laddr, laddr, 16))
+			return e;
+	}
+	for (uint32_t i = 0; i < PT_WAYS && !victim; i++) {
+		uint32_t slot = (h + i) & (PT_SIZE - 1);
+		if (!r->pt_tag[slot])
+			victim = &r->pt[slot];
+	}
+	if (!victim) {
+		/* all used: the least recently reported goes */
+		for (uint32_t i = 0; i < PT_WAYS; i++) {
+			struct pentry *e = &r->pt[(h + i) & (PT_SIZE - 1)];
+			if (!victim || e->ts < victim->ts)
+				victim = e;
+		}
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->netns = netns;
+	victim->proto = proto;
+	victim->lport = port;
+	memcpy(victim->laddr, laddr, 16);
+	victim->used = 1;
+	r->pt_tag[victim - r->pt] = pt_tagof(h);
+	return victim;
+}
+
+static bool pidset_add(struct dnsreel_recorder *r, uint32_t pid)
+{
+	uint32_t h = (pid * 2654435761u) & (PIDSET_SIZE - 1);
+	for (uint32_t i = 0; i < 16; i++) {
+		uint32_t *s = &r->pidset[(h + i) & (PIDSET_SIZE - 1)];
+		if (*s == pid)
+			return false;
+		if (!*s) {
+			*s = pid;
+			return true;
+		}
+	}
+	r->pidset[h] = pid; /* full neighbourhood: overwrite, may re-emit later */
+	return true;
+}
+
+static ssize_t read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	int err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = 0;
+	return n;
+}
+
+static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
+{
+	if (!r->sink.on_proc || !pidset_add(r, e->pid))
+		return;
+	struct dnsreel_proc_ctx pc;
+	memset(&pc, 0, sizeof(pc));
+	pc.pid = e->pid;
+	pc.netns = e->netns;
+	pc.cgroup_id = e->cgroup_id;
+	pc.uid = e->uid;
+	pc.gid = e->gid;
+	memcpy(pc.comm, e->comm, sizeof(pc.comm));
+	pc.comm[15] = 0;
+	char path[1200], buf[4096];
+	snprintf(path, sizeof(path), "%s/proc/%u/stat", r->root, e->pid);
+	if (read_file(path, buf, sizeof(buf)) > 0) {
+		char *p = strrchr(buf, ')');
+		if (p) {
+			/* fields after comm: state ppid ... starttime is the 22nd field overall */
+			unsigned long long v[20] = {0};
+			char st;
+			int n =
+			    sscanf(p + 2,
+				   "%c %llu %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+				   "%*s %*s %*s %*s %llu",
+				   &st, &v[0], &v[1]);
+			if (n == 3) {
+				pc.ppid = (uint32_t)v[0];
+				long hz = sysconf(_SC_CLK_TCK);
+				pc.start_ns =
+				    v[1] * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100));
+			}
+		}
+	}
+	snprintf(path, sizeof(path), "%s/proc/%u/cmdline", r->root, e->pid);
+	ssize_t n = read_file(path, buf, sizeof(pc.cmdline));
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			if (!buf[i])
+				buf[i] = ' ';
+		while (n > 0 && buf[n - 1] == ' ')
+			buf[--n] = 0;
+		rec_scopy(pc.cmdline, sizeof(pc.cmdline), buf);
+	}
+	snprintf(path, sizeof(path), "%s/proc/%u/cgroup", r->root, e->pid);
+	if (read_file(path, buf, sizeof(buf)) > 0)
+		dnsreel_cgroup_parse(buf, pc.k8s_pod_uid, sizeof(pc.k8s_pod_uid),
+				     pc.runtime_containerid, sizeof(pc.runtime_containerid),
+				     pc.cgroup, sizeof(pc.cgroup));
+	r->sink.on_proc(r->sink.arg, &pc);
+}
+
+void rec_apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p)
+{
+	struct pentry *e = pt_put(r, p->netns, p->proto, p->lport, p->laddr);
+	rec_log(r, 3, "proc rec netns %llu proto %u lport %u rport %u pid %u comm %.16s",
+		(unsigned long long)p->netns, p->proto, p->lport, p->rport, p->pid, p->comm);
+	if (!e)
+		return;
+	bool newpid = e->pid != p->pid;
+	e->ts = (int64_t)p->ts_ns;
+	e->cgroup_id = p->cgroup_id;
+	e->pid = p->pid;
+	e->tid = p->tid;
+	e->uid = p->uid;
+	e->gid = p->gid;
+	memcpy(e->laddr, p->laddr, 16);
+	memcpy(e->comm, p->comm, 16);
+	e->comm[15] = 0;
+	if (newpid)
+		emit_proc_ctx(r, e);
+}
+static bool addr_is_zero(const uint8_t a[16])
+{
+	static const uint8_t z[16];
+	return !memcmp(a, z, 16);
+}
+/* A local socket sent the packet (OUTGOING, local = source) or will read it (local =
+ * destination). Forwarded packets have neither side local. */
+void rec_join(struct dnsreel_recorder *r, const struct nsent *n, struct dnsreel_event *ev)
+{
+	if (ev->pkt_type != DNSREEL_PKT_OUTGOING && ev->pkt_type != DNSREEL_PKT_HOST &&
+	    ev->pkt_type != DNSREEL_PKT_BROADCAST && ev->pkt_type != DNSREEL_PKT_MULTICAST)
+		return;
+	bool out = ev->pkt_type == DNSREEL_PKT_OUTGOING;
+	const uint8_t *laddr = out ? ev->src_addr : ev->dst_addr;
+	uint16_t lport = out ? ev->src_port : ev->dst_port;
+	/* The most recently reported socket on that port whose address fits. */
+	struct pentry *e = NULL;
+	uint32_t h = pt_hash(ev->netns, ev->proto, lport);
+	uint32_t tag = pt_tagof(h);
+	for (uint32_t i = 0; lport && i < PT_WAYS; i++) {
+		uint32_t slot = (h + i) & (PT_SIZE - 1);
+		if (r->pt_tag[slot] != tag)
+			continue; /* another key (or empty): its entry can not match */
+		struct pentry *c = &r->pt[slot];
+		if (!c->used || c->netns != ev->netns || c->proto != ev->proto ||
+		    c->lport != lport || (e && c->ts <= e->ts))
+			continue;
+		bool fits;
+		if (addr_is_zero(c->laddr))
+			fits = rec_ns_is_local(n, ev->ip_version, laddr);
+		else if (ev->ip_version == 4)
+			fits = !memcmp(c->laddr, laddr, 4) ||
+			       (c->laddr[10] == 0xff && c->laddr[11] == 0xff &&
+				!memcmp(c->laddr + 12, laddr, 4));
+		else
+			fits = !memcmp(c->laddr, laddr, 16);
+		if (fits)
+			e = c;
+	}
+	if (e) {
+		ev->flags |= DNSREEL_EV_PROC;
+		ev->pid = e->pid;
+		ev->tid = e->tid;
+		ev->uid = e->uid;
+		ev->gid = e->gid;
+		ev->cgroup_id = e->cgroup_id;
+		memcpy(ev->comm, e->comm, sizeof(ev->comm));
+	}
+}
+
+/* Pod and container context from the processes found in the netns. */
+void rec_ns_resolve_k8s(struct dnsreel_recorder *r, struct nsent *n)
+{
+	char path[1200], buf[8192];
+	char uid[40] = "", cid[80] = "", first_cid[80] = "";
+	for (int i = 0; i < n->npids; i++) {
+		char u[40], c[80], cg[8];
+		snprintf(path, sizeof(path), "%s/proc/%d/cgroup", r->root, n->pids[i]);
+		if (read_file(path, buf, sizeof(buf)) <= 0)
+			continue;
+		dnsreel_cgroup_parse(buf, u, sizeof(u), c, sizeof(c), cg, sizeof(cg));
+		if (u[0] && !uid[0])
+			rec_scopy(uid, sizeof(uid), u);
+		if (c[0] && !first_cid[0])
+			rec_scopy(first_cid, sizeof(first_cid), c);
+		if (c[0] && u[0] && !cid[0]) {
+			/* Prefer the container whose name the kubelet logs know (not the pause
+			 * sandbox). */
+			struct dnsreel_netns_ctx tmp;
+			memset(&tmp, 0, sizeof(tmp));
+			dnsreel_k8s_lookup(r->pod_logs, r->containers_logs, NULL, u, c, &tmp);
+			if (tmp.k8s_containername[0])
+				rec_scopy(cid, sizeof(cid), c);
+		}
+	}
+	if (!cid[0])
+		rec_scopy(cid, sizeof(cid), first_cid);
+	if (uid[0] || cid[0])
+		dnsreel_k8s_lookup(r->pod_logs, r->containers_logs, r->docker_dir, uid, cid,
+				   &n->ctx);
+	if (uid[0] && !n->ctx.k8s_pod_uid[0])
+		rec_scopy(n->ctx.k8s_pod_uid, sizeof(n->ctx.k8s_pod_uid), uid);
+}
+
+static void svc_emit(void *arg, const struct dnsreel_service_ctx *s)
+{
+	struct dnsreel_recorder *r = arg;
+	for (size_t i = 0; i < r->nsvcs; i++)
+		if (!memcmp(&r->svcs[i], s, sizeof(*s)))
+			return;
+	if (r->nsvcs == r->cap_svcs) {
+		size_t nc = r->cap_svcs ? r->cap_svcs * 2 : 16;
+		struct dnsreel_service_ctx *p = realloc(r->svcs, nc * sizeof(*p));
+		if (!p)
+			return;
+		r->svcs = p;
+		r->cap_svcs = nc;
+	}
+	r->svcs[r->nsvcs++] = *s;
+	rec_log(r, 1, "service %s/%s port %u", s->k8s_namespace, s->name, s->port);
+	if (r->sink.on_service)
+		r->sink.on_service(r->sink.arg, s);
+}
+
+/* kube-proxy's rules: iptables-save / ip6tables-save -t nat run inside the netns (the child
+ * does setns).
+ * Asynchronous: iptables-save can take tens of milliseconds and the consumer loop must not
+ * stall, so its output is read from the epoll loop and parsed at EOF. */
+static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, bool v6)
+{
+	int slot = -1;
+	for (int i = 0; i < MAX_IPT_JOBS; i++)
+		if (r->ipt[i].pid <= 0) {
+			slot = i;
+			break;
+		}
+	int pfd[2];
+	if (slot < 0 || n->nsfd < 0 || pipe2(pfd, O_CLOEXEC | O_NONBLOCK))
+		return;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		int fl = fcntl(pfd[1], F_GETFL);
+		fcntl(pfd[1], F_SETFL, fl & ~O_NONBLOCK);
+		dup2(pfd[1], 1);
+		if (devnull >= 0)
+			dup2(devnull, 2);
+		if (setns(n->nsfd, CLONE_NEWNET))
+			_exit(127);
+		const char *cmd = v6 ? "ip6tables-save" : "iptables-save";
+		execlp(cmd, cmd, "-t", "nat", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	struct ipt_job *j = &r->ipt[slot];
+	j->pid = pid;
+	j->fd = pfd[0];
+	j->len = 0;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EPOLL_IPT + (uint32_t)slot};
+	epoll_ctl(r->epfd, EPOLL_CTL_ADD, j->fd, &ev);
+}
+
+/* Starts due scans while job slots are free. */
+void rec_ipt_pump(struct dnsreel_recorder *r)
+{
+	for (size_t i = 0; i < r->nns; i++) {
+		struct nsent *n = &r->ns[i];
+		if (!n->ipt_due)
+			continue;
+		if (n->state != NS_ATTACHED) {
+			n->ipt_due = 0;
+			continue;
+		}
+		int busy = 0;
+		for (int k = 0; k < MAX_IPT_JOBS; k++)
+			busy += r->ipt[k].pid > 0;
+		if (busy == MAX_IPT_JOBS)
+			return;
+		bool v6 = !(n->ipt_due & 1);
+		n->ipt_due &= (uint8_t)(v6 ? ~2u : ~1u);
+		ipt_start(r, n, v6);
+	}
+}
+
+void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j)
+{
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, j->fd, NULL);
+	close(j->fd);
+	j->fd = -1;
+	if (j->pid > 0) {
+		kill(j->pid, SIGKILL); /* no-op when it already exited */
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	j->pid = 0;
+	if (j->buf && j->len) {
+		j->buf[j->len] = 0;
+		dnsreel_iptables_parse(j->buf, svc_emit, r);
+	}
+	j->len = 0;
+}
+
+void rec_ipt_read(struct dnsreel_recorder *r, struct ipt_job *j)
+{
+	for (;;) {
+		if (j->len + 4096 + 1 > j->cap) {
+			size_t nc = j->cap ? j->cap * 2 : 65536;
+			char *nb = nc <= (64u << 20) ? realloc(j->buf, nc) : NULL;
+			if (!nb) {
+				rec_ipt_finish(r, j);
+				return;
+			}
+			j->buf = nb;
+			j->cap = nc;
+		}
+		ssize_t k = read(j->fd, j->buf + j->len, j->cap - j->len - 1);
+		if (k > 0) {
+			j->len += (size_t)k;
+			continue;
+		}
+		if (k < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		rec_ipt_finish(r, j); /* EOF or error */
+		return;
+	}
+}

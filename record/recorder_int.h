@@ -1,0 +1,186 @@
+/* Inside the recorder library (not installed): the recorder's state and the calls between its
+ * parts. One file per concern:
+ *   recorder.c  the public handle: setup, the poll loop, counters, teardown
+ *   bpfload.c   BPF maps and programs, libbpf's messages, a socket filter per netns
+ *   netns.c     namespace discovery (/proc scan, bind-mount folders, inotify), attach/detach
+ *   enrich.c    context: the socket -> process table and its join, pods, services
+ *   drain.c     the ring buffer: mapping, walk, packets into events
+ *   write.c     events and context into a capture (recorder.h, dnsreel_recwriter)
+ */
+#ifndef DNSREEL_RECORDER_INT_H
+#define DNSREEL_RECORDER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "dnsreel_bpf.h"
+#include "recorder.h"
+#include "ring.h"
+
+#define NSFS_MAGIC_    0x6e736673
+#define REC_NETNS_DIRS 4
+#define MAX_NS_ADDRS   16
+#define MAX_NS_PIDS    4
+#define PT_SIZE	       (1u << 15) /* process table slots */
+#define PT_WAYS	       8
+#define PIDSET_SIZE    8192
+
+enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
+
+struct nsent {
+	uint64_t ino;
+	enum ns_state state;
+	int sock;	 /* AF_PACKET socket with the filter, -1 when not attached */
+	int nsfd;	 /* kept while attached: setns for addresses and iptables */
+	char path[256];	 /* how to open it: a pid's ns/net or a bind mount */
+	bool path_named; /* path is a bind mount (stable), not a pid's */
+	bool seen;	 /* referenced in the current scan */
+	pid_t pids[MAX_NS_PIDS];
+	int npids;
+	uint64_t events;
+	int fails;
+	uint8_t ipt_due; /* scans wanted: bit 0 iptables-save, bit 1 ip6tables-save */
+	uint8_t addrs[MAX_NS_ADDRS][16];
+	uint8_t addr_v[MAX_NS_ADDRS];
+	int naddrs;
+	struct dnsreel_netns_ctx ctx;
+};
+
+struct pentry {
+	uint64_t netns;
+	int64_t ts;
+	uint64_t cgroup_id;
+	uint32_t pid, tid, uid, gid;
+	uint16_t lport;
+	uint8_t proto;
+	uint8_t used;
+	uint8_t laddr[16];
+	char comm[16];
+};
+
+/* The mapping behind struct dnsreel_ring (ring.h). */
+struct ring {
+	struct dnsreel_ring rg;
+	int fd;
+	void *cons_map;
+	void *prod_map;
+	size_t size;
+};
+
+#define MAX_IPT_JOBS 8
+#define EPOLL_IPT    100
+struct ipt_job {
+	pid_t pid;
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+/* pid -> netns inode seen at the last full scan: readlink of /proc/PID/ns/net is the costly
+ * part of a scan on a node with thousands of processes, and a process rarely changes netns.
+ * Known pids are re-read only on every tenth (full) scan. */
+struct pidc {
+	int32_t pid;
+	uint32_t pad;
+	uint64_t ino;
+};
+#define PIDC_SIZE (1u << 16)
+#define PIDC_WAYS 4
+
+struct dnsreel_recorder {
+	struct dnsreel_recorder_opts o;
+	struct dnsreel_sink sink;
+	char root[512];
+	char pod_logs[1024];
+	char containers_logs[1024];
+	char docker_dir[1024];
+	uint8_t port_bits[8192];
+	int events_fd, counters_fd, frags_fd;
+	struct ring ring;
+	struct dnsreel_proc *proc_skel;
+	struct dnsreel_pktdev *shared_pkt; /* one program for every netns */
+	uint64_t n_unknown_ns;
+	struct bpf_link *proc_links[2];
+	bool has_proc;
+	int self_ns;
+	uint64_t host_ino;
+	int epfd, inofd;
+	int watch_wd[REC_NETNS_DIRS]; /* inotify watches on the bind-mount folders */
+	struct nsent *ns;
+	size_t nns, cap_ns;
+	size_t last_ns;
+	int64_t next_scan, next_tick, next_svc, fast_until;
+	bool ready;
+	bool filtering;
+	struct pentry *pt;
+	/* Per-slot tag (key hash, 0 = empty) beside pt: the join probes PT_WAYS slots per packet,
+	 * and 4-byte tags keep that in one cache line instead of ten 80-byte entries. */
+	uint32_t *pt_tag;
+	uint32_t *pidset;
+	struct pidc *pidc;
+	uint64_t scan_count;
+	struct ipt_job ipt[MAX_IPT_JOBS];
+	struct dnsreel_service_ctx *svcs; /* seen so far: each reported once */
+	size_t nsvcs, cap_svcs;
+	int ncpus;
+	uint64_t n_events, n_malformed, n_lenlie, n_lost_user, n_attach_fail;
+};
+
+/* recorder.c */
+void rec_log(struct dnsreel_recorder *r, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static inline int64_t rec_boot_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Copies src into dst[n], cut and always terminated. */
+static inline void rec_scopy(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+	memcpy(dst, src, l);
+	dst[l] = 0;
+}
+
+/* bpfload.c. rec_bpf_open creates the maps, maps the ring, loads the socket filter (shared or
+ * checked per netns) and the process hooks; errbuf says what failed. */
+int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen);
+void rec_bpf_close(struct dnsreel_recorder *r);
+/* Opens an AF_PACKET socket with the filter inside n (n->nsfd), reads its addresses. */
+int rec_attach_socket(struct dnsreel_recorder *r, struct nsent *n);
+/* Process hooks with a netns filter: which netns they report. */
+void rec_bpf_netns_on(struct dnsreel_recorder *r, uint64_t ino, bool on);
+/* Per-CPU values (r->ncpus) of one kernel counter. 0 or a negative errno. */
+int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu);
+
+/* netns.c */
+struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino);
+bool rec_ns_is_local(const struct nsent *n, uint8_t v, const uint8_t *addr);
+void rec_ns_read_addrs(struct nsent *n);
+void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone);
+void rec_watch_dirs(struct dnsreel_recorder *r);
+void rec_scan_all(struct dnsreel_recorder *r);
+void rec_scan_dirs_attach(struct dnsreel_recorder *r);
+void rec_tick(struct dnsreel_recorder *r, bool services);
+
+/* enrich.c */
+void rec_apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p);
+/* Fills ev's process fields from the socket that sent or will read it, if known. */
+void rec_join(struct dnsreel_recorder *r, const struct nsent *n, struct dnsreel_event *ev);
+void rec_ns_resolve_k8s(struct dnsreel_recorder *r, struct nsent *n);
+void rec_ipt_pump(struct dnsreel_recorder *r);
+void rec_ipt_read(struct dnsreel_recorder *r, struct ipt_job *j);
+void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j);
+
+/* drain.c */
+int rec_ring_open(struct ring *rg, int fd, size_t size);
+void rec_ring_close(struct ring *rg);
+int rec_consume(struct dnsreel_recorder *r, int64_t cutoff);
+
+#endif

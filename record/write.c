@@ -1,0 +1,240 @@
+/* Writing a recording: the sink that puts a recorder's events and context into a capture
+ * (the capture writer rotates segments by size and drops old ones by size or age), -F
+ * filtering on decoded messages, the capture's metadata, flushes with the counters. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "dnsreel.h"
+#include "recorder_int.h"
+#include "view.h"
+
+struct dnsreel_recwriter {
+	struct dnsreel_recwriter_opts o;
+	struct dnsreel_capw *w;
+	int werr; /* first write error: nothing more is written */
+	struct dnsreel_ctx *ctx;
+	struct dnsreel_decoder *dec;
+	bool rec_match; /* set by the decoder callback */
+	uint64_t filtered_out;
+	int64_t next_flush;
+};
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void fill_meta(struct dnsreel_meta *m, const char *node, uint32_t snaplen)
+{
+	memset(m, 0, sizeof(*m));
+	m->format_major = DNSREEL_FORMAT_MAJOR;
+	m->format_minor = DNSREEL_FORMAT_MINOR;
+	FILE *f = fopen("/proc/sys/kernel/random/uuid", "re");
+	if (f) {
+		if (fgets(m->capture_id, sizeof(m->capture_id), f))
+			m->capture_id[strcspn(m->capture_id, "\n")] = 0;
+		fclose(f);
+	}
+	if (node && node[0])
+		snprintf(m->node, sizeof(m->node), "%s", node);
+	else if (getenv("NODE_NAME") && getenv("NODE_NAME")[0])
+		snprintf(m->node, sizeof(m->node), "%s", getenv("NODE_NAME"));
+	else
+		gethostname(m->node, sizeof(m->node) - 1);
+	struct utsname u;
+	if (!uname(&u))
+		snprintf(m->kernel, sizeof(m->kernel), "%s", u.release);
+	snprintf(m->recorder, sizeof(m->recorder), "dnsreel-record %s", DNSREEL_VERSION);
+	/* Boot->wall offset: the smallest gap over a few reads bounds the error. */
+	int64_t best = INT64_MAX, off = 0;
+	for (int i = 0; i < 5; i++) {
+		int64_t b1 = rec_boot_ns(), w = wall_ns(), b2 = rec_boot_ns();
+		if (b2 - b1 < best) {
+			best = b2 - b1;
+			off = w - (b1 + (b2 - b1) / 2);
+		}
+	}
+	m->boot_to_wall_ns = off;
+	m->start_wall_ns = wall_ns();
+	m->snaplen = snaplen;
+}
+
+int dnsreel_recwriter__open(struct dnsreel_recwriter **out, const char *dir,
+			    const struct dnsreel_recwriter_opts *o, char *errbuf, size_t errlen)
+{
+	struct dnsreel_recwriter *w = calloc(1, sizeof(*w));
+	struct dnsreel_capw_opts co = {.sz = sizeof(co)};
+	struct dnsreel_meta meta;
+	int err;
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	memcpy(&w->o, o, o->sz < sizeof(w->o) ? o->sz : sizeof(w->o));
+	if (!w->o.flush_ns)
+		w->o.flush_ns = 1000000000;
+	/* Filters and the live view run on decoded messages. */
+	if (w->o.filter || w->o.on_record) {
+		if ((err = dnsreel_ctx__new(&w->ctx)) ||
+		    (err = dnsreel_decoder__new(&w->dec, w->ctx, NULL))) {
+			snprintf(errbuf, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	if (w->o.capw)
+		co = *w->o.capw;
+	co.snaplen = w->o.snaplen;
+	if ((err = dnsreel_capw__open(&w->w, dir, &co))) {
+		snprintf(errbuf, errlen, "cannot create capture %s: %s", dir,
+			 dnsreel_strerror(err));
+		goto fail;
+	}
+	fill_meta(&meta, w->o.node, w->o.snaplen);
+	if ((err = dnsreel_capw__set_meta(w->w, &meta))) {
+		snprintf(errbuf, errlen, "%s: %s", dir, dnsreel_strerror(err));
+		goto fail;
+	}
+	if (w->ctx)
+		dnsreel_ctx__set_meta(w->ctx, 0, &meta);
+	w->next_flush = rec_boot_ns() + w->o.flush_ns;
+	*out = w;
+	return 0;
+fail:
+	dnsreel_recwriter__close(w, NULL, NULL);
+	return err;
+}
+
+static int on_rec(void *arg, const struct dnsreel_rec *rec)
+{
+	struct dnsreel_recwriter *w = arg;
+	if (w->o.filter && !dnsreel_filter__match(w->o.filter, rec))
+		return 0;
+	w->rec_match = true;
+	if (w->o.on_record)
+		w->o.on_record(w->o.arg, rec);
+	return 0;
+}
+
+static int sink_event(void *arg, const struct dnsreel_event *ev)
+{
+	struct dnsreel_recwriter *w = arg;
+	if (w->dec) {
+		w->rec_match = false;
+		dnsreel_decoder__feed(w->dec, 0, 0, ev, on_rec, w);
+		/* TCP segments are kept whatever they hold, so streams stay whole for replay. */
+		if (w->o.filter && !w->rec_match && ev->proto != 6) {
+			w->filtered_out++;
+			return 0;
+		}
+	}
+	if (w->werr)
+		return 0;
+	int err = dnsreel_capw__append(w->w, ev);
+	if (err)
+		w->werr = err;
+	return err;
+}
+
+static void sink_netns(void *arg, const struct dnsreel_netns_ctx *ns)
+{
+	struct dnsreel_recwriter *w = arg;
+	if (!w->werr)
+		dnsreel_capw__put_netns(w->w, ns);
+	if (w->ctx)
+		dnsreel_ctx__put_netns(w->ctx, 0, ns);
+}
+
+static void sink_proc(void *arg, const struct dnsreel_proc_ctx *p)
+{
+	struct dnsreel_recwriter *w = arg;
+	if (!w->werr)
+		dnsreel_capw__put_proc(w->w, p);
+}
+
+static void sink_service(void *arg, const struct dnsreel_service_ctx *svc)
+{
+	struct dnsreel_recwriter *w = arg;
+	if (!w->werr)
+		dnsreel_capw__put_service(w->w, svc);
+	if (w->ctx)
+		dnsreel_ctx__put_service(w->ctx, 0, svc);
+}
+
+struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w)
+{
+	struct dnsreel_sink s = {
+	    .arg = w,
+	    .on_event = sink_event,
+	    .on_netns = sink_netns,
+	    .on_proc = sink_proc,
+	    .on_service = sink_service,
+	};
+	return s;
+}
+
+static void set_counter(void *arg, const char *name, uint64_t value)
+{
+	struct dnsreel_recwriter *w = arg;
+	if (!w->werr)
+		dnsreel_capw__set_counter(w->w, name, value);
+}
+
+static void put_counters(struct dnsreel_recwriter *w, struct dnsreel_recorder *r)
+{
+	if (r)
+		dnsreel_recorder__counters(r, set_counter, w);
+	if (w->filtered_out)
+		dnsreel_capw__set_counter(w->w, "events.filtered_out", w->filtered_out);
+}
+
+int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force)
+{
+	int64_t now = rec_boot_ns();
+	if (w->werr || (!force && now < w->next_flush))
+		return w->werr;
+	put_counters(w, r);
+	int err = dnsreel_capw__flush(w->w);
+	if (err) {
+		w->werr = err;
+		return err;
+	}
+	if (w->o.on_flush)
+		w->o.on_flush(w->o.arg);
+	w->next_flush = now + w->o.flush_ns;
+	return 0;
+}
+
+int dnsreel_recwriter__error(const struct dnsreel_recwriter *w)
+{
+	return w->werr;
+}
+
+int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorder *r,
+			     struct dnsreel_capw_stats *st)
+{
+	int err = 0;
+	if (!w)
+		return 0;
+	if (w->w) {
+		if (r && !w->werr)
+			dnsreel_recorder__drain(r);
+		if (r && !w->werr)
+			put_counters(w, r);
+		if (st)
+			dnsreel_capw__stats(w->w, st);
+		err = dnsreel_capw__close(w->w);
+	}
+	if (w->werr)
+		err = w->werr;
+	if (w->dec)
+		dnsreel_decoder__free(w->dec);
+	if (w->ctx)
+		dnsreel_ctx__free(w->ctx);
+	free(w);
+	return err;
+}
