@@ -14,6 +14,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "dnsreel_bpf.h"
+#include "dnsreel_maps.bpf.h"
 
 #define ETH_P_IP     0x0800
 #define ETH_P_IPV6   0x86DD
@@ -45,20 +46,6 @@ const volatile __u32 snaplen = 65535;
 /* Wake the consumer only once this many bytes wait: it polls on a short timer anyway, and
  * a wakeup per packet would cost more than the copy at a million packets a second. */
 const volatile __u64 wakeup_bytes = 1 << 20;
-/* Bit p set: port p is recorded. 8 KiB covers every port with a single load. */
-const volatile __u8 port_bits[8192] = {};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DNSREEL_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 /* First fragments of recorded datagrams, so their later fragments (which carry no ports)
  * are recorded too. Keyed by addresses, IP id and protocol. */
@@ -74,18 +61,6 @@ struct {
 	__type(key, struct frag_key);
 	__type(value, __u8);
 } frags SEC(".maps");
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-	if (v)
-		*v += 1;
-}
-
-static __always_inline bool port_on(__u16 p)
-{
-	return port_bits[p >> 3] & (1 << (p & 7));
-}
 
 /* bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
  * copy length is clamped to the class (which also bounds it for the verifier). */

@@ -12,28 +12,16 @@
 #include <bpf/bpf_endian.h>
 
 #include "dnsreel_bpf.h"
+#include "dnsreel_maps.bpf.h"
 
 #define AF_INET	     2
 #define AF_INET6     10
 #define IPPROTO_TCP_ 6
 #define IPPROTO_UDP_ 17
 
-const volatile __u8 port_bits[8192] = {};
 /* When set, only sockets of netns listed in netns_on are reported (--netns & co.). */
 const volatile bool filter_netns = false;
 const volatile __u64 refresh_ns = 1000000000ull;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DNSREEL_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -59,18 +47,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct seen);
 } sock_seen SEC(".maps");
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-	if (v)
-		*v += 1;
-}
-
-static __always_inline bool port_on(__u16 p)
-{
-	return port_bits[p >> 3] & (1 << (p & 7));
-}
 
 static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol, __u8 dir)
 {
