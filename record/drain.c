@@ -14,7 +14,6 @@
 int rec_ring_open(struct ring *rg, int fd, size_t size)
 {
 	long pg = sysconf(_SC_PAGESIZE);
-	rg->fd = fd;
 	rg->size = size;
 	rg->cons_map = mmap(NULL, (size_t)pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (rg->cons_map == MAP_FAILED) {

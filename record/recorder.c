@@ -75,7 +75,6 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	if (sink)
 		r->sink = *sink;
 	r->events_fd = r->counters_fd = r->frags_fd = r->self_ns = r->epfd = r->inofd = -1;
-	r->ring.fd = -1;
 	for (int i = 0; i < REC_NETNS_DIRS; i++)
 		r->watch_wd[i] = -1;
 	for (int i = 0; i < MAX_IPT_JOBS; i++)

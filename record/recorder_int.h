@@ -64,7 +64,6 @@ struct pentry {
 /* The mapping behind struct dnsreel_ring (ring.h). */
 struct ring {
 	struct dnsreel_ring rg;
-	int fd;
 	void *cons_map;
 	void *prod_map;
 	size_t size;
