@@ -1,18 +1,23 @@
 /* dnsreel-replay: captures in, trace_dns-style events out, sorted by time.
  *
- *   captures ─▶ merge by time ─▶ decode ─▶ filter ─▶ [flows: next issue] ─▶ printer | pcapng
+ *   captures ─▶ merge by time ─▶ decode ─▶ filter ─▶ printer | pcapng
+ *   captures ─▶ merge by time ─▶ decode ─▶ flows ─▶ flow filter ─▶ flow printer   (--flows)
  *
- * The sink chain is a list of rec callbacks so a flow stage can later sit before the printer.
+ * With --flows every event goes into reconstruction (no frame pruning, no event filter before
+ * it): a flow is shown when any of its events passes the event filter, so the filter is applied
+ * per flow afterwards.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "dnsreel.h"
+#include "flows.h"
 #include "pcapng.h"
 #include "view.h"
 
@@ -32,6 +37,11 @@ enum {
 	OPT_NO_HEADER,
 	OPT_STATS,
 	OPT_SCAN,
+	OPT_FLOWS,
+	OPT_FLOW_WINDOW,
+	OPT_FLOW_ID,
+	OPT_LOOKUP_ID,
+	OPT_NO_EVENTS,
 };
 
 static const struct dnsreel_opt options[] = {
@@ -45,8 +55,13 @@ static const struct dnsreel_opt options[] = {
     {OPT_SINCE, "since", 0, DNSREEL_REQ_ARG, "TIME",
      "from TIME (RFC 3339, or relative like -10m, 1h = an hour ago)", NULL},
     {OPT_UNTIL, "until", 0, DNSREEL_REQ_ARG, "TIME", "up to TIME", NULL},
+    {OPT_FLOW_ID, "flow-id", 0, DNSREEL_REQ_ARG, "ID", "--flows: only the flow with this flow_id",
+     NULL},
+    {OPT_LOOKUP_ID, "lookup-id", 0, DNSREEL_REQ_ARG, "ID",
+     "--flows: only the flows of this lookup", NULL},
     {OPT_OUTPUT, "output", 'o', DNSREEL_REQ_ARG, "FORMAT",
-     "columns (default), json (an object per line), jsonpretty, jsonarray, jsonl, csv or pcapng",
+     "columns (default), json (an object per line), jsonpretty, jsonarray, jsonl, csv or pcapng; "
+     "with --flows: tree (default), json, jsonpretty, jsonarray, jsonl, csv or mermaid",
      "Output"},
     {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST",
      "columns to print, e.g. timestamp,k8s.podname,name,rcode", NULL},
@@ -55,6 +70,14 @@ static const struct dnsreel_opt options[] = {
      "src, dst as plain IP:PORT (no p/NS/POD or s/NS/SVC names)", NULL},
     {OPT_NO_HEADER, "no-header", 0, DNSREEL_NO_ARG, NULL, "columns, csv: no header row", NULL},
     {OPT_WRITE, "write", 'w', DNSREEL_REQ_ARG, "FILE", "write to FILE instead of stdout", NULL},
+    {OPT_NO_EVENTS, "no-events", 0, DNSREEL_NO_ARG, NULL,
+     "--flows json, jsonl: leave the events out of each flow", NULL},
+    {OPT_FLOWS, "flows", 0, DNSREEL_NO_ARG, NULL,
+     "one flow per client transaction: every hop, upstream tries, outcome (-F outcome==, "
+     "rcode==, retries> select flows)",
+     "Flows"},
+    {OPT_FLOW_WINDOW, "flow-window", 0, DNSREEL_REQ_ARG, "DURATION",
+     "--flows: a flow is complete this long after its client query (default 10s)", NULL},
     {OPT_FOLLOW, "follow", 'f', DNSREEL_NO_ARG, NULL,
      "keep printing as captures being recorded grow (Ctrl-C ends)", "Run"},
     {OPT_STATS, "stats", 0, DNSREEL_NO_ARG, NULL, "print frames and events read on stderr", NULL},
@@ -74,6 +97,8 @@ static const struct dnsreel_tool tool = {
 	      "-o jsonl\n"
 	      "  dnsreel-replay c.reel --fields timestamp,src,dst,id,qr,name,latency_ns\n"
 	      "  dnsreel-replay c.reel -F name==example.com. -o pcapng -w out.pcapng\n"
+	      "  dnsreel-replay c.reel --flows -F outcome==unanswered\n"
+	      "  dnsreel-replay c.reel --flows -o jsonl -F rcode!=Success -n default\n"
 	      "Exit status: 0 ok, 1 failure (including damaged frames, after replaying the "
 	      "rest), 2 usage.\n",
     .print_versions = NULL,
@@ -90,6 +115,10 @@ static void on_signal(int sig)
 struct run {
 	struct dnsreel_cli *cli;
 	struct dnsreel_printer *printer;
+	struct dnsreel_flows *flows;
+	struct dnsreel_flow_printer *fprinter;
+	struct dnsreel_flow_filter *ffilter;
+	const char *flow_id, *lookup_id;
 	struct dnsreel_pcapng *pcap;
 	struct dnsreel_progress progress;
 	int64_t start_ns;
@@ -109,6 +138,41 @@ static int sink_print(void *arg, const struct dnsreel_rec *rec)
 {
 	struct run *r = arg;
 	return dnsreel_printer__print(r->printer, rec);
+}
+
+static int sink_flows(void *arg, const struct dnsreel_rec *rec)
+{
+	struct run *r = arg;
+	return dnsreel_flows__feed(r->flows, rec);
+}
+
+static int on_flow(void *arg, const struct dnsreel_flow *f)
+{
+	struct run *r = arg;
+	if (!f->matched || !dnsreel_flow_filter__match(r->ffilter, f))
+		return 0;
+	if (r->flow_id && strcmp(r->flow_id, f->flow_id))
+		return 0;
+	if (r->lookup_id && strcmp(r->lookup_id, f->lookup_id))
+		return 0;
+	return dnsreel_flow_printer__print(r->fprinter, f);
+}
+
+/* -F terms about what a flow ended with go to the flow filter; rcode is one of them with
+ * --flows (the client's answer), every other event field stays an event term. */
+static bool flow_term(const char *expr)
+{
+	char field[64];
+	size_t n = strcspn(expr, "=!~<>:");
+	while (n && expr[n - 1] == ' ')
+		n--;
+	if (n >= sizeof(field))
+		return false;
+	memcpy(field, expr, n);
+	field[n] = 0;
+	if (!dnsreel_flow_field_known(field))
+		return false;
+	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
 }
 
 static int sink_pcapng_rec(void *arg, const struct dnsreel_rec *rec)
@@ -131,6 +195,8 @@ static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
 	if (idle) {
 		if (r->printer)
 			dnsreel_printer__flush(r->printer);
+		if (r->fprinter)
+			fflush(stdout);
 		if (r->pcap)
 			fflush(stdout);
 		return;
@@ -165,8 +231,12 @@ int main(int argc, char **argv)
 	enum dnsreel_field_id fields[64];
 	size_t nfields = 0;
 	const char *fields_arg = NULL, *output = "columns", *write_path = NULL;
-	const char *since = NULL, *until = NULL;
-	bool wide = false, no_resolve = false, no_header = false, follow = false, stats = false, scan = false;
+	const char *since = NULL, *until = NULL, *flow_window = NULL;
+	const char **exprs = NULL;
+	size_t nexprs = 0;
+	bool wide = false, no_resolve = false, no_header = false, follow = false, stats = false,
+	     scan = false;
+	bool flows = false, no_events = false, output_set = false;
 	FILE *out = stdout;
 	int exit_code = DNSREEL_EXIT_OK, ch, err;
 	char errbuf[768] = "";
@@ -181,12 +251,32 @@ int main(int argc, char **argv)
 		if (ch == DNSREEL_CLI_EXIT)
 			goto cleanup;
 		switch (ch) {
-		case OPT_FILTER:
-			if (dnsreel_filter__add(filter, cli.arg, errbuf, sizeof(errbuf)) < 0) {
-				exit_code =
-				    dnsreel_cli_usage_error(&tool, "-F '%s': %s", cli.arg, errbuf);
+		case OPT_FILTER: {
+			/* Kept until --flows is known: it decides where rcode== goes. */
+			const char **ne = realloc(exprs, (nexprs + 1) * sizeof(*ne));
+			if (!ne) {
+				dnsreel_err(&cli, "out of memory");
+				exit_code = DNSREEL_EXIT_FAIL;
 				goto cleanup;
 			}
+			exprs = ne;
+			exprs[nexprs++] = cli.arg;
+			break;
+		}
+		case OPT_FLOWS:
+			flows = true;
+			break;
+		case OPT_FLOW_WINDOW:
+			flow_window = cli.arg;
+			break;
+		case OPT_FLOW_ID:
+			run.flow_id = cli.arg;
+			break;
+		case OPT_LOOKUP_ID:
+			run.lookup_id = cli.arg;
+			break;
+		case OPT_NO_EVENTS:
+			no_events = true;
 			break;
 		case OPT_NAMESPACE:
 			if (add_list(&cli, filter, DNSREEL_F_K8S_NAMESPACE, cli.arg, &exit_code))
@@ -209,6 +299,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_OUTPUT:
 			output = cli.arg;
+			output_set = true;
 			break;
 		case OPT_FIELDS:
 			fields_arg = cli.arg;
@@ -244,6 +335,45 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	if (flows && dnsreel_flow_filter__new(&run.ffilter) < 0) {
+		dnsreel_err(&cli, "out of memory");
+		exit_code = DNSREEL_EXIT_FAIL;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < nexprs; i++) {
+		int e = flows && flow_term(exprs[i])
+			    ? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
+			    : dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
+		if (e < 0) {
+			exit_code = dnsreel_cli_usage_error(&tool, "-F '%s': %s", exprs[i], errbuf);
+			goto cleanup;
+		}
+	}
+	if (!flows && (flow_window || run.flow_id || run.lookup_id || no_events)) {
+		exit_code = dnsreel_cli_usage_error(
+		    &tool, "--flow-window, --flow-id, --lookup-id and --no-events need --flows");
+		goto cleanup;
+	}
+	int64_t window_ns = 0;
+	if (flow_window && (dnsreel_parse_duration(flow_window, &window_ns) < 0 || window_ns <= 0)) {
+		exit_code =
+		    dnsreel_cli_usage_error(&tool, "--flow-window: cannot read '%s'", flow_window);
+		goto cleanup;
+	}
+	enum dnsreel_flow_output ffmt = DNSREEL_FLOW_OUT_TREE;
+	if (flows) {
+		if (output_set && dnsreel_flow_output_parse(output, &ffmt) < 0) {
+			exit_code = dnsreel_cli_usage_error(
+			    &tool, "--flows: unknown output '%s' (tree, json, jsonl, csv, mermaid)",
+			    output);
+			goto cleanup;
+		}
+		if (fields_arg) {
+			exit_code = dnsreel_cli_usage_error(&tool, "--fields does not apply to --flows");
+			goto cleanup;
+		}
+		output = "columns";
+	}
 	bool pcapng = !strcmp(output, "pcapng");
 	enum dnsreel_output fmt = DNSREEL_OUT_COLUMNS;
 	if (!pcapng && dnsreel_output_parse(output, &fmt) < 0) {
@@ -297,7 +427,12 @@ int main(int argc, char **argv)
 	    .tick_arg = &run,
 	    .capr_flags = scan ? DNSREEL_CAPR_SCAN : 0,
 	};
-	if (pcapng && !filtered) {
+	if (flows) {
+		/* Every event into reconstruction; the filter selects flows afterwards. */
+		ro.filter = NULL;
+		ro.rec_fn = sink_flows;
+		ro.rec_arg = &run;
+	} else if (pcapng && !filtered) {
 		/* Unfiltered: the original packets, TCP segments with their sequence numbers. */
 		ro.event_fn = sink_pcapng_event;
 		ro.event_arg = &run;
@@ -313,7 +448,28 @@ int main(int argc, char **argv)
 		exit_code = DNSREEL_EXIT_FAIL;
 		goto cleanup;
 	}
-	if (pcapng) {
+	if (flows) {
+		struct dnsreel_flows_opts fo = {
+		    .sz = sizeof(fo),
+		    .window_ns = window_ns,
+		    .events = ((ffmt == DNSREEL_FLOW_OUT_JSON || ffmt == DNSREEL_FLOW_OUT_JSONL) &&
+			       !no_events) ||
+			      ffmt == DNSREEL_FLOW_OUT_MERMAID,
+		    .filter = filtered ? filter : NULL,
+		    .fn = on_flow,
+		    .arg = &run,
+		};
+		struct dnsreel_flow_printer_opts fpo = {
+		    .sz = sizeof(fpo),
+		    .output = ffmt,
+		    .no_header = no_header,
+		    .no_events = no_events,
+		    .out = out,
+		};
+		err = dnsreel_flows__new(&run.flows, dnsreel_replay__ctx(rp), &fo);
+		if (!err)
+			err = dnsreel_flow_printer__new(&run.fprinter, dnsreel_replay__ctx(rp), &fpo);
+	} else if (pcapng) {
 		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_replay__ctx(rp),
 					  (size_t)(argc - cli.optind),
 					  (const char *const *)argv + cli.optind);
@@ -342,6 +498,8 @@ int main(int argc, char **argv)
 	dnsreel_progress_init(&run.progress, &cli);
 	run.start_ns = dnsreel_now_boot_ns();
 	err = dnsreel_replay__run(rp);
+	if (!err && run.flows)
+		err = dnsreel_flows__flush(run.flows);
 	dnsreel_progress_done(&run.progress);
 	if (err) {
 		dnsreel_err(&cli, "replay: %s", err < 0 ? dnsreel_strerror(err) : "stopped");
@@ -349,6 +507,14 @@ int main(int argc, char **argv)
 	}
 
 cleanup:
+	if (run.fprinter && dnsreel_flow_printer__close(run.fprinter) < 0 &&
+	    exit_code == DNSREEL_EXIT_OK) {
+		dnsreel_err(&cli, "writing output: %s", strerror(errno));
+		exit_code = DNSREEL_EXIT_FAIL;
+	}
+	dnsreel_flows__free(run.flows);
+	dnsreel_flow_filter__free(run.ffilter);
+	free(exprs);
 	if (run.printer && dnsreel_printer__close(run.printer) < 0 &&
 	    exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "writing output: %s", strerror(errno));
