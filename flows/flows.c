@@ -459,7 +459,7 @@ static int add_obs(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_
 static void make_flow_id(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_rec *rec)
 {
 	static const char hex[] = "0123456789abcdef";
-	const struct dnsreel_meta *m = dnsreel_ctx__meta(fl->ctx, rec->capture);
+	const struct dnsreel_meta *m = fl->ctx ? dnsreel_ctx__meta(fl->ctx, rec->capture) : NULL;
 	const struct dnsreel_event *ev = rec->ev;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	if (m)
@@ -800,7 +800,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 	f.qclass = t->qclass;
 	f.capture = t->origin_cap;
 	f.client_netns = t->origin_netns;
-	f.client_ns = dnsreel_ctx__netns(fl->ctx, t->origin_cap, t->origin_netns);
+	f.client_ns = fl->ctx ? dnsreel_ctx__netns(fl->ctx, t->origin_cap, t->origin_netns) : NULL;
 	f.client_role = is_server(fl, netns_key(t->origin_cap, t->origin_netns))
 			    ? DNSREEL_ROLE_FORWARDER
 			    : DNSREEL_ROLE_CLIENT;
@@ -941,7 +941,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 			struct dnsreel_rec *r = &fl->recs[i];
 			r->ctx = fl->ctx;
 			r->ev = &o->ev;
-			r->ns = dnsreel_ctx__netns(fl->ctx, o->capture, o->ev.netns);
+			r->ns = fl->ctx ? dnsreel_ctx__netns(fl->ctx, o->capture, o->ev.netns) : NULL;
 			r->capture = o->capture;
 			r->segment = o->segment;
 			r->wall_ns = o->wall;
