@@ -265,7 +265,7 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	else
 		sb_puts(s, ",\"rcode_origin\":null");
 	put_i64_or_null(s, "latency_ns", f->latency_ns);
-	sb_printf(s, ",\"retries\":%u", f->retries);
+	sb_printf(s, ",\"tc\":%s,\"retries\":%u", f->tc ? "true" : "false", f->retries);
 	if (f->has_lost)
 		sb_printf(s,
 			  ",\"lost\":{\"direction\":\"%s\",\"netns_id\":%" PRIu64
@@ -326,7 +326,8 @@ static void outcome_words(struct dnsreel_flow_printer *p, const struct dnsreel_f
 	struct sb *s = &p->s;
 	char b[32];
 	if (f->answered) {
-		sb_printf(s, "answered %s", rcode_text(f->rcode, b, sizeof(b)));
+		sb_printf(s, "answered %s%s", rcode_text(f->rcode, b, sizeof(b)),
+			  f->tc ? " truncated" : "");
 		if (f->rcode_origin >= 0)
 			sb_printf(s, " (from the %s)",
 				  dnsreel_flow_role_name((enum dnsreel_flow_role)f->rcode_origin));
@@ -363,12 +364,11 @@ static void print_tree(struct dnsreel_flow_printer *p, const struct dnsreel_flow
 	sb_puts(s, "\n");
 	for (size_t i = 0; i < f->nhops; i++) {
 		const struct dnsreel_flow_hop *h = &f->hops[i];
-		sb_printf(s, "    +%9.3f ms  %-9s netns %-10" PRIu64 " if%-3u %-9s %s %04x %s -> %s",
+		sb_printf(s, "    +%9.3f ms  %-9s netns %-10" PRIu64 " if%-3u %-9s %s %s %04x %s -> %s",
 			  (double)(h->wall_ns - f->wall_ns) / 1e6, dnsreel_flow_role_name(h->role),
 			  h->netns, h->ifindex, dnsreel_pkt_type_name(h->pkt_type),
-			  h->query ? "Q" : "R", h->id,
-			  ev_text(p, h->event == f->query ? f->capture : h->capture, h->event,
-				  DNSREEL_F_SRC, b1, sizeof(b1)),
+			  h->event->proto == 6 ? "TCP" : "UDP", h->query ? "Q" : "R", h->id,
+			  ev_text(p, h->capture, h->event, DNSREEL_F_SRC, b1, sizeof(b1)),
 			  ev_text(p, h->capture, h->event, DNSREEL_F_DST, b2, sizeof(b2)));
 		if (h->latency_ns >= 0) {
 			sb_puts(s, "  latency ");
@@ -383,6 +383,8 @@ static void print_tree(struct dnsreel_flow_printer *p, const struct dnsreel_flow
 					sb_puts(s, rcode_text(u->rcode, b3, sizeof(b3)));
 				else
 					sb_puts(s, "unanswered");
+				if (u->tc)
+					sb_puts(s, ", truncated");
 				sb_puts(s, u->used ? ", used]" : "]");
 			}
 		}

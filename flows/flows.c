@@ -831,6 +831,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 	f.answered = ans != NULL;
 	f.latency_ns = ans ? ans->wall - t->first : -1;
 	f.rcode = ans ? ans->rcode : 0;
+	f.tc = ans ? ans->tc : false;
 
 	/* Hops of every transaction. */
 	size_t nh = 0;

@@ -74,6 +74,7 @@ struct dnsreel_flow {
 	const struct dnsreel_event *query; /* the client's first query: src = client, dst = server */
 	/* Outcome */
 	bool answered; /* the client received a response */
+	bool tc;       /* ... and it was truncated (the client will ask again over TCP) */
 	uint16_t rcode;
 	int rcode_origin;   /* enum dnsreel_flow_role that produced a non-Success rcode, or -1 */
 	int64_t latency_ns; /* at the client: response minus first query; -1 when unanswered */
