@@ -20,7 +20,7 @@
 
 enum key_kind {
 	K_QSRC = 1, /* query source endpoint */
-	K_QDST,	    /* query destination endpoint in one netns */
+	K_QDST,	    /* query destination endpoint */
 	K_PEND,	    /* query received in a netns, question only */
 };
 
@@ -52,6 +52,9 @@ struct lookup {
 	int64_t last;
 	uint32_t pending;
 	bool done;
+	/* questions answered in this lookup: asking one again is a new call, not a retry */
+	uint64_t answered[16];
+	uint32_t nanswered;
 };
 
 struct tx {
@@ -229,10 +232,9 @@ static uint64_t key_qsrc(uint64_t mh, uint8_t ipv, const uint8_t a[16], uint16_t
 	return endpoint_hash(mix(mh, K_QSRC), ipv, a, port);
 }
 
-static uint64_t key_qdst(uint64_t mh, uint32_t cap, uint64_t netns, uint8_t ipv,
-			 const uint8_t a[16], uint16_t port)
+static uint64_t key_qdst(uint64_t mh, uint8_t ipv, const uint8_t a[16], uint16_t port)
 {
-	return endpoint_hash(mix(mix(mix(mh, K_QDST), cap), netns), ipv, a, port);
+	return endpoint_hash(mix(mh, K_QDST), ipv, a, port);
 }
 
 static uint64_t key_pend(uint64_t qhash, uint32_t cap, uint64_t netns)
@@ -370,10 +372,15 @@ static int assign_lookup(struct dnsreel_flows *fl, struct tx *t, const struct dn
 		k = endpoint_hash(mix(k, 2), ev->ip_version, ev->src_addr, 0);
 	struct lookup *l = fl->ltab[k & fl->ltab_mask];
 	size_t stem = 0;
-	for (; l; l = l->next)
-		if (l->key == k && !l->done && rec->wall_ns - l->last <= fl->o.lookup_gap_ns &&
-		    lookup_related(l, t->lname, &stem))
+	for (; l; l = l->next) {
+		if (l->key != k || l->done || rec->wall_ns - l->last > fl->o.lookup_gap_ns)
+			continue;
+		bool again = false;
+		for (uint32_t i = 0; i < l->nanswered && !again; i++)
+			again = l->answered[i] == t->qhash;
+		if (!again && lookup_related(l, t->lname, &stem))
 			break;
+	}
 	if (l) {
 		l->stem[stem] = 0;
 		char *p = strdup(t->lname);
@@ -416,6 +423,8 @@ static void lookup_answered(struct tx *t, const struct obs *o)
 		l->pending--;
 	if (o->rcode == 0 && !o->tc)
 		l->done = true;
+	if (!o->tc && l->nanswered < sizeof(l->answered) / sizeof(l->answered[0]))
+		l->answered[l->nanswered++] = t->qhash;
 	t->lookup = NULL;
 }
 
@@ -533,12 +542,31 @@ static bool responded_in(const struct tx *t, uint32_t cap, uint64_t netns)
 	return false;
 }
 
-/* Root transactions an upstream try t serves (t->root false): those whose up[] has t. Upstream
- * transactions are found from the pending index, which also names upstream transactions (a
- * chain of forwarders); the chain is walked to its roots. */
+static void detach(struct dnsreel_flows *fl, struct tx *root, struct tx *up)
+{
+	for (size_t i = 0; i < root->nup; i++) {
+		if (root->up[i] != up)
+			continue;
+		memmove(&root->up[i], &root->up[i + 1], (root->nup - i - 1) * sizeof(*root->up));
+		root->nup--;
+		tx_release(fl, up);
+		return;
+	}
+}
+
+#define MAX_CAND 64
+
+/* Links a new query t, sent from the netns of rec, to the queries with the same question that
+ * netns received and has not answered: the roots it serves. Clients without a try yet all get
+ * it (one upstream query serving several clients). When every client has one, a try shared by
+ * several means the forwarder did not coalesce after all: the latest client to arrive gets the
+ * new try instead. Otherwise it is the next try of each (timeout, REFUSED, TC). Queries of a
+ * chain of forwarders (t serving an upstream try) serve that try's roots. */
 static int link_upstream(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_rec *rec)
 {
 	uint64_t key = key_pend(t->qhash, rec->capture, rec->ev->netns);
+	struct tx *cand[MAX_CAND];
+	size_t nc = 0;
 	bool linked = false;
 	for (struct hent *e = fl->tab[key & fl->tab_mask]; e; e = e->next) {
 		struct tx *c = e->tx;
@@ -549,14 +577,10 @@ static int link_upstream(struct dnsreel_flows *fl, struct tx *t, const struct dn
 		if (responded_in(c, rec->capture, rec->ev->netns))
 			continue;
 		if (c->root) {
-			if (c->emitted)
-				continue;
-			if (attach(c, t))
-				return -ENOMEM;
-			linked = true;
+			if (!c->emitted && nc < MAX_CAND)
+				cand[nc++] = c;
 			continue;
 		}
-		/* c is itself an upstream try: serve its roots too. */
 		for (struct tx *r = fl->head; r; r = r->next_root) {
 			for (size_t i = 0; i < r->nup; i++) {
 				if (r->up[i] != c)
@@ -568,10 +592,58 @@ static int link_upstream(struct dnsreel_flows *fl, struct tx *t, const struct dn
 			}
 		}
 	}
-	return linked ? 1 : 0;
+	if (!nc)
+		return linked ? 1 : 0;
+	size_t fresh = 0;
+	for (size_t i = 0; i < nc; i++)
+		if (!cand[i]->nup)
+			fresh++;
+	if (fresh) {
+		for (size_t i = 0; i < nc; i++)
+			if (!cand[i]->nup && attach(cand[i], t))
+				return -ENOMEM;
+		return 1;
+	}
+	struct tx *late = NULL;
+	for (size_t i = 0; i < nc; i++) {
+		struct tx *last = cand[i]->up[cand[i]->nup - 1];
+		for (size_t j = 0; j < nc; j++) {
+			if (j != i && cand[j]->up[cand[j]->nup - 1] == last &&
+			    cand[j]->first < cand[i]->first && (!late || cand[i]->first > late->first))
+				late = cand[i];
+		}
+	}
+	if (late) {
+		detach(fl, late, late->up[late->nup - 1]);
+		return attach(late, t) ? -ENOMEM : 1;
+	}
+	for (size_t i = 0; i < nc; i++)
+		if (attach(cand[i], t))
+			return -ENOMEM;
+	return 1;
 }
 
 static int emit_ready(struct dnsreel_flows *fl);
+
+/* Same id, question and destination but another source: a source NAT of t's query, as
+ * conntrack does it, when the packet leaves a netns t was already seen in, or is forwarded (no
+ * local process sent it) keeping one of t's source ports. Otherwise another client that
+ * happened to pick the same id. */
+static bool snat_of(const struct tx *t, const struct dnsreel_rec *rec)
+{
+	const struct dnsreel_event *ev = rec->ev;
+	bool port = false;
+	for (size_t i = 0; i < t->nobs; i++) {
+		const struct obs *o = &t->obs[i];
+		if (o->qr)
+			continue;
+		if (o->capture == rec->capture && o->ev.netns == ev->netns)
+			return true;
+		if (o->ev.src_port == ev->src_port)
+			port = true;
+	}
+	return port && !(ev->flags & DNSREEL_EV_PROC);
+}
 
 int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 {
@@ -602,8 +674,7 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 			 qhash, lname);
 		if (!t)
 			t = find(fl,
-				 key_qdst(mh, rec->capture, ev->netns, ev->ip_version, ev->src_addr,
-					  ev->src_port),
+				 key_qdst(mh, ev->ip_version, ev->src_addr, ev->src_port),
 				 d->id, qhash, lname);
 		if (ev->pkt_type == DNSREEL_PKT_OUTGOING &&
 		    (err = add_server(fl, netns_key(rec->capture, ev->netns))))
@@ -624,11 +695,13 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 	}
 
 	uint64_t ksrc = key_qsrc(mh, ev->ip_version, ev->src_addr, ev->src_port);
-	uint64_t kdst =
-	    key_qdst(mh, rec->capture, ev->netns, ev->ip_version, ev->dst_addr, ev->dst_port);
+	uint64_t kdst = key_qdst(mh, ev->ip_version, ev->dst_addr, ev->dst_port);
 	t = find(fl, ksrc, d->id, qhash, lname);
-	if (!t)
+	if (!t) {
 		t = find(fl, kdst, d->id, qhash, lname);
+		if (t && !snat_of(t, rec))
+			t = NULL;
+	}
 	if (!t) {
 		t = tx_new(fl, rec, lname, qhash);
 		if (!t)
