@@ -39,7 +39,7 @@ struct sighting;
 
 struct hent {
 	uint64_t key;
-	struct hent *next;
+	struct hent *next, **pprev; /* pprev: O(1) unlink */
 	struct tx *tx;
 };
 
@@ -86,6 +86,7 @@ struct dnsreel_flows {
 	const struct dnsreel_ctx *ctx;
 	struct hent **tab;
 	size_t tab_mask, tab_n;
+	struct hent *free_hents; /* recycled entries: one malloc per entry is the hot path */
 	struct lookup **ltab;
 	size_t ltab_mask, ltab_n;
 	int64_t last_sweep;
@@ -148,8 +149,12 @@ static int grow_tab(struct dnsreel_flows *fl)
 		struct hent *e = fl->tab[i], *next;
 		for (; e; e = next) {
 			next = e->next;
-			e->next = t[e->key & (n - 1)];
-			t[e->key & (n - 1)] = e;
+			struct hent **b = &t[e->key & (n - 1)];
+			e->next = *b;
+			if (*b)
+				(*b)->pprev = &e->next;
+			e->pprev = b;
+			*b = e;
 		}
 	}
 	free(fl->tab);
@@ -173,28 +178,51 @@ static int tx_index(struct dnsreel_flows *fl, struct tx *t, uint64_t key)
 		t->ents = ne;
 		t->ents_cap = nc;
 	}
-	struct hent *e = malloc(sizeof(*e));
-	if (!e)
+	struct hent *e = fl->free_hents;
+	if (e)
+		fl->free_hents = e->next;
+	else if (!(e = malloc(sizeof(*e))))
 		return -ENOMEM;
 	e->key = key;
 	e->tx = t;
-	e->next = fl->tab[key & fl->tab_mask];
-	fl->tab[key & fl->tab_mask] = e;
+	struct hent **b = &fl->tab[key & fl->tab_mask];
+	e->next = *b;
+	if (*b)
+		(*b)->pprev = &e->next;
+	e->pprev = b;
+	*b = e;
 	fl->tab_n++;
 	t->ents[t->nents++] = e;
 	return 0;
+}
+
+/* Drops one key of t (the netns answered: its query is no longer pending there). */
+static void tx_unindex_key(struct dnsreel_flows *fl, struct tx *t, uint64_t key)
+{
+	for (size_t i = 0; i < t->nents; i++) {
+		struct hent *e = t->ents[i];
+		if (e->key != key)
+			continue;
+		*e->pprev = e->next;
+		if (e->next)
+			e->next->pprev = e->pprev;
+		e->next = fl->free_hents;
+		fl->free_hents = e;
+		fl->tab_n--;
+		t->ents[i] = t->ents[--t->nents];
+		return;
+	}
 }
 
 static void tx_unindex(struct dnsreel_flows *fl, struct tx *t)
 {
 	for (size_t i = 0; i < t->nents; i++) {
 		struct hent *e = t->ents[i];
-		struct hent **pp = &fl->tab[e->key & fl->tab_mask];
-		while (*pp && *pp != e)
-			pp = &(*pp)->next;
-		if (*pp)
-			*pp = e->next;
-		free(e);
+		*e->pprev = e->next;
+		if (e->next)
+			e->next->pprev = e->pprev;
+		e->next = fl->free_hents;
+		fl->free_hents = e;
 		fl->tab_n--;
 	}
 	t->nents = 0;
@@ -245,9 +273,11 @@ static uint64_t key_pend(uint64_t qhash, uint32_t cap, uint64_t netns)
 static struct tx *find(struct dnsreel_flows *fl, uint64_t key, uint16_t id, uint64_t qhash,
 		       const char *lname)
 {
+	/* The 64-bit key already covers the name (qhash); comparing the text as well would cost
+	 * one more cache miss per packet for a 2^-64 collision. */
+	(void)lname;
 	for (struct hent *e = fl->tab[key & fl->tab_mask]; e; e = e->next)
-		if (e->key == key && e->tx->id == id && e->tx->qhash == qhash &&
-		    !strcmp(e->tx->lname, lname))
+		if (e->key == key && e->tx->id == id && e->tx->qhash == qhash)
 			return e->tx;
 	return NULL;
 }
@@ -370,6 +400,8 @@ static int assign_lookup(struct dnsreel_flows *fl, struct tx *t, const struct dn
 		k = mix(mix(k, 1), ev->pid);
 	else
 		k = endpoint_hash(mix(k, 2), ev->ip_version, ev->src_addr, 0);
+	/* every name of a search walk starts with the same label */
+	k = mix(fnv(k, t->lname, strcspn(t->lname, ".")), 3);
 	struct lookup *l = fl->ltab[k & fl->ltab_mask];
 	size_t stem = 0;
 	for (; l; l = l->next) {
@@ -413,8 +445,24 @@ static int assign_lookup(struct dnsreel_flows *fl, struct tx *t, const struct dn
 	return 0;
 }
 
+/* A finished lookup with nothing pending leaves at once, so the client's later calls do not walk
+ * past it. */
+static void lookup_drop_if_done(struct dnsreel_flows *fl, struct lookup *l)
+{
+	if (!l->done || l->pending)
+		return;
+	struct lookup **pp = &fl->ltab[l->key & fl->ltab_mask];
+	while (*pp && *pp != l)
+		pp = &(*pp)->next;
+	if (*pp) {
+		*pp = l->next;
+		lookup_free(l);
+		fl->ltab_n--;
+	}
+}
+
 /* The client got its answer: a Success that is not truncated ends the lookup. */
-static void lookup_answered(struct tx *t, const struct obs *o)
+static void lookup_answered(struct dnsreel_flows *fl, struct tx *t, const struct obs *o)
 {
 	struct lookup *l = t->lookup;
 	if (!l)
@@ -426,6 +474,7 @@ static void lookup_answered(struct tx *t, const struct obs *o)
 	if (!o->tc && l->nanswered < sizeof(l->answered) / sizeof(l->answered[0]))
 		l->answered[l->nanswered++] = t->qhash;
 	t->lookup = NULL;
+	lookup_drop_if_done(fl, l);
 }
 
 /* ---- feeding ------------------------------------------------------------------------------ */
@@ -433,7 +482,7 @@ static void lookup_answered(struct tx *t, const struct obs *o)
 static int add_obs(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_rec *rec)
 {
 	if (t->nobs == t->obs_cap) {
-		size_t nc = t->obs_cap ? t->obs_cap * 2 : 16;
+		size_t nc = t->obs_cap ? t->obs_cap * 2 : 8; /* a hop's query and response */
 		struct obs *no = realloc(t->obs, nc * sizeof(*no));
 		if (!no)
 			return -ENOMEM;
@@ -686,10 +735,12 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 		}
 		if ((err = add_obs(fl, t, rec)))
 			return err;
+		if (ev->pkt_type == DNSREEL_PKT_OUTGOING)
+			tx_unindex_key(fl, t, key_pend(t->qhash, rec->capture, ev->netns));
 		if (t->root && !t->client_answered && rec->capture == t->origin_cap &&
 		    ev->netns == t->origin_netns && ev->pkt_type != DNSREEL_PKT_OUTGOING) {
 			t->client_answered = true;
-			lookup_answered(t, &t->obs[t->nobs - 1]);
+			lookup_answered(fl, t, &t->obs[t->nobs - 1]);
 		}
 		return emit_ready(fl);
 	}
@@ -1040,8 +1091,10 @@ static int pop_root(struct dnsreel_flows *fl)
 		fl->tail = NULL;
 	t->emitted = true;
 	int ret = emit(fl, t);
-	if (t->lookup && t->lookup->pending)
+	if (t->lookup && t->lookup->pending) {
 		t->lookup->pending--;
+		lookup_drop_if_done(fl, t->lookup);
+	}
 	for (size_t u = 0; u < t->nup; u++)
 		tx_release(fl, t->up[u]);
 	t->nup = 0;
@@ -1119,6 +1172,11 @@ void dnsreel_flows__free(struct dnsreel_flows *fl)
 	}
 	free(fl->ltab);
 	free(fl->tab);
+	while (fl->free_hents) {
+		struct hent *e = fl->free_hents;
+		fl->free_hents = e->next;
+		free(e);
+	}
 	free(fl->servers);
 	free(fl->hops);
 	free(fl->ups);

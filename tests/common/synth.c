@@ -18,6 +18,7 @@
 struct syn_item {
 	int64_t ts;
 	uint64_t seq; /* tie break: keeps insertion order for equal times */
+	uint64_t flow, flow2, lookup; /* ground truth, see dnsreel_synth__truth() */
 	struct dnsreel_event ev;
 	uint32_t len;
 	uint8_t pay[SYN_MAXPAY];
@@ -66,6 +67,9 @@ struct dnsreel_synth {
 	uint8_t upstream_ip[4];
 	uint8_t vip[4];
 	struct msgb *mb; /* scratch messages */
+	/* ground truth: the flow (client exchange) and lookup being emitted; numbering from 1 */
+	uint64_t cur_flow, cur_flow2, cur_lookup, nflows, nlookups;
+	uint64_t last_flow, last_flow2, last_lookup;
 };
 
 #define NAMESPACES 8
@@ -590,6 +594,9 @@ static int emit(struct dnsreel_synth *s, int64_t ts, const struct hop *h, bool t
 	memset(&it->ev, 0, sizeof(it->ev));
 	it->ts = ts;
 	struct dnsreel_event *e = &it->ev;
+	it->flow = s->cur_flow;
+	it->flow2 = s->cur_flow2;
+	it->lookup = s->cur_lookup;
 	e->ts_ns = ts;
 	e->netns = h->netns;
 	e->ifindex = h->ifindex;
@@ -786,6 +793,8 @@ static int64_t exchange(struct dnsreel_synth *s, struct txn_ctx *t, int64_t ts, 
 	uint16_t id2 = (uint16_t)rnd(s);
 	if (paired)
 		*paired = coalesce;
+	s->cur_flow = ++s->nflows;
+	s->cur_flow2 = coalesce ? ++s->nflows : 0;
 	if (coalesce) {
 		build_query(&mq2, id2, pair_name, pair_type, false);
 		*err = emit_coalesced(s, ts, q, nq, &t->cseq, &mq, &mq2);
@@ -856,6 +865,7 @@ static int64_t exchange(struct dnsreel_synth *s, struct txn_ctx *t, int64_t ts, 
 static int lookup(struct dnsreel_synth *s, int64_t ts)
 {
 	struct txn_ctx t = {0};
+	s->cur_lookup = ++s->nlookups;
 	t.pod = &s->pods[rndn(s, s->o.pods)];
 	t.cport = (uint16_t)(32768 + rndn(s, 28232));
 	t.tcp = s->o.tcp && rndn(s, 20) == 0;
@@ -996,9 +1006,20 @@ int dnsreel_synth__next(struct dnsreel_synth *s, struct dnsreel_event *ev)
 		s->next_lookup += gap > 0 ? gap : 1;
 	}
 	s->cur = heap_pop(s);
+	s->last_flow = s->cur->flow;
+	s->last_flow2 = s->cur->flow2;
+	s->last_lookup = s->cur->lookup;
 	*ev = s->cur->ev;
 	ev->payload = s->cur->pay;
 	return 0;
+}
+
+void dnsreel_synth__truth(const struct dnsreel_synth *s, uint64_t *flow, uint64_t *flow2,
+			  uint64_t *lookup)
+{
+	*flow = s->last_flow;
+	*flow2 = s->last_flow2;
+	*lookup = s->last_lookup;
 }
 
 const struct dnsreel_meta *dnsreel_synth__meta(const struct dnsreel_synth *s)

@@ -28,6 +28,12 @@ int dnsreel_synth__new(struct dnsreel_synth **out, const struct dnsreel_synth_op
 void dnsreel_synth__free(struct dnsreel_synth *s);
 /* Next event in time order. ev->payload stays valid until the next call. */
 int dnsreel_synth__next(struct dnsreel_synth *s, struct dnsreel_event *ev);
+/* Ground truth of the event next() returned last: the client exchange (flow) it belongs to,
+ * numbered from 1 in the order exchanges start; flow2 a second one when the event carries two
+ * messages (TCP, coalesced), else 0; the lookup (one application call) numbered likewise. A
+ * forwarder's upstream query and its answer belong to the exchange that caused them. */
+void dnsreel_synth__truth(const struct dnsreel_synth *s, uint64_t *flow, uint64_t *flow2,
+			  uint64_t *lookup);
 /* The meta, netns and service contexts the events refer to. */
 const struct dnsreel_meta *dnsreel_synth__meta(const struct dnsreel_synth *s);
 size_t dnsreel_synth__netns_count(const struct dnsreel_synth *s);
