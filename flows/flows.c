@@ -52,10 +52,17 @@ struct lookup {
 	int64_t last;
 	uint32_t pending;
 	bool done;
-	/* questions answered in this lookup: asking one again is a new call, not a retry */
-	uint64_t answered[16];
-	uint32_t nanswered;
+	/* The questions asked: one asked again after its answer, or again within a second while
+	 * the first is unanswered (too soon for a retry), is another call. */
+	struct {
+		uint64_t qhash;
+		int64_t ts;
+		bool answered, truncated; /* truncated: the retry over TCP may follow at once */
+	} asked[16];
+	uint32_t nasked;
 };
+
+#define RETRY_MIN_NS 1000000000LL
 
 struct tx {
 	uint16_t id, qtype, qclass;
@@ -408,8 +415,10 @@ static int assign_lookup(struct dnsreel_flows *fl, struct tx *t, const struct dn
 		if (l->key != k || l->done || rec->wall_ns - l->last > fl->o.lookup_gap_ns)
 			continue;
 		bool again = false;
-		for (uint32_t i = 0; i < l->nanswered && !again; i++)
-			again = l->answered[i] == t->qhash;
+		for (uint32_t i = 0; i < l->nasked && !again; i++)
+			again = l->asked[i].qhash == t->qhash &&
+				(l->asked[i].answered ||
+				 (!l->asked[i].truncated && rec->wall_ns - l->asked[i].ts < RETRY_MIN_NS));
 		if (!again && lookup_related(l, t->lname, &stem))
 			break;
 	}
@@ -440,6 +449,13 @@ static int assign_lookup(struct dnsreel_flows *fl, struct tx *t, const struct dn
 	}
 	l->last = rec->wall_ns;
 	l->pending++;
+	if (l->nasked < sizeof(l->asked) / sizeof(l->asked[0])) {
+		l->asked[l->nasked].qhash = t->qhash;
+		l->asked[l->nasked].ts = rec->wall_ns;
+		l->asked[l->nasked].answered = false;
+		l->asked[l->nasked].truncated = false;
+		l->nasked++;
+	}
 	t->lookup = l;
 	memcpy(t->lookup_id, l->id, sizeof(t->lookup_id));
 	return 0;
@@ -471,8 +487,13 @@ static void lookup_answered(struct dnsreel_flows *fl, struct tx *t, const struct
 		l->pending--;
 	if (o->rcode == 0 && !o->tc)
 		l->done = true;
-	if (!o->tc && l->nanswered < sizeof(l->answered) / sizeof(l->answered[0]))
-		l->answered[l->nanswered++] = t->qhash;
+	for (uint32_t i = l->nasked; i-- > 0;)
+		if (l->asked[i].qhash == t->qhash && !l->asked[i].answered &&
+		    !l->asked[i].truncated) {
+			l->asked[i].answered = !o->tc;
+			l->asked[i].truncated = o->tc;
+			break;
+		}
 	t->lookup = NULL;
 	lookup_drop_if_done(fl, l);
 }
@@ -675,23 +696,29 @@ static int link_upstream(struct dnsreel_flows *fl, struct tx *t, const struct dn
 static int emit_ready(struct dnsreel_flows *fl);
 
 /* Same id, question and destination but another source: a source NAT of t's query, as
- * conntrack does it, when the packet leaves a netns t was already seen in, or is forwarded (no
- * local process sent it) keeping one of t's source ports. Otherwise another client that
- * happened to pick the same id. */
+ * conntrack does it, when a forwarded copy (no local process sent it) keeps one of t's source
+ * ports, or leaves a netns t's query arrived in and has not left yet. Otherwise another client
+ * (or another upstream try) that happened to pick the same id. */
 static bool snat_of(const struct tx *t, const struct dnsreel_rec *rec)
 {
 	const struct dnsreel_event *ev = rec->ev;
-	bool port = false;
+	bool port = false, arrived = false, left = false;
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
 		if (o->qr)
 			continue;
-		if (o->capture == rec->capture && o->ev.netns == ev->netns)
-			return true;
 		if (o->ev.src_port == ev->src_port)
 			port = true;
+		if (o->capture == rec->capture && o->ev.netns == ev->netns) {
+			if (o->ev.pkt_type == DNSREEL_PKT_OUTGOING)
+				left = true;
+			else
+				arrived = true;
+		}
 	}
-	return port && !(ev->flags & DNSREEL_EV_PROC);
+	if (ev->flags & DNSREEL_EV_PROC)
+		return false;
+	return port || (arrived && !left);
 }
 
 int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)

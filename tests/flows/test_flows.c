@@ -312,6 +312,67 @@ static void test_coalesce(void)
 	CHECK(strcmp(g.f[0].lookup_id, g.f[1].lookup_id) != 0);
 }
 
+/* Two pods ask the same name at once and the forwarder asks upstream for each (no coalescing):
+ * each flow gets its own try, though the second client arrived before the first try left. */
+static const struct pkt separate[] = {
+    {0, 1, 2, OUT, POD, 40000, FWD, 53, 0x1111, false, "two.example.test.", 1, 0, 100},
+    {1, 3, 2, HOST, POD, 40000, FWD, 53, 0x1111, false, "two.example.test.", 1, 0, 7},
+    {1, 5, 2, OUT, POD2, 41000, FWD, 53, 0x2222, false, "two.example.test.", 1, 0, 200},
+    {2, 3, 2, HOST, POD2, 41000, FWD, 53, 0x2222, false, "two.example.test.", 1, 0, 7},
+    {3, 3, 2, OUT, FWD, 5000, UP, 53, 0xa001, false, "two.example.test.", 1, 0, 7},
+    {4, 3, 2, OUT, FWD, 5001, UP, 53, 0xa002, false, "two.example.test.", 1, 0, 7},
+    {10, 3, 2, HOST, UP, 53, FWD, 5000, 0xa001, true, "two.example.test.", 1, 0, 7},
+    {11, 3, 2, OUT, FWD, 53, POD, 40000, 0x1111, true, "two.example.test.", 1, 0, 7},
+    {12, 3, 2, HOST, UP, 53, FWD, 5001, 0xa002, true, "two.example.test.", 1, 0, 7},
+    {13, 3, 2, OUT, FWD, 53, POD2, 41000, 0x2222, true, "two.example.test.", 1, 0, 7},
+    {14, 1, 2, HOST, FWD, 53, POD, 40000, 0x1111, true, "two.example.test.", 1, 0, 100},
+    {15, 5, 2, HOST, FWD, 53, POD2, 41000, 0x2222, true, "two.example.test.", 1, 0, 200},
+};
+
+static void test_separate(void)
+{
+	struct stream s;
+	struct got g;
+	new_stream(&s, &g, 0);
+	feed_all(&s, separate, sizeof(separate) / sizeof(separate[0]), 0);
+	end_stream(&s);
+	CHECK_INT(g.n, 2);
+	CHECK_INT(g.f[0].nup, 1);
+	CHECK_INT(g.f[0].up[0].id, 0xa001);
+	CHECK(g.f[0].up[0].used);
+	CHECK_INT(g.f[1].nup, 1);
+	CHECK_INT(g.f[1].up[0].id, 0xa002);
+	CHECK(g.f[1].up[0].used);
+}
+
+/* One process asks the same name twice at once (two threads): two lookups, not one. A retry of
+ * an unanswered question after a second (new id, new port) stays in the lookup. */
+static void test_lookup_concurrent(void)
+{
+	struct stream s;
+	struct got g;
+	new_stream(&s, &g, 0);
+	const char *n = "c.example.test.";
+	struct pkt p[] = {
+	    {0, 1, 2, OUT, POD, 40000, FWD, 53, 0x0001, false, n, 1, 0, 100},
+	    {1, 1, 2, OUT, POD, 40001, FWD, 53, 0x0002, false, n, 1, 0, 100},
+	    {3, 1, 2, HOST, FWD, 53, POD, 40000, 0x0001, true, n, 1, 0, 100},
+	    {4, 1, 2, HOST, FWD, 53, POD, 40001, 0x0002, true, n, 1, 0, 100},
+	    /* another call: unanswered, retried 5 s later from a new port */
+	    {100, 1, 2, OUT, POD, 40002, FWD, 53, 0x0003, false, "r.example.test.", 1, 0, 100},
+	    {5100, 1, 2, OUT, POD, 40003, FWD, 53, 0x0004, false, "r.example.test.", 1, 0, 100},
+	    {5102, 1, 2, HOST, FWD, 53, POD, 40003, 0x0004, true, "r.example.test.", 1, 0, 100},
+	};
+	feed_all(&s, p, sizeof(p) / sizeof(p[0]), 0);
+	end_stream(&s);
+	CHECK_INT(g.n, 4);
+	CHECK(strcmp(g.f[0].lookup_id, g.f[1].lookup_id) != 0);
+	CHECK_STR(g.f[2].lookup_id, g.f[2].flow_id);
+	CHECK_STR(g.f[3].lookup_id, g.f[2].flow_id);
+	CHECK(!g.f[2].answered);
+	CHECK(g.f[3].answered);
+}
+
 /* The forwarder tries three times: no answer, REFUSED, then Success; the client gets
  * Success; one more query of the client's id after the first try is a retransmission. */
 static const struct pkt tries[] = {
@@ -621,6 +682,8 @@ int main(void)
 	test_dnat();
 	test_coalesce();
 	test_tries();
+	test_separate();
+	test_lookup_concurrent();
 	test_rcode_origin();
 	test_health();
 	test_lookup();
