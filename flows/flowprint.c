@@ -319,6 +319,69 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	return 0;
 }
 
+/* Re-lays the one-line object in s with two-space indentation, the way replay's jsonpretty lays
+ * out events. Strings are escaped already: structure inside them is skipped by tracking quotes. */
+static void json_indent(struct sb *s)
+{
+	struct sb o = {0};
+	int depth = 0;
+	bool in_str = false;
+	for (size_t i = 0; i < s->len; i++) {
+		char c = s->b[i];
+		if (in_str) {
+			sb_put(&o, &c, 1);
+			if (c == '\\' && i + 1 < s->len)
+				sb_put(&o, &s->b[++i], 1);
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			sb_put(&o, &c, 1);
+			break;
+		case '{':
+		case '[':
+			sb_put(&o, &c, 1);
+			if (i + 1 < s->len && (s->b[i + 1] == '}' || s->b[i + 1] == ']')) {
+				sb_put(&o, &s->b[++i], 1);
+				break;
+			}
+			depth++;
+			sb_puts(&o, "\n");
+			for (int d = 0; d < depth; d++)
+				sb_puts(&o, "  ");
+			break;
+		case '}':
+		case ']':
+			depth--;
+			sb_puts(&o, "\n");
+			for (int d = 0; d < depth; d++)
+				sb_puts(&o, "  ");
+			sb_put(&o, &c, 1);
+			break;
+		case ',':
+			sb_puts(&o, ",\n");
+			for (int d = 0; d < depth; d++)
+				sb_puts(&o, "  ");
+			break;
+		case ':':
+			sb_puts(&o, ": ");
+			break;
+		default:
+			sb_put(&o, &c, 1);
+		}
+	}
+	if (o.oom) {
+		free(o.b);
+		s->oom = true;
+		return;
+	}
+	free(s->b);
+	*s = o;
+}
+
 /* ---- tree --------------------------------------------------------------------------------- */
 
 static void outcome_words(struct dnsreel_flow_printer *p, const struct dnsreel_flow *f)
@@ -544,7 +607,8 @@ static void print_mermaid(struct dnsreel_flow_printer *p, const struct dnsreel_f
 
 int dnsreel_flow_output_parse(const char *s, enum dnsreel_flow_output *out)
 {
-	static const char *names[] = {"tree", "json", "jsonl", "csv", "mermaid"};
+	static const char *names[] = {"tree",	 "json",      "jsonl",	   "csv",
+				      "mermaid", "jsonarray", "jsonpretty"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(s, names[i])) {
 			*out = (enum dnsreel_flow_output)i;
@@ -557,7 +621,7 @@ int dnsreel_flow_printer__new(struct dnsreel_flow_printer **out, const struct dn
 			      const struct dnsreel_flow_printer_opts *o)
 {
 	*out = NULL;
-	if (!o || o->output > DNSREEL_FLOW_OUT_MERMAID)
+	if (!o || o->output > DNSREEL_FLOW_OUT_JSONPRETTY)
 		return DNSREEL_E_ARG;
 	struct dnsreel_flow_printer *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -565,8 +629,9 @@ int dnsreel_flow_printer__new(struct dnsreel_flow_printer **out, const struct dn
 	memcpy(&p->o, o, o->sz < sizeof(p->o) ? o->sz : sizeof(p->o));
 	p->ctx = ctx;
 	p->out = o->out ? o->out : stdout;
-	if ((o->output == DNSREEL_FLOW_OUT_JSON || o->output == DNSREEL_FLOW_OUT_JSONL) &&
-	    !o->no_events) {
+	bool json = o->output == DNSREEL_FLOW_OUT_JSON || o->output == DNSREEL_FLOW_OUT_JSONL ||
+		    o->output == DNSREEL_FLOW_OUT_JSONARRAY || o->output == DNSREEL_FLOW_OUT_JSONPRETTY;
+	if (json && !o->no_events) {
 		p->mem = open_memstream(&p->mem_buf, &p->mem_len);
 		struct dnsreel_printer_opts po = {
 		    .sz = sizeof(po), .output = DNSREEL_OUT_JSONL, .out = p->mem};
@@ -587,12 +652,19 @@ int dnsreel_flow_printer__print(struct dnsreel_flow_printer *p, const struct dns
 	case DNSREEL_FLOW_OUT_TREE:
 		print_tree(p, f);
 		break;
-	case DNSREEL_FLOW_OUT_JSON:
+	case DNSREEL_FLOW_OUT_JSONARRAY:
 		sb_puts(&p->s, p->n ? ",\n" : "[\n");
 		err = print_json(p, f);
 		break;
+	case DNSREEL_FLOW_OUT_JSON:
 	case DNSREEL_FLOW_OUT_JSONL:
 		err = print_json(p, f);
+		sb_puts(&p->s, "\n");
+		break;
+	case DNSREEL_FLOW_OUT_JSONPRETTY:
+		err = print_json(p, f);
+		if (!err)
+			json_indent(&p->s);
 		sb_puts(&p->s, "\n");
 		break;
 	case DNSREEL_FLOW_OUT_CSV:
@@ -618,7 +690,7 @@ int dnsreel_flow_printer__close(struct dnsreel_flow_printer *p)
 {
 	if (!p)
 		return 0;
-	if (p->o.output == DNSREEL_FLOW_OUT_JSON)
+	if (p->o.output == DNSREEL_FLOW_OUT_JSONARRAY)
 		fputs(p->n ? "\n]\n" : "[]\n", p->out);
 	else if (p->o.output == DNSREEL_FLOW_OUT_CSV && !p->n && !p->o.no_header)
 		fputs(csv_header, p->out);

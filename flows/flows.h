@@ -152,14 +152,19 @@ bool dnsreel_flow_filter__match(const struct dnsreel_flow_filter *ff, const stru
 
 /* ---- printers ----------------------------------------------------------------------------- */
 
+/* The JSON forms follow replay's for events: json and jsonl one object per line, jsonpretty
+ * each indented, jsonarray one array. */
 enum dnsreel_flow_output {
-	DNSREEL_FLOW_OUT_TREE,	  /* one block per flow: client line, indented hops, outcome */
-	DNSREEL_FLOW_OUT_JSON,	  /* one array of flow objects */
-	DNSREEL_FLOW_OUT_JSONL,	  /* one flow object per line */
-	DNSREEL_FLOW_OUT_CSV,	  /* one row per flow */
-	DNSREEL_FLOW_OUT_MERMAID, /* one sequenceDiagram per flow */
+	DNSREEL_FLOW_OUT_TREE,	     /* one block per flow: client line, indented hops, outcome */
+	DNSREEL_FLOW_OUT_JSON,	     /* one flow object per line */
+	DNSREEL_FLOW_OUT_JSONL,	     /* the same, by its JSON Lines name */
+	DNSREEL_FLOW_OUT_CSV,	     /* one row per flow */
+	DNSREEL_FLOW_OUT_MERMAID,    /* one sequenceDiagram per flow */
+	DNSREEL_FLOW_OUT_JSONARRAY,  /* one array of flow objects */
+	DNSREEL_FLOW_OUT_JSONPRETTY, /* one indented object per flow */
 };
-/* "tree" | "json" | "jsonl" | "csv" | "mermaid" -> *out. 0 or DNSREEL_E_ARG. */
+/* "tree" | "json" | "jsonl" | "jsonarray" | "jsonpretty" | "csv" | "mermaid" -> *out.
+ * 0 or DNSREEL_E_ARG. */
 int dnsreel_flow_output_parse(const char *s, enum dnsreel_flow_output *out);
 
 struct dnsreel_flow_printer;
@@ -167,10 +172,11 @@ struct dnsreel_flow_printer_opts {
 	size_t sz;
 	enum dnsreel_flow_output output;
 	bool no_header; /* csv */
-	bool no_events; /* json, jsonl: leave out "events" */
+	bool no_events; /* json forms: leave out "events" */
 	FILE *out;	/* NULL = stdout; not closed */
 };
-/* The flows printed must carry events (dnsreel_flows_opts.events) for json/jsonl "events".
+/* The flows printed must carry events (dnsreel_flows_opts.events) for the JSON "events" and
+ * for mermaid.
  * 0, DNSREEL_E_ARG or -ENOMEM; free with dnsreel_flow_printer__close(). */
 int dnsreel_flow_printer__new(struct dnsreel_flow_printer **out, const struct dnsreel_ctx *ctx,
 			      const struct dnsreel_flow_printer_opts *o);

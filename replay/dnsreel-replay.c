@@ -71,7 +71,7 @@ static const struct dnsreel_opt options[] = {
     {OPT_NO_HEADER, "no-header", 0, DNSREEL_NO_ARG, NULL, "columns, csv: no header row", NULL},
     {OPT_WRITE, "write", 'w', DNSREEL_REQ_ARG, "FILE", "write to FILE instead of stdout", NULL},
     {OPT_NO_EVENTS, "no-events", 0, DNSREEL_NO_ARG, NULL,
-     "--flows json, jsonl: leave the events out of each flow", NULL},
+     "--flows json forms: leave the events out of each flow", NULL},
     {OPT_FLOWS, "flows", 0, DNSREEL_NO_ARG, NULL,
      "one flow per client transaction: every hop, upstream tries, outcome (-F outcome==, "
      "rcode==, retries> select flows)",
@@ -364,7 +364,9 @@ int main(int argc, char **argv)
 	if (flows) {
 		if (output_set && dnsreel_flow_output_parse(output, &ffmt) < 0) {
 			exit_code = dnsreel_cli_usage_error(
-			    &tool, "--flows: unknown output '%s' (tree, json, jsonl, csv, mermaid)",
+			    &tool,
+			    "--flows: unknown output '%s' (tree, json, jsonl, jsonpretty, jsonarray, "
+			    "csv, mermaid)",
 			    output);
 			goto cleanup;
 		}
@@ -452,7 +454,7 @@ int main(int argc, char **argv)
 		struct dnsreel_flows_opts fo = {
 		    .sz = sizeof(fo),
 		    .window_ns = window_ns,
-		    .events = ((ffmt == DNSREEL_FLOW_OUT_JSON || ffmt == DNSREEL_FLOW_OUT_JSONL) &&
+		    .events = (ffmt != DNSREEL_FLOW_OUT_TREE && ffmt != DNSREEL_FLOW_OUT_CSV &&
 			       !no_events) ||
 			      ffmt == DNSREEL_FLOW_OUT_MERMAID,
 		    .filter = filtered ? filter : NULL,

@@ -32,9 +32,26 @@ check_golden() { # name args...
 mkdir -p "$golden"
 check_golden lab-basic.flows.tree
 check_golden lab-basic.flows.jsonl -o jsonl
-check_golden lab-basic.flows.json -o json --no-events
+check_golden lab-basic.flows.jsonarray -o jsonarray --no-events
 check_golden lab-basic.flows.csv -o csv
 check_golden lab-basic.flows.mermaid -o mermaid
+
+# json is jsonl by another name (as replay's events); jsonpretty the same objects indented
+"$replay" "$cap" --flows -o json >"$tmp/j.out" && cmp -s "$tmp/j.out" "$tmp/lab-basic.flows.jsonl.out" ||
+	bad "-o json differs from -o jsonl"
+"$replay" "$cap" --flows -o jsonpretty --no-events | python3 -c '
+import json, sys
+text = sys.stdin.read()
+dec, objs, i = json.JSONDecoder(), [], 0
+while i < len(text):
+    if text[i].isspace():
+        i += 1
+        continue
+    o, i = dec.raw_decode(text, i)
+    objs.append(o)
+arr = json.load(open(sys.argv[1]))
+sys.exit(0 if objs == arr and text.startswith("{\n  \"flow_id\": ") else 1)' "$tmp/lab-basic.flows.jsonarray.out" ||
+	bad "-o jsonpretty is not the jsonarray objects indented"
 
 # ---- truth ----------------------------------------------------------------------------------
 "$replay" "$cap" --flows -o jsonl >"$tmp/all.jsonl" || bad "jsonl exit $?"
@@ -68,6 +85,9 @@ keys = [(e["timestamp_raw"], e["netns_id"], e["id"], e["qr"], e["pkt_type"]) for
 fkeys = [(e["timestamp_raw"], e["netns_id"], e["id"], e["qr"], e["pkt_type"])
          for f in flows for e in f["events"]]
 check(len(fkeys) == 327 and sorted(fkeys) == sorted(keys), "327 events, each in one flow")
+byk = {k: e for k, e in zip(keys, events)}
+check(all(e == byk.get((e["timestamp_raw"], e["netns_id"], e["id"], e["qr"], e["pkt_type"]))
+          for f in flows for e in f["events"]), "flow events are replay's -o jsonl events")
 for f in flows:
     ts = [e["timestamp_raw"] for e in f["events"]]
     check(ts == sorted(ts), "events in time order in %s" % f["flow_id"])
