@@ -133,6 +133,7 @@ struct stream {
 
 struct pkt {
 	int64_t t; /* ms */
+	/* capture: see feed_cap() */
 	uint64_t netns;
 	uint32_t ifindex;
 	uint8_t pkt_type;
@@ -147,6 +148,8 @@ struct pkt {
 	uint16_t rcode;
 	uint32_t pid; /* 0 = no process context */
 };
+
+static uint32_t cur_capture;
 
 static int feed(struct stream *s, const struct pkt *p)
 {
@@ -174,6 +177,7 @@ static int feed(struct stream *s, const struct pkt *p)
 	static struct dnsreel_rec rec;
 	memset(&rec, 0, sizeof(rec));
 	rec.ev = &ev;
+	rec.capture = cur_capture;
 	rec.wall_ns = ev.ts_ns;
 	rec.msg = msg;
 	rec.msg_len = (uint32_t)n;
@@ -371,6 +375,53 @@ static void test_lookup_concurrent(void)
 	CHECK_STR(g.f[3].lookup_id, g.f[2].flow_id);
 	CHECK(!g.f[2].answered);
 	CHECK(g.f[3].answered);
+}
+
+/* A pod on node 1 (capture 0) asks CoreDNS on node 2 (capture 1); the netns inode numbers of
+ * the two nodes collide, as they may: the flow still forms across the merged captures, with the
+ * roles of each side. */
+static void test_cross_node(void)
+{
+	struct stream s;
+	struct got g;
+	new_stream(&s, &g, 0);
+	const char *n = "x.example.test.";
+	struct pkt a[] = {
+	    {0, 1, 2, OUT, POD, 40000, FWD, 53, 0x5151, false, n, 1, 0, 100},
+	    {1, 2, 3, HOST, POD, 40000, FWD, 53, 0x5151, false, n, 1, 0, 0},
+	    {2, 2, 9, OUT, POD, 40000, FWD, 53, 0x5151, false, n, 1, 0, 0},
+	};
+	struct pkt b[] = {
+	    {3, 2, 9, HOST, POD, 40000, FWD, 53, 0x5151, false, n, 1, 0, 0},
+	    {4, 2, 4, OUT, POD, 40000, FWD, 53, 0x5151, false, n, 1, 0, 0},
+	    {5, 1, 2, HOST, POD, 40000, FWD, 53, 0x5151, false, n, 1, 0, 7},
+	    {6, 1, 2, OUT, FWD, 53, POD, 40000, 0x5151, true, n, 1, 0, 7},
+	    {7, 2, 4, PASS, FWD, 53, POD, 40000, 0x5151, true, n, 1, 0, 0},
+	    {8, 2, 9, OUT, FWD, 53, POD, 40000, 0x5151, true, n, 1, 0, 0},
+	};
+	struct pkt c[] = {
+	    {9, 2, 9, HOST, FWD, 53, POD, 40000, 0x5151, true, n, 1, 0, 0},
+	    {10, 2, 3, OUT, FWD, 53, POD, 40000, 0x5151, true, n, 1, 0, 0},
+	    {11, 1, 2, HOST, FWD, 53, POD, 40000, 0x5151, true, n, 1, 0, 100},
+	};
+	cur_capture = 0;
+	feed_all(&s, a, 3, 0);
+	cur_capture = 1;
+	feed_all(&s, b, 6, 0);
+	cur_capture = 0;
+	feed_all(&s, c, 3, 0);
+	end_stream(&s);
+	CHECK_INT(g.n, 1);
+	CHECK(g.f[0].answered);
+	CHECK_INT(g.f[0].latency, 11 * MS);
+	CHECK_INT(g.f[0].nhops, 6);
+	int roles[] = {DNSREEL_ROLE_CLIENT, DNSREEL_ROLE_NODE, DNSREEL_ROLE_NODE,
+		       DNSREEL_ROLE_NODE,   DNSREEL_ROLE_NODE, DNSREEL_ROLE_FORWARDER};
+	for (int i = 0; i < 6; i++)
+		CHECK_INT(g.f[0].hops[i].role, roles[i]);
+	/* netns 1 of capture 1 is the forwarder, netns 1 of capture 0 the client */
+	CHECK_INT(g.f[0].hops[5].netns, 1);
+	CHECK_INT(g.f[0].client_netns, 1);
 }
 
 /* The forwarder tries three times: no answer, REFUSED, then Success; the client gets
@@ -683,6 +734,7 @@ int main(void)
 	test_coalesce();
 	test_tries();
 	test_separate();
+	test_cross_node();
 	test_lookup_concurrent();
 	test_rcode_origin();
 	test_health();
