@@ -24,14 +24,26 @@ enum key_kind {
 	K_PEND,	    /* query received in a netns, question only */
 };
 
+/* One sighting, compact: the window holds millions of them. The whole event is kept (in
+ * tx.full) only where it is shown: the first sighting at each observation point, the client's
+ * process, and every sighting when the caller wants events. */
 struct obs {
+	int64_t wall;
+	uint64_t netns;
+	uint32_t capture;
+	uint32_t ifindex;
+	uint32_t pid;
+	int32_t full; /* index into tx.full, -1 = none */
+	uint16_t src_port;
+	uint16_t rcode;
+	uint8_t pkt_type, qr, tc, proc;
+};
+
+struct full {
 	struct dnsreel_event ev;
 	uint8_t *msg; /* owned copy when opts.events */
-	uint32_t msg_len;
-	uint32_t capture, segment;
-	int64_t wall, latency;
-	uint16_t rcode;
-	uint8_t qr, tc;
+	uint32_t msg_len, segment;
+	int64_t latency;
 };
 
 struct tx;
@@ -70,6 +82,9 @@ struct tx {
 	uint64_t qhash; /* lowercase name, qtype, qclass */
 	struct obs *obs;
 	size_t nobs, obs_cap;
+	struct full *full;
+	size_t nfull, full_cap;
+	bool proc_kept; /* a sighting with the client's process is in full */
 	struct hent **ents;
 	size_t nents, ents_cap;
 	uint32_t origin_cap;
@@ -237,8 +252,9 @@ static void tx_unindex(struct dnsreel_flows *fl, struct tx *t)
 
 static void tx_free(struct tx *t)
 {
-	for (size_t i = 0; i < t->nobs; i++)
-		free(t->obs[i].msg);
+	for (size_t i = 0; i < t->nfull; i++)
+		free(t->full[i].msg);
+	free(t->full);
 	free(t->obs);
 	free(t->ents);
 	free(t->up);
@@ -510,25 +526,58 @@ static int add_obs(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_
 		t->obs = no;
 		t->obs_cap = nc;
 	}
+	const struct dnsreel_event *ev = rec->ev;
 	struct obs *o = &t->obs[t->nobs];
-	o->ev = *rec->ev;
-	o->ev.payload = NULL;
-	o->ev.cap_len = 0;
-	o->msg = NULL;
-	o->msg_len = rec->msg_len;
-	if (fl->o.events && rec->msg_len) {
-		o->msg = malloc(rec->msg_len);
-		if (!o->msg)
-			return -ENOMEM;
-		memcpy(o->msg, rec->msg, rec->msg_len);
-	}
-	o->capture = rec->capture;
-	o->segment = rec->segment;
 	o->wall = rec->wall_ns;
-	o->latency = rec->latency_ns;
+	o->netns = ev->netns;
+	o->capture = rec->capture;
+	o->ifindex = ev->ifindex;
+	o->proc = (ev->flags & DNSREEL_EV_PROC) != 0;
+	o->pid = o->proc ? ev->pid : 0;
+	o->src_port = ev->src_port;
 	o->rcode = rec->dns.rcode;
+	o->pkt_type = ev->pkt_type;
 	o->qr = rec->dns.qr;
 	o->tc = rec->dns.tc;
+	o->full = -1;
+	bool keep = fl->o.events || !t->nobs;
+	if (!keep && o->proc && !t->proc_kept && rec->capture == t->origin_cap &&
+	    ev->netns == t->origin_netns)
+		keep = true;
+	for (size_t i = 0; !keep && i <= t->nobs; i++) {
+		const struct obs *p = &t->obs[i];
+		if (i == t->nobs)
+			keep = true; /* a new observation point */
+		else if (p->capture == o->capture && p->netns == o->netns && p->ifindex == o->ifindex)
+			break;
+	}
+	if (keep) {
+		if (t->nfull == t->full_cap) {
+			size_t nc = t->full_cap ? t->full_cap * 2 : 4;
+			struct full *nf = realloc(t->full, nc * sizeof(*nf));
+			if (!nf)
+				return -ENOMEM;
+			t->full = nf;
+			t->full_cap = nc;
+		}
+		struct full *fu = &t->full[t->nfull];
+		fu->ev = *ev;
+		fu->ev.payload = NULL;
+		fu->ev.cap_len = 0;
+		fu->msg = NULL;
+		fu->msg_len = rec->msg_len;
+		fu->segment = rec->segment;
+		fu->latency = rec->latency_ns;
+		if (fl->o.events && rec->msg_len) {
+			fu->msg = malloc(rec->msg_len);
+			if (!fu->msg)
+				return -ENOMEM;
+			memcpy(fu->msg, rec->msg, rec->msg_len);
+		}
+		o->full = (int32_t)t->nfull++;
+		if (o->proc && rec->capture == t->origin_cap && ev->netns == t->origin_netns)
+			t->proc_kept = true;
+	}
 	t->nobs++;
 	if (!t->matched && fl->o.filter && dnsreel_filter__match(fl->o.filter, rec))
 		t->matched = true;
@@ -605,8 +654,8 @@ static bool responded_in(const struct tx *t, uint32_t cap, uint64_t netns)
 {
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (o->qr && o->capture == cap && o->ev.netns == netns &&
-		    o->ev.pkt_type == DNSREEL_PKT_OUTGOING)
+		if (o->qr && o->capture == cap && o->netns == netns &&
+		    o->pkt_type == DNSREEL_PKT_OUTGOING)
 			return true;
 	}
 	return false;
@@ -707,10 +756,10 @@ static bool snat_of(const struct tx *t, const struct dnsreel_rec *rec)
 		const struct obs *o = &t->obs[i];
 		if (o->qr)
 			continue;
-		if (o->ev.src_port == ev->src_port)
+		if (o->src_port == ev->src_port)
 			port = true;
-		if (o->capture == rec->capture && o->ev.netns == ev->netns) {
-			if (o->ev.pkt_type == DNSREEL_PKT_OUTGOING)
+		if (o->capture == rec->capture && o->netns == ev->netns) {
+			if (o->pkt_type == DNSREEL_PKT_OUTGOING)
 				left = true;
 			else
 				arrived = true;
@@ -833,11 +882,11 @@ static enum dnsreel_flow_role tx_role(const struct tx *t, bool root, enum dnsree
 	bool q_in = false, q_out = false;
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (o->qr || o->capture != cap || o->ev.netns != netns)
+		if (o->qr || o->capture != cap || o->netns != netns)
 			continue;
-		if (o->ev.pkt_type == DNSREEL_PKT_OUTGOING)
+		if (o->pkt_type == DNSREEL_PKT_OUTGOING)
 			q_out = true;
-		else if (o->ev.pkt_type == DNSREEL_PKT_HOST)
+		else if (o->pkt_type == DNSREEL_PKT_HOST)
 			q_in = true;
 	}
 	if (q_in && !q_out)
@@ -871,24 +920,24 @@ static int tx_hops(struct dnsreel_flows *fl, const struct tx *t, size_t ti, bool
 		for (j = 0; j < h; j++) {
 			struct dnsreel_flow_hop *p = &fl->hops[j];
 			if (p->transaction == ti && p->capture == o->capture &&
-			    p->netns == o->ev.netns && p->ifindex == o->ev.ifindex)
+			    p->netns == o->netns && p->ifindex == o->ifindex)
 				break;
 		}
 		if (j == h) {
 			if (reserve((void **)&fl->hops, &fl->hops_cap, h + 1, sizeof(*fl->hops)))
 				return -ENOMEM;
 			struct dnsreel_flow_hop *p = &fl->hops[h];
-			p->role = tx_role(t, root, origin, o->capture, o->ev.netns);
+			p->role = tx_role(t, root, origin, o->capture, o->netns);
 			p->capture = o->capture;
-			p->netns = o->ev.netns;
-			p->ifindex = o->ev.ifindex;
-			p->pkt_type = o->ev.pkt_type;
+			p->netns = o->netns;
+			p->ifindex = o->ifindex;
+			p->pkt_type = o->pkt_type;
 			p->query = !o->qr;
 			p->id = t->id;
 			p->transaction = ti;
 			p->wall_ns = o->wall;
 			p->latency_ns = -1;
-			p->event = &o->ev;
+			p->event = &t->full[o->full].ev; /* a new point: kept whole */
 			*nh = h + 1;
 			continue;
 		}
@@ -929,10 +978,10 @@ static const struct obs *at_origin(const struct tx *t, bool response, bool outgo
 {
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (o->capture != t->origin_cap || o->ev.netns != t->origin_netns ||
+		if (o->capture != t->origin_cap || o->netns != t->origin_netns ||
 		    (bool)o->qr != response)
 			continue;
-		if (outgoing != (o->ev.pkt_type == DNSREEL_PKT_OUTGOING))
+		if (outgoing != (o->pkt_type == DNSREEL_PKT_OUTGOING))
 			continue;
 		return o;
 	}
@@ -956,14 +1005,14 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 			    ? DNSREEL_ROLE_FORWARDER
 			    : DNSREEL_ROLE_CLIENT;
 	const struct obs *q0 = &t->obs[0];
-	f.query = &q0->ev;
+	f.query = &t->full[q0->full].ev;
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (!o->qr && o->capture == t->origin_cap && o->ev.netns == t->origin_netns &&
-		    (o->ev.flags & DNSREEL_EV_PROC)) {
+		if (!o->qr && o->capture == t->origin_cap && o->netns == t->origin_netns && o->proc &&
+		    o->full >= 0) {
 			f.has_proc = true;
-			f.pid = o->ev.pid;
-			memcpy(f.comm, o->ev.comm, sizeof(f.comm));
+			f.pid = o->pid;
+			memcpy(f.comm, t->full[o->full].ev.comm, sizeof(f.comm));
 			f.comm[sizeof(f.comm) - 1] = 0;
 			break;
 		}
@@ -971,13 +1020,13 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 	/* Retries: the query again at the point it was first seen. */
 	for (size_t i = 1; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (!o->qr && o->capture == q0->capture && o->ev.netns == q0->ev.netns &&
-		    o->ev.ifindex == q0->ev.ifindex && o->ev.pkt_type == q0->ev.pkt_type)
+		if (!o->qr && o->capture == q0->capture && o->netns == q0->netns &&
+		    o->ifindex == q0->ifindex && o->pkt_type == q0->pkt_type)
 			f.retries++;
 	}
 	/* The client's answer: a response received where the query came from. */
 	const struct obs *ans = at_origin(t, true, false);
-	if (!ans && q0->ev.pkt_type != DNSREEL_PKT_OUTGOING)
+	if (!ans && q0->pkt_type != DNSREEL_PKT_OUTGOING)
 		ans = at_origin(t, true, true); /* the client side was not captured */
 	f.answered = ans != NULL;
 	f.latency_ns = ans ? ans->wall - t->first : -1;
@@ -996,8 +1045,8 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 	int64_t fwd_answer = INT64_MAX;
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (o->qr && o->ev.pkt_type == DNSREEL_PKT_OUTGOING &&
-		    tx_role(t, true, f.client_role, o->capture, o->ev.netns) ==
+		if (o->qr && o->pkt_type == DNSREEL_PKT_OUTGOING &&
+		    tx_role(t, true, f.client_role, o->capture, o->netns) ==
 			DNSREEL_ROLE_FORWARDER) {
 			fwd_answer = o->wall;
 			break;
@@ -1014,7 +1063,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 		p->capture = x->origin_cap;
 		p->netns = x->origin_netns;
 		p->wall_ns = x->first;
-		p->query = &x->obs[0].ev;
+		p->query = &x->full[x->obs[0].full].ev;
 		const struct obs *r = at_origin(x, true, false);
 		p->answered = r != NULL;
 		p->latency_ns = r ? r->wall - x->first : -1;
@@ -1042,8 +1091,8 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 		f.has_lost = true;
 		f.lost.response = last->qr;
 		f.lost.capture = last->capture;
-		f.lost.netns = last->ev.netns;
-		f.lost.role = tx_role(t, true, f.client_role, last->capture, last->ev.netns);
+		f.lost.netns = last->netns;
+		f.lost.role = tx_role(t, true, f.client_role, last->capture, last->netns);
 		f.lost.after_ns = last->wall;
 	}
 
@@ -1070,7 +1119,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 		for (size_t j = 0; j < nh; j++) {
 			const struct dnsreel_flow_hop *p = &fl->hops[j];
 			if (p->transaction == s->ti && p->capture == s->o->capture &&
-			    p->netns == s->o->ev.netns && p->ifindex == s->o->ev.ifindex) {
+			    p->netns == s->o->netns && p->ifindex == s->o->ifindex) {
 				f.slowest_hop = (int)j;
 				f.slowest_ns = gap;
 				break;
@@ -1090,17 +1139,19 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 			return -ENOMEM;
 		for (size_t i = 0; i < ne; i++) {
 			struct obs *o = fl->sorted[i].o;
+			size_t ti = fl->sorted[i].ti;
+			struct full *fu = &(ti ? t->up[ti - 1] : t)->full[o->full]; /* events: all kept */
 			struct dnsreel_rec *r = &fl->recs[i];
 			r->ctx = fl->ctx;
-			r->ev = &o->ev;
-			r->ns = fl->ctx ? dnsreel_ctx__netns(fl->ctx, o->capture, o->ev.netns) : NULL;
+			r->ev = &fu->ev;
+			r->ns = fl->ctx ? dnsreel_ctx__netns(fl->ctx, o->capture, o->netns) : NULL;
 			r->capture = o->capture;
-			r->segment = o->segment;
+			r->segment = fu->segment;
 			r->wall_ns = o->wall;
-			r->msg = o->msg;
-			r->msg_len = o->msg ? o->msg_len : 0;
+			r->msg = fu->msg;
+			r->msg_len = fu->msg ? fu->msg_len : 0;
 			dnsreel_dns_parse(r->msg, r->msg_len, &r->dns);
-			r->latency_ns = o->latency;
+			r->latency_ns = fu->latency;
 		}
 		f.events = fl->recs;
 		f.nevents = ne;
