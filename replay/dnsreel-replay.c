@@ -225,7 +225,7 @@ static int add_list(struct dnsreel_cli *cli, struct dnsreel_filter *f, enum dnsr
 int main(int argc, char **argv)
 {
 	struct dnsreel_cli cli;
-	struct dnsreel_filter *filter = NULL;
+	struct dnsreel_filter *filter = NULL, *flow_span = NULL;
 	struct dnsreel_replay *rp = NULL;
 	struct run run = {0};
 	enum dnsreel_field_id fields[64];
@@ -430,8 +430,23 @@ int main(int argc, char **argv)
 	    .capr_flags = scan ? DNSREEL_CAPR_SCAN : 0,
 	};
 	if (flows) {
-		/* Every event into reconstruction; the filter selects flows afterwards. */
+		/* Every event into reconstruction; the filter selects flows afterwards. A time window
+		 * still skips frames: a flow with an event inside it has all its events within one
+		 * flow window of it, and its lookup's earlier flows within a lookup gap or two. */
 		ro.filter = NULL;
+		if (since || until) {
+			int64_t margin = (window_ns > 0 ? window_ns : 10 * 1000000000LL) +
+					 12 * 1000000000LL;
+			if (dnsreel_filter__new(&flow_span) < 0) {
+				dnsreel_err(&cli, "out of memory");
+				exit_code = DNSREEL_EXIT_FAIL;
+				goto cleanup;
+			}
+			dnsreel_filter__set_window(flow_span,
+						   since && since_ns > margin ? since_ns - margin : 0,
+						   until ? until_ns + margin : 0);
+			ro.filter = flow_span;
+		}
 		ro.rec_fn = sink_flows;
 		ro.rec_arg = &run;
 	} else if (pcapng && !filtered) {
@@ -554,6 +569,7 @@ cleanup:
 		exit_code = DNSREEL_EXIT_FAIL;
 	}
 	dnsreel_filter__free(filter);
+	dnsreel_filter__free(flow_span);
 	dnsreel_cli_free(&cli);
 	return exit_code;
 }

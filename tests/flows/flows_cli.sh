@@ -175,6 +175,15 @@ f=[json.loads(l) for l in open(sys.argv[1])]
 sys.exit(0 if len(f)==1 and f[0]['name']=='x.broken.test.' and len(f[0]['events'])==58 else 1)" \
 	"$tmp/one.jsonl" || bad "-F id==2a4a: not the whole x.broken.test flow"
 n=$(count --since 2026-11-26T08:50:50.5Z); [ "$n" = 3 ] || bad "--since: $n, want 3"
+# a time window skips frames far from it, and the flows it keeps are whole: the same as without it
+"$replay" "$cap" --flows -o jsonl --since 2026-11-26T08:50:50.5Z --until 2026-11-26T08:50:50.51Z >"$tmp/win.jsonl"
+python3 - "$tmp/win.jsonl" "$tmp/all.jsonl" <<'PY' || bad "--since/--until: flows not the same as unfiltered"
+import json, sys
+win = [json.loads(l) for l in open(sys.argv[1])]
+allf = {f["flow_id"]: f for f in map(json.loads, open(sys.argv[2]))}
+sys.exit(0 if [f["name"] for f in win] == ["big.example.test.", "big.example.test."] and
+         all(f == allf[f["flow_id"]] for f in win) else 1)
+PY
 # --flow-id / --lookup-id find the same flows on a filtered run
 id=$(head -1 "$tmp/all.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flow_id"])')
 n=$(count --flow-id "$id" -F qr==R); [ "$n" = 1 ] || bad "--flow-id $id: $n"
