@@ -1190,6 +1190,13 @@ static int emit_ready(struct dnsreel_flows *fl)
 	return 0;
 }
 
+int dnsreel_flows__advance(struct dnsreel_flows *fl, int64_t now_wall_ns)
+{
+	if (now_wall_ns > fl->now)
+		fl->now = now_wall_ns;
+	return emit_ready(fl);
+}
+
 int dnsreel_flows__flush(struct dnsreel_flows *fl)
 {
 	while (fl->head) {

@@ -129,6 +129,9 @@ int dnsreel_flows__new(struct dnsreel_flows **out, const struct dnsreel_ctx *ctx
 /* One rec, in time order. Emits the flows whose window closed. Returns 0, -ENOMEM, or the
  * callback's nonzero value. */
 int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec);
+/* The stream is idle up to now_wall_ns (following a capture being recorded): emits the flows
+ * whose window closed by then, as a later event would. Same returns as __feed. */
+int dnsreel_flows__advance(struct dnsreel_flows *fl, int64_t now_wall_ns);
 /* End of stream: emits every flow still open. */
 int dnsreel_flows__flush(struct dnsreel_flows *fl);
 void dnsreel_flows__stats(const struct dnsreel_flows *fl, struct dnsreel_flows_stats *st);

@@ -119,6 +119,8 @@ struct run {
 	struct dnsreel_flow_printer *fprinter;
 	struct dnsreel_flow_filter *ffilter;
 	const char *flow_id, *lookup_id;
+	int flow_err; /* from printing flows at an idle tick */
+	FILE *out;
 	struct dnsreel_pcapng *pcap;
 	struct dnsreel_progress progress;
 	int64_t start_ns;
@@ -195,8 +197,12 @@ static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
 	if (idle) {
 		if (r->printer)
 			dnsreel_printer__flush(r->printer);
+		/* Following: flows whose window has passed on the clock print now, not at the
+		 * next event. */
+		if (r->flows && !r->flow_err)
+			r->flow_err = dnsreel_flows__advance(r->flows, dnsreel_now_wall_ns());
 		if (r->fprinter)
-			fflush(stdout);
+			fflush(r->out);
 		if (r->pcap)
 			fflush(stdout);
 		return;
@@ -483,6 +489,7 @@ int main(int argc, char **argv)
 		    .no_events = no_events,
 		    .out = out,
 		};
+		run.out = out;
 		err = dnsreel_flows__new(&run.flows, dnsreel_replay__ctx(rp), &fo);
 		if (!err)
 			err = dnsreel_flow_printer__new(&run.fprinter, dnsreel_replay__ctx(rp), &fpo);
@@ -515,6 +522,8 @@ int main(int argc, char **argv)
 	dnsreel_progress_init(&run.progress, &cli);
 	run.start_ns = dnsreel_now_boot_ns();
 	err = dnsreel_replay__run(rp);
+	if (!err)
+		err = run.flow_err;
 	if (!err && run.flows)
 		err = dnsreel_flows__flush(run.flows);
 	dnsreel_progress_done(&run.progress);

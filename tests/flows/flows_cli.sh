@@ -192,6 +192,21 @@ n=$(count --lookup-id "$lk"); [ "$n" = 4 ] || bad "--lookup-id $lk: $n, want 4"
 # a small window splits nothing in this capture: every exchange is under 10 ms
 n=$(count --flow-window 50ms); [ "$n" = 18 ] || bad "--flow-window 50ms: $n, want 18"
 
+# --follow: once the merge is idle, flows whose window has passed on the clock print at once
+"$replay" "$cap" --flows --follow -o jsonl --no-events -w "$tmp/follow.jsonl" &
+pid=$!
+for _ in $(seq 50); do
+	[ "$(grep -c . "$tmp/follow.jsonl" 2>/dev/null)" = 18 ] && break
+	sleep 0.1
+done
+n=$(grep -c . "$tmp/follow.jsonl" 2>/dev/null)
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$n" = 18 ] || bad "--follow: $n flows printed while following, want 18"
+[ $rc = 0 ] || bad "--follow: exit $rc after SIGINT"
+[ "$(grep -c . "$tmp/follow.jsonl")" = 18 ] || bad "--follow: flows printed twice or lost at exit"
+
 # ---- usage ----------------------------------------------------------------------------------
 usage() { "$replay" "$@" >/dev/null 2>"$tmp/u.err"; local rc=$?; [ $rc = 2 ] || bad "$*: exit $rc, want 2"; }
 usage "$cap" --flow-id abc
