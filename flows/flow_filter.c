@@ -31,11 +31,16 @@ static const struct {
 	enum ffield f;
 	bool num;
 } ffields[] = {
-    {"outcome", FF_OUTCOME, false},	  {"rcode", FF_RCODE, false},
-    {"rcode_origin", FF_RCODE_ORIGIN, false}, {"flow_id", FF_FLOW_ID, false},
-    {"lookup_id", FF_LOOKUP_ID, false},	  {"name", FF_NAME, false},
-    {"qtype", FF_QTYPE, false},		  {"retries", FF_RETRIES, true},
-    {"latency_ns", FF_LATENCY_NS, true},	  {"upstreams", FF_UPSTREAMS, true},
+    {"outcome", FF_OUTCOME, false},
+    {"rcode", FF_RCODE, false},
+    {"rcode_origin", FF_RCODE_ORIGIN, false},
+    {"flow_id", FF_FLOW_ID, false},
+    {"lookup_id", FF_LOOKUP_ID, false},
+    {"name", FF_NAME, false},
+    {"qtype", FF_QTYPE, false},
+    {"retries", FF_RETRIES, true},
+    {"latency_ns", FF_LATENCY_NS, true},
+    {"upstreams", FF_UPSTREAMS, true},
     {"client.role", FF_CLIENT_ROLE, false},
 };
 
@@ -148,8 +153,7 @@ int dnsreel_flow_filter__add(struct dnsreel_flow_filter *ff, const char *expr, c
 		}
 		t.has_re = true;
 	} else if (t.op != OP_EQ && t.op != OP_NE) {
-		snprintf(errbuf, errlen, "%s compares as text: use == != ~ !~",
-			 ffields[fi].name);
+		snprintf(errbuf, errlen, "%s compares as text: use == != ~ !~", ffields[fi].name);
 		return DNSREEL_E_PARSE;
 	}
 	t.val = strdup(v);

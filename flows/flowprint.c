@@ -278,13 +278,14 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	sb_puts(s, ",\"hops\":[");
 	for (size_t i = 0; i < f->nhops; i++) {
 		const struct dnsreel_flow_hop *h = &f->hops[i];
-		sb_printf(s,
-			  "%s{\"role\":\"%s\",\"netns_id\":%" PRIu64
-			  ",\"ifindex\":%u,\"pkt_type\":\"%s\",\"direction\":\"%s\",\"id\":\"%04x\","
-			  "\"transaction\":%zu,",
-			  i ? "," : "", dnsreel_flow_role_name(h->role), h->netns, h->ifindex,
-			  dnsreel_pkt_type_name(h->pkt_type), h->query ? "query" : "response", h->id,
-			  h->transaction);
+		sb_printf(
+		    s,
+		    "%s{\"role\":\"%s\",\"netns_id\":%" PRIu64
+		    ",\"ifindex\":%u,\"pkt_type\":\"%s\",\"direction\":\"%s\",\"id\":\"%04x\","
+		    "\"transaction\":%zu,",
+		    i ? "," : "", dnsreel_flow_role_name(h->role), h->netns, h->ifindex,
+		    dnsreel_pkt_type_name(h->pkt_type), h->query ? "query" : "response", h->id,
+		    h->transaction);
 		put_time(p, "timestamp", h->wall_ns);
 		put_i64_or_null(s, "latency_ns", h->latency_ns);
 		sb_puts(s, "}");
@@ -297,8 +298,9 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 		sb_puts(s, ",\"rcode\":");
 		sb_jstr(s, u->answered ? rcode_text(u->rcode, b2, sizeof(b2)) : "");
 		put_i64_or_null(s, "latency_ns", u->latency_ns);
-		sb_printf(s, ",\"answered\":%s,\"used\":%s,\"tc\":%s}", u->answered ? "true" : "false",
-			  u->used ? "true" : "false", u->tc ? "true" : "false");
+		sb_printf(s, ",\"answered\":%s,\"used\":%s,\"tc\":%s}",
+			  u->answered ? "true" : "false", u->used ? "true" : "false",
+			  u->tc ? "true" : "false");
 	}
 	sb_puts(s, "]");
 	if (f->slowest_hop >= 0) {
@@ -427,20 +429,21 @@ static void print_tree(struct dnsreel_flow_printer *p, const struct dnsreel_flow
 	sb_puts(s, "\n");
 	for (size_t i = 0; i < f->nhops; i++) {
 		const struct dnsreel_flow_hop *h = &f->hops[i];
-		sb_printf(s, "    +%9.3f ms  %-9s netns %-10" PRIu64 " if%-3u %-9s %s %s %04x %s -> %s",
-			  (double)(h->wall_ns - f->wall_ns) / 1e6, dnsreel_flow_role_name(h->role),
-			  h->netns, h->ifindex, dnsreel_pkt_type_name(h->pkt_type),
-			  h->event->proto == 6 ? "TCP" : "UDP", h->query ? "Q" : "R", h->id,
-			  ev_text(p, h->capture, h->event, DNSREEL_F_SRC, b1, sizeof(b1)),
-			  ev_text(p, h->capture, h->event, DNSREEL_F_DST, b2, sizeof(b2)));
+		sb_printf(
+		    s, "    +%9.3f ms  %-9s netns %-10" PRIu64 " if%-3u %-9s %s %s %04x %s -> %s",
+		    (double)(h->wall_ns - f->wall_ns) / 1e6, dnsreel_flow_role_name(h->role),
+		    h->netns, h->ifindex, dnsreel_pkt_type_name(h->pkt_type),
+		    h->event->proto == 6 ? "TCP" : "UDP", h->query ? "Q" : "R", h->id,
+		    ev_text(p, h->capture, h->event, DNSREEL_F_SRC, b1, sizeof(b1)),
+		    ev_text(p, h->capture, h->event, DNSREEL_F_DST, b2, sizeof(b2)));
 		if (h->latency_ns >= 0) {
 			sb_puts(s, "  latency ");
 			put_ms(s, h->latency_ns);
 		}
 		if (h->transaction) {
 			const struct dnsreel_flow_upstream *u = &f->upstream[h->transaction - 1];
-			if (h->role == DNSREEL_ROLE_FORWARDER && h->query &&
-			    h->netns == u->netns && h->capture == u->capture) {
+			if (h->role == DNSREEL_ROLE_FORWARDER && h->query && h->netns == u->netns &&
+			    h->capture == u->capture) {
 				sb_printf(s, "  [upstream try %zu: ", h->transaction);
 				if (u->answered)
 					sb_puts(s, rcode_text(u->rcode, b3, sizeof(b3)));
@@ -577,8 +580,8 @@ static void print_mermaid(struct dnsreel_flow_printer *p, const struct dnsreel_f
 		} else {
 			if (id == last_r_id && a == last_r_src && z == last_r_dst)
 				continue;
-			if (id == last_r_id && z == last_r_dst && nl &&
-			    legs[nl - 1].response && legs[nl - 1].to == z)
+			if (id == last_r_id && z == last_r_dst && nl && legs[nl - 1].response &&
+			    legs[nl - 1].to == z)
 				legs[nl - 1].to = a; /* un-DNAT: the previous leg ended here */
 			legs[nl++] = (struct leg){a, z, true, r->wall_ns, id, r->dns.rcode};
 			last_r_id = id, last_r_src = a, last_r_dst = z;
@@ -590,8 +593,8 @@ static void print_mermaid(struct dnsreel_flow_printer *p, const struct dnsreel_f
 		sb_printf(s, "participant P%zu as %s\n", i + 1, ps.name[i]);
 	for (size_t i = 0; i < nl; i++) {
 		const struct leg *l = &legs[i];
-		sb_printf(s, "P%zu%sP%zu: %s %04x +%.3f ms", l->from + 1, l->response ? "-->>" : "->>",
-			  l->to + 1, l->response ? "R" : "Q", l->id,
+		sb_printf(s, "P%zu%sP%zu: %s %04x +%.3f ms", l->from + 1,
+			  l->response ? "-->>" : "->>", l->to + 1, l->response ? "R" : "Q", l->id,
 			  (double)(l->wall - f->wall_ns) / 1e6);
 		if (l->response)
 			sb_printf(s, " %s", rcode_text(l->rcode, b, sizeof(b)));
@@ -630,7 +633,8 @@ int dnsreel_flow_printer__new(struct dnsreel_flow_printer **out, const struct dn
 	p->ctx = ctx;
 	p->out = o->out ? o->out : stdout;
 	bool json = o->output == DNSREEL_FLOW_OUT_JSON || o->output == DNSREEL_FLOW_OUT_JSONL ||
-		    o->output == DNSREEL_FLOW_OUT_JSONARRAY || o->output == DNSREEL_FLOW_OUT_JSONPRETTY;
+		    o->output == DNSREEL_FLOW_OUT_JSONARRAY ||
+		    o->output == DNSREEL_FLOW_OUT_JSONPRETTY;
 	if (json && !o->no_events) {
 		p->mem = open_memstream(&p->mem_buf, &p->mem_len);
 		struct dnsreel_printer_opts po = {

@@ -434,7 +434,8 @@ static int assign_lookup(struct dnsreel_flows *fl, struct tx *t, const struct dn
 		for (uint32_t i = 0; i < l->nasked && !again; i++)
 			again = l->asked[i].qhash == t->qhash &&
 				(l->asked[i].answered ||
-				 (!l->asked[i].truncated && rec->wall_ns - l->asked[i].ts < RETRY_MIN_NS));
+				 (!l->asked[i].truncated &&
+				  rec->wall_ns - l->asked[i].ts < RETRY_MIN_NS));
 		if (!again && lookup_related(l, t->lname, &stem))
 			break;
 	}
@@ -548,7 +549,8 @@ static int add_obs(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_
 		const struct obs *p = &t->obs[i];
 		if (i == t->nobs)
 			keep = true; /* a new observation point */
-		else if (p->capture == o->capture && p->netns == o->netns && p->ifindex == o->ifindex)
+		else if (p->capture == o->capture && p->netns == o->netns &&
+			 p->ifindex == o->ifindex)
 			break;
 	}
 	if (keep) {
@@ -601,8 +603,8 @@ static void make_flow_id(struct dnsreel_flows *fl, struct tx *t, const struct dn
 	t->flow_id[16] = 0;
 }
 
-static struct tx *tx_new(struct dnsreel_flows *fl, const struct dnsreel_rec *rec,
-			 const char *lname, uint64_t qhash)
+static struct tx *tx_new(struct dnsreel_flows *fl, const struct dnsreel_rec *rec, const char *lname,
+			 uint64_t qhash)
 {
 	struct tx *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -728,7 +730,8 @@ static int link_upstream(struct dnsreel_flows *fl, struct tx *t, const struct dn
 		struct tx *last = cand[i]->up[cand[i]->nup - 1];
 		for (size_t j = 0; j < nc; j++) {
 			if (j != i && cand[j]->up[cand[j]->nup - 1] == last &&
-			    cand[j]->first < cand[i]->first && (!late || cand[i]->first > late->first))
+			    cand[j]->first < cand[i]->first &&
+			    (!late || cand[i]->first > late->first))
 				late = cand[i];
 		}
 	}
@@ -790,16 +793,16 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 		lname[n] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
 	}
 	lname[n] = 0;
-	uint64_t qhash = mix(fnv(0xcbf29ce484222325ULL, lname, n), (uint64_t)d->qtype << 16 | d->qclass);
+	uint64_t qhash =
+	    mix(fnv(0xcbf29ce484222325ULL, lname, n), (uint64_t)d->qtype << 16 | d->qclass);
 	uint64_t mh = msg_hash(d->id, qhash);
 	struct tx *t;
 
 	if (d->qr) {
-		t = find(fl, key_qsrc(mh, ev->ip_version, ev->dst_addr, ev->dst_port), d->id,
-			 qhash, lname);
+		t = find(fl, key_qsrc(mh, ev->ip_version, ev->dst_addr, ev->dst_port), d->id, qhash,
+			 lname);
 		if (!t)
-			t = find(fl,
-				 key_qdst(mh, ev->ip_version, ev->src_addr, ev->src_port),
+			t = find(fl, key_qdst(mh, ev->ip_version, ev->src_addr, ev->src_port),
 				 d->id, qhash, lname);
 		if (ev->pkt_type == DNSREEL_PKT_OUTGOING &&
 		    (err = add_server(fl, netns_key(rec->capture, ev->netns))))
@@ -891,7 +894,7 @@ static enum dnsreel_flow_role tx_role(const struct tx *t, bool root, enum dnsree
 	}
 	if (q_in && !q_out)
 		return root && origin == DNSREEL_ROLE_CLIENT ? DNSREEL_ROLE_FORWARDER
-							    : DNSREEL_ROLE_UPSTREAM;
+							     : DNSREEL_ROLE_UPSTREAM;
 	return DNSREEL_ROLE_NODE;
 }
 
@@ -1008,8 +1011,8 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 	f.query = &t->full[q0->full].ev;
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
-		if (!o->qr && o->capture == t->origin_cap && o->netns == t->origin_netns && o->proc &&
-		    o->full >= 0) {
+		if (!o->qr && o->capture == t->origin_cap && o->netns == t->origin_netns &&
+		    o->proc && o->full >= 0) {
 			f.has_proc = true;
 			f.pid = o->pid;
 			memcpy(f.comm, t->full[o->full].ev.comm, sizeof(f.comm));
@@ -1140,7 +1143,8 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 		for (size_t i = 0; i < ne; i++) {
 			struct obs *o = fl->sorted[i].o;
 			size_t ti = fl->sorted[i].ti;
-			struct full *fu = &(ti ? t->up[ti - 1] : t)->full[o->full]; /* events: all kept */
+			struct full *fu =
+			    &(ti ? t->up[ti - 1] : t)->full[o->full]; /* events: all kept */
 			struct dnsreel_rec *r = &fl->recs[i];
 			r->ctx = fl->ctx;
 			r->ev = &fu->ev;

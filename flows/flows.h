@@ -47,13 +47,13 @@ struct dnsreel_flow_hop {
 struct dnsreel_flow_upstream {
 	uint16_t id;
 	uint32_t capture;
-	uint64_t netns;	    /* the forwarder's netns, which sent it */
-	int64_t wall_ns;    /* sent (first sighting) */
-	bool answered;	    /* the forwarder received a response */
-	bool used;	    /* the answer the forwarder passed on to the client */
-	bool tc;	    /* the response was truncated */
-	uint16_t rcode;	    /* valid when answered */
-	int64_t latency_ns; /* at the forwarder; -1 when unanswered */
+	uint64_t netns;			   /* the forwarder's netns, which sent it */
+	int64_t wall_ns;		   /* sent (first sighting) */
+	bool answered;			   /* the forwarder received a response */
+	bool used;			   /* the answer the forwarder passed on to the client */
+	bool tc;			   /* the response was truncated */
+	uint16_t rcode;			   /* valid when answered */
+	int64_t latency_ns;		   /* at the forwarder; -1 when unanswered */
 	const struct dnsreel_event *query; /* first sighting: dst is the server; callback only */
 };
 
@@ -71,7 +71,8 @@ struct dnsreel_flow {
 	bool has_proc;				   /* pid and comm are known */
 	uint32_t pid;
 	char comm[16];
-	const struct dnsreel_event *query; /* the client's first query: src = client, dst = server */
+	const struct dnsreel_event
+	    *query; /* the client's first query: src = client, dst = server */
 	/* Outcome */
 	bool answered; /* the client received a response */
 	bool tc;       /* ... and it was truncated (the client will ask again over TCP) */
@@ -113,11 +114,11 @@ struct dnsreel_flows_opts {
 };
 
 struct dnsreel_flows_stats {
-	uint64_t recs;		/* fed */
-	uint64_t recs_ignored;	/* without a question: in no flow */
-	uint64_t flows;		/* emitted */
-	uint64_t transactions;	/* message groups (client and upstream) */
-	uint64_t live_max;	/* most transactions held at once: the memory bound */
+	uint64_t recs;	       /* fed */
+	uint64_t recs_ignored; /* without a question: in no flow */
+	uint64_t flows;	       /* emitted */
+	uint64_t transactions; /* message groups (client and upstream) */
+	uint64_t live_max;     /* most transactions held at once: the memory bound */
 };
 
 struct dnsreel_flows;

@@ -57,8 +57,8 @@ static const struct dnsreel_opt options[] = {
     {OPT_UNTIL, "until", 0, DNSREEL_REQ_ARG, "TIME", "up to TIME", NULL},
     {OPT_FLOW_ID, "flow-id", 0, DNSREEL_REQ_ARG, "ID", "--flows: only the flow with this flow_id",
      NULL},
-    {OPT_LOOKUP_ID, "lookup-id", 0, DNSREEL_REQ_ARG, "ID",
-     "--flows: only the flows of this lookup", NULL},
+    {OPT_LOOKUP_ID, "lookup-id", 0, DNSREEL_REQ_ARG, "ID", "--flows: only the flows of this lookup",
+     NULL},
     {OPT_OUTPUT, "output", 'o', DNSREEL_REQ_ARG, "FORMAT",
      "columns (default), json (an object per line), jsonpretty, jsonarray, jsonl, csv or pcapng; "
      "with --flows: tree (default), json, jsonpretty, jsonarray, jsonl, csv or mermaid",
@@ -347,9 +347,10 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	for (size_t i = 0; i < nexprs; i++) {
-		int e = flows && flow_term(exprs[i])
-			    ? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
-			    : dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
+		int e =
+		    flows && flow_term(exprs[i])
+			? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
+			: dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
 		if (e < 0) {
 			exit_code = dnsreel_cli_usage_error(&tool, "-F '%s': %s", exprs[i], errbuf);
 			goto cleanup;
@@ -361,7 +362,8 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	int64_t window_ns = 0;
-	if (flow_window && (dnsreel_parse_duration(flow_window, &window_ns) < 0 || window_ns <= 0)) {
+	if (flow_window &&
+	    (dnsreel_parse_duration(flow_window, &window_ns) < 0 || window_ns <= 0)) {
 		exit_code =
 		    dnsreel_cli_usage_error(&tool, "--flow-window: cannot read '%s'", flow_window);
 		goto cleanup;
@@ -369,15 +371,16 @@ int main(int argc, char **argv)
 	enum dnsreel_flow_output ffmt = DNSREEL_FLOW_OUT_TREE;
 	if (flows) {
 		if (output_set && dnsreel_flow_output_parse(output, &ffmt) < 0) {
-			exit_code = dnsreel_cli_usage_error(
-			    &tool,
-			    "--flows: unknown output '%s' (tree, json, jsonl, jsonpretty, jsonarray, "
-			    "csv, mermaid)",
-			    output);
+			exit_code = dnsreel_cli_usage_error(&tool,
+							    "--flows: unknown output '%s' (tree, "
+							    "json, jsonl, jsonpretty, jsonarray, "
+							    "csv, mermaid)",
+							    output);
 			goto cleanup;
 		}
 		if (fields_arg) {
-			exit_code = dnsreel_cli_usage_error(&tool, "--fields does not apply to --flows");
+			exit_code =
+			    dnsreel_cli_usage_error(&tool, "--fields does not apply to --flows");
 			goto cleanup;
 		}
 		output = "columns";
@@ -436,21 +439,22 @@ int main(int argc, char **argv)
 	    .capr_flags = scan ? DNSREEL_CAPR_SCAN : 0,
 	};
 	if (flows) {
-		/* Every event into reconstruction; the filter selects flows afterwards. A time window
-		 * still skips frames: a flow with an event inside it has all its events within one
-		 * flow window of it, and its lookup's earlier flows within a lookup gap or two. */
+		/* Every event into reconstruction; the filter selects flows afterwards. A time
+		 * window still skips frames: a flow with an event inside it has all its events
+		 * within one flow window of it, and its lookup's earlier flows within a lookup gap
+		 * or two. */
 		ro.filter = NULL;
 		if (since || until) {
-			int64_t margin = (window_ns > 0 ? window_ns : 10 * 1000000000LL) +
-					 12 * 1000000000LL;
+			int64_t margin =
+			    (window_ns > 0 ? window_ns : 10 * 1000000000LL) + 12 * 1000000000LL;
 			if (dnsreel_filter__new(&flow_span) < 0) {
 				dnsreel_err(&cli, "out of memory");
 				exit_code = DNSREEL_EXIT_FAIL;
 				goto cleanup;
 			}
-			dnsreel_filter__set_window(flow_span,
-						   since && since_ns > margin ? since_ns - margin : 0,
-						   until ? until_ns + margin : 0);
+			dnsreel_filter__set_window(
+			    flow_span, since && since_ns > margin ? since_ns - margin : 0,
+			    until ? until_ns + margin : 0);
 			ro.filter = flow_span;
 		}
 		ro.rec_fn = sink_flows;
@@ -492,7 +496,8 @@ int main(int argc, char **argv)
 		run.out = out;
 		err = dnsreel_flows__new(&run.flows, dnsreel_replay__ctx(rp), &fo);
 		if (!err)
-			err = dnsreel_flow_printer__new(&run.fprinter, dnsreel_replay__ctx(rp), &fpo);
+			err =
+			    dnsreel_flow_printer__new(&run.fprinter, dnsreel_replay__ctx(rp), &fpo);
 	} else if (pcapng) {
 		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_replay__ctx(rp),
 					  (size_t)(argc - cli.optind),

@@ -131,7 +131,8 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
 	else
 		right = false;
 	if (getenv("BENCH_FLOWS_DEBUG"))
-		fprintf(stderr, "flow %s lookup %s %s %s truth flow %" PRIu64 " lookup %" PRIu64 " %s\n",
+		fprintf(stderr,
+			"flow %s lookup %s %s %s truth flow %" PRIu64 " lookup %" PRIu64 " %s\n",
 			f->flow_id, f->lookup_id, f->name, f->answered ? "answered" : "unanswered",
 			tf, tl, right ? "right" : "WRONG");
 	/* lookups: a right flow ties its lookup id to its true lookup */
@@ -182,12 +183,14 @@ static int build_truth(struct bench *b, uint64_t n, uint64_t seed)
 		*map_slot(&b->truth, ev_key(&ev), true) = fl << 32 | lk;
 		while (fl >= fcap || lk >= lcap) {
 			if (fl >= fcap) {
-				b->flow_events = realloc(b->flow_events, 2 * fcap * sizeof(uint32_t));
+				b->flow_events =
+				    realloc(b->flow_events, 2 * fcap * sizeof(uint32_t));
 				memset(b->flow_events + fcap, 0, fcap * sizeof(uint32_t));
 				fcap *= 2;
 			}
 			if (lk >= lcap) {
-				b->lookup_flows = realloc(b->lookup_flows, 2 * lcap * sizeof(uint32_t));
+				b->lookup_flows =
+				    realloc(b->lookup_flows, 2 * lcap * sizeof(uint32_t));
 				memset(b->lookup_flows + lcap, 0, lcap * sizeof(uint32_t));
 				lcap *= 2;
 			}
@@ -216,7 +219,8 @@ static int replay(struct bench *b, const char *cap, bool flows, bool events)
 		fprintf(stderr, "bench_flows: %s\n", err);
 		return -1;
 	}
-	struct dnsreel_flows_opts fo = {.sz = sizeof(fo), .events = events, .fn = on_flow, .arg = b};
+	struct dnsreel_flows_opts fo = {
+	    .sz = sizeof(fo), .events = events, .fn = on_flow, .arg = b};
 	if (flows && dnsreel_flows__new(&b->fl, dnsreel_replay__ctx(rp), &fo))
 		return -1;
 	double t0 = now_s();
@@ -233,8 +237,8 @@ static int replay(struct bench *b, const char *cap, bool flows, bool events)
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	printf("events %" PRIu64 " flows %" PRIu64 " transactions %" PRIu64
-	       " live_max %" PRIu64 " wall_s %.2f cpu_s %.2f events/s_wall %.0f"
+	printf("events %" PRIu64 " flows %" PRIu64 " transactions %" PRIu64 " live_max %" PRIu64
+	       " wall_s %.2f cpu_s %.2f events/s_wall %.0f"
 	       " peak_rss_MiB %.1f\n",
 	       st.events_read, b->flows, fs.transactions, fs.live_max, t1 - t0, cpu,
 	       (double)st.events_read / (t1 - t0), (double)ru.ru_maxrss / 1024.0);
@@ -248,9 +252,11 @@ int main(int argc, char **argv)
 	struct bench b;
 	memset(&b, 0, sizeof(b));
 	if (argc == 5 && !strcmp(argv[1], "gen")) {
-		struct dnsreel_synth_opts so = {.seed = strtoull(argv[4], NULL, 0), .multi_hop = true};
+		struct dnsreel_synth_opts so = {.seed = strtoull(argv[4], NULL, 0),
+						.multi_hop = true};
 		struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true};
-		int err = dnsreel_synth_write_capture(argv[2], &so, &wo, strtoull(argv[3], NULL, 0));
+		int err =
+		    dnsreel_synth_write_capture(argv[2], &so, &wo, strtoull(argv[3], NULL, 0));
 		if (err)
 			fprintf(stderr, "bench_flows: %s: %s\n", argv[2], dnsreel_strerror(err));
 		return err ? 1 : 0;
@@ -289,7 +295,8 @@ int main(int argc, char **argv)
 		printf("flows: reconstructed %" PRIu64 " true %" PRIu64 " exact %" PRIu64
 		       " precision %.4f%% recall %.4f%%; events in flows %" PRIu64
 		       " (unknown %" PRIu64 ")\n",
-		       b.flows, truth_flows, b.flows_right, 100.0 * (double)b.flows_right / (double)b.flows,
+		       b.flows, truth_flows, b.flows_right,
+		       100.0 * (double)b.flows_right / (double)b.flows,
 		       100.0 * (double)b.flows_right / (double)truth_flows, b.events_seen,
 		       b.events_unknown);
 		printf("lookups: reconstructed %" PRIu64 " true %" PRIu64 " exact %" PRIu64
@@ -298,6 +305,7 @@ int main(int argc, char **argv)
 		       100.0 * (double)lk_right / (double)lk_truth);
 		return 0;
 	}
-	fprintf(stderr, "usage: bench_flows gen CAP N SEED | run CAP | base CAP | eval CAP N SEED\n");
+	fprintf(stderr,
+		"usage: bench_flows gen CAP N SEED | run CAP | base CAP | eval CAP N SEED\n");
 	return 2;
 }

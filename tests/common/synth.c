@@ -17,7 +17,7 @@
 
 struct syn_item {
 	int64_t ts;
-	uint64_t seq; /* tie break: keeps insertion order for equal times */
+	uint64_t seq;		      /* tie break: keeps insertion order for equal times */
 	uint64_t flow, flow2, lookup; /* ground truth, see dnsreel_synth__truth() */
 	struct dnsreel_event ev;
 	uint32_t len;

@@ -86,9 +86,9 @@ static int collect(void *arg, const struct dnsreel_flow *f)
 	c->nup = f->nupstream;
 	c->nevents = f->nevents;
 	for (size_t i = 0; i < f->nhops && i < 32; i++)
-		c->hops[i] = (struct hop_copy){f->hops[i].role,	  f->hops[i].netns,
-					       f->hops[i].ifindex, f->hops[i].query,
-					       f->hops[i].id,	  f->hops[i].latency_ns};
+		c->hops[i] =
+		    (struct hop_copy){f->hops[i].role,	f->hops[i].netns, f->hops[i].ifindex,
+				      f->hops[i].query, f->hops[i].id,	  f->hops[i].latency_ns};
 	for (size_t i = 0; i < f->nupstream && i < 8; i++)
 		c->up[i] = (struct up_copy){f->upstream[i].id, f->upstream[i].answered,
 					    f->upstream[i].used, f->upstream[i].rcode,
@@ -214,7 +214,8 @@ static const struct pkt dnat[] = {
     {13, 3, 2, OUT, FWD, 53, POD, 40000, 0x0e14, true, "svc.default.svc.cluster.local.", 1, 0, 7},
     {14, 2, 4, PASS, FWD, 53, POD, 40000, 0x0e14, true, "svc.default.svc.cluster.local.", 1, 0, 0},
     {15, 2, 3, OUT, VIP, 53, POD, 40000, 0x0e14, true, "svc.default.svc.cluster.local.", 1, 0, 0},
-    {16, 1, 2, HOST, VIP, 53, POD, 40000, 0x0e14, true, "svc.default.svc.cluster.local.", 1, 0, 100},
+    {16, 1, 2, HOST, VIP, 53, POD, 40000, 0x0e14, true, "svc.default.svc.cluster.local.", 1, 0,
+     100},
 };
 
 /* The dnat exchange (its first n packets) with another DNS id. */
@@ -230,7 +231,8 @@ static void feed_dnat(struct stream *s, size_t n, uint16_t id, int64_t shift_ms)
 static void new_stream(struct stream *s, struct got *g, int64_t window)
 {
 	memset(g, 0, sizeof(*g));
-	struct dnsreel_flows_opts o = {.sz = sizeof(o), .window_ns = window, .fn = collect, .arg = g};
+	struct dnsreel_flows_opts o = {
+	    .sz = sizeof(o), .window_ns = window, .fn = collect, .arg = g};
 	s->t0 = 1000 * S;
 	CHECK_INT(dnsreel_flows__new(&s->fl, NULL, &o), 0);
 }
@@ -309,7 +311,8 @@ static void test_coalesce(void)
 		CHECK(f->up[0].used);
 		CHECK(f->up[0].answered);
 		CHECK_INT(f->up[0].latency, 22 * MS);
-		CHECK_INT(f->nhops, 4); /* client, forwarder, forwarder (upstream query), upstream */
+		CHECK_INT(f->nhops,
+			  4); /* client, forwarder, forwarder (upstream query), upstream */
 		CHECK_INT(f->hops[f->nhops - 1].role, DNSREEL_ROLE_UPSTREAM);
 		CHECK_INT(f->slowest, 3); /* the upstream took 20 ms */
 	}
@@ -476,10 +479,13 @@ static const struct pkt servfail[] = {
     {6, 3, 2, OUT, FWD, 53, POD, 40000, 0x0102, true, "x.broken.test.", 1, 2, 7},
     {7, 1, 2, HOST, FWD, 53, POD, 40000, 0x0102, true, "x.broken.test.", 1, 2, 100},
     /* the forwarder's own NXDOMAIN, no upstream */
-    {100, 1, 2, OUT, POD, 40001, FWD, 53, 0x0103, false, "nope.default.svc.cluster.local.", 1, 0, 101},
-    {101, 3, 2, HOST, POD, 40001, FWD, 53, 0x0103, false, "nope.default.svc.cluster.local.", 1, 0, 7},
+    {100, 1, 2, OUT, POD, 40001, FWD, 53, 0x0103, false, "nope.default.svc.cluster.local.", 1, 0,
+     101},
+    {101, 3, 2, HOST, POD, 40001, FWD, 53, 0x0103, false, "nope.default.svc.cluster.local.", 1, 0,
+     7},
     {102, 3, 2, OUT, FWD, 53, POD, 40001, 0x0103, true, "nope.default.svc.cluster.local.", 1, 3, 7},
-    {103, 1, 2, HOST, FWD, 53, POD, 40001, 0x0103, true, "nope.default.svc.cluster.local.", 1, 3, 101},
+    {103, 1, 2, HOST, FWD, 53, POD, 40001, 0x0103, true, "nope.default.svc.cluster.local.", 1, 3,
+     101},
 };
 
 static void test_rcode_origin(void)
@@ -549,8 +555,10 @@ static void test_lookup(void)
 			for (int qt = 0; qt < 2; qt++) {
 				uint16_t qtype = qt ? 28 : 1;
 				struct pkt q[] = {
-				    {t, 1, 2, OUT, POD, 45000, FWD, 53, id, false, names[i], qtype, 0, 300},
-				    {t + 1, 3, 2, HOST, POD, 45000, FWD, 53, id, false, names[i], qtype, 0, 7},
+				    {t, 1, 2, OUT, POD, 45000, FWD, 53, id, false, names[i], qtype,
+				     0, 300},
+				    {t + 1, 3, 2, HOST, POD, 45000, FWD, 53, id, false, names[i],
+				     qtype, 0, 7},
 				};
 				feed_all(&s, q, 2, 0);
 				id++;
@@ -559,8 +567,10 @@ static void test_lookup(void)
 				uint16_t qtype = qt ? 28 : 1;
 				uint16_t rid = (uint16_t)(id - 2 + qt);
 				struct pkt r[] = {
-				    {t + 2, 3, 2, OUT, FWD, 53, POD, 45000, rid, true, names[i], qtype, rc, 7},
-				    {t + 3, 1, 2, HOST, FWD, 53, POD, 45000, rid, true, names[i], qtype, rc, 300},
+				    {t + 2, 3, 2, OUT, FWD, 53, POD, 45000, rid, true, names[i],
+				     qtype, rc, 7},
+				    {t + 3, 1, 2, HOST, FWD, 53, POD, 45000, rid, true, names[i],
+				     qtype, rc, 300},
 				};
 				feed_all(&s, r, 2, 0);
 			}
