@@ -135,7 +135,7 @@ static void on_problem(void *arg, const char *msg)
 	dnsreel_err(r->cli, "damaged: %s", msg);
 }
 
-/* Sinks. A flow stage (--flows, next issue) will be one more rec callback placed before these. */
+/* Sinks: the printer, the pcapng writer, or the flow stage in front of the flow printer. */
 static int sink_print(void *arg, const struct dnsreel_rec *rec)
 {
 	struct run *r = arg;
