@@ -38,6 +38,7 @@ enum {
 	OPT_STATS,
 	OPT_SCAN,
 	OPT_FLOWS,
+	OPT_WHOLE_FLOWS,
 	OPT_FLOW_WINDOW,
 	OPT_FLOW_ID,
 	OPT_LOOKUP_ID,
@@ -72,6 +73,9 @@ static const struct dnsreel_opt options[] = {
     {OPT_WRITE, "write", 'w', DNSREEL_REQ_ARG, "FILE", "write to FILE instead of stdout", NULL},
     {OPT_NO_EVENTS, "no-events", 0, DNSREEL_NO_ARG, NULL,
      "--flows json forms: leave the events out of each flow", NULL},
+    {OPT_WHOLE_FLOWS, "whole-flows", 0, DNSREEL_NO_ARG, NULL,
+     "events of every flow that has a matching event (the node's and forwarder's rows of a "
+     "pod's lookups), flow by flow", NULL},
     {OPT_FLOWS, "flows", 0, DNSREEL_NO_ARG, NULL,
      "one flow per client transaction: every hop, upstream tries, outcome (-F outcome==, "
      "rcode==, retries> select flows)",
@@ -157,6 +161,14 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
 		return 0;
 	if (r->lookup_id && strcmp(r->lookup_id, f->lookup_id))
 		return 0;
+	if (!r->fprinter) { /* --whole-flows: the flow's events, in their printer */
+		for (size_t i = 0; i < f->nevents; i++) {
+			int err = dnsreel_printer__print(r->printer, &f->events[i]);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
 	return dnsreel_flow_printer__print(r->fprinter, f);
 }
 
@@ -242,7 +254,7 @@ int main(int argc, char **argv)
 	size_t nexprs = 0;
 	bool wide = false, no_resolve = false, no_header = false, follow = false, stats = false,
 	     scan = false;
-	bool flows = false, no_events = false, output_set = false;
+	bool flows = false, no_events = false, output_set = false, whole_flows = false;
 	FILE *out = stdout;
 	int exit_code = DNSREEL_EXIT_OK, ch, err;
 	char errbuf[768] = "";
@@ -271,6 +283,9 @@ int main(int argc, char **argv)
 		}
 		case OPT_FLOWS:
 			flows = true;
+			break;
+		case OPT_WHOLE_FLOWS:
+			whole_flows = true;
 			break;
 		case OPT_FLOW_WINDOW:
 			flow_window = cli.arg;
@@ -368,6 +383,11 @@ int main(int argc, char **argv)
 		    dnsreel_cli_usage_error(&tool, "--flow-window: cannot read '%s'", flow_window);
 		goto cleanup;
 	}
+	if (flows && whole_flows) {
+		exit_code = dnsreel_cli_usage_error(
+		    &tool, "--whole-flows prints events; --flows prints flows: choose one");
+		goto cleanup;
+	}
 	enum dnsreel_flow_output ffmt = DNSREEL_FLOW_OUT_TREE;
 	if (flows) {
 		if (output_set && dnsreel_flow_output_parse(output, &ffmt) < 0) {
@@ -386,6 +406,11 @@ int main(int argc, char **argv)
 		output = "columns";
 	}
 	bool pcapng = !strcmp(output, "pcapng");
+	if (whole_flows && pcapng) {
+		exit_code = dnsreel_cli_usage_error(&tool, "--whole-flows: use an event output, "
+							   "not pcapng");
+		goto cleanup;
+	}
 	enum dnsreel_output fmt = DNSREEL_OUT_COLUMNS;
 	if (!pcapng && dnsreel_output_parse(output, &fmt) < 0) {
 		exit_code = dnsreel_cli_usage_error(
@@ -427,6 +452,8 @@ int main(int argc, char **argv)
 		setvbuf(out, obuf, _IOFBF, sizeof(obuf));
 
 	bool filtered = !dnsreel_filter__empty(filter);
+	/* --whole-flows reconstructs as --flows does and prints each selected flow's events */
+	bool reconstruct = flows || whole_flows;
 	struct dnsreel_replay_opts ro = {
 	    .sz = sizeof(ro),
 	    .filter = filtered ? filter : NULL,
@@ -438,7 +465,7 @@ int main(int argc, char **argv)
 	    .tick_arg = &run,
 	    .capr_flags = scan ? DNSREEL_CAPR_SCAN : 0,
 	};
-	if (flows) {
+	if (reconstruct) {
 		/* Every event into reconstruction; the filter selects flows afterwards. A time
 		 * window still skips frames: a flow with an event inside it has all its events
 		 * within one flow window of it, and its lookup's earlier flows within a lookup gap
@@ -475,11 +502,12 @@ int main(int argc, char **argv)
 		exit_code = DNSREEL_EXIT_FAIL;
 		goto cleanup;
 	}
-	if (flows) {
+	if (reconstruct) {
 		struct dnsreel_flows_opts fo = {
 		    .sz = sizeof(fo),
 		    .window_ns = window_ns,
-		    .events = (ffmt != DNSREEL_FLOW_OUT_TREE && ffmt != DNSREEL_FLOW_OUT_CSV &&
+		    .events = whole_flows ||
+			      (ffmt != DNSREEL_FLOW_OUT_TREE && ffmt != DNSREEL_FLOW_OUT_CSV &&
 			       !no_events) ||
 			      ffmt == DNSREEL_FLOW_OUT_MERMAID,
 		    .filter = filtered ? filter : NULL,
@@ -495,9 +523,12 @@ int main(int argc, char **argv)
 		};
 		run.out = out;
 		err = dnsreel_flows__new(&run.flows, dnsreel_replay__ctx(rp), &fo);
-		if (!err)
+		if (!err && flows)
 			err =
 			    dnsreel_flow_printer__new(&run.fprinter, dnsreel_replay__ctx(rp), &fpo);
+	}
+	if (err < 0 || flows) {
+		/* the flow printer is made; nothing more */
 	} else if (pcapng) {
 		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_replay__ctx(rp),
 					  (size_t)(argc - cli.optind),

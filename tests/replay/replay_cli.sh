@@ -68,6 +68,17 @@ grep -q '[ps]/' <<<"$nr" && bad "--no-resolve still names pods or services"
 cut=$("$replay" "$data/lab-basic.reel" --fields dst -F 'dst~coredns' | sed -n 2p)
 [[ $cut == *…*:53 ]] || bad "a cut endpoint lost its port: $cut"
 
+# --whole-flows: -p keeps the node's and forwarder's rows of the pod's lookups, as the trace_dns
+# docs use them to explain DNAT (pod, node twice, CoreDNS, upstream try, and back: 18 events)
+wf=$("$replay" "$data/lab-basic.reel" -p dnsclient -F name==www.example.test. -F qtype==A \
+	--whole-flows --no-header --fields id,pkt_type,netns_id,qr)
+[ "$(grep -c . <<<"$wf")" = 18 ] || bad "--whole-flows: $(grep -c . <<<"$wf") events, want 18"
+[ "$(grep -c ' 4026532609 ' <<<"$wf")" = 10 ] || bad "--whole-flows: the node's rows are not all there"
+[ "$(awk '{print $1}' <<<"$wf" | sort -u | tr '\n' ' ')" = "0e14 a418 " ] ||
+	bad "--whole-flows: ids $(awk '{print $1}' <<<"$wf" | sort -u | tr '\n' ' ')"
+[ "$("$replay" "$data/lab-basic.reel" -p dnsclient -F name==www.example.test. -F qtype==A --no-header | grep -c .)" = 2 ] ||
+	bad "without --whole-flows -p keeps only the pod's own rows"
+
 # JSON parses and has trace_dns's layout
 if command -v python3 >/dev/null; then
 	"$replay" "$tmp/g.reel" -o jsonpretty >"$tmp/jsonpretty.out" || bad "-o jsonpretty"
