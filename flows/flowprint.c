@@ -321,67 +321,21 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	return 0;
 }
 
-/* Re-lays the one-line object in s with two-space indentation, the way replay's jsonpretty lays
- * out events. Strings are escaped already: structure inside them is skipped by tracking quotes. */
+/* The flow object in s indented, as jsonpretty prints events (view's indenter). */
 static void json_indent(struct sb *s)
 {
-	struct sb o = {0};
-	int depth = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < s->len; i++) {
-		char c = s->b[i];
-		if (in_str) {
-			sb_put(&o, &c, 1);
-			if (c == '\\' && i + 1 < s->len)
-				sb_put(&o, &s->b[++i], 1);
-			else if (c == '"')
-				in_str = false;
-			continue;
-		}
-		switch (c) {
-		case '"':
-			in_str = true;
-			sb_put(&o, &c, 1);
-			break;
-		case '{':
-		case '[':
-			sb_put(&o, &c, 1);
-			if (i + 1 < s->len && (s->b[i + 1] == '}' || s->b[i + 1] == ']')) {
-				sb_put(&o, &s->b[++i], 1);
-				break;
-			}
-			depth++;
-			sb_puts(&o, "\n");
-			for (int d = 0; d < depth; d++)
-				sb_puts(&o, "  ");
-			break;
-		case '}':
-		case ']':
-			depth--;
-			sb_puts(&o, "\n");
-			for (int d = 0; d < depth; d++)
-				sb_puts(&o, "  ");
-			sb_put(&o, &c, 1);
-			break;
-		case ',':
-			sb_puts(&o, ",\n");
-			for (int d = 0; d < depth; d++)
-				sb_puts(&o, "  ");
-			break;
-		case ':':
-			sb_puts(&o, ": ");
-			break;
-		default:
-			sb_put(&o, &c, 1);
-		}
-	}
-	if (o.oom) {
-		free(o.b);
+	size_t want = dnsreel_json_indent(s->b, s->len, NULL);
+	char *d = malloc(want + 1);
+	if (!d) {
 		s->oom = true;
 		return;
 	}
+	dnsreel_json_indent(s->b, s->len, d);
+	d[want] = 0; /* an sb is a C string too */
 	free(s->b);
-	*s = o;
+	s->b = d;
+	s->len = want;
+	s->cap = want + 1;
 }
 
 /* ---- tree --------------------------------------------------------------------------------- */

@@ -880,27 +880,28 @@ int dnsreel_printer__new(struct dnsreel_printer **out, const struct dnsreel_prin
 	return 0;
 }
 
-/* Re-lays the one-line JSON object at p->b[start..len) with two-space indentation, as
- * Inspektor Gadget's -o jsonpretty prints events. Strings are escaped already, so structure
- * characters inside them are only recognised by tracking quotes. */
-static void json_indent(struct dnsreel_printer *p, size_t start)
+/* Appends n_ bytes at d + len when d is set, and counts them either way (src_ is evaluated
+ * only when writing: no side effects in it). */
+#define JI_PUT(src_, n_)                                                                           \
+	do {                                                                                       \
+		if (d)                                                                             \
+			memcpy(d + len, (src_), (n_));                                             \
+		len += (n_);                                                                       \
+	} while (0)
+
+size_t dnsreel_json_indent(const char *src, size_t n, char *d)
 {
-	size_t n = p->len - start;
-	char *src = malloc(n);
-	if (!src) {
-		p->err = p->err ? p->err : -ENOMEM;
-		return;
-	}
-	memcpy(src, p->b + start, n);
-	p->len = start;
+	size_t len = 0;
 	int depth = 0;
 	bool in_str = false;
 	for (size_t i = 0; i < n; i++) {
 		char c = src[i];
 		if (in_str) {
-			ob_put(p, &c, 1);
-			if (c == '\\' && i + 1 < n)
-				ob_put(p, &src[++i], 1);
+			JI_PUT(&c, 1);
+			if (c == '\\' && i + 1 < n) {
+				i++;
+				JI_PUT(&src[i], 1);
+			}
 			else if (c == '"')
 				in_str = false;
 			continue;
@@ -908,41 +909,59 @@ static void json_indent(struct dnsreel_printer *p, size_t start)
 		switch (c) {
 		case '"':
 			in_str = true;
-			ob_put(p, &c, 1);
+			JI_PUT(&c, 1);
 			break;
 		case '{':
 		case '[':
-			ob_put(p, &c, 1);
+			JI_PUT(&c, 1);
 			if (i + 1 < n && (src[i + 1] == '}' || src[i + 1] == ']')) {
-				ob_put(p, &src[++i], 1);
+				i++;
+				JI_PUT(&src[i], 1);
 				break;
 			}
 			depth++;
-			OB_LIT(p, "\n");
-			for (int d = 0; d < depth; d++)
-				OB_LIT(p, "  ");
+			JI_PUT("\n", 1);
+			for (int k = 0; k < depth; k++)
+				JI_PUT("  ", 2);
 			break;
 		case '}':
 		case ']':
 			depth--;
-			OB_LIT(p, "\n");
-			for (int d = 0; d < depth; d++)
-				OB_LIT(p, "  ");
-			ob_put(p, &c, 1);
+			JI_PUT("\n", 1);
+			for (int k = 0; k < depth; k++)
+				JI_PUT("  ", 2);
+			JI_PUT(&c, 1);
 			break;
 		case ',':
-			OB_LIT(p, ",\n");
-			for (int d = 0; d < depth; d++)
-				OB_LIT(p, "  ");
+			JI_PUT(",\n", 2);
+			for (int k = 0; k < depth; k++)
+				JI_PUT("  ", 2);
 			break;
 		case ':':
-			OB_LIT(p, ": ");
+			JI_PUT(": ", 2);
 			break;
 		default:
-			ob_put(p, &c, 1);
+			JI_PUT(&c, 1);
 		}
 	}
-	free(src);
+	return len;
+}
+
+/* Re-lays the one-line JSON object at p->b[start..len) indented, as Inspektor Gadget's
+ * -o jsonpretty prints events. */
+static void json_indent(struct dnsreel_printer *p, size_t start)
+{
+	size_t n = p->len - start;
+	size_t want = dnsreel_json_indent(p->b + start, n, NULL);
+	char *dst = malloc(want);
+	if (!dst) {
+		p->err = p->err ? p->err : -ENOMEM;
+		return;
+	}
+	dnsreel_json_indent(p->b + start, n, dst);
+	p->len = start;
+	ob_put(p, dst, want);
+	free(dst);
 }
 
 int dnsreel_printer__print(struct dnsreel_printer *p, const struct dnsreel_rec *rec)

@@ -242,6 +242,9 @@ int dnsreel_printer__close(struct dnsreel_printer *p);
 char *dnsreel_json_str(char *d, const char *s, size_t n);
 /* The same to a stream. 0, -ENOMEM or -EIO. */
 int dnsreel_json_fputs(FILE *o, const char *s);
+/* One-line JSON text src (n bytes, as the printers write it) indented by two spaces per level
+ * at d, or only measured when d is NULL. Returns the length of the indented text. */
+size_t dnsreel_json_indent(const char *src, size_t n, char *d);
 
 /* "columns" | "json" | "jsonl" | "jsonarray" | "jsonpretty" | "csv" -> *out. 0 or DNSREEL_E_ARG. */
 int dnsreel_output_parse(const char *s, enum dnsreel_output *out);
