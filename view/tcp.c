@@ -97,18 +97,11 @@ int dnsreel_tcp__new(struct dnsreel_tcp **out, size_t max_bytes, int64_t idle_ns
 	return 0;
 }
 
+static void reset_data(struct dnsreel_tcp *t, struct stream *s);
+
 static void stream_free(struct dnsreel_tcp *t, struct stream *s)
 {
-	if (s->pre)
-		stream_free(t, s->pre);
-	t->bytes -= s->cap + s->ooo_bytes;
-	struct oseg *o = s->ooo;
-	while (o) {
-		struct oseg *n = o->next;
-		free(o);
-		o = n;
-	}
-	free(s->buf);
+	reset_data(t, s);
 	free(s);
 }
 
@@ -209,8 +202,8 @@ static void evict(struct dnsreel_tcp *t, size_t need, const struct stream *keep)
 	}
 }
 
-static void stream_free(struct dnsreel_tcp *t, struct stream *s);
-
+/* Drops what a stream holds (the stream before a restart, out-of-order segments, the
+ * buffer), keeping the stream itself. */
 static void reset_data(struct dnsreel_tcp *t, struct stream *s)
 {
 	if (s->pre) {
