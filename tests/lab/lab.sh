@@ -2,7 +2,8 @@
 # dnsreel lab: a one-node "cluster" made of network namespaces (see DESIGN.md, "The lab").
 #
 #   LAB_ID=dr42 tests/lab/lab.sh up      build it; prints the env (as `env` does); without
-#                                        LAB_ID: dr<pid>, set by eval "$(lab.sh up)"
+#                                        LAB_ID: dr<pid>, set by eval "$(lab.sh up)";
+#                                        LAB_APP2=1 adds a second app pod (role app2)
 #   LAB_ID=dr42 tests/lab/lab.sh env     shell variables for tests: eval "$(lab.sh env)"
 #   LAB_ID=dr42 tests/lab/lab.sh exec ROLE CMD...   run CMD in a pod's netns and cgroup
 #   LAB_ID=dr42 tests/lab/lab.sh down    remove everything; idempotent, safe after a failed up
@@ -13,6 +14,7 @@
 #
 #   app pod  10.244.0.10 fd00:244::10 ─┐
 #                                      ├─ cbr0 (node netns) 10.244.0.1 fd00:244::1
+#   app2 pod 10.244.0.11 fd00:244::11 ─┤   (only with LAB_APP2=1)
 #   dns pod  10.244.0.2  fd00:244::2  ─┘   iptables DNAT 10.96.0.10:53 / [fd00:96::a]:53 → dns pod
 #   (unbound: cluster.local itself,        ip forwarding between the two links
 #    the rest forwarded upstream)        vup 10.254.0.1 fd00:254::1
@@ -43,12 +45,14 @@ need_id() {
 set_names() {
 	NS_NODE=$LAB_ID-node
 	NS_APP=$LAB_ID-app
+	NS_APP2=$LAB_ID-app2
 	NS_DNS=$LAB_ID-dns
 	NS_UP=$LAB_ID-up
 	LAB_DIR=$TMPROOT/dnsreel-lab.$LAB_ID
 	POD_LOGS=$LAB_DIR/pods
 
 	APP_IP=10.244.0.10 APP_IP6=fd00:244::10
+	APP2_IP=10.244.0.11 APP2_IP6=fd00:244::11
 	DNS_IP=10.244.0.2 DNS_IP6=fd00:244::2
 	BR_IP=10.244.0.1 BR_IP6=fd00:244::1
 	NODEUP_IP=10.254.0.1 NODEUP_IP6=fd00:254::1
@@ -56,17 +60,26 @@ set_names() {
 	VIP=10.96.0.10 VIP6=fd00:96::a
 
 	APP_K8S_NS=default APP_POD=dnsclient APP_CONTAINER=client
+	APP2_POD=dnsclient2
 	DNS_K8S_NS=kube-system DNS_POD=coredns-5d78c9869d-$(hexof "$LAB_ID-dnspod" | cut -c1-5)
 	DNS_CONTAINER=coredns
 	APP_UID=$(uuidof "$LAB_ID-app")
 	DNS_UID=$(uuidof "$LAB_ID-dns")
 	APP_CID=$(hexof "$LAB_ID-app-container")
+	APP2_UID=$(uuidof "$LAB_ID-app2")
+	APP2_CID=$(hexof "$LAB_ID-app2-container")
 	DNS_CID=$(hexof "$LAB_ID-dns-container")
 
 	CG2=$(cgroup2_root)
 	CG_BASE=$CG2/kubepods.slice/kubepods-besteffort.slice
 	CG_APP=$CG_BASE/kubepods-besteffort-pod${APP_UID//-/_}.slice/cri-containerd-$APP_CID.scope
 	CG_DNS=$CG_BASE/kubepods-besteffort-pod${DNS_UID//-/_}.slice/cri-containerd-$DNS_CID.scope
+	CG_APP2=$CG_BASE/kubepods-besteffort-pod${APP2_UID//-/_}.slice/cri-containerd-$APP2_CID.scope
+	# The second app pod exists only when asked for at up; later commands see its netns.
+	HAVE_APP2=${LAB_APP2:-}
+	[[ ! -e /run/netns/$NS_APP2 ]] || HAVE_APP2=1
+	ALL_NS="$NS_NODE $NS_APP $NS_DNS $NS_UP"
+	[[ -z $HAVE_APP2 ]] || ALL_NS+=" $NS_APP2"
 }
 
 hexof() { printf '%s' "$1" | sha256sum | cut -c1-64; }
@@ -116,7 +129,7 @@ up() {
 	trap 'exit 1' INT TERM HUP
 	mkdir -p "$LAB_DIR"
 
-	for ns in $NS_NODE $NS_APP $NS_DNS $NS_UP; do mk_ns "$ns"; done
+	for ns in $ALL_NS; do mk_ns "$ns"; done
 
 	# node: the bridge for pods, a routed link to the upstream, forwarding, br_netfilter so
 	# replies between two pods on the bridge get their DNAT undone (as kube-proxy needs).
@@ -129,9 +142,14 @@ up() {
 	ip -n "$NS_NODE" addr add $BR_IP6/64 dev cbr0 nodad
 	ip -n "$NS_NODE" link set cbr0 up
 
-	local role ns ip ip6 peer
-	for role in app dns; do
-		if [[ $role == app ]]; then ns=$NS_APP ip=$APP_IP ip6=$APP_IP6; else ns=$NS_DNS ip=$DNS_IP ip6=$DNS_IP6; fi
+	local role ns ip ip6 peer roles=app
+	[[ -z $HAVE_APP2 ]] || roles+=" app2"
+	for role in $roles dns; do
+		case $role in
+		app) ns=$NS_APP ip=$APP_IP ip6=$APP_IP6 ;;
+		app2) ns=$NS_APP2 ip=$APP2_IP ip6=$APP2_IP6 ;;
+		*) ns=$NS_DNS ip=$DNS_IP ip6=$DNS_IP6 ;;
+		esac
 		peer=veth-$role
 		ip -n "$NS_NODE" link add $peer type veth peer name eth0 netns "$ns"
 		ip -n "$NS_NODE" link set $peer master cbr0 up
@@ -157,13 +175,15 @@ up() {
 
 	setup_iptables
 
-	# The app pod resolves through the service VIP, as kubelet writes it.
-	mkdir -p /etc/netns/"$NS_APP"
-	cat >/etc/netns/"$NS_APP"/resolv.conf <<EOF
+	# The app pods resolve through the service VIP, as kubelet writes it.
+	for ns in $NS_APP ${HAVE_APP2:+$NS_APP2}; do
+		mkdir -p /etc/netns/"$ns"
+		cat >/etc/netns/"$ns"/resolv.conf <<EOF
 search default.svc.cluster.local svc.cluster.local cluster.local
 nameserver $VIP
 options ndots:5
 EOF
+	done
 
 	setup_pod_context
 	write_nsd_conf
@@ -175,10 +195,12 @@ EOF
 	# A long-lived process in the app pod (its "pause"), so netns discovery through /proc
 	# finds the pod and its cgroup even when no client runs.
 	start_in "$NS_APP" "$CG_APP" /dev/null sleep infinity
+	[[ -z $HAVE_APP2 ]] || start_in "$NS_APP2" "$CG_APP2" /dev/null sleep infinity
 
 	wait_dns "$NS_UP" "$UP_IP" www.example.test
 	wait_dns "$NS_APP" "$VIP" kube-dns.kube-system.svc.cluster.local
 	wait_dns "$NS_APP" "$VIP" www.example.test
+	[[ -z $HAVE_APP2 ]] || wait_dns "$NS_APP2" "$VIP" www.example.test
 	UP_DONE=1
 	env_out
 }
@@ -216,6 +238,11 @@ setup_pod_context() {
 	local d
 	d=$POD_LOGS/${APP_K8S_NS}_${APP_POD}_$APP_UID/$APP_CONTAINER
 	mkdir -p "$d" && : >"$d/0.log"
+	if [[ -n $HAVE_APP2 ]]; then
+		mkdir -p "$CG_APP2"
+		d=$POD_LOGS/${APP_K8S_NS}_${APP2_POD}_$APP2_UID/$APP_CONTAINER
+		mkdir -p "$d" && : >"$d/0.log"
+	fi
 	d=$POD_LOGS/${DNS_K8S_NS}_${DNS_POD}_$DNS_UID/$DNS_CONTAINER
 	mkdir -p "$d" && : >"$d/0.log"
 }
@@ -299,6 +326,9 @@ _sip._udp IN SRV 10 60 5060 sip
 sip	IN A 192.0.2.50
 big	IN TXT ($big
 	)
+; Any name under w.example.test answers: tests make up unique names per scenario.
+*.w	IN A 192.0.2.77
+*.w	IN AAAA 2001:db8::77
 EOF
 }
 
@@ -344,6 +374,7 @@ server:
 	local-data: "_postgres._tcp.db.prod.svc.cluster.local. 5 IN SRV 0 100 5432 db.prod.svc.cluster.local."
 	local-data: "dnsclient.default.pod.cluster.local. 5 IN A $APP_IP"
 	local-data: "dnsclient.default.pod.cluster.local. 5 IN AAAA $APP_IP6"
+	local-data: "flowsvc.default.svc.cluster.local. 5 IN A 10.96.0.40"
 forward-zone:
 	name: "."
 	forward-addr: $UP_IP
@@ -359,7 +390,13 @@ LAB_NS_NODE=$NS_NODE
 LAB_NS_APP=$NS_APP
 LAB_NS_DNS=$NS_DNS
 LAB_NS_UP=$NS_UP
-LAB_NETNS='$NS_NODE $NS_APP $NS_DNS $NS_UP'
+LAB_NETNS='$ALL_NS'
+LAB_NS_APP2=${HAVE_APP2:+$NS_APP2}
+LAB_APP2_IP=$APP2_IP
+LAB_APP2_IP6=$APP2_IP6
+LAB_APP2_POD=$APP2_POD
+LAB_CGROUP_APP2=${HAVE_APP2:+$CG_APP2}
+LAB_APP2_POD_UID=$APP2_UID
 LAB_APP_IP=$APP_IP
 LAB_APP_IP6=$APP_IP6
 LAB_DNS_IP=$DNS_IP
@@ -397,10 +434,11 @@ lab_exec() { # lab_exec ROLE CMD...: in the role's netns; pods also in their con
 	shift
 	case $role in
 	app) ns=$NS_APP cg=$CG_APP ;;
+	app2) ns=$NS_APP2 cg=$CG_APP2 ;;
 	dns) ns=$NS_DNS cg=$CG_DNS ;;
 	node) ns=$NS_NODE ;;
 	up) ns=$NS_UP ;;
-	*) die "exec: unknown role $role (app, dns, node, up)" ;;
+	*) die "exec: unknown role $role (app, app2, dns, node, up)" ;;
 	esac
 	[[ -d /run/netns && -e /run/netns/$ns ]] || die "lab $LAB_ID is not up"
 	if [[ -n $cg ]]; then echo $$ >"$cg/cgroup.procs"; fi
@@ -451,7 +489,7 @@ down() {
 	need_id
 	set_names
 	local ns pids i
-	for ns in $NS_NODE $NS_APP $NS_DNS $NS_UP; do
+	for ns in $NS_NODE $NS_APP $NS_APP2 $NS_DNS $NS_UP; do
 		[[ -e /run/netns/$ns ]] || continue
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
 		if [[ -n $pids ]]; then
@@ -461,12 +499,13 @@ down() {
 	done
 	if [[ -n $CG2 ]]; then
 		kill_cgroup "$CG_APP"
+		kill_cgroup "$CG_APP2"
 		kill_cgroup "$CG_DNS"
 		# Shared parents go once no lab (or anything else) uses them.
 		rmdir "$CG_BASE" 2>/dev/null || true
 		rmdir "$(dirname "$CG_BASE")" 2>/dev/null || true
 	fi
-	for ns in $NS_NODE $NS_APP $NS_DNS $NS_UP; do
+	for ns in $NS_NODE $NS_APP $NS_APP2 $NS_DNS $NS_UP; do
 		for i in 1 2 3 4 5; do
 			[[ -e /run/netns/$ns ]] || break
 			pids=$(ip netns pids "$ns" 2>/dev/null || true)
