@@ -16,7 +16,9 @@
 	X(segments)                                                                                \
 	X(frames)                                                                                  \
 	X(capture_info)                                                                            \
-	X(counters)
+	X(counters)                                                                                \
+	X(flows)                                                                                   \
+	X(flow_events)
 
 #define DECLARE(name) extern const struct dnsreel_qtable dnsreel_qtable_##name;
 TABLES(DECLARE)

@@ -56,6 +56,8 @@ struct dnsreel_replay {
 	int32_t *free_slots;
 	size_t nfree;
 	struct dnsreel_replay_stats st;
+	uint64_t cur_frame; /* catalog frame and position of the event being decoded */
+	uint32_t cur_pos;
 	char errbuf[512];
 };
 
@@ -264,6 +266,8 @@ static int emit_top(struct dnsreel_replay *r)
 	int ret = 0;
 
 	r->st.events_read++;
+	r->cur_frame = s->frame;
+	r->cur_pos = (uint32_t)s->pos;
 	if (r->o.event_fn)
 		ret = r->o.event_fn(r->o.event_arg, cap, seg, ev, wall);
 	if (!ret && !r->o.no_decode)
@@ -457,6 +461,12 @@ int dnsreel_replay__run(struct dnsreel_replay *r)
 void dnsreel_replay__stats(const struct dnsreel_replay *r, struct dnsreel_replay_stats *st)
 {
 	*st = r->st;
+}
+
+void dnsreel_replay__position(const struct dnsreel_replay *r, uint64_t *frame, uint32_t *event)
+{
+	*frame = r->cur_frame;
+	*event = r->cur_pos;
 }
 
 const struct dnsreel_ctx *dnsreel_replay__ctx(const struct dnsreel_replay *r)

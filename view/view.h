@@ -336,6 +336,9 @@ int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, 
  * reported through the problem callback and counted in stats.frames_bad. */
 int dnsreel_replay__run(struct dnsreel_replay *r);
 void dnsreel_replay__stats(const struct dnsreel_replay *r, struct dnsreel_replay_stats *st);
+/* Inside rec_fn (and event_fn): the catalog frame index of the event being decoded and its
+ * position in that frame, as the query dns table's event_id names it. */
+void dnsreel_replay__position(const struct dnsreel_replay *r, uint64_t *frame, uint32_t *event);
 const struct dnsreel_ctx *dnsreel_replay__ctx(const struct dnsreel_replay *r);
 size_t dnsreel_replay__capture_count(const struct dnsreel_replay *r);
 struct dnsreel_capr *dnsreel_replay__capr(const struct dnsreel_replay *r, uint32_t capture);

@@ -309,7 +309,8 @@ def check_flows(lab, fl):
           "search path: flows %s, want A and AAAA of %s in that order" % (got, walk))
     check(len({f["lookup_id"] for f in sf}) == 1 and
           lookups[sf[0]["lookup_id"]] == {f["flow_id"] for f in sf} if sf else False,
-          "search path: the %d flows are not exactly one lookup" % len(sf))
+          "search path: the %d flows are not exactly one lookup: %s" %
+          (len(sf), [(lname(f), f["qtype"], f["lookup_id"], f["client"]["port"]) for f in sf]))
     for f in sf:
         last = lname(f) == walk[-1]
         check(f["outcome"] == "answered" and f["rcode"] == ("Success" if last else "NameError"),
