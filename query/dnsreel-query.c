@@ -483,12 +483,17 @@ static bool shell_dot(struct app *a, char *line)
 	} else if ((!strcmp(cmd, ".report") || !strcmp(cmd, ".sql")) && arg) {
 		const struct dnsreel_report *r = dnsreel_report_find(arg);
 
+		char *rs = r ? dnsreel_report_sql(r, dnsreel_query__capture_count(a->q) > 1) : NULL;
+
 		if (!r)
 			fprintf(stderr, "no report '%s' (.reports lists them)\n", arg);
+		else if (!rs)
+			fprintf(stderr, "out of memory\n");
 		else if (cmd[1] == 's')
-			fputs(r->sql, stdout);
+			fputs(rs, stdout);
 		else
-			run_sql(a, r->sql);
+			run_sql(a, rs);
+		free(rs);
 	} else {
 		fprintf(stderr, "unknown command '%s' (.help)\n", cmd);
 	}
@@ -609,6 +614,7 @@ int main(int argc, char **argv)
 	struct app a = {.out = OUT_TABLE};
 	struct dnsreel_query_opts qo = {.sz = sizeof(qo)};
 	const char *report = NULL, *sql = NULL;
+	char *report_sql = NULL;
 	bool show_sql = false;
 	const char **caps = NULL;
 	size_t ncaps = 0;
@@ -668,11 +674,15 @@ int main(int argc, char **argv)
 						       report);
 		}
 		if (show_sql) {
-			fputs(rep->sql, stdout);
+			/* The variant for the captures named, as running it would use. */
+			char *rs = dnsreel_report_sql(rep, argc - a.cli.optind > 1);
+
+			if (rs)
+				fputs(rs, stdout);
+			free(rs);
 			dnsreel_cli_free(&a.cli);
-			return DNSREEL_EXIT_OK;
+			return rs ? DNSREEL_EXIT_OK : DNSREEL_EXIT_FAIL;
 		}
-		sql = rep->sql;
 	} else if (show_sql) {
 		dnsreel_cli_free(&a.cli);
 		return dnsreel_cli_usage_error(&tool, "--show-sql needs --report NAME");
@@ -714,11 +724,20 @@ int main(int argc, char **argv)
 		dnsreel_err(&a.cli, "cannot register tables: %s", sqlite3_errmsg(a.db));
 		goto cleanup;
 	}
+	if (rep) {
+		report_sql = dnsreel_report_sql(rep, ncaps > 1);
+		if (!report_sql) {
+			dnsreel_err(&a.cli, "out of memory");
+			goto cleanup;
+		}
+		sql = report_sql;
+	}
 	ret = sql ? run_sql(&a, sql) : shell(&a);
 	ret = ret ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
 cleanup:
 	sqlite3_close(a.db);
 	dnsreel_query__unref(a.q);
+	free(report_sql);
 	free(caps);
 	dnsreel_cli_free(&a.cli);
 	return ret;

@@ -1,113 +1,152 @@
-/* Built-in reports. Each is ordinary SQL over dns (see dnsreel-query(1) for the columns); the
- * comments explain the reasoning so a user can adapt it. Counting happens where the client
- * sees its traffic: queries leaving a netns (pkt_type OUTGOING), responses arriving (HOST). */
+/* Built-in reports. Each is ordinary SQL over flows, flow_events and dns (see dnsreel-query(1)
+ * for the columns); the comments explain the reasoning so a user can adapt it. They answer per
+ * lookup, not per packet: a flow is one client transaction seen at every hop, so a question is
+ * counted once where the client asked it (client questions: client_role = 'client') and the
+ * forwarder's own traffic where the forwarder sent it (upstream questions).
+ * "@capture, " stands for a capture column: kept when several captures are queried. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "reports.h"
 
 static const struct dnsreel_report reports[] = {
-    {"nxdomain", "top NXDOMAIN names by pod",
-     "-- Top NXDOMAIN names by pod: responses with rcode NXDOMAIN (rcode_raw 3) as the\n"
-     "-- receiving pod saw them. Search-path expansion shows up here too (see searchpath).\n"
-     "SELECT k8s_namespace, k8s_podname, name, count(*) AS nxdomain\n"
-     "FROM dns\n"
-     "WHERE qr = 'R' AND rcode_raw = 3 AND pkt_type = 'HOST'\n"
-     "GROUP BY k8s_namespace, k8s_podname, name\n"
+    {"nxdomain", "top NXDOMAIN names by pod (per flow, as the client got them)",
+     "-- Top NXDOMAIN names by pod: flows whose client got NXDOMAIN (rcode NameError), once\n"
+     "-- per client transaction however many hops saw it. origin: who said NXDOMAIN (the\n"
+     "-- forwarder itself, e.g. cluster.local search domains, or the upstream).\n"
+     "SELECT @capture, client_k8s_namespace AS k8s_namespace, client_k8s_podname AS k8s_podname,\n"
+     "       name, count(*) AS nxdomain, count(DISTINCT lookup_id) AS lookups,\n"
+     "       group_concat(DISTINCT rcode_origin) AS origin\n"
+     "FROM flows\n"
+     "WHERE client_role = 'client' AND rcode = 'NameError'\n"
+     "GROUP BY @capture, client_netns_id, k8s_namespace, k8s_podname, name\n"
      "ORDER BY nxdomain DESC, k8s_namespace, k8s_podname, name\n"
      "LIMIT 20;\n"},
-    {"slowest", "slowest transactions (query to response, per observation point)",
-     "-- Slowest transactions: latency_ns is the time from a query to its response at the\n"
-     "-- same netns and interface (same id, reversed endpoints). Several rows for one lookup\n"
-     "-- mean it was seen at several hops: compare them to see where the time went.\n"
-     "SELECT time, k8s_node, k8s_namespace, k8s_podname, src, dst, name, qtype, rcode,\n"
-     "       round(latency_ns / 1e6, 3) AS latency_ms\n"
-     "FROM dns\n"
-     "WHERE qr = 'R' AND latency_ns > 0\n"
-     "ORDER BY latency_ns DESC\n"
+    {"slowest", "slowest lookups and where they were slow",
+     "-- Slowest lookups: one row per application lookup (its flows: search-path walk, A and\n"
+     "-- AAAA, retries), from its first query to its last answer at the client. where: the\n"
+     "-- hop role at which its slowest flow waited longest, and that wait; upstream_ms: the\n"
+     "-- forwarder's wait for the upstream answer it used.\n"
+     "WITH f AS MATERIALIZED (SELECT * FROM flows WHERE client_role = 'client'),\n"
+     "l AS (\n"
+     "  SELECT lookup_id, min(timestamp) AS start,\n"
+     "         max(timestamp + coalesce(latency_ns, 0)) - min(timestamp) AS lookup_ns,\n"
+     "         count(*) AS flows, sum(outcome = 'unanswered') AS unanswered\n"
+     "  FROM f GROUP BY lookup_id),\n"
+     "worst AS (\n"
+     "  SELECT *, row_number() OVER (PARTITION BY lookup_id\n"
+     "                                ORDER BY coalesce(latency_ns, 0) DESC, timestamp) AS rn\n"
+     "  FROM f)\n"
+     "SELECT @capture, w.time, w.client_k8s_namespace AS k8s_namespace,\n"
+     "       w.client_k8s_podname AS k8s_podname, w.client_comm AS comm, w.name, w.qtype,\n"
+     "       l.flows, l.unanswered, round(l.lookup_ns / 1e6, 3) AS lookup_ms,\n"
+     "       round(w.latency_ns / 1e6, 3) AS slowest_flow_ms, w.slowest_hop_role AS 'where',\n"
+     "       round(w.slowest_ns / 1e6, 3) AS wait_ms,\n"
+     "       round(w.upstream_latency_ns / 1e6, 3) AS upstream_ms, w.rcode\n"
+     "FROM l JOIN worst AS w ON w.lookup_id = l.lookup_id AND w.rn = 1\n"
+     "ORDER BY l.lookup_ns DESC, w.timestamp\n"
      "LIMIT 20;\n"},
-    {"unanswered", "queries that never got a response",
-     "-- Unanswered queries: a query leaving a netns with no response coming back to the same\n"
-     "-- netns with the same id and name between the reversed endpoints. (An id reused for\n"
-     "-- the same name and endpoints in one capture can hide a lost query.)\n"
-     "WITH responses AS MATERIALIZED (\n"
-     "  SELECT capture, netns_id, id, name, src_addr, src_port, dst_addr, dst_port\n"
-     "  FROM dns WHERE qr = 'R')\n"
-     "SELECT q.time, q.k8s_namespace, q.k8s_podname, q.src, q.dst, q.name, q.qtype, q.comm\n"
-     "FROM dns AS q\n"
-     "WHERE q.qr = 'Q' AND q.pkt_type = 'OUTGOING'\n"
-     "  AND NOT EXISTS (\n"
-     "    SELECT 1 FROM responses AS r\n"
-     "    WHERE r.capture = q.capture AND r.netns_id = q.netns_id AND r.id = q.id\n"
-     "      AND r.name IS q.name\n"
-     "      AND r.src_addr = q.dst_addr AND r.src_port = q.dst_port\n"
-     "      AND r.dst_addr = q.src_addr AND r.dst_port = q.src_port)\n"
-     "ORDER BY q.timestamp\n"
+    {"unanswered", "client queries that never got a response, and where they were lost",
+     "-- Unanswered queries: flows whose client never received a response, once per client\n"
+     "-- transaction. lost: where the message was last seen (the query reached the node but\n"
+     "-- never the forwarder; the forwarder answered but the pod never got it ...).\n"
+     "SELECT @capture, time, client_k8s_namespace AS k8s_namespace,\n"
+     "       client_k8s_podname AS k8s_podname, client_comm AS comm, name, qtype, server,\n"
+     "       retries, lost_direction, lost_role, lost_netns_id,\n"
+     "       round((lost_after_ts - timestamp) / 1e6, 3) AS last_seen_ms, lookup_id\n"
+     "FROM flows\n"
+     "WHERE client_role = 'client' AND outcome = 'unanswered'\n"
+     "ORDER BY timestamp\n"
      "LIMIT 100;\n"},
+    {"unanswered-pods", "unanswered queries per pod, by where they were lost",
+     "-- Unanswered queries per pod: flows without a response at the client, counted per pod\n"
+     "-- and per place the message was last seen; lookups_failed: lookups none of whose\n"
+     "-- flows got an answer.\n"
+     "WITH f AS MATERIALIZED (SELECT * FROM flows WHERE client_role = 'client'),\n"
+     "failed AS (\n"
+     "  SELECT lookup_id FROM f GROUP BY lookup_id HAVING sum(outcome = 'answered') = 0)\n"
+     "SELECT @capture, client_k8s_namespace AS k8s_namespace, client_k8s_podname AS k8s_podname,\n"
+     "       lost_direction, lost_role, count(*) AS unanswered,\n"
+     "       count(DISTINCT lookup_id) AS lookups,\n"
+     "       count(DISTINCT CASE WHEN lookup_id IN (SELECT lookup_id FROM failed)\n"
+     "                      THEN lookup_id END) AS lookups_failed,\n"
+     "       count(DISTINCT name) AS names\n"
+     "FROM f\n"
+     "WHERE outcome = 'unanswered'\n"
+     "GROUP BY @capture, client_netns_id, k8s_namespace, k8s_podname, lost_direction, lost_role\n"
+     "ORDER BY unanswered DESC, k8s_namespace, k8s_podname;\n"},
     {"searchpath", "search-path expansion per pod (NAME.<search suffix> asked before NAME)",
      "-- Search-path expansion per pod. With ndots:5 a resolver asks\n"
      "-- NAME.<ns>.svc.cluster.local., NAME.svc.cluster.local. and NAME.cluster.local.\n"
-     "-- (each NXDOMAIN) before NAME itself. An NXDOMAIN response for a name is counted as\n"
-     "-- expansion when stripping one of these suffixes leaves a name the same pod also asked.\n"
-     "-- Edit the suffix list for other search domains.\n"
-     "WITH asked AS MATERIALIZED (\n"
-     "  SELECT DISTINCT capture, netns_id, name FROM dns\n"
-     "  WHERE qr = 'Q' AND pkt_type = 'OUTGOING'),\n"
-     "nx AS MATERIALIZED (\n"
-     "  SELECT capture, netns_id, k8s_namespace, k8s_podname, name, count(*) AS n FROM dns\n"
-     "  WHERE qr = 'R' AND rcode_raw = 3 AND pkt_type = 'HOST'\n"
-     "  GROUP BY capture, netns_id, k8s_namespace, k8s_podname, name),\n"
-     "suffixes(k) AS (VALUES (1), (2), (3)),\n"
-     "cand AS (\n"
-     "  SELECT nx.*, CASE k WHEN 1 THEN nx.k8s_namespace || '.svc.cluster.local.'\n"
-     "                      WHEN 2 THEN 'svc.cluster.local.'\n"
-     "                      ELSE 'cluster.local.' END AS suffix\n"
-     "  FROM nx, suffixes),\n"
+     "-- (each NXDOMAIN) before NAME itself, all in one lookup. A flow counts as expansion\n"
+     "-- when it got NXDOMAIN and its name is the name its lookup asked last plus a suffix.\n"
+     "WITH f AS MATERIALIZED (SELECT * FROM flows WHERE client_role = 'client'),\n"
+     "last AS (\n"
+     "  SELECT lookup_id, name AS base FROM (\n"
+     "    SELECT lookup_id, name,\n"
+     "           row_number() OVER (PARTITION BY lookup_id ORDER BY timestamp DESC) AS rn\n"
+     "    FROM f)\n"
+     "  WHERE rn = 1),\n"
      "expansion AS (\n"
-     "  SELECT DISTINCT cand.capture, cand.netns_id, cand.k8s_namespace, cand.k8s_podname,\n"
-     "         cand.name, cand.n,\n"
-     "         substr(cand.name, 1, length(cand.name) - length(cand.suffix)) AS base\n"
-     "  FROM cand JOIN asked\n"
-     "    ON asked.capture = cand.capture AND asked.netns_id = cand.netns_id\n"
-     "   AND asked.name = substr(cand.name, 1, length(cand.name) - length(cand.suffix))\n"
-     "  WHERE substr(cand.name, -length(cand.suffix) - 1) = '.' || cand.suffix)\n"
-     "SELECT k8s_namespace, k8s_podname, count(DISTINCT base) AS names_expanded,\n"
-     "       sum(n) AS expansion_nxdomains\n"
+     "  SELECT f.*, last.base FROM f JOIN last USING (lookup_id)\n"
+     "  WHERE f.rcode = 'NameError' AND f.name != last.base\n"
+     "    AND substr(f.name, 1, length(last.base)) = last.base)\n"
+     "SELECT @capture, client_k8s_namespace AS k8s_namespace, client_k8s_podname AS k8s_podname,\n"
+     "       count(DISTINCT base) AS names_expanded, count(DISTINCT lookup_id) AS lookups,\n"
+     "       count(*) AS expansion_nxdomains\n"
      "FROM expansion\n"
-     "GROUP BY capture, netns_id, k8s_namespace, k8s_podname\n"
+     "GROUP BY @capture, client_netns_id, k8s_namespace, k8s_podname\n"
      "ORDER BY expansion_nxdomains DESC\n"
      "LIMIT 50;\n"},
-    {"upstream", "upstream traffic per forwarder",
-     "-- Upstream traffic per forwarder: a forwarder is a netns that receives queries on port\n"
-     "-- 53 and also sends queries out; its outgoing queries and the responses they get are\n"
-     "-- counted per upstream server address.\n"
-     "WITH forwarders AS MATERIALIZED (\n"
-     "  SELECT DISTINCT capture, netns_id FROM dns\n"
-     "  WHERE qr = 'Q' AND pkt_type = 'HOST' AND dst_port = 53)\n"
-     "SELECT coalesce(d.k8s_namespace || '/' || d.k8s_podname, 'netns ' || d.netns_id)\n"
-     "         AS forwarder,\n"
-     "       CASE WHEN d.qr = 'Q' THEN d.dst_addr ELSE d.src_addr END AS upstream,\n"
-     "       sum(d.qr = 'Q') AS queries, sum(d.qr = 'R') AS responses,\n"
-     "       sum(d.rcode_raw = 3) AS nxdomain, sum(d.rcode_raw = 2) AS servfail,\n"
-     "       round(avg(CASE WHEN d.qr = 'R' AND d.latency_ns > 0 THEN d.latency_ns END) / 1e6,\n"
-     "             3) AS avg_latency_ms,\n"
-     "       round(max(d.latency_ns) / 1e6, 3) AS max_latency_ms\n"
-     "FROM dns AS d JOIN forwarders AS f ON f.capture = d.capture AND f.netns_id = d.netns_id\n"
-     "WHERE (d.qr = 'Q' AND d.pkt_type = 'OUTGOING')\n"
-     "   OR (d.qr = 'R' AND d.pkt_type = 'HOST' AND d.src_port = 53)\n"
-     "GROUP BY 1, 2\n"
+    {"upstream", "upstream traffic per forwarder (the forwarder's view)",
+     "-- Upstream traffic per forwarder and server: the queries a forwarder sent for the flows\n"
+     "-- it served (and on its own: health checks, prefetch), each try once, and the responses\n"
+     "-- it received, as seen in the forwarder's netns. flows: client transactions served.\n"
+     "WITH fwd AS MATERIALIZED (\n"
+     "  SELECT DISTINCT forwarder_netns_id FROM flows WHERE forwarder_netns_id IS NOT NULL),\n"
+     "-- One pass over the forwarders' own messages; joined by event_id through an index.\n"
+     "d AS MATERIALIZED (\n"
+     "  SELECT event_id, netns_id, qr, id, rcode_raw, latency_ns, src, dst, src_port, dst_port\n"
+     "  FROM dns\n"
+     "  WHERE netns_id IN (SELECT forwarder_netns_id FROM fwd)\n"
+     "    AND ((qr = 'Q' AND pkt_type = 'OUTGOING') OR (qr = 'R' AND pkt_type = 'HOST'))),\n"
+     "up AS MATERIALIZED (\n"
+     "  SELECT f.capture, f.flow_id, f.client_role, f.forwarder_netns_id,\n"
+     "         coalesce(f.forwarder_k8s_namespace || '/' || f.forwarder_k8s_podname,\n"
+     "                  'netns ' || f.forwarder_netns_id) AS forwarder,\n"
+     "         d.qr, d.id, d.rcode_raw, d.latency_ns,\n"
+     "         CASE WHEN d.qr = 'Q' THEN d.dst ELSE d.src END AS upstream,\n"
+     "         CASE WHEN d.qr = 'Q' THEN d.src_port ELSE d.dst_port END AS port\n"
+     "  FROM flows AS f JOIN flow_events AS e USING (flow_id) JOIN d USING (event_id)\n"
+     "  WHERE d.netns_id = f.forwarder_netns_id)\n"
+     "SELECT @capture, forwarder, upstream,\n"
+     "       count(DISTINCT CASE WHEN client_role = 'client' THEN flow_id END) AS flows,\n"
+     "       count(DISTINCT CASE WHEN qr = 'Q' THEN id || ':' || port END) AS queries,\n"
+     "       count(DISTINCT CASE WHEN qr = 'R' THEN id || ':' || port END) AS responses,\n"
+     "       count(DISTINCT CASE WHEN qr = 'R' AND rcode_raw = 3 THEN id || ':' || port END)\n"
+     "         AS nxdomain,\n"
+     "       count(DISTINCT CASE WHEN qr = 'R' AND rcode_raw = 2 THEN id || ':' || port END)\n"
+     "         AS servfail,\n"
+     "       round(avg(CASE WHEN qr = 'R' AND latency_ns > 0 THEN latency_ns END) / 1e6, 3)\n"
+     "         AS avg_latency_ms,\n"
+     "       round(max(CASE WHEN qr = 'R' THEN latency_ns END) / 1e6, 3) AS max_latency_ms\n"
+     "FROM up\n"
+     "GROUP BY @capture, forwarder_netns_id, forwarder, upstream\n"
      "ORDER BY queries DESC;\n"},
-    {"rcodes", "rcode mix over time (1 minute buckets)",
-     "-- Response codes per minute, as the receiving side saw them. Change 60 to another\n"
-     "-- bucket size in seconds.\n"
-     "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', (timestamp / 1000000000 / 60) * 60, 'unixepoch')\n"
-     "         AS bucket,\n"
-     "       count(*) AS responses,\n"
-     "       sum(rcode_raw = 0) AS noerror, sum(rcode_raw = 3) AS nxdomain,\n"
-     "       sum(rcode_raw = 2) AS servfail, sum(rcode_raw = 5) AS refused,\n"
-     "       sum(rcode_raw NOT IN (0, 2, 3, 5)) AS other\n"
-     "FROM dns\n"
-     "WHERE qr = 'R' AND pkt_type = 'HOST'\n"
-     "GROUP BY bucket\n"
+    {"rcodes", "rcode mix of client lookups over time (1 minute buckets)",
+     "-- Response codes per minute, as the clients got them: one per flow (client\n"
+     "-- transaction), not one per hop. Change 60 to another bucket size in seconds.\n"
+     "SELECT @capture, strftime('%Y-%m-%dT%H:%M:%SZ', (timestamp / 1000000000 / 60) * 60,\n"
+     "                          'unixepoch') AS bucket,\n"
+     "       count(*) AS flows, count(DISTINCT lookup_id) AS lookups,\n"
+     "       sum(rcode = 'Success') AS noerror, sum(rcode = 'NameError') AS nxdomain,\n"
+     "       sum(rcode = 'ServerFailure') AS servfail, sum(rcode = 'Refused') AS refused,\n"
+     "       sum(outcome = 'answered' AND rcode NOT IN ('Success', 'NameError',\n"
+     "           'ServerFailure', 'Refused')) AS other,\n"
+     "       sum(outcome = 'unanswered') AS unanswered\n"
+     "FROM flows\n"
+     "WHERE client_role = 'client'\n"
+     "GROUP BY @capture, bucket\n"
      "ORDER BY bucket;\n"},
 };
 
@@ -123,4 +162,27 @@ const struct dnsreel_report *dnsreel_report_find(const char *name)
 		if (!strcmp(reports[i].name, name))
 			return &reports[i];
 	return NULL;
+}
+
+char *dnsreel_report_sql(const struct dnsreel_report *r, bool captures)
+{
+	static const char mark[] = "@capture, ";
+	size_t len = strlen(r->sql);
+	char *out = malloc(len + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const char *p = r->sql; *p;) {
+		if (!strncmp(p, mark, sizeof(mark) - 1)) {
+			if (captures) {
+				memcpy(o, mark + 1, sizeof(mark) - 2);
+				o += sizeof(mark) - 2;
+			}
+			p += sizeof(mark) - 1;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = 0;
+	return out;
 }

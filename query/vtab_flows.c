@@ -10,10 +10,11 @@
  * A scan runs the replay engine over the session's captures into the flows library and keeps
  * the rows of the flows it wants. Pushed down: a time range on flows.timestamp (the client's
  * query) narrows the frames read to that range plus a flow window on either side, so flows at
- * its edges come out whole; name = and flow_id = select the flows kept (reconstruction still
- * reads every event of the range, so roles and lookups come out as without the constraint).
- * The rows of the last scan stay with the table for the next one with the same constraints
- * (a join scans flows or flow_events once).
+ * its edges come out whole; name = and flow_id = pick rows of that reconstruction (flow_id
+ * through an index), so a join probing by flow_id reconstructs once. Reconstruction always
+ * reads every event of the range: roles and lookups come out as without the constraint.
+ * The rows of the last scan stay with the table for the next one with the same time range.
+ * Rows are held in memory for the range scanned (not streamed).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -54,7 +55,11 @@ enum {
 	FL_LOST_ROLE,
 	FL_LOST_AFTER_TS,
 	FL_HOPS,
+	FL_FORWARDER_NETNS_ID,
+	FL_FORWARDER_K8S_NAMESPACE,
+	FL_FORWARDER_K8S_PODNAME,
 	FL_UPSTREAMS,
+	FL_UPSTREAMS_ANSWERED,
 	FL_UPSTREAM_SERVER,
 	FL_UPSTREAM_RCODE,
 	FL_UPSTREAM_LATENCY_NS,
@@ -70,7 +75,9 @@ static const char flows_schema[] =
     "client_comm TEXT, client_pid INTEGER, client_role TEXT, server TEXT, outcome TEXT, "
     "rcode TEXT, rcode_origin TEXT, latency_ns INTEGER, retries INTEGER, "
     "lost_direction TEXT, lost_netns_id INTEGER, lost_role TEXT, lost_after_ts INTEGER, "
-    "hops INTEGER, upstreams INTEGER, upstream_server TEXT, upstream_rcode TEXT, "
+    "hops INTEGER, forwarder_netns_id INTEGER, forwarder_k8s_namespace TEXT, "
+    "forwarder_k8s_podname TEXT, upstreams INTEGER, upstreams_answered INTEGER, "
+    "upstream_server TEXT, upstream_rcode TEXT, "
     "upstream_latency_ns INTEGER, slowest_hop_role TEXT, slowest_hop_netns_id INTEGER, "
     "slowest_ns INTEGER)";
 
@@ -108,11 +115,9 @@ struct cell {
 	char *s;
 };
 
-/* What a scan asked for; rows are kept for the next scan with the same. */
+/* The time range a scan reconstructs; rows are kept for the next scan with the same. */
 struct want {
-	int64_t lo, hi;	  /* flows.timestamp range, inclusive */
-	char *name;	  /* NULL = any */
-	char *flow_id;	  /* NULL = any */
+	int64_t lo, hi; /* flows.timestamp range, inclusive */
 };
 
 struct rows {
@@ -326,7 +331,8 @@ static const char *event_role(const struct dnsreel_flow *f, uint32_t capture, ui
 	return NULL;
 }
 
-/* The upstream transaction whose answer counts: the used one, else the last answered. */
+/* The upstream transaction whose answer counts: the used one, else the last answered, else
+ * the first try (its server; no rcode or latency). */
 static const struct dnsreel_flow_upstream *counted_upstream(const struct dnsreel_flow *f)
 {
 	const struct dnsreel_flow_upstream *last = NULL;
@@ -337,7 +343,26 @@ static const struct dnsreel_flow_upstream *counted_upstream(const struct dnsreel
 		if (f->upstream[i].answered)
 			last = &f->upstream[i];
 	}
-	return last;
+	return last ? last : f->nupstream ? &f->upstream[0] : NULL;
+}
+
+/* The forwarder of the flow: the netns that received the client's query and answered or
+ * forwarded it, or the client itself when the forwarder asked on its own. */
+static bool forwarder_of(const struct dnsreel_flow *f, uint32_t *capture, uint64_t *netns)
+{
+	if (f->client_role == DNSREEL_ROLE_FORWARDER) {
+		*capture = f->capture;
+		*netns = f->client_netns;
+		return true;
+	}
+	for (size_t i = 0; i < f->nhops; i++) {
+		if (f->hops[i].role == DNSREEL_ROLE_FORWARDER) {
+			*capture = f->hops[i].capture;
+			*netns = f->hops[i].netns;
+			return true;
+		}
+	}
+	return false;
 }
 
 static void flow_row(struct build *b, const struct dnsreel_flow *f)
@@ -399,13 +424,39 @@ static void flow_row(struct build *b, const struct dnsreel_flow *f)
 		set_int(row, FL_LOST_AFTER_TS, f->lost.after_ns);
 	}
 	set_int(row, FL_HOPS, (int64_t)f->nhops);
+	{
+		uint32_t fc;
+		uint64_t fn;
+
+		if (forwarder_of(f, &fc, &fn)) {
+			const struct dnsreel_netns_ctx *fns =
+			    dnsreel_ctx__netns(dnsreel_replay__ctx(b->rp), fc, fn);
+
+			set_int(row, FL_FORWARDER_NETNS_ID, (int64_t)fn);
+			if (fns) {
+				set_text(r, row, FL_FORWARDER_K8S_NAMESPACE, fns->k8s_namespace,
+					 false);
+				set_text(r, row, FL_FORWARDER_K8S_PODNAME, fns->k8s_podname, false);
+			}
+		}
+	}
 	set_int(row, FL_UPSTREAMS, (int64_t)f->nupstream);
+	{
+		int64_t n = 0;
+
+		for (size_t i = 0; i < f->nupstream; i++)
+			n += f->upstream[i].answered;
+		set_int(row, FL_UPSTREAMS_ANSWERED, n);
+	}
 	if (u) {
 		if (u->query)
 			set_text(r, row, FL_UPSTREAM_SERVER,
 				 query_text(b, f, u->query, DNSREEL_F_DST, buf, sizeof(buf)), false);
-		set_text(r, row, FL_UPSTREAM_RCODE, rcode_text(u->rcode, buf, sizeof(buf)), true);
-		up_lat = u->latency_ns;
+		if (u->answered) {
+			set_text(r, row, FL_UPSTREAM_RCODE, rcode_text(u->rcode, buf, sizeof(buf)),
+				 true);
+			up_lat = u->latency_ns;
+		}
 	}
 	if (up_lat >= 0)
 		set_int(row, FL_UPSTREAM_LATENCY_NS, up_lat);
@@ -439,21 +490,12 @@ static void event_rows(struct build *b, const struct dnsreel_flow *f)
 	}
 }
 
-static bool same_name(const char *a, const char *b)
-{
-	return a && b && !strcasecmp(a, b);
-}
-
 static int on_flow(void *arg, const struct dnsreel_flow *f)
 {
 	struct build *b = arg;
 	const struct want *w = b->w;
 
 	if (f->wall_ns < w->lo || f->wall_ns > w->hi)
-		return 0;
-	if (w->name && !same_name(w->name, f->name))
-		return 0;
-	if (w->flow_id && strcmp(w->flow_id, f->flow_id))
 		return 0;
 	if (b->t->events)
 		event_rows(b, f);
@@ -507,12 +549,6 @@ static int build_rows(const struct ftable *t, const struct dnsreel_query *q, con
 
 /* ---- the module ----------------------------------------------------------------------------- */
 
-static void want_free(struct want *w)
-{
-	free(w->name);
-	free(w->flow_id);
-	memset(w, 0, sizeof(*w));
-}
 
 /* The rows of one scan, shared by the cursors reading them and kept by the table for the next
  * scan with the same constraints (a cursor of a nested scan must not see them replaced). */
@@ -520,6 +556,8 @@ struct rowset {
 	int refs;
 	struct want w;
 	struct rows rows;
+	int flow_id_col;
+	uint32_t *by_flow_id; /* row numbers sorted by flow_id, built on the first flow_id = */
 };
 
 static void rowset_unref(struct rowset *rs)
@@ -527,8 +565,68 @@ static void rowset_unref(struct rowset *rs)
 	if (!rs || --rs->refs > 0)
 		return;
 	rows_clear(&rs->rows);
-	want_free(&rs->w);
+	free(rs->by_flow_id);
 	free(rs);
+}
+
+static const char *row_flow_id(const struct rowset *rs, size_t row)
+{
+	return rs->rows.cells[row * (size_t)rs->rows.ncols + (size_t)rs->flow_id_col].s;
+}
+
+/* Stable merge sort of row numbers by flow_id (qsort has no context argument in C11). */
+static void merge_rows(const struct rowset *rs, uint32_t *v, uint32_t *tmp, size_t n)
+{
+	size_t h = n / 2, i = 0, j = h, k = 0;
+
+	if (n < 2)
+		return;
+	merge_rows(rs, v, tmp, h);
+	merge_rows(rs, v + h, tmp, n - h);
+	while (i < h && j < n)
+		tmp[k++] = strcmp(row_flow_id(rs, v[j]), row_flow_id(rs, v[i])) < 0 ? v[j++] : v[i++];
+	while (i < h)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+/* Rows [*first, *end) of flow_id in by_flow_id order. -ENOMEM or 0. */
+static int rowset_find(struct rowset *rs, const char *flow_id, size_t *first, size_t *end)
+{
+	size_t n = rs->rows.ncells / (size_t)rs->rows.ncols, lo = 0, hi;
+
+	if (!rs->by_flow_id && n) {
+		rs->by_flow_id = malloc(n * sizeof(*rs->by_flow_id));
+		if (!rs->by_flow_id)
+			return -ENOMEM;
+		uint32_t *tmp = malloc(n * sizeof(*tmp));
+
+		if (!tmp) {
+			free(rs->by_flow_id);
+			rs->by_flow_id = NULL;
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++)
+			rs->by_flow_id[i] = (uint32_t)i;
+		merge_rows(rs, rs->by_flow_id, tmp, n);
+		free(tmp);
+	}
+	hi = n;
+	while (lo < hi) { /* first row with flow_id >= the wanted one */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(row_flow_id(rs, rs->by_flow_id[mid]), flow_id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo < n && !strcmp(row_flow_id(rs, rs->by_flow_id[lo]), flow_id))
+		lo++;
+	*end = lo;
+	return 0;
 }
 
 struct fvtab {
@@ -536,11 +634,35 @@ struct fvtab {
 	struct rowset *last; /* referenced; NULL before the first scan */
 };
 
+/* A cursor walks the rows of its rowset (all, or those of one flow_id through the index),
+ * skipping those of another name when name = was pushed down. */
 struct fcur {
 	sqlite3_vtab_cursor base;
 	struct rowset *rs; /* referenced */
-	size_t row, nrows;
+	const uint32_t *order; /* by_flow_id, or NULL: rows in order */
+	size_t i, end;	       /* position in order (or the row), end of the walk */
+	char *name;	       /* NULL = any */
+	int name_col;
 };
+
+static size_t cur_row(const struct fcur *c)
+{
+	return c->order ? c->order[c->i] : c->i;
+}
+
+/* Moves to the first row at or after i whose name matches. */
+static void cur_settle(struct fcur *c)
+{
+	if (!c->name)
+		return;
+	for (; c->i < c->end; c->i++) {
+		const struct cell *cl =
+		    &c->rs->rows.cells[cur_row(c) * (size_t)c->rs->rows.ncols + (size_t)c->name_col];
+
+		if (cl->s && !strcasecmp(cl->s, c->name))
+			return;
+	}
+}
 
 static int f_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
 		     char **pzErr)
@@ -639,9 +761,7 @@ static int f_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
 
 static bool want_same(const struct want *a, const struct want *b)
 {
-	return a->lo == b->lo && a->hi == b->hi && !a->name == !b->name &&
-	       (!a->name || !strcmp(a->name, b->name)) && !a->flow_id == !b->flow_id &&
-	       (!a->flow_id || !strcmp(a->flow_id, b->flow_id));
+	return a->lo == b->lo && a->hi == b->hi;
 }
 
 static char *arg_text(sqlite3_value *v, bool *bad)
@@ -661,7 +781,8 @@ static int f_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 	struct fvtab *v = (struct fvtab *)cur->pVtab;
 	const struct ftable *t = v->v.desc;
 	struct want w = {.lo = INT64_MIN, .hi = INT64_MAX};
-	bool none = false; /* a NULL or unusable bound: no row can match */
+	bool none = false; /* a NULL bound or name: no row can match */
+	const char *flow_id = NULL;
 	int a = 0;
 	char errbuf[512] = "";
 	int err;
@@ -669,7 +790,11 @@ static int f_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 	(void)idxStr;
 	rowset_unref(c->rs);
 	c->rs = NULL;
-	c->row = c->nrows = 0;
+	c->order = NULL;
+	c->i = c->end = 0;
+	free(c->name);
+	c->name = NULL;
+	c->name_col = t->name_col;
 	if (idxNum & P_TS_LO && a < argc) {
 		sqlite3_int64 x = sqlite3_value_int64(argv[a]);
 
@@ -692,30 +817,25 @@ static int f_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 	if (idxNum & P_NAME && a < argc) {
 		if (sqlite3_value_type(argv[a]) == SQLITE_NULL)
 			none = true;
-		else
-			w.name = arg_text(argv[a], &none);
+		else if (!(c->name = arg_text(argv[a], &none)))
+			return SQLITE_NOMEM;
 		a++;
 	}
 	if (idxNum & P_FLOW_ID && a < argc) {
-		if (sqlite3_value_type(argv[a]) == SQLITE_NULL)
-			none = true;
-		else
-			w.flow_id = arg_text(argv[a], &none);
+		flow_id = (const char *)sqlite3_value_text(argv[a]);
+		none |= !flow_id;
 		a++;
 	}
-	if (none || w.lo > w.hi) {
-		want_free(&w);
+	if (none || w.lo > w.hi)
 		return SQLITE_OK;
-	}
 	if (!v->last || !want_same(&w, &v->last->w)) {
 		struct rowset *rs = calloc(1, sizeof(*rs));
 
-		if (!rs) {
-			want_free(&w);
+		if (!rs)
 			return SQLITE_NOMEM;
-		}
 		rs->refs = 1;
 		rs->w = w;
+		rs->flow_id_col = t->flow_id_col;
 		err = build_rows(t, v->v.q, &rs->w, &rs->rows, errbuf, sizeof(errbuf));
 		if (err) {
 			rowset_unref(rs);
@@ -725,12 +845,16 @@ static int f_filter(sqlite3_vtab_cursor *cur, int idxNum, const char *idxStr, in
 		}
 		rowset_unref(v->last);
 		v->last = rs;
-	} else {
-		want_free(&w);
 	}
 	c->rs = v->last;
 	c->rs->refs++;
-	c->nrows = c->rs->rows.ncells / (size_t)t->ncols;
+	c->end = c->rs->rows.ncells / (size_t)t->ncols;
+	if (flow_id) {
+		if (rowset_find(c->rs, flow_id, &c->i, &c->end))
+			return SQLITE_NOMEM;
+		c->order = c->rs->by_flow_id;
+	}
+	cur_settle(c);
 	return SQLITE_OK;
 }
 
@@ -748,14 +872,20 @@ static int f_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
 
 static int f_close(sqlite3_vtab_cursor *cur)
 {
-	rowset_unref(((struct fcur *)cur)->rs);
+	struct fcur *c = (struct fcur *)cur;
+
+	rowset_unref(c->rs);
+	free(c->name);
 	sqlite3_free(cur);
 	return SQLITE_OK;
 }
 
 static int f_next(sqlite3_vtab_cursor *cur)
 {
-	((struct fcur *)cur)->row++;
+	struct fcur *c = (struct fcur *)cur;
+
+	c->i++;
+	cur_settle(c);
 	return SQLITE_OK;
 }
 
@@ -763,7 +893,7 @@ static int f_eof(sqlite3_vtab_cursor *cur)
 {
 	const struct fcur *c = (const struct fcur *)cur;
 
-	return c->row >= c->nrows;
+	return c->i >= c->end;
 }
 
 static int f_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
@@ -773,9 +903,9 @@ static int f_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 	const struct ftable *t = v->v.desc;
 	const struct cell *cl;
 
-	if (col < 0 || col >= t->ncols || c->row >= c->nrows)
+	if (col < 0 || col >= t->ncols || c->i >= c->end)
 		return SQLITE_OK;
-	cl = &c->rs->rows.cells[c->row * (size_t)t->ncols + (size_t)col];
+	cl = &c->rs->rows.cells[cur_row(c) * (size_t)t->ncols + (size_t)col];
 	if (cl->type == SQLITE_INTEGER)
 		sqlite3_result_int64(ctx, cl->i);
 	else if (cl->type == SQLITE_TEXT)
@@ -785,7 +915,7 @@ static int f_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int col)
 
 static int f_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
 {
-	*rowid = (sqlite3_int64)((struct fcur *)cur)->row;
+	*rowid = (sqlite3_int64)cur_row((struct fcur *)cur);
 	return SQLITE_OK;
 }
 

@@ -125,5 +125,51 @@ is "SELECT count(*) FROM flows WHERE name = 'X.BROKEN.TEST.'" "0"
 is "SELECT count(*) FROM flows WHERE name = NULL" "0"
 fid=$(grep ',x.broken.test.$' "$T/all" | cut -d, -f1)
 is "SELECT count(*) FROM flow_events WHERE flow_id = '$fid'" "58"
+# ---- reports: per lookup, hand-counted from tests/data/README.md -----------------------------
+# report NAME [CAPTURES...]: CSV without header
+report() {
+	local r=$1
+	shift
+	"$Q" -o csv --no-header --report "$r" "${@:-$CAP}" 2>"$T/err" || fail "report $r: $(cat "$T/err")"
+}
+# Five NXDOMAIN flows, each once (not once per hop), the pod's own: three of the search walk
+# and nope.default.svc from the forwarder, nosuch.example.test from the upstream.
+[ "$(report nxdomain)" = "default,dnsclient,mail.example.test.cluster.local.,1,1,forwarder
+default,dnsclient,mail.example.test.default.svc.cluster.local.,1,1,forwarder
+default,dnsclient,mail.example.test.svc.cluster.local.,1,1,forwarder
+default,dnsclient,nope.default.svc.cluster.local.,1,1,forwarder
+default,dnsclient,nosuch.example.test.,1,1,upstream" ] || fail "report nxdomain: $(report nxdomain)"
+# 13 lookups of the pod (17 flows: the search walk is one, big.example.test UDP+TCP one);
+# the slowest is x.broken.test (5 upstream tries), then big.example.test, then the walk.
+report slowest >"$T/slowest"
+[ "$(wc -l <"$T/slowest")" = 13 ] || fail "report slowest: $(wc -l <"$T/slowest") lookups, want 13"
+[ "$(cut -d, -f5,7,8,9 "$T/slowest" | head -3)" = "x.broken.test.,1,0,3.641
+big.example.test.,2,0,2.815
+mail.example.test.default.svc.cluster.local.,4,0,2.198" ] ||
+	fail "report slowest: $(head -3 "$T/slowest")"
+# The lookup time of the walk: its first query to its last answer at the client.
+want=$(sql "SELECT round((max(timestamp + latency_ns) - min(timestamp)) / 1e6, 3) FROM flows
+	WHERE name LIKE 'mail.example.test.%'")
+[ "$want" = "2.198" ] || fail "search walk lookup time $want"
+[ -z "$(report unanswered)" ] || fail "report unanswered: lab-basic has none: $(report unanswered)"
+[ -z "$(report unanswered-pods)" ] || fail "report unanswered-pods: $(report unanswered-pods)"
+[ "$(report searchpath)" = "default,dnsclient,1,1,3" ] || fail "report searchpath: $(report searchpath)"
+# unbound asked nsd 19 times (README: 1 + 1 + 2 for alias and its CNAME target + 1 + 1 + 5
+# for x.broken.test + 1 + 1 + 1 + 4 for big.example.test's UDP and TCP questions, each
+# truncated then TCP + 1) for 12 client flows; NXDOMAIN once, SERVFAIL on every broken try.
+report upstream | cut -d, -f1-7 >"$T/up"
+[ "$(cat "$T/up")" = "kube-system/coredns-5d78c9869d-91517,10.254.0.2:53,12,19,19,1,5" ] ||
+	fail "report upstream: $(cat "$T/up")"
+is "SELECT count(DISTINCT id || ':' || src_port) FROM dns WHERE netns_id = 4026532747
+	AND qr = 'Q' AND pkt_type = 'OUTGOING'" "19"
+[ "$(report rcodes)" = "2026-11-26T08:50:00Z,17,13,11,5,1,0,0,0" ] ||
+	fail "report rcodes: $(report rcodes)"
+# Several captures: a capture column first, in the report and in the SQL it prints.
+[ "$(report rcodes "$CAP" "$CAP" | cut -d, -f1)" = "$CAP" ] || fail "rcodes with two captures"
+"$Q" --report rcodes --show-sql "$CAP" "$CAP" | grep -q "^SELECT capture, strftime" ||
+	fail "--show-sql for two captures has no capture column"
+"$Q" --report rcodes --show-sql | grep -q "^SELECT strftime" ||
+	fail "--show-sql for one capture has a capture column"
+
 [ $fails = 0 ] && echo PASS
 exit $((fails > 0))
