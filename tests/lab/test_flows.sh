@@ -26,7 +26,7 @@ BIN=${1:?usage: test_flows.sh BINDIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
 lab_require ip iptables unbound nsd dig dnsperf getent python3 "$BIN/dnsreel-record" \
-	"$BIN/dnsreel-replay"
+	"$BIN/dnsreel-replay" "$BIN/dnsreel-query"
 export LAB_APP2=1
 lab_start drf
 [[ -n $LAB_NS_APP2 ]] || fail "lab.sh did not make the second app pod"
@@ -111,5 +111,21 @@ python3 "$HERE/flows_check.py" --recording-only "$WORK/truth.json" "$WORK/events
 python3 "$HERE/flows_check.py" "$WORK/truth.json" "$WORK/events.jsonl" "$WORK/flows.jsonl" || {
 	echo "capture kept: LAB_KEEP_WORK=1 to inspect $WORK" >&2
 	fail "flows differ from the ground truth"
+}
+
+# The same flows in SQL, and the per-pod report of the losses: the dropped query (dropq1) and
+# the first query of rtry2 were last seen on the node; dropq1's lookup got no answer at all,
+# rtry2's did (its retry). The dropped response (droprsp1) was last seen on the node too.
+{
+	python3 -c 'import json, sys
+print("\n".join(sorted(json.loads(l)["flow_id"] for l in open(sys.argv[1]))))' \
+		"$WORK/flows.jsonl" >"$WORK/ids.replay"
+	"$BIN/dnsreel-query" -o csv --no-header "$WORK/cap.reel" \
+		"SELECT flow_id FROM flows ORDER BY 1" >"$WORK/ids.sql" || fail "query flows"
+	cmp -s "$WORK/ids.replay" "$WORK/ids.sql" || fail "the flows table and replay --flows differ"
+	got=$("$BIN/dnsreel-query" -o csv --no-header --report unanswered-pods "$WORK/cap.reel") ||
+		fail "report unanswered-pods"
+	[[ $got == "default,dnsclient,query,node,2,2,1,2
+default,dnsclient,response,node,1,1,1,1" ]] || fail "report unanswered-pods: $got"
 }
 echo "PASS"
