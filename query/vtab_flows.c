@@ -264,7 +264,7 @@ struct build {
 	struct dnsreel_replay *rp;
 	struct dnsreel_flows *fl;
 	struct keymap keys;
-	const struct dnsreel_event *last_ev; /* the message count of one TCP packet */
+	uint64_t last_pos; /* where the last rec came from (0: none): messages of one packet */
 	uint32_t last_sub;
 };
 
@@ -278,8 +278,11 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 		int err;
 
 		dnsreel_replay__position(b->rp, &frame, &pos);
-		b->last_sub = rec->ev == b->last_ev ? b->last_sub + 1 : 0;
-		b->last_ev = rec->ev;
+		/* A TCP packet can complete several messages: the dns table numbers them. */
+		uint64_t at = dnsreel_q_event_key(rec->capture, (uint32_t)frame, pos + 1, 0);
+
+		b->last_sub = at == b->last_pos ? b->last_sub + 1 : 0;
+		b->last_pos = at;
 		err = keymap_put(&b->keys, ev_hash(rec->capture, rec->ev, rec->dns.id, rec->msg_len),
 				 dnsreel_q_event_key(rec->capture, (uint32_t)frame, pos, b->last_sub));
 		if (err)
