@@ -9,7 +9,7 @@
  *
  * A scan runs the replay engine over the session's captures into the flows library and keeps
  * the rows of the flows it wants. Pushed down: a time range on flows.timestamp (the client's
- * query) narrows the frames read to that range plus a flow window on either side, so flows at
+ * query) narrows the frames read to that range plus EDGE_NS on either side, so flows at
  * its edges come out whole; name = and flow_id = pick rows of that reconstruction (flow_id
  * through an index), so a join probing by flow_id reconstructs once. Reconstruction always
  * reads every event of the range: roles and lookups come out as without the constraint.
@@ -507,8 +507,10 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
 	return b->rows->err;
 }
 
-/* Flows whose client query lies this far outside a time range can still have events in it. */
-#define EDGE_NS (10 * 1000000000ll)
+/* Read this far beyond a time range: a flow's events lie within the flow window (10 s) of its
+ * client query, and its lookup's earlier flows within a lookup gap (6 s) or two before it (as
+ * replay --flows --since does). */
+#define EDGE_NS (22 * 1000000000ll)
 
 static int build_rows(const struct ftable *t, const struct dnsreel_query *q, const struct want *w,
 		      struct rows *rows, char *errbuf, size_t errlen)
