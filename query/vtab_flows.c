@@ -81,15 +81,7 @@ static const char flows_schema[] =
     "upstream_latency_ns INTEGER, slowest_hop_role TEXT, slowest_hop_netns_id INTEGER, "
     "slowest_ns INTEGER)";
 
-enum {
-	FE_FLOW_ID,
-	FE_EVENT_ID,
-	FE_CAPTURE,
-	FE_TIMESTAMP,
-	FE_NETNS_ID,
-	FE_ROLE,
-	FE_NCOLS
-};
+enum { FE_FLOW_ID, FE_EVENT_ID, FE_CAPTURE, FE_TIMESTAMP, FE_NETNS_ID, FE_ROLE, FE_NCOLS };
 static const char flow_events_schema[] = "CREATE TABLE x(flow_id TEXT, event_id INTEGER, "
 					 "capture TEXT, timestamp INTEGER, netns_id INTEGER, "
 					 "role TEXT)";
@@ -102,8 +94,8 @@ struct ftable {
 	int name_col;
 	int flow_id_col;
 };
-static const struct ftable flows_table = {flows_schema, FL_NCOLS, false, FL_TIMESTAMP, FL_NAME,
-					  FL_FLOW_ID};
+static const struct ftable flows_table = {flows_schema, FL_NCOLS, false,
+					  FL_TIMESTAMP, FL_NAME,  FL_FLOW_ID};
 static const struct ftable flow_events_table = {flow_events_schema, FE_NCOLS, true, -1, -1,
 						FE_FLOW_ID};
 
@@ -283,8 +275,9 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 
 		b->last_sub = at == b->last_pos ? b->last_sub + 1 : 0;
 		b->last_pos = at;
-		err = keymap_put(&b->keys, ev_hash(rec->capture, rec->ev, rec->dns.id, rec->msg_len),
-				 dnsreel_q_event_key(rec->capture, (uint32_t)frame, pos, b->last_sub));
+		err = keymap_put(
+		    &b->keys, ev_hash(rec->capture, rec->ev, rec->dns.id, rec->msg_len),
+		    dnsreel_q_event_key(rec->capture, (uint32_t)frame, pos, b->last_sub));
 		if (err)
 			return err;
 	}
@@ -454,7 +447,8 @@ static void flow_row(struct build *b, const struct dnsreel_flow *f)
 	if (u) {
 		if (u->query)
 			set_text(r, row, FL_UPSTREAM_SERVER,
-				 query_text(b, f, u->query, DNSREEL_F_DST, buf, sizeof(buf)), false);
+				 query_text(b, f, u->query, DNSREEL_F_DST, buf, sizeof(buf)),
+				 false);
 		if (u->answered) {
 			set_text(r, row, FL_UPSTREAM_RCODE, rcode_text(u->rcode, buf, sizeof(buf)),
 				 true);
@@ -525,7 +519,8 @@ static int build_rows(const struct ftable *t, const struct dnsreel_query *q, con
 		err = dnsreel_filter__new(&filter);
 		if (err)
 			return err;
-		dnsreel_filter__set_window(filter, w->lo > INT64_MIN + EDGE_NS ? w->lo - EDGE_NS : 1,
+		dnsreel_filter__set_window(filter,
+					   w->lo > INT64_MIN + EDGE_NS ? w->lo - EDGE_NS : 1,
 					   w->hi < INT64_MAX - EDGE_NS ? w->hi + EDGE_NS : 0);
 		ro.filter = filter;
 	}
@@ -553,7 +548,6 @@ static int build_rows(const struct ftable *t, const struct dnsreel_query *q, con
 }
 
 /* ---- the module ----------------------------------------------------------------------------- */
-
 
 /* The rows of one scan, shared by the cursors reading them and kept by the table for the next
  * scan with the same constraints (a cursor of a nested scan must not see them replaced). */
@@ -589,7 +583,8 @@ static void merge_rows(const struct rowset *rs, uint32_t *v, uint32_t *tmp, size
 	merge_rows(rs, v, tmp, h);
 	merge_rows(rs, v + h, tmp, n - h);
 	while (i < h && j < n)
-		tmp[k++] = strcmp(row_flow_id(rs, v[j]), row_flow_id(rs, v[i])) < 0 ? v[j++] : v[i++];
+		tmp[k++] =
+		    strcmp(row_flow_id(rs, v[j]), row_flow_id(rs, v[i])) < 0 ? v[j++] : v[i++];
 	while (i < h)
 		tmp[k++] = v[i++];
 	while (j < n)
@@ -643,7 +638,7 @@ struct fvtab {
  * skipping those of another name when name = was pushed down. */
 struct fcur {
 	sqlite3_vtab_cursor base;
-	struct rowset *rs; /* referenced */
+	struct rowset *rs;     /* referenced */
 	const uint32_t *order; /* by_flow_id, or NULL: rows in order */
 	size_t i, end;	       /* position in order (or the row), end of the walk */
 	char *name;	       /* NULL = any */
@@ -662,7 +657,8 @@ static void cur_settle(struct fcur *c)
 		return;
 	for (; c->i < c->end; c->i++) {
 		const struct cell *cl =
-		    &c->rs->rows.cells[cur_row(c) * (size_t)c->rs->rows.ncols + (size_t)c->name_col];
+		    &c->rs->rows
+			 .cells[cur_row(c) * (size_t)c->rs->rows.ncols + (size_t)c->name_col];
 
 		if (cl->s && !strcasecmp(cl->s, c->name))
 			return;

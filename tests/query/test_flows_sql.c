@@ -162,8 +162,9 @@ static void check_captures(const char *const *caps, size_t n)
 		return;
 	count_direct(caps, n, &nf, &ne);
 	CHECKF(nf > 0, "%s: no flows", caps[0]);
-	CHECKF(one_int(db, "SELECT count(*) FROM flows") == (int64_t)nf, "%s: flows %lld, want %llu",
-	       caps[0], (long long)one_int(db, "SELECT count(*) FROM flows"), (unsigned long long)nf);
+	CHECKF(one_int(db, "SELECT count(*) FROM flows") == (int64_t)nf,
+	       "%s: flows %lld, want %llu", caps[0],
+	       (long long)one_int(db, "SELECT count(*) FROM flows"), (unsigned long long)nf);
 	CHECKF(one_int(db, "SELECT count(*) FROM flow_events") == (int64_t)ne,
 	       "%s: flow_events, want %llu", caps[0], (unsigned long long)ne);
 	/* Every flow event names a dns row (a full scan of dns: looked up one by one, the dns
