@@ -41,6 +41,9 @@ if [ "$PART" = sqlite3 ]; then
 		"SELECT count(*), count(DISTINCT event_id) FROM flow_events" 2>&1)
 	[ "$got" = "18|1
 327|327" ] || fail "extension: $got"
+	got=$(sqlite3 :memory: ".load ${EXT%.so}" \
+		"CREATE VIRTUAL TABLE temp.f USING flows('$CAP')" "SELECT count(*) FROM temp.f" 2>&1)
+	[ "$got" = "18" ] || fail "extension, a named capture: $got"
 	[ $fails = 0 ] && echo PASS
 	exit $((fails > 0))
 fi
