@@ -11,8 +11,53 @@
 
 /* Role of each netns a transaction crossed: the origin sent it, a netns that received it and
  * sent it on passed it (node), the last that received it without sending it on served it. */
-static enum dnsreel_flow_role tx_role(const struct tx *t, bool root, enum dnsreel_flow_role origin,
-				      uint32_t cap, uint64_t netns)
+/* Whether addr is one of the netns's own addresses (its context's ips list). */
+static bool addr_is_local(const struct dnsreel_flows *fl, uint32_t cap, uint64_t netns,
+			  uint8_t ipv, const uint8_t addr[16])
+{
+	const struct dnsreel_netns_ctx *ns = dnsreel_ctx__netns(fl->ctx, cap, netns);
+	if (!ns || !ns->ips[0])
+		return false;
+	char a[DNSREEL_ADDR_TEXT_LEN];
+	size_t al = dnsreel_addr_text(ipv, addr, -1, a);
+	for (const char *p = ns->ips; *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == al && !memcmp(p, a, al))
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+/* A netns that received the query and never sent it on either served it (it answered, asked
+ * upstream, or owns the address the query was sent to) or dropped it on the way (a node's
+ * firewall). Only the first is a forwarder. */
+static bool served_here(const struct dnsreel_flows *fl, const struct tx *t, bool root,
+			uint32_t cap, uint64_t netns)
+{
+	for (size_t i = 0; i < t->nobs; i++) {
+		const struct obs *o = &t->obs[i];
+		if (o->capture != cap || o->netns != netns)
+			continue;
+		if (o->qr && o->pkt_type == DNSREEL_PKT_OUTGOING)
+			return true;
+		if (!o->qr && o->full >= 0) {
+			const struct dnsreel_event *ev = &t->full[o->full].ev;
+			if (addr_is_local(fl, cap, netns, ev->ip_version, ev->dst_addr))
+				return true;
+		}
+	}
+	for (size_t u = 0; root && u < t->nup; u++)
+		if (t->up[u]->origin_cap == cap && t->up[u]->origin_netns == netns)
+			return true;
+	return false;
+}
+
+static enum dnsreel_flow_role tx_role(const struct dnsreel_flows *fl, const struct tx *t, bool root,
+				      enum dnsreel_flow_role origin, uint32_t cap, uint64_t netns)
 {
 	if (cap == t->origin_cap && netns == t->origin_netns)
 		return origin;
@@ -26,7 +71,7 @@ static enum dnsreel_flow_role tx_role(const struct tx *t, bool root, enum dnsree
 		else if (o->pkt_type == DNSREEL_PKT_HOST)
 			q_in = true;
 	}
-	if (q_in && !q_out)
+	if (q_in && !q_out && served_here(fl, t, root, cap, netns))
 		return root && origin == DNSREEL_ROLE_CLIENT ? DNSREEL_ROLE_FORWARDER
 							     : DNSREEL_ROLE_UPSTREAM;
 	return DNSREEL_ROLE_NODE;
@@ -64,7 +109,7 @@ static int tx_hops(struct dnsreel_flows *fl, const struct tx *t, size_t ti, bool
 			if (reserve((void **)&fl->hops, &fl->hops_cap, h + 1, sizeof(*fl->hops)))
 				return -ENOMEM;
 			struct dnsreel_flow_hop *p = &fl->hops[h];
-			p->role = tx_role(t, root, origin, o->capture, o->netns);
+			p->role = tx_role(fl, t, root, origin, o->capture, o->netns);
 			p->capture = o->capture;
 			p->netns = o->netns;
 			p->ifindex = o->ifindex;
@@ -183,7 +228,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
 		if (o->qr && o->pkt_type == DNSREEL_PKT_OUTGOING &&
-		    tx_role(t, true, f.client_role, o->capture, o->netns) ==
+		    tx_role(fl, t, true, f.client_role, o->capture, o->netns) ==
 			DNSREEL_ROLE_FORWARDER) {
 			fwd_answer = o->wall;
 			break;
@@ -229,7 +274,7 @@ static int emit(struct dnsreel_flows *fl, struct tx *t)
 		f.lost.response = last->qr;
 		f.lost.capture = last->capture;
 		f.lost.netns = last->netns;
-		f.lost.role = tx_role(t, true, f.client_role, last->capture, last->netns);
+		f.lost.role = tx_role(fl, t, true, f.client_role, last->capture, last->netns);
 		f.lost.after_ns = last->wall;
 	}
 
