@@ -74,18 +74,27 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 	char path[4096], segdir[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	snprintf(segdir, sizeof(segdir), "%s/seg", dir);
-	bool have_index = stat(path, &st) == 0;
-	bool have_seg = stat(segdir, &st) == 0 && S_ISDIR(st.st_mode);
+	bool have_index = lstat(path, &st) == 0 || errno != ENOENT;
+	bool seg_exists = stat(segdir, &st) == 0;
+	bool have_seg = seg_exists && S_ISDIR(st.st_mode);
 	if (!have_index && !have_seg) {
 		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
 			      "%s: not a capture (no index.sqlite and no seg/)", dir);
+		goto fail;
+	}
+	if (!have_seg) {
+		/* the segments are the evidence; an index alone has no events to give */
+		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
+			      "%s/seg: %s: the capture's segments are gone (copy the whole "
+			      "NAME.reel directory)",
+			      dir, seg_exists ? "not a directory" : "missing");
 		goto fail;
 	}
 	err = 1;
 	if (have_index && !(flags & DNSREEL_CAPR_SCAN)) {
 		char ibuf[512] = "";
 		err = dr_index_load(path, &r->cat, ibuf, sizeof(ibuf));
-		if (err == DNSREEL_E_VERSION || err == -ENOMEM || !have_seg) {
+		if (err == DNSREEL_E_VERSION || err == -ENOMEM) {
 			dr_errf(errbuf, errlen, err, "%s", ibuf[0] ? ibuf : dnsreel_strerror(err));
 			goto fail;
 		}
@@ -98,11 +107,6 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 		}
 	}
 	if (err) {
-		if (!have_seg) {
-			err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE, "%s: no seg/ directory",
-				      dir);
-			goto fail;
-		}
 		r->scanned = true;
 		int p = dr_scan_capture(dir, &r->cat, note_problem, r);
 		if (p < 0) {
@@ -217,9 +221,9 @@ static int seg_fd(struct dnsreel_capr *r, uint32_t seg)
 		close(r->fd);
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/seg/%06u.zst", r->dir, seg);
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	r->fd = dr_open_regular(path);
 	r->fdseg = seg;
-	return r->fd >= 0 ? r->fd : -errno;
+	return r->fd;
 }
 
 int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_block *blk,
@@ -233,7 +237,9 @@ int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_bl
 	snprintf(name, sizeof(name), "seg/%06u.zst", fi->segment);
 	int fd = seg_fd(r, fi->segment);
 	if (fd < 0)
-		return dr_errf(errbuf, errlen, fd, "%s/%s: %s", r->dir, name, dnsreel_strerror(fd));
+		return dr_errf(errbuf, errlen, fd, "%s/%s: offset 0: %s", r->dir, name,
+			       fd == DNSREEL_E_NOTREG ? "not a regular file"
+						      : dnsreel_strerror(fd));
 	if (fi->length > DR_MAX_ZLEN + DR_MAX_REC)
 		return dr_errf(errbuf, errlen, DNSREEL_E_CORRUPT,
 			       "%s/%s: offset %llu: frame length %u out of range", r->dir, name,

@@ -302,6 +302,10 @@ typedef void (*dr_problem_fn)(void *ctx, const char *msg);
  * block (catalog summaries need it). Returns problems found or a negative error. */
 int dr_list_segments(const char *dir, uint32_t **out, size_t *n);
 int dr_read_file(const char *path, uint8_t **out, size_t *len);
+/* Opens path read-only without blocking (a FIFO or device never hangs a reader) and refuses
+ * anything but a regular file: returns the fd, -errno, or DNSREEL_E_NOTREG. */
+#define DNSREEL_E_NOTREG DNSREEL_E_NOTCAPTURE
+int dr_open_regular(const char *path);
 /* Feeds one segment's bytes (named name in messages) into the catalog. Returns problems found
  * (>= 0) or a negative error that stops everything (newer version, no memory). */
 int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const char *name,

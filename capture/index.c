@@ -336,9 +336,12 @@ static int check_schema(sqlite3 *db, char *errbuf, size_t errlen, const char *pa
 int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return dr_errf(errbuf, errlen, -errno, "%s: %s", path, strerror(errno));
+	/* SQLite would block forever opening a FIFO: check the file without blocking first */
+	int fd = dr_open_regular(path);
+	if (fd < 0)
+		return dr_errf(errbuf, errlen, fd, "%s: %s", path,
+			       fd == DNSREEL_E_NOTREG ? "not a regular file" : strerror(-fd));
+	close(fd);
 	sqlite3 *db = NULL;
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

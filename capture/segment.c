@@ -676,13 +676,31 @@ int dr_list_segments(const char *dir, uint32_t **out, size_t *n)
 	return 0;
 }
 
+int dr_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return DNSREEL_E_NOTREG;
+	}
+	return fd;
+}
+
 int dr_read_file(const char *path, uint8_t **out, size_t *len)
 {
 	*out = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = dr_open_regular(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int e = -errno;
@@ -727,6 +745,10 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 	if (!sg)
 		return -ENOMEM;
 	sg->bytes = len;
+	bool meta = false;
+	if (len == 0)
+		problem(fn, pctx, &problems, "%s: offset 0: empty segment (no segment header)",
+			name);
 	for (;;) {
 		struct dr_item it;
 		const char *msg = NULL;
@@ -782,6 +804,7 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 			if (!err) {
 				c->meta = m;
 				c->have_meta = true;
+				meta = true;
 			}
 			break;
 		}
@@ -812,6 +835,14 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 		case DR_REC_BLOCK: {
 			struct dnsreel_event *ev;
 			uint8_t *arena;
+			if (!meta && !c->have_meta) {
+				/* the clock offset and version come from META: without one the
+				 * block's wall times are unknown */
+				problem(fn, pctx, &problems,
+					"%s: offset %llu: block before any segment header (META)",
+					name, (unsigned long long)it.off);
+				meta = true;
+			}
 			err = dr_block_decode(dctx, &it, &ev, &arena, &msg);
 			if (err == -ENOMEM)
 				return err;
@@ -893,7 +924,8 @@ int dr_scan_capture(const char *dir, struct dr_catalog *c, dr_problem_fn fn, voi
 		if (err) {
 			int cnt = 0;
 			problem(fn, pctx, &cnt, "%s: offset 0: cannot read: %s", name,
-				dnsreel_strerror(err));
+				err == DNSREEL_E_NOTREG ? "not a regular file"
+							: dnsreel_strerror(err));
 			problems += cnt;
 			continue;
 		}
