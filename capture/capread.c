@@ -45,6 +45,37 @@ static uint64_t file_size(const char *dir, const char *name)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+/* The META record that starts segment seg: 1 found, 0 none readable (damage is left to the
+ * scanners), DNSREEL_E_VERSION with *m's version filled for a newer major. */
+static int segment_meta(const char *dir, uint32_t seg, struct dnsreel_meta *m)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg/%06u.zst", dir, seg);
+	int fd = dr_open_regular(path);
+	if (fd < 0)
+		return 0;
+	uint8_t h[DR_REC_HDR];
+	int found = 0;
+	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && dr_rd32(h) == DR_SKIP_MAGIC &&
+	    h[8] == DR_REC_META) {
+		uint32_t size = dr_rd32(h + 4);
+		uint8_t *rec = size >= 8 && size <= DR_MAX_REC ? malloc(8 + (size_t)size) : NULL;
+		if (rec && pread(fd, rec, 8 + (size_t)size, 0) == (ssize_t)(8 + size)) {
+			struct dr_scan sc = {rec, 8 + (size_t)size, 0};
+			struct dr_item it;
+			const char *msg;
+			uint32_t sn;
+			if (dr_scan_next(&sc, &it, &msg) == 1 && it.type == DR_REC_META) {
+				int err = dr_meta_de(it.body, it.body_len, m, &sn);
+				found = err == DNSREEL_E_VERSION ? err : !err;
+			}
+		}
+		free(rec);
+	}
+	close(fd);
+	return found;
+}
+
 int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 		       const struct dnsreel_capr_opts *opts, char *errbuf, size_t errlen)
 {
@@ -98,11 +129,48 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 			dr_errf(errbuf, errlen, err, "%s", ibuf[0] ? ibuf : dnsreel_strerror(err));
 			goto fail;
 		}
+		if (!err && r->cat.nsegs) {
+			/* the index is only a cache: its version and clock must be the segments' */
+			uint32_t first = r->cat.segs[0].segment;
+			for (size_t k = 1; k < r->cat.nsegs; k++)
+				if (r->cat.segs[k].segment < first)
+					first = r->cat.segs[k].segment;
+			struct dnsreel_meta sm;
+			int f = segment_meta(dir, first, &sm);
+			const struct dnsreel_meta *im = &r->cat.meta;
+			if (f == DNSREEL_E_VERSION) {
+				err = dr_errf(errbuf, errlen, f,
+					      "%s/seg/%06u.zst: offset 0: written by format version "
+					      "%u.%u; this dnsreel (%s) reads format %d.x and older: "
+					      "upgrade dnsreel",
+					      dir, first, sm.format_major, sm.format_minor,
+					      DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
+				goto fail;
+			}
+			if (f == 1 && (sm.format_major != im->format_major ||
+				       sm.format_minor != im->format_minor ||
+				       sm.boot_to_wall_ns != im->boot_to_wall_ns ||
+				       strcmp(sm.capture_id, im->capture_id))) {
+				snprintf(ibuf, sizeof(ibuf),
+					 "%.300s: capture_info (format %u.%u, boot_to_wall_ns %lld) "
+					 "disagrees with seg/%06u.zst META (format %u.%u, "
+					 "boot_to_wall_ns %lld)",
+					 path, im->format_major, im->format_minor,
+					 (long long)im->boot_to_wall_ns, first, sm.format_major,
+					 sm.format_minor, (long long)sm.boot_to_wall_ns);
+				err = DNSREEL_E_INDEX;
+			}
+		}
 		if (err) {
 			/* a damaged index is only a cache: fall back to the segments */
 			dr_catalog_free(&r->cat);
 			snprintf(r->first_problem, sizeof(r->first_problem),
 				 "%s (scanned the segments instead)", ibuf);
+			r->problems = 1;
+		} else if (r->cat.damage[0]) {
+			snprintf(r->first_problem, sizeof(r->first_problem),
+				 "%.200s: verify --reindex left damaged frames out: %.250s", path,
+				 r->cat.damage);
 			r->problems = 1;
 		}
 	}
@@ -114,6 +182,20 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 				      r->first_problem[0] ? r->first_problem : dnsreel_strerror(p));
 			goto fail;
 		}
+	}
+	struct dnsreel_capr_summary su;
+	dnsreel_capr__summary(r, &su);
+	int64_t w;
+	if (su.frames && (dnsreel_wall_ns(su.first_ts, r->cat.meta.boot_to_wall_ns, &w) ||
+			  dnsreel_wall_ns(su.last_ts, r->cat.meta.boot_to_wall_ns, &w))) {
+		/* every event lies inside its frame's range, so checking the extremes here makes
+		 * every later ts + boot_to_wall_ns safe */
+		err = dr_errf(errbuf, errlen, DNSREEL_E_CORRUPT,
+			      "%s/%s: boot_to_wall_ns %lld puts events outside the years "
+			      "1970..2262 (damaged clock offset)",
+			      dir, r->scanned ? "seg (META)" : "index.sqlite",
+			      (long long)r->cat.meta.boot_to_wall_ns);
+		goto fail;
 	}
 	r->bytes_index = file_size(dir, "index.sqlite") + file_size(dir, "index.sqlite-wal");
 	*out = r;

@@ -281,6 +281,8 @@ struct dr_catalog {
 	/* hash indexes for upserts (slot = element index + 1, 0 empty); capacity a power of 2 */
 	uint32_t *hnetns, *hprocs, *hsvcs;
 	size_t hcapnetns, hcapprocs, hcapsvcs;
+	/* capture_info "damage": what verify --reindex found and left out ("" = none) */
+	char damage[512];
 };
 void dr_catalog_free(struct dr_catalog *c);
 int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *fi);

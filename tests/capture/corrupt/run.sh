@@ -3,7 +3,8 @@
 # the committed lab capture (tests/data/lab-basic.reel) the way a crash, a bad copy or an
 # attacker would, and expect, one line per tool run:
 #   TOOL EXIT TEXT
-# TOOL is info, verify, reindex (verify --reindex), replay or query (SELECT count(*) FROM dns);
+# TOOL is info, verify, reindex (verify --reindex), replay[:ARGS] or query (SELECT count(*) FROM
+# dns), or absent (TEXT names a file that must not exist in the capture);
 # the tool runs on the damaged copy (after the runs of the lines above it) and must exit with
 # EXIT and print TEXT (a fixed string, "-" for nothing to check) on stdout or stderr. A tool
 # that takes longer than 20 s counts as hanging. Usage: run.sh BINDIR CORPUSDIR BASECAPTURE
@@ -20,10 +21,9 @@ for c in "$corpus"/*/; do
 	name=$(basename "$c")
 	[ -f "$c/expect" ] || continue
 	cases=$((cases + 1))
-	rm -rf "$tmp/c.reel" "$tmp/side"
+	rm -rf "$tmp/c.reel"
 	cp -R "$base" "$tmp/c.reel"
-	mkdir "$tmp/side"
-	if ! (cd "$tmp" && BIN="$bin" SIDE="$tmp/side" sh "$c/setup.sh" c.reel) \
+	if ! (cd "$tmp" && BIN="$bin" HERE="$corpus" sh "$c/setup.sh" c.reel) \
 		>"$tmp/setup.log" 2>&1; then
 		echo "FAIL: $name: setup.sh failed: $(head -c 400 "$tmp/setup.log")" >&2
 		fails=$((fails + 1))
@@ -31,11 +31,23 @@ for c in "$corpus"/*/; do
 	fi
 	while read -r tool want text; do
 		case $tool in '' | '#'*) continue ;; esac
+		# TOOL:A,B passes the extra arguments A B (replay:-F,name==x.)
+		args=
+		case $tool in *:*) args=$(echo "${tool#*:}" | tr , ' ') ;; esac
+		tool=${tool%%:*}
 		case $tool in
+		absent) # the file TEXT must not exist in the capture (readers write nothing)
+			[ -e "$tmp/c.reel/$text" ] && {
+				echo "FAIL: $name: readers created $text in the capture" >&2
+				fails=$((fails + 1))
+			}
+			continue
+			;;
 		info) set -- "$bin/dnsreel-info" "$tmp/c.reel" ;;
 		verify) set -- "$bin/dnsreel-verify" "$tmp/c.reel" ;;
 		reindex) set -- "$bin/dnsreel-verify" --reindex "$tmp/c.reel" ;;
-		replay) set -- "$bin/dnsreel-replay" "$tmp/c.reel" ;;
+		# shellcheck disable=SC2086
+		replay) set -- "$bin/dnsreel-replay" $args "$tmp/c.reel" ;;
 		query) set -- "$bin/dnsreel-query" "$tmp/c.reel" "SELECT count(*) FROM dns" ;;
 		*)
 			echo "FAIL: $name: unknown tool '$tool' in expect" >&2
