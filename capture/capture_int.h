@@ -259,6 +259,10 @@ struct dr_segment {
 	uint32_t frames;
 	uint64_t events;
 	int64_t first_ts, last_ts;
+	/* scanning only: the segment ends in a partial item starting at torn_at (a crash while
+	 * writing), with nothing intact after it */
+	bool torn;
+	uint64_t torn_at;
 };
 
 /* Everything an index holds, in memory: what scanning the segments produces and what the

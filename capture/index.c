@@ -234,7 +234,9 @@ int dr_index_put_counter(sqlite3 *db, const char *name, uint64_t v)
 /* Time range and totals, derived from the frames so writer and reindex agree. */
 int dr_index_put_end(sqlite3 *db, const struct dr_catalog *c)
 {
-	(void)c;
+	if (c && c->damage[0] && run(db, "INSERT OR REPLACE INTO capture_info VALUES('damage', ?)", "t",
+				c->damage))
+		return DNSREEL_E_SQLITE;
 	return exec1(db,
 		     "INSERT OR REPLACE INTO capture_info SELECT 'first_ts', min(first_ts) "
 		     "FROM frames;"

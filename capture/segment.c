@@ -769,7 +769,14 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 				problem(fn, pctx, &problems,
 					"%s: offset %zu: %s; skipped %zu damaged bytes", name, bad,
 					msg, next - bad);
-			else
+			else if (r == DNSREEL_E_TRUNCATED) {
+				sg->torn = true;
+				sg->torn_at = bad;
+				problem(fn, pctx, &problems,
+					"%s: offset %zu: %s: a torn last frame (%zu bytes, a crash "
+					"while writing); verify --reindex moves it aside",
+					name, bad, msg, len - bad);
+			} else
 				problem(fn, pctx, &problems, "%s: offset %zu: %s", name, bad, msg);
 			if (!next)
 				break;
