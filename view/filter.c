@@ -113,7 +113,11 @@ static int parse_ns(const char *s, int64_t *out)
 		     {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcasecmp(end, units[i].u) == 0) {
-			*out = (int64_t)(v * units[i].mul);
+			double r = v * units[i].mul;
+			/* beyond int64 the conversion is undefined (1e99 matched everything) */
+			if (!(r >= -9.2e18 && r <= 9.2e18))
+				return -1;
+			*out = (int64_t)r;
 			return 0;
 		}
 	return -1;

@@ -109,6 +109,12 @@ static void test_ops(void)
 	CHECK_INT(m1("latency_ns>20ms", &rr), 1);
 	CHECK_INT(m1("latency_ns>=0.5s", &rr), 0);
 	CHECK_INT(m1("latency_ns<1s", &rr), 1);
+	/* past int64 the value is refused, not converted into whatever the cast gives */
+	CHECK_INT(m1("latency_ns>1e99", &rr), -1);
+	CHECK_INT(m1("latency_ns<-1e99", &rr), -1);
+	CHECK_INT(m1("latency_ns>nan", &rr), -1);
+	CHECK_INT(m1("latency_ns>1e9h", &rr), -1);
+	CHECK_INT(m1("latency_ns>1h", &rr), 0);
 
 	/* fields with a raw number */
 	CHECK_INT(m1("qtype==A", &rq), 1);
