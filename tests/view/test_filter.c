@@ -190,6 +190,18 @@ static void test_ops(void)
 	CHECK_INT(m1("name", &rq), -1);
 	CHECK_INT(m1("==x", &rq), -1);
 	CHECK_INT(m1("name~(", &rq), -1);
+	/* back-references have no cost bound: refused; nested repeats match without backtracking */
+	CHECK_INT(m1("name~(w)\\1", &rq), -1);
+	CHECK_INT(m1("name~^(w+)+\\.example", &rq), 1);
+	CHECK_INT(m1("name~^((w|ww)+)+x$", &rq), 0);
+	CHECK_INT(m1("name!~^((w|ww)+)+x$", &rq), 1);
+	{
+		char big[1100];
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "name~", 5);
+		big[sizeof(big) - 1] = 0;
+		CHECK_INT(m1(big, &rq), -1); /* longer than 1024 bytes */
+	}
 	CHECK_INT(m1("qtype>bogus", &rq), -1);
 	CHECK_INT(m1("timestamp>yesterday-ish", &rq), -1);
 }
