@@ -44,6 +44,7 @@ struct dnsreel_filter {
 	int64_t since, until;
 	uint64_t *pnetns; /* prune storage */
 	size_t pn, pcap;
+	bool poom; /* a netns could not be listed: prune by netns must not be used */
 };
 
 int dnsreel_filter__new(struct dnsreel_filter **out)
@@ -615,8 +616,10 @@ static void add_netns(struct dnsreel_filter *f, uint64_t netns)
 	if (f->pn == f->pcap) {
 		size_t nc = f->pcap ? f->pcap * 2 : 16;
 		uint64_t *nn = realloc(f->pnetns, nc * sizeof(*nn));
-		if (!nn)
+		if (!nn) {
+			f->poom = true;
 			return;
+		}
 		f->pnetns = nn;
 		f->pcap = nc;
 	}
@@ -674,6 +677,7 @@ void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *c
 		return;
 
 	f->pn = 0;
+	f->poom = false;
 	if (netns_listed) {
 		/* candidates: the netns named, each checked against all netns-only terms */
 		for (size_t i = 0; i < f->n; i++) {
@@ -701,6 +705,8 @@ void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *c
 		struct prune_walk w = {f, ctx, capture, 0};
 		dnsreel_ctx__each_netns(ctx, capture, walk_ns, &w);
 	}
+	if (f->poom)
+		return; /* fail open: a list missing a netns would drop its events silently */
 	if (!f->pn) {
 		p->since_wall_ns = INT64_MAX; /* no netns can match */
 		return;
