@@ -2,7 +2,9 @@
  * header times, and the checked boot->wall time arithmetic.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -14,6 +16,7 @@
 #include "capture.h"
 #include "capture_int.h"
 #include "dnsreel.h"
+#include "synth.h"
 
 /* A real two-event block body from the encoder (event times 0 and 1000). */
 static void two_event_body(struct dr_buf *body)
@@ -84,8 +87,102 @@ static void test_block_count(void)
 	dr_buf_free(&body);
 }
 
+struct msgs {
+	char text[64][600];
+	int n;
+};
+
+static void keep(void *ctx, const char *msg)
+{
+	struct msgs *m = ctx;
+	if (m->n < 64)
+		snprintf(m->text[m->n], sizeof(m->text[0]), "%s", msg);
+	m->n++;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* The file scanner reads a segment item by item instead of whole: on every damage (flips,
+ * cuts, foreign skippable frames, garbage runs) it must give the catalog and the problems the
+ * in-memory scanner gives for the same bytes. */
+static void test_scan_equivalence(void)
+{
+	char dir[] = "/tmp/dnsreel-untrusted-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char cap[128], seg[160];
+	snprintf(cap, sizeof(cap), "%s/a.reel", dir);
+	snprintf(seg, sizeof(seg), "%s/seg/000001.zst", cap);
+	struct dnsreel_synth_opts so = {.seed = 3, .multi_hop = true};
+	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .block_events = 200, .no_fsync = true};
+	CHECK_INT(dnsreel_synth_write_capture(cap, &so, &wo, 3000), 0);
+	uint8_t *orig;
+	size_t olen;
+	CHECK_INT(dr_read_file(seg, &orig, &olen), 0);
+	int problems = 0, torn = 0, foreign = 0;
+	for (int round = 0; round < 300; round++) {
+		struct dr_buf b = {0};
+		size_t cut = round % 3 == 0 ? (size_t)(rnd() % olen) : olen;
+		dr_put(&b, orig, cut);
+		for (int k = 0, nf = (int)(rnd() % 4); k < nf && b.len; k++)
+			b.p[rnd() % b.len] ^= (uint8_t)(1u << (rnd() % 8));
+		if (round % 5 == 1) {
+			/* a foreign skippable frame, possibly claiming more than the file holds */
+			uint8_t f[16] = {0x50, 0x2A, 0x4D, 0x18};
+			dr_le32(f + 4, round % 10 == 1 ? 8 : 0x7fffffff);
+			dr_put(&b, f, sizeof(f));
+			dr_put(&b, orig, olen / 3);
+		}
+		if (round % 7 == 2)
+			for (int k = 0; k < 100000; k++)
+				dr_put8(&b, (uint8_t)rnd());
+		FILE *fp = fopen(seg, "wb");
+		CHECK(fp && fwrite(b.p, 1, b.len, fp) == b.len);
+		if (fp)
+			fclose(fp);
+		struct dr_catalog cf, cb;
+		memset(&cf, 0, sizeof(cf));
+		memset(&cb, 0, sizeof(cb));
+		struct msgs mf = {.n = 0}, mb = {.n = 0};
+		int rf = dr_scan_capture(cap, &cf, keep, &mf);
+		int rb = dr_scan_segment_buf(b.p, b.len, 1, "seg/000001.zst", &cb, NULL, keep, &mb);
+		dr_catalog_sort_frames(&cb);
+		CHECKF(rf == rb, "round %d: %d vs %d problems", round, rf, rb);
+		problems += rf > 0 ? rf : 0;
+		torn += cf.nsegs && cf.segs[0].torn;
+		for (int i = 0; i < mf.n && i < 64; i++)
+			foreign += strstr(mf.text[i], "foreign") != NULL;
+		CHECK_INT(cf.nframes, cb.nframes);
+		for (size_t i = 0; i < cf.nframes && i < cb.nframes; i++)
+			CHECK(cf.frames[i].fi.offset == cb.frames[i].fi.offset &&
+			      cf.frames[i].fi.events == cb.frames[i].fi.events);
+		CHECK(cf.nsegs == 1 && cb.nsegs == 1 && cf.segs[0].torn == cb.segs[0].torn &&
+		      cf.segs[0].torn_at == cb.segs[0].torn_at);
+		for (int i = 0; i < mf.n && i < mb.n && i < 64; i++)
+			CHECKF(!strcmp(mf.text[i], mb.text[i]), "round %d: '%s' vs '%s'", round,
+			       mf.text[i], mb.text[i]);
+		dr_catalog_free(&cf);
+		dr_catalog_free(&cb);
+		dr_buf_free(&b);
+	}
+	/* the damage reached every path: problems, torn tails, foreign frames stepped over */
+	CHECKF(problems > 300 && torn > 50 && foreign > 10, "problems %d, torn %d, foreign %d",
+	       problems, torn, foreign);
+	free(orig);
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
+	test_scan_equivalence();
 	test_block_times();
 	test_block_count();
 	return check_failures ? 1 : 0;
