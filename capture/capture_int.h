@@ -287,6 +287,8 @@ struct dr_catalog {
 	size_t hcapnetns, hcapprocs, hcapsvcs;
 	/* capture_info "damage": what verify --reindex found and left out ("" = none) */
 	char damage[512];
+	/* capture_info "frames" and "events" when present (-1 = absent): index loads only */
+	int64_t info_frames, info_events;
 };
 void dr_catalog_free(struct dr_catalog *c);
 int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *fi);

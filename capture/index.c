@@ -400,6 +400,7 @@ static int load_meta(sqlite3 *db, struct dr_catalog *c, const char *path, char *
 		return dr_errf(errbuf, errlen, DNSREEL_E_INDEX, "%s: %s", path, sqlite3_errmsg(db));
 	struct dnsreel_meta *m = &c->meta;
 	memset(m, 0, sizeof(*m));
+	c->info_frames = c->info_events = -1;
 	bool have_major = false;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -439,6 +440,10 @@ static int load_meta(sqlite3 *db, struct dr_catalog *c, const char *path, char *
 			m->snaplen = (uint32_t)v;
 		else if (!strcmp(k, "damage"))
 			col_text(st, 1, c->damage, sizeof(c->damage));
+		else if (!strcmp(k, "frames") && sqlite3_column_type(st, 1) == SQLITE_INTEGER)
+			c->info_frames = v;
+		else if (!strcmp(k, "events") && sqlite3_column_type(st, 1) == SQLITE_INTEGER)
+			c->info_events = v;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -706,6 +711,15 @@ static int check_frames(const struct dr_catalog *c, const char *path, char *errb
 		events += f->events;
 		prev = f;
 	}
+	uint64_t all_events = 0;
+	for (size_t i = 0; i < c->nframes; i++)
+		all_events += c->frames[i].fi.events;
+	if ((c->info_frames >= 0 && (uint64_t)c->info_frames != c->nframes) ||
+	    (c->info_events >= 0 && (uint64_t)c->info_events != all_events))
+		return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+			       "%s: capture_info says %" PRId64 " frames, %" PRId64
+			       " events; the frames table lists %zu, %" PRIu64,
+			       path, c->info_frames, c->info_events, c->nframes, all_events);
 	for (size_t k = 0; k < c->nsegs; k++) {
 		bool listed = false;
 		for (size_t i = 0; i < c->nframes && !listed; i++)
