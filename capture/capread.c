@@ -380,6 +380,27 @@ void dnsreel_block__release(struct dnsreel_block *blk)
 	memset(blk, 0, sizeof(*blk));
 }
 
+/* Frames from before on that refresh added must keep every ts + boot_to_wall_ns in range, as
+ * open checked for the first ones: otherwise they are dropped again and the capture is
+ * reported damaged. */
+static int drop_bad_walls(struct dnsreel_capr *r, size_t before, int added)
+{
+	for (size_t i = before; i < r->cat.nframes; i++) {
+		const struct dnsreel_frame_info *f = &r->cat.frames[i].fi;
+		int64_t w;
+		if (dnsreel_wall_ns(f->first_ts, r->cat.meta.boot_to_wall_ns, &w) ||
+		    dnsreel_wall_ns(f->last_ts, r->cat.meta.boot_to_wall_ns, &w)) {
+			for (size_t k = before; k < r->cat.nframes; k++) {
+				free(r->cat.frames[k].netns_own);
+				free(r->cat.frames[k].bloom_own);
+			}
+			r->cat.nframes = before;
+			return DNSREEL_E_CORRUPT;
+		}
+	}
+	return added;
+}
+
 int dnsreel_capr__refresh(struct dnsreel_capr *r)
 {
 	if (r->scanned) {
@@ -392,6 +413,7 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 			return p;
 		}
 		int added = 0;
+		size_t before = r->cat.nframes;
 		for (size_t i = 0; i < c.nframes; i++) {
 			const struct dnsreel_frame_info *f = &c.frames[i].fi;
 			bool known = false;
@@ -416,7 +438,7 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 		for (size_t i = 0; i < c.ncounters; i++)
 			dr_catalog_set_counter(&r->cat, c.counters[i].name, c.counters[i].value);
 		dr_catalog_free(&c);
-		return added;
+		return added > 0 ? drop_bad_walls(r, before, added) : added;
 	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", r->dir);
@@ -443,6 +465,8 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
+	if (added > 0)
+		added = drop_bad_walls(r, before, added);
 	if (added > 0 && r->cat.nframes > before) {
 		/* new frames are sorted among themselves and kept after the old ones, so frame
 		 * numbers a follower already used stay valid */
