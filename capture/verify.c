@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "capture_int.h"
@@ -278,6 +279,8 @@ int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *se
 	return n;
 }
 
+static int verify_locked(const char *dir, bool reindex, struct vctx *pv);
+
 int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts)
 {
 	struct vctx v = {0};
@@ -290,6 +293,28 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 	struct stat st;
 	if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return DNSREEL_E_NOTCAPTURE;
+	int lockfd = -1;
+	if (reindex) {
+		/* rebuilding under a running writer would replace the index it is writing: take
+		 * the writer's lock (capture.c) for the whole repair */
+		lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lockfd < 0)
+			return -errno;
+		if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(lockfd);
+			return e;
+		}
+	}
+	int ret = verify_locked(dir, reindex, &v);
+	if (lockfd >= 0)
+		close(lockfd);
+	return ret;
+}
+
+static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
+{
+	struct vctx v = *pv;
 	struct dr_catalog seg, idx;
 	memset(&seg, 0, sizeof(seg));
 	memset(&idx, 0, sizeof(idx));

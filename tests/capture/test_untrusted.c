@@ -210,6 +210,9 @@ static void test_writer_lock(void)
 	CHECK_INT(dnsreel_capw__open(&w1, cap, &wo), 0);
 	CHECK_INT(dnsreel_capw__open(&w2, cap, &wo), -EBUSY);
 	CHECKF(strstr(eb, "in use") != NULL, "%s", eb);
+	/* nor may verify --reindex replace the index under it */
+	struct dnsreel_verify_opts ro = {.sz = sizeof(ro), .reindex = true};
+	CHECK_INT(dnsreel_capture_verify(cap, &ro), -EBUSY);
 	put_events(w1, 10, 1000);
 	CHECK_INT(dnsreel_capw__close(w1), 0);
 	CHECK_INT(dnsreel_capture_verify(cap, NULL), 0);
