@@ -139,25 +139,27 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 			int f = segment_meta(dir, first, &sm);
 			const struct dnsreel_meta *im = &r->cat.meta;
 			if (f == DNSREEL_E_VERSION) {
-				err = dr_errf(errbuf, errlen, f,
-					      "%s/seg/%06u.zst: offset 0: written by format version "
-					      "%u.%u; this dnsreel (%s) reads format %d.x and older: "
-					      "upgrade dnsreel",
-					      dir, first, sm.format_major, sm.format_minor,
-					      DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
+				err =
+				    dr_errf(errbuf, errlen, f,
+					    "%s/seg/%06u.zst: offset 0: written by format version "
+					    "%u.%u; this dnsreel (%s) reads format %d.x and older: "
+					    "upgrade dnsreel",
+					    dir, first, sm.format_major, sm.format_minor,
+					    DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
 				goto fail;
 			}
 			if (f == 1 && (sm.format_major != im->format_major ||
 				       sm.format_minor != im->format_minor ||
 				       sm.boot_to_wall_ns != im->boot_to_wall_ns ||
 				       strcmp(sm.capture_id, im->capture_id))) {
-				snprintf(ibuf, sizeof(ibuf),
-					 "%.300s: capture_info (format %u.%u, boot_to_wall_ns %lld) "
-					 "disagrees with seg/%06u.zst META (format %u.%u, "
-					 "boot_to_wall_ns %lld)",
-					 path, im->format_major, im->format_minor,
-					 (long long)im->boot_to_wall_ns, first, sm.format_major,
-					 sm.format_minor, (long long)sm.boot_to_wall_ns);
+				snprintf(
+				    ibuf, sizeof(ibuf),
+				    "%.300s: capture_info (format %u.%u, boot_to_wall_ns %lld) "
+				    "disagrees with seg/%06u.zst META (format %u.%u, "
+				    "boot_to_wall_ns %lld)",
+				    path, im->format_major, im->format_minor,
+				    (long long)im->boot_to_wall_ns, first, sm.format_major,
+				    sm.format_minor, (long long)sm.boot_to_wall_ns);
 				err = DNSREEL_E_INDEX;
 			}
 		}

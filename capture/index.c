@@ -234,8 +234,8 @@ int dr_index_put_counter(sqlite3 *db, const char *name, uint64_t v)
 /* Time range and totals, derived from the frames so writer and reindex agree. */
 int dr_index_put_end(sqlite3 *db, const struct dr_catalog *c)
 {
-	if (c && c->damage[0] && run(db, "INSERT OR REPLACE INTO capture_info VALUES('damage', ?)", "t",
-				c->damage))
+	if (c && c->damage[0] &&
+	    run(db, "INSERT OR REPLACE INTO capture_info VALUES('damage', ?)", "t", c->damage))
 		return DNSREEL_E_SQLITE;
 	return exec1(db,
 		     "INSERT OR REPLACE INTO capture_info SELECT 'first_ts', min(first_ts) "
@@ -362,8 +362,8 @@ int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errle
 	}
 	snprintf(uri + u, sizeof(uri) - u, "%s", live ? "?mode=ro" : "?immutable=1");
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI,
-				 NULL);
+	int rc = sqlite3_open_v2(
+	    uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
 	if (rc != SQLITE_OK) {
 		dr_errf(errbuf, errlen, DNSREEL_E_SQLITE, "%s: cannot open: %s", path,
 			db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -588,10 +588,12 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 {
 	sqlite3_stmt *st;
 	int rc, err = 0;
-	if (sqlite3_prepare_v2(db, "SELECT netns, flags, first_seen_ns, name, k8s_namespace, k8s_podname, "
-			       "k8s_pod_uid, k8s_containername, runtime_containername, "
-			       "runtime_containerid, ips FROM netns ORDER BY netns", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT netns, flags, first_seen_ns, name, k8s_namespace, k8s_podname, "
+		"k8s_pod_uid, k8s_containername, runtime_containername, "
+		"runtime_containerid, ips FROM netns ORDER BY netns",
+		-1, &st, NULL) != SQLITE_OK)
 		return DNSREEL_E_INDEX;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dnsreel_netns_ctx n;
@@ -612,10 +614,12 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 	sqlite3_finalize(st);
 	if (err)
 		return err;
-	if (sqlite3_prepare_v2(db, "SELECT pid, start_ns, ppid, netns, cgroup_id, uid, gid, comm, cmdline, "
-			       "cgroup, k8s_pod_uid, runtime_containerid FROM processes ORDER BY "
-			       "pid, start_ns", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT pid, start_ns, ppid, netns, cgroup_id, uid, gid, comm, cmdline, "
+		"cgroup, k8s_pod_uid, runtime_containerid FROM processes ORDER BY "
+		"pid, start_ns",
+		-1, &st, NULL) != SQLITE_OK)
 		return DNSREEL_E_INDEX;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dnsreel_proc_ctx p;
@@ -637,7 +641,9 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 	sqlite3_finalize(st);
 	if (err)
 		return err;
-	if (sqlite3_prepare_v2(db, "SELECT ip_version, addr, proto, port, k8s_namespace, name FROM services", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db, "SELECT ip_version, addr, proto, port, k8s_namespace, name FROM services", -1,
+		&st, NULL) != SQLITE_OK)
 		return DNSREEL_E_INDEX;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dnsreel_service_ctx s;
@@ -671,8 +677,7 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 /* Cross-checks an index against itself, cheaply: frames (loaded in segment, offset order)
  * must not overlap or repeat, and each segment row must count exactly its frames and events
  * and hold them within its bytes. A row deleted, duplicated or edited alone shows here. */
-static int check_frames(const struct dr_catalog *c, const char *path, char *errbuf,
-			size_t errlen)
+static int check_frames(const struct dr_catalog *c, const char *path, char *errbuf, size_t errlen)
 {
 	const struct dnsreel_frame_info *prev = NULL;
 	struct dr_segment *sg = NULL;

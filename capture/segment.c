@@ -871,8 +871,9 @@ static int scan_item(struct segscan *ss, const struct dr_item *it)
 	if (err == -ENOMEM)
 		return err;
 	if (err)
-		problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %llu: record type %u does not decode",
-			name, (unsigned long long)it->off, it->type);
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset %llu: record type %u does not decode", name,
+			(unsigned long long)it->off, it->type);
 	return 0;
 }
 
@@ -886,8 +887,9 @@ static void scan_damage(struct segscan *ss, int r, size_t bad, size_t next, size
 			const char *msg)
 {
 	if (next)
-		problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %zu: %s; skipped %zu damaged bytes",
-			ss->name, bad, msg, next - bad);
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset %zu: %s; skipped %zu damaged bytes", ss->name, bad, msg,
+			next - bad);
 	else if (r == DNSREEL_E_TRUNCATED) {
 		ss->sg->torn = true;
 		ss->sg->torn_at = bad;
@@ -1075,8 +1077,8 @@ static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
 	}
 	dr_buf_free(&b);
 	if (err && err != -ENOMEM && err != DNSREEL_E_VERSION) {
-		problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %zu: cannot read: %s", ss->name,
-			off, dnsreel_strerror(err));
+		problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %zu: cannot read: %s",
+			ss->name, off, dnsreel_strerror(err));
 		err = 0;
 	}
 	return err ? err : ss->problems;

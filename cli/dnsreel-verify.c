@@ -62,8 +62,10 @@ int main(int argc, char **argv)
 		int n = dnsreel_capture_verify(argv[i], &vo);
 		fflush(stdout);
 		if (n == -EBUSY) {
-			dnsreel_err(&c, "%s: in use by a running dnsreel-record; --reindex once it "
-				    "has stopped", argv[i]);
+			dnsreel_err(&c,
+				    "%s: in use by a running dnsreel-record; --reindex once it "
+				    "has stopped",
+				    argv[i]);
 			ret = DNSREEL_EXIT_FAIL;
 		} else if (n < 0) {
 			dnsreel_err(&c, "%s: %s", argv[i], dnsreel_strerror(n));

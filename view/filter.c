@@ -99,7 +99,7 @@ static bool numeric_field(enum dnsreel_field_id f)
 }
 
 #define RE_MAX_PATTERN 1024
-#define RE_WS 4096 /* DFA workspace ints */
+#define RE_WS	       4096 /* DFA workspace ints */
 #define RE_MATCH_LIMIT 1000000
 
 static int compile_re(struct term *t, char *errbuf, size_t errlen, const char *expr)
@@ -508,8 +508,8 @@ static bool term_match(const struct term *t, const struct dnsreel_rec *rec)
 		return false;
 	case OP_RE:
 	case OP_NRE: {
-		int rc = pcre2_dfa_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mctx, t->ws,
-					 RE_WS);
+		int rc =
+		    pcre2_dfa_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mctx, t->ws, RE_WS);
 		/* >= 0: matched (0 means more matches than the data holds, still a match); a
 		 * limit reached counts as no match */
 		bool m = rc >= 0;

@@ -100,8 +100,12 @@ int main(int argc, char **argv)
 	dnsreel_dns_parse(msg, o, &rec.dns);
 
 	static const char *const pats[] = {
-	    "example",		     "^w+\\.test\\.$",		   "^((w|ww)+)+x$",
-	    "(w|ww)*(w|ww)*(w|ww)*x", "(w|ww)*(w|ww)*(w|ww)*\\1\\2x", "(.*)(.*)(.*)(.*)\\4\\3\\2\\1x",
+	    "example",
+	    "^w+\\.test\\.$",
+	    "^((w|ww)+)+x$",
+	    "(w|ww)*(w|ww)*(w|ww)*x",
+	    "(w|ww)*(w|ww)*(w|ww)*\\1\\2x",
+	    "(.*)(.*)(.*)(.*)\\4\\3\\2\\1x",
 	};
 	printf("name: %d 'w's + .test. (%zu bytes)\n", n, strlen(text));
 	printf("%-34s %14s %14s %14s\n", "pattern", "dnsreel_ns", "glibc_ns", "glibc/dnsreel");

@@ -21,8 +21,8 @@
 /* A real two-event block body from the encoder (event times 0 and 1000). */
 static void two_event_body(struct dr_buf *body)
 {
-	static const uint8_t q[] = {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0,
-				    1,    'a',  0, 0, 1, 0, 1};
+	static const uint8_t q[] = {0x12, 0x34, 1, 0,	0, 1, 0, 0, 0, 0,
+				    0,	  0,	1, 'a', 0, 0, 1, 0, 1};
 	struct dnsreel_event ev[2];
 	memset(ev, 0, sizeof(ev));
 	for (int i = 0; i < 2; i++) {
@@ -182,7 +182,8 @@ static void test_scan_equivalence(void)
 
 static void put_events(struct dnsreel_capw *w, int n, int64_t t0)
 {
-	static const uint8_t q[] = {0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1};
+	static const uint8_t q[] = {0x12, 0x34, 1, 0,	0, 1, 0, 0, 0, 0,
+				    0,	  0,	1, 'a', 0, 0, 1, 0, 1};
 	for (int i = 0; i < n; i++) {
 		struct dnsreel_event ev;
 		memset(&ev, 0, sizeof(ev));
@@ -204,8 +205,8 @@ static void test_writer_lock(void)
 	char cap[128];
 	snprintf(cap, sizeof(cap), "%s/a.reel", dir);
 	char eb[256] = "";
-	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true, .errbuf = eb,
-				       .errlen = sizeof(eb)};
+	struct dnsreel_capw_opts wo = {
+	    .sz = sizeof(wo), .no_fsync = true, .errbuf = eb, .errlen = sizeof(eb)};
 	struct dnsreel_capw *w1, *w2;
 	CHECK_INT(dnsreel_capw__open(&w1, cap, &wo), 0);
 	CHECK_INT(dnsreel_capw__open(&w2, cap, &wo), -EBUSY);

@@ -230,7 +230,8 @@ static void test_real(void)
 		CHECK_INT(dnsreel_dns_iter_init(&it, m, len), 0);
 		CHECK_INT(dnsreel_dns_iter_next(&it, &rr), 1);
 		static char small[2048], big[3000 * 4 + 64];
-		CHECK_INT(dnsreel_dns_rdata_str(m, len, &rr, small, sizeof(small)), DNSREEL_E_LIMIT);
+		CHECK_INT(dnsreel_dns_rdata_str(m, len, &rr, small, sizeof(small)),
+			  DNSREEL_E_LIMIT);
 		CHECK_INT(dnsreel_dns_rdata_str(m, len, &rr, big, sizeof(big)), 3 + 5 + 6000);
 		free(m);
 	}

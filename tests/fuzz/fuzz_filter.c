@@ -22,9 +22,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 	} while (0)
 
 /* A response for www.example.test. A with one answer. */
-static const uint8_t msg[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 3, 'w', 'w', 'w', 7,
-			      'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0, 0, 1,
-			      0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1};
+static const uint8_t msg[] = {0x12, 0x34, 0x81, 0x80, 0,   1,	0,   1,	  0,	0,   0,	  0, 3,
+			      'w',  'w',  'w',	7,    'e', 'x', 'a', 'm', 'p',	'l', 'e', 4, 't',
+			      'e',  's',  't',	0,    0,   1,	0,   1,	  0xc0, 12,  0,	  1, 0,
+			      1,    0,	  0,	0,    60,  0,	4,   10,  0,	0,   1};
 
 static struct dnsreel_ctx *ctx;
 

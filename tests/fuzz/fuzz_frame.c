@@ -91,10 +91,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct dr_catalog c;
 			memset(&c, 0, sizeof(c));
 			if (!seg.err)
-				dr_scan_segment_buf(seg.p, seg.len, 1, "seg/000001.zst", &c, NULL, NULL,
-						    NULL);
+				dr_scan_segment_buf(seg.p, seg.len, 1, "seg/000001.zst", &c, NULL,
+						    NULL, NULL);
 			for (size_t i = 0; i < c.nframes; i++)
-				if (c.frames[i].fi.first_ts != first || c.frames[i].fi.last_ts != last)
+				if (c.frames[i].fi.first_ts != first ||
+				    c.frames[i].fi.last_ts != last)
 					abort();
 			dr_catalog_free(&c);
 			dr_buf_free(&seg);

@@ -133,9 +133,9 @@ static void test_values(void)
 	CHECK_STR(val(&rq, "timestamp"), "2024-08-30T15:43:35.463173731Z");
 	{
 		/* a question name that points at itself: unknown (null), the rest still there */
-		static const uint8_t bad[] = {0xab, 0xcd, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0xc0,
-					      12,   0,    1,    0,    1, 0xc0, 12, 0, 1, 0, 1, 0,
-					      0,    0,    60,   0,    4, 10,   0,  0, 7};
+		static const uint8_t bad[] = {0xab, 0xcd, 0x81, 0x80, 0, 1, 0,	  1,  0, 0, 0, 0,
+					      0xc0, 12,	  0,	1,    0, 1, 0xc0, 12, 0, 1, 0, 1,
+					      0,    0,	  0,	60,   0, 4, 10,	  0,  0, 7};
 		struct dnsreel_event be = mkev(true);
 		be.payload = bad;
 		be.cap_len = be.orig_len = sizeof(bad);
