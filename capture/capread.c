@@ -45,6 +45,37 @@ static uint64_t file_size(const char *dir, const char *name)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+/* The META record that starts segment seg: 1 found, 0 none readable (damage is left to the
+ * scanners), DNSREEL_E_VERSION with *m's version filled for a newer major. */
+static int segment_meta(const char *dir, uint32_t seg, struct dnsreel_meta *m)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/seg/%06u.zst", dir, seg);
+	int fd = dr_open_regular(path);
+	if (fd < 0)
+		return 0;
+	uint8_t h[DR_REC_HDR];
+	int found = 0;
+	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && dr_rd32(h) == DR_SKIP_MAGIC &&
+	    h[8] == DR_REC_META) {
+		uint32_t size = dr_rd32(h + 4);
+		uint8_t *rec = size >= 8 && size <= DR_MAX_REC ? malloc(8 + (size_t)size) : NULL;
+		if (rec && pread(fd, rec, 8 + (size_t)size, 0) == (ssize_t)(8 + size)) {
+			struct dr_scan sc = {rec, 8 + (size_t)size, 0};
+			struct dr_item it;
+			const char *msg;
+			uint32_t sn;
+			if (dr_scan_next(&sc, &it, &msg) == 1 && it.type == DR_REC_META) {
+				int err = dr_meta_de(it.body, it.body_len, m, &sn);
+				found = err == DNSREEL_E_VERSION ? err : !err;
+			}
+		}
+		free(rec);
+	}
+	close(fd);
+	return found;
+}
+
 int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 		       const struct dnsreel_capr_opts *opts, char *errbuf, size_t errlen)
 {
@@ -74,20 +105,63 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 	char path[4096], segdir[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	snprintf(segdir, sizeof(segdir), "%s/seg", dir);
-	bool have_index = stat(path, &st) == 0;
-	bool have_seg = stat(segdir, &st) == 0 && S_ISDIR(st.st_mode);
+	bool have_index = lstat(path, &st) == 0 || errno != ENOENT;
+	bool seg_exists = stat(segdir, &st) == 0;
+	bool have_seg = seg_exists && S_ISDIR(st.st_mode);
 	if (!have_index && !have_seg) {
 		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
 			      "%s: not a capture (no index.sqlite and no seg/)", dir);
+		goto fail;
+	}
+	if (!have_seg) {
+		/* the segments are the evidence; an index alone has no events to give */
+		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
+			      "%s/seg: %s: the capture's segments are gone (copy the whole "
+			      "NAME.reel directory)",
+			      dir, seg_exists ? "not a directory" : "missing");
 		goto fail;
 	}
 	err = 1;
 	if (have_index && !(flags & DNSREEL_CAPR_SCAN)) {
 		char ibuf[512] = "";
 		err = dr_index_load(path, &r->cat, ibuf, sizeof(ibuf));
-		if (err == DNSREEL_E_VERSION || err == -ENOMEM || !have_seg) {
+		if (err == DNSREEL_E_VERSION || err == -ENOMEM) {
 			dr_errf(errbuf, errlen, err, "%s", ibuf[0] ? ibuf : dnsreel_strerror(err));
 			goto fail;
+		}
+		if (!err && r->cat.nsegs) {
+			/* the index is only a cache: its version and clock must be the segments' */
+			uint32_t first = r->cat.segs[0].segment;
+			for (size_t k = 1; k < r->cat.nsegs; k++)
+				if (r->cat.segs[k].segment < first)
+					first = r->cat.segs[k].segment;
+			struct dnsreel_meta sm;
+			int f = segment_meta(dir, first, &sm);
+			const struct dnsreel_meta *im = &r->cat.meta;
+			if (f == DNSREEL_E_VERSION) {
+				err =
+				    dr_errf(errbuf, errlen, f,
+					    "%s/seg/%06u.zst: offset 0: written by format version "
+					    "%u.%u; this dnsreel (%s) reads format %d.x and older: "
+					    "upgrade dnsreel",
+					    dir, first, sm.format_major, sm.format_minor,
+					    DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
+				goto fail;
+			}
+			if (f == 1 && (sm.format_major != im->format_major ||
+				       sm.format_minor != im->format_minor ||
+				       sm.boot_to_wall_ns != im->boot_to_wall_ns ||
+				       strcmp(sm.capture_id, im->capture_id))) {
+				snprintf(
+				    ibuf, sizeof(ibuf),
+				    "%.300s: capture_info (format %u.%u, boot_to_wall_ns %lld) "
+				    "disagrees with seg/%06u.zst META (format %u.%u, "
+				    "boot_to_wall_ns %lld)",
+				    path, im->format_major, im->format_minor,
+				    (long long)im->boot_to_wall_ns, first, sm.format_major,
+				    sm.format_minor, (long long)sm.boot_to_wall_ns);
+				err = DNSREEL_E_INDEX;
+			}
 		}
 		if (err) {
 			/* a damaged index is only a cache: fall back to the segments */
@@ -95,14 +169,14 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 			snprintf(r->first_problem, sizeof(r->first_problem),
 				 "%s (scanned the segments instead)", ibuf);
 			r->problems = 1;
+		} else if (r->cat.damage[0]) {
+			snprintf(r->first_problem, sizeof(r->first_problem),
+				 "%.200s: verify --reindex left damaged frames out: %.250s", path,
+				 r->cat.damage);
+			r->problems = 1;
 		}
 	}
 	if (err) {
-		if (!have_seg) {
-			err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE, "%s: no seg/ directory",
-				      dir);
-			goto fail;
-		}
 		r->scanned = true;
 		int p = dr_scan_capture(dir, &r->cat, note_problem, r);
 		if (p < 0) {
@@ -110,6 +184,20 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 				      r->first_problem[0] ? r->first_problem : dnsreel_strerror(p));
 			goto fail;
 		}
+	}
+	struct dnsreel_capr_summary su;
+	dnsreel_capr__summary(r, &su);
+	int64_t w;
+	if (su.frames && (dnsreel_wall_ns(su.first_ts, r->cat.meta.boot_to_wall_ns, &w) ||
+			  dnsreel_wall_ns(su.last_ts, r->cat.meta.boot_to_wall_ns, &w))) {
+		/* every event lies inside its frame's range, so checking the extremes here makes
+		 * every later ts + boot_to_wall_ns safe */
+		err = dr_errf(errbuf, errlen, DNSREEL_E_CORRUPT,
+			      "%s/%s: boot_to_wall_ns %lld puts events outside the years "
+			      "1970..2262 (damaged clock offset)",
+			      dir, r->scanned ? "seg (META)" : "index.sqlite",
+			      (long long)r->cat.meta.boot_to_wall_ns);
+		goto fail;
 	}
 	r->bytes_index = file_size(dir, "index.sqlite") + file_size(dir, "index.sqlite-wal");
 	*out = r;
@@ -217,9 +305,9 @@ static int seg_fd(struct dnsreel_capr *r, uint32_t seg)
 		close(r->fd);
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/seg/%06u.zst", r->dir, seg);
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	r->fd = dr_open_regular(path);
 	r->fdseg = seg;
-	return r->fd >= 0 ? r->fd : -errno;
+	return r->fd;
 }
 
 int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_block *blk,
@@ -233,7 +321,9 @@ int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_bl
 	snprintf(name, sizeof(name), "seg/%06u.zst", fi->segment);
 	int fd = seg_fd(r, fi->segment);
 	if (fd < 0)
-		return dr_errf(errbuf, errlen, fd, "%s/%s: %s", r->dir, name, dnsreel_strerror(fd));
+		return dr_errf(errbuf, errlen, fd, "%s/%s: offset 0: %s", r->dir, name,
+			       fd == DNSREEL_E_NOTREG ? "not a regular file"
+						      : dnsreel_strerror(fd));
 	if (fi->length > DR_MAX_ZLEN + DR_MAX_REC)
 		return dr_errf(errbuf, errlen, DNSREEL_E_CORRUPT,
 			       "%s/%s: offset %llu: frame length %u out of range", r->dir, name,
@@ -292,6 +382,27 @@ void dnsreel_block__release(struct dnsreel_block *blk)
 	memset(blk, 0, sizeof(*blk));
 }
 
+/* Frames from before on that refresh added must keep every ts + boot_to_wall_ns in range, as
+ * open checked for the first ones: otherwise they are dropped again and the capture is
+ * reported damaged. */
+static int drop_bad_walls(struct dnsreel_capr *r, size_t before, int added)
+{
+	for (size_t i = before; i < r->cat.nframes; i++) {
+		const struct dnsreel_frame_info *f = &r->cat.frames[i].fi;
+		int64_t w;
+		if (dnsreel_wall_ns(f->first_ts, r->cat.meta.boot_to_wall_ns, &w) ||
+		    dnsreel_wall_ns(f->last_ts, r->cat.meta.boot_to_wall_ns, &w)) {
+			for (size_t k = before; k < r->cat.nframes; k++) {
+				free(r->cat.frames[k].netns_own);
+				free(r->cat.frames[k].bloom_own);
+			}
+			r->cat.nframes = before;
+			return DNSREEL_E_CORRUPT;
+		}
+	}
+	return added;
+}
+
 int dnsreel_capr__refresh(struct dnsreel_capr *r)
 {
 	if (r->scanned) {
@@ -304,6 +415,7 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 			return p;
 		}
 		int added = 0;
+		size_t before = r->cat.nframes;
 		for (size_t i = 0; i < c.nframes; i++) {
 			const struct dnsreel_frame_info *f = &c.frames[i].fi;
 			bool known = false;
@@ -328,7 +440,7 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 		for (size_t i = 0; i < c.ncounters; i++)
 			dr_catalog_set_counter(&r->cat, c.counters[i].name, c.counters[i].value);
 		dr_catalog_free(&c);
-		return added;
+		return added > 0 ? drop_bad_walls(r, before, added) : added;
 	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", r->dir);
@@ -355,6 +467,8 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 	}
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close(db);
+	if (added > 0)
+		added = drop_bad_walls(r, before, added);
 	if (added > 0 && r->cat.nframes > before) {
 		/* new frames are sorted among themselves and kept after the old ones, so frame
 		 * numbers a follower already used stay valid */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -42,7 +44,28 @@ struct dnsreel_capw {
 	struct dnsreel_capw_stats st;
 	uint64_t index_bytes;
 	int64_t newest_ts;
+	int lockfd; /* DIR, flock'd exclusively while this writer lives */
 };
+
+/* Fills the caller's error buffer, if any; returns err. */
+static int werr(const struct dnsreel_capw *w, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int werr(const struct dnsreel_capw *w, int err, const char *fmt, ...)
+{
+	if (w->o.errbuf && w->o.errlen) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(w->o.errbuf, w->o.errlen, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+static int wsqlerr(const struct dnsreel_capw *w, int err, const char *what)
+{
+	return werr(w, err, "%s/index.sqlite: %s: %s", w->dir, what,
+		    w->db ? sqlite3_errmsg(w->db) : "cannot open");
+}
 
 static int fsync_dir(const char *dir)
 {
@@ -54,12 +77,18 @@ static int fsync_dir(const char *dir)
 	return err;
 }
 
-static int dir_empty_or_create(const char *dir)
+/* Creates DIR or accepts it empty, under an exclusive lock taken before looking inside, so of
+ * two writers started at once exactly one proceeds and the other sees -EBUSY. */
+static int dir_lock_empty_or_create(const char *dir, int *lockfd, bool *created)
 {
-	if (mkdir(dir, 0755) == 0)
-		return 0;
-	if (errno != EEXIST)
+	*created = mkdir(dir, 0755) == 0;
+	if (!*created && errno != EEXIST)
 		return -errno;
+	*lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*lockfd < 0)
+		return -errno;
+	if (flock(*lockfd, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
 	DIR *d = opendir(dir);
 	if (!d)
 		return -errno;
@@ -82,6 +111,8 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	if (!w)
 		return -ENOMEM;
 	w->segfd = -1;
+	w->lockfd = -1;
+	bool created = false, made = false;
 	if (opts) {
 		size_t n = opts->sz && opts->sz < sizeof(w->o) ? opts->sz : sizeof(w->o);
 		memcpy(&w->o, opts, n);
@@ -103,19 +134,31 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	w->dir = strdup(dir);
 	if (!w->dir)
 		goto fail;
-	err = dir_empty_or_create(dir);
-	if (err)
+	err = dir_lock_empty_or_create(dir, &w->lockfd, &created);
+	if (err == -EBUSY) {
+		werr(w, err, "%s: in use by another writer (dnsreel-record already records there)",
+		     dir);
 		goto fail;
+	}
+	if (err == -EEXIST) {
+		werr(w, err, "%s: exists and is not empty (choose a new capture path)", dir);
+		goto fail;
+	}
+	if (err) {
+		werr(w, err, "%s: %s", dir, strerror(-err));
+		goto fail;
+	}
+	made = true; /* from here on, a failure removes what this open made */
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/seg", dir);
 	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-		err = -errno;
+		err = werr(w, -errno, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 	    SQLITE_OK) {
-		err = DNSREEL_E_SQLITE;
+		err = wsqlerr(w, DNSREEL_E_SQLITE, "cannot create");
 		goto fail;
 	}
 	/* WAL while recording so --follow readers never block the writer */
@@ -132,8 +175,11 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 		: DNSREEL_E_SQLITE;
 	if (!err)
 		err = dr_index_create(w->db);
-	if (!err)
-		err = dr_enc_new(&w->enc);
+	if (err) {
+		wsqlerr(w, err, "cannot create the schema");
+		goto fail;
+	}
+	err = dr_enc_new(&w->enc);
 	if (err)
 		goto fail;
 	w->cctx = ZSTD_createCCtx();
@@ -151,6 +197,22 @@ fail:
 	if (w->db)
 		sqlite3_close(w->db);
 	w->db = NULL;
+	if (made) {
+		/* leave nothing half-made: the lock says these are ours */
+		static const char *const parts[] = {"index.sqlite", "index.sqlite-wal",
+						    "index.sqlite-shm", "index.sqlite-journal"};
+		char path[4096];
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, parts[i]);
+			unlink(path);
+		}
+		snprintf(path, sizeof(path), "%s/seg", dir);
+		rmdir(path);
+		if (created)
+			rmdir(dir);
+	}
+	if (w->lockfd >= 0)
+		close(w->lockfd);
 	dr_enc_free(w->enc);
 	free(w->dir);
 	free(w);
@@ -216,8 +278,14 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 	if (w->nev >= w->o.block_events ||
 	    (w->nev && w->pay.len + ev->cap_len > (size_t)DR_MAX_RAW / 4)) {
 		int err = dnsreel_capw__flush(w);
-		if (err)
+		if (err) {
+			/* this event never reaches the disk: count it, stored with the next flush
+			 * that succeeds */
+			w->st.events_lost++;
+			if (dr_catalog_set_counter(&w->all, "lost.write", w->st.events_lost) == 0)
+				w->counters_dirty = true;
 			return err;
+		}
 	}
 	if (w->nev == w->capev) {
 		size_t nc = w->capev ? w->capev * 2 : 256;
@@ -503,6 +571,8 @@ static int do_flush(struct dnsreel_capw *w)
 	if (!err && !w->o.no_fsync && fdatasync(w->segfd))
 		err = -errno;
 	if (err) {
+		werr(w, err, "%s/seg/%06u.zst: offset %llu: cannot write: %s", w->dir, w->segno,
+		     (unsigned long long)w->segsize, strerror(-err));
 		/* cut back to the last good frame: the capture stays valid */
 		if (ftruncate(w->segfd, (off_t)w->segsize)) {
 		}
@@ -561,6 +631,7 @@ static int do_flush(struct dnsreel_capw *w)
 	dr_summary_free(&sm);
 	if (err) {
 		int xerr = sqlite3_extended_errcode(w->db);
+		wsqlerr(w, err, "flush");
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
 		if (ftruncate(w->segfd, (off_t)w->segsize)) {
 		}
@@ -568,6 +639,9 @@ static int do_flush(struct dnsreel_capw *w)
 			err = -ENOSPC;
 		return err;
 	}
+	/* the WAL into the main file now: a capture copied while recording (index.sqlite
+	 * without its -wal) is complete up to this flush; PASSIVE never waits for readers */
+	sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	w->meta_indexed = true;
 	w->segsize = seg.bytes;
 	w->cur = seg;
@@ -653,6 +727,8 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 	dr_buf_free(&w->zbuf);
 	dr_enc_free(w->enc);
 	ZSTD_freeCCtx(w->cctx);
+	if (w->lockfd >= 0)
+		close(w->lockfd); /* the lock goes last: the capture is complete */
 	free(w->ev);
 	free(w->segs);
 	free(w->dir);

@@ -159,10 +159,16 @@ struct dnsreel_capw_opts {
 	int64_t max_age_ns;       /* ring mode: drop segments whose newest event is older (0 = off) */
 	int zstd_level;           /* default 6 */
 	bool no_fsync;            /* tests and benchmarks only */
+	/* Optional: receives a message naming the file and what failed (SQLite's and zstd's own
+	 * text included) whenever open or a later call fails. Must outlive the writer. */
+	char *errbuf;
+	size_t errlen;
 };
 
-/* Creates DIR (must not exist, or exist empty) and its index. *out owned by the caller:
- * release with dnsreel_capw__close(). */
+/* Creates DIR (must not exist, or exist empty) and its index, and holds an exclusive lock on
+ * DIR until close: a second writer on the same path gets -EBUSY ("in use") and touches
+ * nothing. A failed open removes what it created. *out owned by the caller: release with
+ * dnsreel_capw__close(). */
 int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 		       const struct dnsreel_capw_opts *opts);
 /* Capture-wide facts; call before the first append. Copied. */
@@ -190,6 +196,10 @@ struct dnsreel_capw_stats {
 	uint64_t segments_dropped; /* removed by ring mode */
 	uint64_t bytes_payload; /* payload bytes appended */
 	uint64_t bytes_disk;    /* segment bytes currently on disk + index size */
+	/* events that never reached the disk: refused by append while a flush failed (e.g.
+	 * ENOSPC), or pending when close could not flush. Stored as counter "lost.write" with
+	 * the next flush that succeeds. */
+	uint64_t events_lost;
 };
 void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st);
 /* Flushes, finishes the index (end time, counters) and frees w, even on error. NULL ok. */

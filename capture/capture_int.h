@@ -259,6 +259,10 @@ struct dr_segment {
 	uint32_t frames;
 	uint64_t events;
 	int64_t first_ts, last_ts;
+	/* scanning only: the segment ends in a partial item starting at torn_at (a crash while
+	 * writing), with nothing intact after it */
+	bool torn;
+	uint64_t torn_at;
 };
 
 /* Everything an index holds, in memory: what scanning the segments produces and what the
@@ -281,6 +285,10 @@ struct dr_catalog {
 	/* hash indexes for upserts (slot = element index + 1, 0 empty); capacity a power of 2 */
 	uint32_t *hnetns, *hprocs, *hsvcs;
 	size_t hcapnetns, hcapprocs, hcapsvcs;
+	/* capture_info "damage": what verify --reindex found and left out ("" = none) */
+	char damage[512];
+	/* capture_info "frames" and "events" when present (-1 = absent): index loads only */
+	int64_t info_frames, info_events;
 };
 void dr_catalog_free(struct dr_catalog *c);
 int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *fi);
@@ -302,6 +310,10 @@ typedef void (*dr_problem_fn)(void *ctx, const char *msg);
  * block (catalog summaries need it). Returns problems found or a negative error. */
 int dr_list_segments(const char *dir, uint32_t **out, size_t *n);
 int dr_read_file(const char *path, uint8_t **out, size_t *len);
+/* Opens path read-only without blocking (a FIFO or device never hangs a reader) and refuses
+ * anything but a regular file: returns the fd, -errno, or DNSREEL_E_NOTREG. */
+#define DNSREEL_E_NOTREG DNSREEL_E_NOTCAPTURE
+int dr_open_regular(const char *path);
 /* Feeds one segment's bytes (named name in messages) into the catalog. Returns problems found
  * (>= 0) or a negative error that stops everything (newer version, no memory). */
 int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const char *name,

@@ -96,6 +96,10 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 	}
 	if (total != (size_t)(hdr.end - hdr.p))
 		return DNSREEL_E_CORRUPT;
+	/* every event takes exactly one byte of the op and low-timestamp columns: checked before
+	 * anything is allocated for n events */
+	if (slen[S_POP] != n || slen[S_TSLO] != n)
+		return DNSREEL_E_CORRUPT;
 	const uint8_t *q = hdr.p;
 	for (int i = 0; i < S_COUNT; i++) {
 		st[i].p = q;
@@ -144,7 +148,10 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 		if (dt > (uint64_t)INT64_MAX / 512)
 			goto fail;
 		dt = dt << 8 | lo;
-		int64_t t = (op == P_DUP ? ev[ref].ts_ns : ts) + (int64_t)dt;
+		int64_t base = op == P_DUP ? ev[ref].ts_ns : ts;
+		if (base > 0 && (int64_t)dt > INT64_MAX - base)
+			goto fail; /* a crafted first_ts near INT64_MAX */
+		int64_t t = base + (int64_t)dt;
 		if (t < ts || t < first_ts)
 			goto fail; /* events of a block are sorted */
 		ts = t;

@@ -234,7 +234,9 @@ int dr_index_put_counter(sqlite3 *db, const char *name, uint64_t v)
 /* Time range and totals, derived from the frames so writer and reindex agree. */
 int dr_index_put_end(sqlite3 *db, const struct dr_catalog *c)
 {
-	(void)c;
+	if (c && c->damage[0] &&
+	    run(db, "INSERT OR REPLACE INTO capture_info VALUES('damage', ?)", "t", c->damage))
+		return DNSREEL_E_SQLITE;
 	return exec1(db,
 		     "INSERT OR REPLACE INTO capture_info SELECT 'first_ts', min(first_ts) "
 		     "FROM frames;"
@@ -336,11 +338,32 @@ static int check_schema(sqlite3 *db, char *errbuf, size_t errlen, const char *pa
 int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
+	/* SQLite would block forever opening a FIFO: check the file without blocking first */
+	int fd = dr_open_regular(path);
+	if (fd < 0)
+		return dr_errf(errbuf, errlen, fd, "%s: %s", path,
+			       fd == DNSREEL_E_NOTREG ? "not a regular file" : strerror(-fd));
+	close(fd);
+	/* A closed capture has no WAL: open it immutable, so reading evidence (even from
+	 * read-only media) creates no -shm or -wal beside it. A WAL means a writer is running or
+	 * crashed; its frames live there, so read it the ordinary read-only way. */
+	char wal[4096];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
 	struct stat st;
-	if (stat(path, &st) != 0)
-		return dr_errf(errbuf, errlen, -errno, "%s: %s", path, strerror(errno));
+	bool live = stat(wal, &st) == 0 && st.st_size > 0;
+	char uri[3 * 4096 + 32];
+	size_t u = (size_t)snprintf(uri, sizeof(uri), "file:");
+	for (const char *c = path; *c && u + 4 < sizeof(uri); c++) {
+		unsigned char ch = (unsigned char)*c;
+		if (ch == '%' || ch == '?' || ch == '#' || ch < 0x20 || ch >= 0x7f)
+			u += (size_t)snprintf(uri + u, sizeof(uri) - u, "%%%02X", ch);
+		else
+			uri[u++] = (char)ch;
+	}
+	snprintf(uri + u, sizeof(uri) - u, "%s", live ? "?mode=ro" : "?immutable=1");
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+	    uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI, NULL);
 	if (rc != SQLITE_OK) {
 		dr_errf(errbuf, errlen, DNSREEL_E_SQLITE, "%s: cannot open: %s", path,
 			db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -377,6 +400,7 @@ static int load_meta(sqlite3 *db, struct dr_catalog *c, const char *path, char *
 		return dr_errf(errbuf, errlen, DNSREEL_E_INDEX, "%s: %s", path, sqlite3_errmsg(db));
 	struct dnsreel_meta *m = &c->meta;
 	memset(m, 0, sizeof(*m));
+	c->info_frames = c->info_events = -1;
 	bool have_major = false;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -384,6 +408,17 @@ static int load_meta(sqlite3 *db, struct dr_catalog *c, const char *path, char *
 		if (!k)
 			continue;
 		int64_t v = sqlite3_column_int64(st, 1);
+		bool num = !strcmp(k, "format_major") || !strcmp(k, "format_minor") ||
+			   !strcmp(k, "boot_to_wall_ns") || !strcmp(k, "start_wall_ns") ||
+			   !strcmp(k, "snaplen");
+		if (num && sqlite3_column_type(st, 1) != SQLITE_INTEGER) {
+			/* text reads as 0: a silently wrong clock or version */
+			char key[32];
+			snprintf(key, sizeof(key), "%s", k);
+			sqlite3_finalize(st);
+			return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+				       "%s: capture_info.%s is not an integer", path, key);
+		}
 		if (!strcmp(k, "format_major")) {
 			m->format_major = (uint32_t)v;
 			have_major = true;
@@ -403,6 +438,12 @@ static int load_meta(sqlite3 *db, struct dr_catalog *c, const char *path, char *
 			m->start_wall_ns = v;
 		else if (!strcmp(k, "snaplen"))
 			m->snaplen = (uint32_t)v;
+		else if (!strcmp(k, "damage"))
+			col_text(st, 1, c->damage, sizeof(c->damage));
+		else if (!strcmp(k, "frames") && sqlite3_column_type(st, 1) == SQLITE_INTEGER)
+			c->info_frames = v;
+		else if (!strcmp(k, "events") && sqlite3_column_type(st, 1) == SQLITE_INTEGER)
+			c->info_events = v;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -492,6 +533,13 @@ int dr_index_load_frames_after(sqlite3 *db, struct dr_catalog *c, uint32_t seg, 
 		}
 		fi.name_bloom_bits = (uint32_t)bb;
 		fi.name_bloom = bl;
+		/* an all-zero bloom would prune every name away; a frame with events always sets
+		 * bits, so treat it as no bloom (may hold any name) */
+		bool zero = true;
+		for (int64_t k = 0; k < bll && zero; k++)
+			zero = bl[k] == 0;
+		if (bb && zero)
+			fi.name_bloom_bits = 0;
 		err = dr_catalog_add_frame(c, &fi);
 		if (err)
 			break;
@@ -540,8 +588,12 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 {
 	sqlite3_stmt *st;
 	int rc, err = 0;
-	if (sqlite3_prepare_v2(db, "SELECT * FROM netns ORDER BY netns", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT netns, flags, first_seen_ns, name, k8s_namespace, k8s_podname, "
+		"k8s_pod_uid, k8s_containername, runtime_containername, "
+		"runtime_containerid, ips FROM netns ORDER BY netns",
+		-1, &st, NULL) != SQLITE_OK)
 		return DNSREEL_E_INDEX;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dnsreel_netns_ctx n;
@@ -562,8 +614,12 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 	sqlite3_finalize(st);
 	if (err)
 		return err;
-	if (sqlite3_prepare_v2(db, "SELECT * FROM processes ORDER BY pid, start_ns", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT pid, start_ns, ppid, netns, cgroup_id, uid, gid, comm, cmdline, "
+		"cgroup, k8s_pod_uid, runtime_containerid FROM processes ORDER BY "
+		"pid, start_ns",
+		-1, &st, NULL) != SQLITE_OK)
 		return DNSREEL_E_INDEX;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dnsreel_proc_ctx p;
@@ -585,7 +641,9 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 	sqlite3_finalize(st);
 	if (err)
 		return err;
-	if (sqlite3_prepare_v2(db, "SELECT * FROM services", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db, "SELECT ip_version, addr, proto, port, k8s_namespace, name FROM services", -1,
+		&st, NULL) != SQLITE_OK)
 		return DNSREEL_E_INDEX;
 	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct dnsreel_service_ctx s;
@@ -616,6 +674,70 @@ int dr_index_load_context(sqlite3 *db, struct dr_catalog *c)
 	return err;
 }
 
+/* Cross-checks an index against itself, cheaply: frames (loaded in segment, offset order)
+ * must not overlap or repeat, and each segment row must count exactly its frames and events
+ * and hold them within its bytes. A row deleted, duplicated or edited alone shows here. */
+static int check_frames(const struct dr_catalog *c, const char *path, char *errbuf, size_t errlen)
+{
+	const struct dnsreel_frame_info *prev = NULL;
+	struct dr_segment *sg = NULL;
+	uint64_t frames = 0, events = 0;
+	for (size_t i = 0; i <= c->nframes; i++) {
+		const struct dnsreel_frame_info *f = i < c->nframes ? &c->frames[i].fi : NULL;
+		if (prev && (!f || f->segment != prev->segment)) {
+			if (!sg || sg->frames != frames || sg->events != events)
+				return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+					       "%s: frames table lists %" PRIu64 " frames, %" PRIu64
+					       " events in seg/%06u.zst but its segments row says "
+					       "%u, %" PRIu64,
+					       path, frames, events, prev->segment,
+					       sg ? sg->frames : 0, sg ? sg->events : 0);
+			frames = events = 0;
+		}
+		if (!f)
+			break;
+		if (prev && f->segment == prev->segment && f->offset < prev->offset + prev->length)
+			return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+				       "%s: frames table: seg/%06u.zst offset %" PRIu64
+				       " overlaps the frame before it (listed twice?)",
+				       path, f->segment, f->offset);
+		if (!prev || f->segment != prev->segment) {
+			sg = NULL;
+			for (size_t k = 0; k < c->nsegs && !sg; k++)
+				if (c->segs[k].segment == f->segment)
+					sg = &c->segs[k];
+		}
+		if (sg && f->offset + f->length > sg->bytes)
+			return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+				       "%s: frames table: seg/%06u.zst offset %" PRIu64
+				       " ends past the %" PRIu64 " bytes its segments row says",
+				       path, f->segment, f->offset, sg->bytes);
+		frames++;
+		events += f->events;
+		prev = f;
+	}
+	uint64_t all_events = 0;
+	for (size_t i = 0; i < c->nframes; i++)
+		all_events += c->frames[i].fi.events;
+	if ((c->info_frames >= 0 && (uint64_t)c->info_frames != c->nframes) ||
+	    (c->info_events >= 0 && (uint64_t)c->info_events != all_events))
+		return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+			       "%s: capture_info says %" PRId64 " frames, %" PRId64
+			       " events; the frames table lists %zu, %" PRIu64,
+			       path, c->info_frames, c->info_events, c->nframes, all_events);
+	for (size_t k = 0; k < c->nsegs; k++) {
+		bool listed = false;
+		for (size_t i = 0; i < c->nframes && !listed; i++)
+			listed = c->frames[i].fi.segment == c->segs[k].segment;
+		if (!listed && c->segs[k].frames)
+			return dr_errf(errbuf, errlen, DNSREEL_E_INDEX,
+				       "%s: segments row of seg/%06u.zst says %u frames, the "
+				       "frames table lists none",
+				       path, c->segs[k].segment, c->segs[k].frames);
+	}
+	return 0;
+}
+
 int dr_index_load(const char *path, struct dr_catalog *c, char *errbuf, size_t errlen)
 {
 	sqlite3 *db;
@@ -644,6 +766,8 @@ int dr_index_load(const char *path, struct dr_catalog *c, char *errbuf, size_t e
 	}
 	exec1(db, "COMMIT");
 	sqlite3_close(db);
+	if (!err)
+		err = check_frames(c, path, errbuf, errlen);
 	if (!err)
 		dr_catalog_sort_frames(c);
 	return err;

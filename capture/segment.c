@@ -676,13 +676,31 @@ int dr_list_segments(const char *dir, uint32_t **out, size_t *n)
 	return 0;
 }
 
+int dr_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return DNSREEL_E_NOTREG;
+	}
+	return fd;
+}
+
 int dr_read_file(const char *path, uint8_t **out, size_t *len)
 {
 	*out = NULL;
 	*len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = dr_open_regular(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int e = -errno;
@@ -716,17 +734,195 @@ int dr_read_file(const char *path, uint8_t **out, size_t *len)
 	return 0;
 }
 
+/* What scanning one segment carries from item to item. */
+struct segscan {
+	uint32_t segno;
+	const char *name;
+	struct dr_catalog *c;
+	void *dctx;
+	dr_problem_fn fn;
+	void *pctx;
+	struct dr_segment *sg;
+	bool meta;
+	int problems;
+};
+
+/* Adds one intact item to the catalog. Returns 0, or a negative error that stops everything
+ * (newer version, no memory). */
+static int scan_item(struct segscan *ss, const struct dr_item *it)
+{
+	struct dr_catalog *c = ss->c;
+	const char *name = ss->name;
+	const char *msg = NULL;
+	if (it->type == 0) {
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset %llu: foreign zstd skippable frame of %u bytes (skipped)", name,
+			(unsigned long long)it->off, it->len);
+		return 0;
+	}
+	int err = 0;
+	switch (it->type) {
+	case DR_REC_META: {
+		struct dnsreel_meta m;
+		uint32_t sn = 0;
+		err = dr_meta_de(it->body, it->body_len, &m, &sn);
+		if (err == DNSREEL_E_VERSION) {
+			problem(ss->fn, ss->pctx, &ss->problems,
+				"%s: offset %llu: written by format version %u.%u; this "
+				"dnsreel (%s) reads format %d.x and older: upgrade dnsreel",
+				name, (unsigned long long)it->off, m.format_major, m.format_minor,
+				DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
+			return err;
+		}
+		if (!err && sn != ss->segno)
+			problem(ss->fn, ss->pctx, &ss->problems,
+				"%s: offset %llu: segment header names segment %u", name,
+				(unsigned long long)it->off, sn);
+		if (!err) {
+			c->meta = m;
+			c->have_meta = true;
+			ss->meta = true;
+		}
+		break;
+	}
+	case DR_REC_NETNS: {
+		struct dnsreel_netns_ctx ns;
+		err = dr_netns_de(it->body, it->body_len, &ns);
+		if (!err)
+			err = dr_catalog_upsert_netns(c, &ns);
+		break;
+	}
+	case DR_REC_PROC: {
+		struct dnsreel_proc_ctx p;
+		err = dr_proc_de(it->body, it->body_len, &p);
+		if (!err)
+			err = dr_catalog_upsert_proc(c, &p);
+		break;
+	}
+	case DR_REC_SERVICE: {
+		struct dnsreel_service_ctx sv;
+		err = dr_service_de(it->body, it->body_len, &sv);
+		if (!err)
+			err = dr_catalog_upsert_service(c, &sv);
+		break;
+	}
+	case DR_REC_COUNTERS:
+		err = counters_de(it->body, it->body_len, c);
+		break;
+	case DR_REC_BLOCK: {
+		struct dnsreel_event *ev;
+		uint8_t *arena;
+		if (!ss->meta && !c->have_meta) {
+			/* the clock offset and version come from META: without one the block's
+			 * wall times are unknown */
+			problem(ss->fn, ss->pctx, &ss->problems,
+				"%s: offset %llu: block before any segment header (META)", name,
+				(unsigned long long)it->off);
+			ss->meta = true;
+		}
+		err = dr_block_decode(ss->dctx, it, &ev, &arena, &msg);
+		if (err == -ENOMEM)
+			return err;
+		if (err) {
+			problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %llu: %s", name,
+				(unsigned long long)it->off, msg);
+			return 0;
+		}
+		struct dr_summary sm;
+		err = dr_summarize(ev, it->bh.events, &sm);
+		free(ev);
+		free(arena);
+		if (err)
+			return err;
+		struct dnsreel_frame_info fi = {
+		    .segment = ss->segno,
+		    .offset = it->off,
+		    .length = it->len,
+		    .first_ts = sm.first_ts,
+		    .last_ts = sm.last_ts,
+		    .events = sm.events,
+		    .rcode_mask = sm.rcode_mask,
+		    .qr_mask = sm.qr_mask,
+		    .proto_mask = sm.proto_mask,
+		    .netns_count = (uint16_t)(sm.netns_count > 65535 ? 0 : sm.netns_count),
+		    .netns = sm.netns,
+		    .name_bloom_bits = sm.bloom_bits,
+		    .name_bloom = sm.bloom,
+		};
+		/* a frame with too many netns to list cannot be pruned by netns */
+		if (sm.netns_count > 65535)
+			fi.netns = NULL;
+		err = dr_catalog_add_frame(c, &fi);
+		dr_summary_free(&sm);
+		if (err)
+			return err;
+		struct dr_segment *sg = ss->sg;
+		if (!sg->frames || fi.first_ts < sg->first_ts)
+			sg->first_ts = fi.first_ts;
+		if (!sg->frames || fi.last_ts > sg->last_ts)
+			sg->last_ts = fi.last_ts;
+		sg->frames++;
+		sg->events += fi.events;
+		return 0;
+	}
+	default:
+		return 0; /* unknown record types of this major are skipped */
+	}
+	if (err == -ENOMEM)
+		return err;
+	if (err)
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset %llu: record type %u does not decode", name,
+			(unsigned long long)it->off, it->type);
+	return 0;
+}
+
+static bool at_magic(const uint8_t *p)
+{
+	return p[0] == 0x5E && p[1] == 0x2A && p[2] == 0x4D && p[3] == 0x18;
+}
+
+/* Reports damage at bad (msg says what). next: where the scan resumes, 0 when it cannot. */
+static void scan_damage(struct segscan *ss, int r, size_t bad, size_t next, size_t len,
+			const char *msg)
+{
+	if (next)
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset %zu: %s; skipped %zu damaged bytes", ss->name, bad, msg,
+			next - bad);
+	else if (r == DNSREEL_E_TRUNCATED) {
+		ss->sg->torn = true;
+		ss->sg->torn_at = bad;
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset %zu: %s: a torn last frame (%zu bytes, a crash while writing); "
+			"verify --reindex moves it aside",
+			ss->name, bad, msg, len - bad);
+	} else
+		problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %zu: %s", ss->name, bad, msg);
+}
+
+static int scan_begin(struct segscan *ss, size_t len)
+{
+	ss->sg = dr_catalog_segment(ss->c, ss->segno);
+	if (!ss->sg)
+		return -ENOMEM;
+	ss->sg->bytes = len;
+	if (len == 0)
+		problem(ss->fn, ss->pctx, &ss->problems,
+			"%s: offset 0: empty segment (no segment header)", ss->name);
+	return 0;
+}
+
 /* Feeds one segment's bytes into the catalog. Returns problems found (>= 0) or a negative
  * error that stops everything (newer version, no memory). */
 int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const char *name,
 			struct dr_catalog *c, void *dctx, dr_problem_fn fn, void *pctx)
 {
-	int problems = 0;
+	struct segscan ss = {segno, name, c, dctx, fn, pctx, NULL, false, 0};
+	int err = scan_begin(&ss, len);
+	if (err)
+		return err;
 	struct dr_scan s = {buf, len, 0};
-	struct dr_segment *sg = dr_catalog_segment(c, segno);
-	if (!sg)
-		return -ENOMEM;
-	sg->bytes = len;
 	for (;;) {
 		struct dr_item it;
 		const char *msg = NULL;
@@ -738,136 +934,154 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 			 */
 			size_t bad = s.off, next = 0;
 			for (size_t k = s.off + 1; k + 4 <= len; k++)
-				if (buf[k] == 0x5E && buf[k + 1] == 0x2A && buf[k + 2] == 0x4D &&
-				    buf[k + 3] == 0x18) {
+				if (at_magic(buf + k)) {
 					next = k;
 					break;
 				}
-			if (next)
-				problem(fn, pctx, &problems,
-					"%s: offset %zu: %s; skipped %zu damaged bytes", name, bad,
-					msg, next - bad);
-			else
-				problem(fn, pctx, &problems, "%s: offset %zu: %s", name, bad, msg);
+			scan_damage(&ss, r, bad, next, len, msg);
 			if (!next)
 				break;
 			s.off = next;
 			continue;
 		}
-		if (it.type == 0) {
-			problem(
-			    fn, pctx, &problems,
-			    "%s: offset %llu: foreign zstd skippable frame of %u bytes (skipped)",
-			    name, (unsigned long long)it.off, it.len);
+		err = scan_item(&ss, &it);
+		if (err)
+			return err;
+	}
+	return ss.problems;
+}
+
+static int pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
+		if (r < 0 && errno == EINTR)
 			continue;
-		}
-		int err = 0;
-		switch (it.type) {
-		case DR_REC_META: {
-			struct dnsreel_meta m;
-			uint32_t sn = 0;
-			err = dr_meta_de(it.body, it.body_len, &m, &sn);
-			if (err == DNSREEL_E_VERSION) {
-				problem(fn, pctx, &problems,
-					"%s: offset %llu: written by format version %u.%u; this "
-					"dnsreel (%s) reads format %d.x and older: upgrade dnsreel",
-					name, (unsigned long long)it.off, m.format_major,
-					m.format_minor, DNSREEL_VERSION, DNSREEL_FORMAT_MAJOR);
-				return err;
-			}
-			if (!err && sn != segno)
-				problem(fn, pctx, &problems,
-					"%s: offset %llu: segment header names segment %u", name,
-					(unsigned long long)it.off, sn);
-			if (!err) {
-				c->meta = m;
-				c->have_meta = true;
-			}
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return DNSREEL_E_TRUNCATED; /* the file shrank meanwhile */
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Bytes the item starting with the header bytes h (n of them, n <= left) spans, bounded by
+ * what a reader accepts; dr_scan_next then checks them. */
+static size_t item_extent(const uint8_t *h, size_t n, size_t left)
+{
+	if (n < 8 || dr_rd32(h) != DR_SKIP_MAGIC)
+		return n < 8 ? n : 8;
+	size_t need = 8 + (size_t)dr_rd32(h + 4); /* <= DR_MAX_REC: checked by the caller */
+	if (n >= DR_REC_HDR + DR_BLOCK_HDR_BODY && h[8] == DR_REC_BLOCK) {
+		struct dr_blockhdr bh;
+		dr_blockhdr_de(h + DR_REC_HDR, &bh);
+		if (bh.zlen <= DR_MAX_ZLEN)
+			need += bh.zlen;
+	}
+	return need < left ? need : left;
+}
+
+/* Scans a segment through fd item by item, holding one item (at most a block: 257 MiB) in
+ * memory, never the whole file; damage resynchronizes by reading ahead in chunks. The
+ * problems and catalog are those dr_scan_segment_buf gives for the same bytes. */
+static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
+{
+	int err = scan_begin(ss, len);
+	if (err)
+		return err;
+	struct dr_buf b = {0};
+	size_t off = 0;
+	while (off < len) {
+		size_t left = len - off;
+		uint8_t h[DR_REC_HDR + DR_BLOCK_HDR_BODY];
+		size_t hn = left < sizeof(h) ? left : sizeof(h);
+		err = pread_all(fd, h, hn, off);
+		if (err)
 			break;
-		}
-		case DR_REC_NETNS: {
-			struct dnsreel_netns_ctx ns;
-			err = dr_netns_de(it.body, it.body_len, &ns);
-			if (!err)
-				err = dr_catalog_upsert_netns(c, &ns);
-			break;
-		}
-		case DR_REC_PROC: {
-			struct dnsreel_proc_ctx p;
-			err = dr_proc_de(it.body, it.body_len, &p);
-			if (!err)
-				err = dr_catalog_upsert_proc(c, &p);
-			break;
-		}
-		case DR_REC_SERVICE: {
-			struct dnsreel_service_ctx sv;
-			err = dr_service_de(it.body, it.body_len, &sv);
-			if (!err)
-				err = dr_catalog_upsert_service(c, &sv);
-			break;
-		}
-		case DR_REC_COUNTERS:
-			err = counters_de(it.body, it.body_len, c);
-			break;
-		case DR_REC_BLOCK: {
-			struct dnsreel_event *ev;
-			uint8_t *arena;
-			err = dr_block_decode(dctx, &it, &ev, &arena, &msg);
-			if (err == -ENOMEM)
-				return err;
-			if (err) {
-				problem(fn, pctx, &problems, "%s: offset %llu: %s", name,
-					(unsigned long long)it.off, msg);
-				err = 0;
+		struct dr_item it;
+		const char *msg = NULL;
+		int r = 1;
+		size_t bad = off;
+		uint32_t magic = hn >= 8 ? dr_rd32(h) : 0, size = hn >= 8 ? dr_rd32(h + 4) : 0;
+		bool skippable = hn >= 8 && (magic & 0xFFFFFFF0u) == 0x184D2A50u;
+		if (skippable && size > left - 8) {
+			r = DNSREEL_E_TRUNCATED;
+			msg = "record extends past end of file (truncated)";
+		} else if (skippable && magic != DR_SKIP_MAGIC) {
+			/* someone else's skippable frame: stepped over unread */
+			memset(&it, 0, sizeof(it));
+			it.off = off;
+			it.len = 8 + size;
+			err = scan_item(ss, &it);
+			if (err)
+				break;
+			off += 8 + (size_t)size;
+			continue;
+		} else if (magic == DR_SKIP_MAGIC && (size < 8 || size > DR_MAX_REC)) {
+			r = DNSREEL_E_CORRUPT;
+			msg = "record size out of range";
+		} else {
+			size_t need = item_extent(h, hn, left);
+			b.len = 0;
+			if (dr_buf_reserve(&b, need)) {
+				err = -ENOMEM;
 				break;
 			}
-			struct dr_summary sm;
-			err = dr_summarize(ev, it.bh.events, &sm);
-			free(ev);
-			free(arena);
+			err = pread_all(fd, b.p, need, off);
 			if (err)
-				return err;
-			struct dnsreel_frame_info fi = {
-			    .segment = segno,
-			    .offset = it.off,
-			    .length = it.len,
-			    .first_ts = sm.first_ts,
-			    .last_ts = sm.last_ts,
-			    .events = sm.events,
-			    .rcode_mask = sm.rcode_mask,
-			    .qr_mask = sm.qr_mask,
-			    .proto_mask = sm.proto_mask,
-			    .netns_count = (uint16_t)(sm.netns_count > 65535 ? 0 : sm.netns_count),
-			    .netns = sm.netns,
-			    .name_bloom_bits = sm.bloom_bits,
-			    .name_bloom = sm.bloom,
-			};
-			/* a frame with too many netns to list cannot be pruned by netns */
-			if (sm.netns_count > 65535)
-				fi.netns = NULL;
-			err = dr_catalog_add_frame(c, &fi);
-			dr_summary_free(&sm);
+				break;
+			struct dr_scan sc = {b.p, need, 0};
+			r = dr_scan_next(&sc, &it, &msg);
+			bad = off + sc.off;
+			if (r == 1) {
+				it.off += off;
+				err = scan_item(ss, &it);
+				if (err)
+					break;
+				off += it.len;
+				continue;
+			}
+		}
+		size_t next = 0;
+		uint8_t chunk[65536];
+		for (size_t k = bad + 1; k + 4 <= len && !next;) {
+			/* holes of a sparse file read as zeros and hold no magic: skip them */
+			off_t d = lseek(fd, (off_t)k, SEEK_DATA);
+			if (d < 0 && errno == ENXIO)
+				break;
+			if (d > (off_t)k)
+				k = (size_t)d;
+			if (k + 4 > len)
+				break;
+			size_t cn = len - k < sizeof(chunk) ? len - k : sizeof(chunk);
+			err = pread_all(fd, chunk, cn, k);
 			if (err)
-				return err;
-			if (!sg->frames || fi.first_ts < sg->first_ts)
-				sg->first_ts = fi.first_ts;
-			if (!sg->frames || fi.last_ts > sg->last_ts)
-				sg->last_ts = fi.last_ts;
-			sg->frames++;
-			sg->events += fi.events;
-			break;
+				break;
+			for (size_t j = 0; j + 4 <= cn; j++)
+				if (at_magic(chunk + j)) {
+					next = k + j;
+					break;
+				}
+			if (cn < sizeof(chunk))
+				break;
+			k += cn - 3; /* a magic across two chunks is seen in the next one */
 		}
-		default:
-			break; /* unknown record types of this major are skipped */
-		}
-		if (err == -ENOMEM)
-			return err;
 		if (err)
-			problem(fn, pctx, &problems,
-				"%s: offset %llu: record type %u does not decode", name,
-				(unsigned long long)it.off, it.type);
+			break;
+		scan_damage(ss, r, bad, next, len, msg);
+		if (!next)
+			break;
+		off = next;
 	}
-	return problems;
+	dr_buf_free(&b);
+	if (err && err != -ENOMEM && err != DNSREEL_E_VERSION) {
+		problem(ss->fn, ss->pctx, &ss->problems, "%s: offset %zu: cannot read: %s",
+			ss->name, off, dnsreel_strerror(err));
+		err = 0;
+	}
+	return err ? err : ss->problems;
 }
 
 int dr_scan_capture(const char *dir, struct dr_catalog *c, dr_problem_fn fn, void *pctx)
@@ -887,18 +1101,23 @@ int dr_scan_capture(const char *dir, struct dr_catalog *c, dr_problem_fn fn, voi
 		char path[4096], name[64];
 		snprintf(name, sizeof(name), "seg/%06u.zst", segs[i]);
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		uint8_t *buf;
-		size_t len;
-		err = dr_read_file(path, &buf, &len);
-		if (err) {
+		int fd = dr_open_regular(path);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) != 0) {
+			close(fd);
+			fd = -errno;
+		}
+		if (fd < 0) {
 			int cnt = 0;
 			problem(fn, pctx, &cnt, "%s: offset 0: cannot read: %s", name,
-				dnsreel_strerror(err));
+				fd == DNSREEL_E_NOTREG ? "not a regular file"
+						       : dnsreel_strerror(fd));
 			problems += cnt;
 			continue;
 		}
-		int r = dr_scan_segment_buf(buf, len, segs[i], name, c, dctx, fn, pctx);
-		free(buf);
+		struct segscan ss = {segs[i], name, c, dctx, fn, pctx, NULL, false, 0};
+		int r = scan_segment_fd(fd, (size_t)st.st_size, &ss);
+		close(fd);
 		if (r < 0) {
 			problems = r;
 			break;

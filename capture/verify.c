@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "capture_int.h"
 
@@ -15,14 +18,83 @@ struct vctx {
 	dnsreel_problem_fn fn;
 	void *ctx;
 	int count;
+	char first[400];
 };
 
 static void vprob(void *ctx, const char *msg)
 {
 	struct vctx *v = ctx;
-	v->count++;
+	if (!v->count++)
+		snprintf(v->first, sizeof(v->first), "%.390s", msg);
 	if (v->fn)
 		v->fn(v->ctx, msg);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* A torn last frame is the crash state FORMAT.md §9 documents: its bytes go to
+ * DIR/damaged/NNNNNN.zst.torn-at-OFFSET (kept, synced) before the segment is cut back to the
+ * last intact item, so nothing is destroyed and the segment verifies again. */
+static int move_torn_tail(const char *dir, struct dr_segment *sg, char *msg, size_t msglen)
+{
+	char seg[4096], side[4096];
+	snprintf(seg, sizeof(seg), "%s/seg/%06u.zst", dir, sg->segment);
+	snprintf(side, sizeof(side), "%s/damaged", dir);
+	if (mkdir(side, 0755) && errno != EEXIST)
+		return dr_errf(msg, msglen, -errno, "%s: %s", side, strerror(errno));
+	snprintf(side, sizeof(side), "%s/damaged/%06u.zst.torn-at-%" PRIu64, dir, sg->segment,
+		 sg->torn_at);
+	uint8_t *buf;
+	size_t len;
+	int err = dr_read_file(seg, &buf, &len);
+	if (err)
+		return dr_errf(msg, msglen, err, "%s: %s", seg, dnsreel_strerror(err));
+	if (sg->torn_at > len) {
+		free(buf);
+		return dr_errf(msg, msglen, DNSREEL_E_STATE, "%s: changed while verifying", seg);
+	}
+	int fd = open(side, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		free(buf);
+		return dr_errf(msg, msglen, err, "%s: %s", side, strerror(-err));
+	}
+	err = write_all(fd, buf + sg->torn_at, len - sg->torn_at);
+	if (!err && fsync(fd))
+		err = -errno;
+	close(fd);
+	free(buf);
+	if (err) {
+		unlink(side);
+		return dr_errf(msg, msglen, err, "%s: %s", side, strerror(-err));
+	}
+	fd = open(seg, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)sg->torn_at) || fsync(fd)) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		return dr_errf(msg, msglen, err, "%s: cannot cut the torn tail: %s", seg,
+			       strerror(-err));
+	}
+	close(fd);
+	sg->bytes = sg->torn_at;
+	dr_errf(msg, msglen, 0,
+		"seg/%06u.zst: offset %" PRIu64 ": repaired: torn last frame (%zu bytes) moved to "
+		"damaged/%06u.zst.torn-at-%" PRIu64,
+		sg->segment, sg->torn_at, len - (size_t)sg->torn_at, sg->segment, sg->torn_at);
+	return 0;
 }
 
 static void say(dr_problem_fn fn, void *pctx, int *n, const char *fmt, ...)
@@ -207,6 +279,8 @@ int dr_catalog_compare(const struct dr_catalog *idx, const struct dr_catalog *se
 	return n;
 }
 
+static int verify_locked(const char *dir, bool reindex, struct vctx *pv);
+
 int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts)
 {
 	struct vctx v = {0};
@@ -219,6 +293,28 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 	struct stat st;
 	if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return DNSREEL_E_NOTCAPTURE;
+	int lockfd = -1;
+	if (reindex) {
+		/* rebuilding under a running writer would replace the index it is writing: take
+		 * the writer's lock (capture.c) for the whole repair */
+		lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lockfd < 0)
+			return -errno;
+		if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+			int e = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			close(lockfd);
+			return e;
+		}
+	}
+	int ret = verify_locked(dir, reindex, &v);
+	if (lockfd >= 0)
+		close(lockfd);
+	return ret;
+}
+
+static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
+{
+	struct vctx v = *pv;
 	struct dr_catalog seg, idx;
 	memset(&seg, 0, sizeof(seg));
 	memset(&idx, 0, sizeof(idx));
@@ -230,6 +326,25 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	if (reindex) {
+		int repaired = 0;
+		for (size_t i = 0; i < seg.nsegs; i++) {
+			if (!seg.segs[i].torn)
+				continue;
+			char msg[600];
+			int err = move_torn_tail(dir, &seg.segs[i], msg, sizeof(msg));
+			if (err) {
+				vprob(&v, msg);
+				continue;
+			}
+			if (v.fn)
+				v.fn(v.ctx, msg);
+			repaired++;
+		}
+		v.count -= repaired;
+		if (v.count > 0)
+			/* the rebuilt index lacks what the damage held: say so to every reader */
+			snprintf(seg.damage, sizeof(seg.damage), "%d problem%s; first: %s", v.count,
+				 v.count == 1 ? "" : "s", v.first);
 		int err = dr_index_write_file(path, &seg);
 		dr_catalog_free(&seg);
 		return err ? err : v.count;

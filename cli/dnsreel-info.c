@@ -34,6 +34,18 @@ static void fmt_wall(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "(out of range: %" PRId64 " ns)", ns);
 }
 
+/* Boot ns of the capture as wall time text (the reader refused offsets that overflow; the
+ * checked sum keeps it so). */
+static void fmt_boot(int64_t boot_ns, const struct dnsreel_meta *m, char *buf, size_t len)
+{
+	int64_t w;
+	if (dnsreel_wall_ns(boot_ns, m->boot_to_wall_ns, &w))
+		snprintf(buf, len, "(out of range: %" PRId64 " + %" PRId64 " ns)", boot_ns,
+			 m->boot_to_wall_ns);
+	else
+		fmt_wall(w, buf, len);
+}
+
 static void human_bytes(uint64_t b, char *buf, size_t len)
 {
 	const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -64,8 +76,8 @@ static void print_text(struct dnsreel_capr *r, FILE *o)
 		fprintf(o, "started:      %s\n", a);
 	}
 	if (s.frames) {
-		fmt_wall(s.first_ts + m->boot_to_wall_ns, a, sizeof(a));
-		fmt_wall(s.last_ts + m->boot_to_wall_ns, b, sizeof(b));
+		fmt_boot(s.first_ts, m, a, sizeof(a));
+		fmt_boot(s.last_ts, m, b, sizeof(b));
 		fprintf(o, "time range:   %s .. %s (%.3f s)\n", a, b,
 			(double)(s.last_ts - s.first_ts) / 1e9);
 	} else {
@@ -149,9 +161,9 @@ static void print_json(struct dnsreel_capr *r, FILE *o, bool first)
 	fprintf(o, ",\"boot_to_wall_ns\":%" PRId64 ",\"start_wall_ns\":%" PRId64,
 		m->boot_to_wall_ns, m->start_wall_ns);
 	if (s.frames) {
-		fmt_wall(s.first_ts + m->boot_to_wall_ns, a, sizeof(a));
+		fmt_boot(s.first_ts, m, a, sizeof(a));
 		fprintf(o, ",\"first_ts\":%" PRId64 ",\"first_time\":\"%s\"", s.first_ts, a);
-		fmt_wall(s.last_ts + m->boot_to_wall_ns, a, sizeof(a));
+		fmt_boot(s.last_ts, m, a, sizeof(a));
 		fprintf(o, ",\"last_ts\":%" PRId64 ",\"last_time\":\"%s\"", s.last_ts, a);
 	}
 	uint64_t total = s.bytes_segments + s.bytes_index;

@@ -1,6 +1,7 @@
 /* dnsreel-verify: checks a capture — block checksums, zstd frames, frame order and decoding,
  * and that index.sqlite says exactly what the segments say. --reindex rebuilds the index from
  * the segments. Each problem is one line on stdout naming the file and byte offset. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,7 +61,13 @@ int main(int argc, char **argv)
 		    .sz = sizeof(vo), .reindex = reindex, .problem = problem, .ctx = &pc};
 		int n = dnsreel_capture_verify(argv[i], &vo);
 		fflush(stdout);
-		if (n < 0) {
+		if (n == -EBUSY) {
+			dnsreel_err(&c,
+				    "%s: in use by a running dnsreel-record; --reindex once it "
+				    "has stopped",
+				    argv[i]);
+			ret = DNSREEL_EXIT_FAIL;
+		} else if (n < 0) {
 			dnsreel_err(&c, "%s: %s", argv[i], dnsreel_strerror(n));
 			ret = DNSREEL_EXIT_FAIL;
 		} else if (n > 0) {

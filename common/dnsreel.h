@@ -35,6 +35,11 @@ const char *dnsreel_strerror(int err);
 
 /* ---- small helpers shared by the libraries ------------------------------------------------ */
 
+/* Wall-clock ns of a boot-time stamp: *wall = boot_ns + boot_to_wall_ns. Both come from
+ * untrusted files, so the sum is checked: DNSREEL_E_CORRUPT when it leaves int64 or falls
+ * before 1970 (valid: the years 1970..2262), 0 otherwise. */
+int dnsreel_wall_ns(int64_t boot_ns, int64_t boot_to_wall_ns, int64_t *wall);
+
 /* MurmurHash3's 64-bit finaliser: spreads a key's bits for in-memory hash tables. */
 static inline uint64_t dnsreel_mix64(uint64_t h)
 {

@@ -4,6 +4,18 @@
 
 #include "dnsreel.h"
 
+int dnsreel_wall_ns(int64_t boot_ns, int64_t boot_to_wall_ns, int64_t *wall)
+{
+	if ((boot_to_wall_ns > 0 && boot_ns > INT64_MAX - boot_to_wall_ns) ||
+	    (boot_to_wall_ns < 0 && boot_ns < INT64_MIN - boot_to_wall_ns)) {
+		*wall = 0;
+		return DNSREEL_E_CORRUPT;
+	}
+	*wall = boot_ns + boot_to_wall_ns;
+	/* no recorder ran before 1970: a negative wall time is a damaged offset */
+	return *wall < 0 ? DNSREEL_E_CORRUPT : 0;
+}
+
 static uint64_t rd64le(const uint8_t *p)
 {
 	uint64_t v = 0;

@@ -272,24 +272,61 @@ static int name_skip(const uint8_t *msg, size_t len, size_t off, size_t *next, s
 	}
 }
 
+/* The wire extent of a name whose text cannot be trusted (bad pointer, too long): labels are
+ * stepped over and a pointer ends it, wherever it points. 0x40/0x80 label types have no known
+ * length: DNSREEL_E_CORRUPT, the extent is unknown and the caller must stop. */
+static int name_extent(const uint8_t *msg, size_t len, size_t off, size_t *next)
+{
+	size_t pos = off;
+	for (;;) {
+		if (pos >= len)
+			return DNSREEL_E_TRUNCATED;
+		uint8_t l = msg[pos];
+		if ((l & 0xc0) == 0xc0) {
+			if (pos + 1 >= len)
+				return DNSREEL_E_TRUNCATED;
+			*next = pos + 2;
+			return 0;
+		}
+		if (l & 0xc0)
+			return DNSREEL_E_CORRUPT;
+		if (l == 0) {
+			*next = pos + 1;
+			return 0;
+		}
+		pos += 1 + (size_t)l;
+	}
+}
+
 static void fmt_ecs(struct dnsreel_dns *out, const uint8_t *p, size_t n)
 {
 	/* RFC 7871: FAMILY(2) SOURCE PREFIX(1) SCOPE PREFIX(1) ADDRESS(ceil(prefix/8)) */
-	if (n < 4)
+	if (n < 4) {
+		out->edns_err = "ECS option shorter than its 4-byte header";
 		return;
+	}
 	uint16_t fam = rd16(p);
 	uint8_t pfx = p[2];
 	uint8_t a[16] = {0};
 	size_t alen = n - 4;
 	char txt[INET6_ADDRSTRLEN];
+	/* RFC 7871 6: exactly ceil(SOURCE PREFIX-LENGTH / 8) address octets */
+	if ((fam == 1 || fam == 2) && alen != ((size_t)pfx + 7) / 8) {
+		out->edns_err = "ECS address length disagrees with its source prefix";
+		return;
+	}
 	if (fam == 1) {
-		if (alen > 4 || pfx > 32)
+		if (alen > 4 || pfx > 32) {
+			out->edns_err = "ECS prefix too long for IPv4";
 			return;
+		}
 		memcpy(a, p + 4, alen);
 		inet_ntop(AF_INET, a, txt, sizeof(txt));
 	} else if (fam == 2) {
-		if (alen > 16 || pfx > 128)
+		if (alen > 16 || pfx > 128) {
+			out->edns_err = "ECS prefix too long for IPv6";
 			return;
+		}
 		memcpy(a, p + 4, alen);
 		inet_ntop(AF_INET6, a, txt, sizeof(txt));
 	} else {
@@ -308,13 +345,22 @@ static void parse_opt(struct dnsreel_dns *out, const uint8_t *msg, uint16_t cls,
 	out->edns_version = (uint8_t)(ttl >> 16);
 	out->edns_do = (ttl & 0x8000) != 0;
 	size_t p = rd, end = rd + rdlen;
+	out->edns_err = NULL;
+	out->edns_err_off = 0;
 	while (p + 4 <= end) {
 		uint16_t code = rd16(msg + p), olen = rd16(msg + p + 2);
 		if (p + 4 + olen > end)
 			break;
-		if (code == 8)
+		if (code == 8 && !out->edns_err) {
 			fmt_ecs(out, msg + p + 4, olen);
+			if (out->edns_err)
+				out->edns_err_off = (uint32_t)p;
+		}
 		p += 4 + (size_t)olen;
+	}
+	if (p != end && !out->edns_err) {
+		out->edns_err = "EDNS option cut by the OPT record length";
+		out->edns_err_off = (uint32_t)p;
 	}
 }
 
@@ -369,6 +415,14 @@ static int fail(struct dnsreel_dns *out, int err, size_t off, const char *what)
 	return err;
 }
 
+static void mark_bad_name(struct dnsreel_dns *out, size_t off, const char *what)
+{
+	if (!out->bad_names++) {
+		out->bad_name_off = (uint32_t)off;
+		out->bad_name_what = what;
+	}
+}
+
 /* Resets out and reads the header, for the full parse and the question-only one. Returns 0 or
  * the parse error (recorded in out). */
 static int parse_header(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
@@ -392,6 +446,12 @@ static int parse_header(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 	out->err = 0;
 	out->err_off = 0;
 	out->err_what = NULL;
+	out->qname_bad = false;
+	out->bad_names = 0;
+	out->bad_name_off = 0;
+	out->bad_name_what = NULL;
+	out->edns_err = NULL;
+	out->edns_err_off = 0;
 
 	if (!msg || len < 12)
 		return fail(out, DNSREEL_E_TRUNCATED, len, "header");
@@ -440,7 +500,11 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 		if (q == 0) {
 			rc =
 			    name_decode(msg, len, off, out->qname, sizeof(out->qname), &next, &bad);
-			if (rc < 0) {
+			if (rc == DNSREEL_E_CORRUPT && name_extent(msg, len, off, &next) == 0) {
+				out->qname[0] = 0;
+				out->qname_bad = true;
+				mark_bad_name(out, bad, "question");
+			} else if (rc < 0) {
 				out->qname[0] = 0;
 				return fail(out, rc, rc == DNSREEL_E_LIMIT ? off : bad, "question");
 			}
@@ -449,7 +513,9 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 				return rc;
 		} else {
 			rc = name_skip(msg, len, off, &next, &bad);
-			if (rc < 0)
+			if (rc == DNSREEL_E_CORRUPT && name_extent(msg, len, off, &next) == 0)
+				mark_bad_name(out, bad, "question");
+			else if (rc < 0)
 				return fail(out, rc, bad, "question");
 			if (next + 4 > len)
 				return fail(out, DNSREEL_E_TRUNCATED, len, "question");
@@ -465,7 +531,9 @@ int dnsreel_dns_parse(const uint8_t *msg, size_t len, struct dnsreel_dns *out)
 									       : "additional";
 		bool ans = i < out->ancount;
 		rc = name_skip(msg, len, off, &next, &bad);
-		if (rc < 0)
+		if (rc == DNSREEL_E_CORRUPT && name_extent(msg, len, off, &next) == 0)
+			mark_bad_name(out, bad, what);
+		else if (rc < 0)
 			return fail(out, rc, bad, what);
 		if (next + 10 > len)
 			return fail(out, DNSREEL_E_TRUNCATED, len, what);
@@ -571,6 +639,13 @@ int dnsreel_dns_parse_question(const uint8_t *msg, size_t len, struct dnsreel_dn
 		return parse_qtail(msg, len, 12 + wl, out);
 	}
 	rc = name_decode(msg, len, 12, out->qname, sizeof(out->qname), &next, &bad);
+	if (rc == DNSREEL_E_CORRUPT && name_extent(msg, len, 12, &next) == 0) {
+		/* as dnsreel_dns_parse(): marked, and the question's type and class still read */
+		out->qname[0] = 0;
+		out->qname_bad = true;
+		mark_bad_name(out, bad, "question");
+		return parse_qtail(msg, len, next, out);
+	}
 	if (rc < 0) {
 		out->qname[0] = 0;
 		return fail(out, rc, rc == DNSREEL_E_LIMIT ? 12 : bad, "question");
@@ -607,6 +682,8 @@ int dnsreel_dns_iter_init(struct dnsreel_dns_iter *it, const uint8_t *msg, size_
 	size_t off = 12;
 	for (unsigned q = 0; q < qd; q++) {
 		int rc = name_skip(msg, len, off, &next, &bad);
+		if (rc == DNSREEL_E_CORRUPT && name_extent(msg, len, off, &next) == 0)
+			rc = 0; /* a bad question name does not hide the records after it */
 		if (rc < 0) {
 			it->err = rc;
 			it->off = bad;
@@ -636,7 +713,14 @@ int dnsreel_dns_iter_next(struct dnsreel_dns_iter *it, struct dnsreel_dns_rr *rr
 		      : i < (uint32_t)it->counts[0] + it->counts[1] ? DNSREEL_DNS_AUTHORITY
 								    : DNSREEL_DNS_ADDITIONAL;
 	int rc = name_decode(it->msg, it->len, it->off, rr->name, sizeof(rr->name), &next, &bad);
-	if (rc < 0) {
+	rr->name_bad = false;
+	rr->name_bad_off = 0;
+	if (rc == DNSREEL_E_CORRUPT && name_extent(it->msg, it->len, it->off, &next) == 0) {
+		/* the record is still there: keep it, with its name marked */
+		rr->name[0] = 0;
+		rr->name_bad = true;
+		rr->name_bad_off = (uint32_t)bad;
+	} else if (rc < 0) {
 		rr->name[0] = 0;
 		it->err = rc;
 		return rc;
@@ -704,6 +788,14 @@ int dnsreel_dns_rdata_str(const uint8_t *msg, size_t len, const struct dnsreel_d
 		return DNSREEL_E_TRUNCATED;
 	const uint8_t *d = msg + p;
 	uint16_t n = rr->rdlen;
+	uint8_t opcode = len > 2 ? (msg[2] >> 3) & 0xf : 0;
+	/* RFC 2136 2.4/2.5: prerequisites and deletions carry no RDATA (class ANY or NONE, or
+	 * any record of an UPDATE); RFC 1035 6.4.1: an IQUERY answer may have none */
+	if (n == 0 && (rr->class == 255 || rr->class == 254 || opcode == 5 || opcode == 1) &&
+	    rr->type != 41) {
+		buf[0] = 0;
+		return 0;
+	}
 
 	switch (rr->type) {
 	case 1: /* A */
@@ -794,6 +886,8 @@ int dnsreel_dns_rdata_str(const uint8_t *msg, size_t len, const struct dnsreel_d
 			sb_printf(&b, " ext_rcode=%u", tmp.rcode >> 4);
 		if (tmp.edns_client_subnet[0])
 			sb_printf(&b, " ecs=%s", tmp.edns_client_subnet);
+		if (tmp.edns_err)
+			sb_printf(&b, " bad_option@%u (%s)", tmp.edns_err_off, tmp.edns_err);
 		break;
 	}
 	default:

@@ -40,6 +40,18 @@ struct dnsreel_dns {
 	int err;
 	uint32_t err_off;
 	const char *err_what;
+	/* Names that do not decode (a pointer to itself or forward, over 255 octets) but whose
+	 * extent is known are skipped, not fatal: the rest of the message still decodes. The
+	 * question's name is then "" (qname_bad). bad_names counts them; bad_name_off is the
+	 * offset of the first and bad_name_what its place ("question", "answer", ...). */
+	bool qname_bad;
+	uint16_t bad_names;
+	uint32_t bad_name_off;
+	const char *bad_name_what;
+	/* EDNS option framing: an option cut by the OPT length, an ECS option too short or too
+	 * long for its family and prefix. NULL when the options frame correctly. */
+	const char *edns_err;
+	uint32_t edns_err_off;
 };
 
 /* Parses header, question, answer addresses and EDNS. Returns 0 when the whole message parsed,
@@ -81,6 +93,8 @@ struct dnsreel_dns_rr {
 	uint32_t ttl;
 	uint16_t rdlen;
 	uint32_t rdata_off; /* offset of rdata within the message */
+	bool name_bad;	    /* owner name does not decode (name is ""); the record does */
+	uint32_t name_bad_off;
 };
 
 /* Walks every RR of answer, authority and additional sections. */
@@ -97,8 +111,11 @@ int dnsreel_dns_iter_init(struct dnsreel_dns_iter *it, const uint8_t *msg, size_
 int dnsreel_dns_iter_next(struct dnsreel_dns_iter *it, struct dnsreel_dns_rr *rr);
 
 /* RDATA in presentation form: A/AAAA address, CNAME/NS/PTR name, MX "10 mx.example.",
- * TXT quoted strings, SRV "prio weight port target.", SOA, OPT "udp=1232 do=1", else
- * RFC 3597 "\# LEN HEX". Returns length written or negative on damage. */
+ * TXT quoted strings, SRV "prio weight port target.", SOA, OPT "udp=1232 do=1" (with
+ * " bad_option@OFFSET" when its options do not frame), else RFC 3597 "\# LEN HEX". Empty RDATA
+ * is valid (empty text) where RFC 2136 UPDATE (class ANY or NONE, or opcode UPDATE) and IQUERY
+ * allow it. Returns length written, or negative on damage (DNSREEL_E_LIMIT: buf too small;
+ * 4 * rdlen + 64 bytes always suffice). */
 int dnsreel_dns_rdata_str(const uint8_t *msg, size_t len, const struct dnsreel_dns_rr *rr,
 			  char *buf, size_t buflen);
 

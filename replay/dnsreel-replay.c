@@ -431,6 +431,11 @@ int main(int argc, char **argv)
 		exit_code = dnsreel_cli_usage_error(&tool, "--until: cannot read time '%s'", until);
 		goto cleanup;
 	}
+	if (since && until && since_ns > until_ns) {
+		exit_code = dnsreel_cli_usage_error(&tool, "--since '%s' is after --until '%s'",
+						    since, until);
+		goto cleanup;
+	}
 	if (since || until)
 		dnsreel_filter__set_window(filter, since_ns, until_ns);
 

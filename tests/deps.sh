@@ -3,7 +3,8 @@
 # Usage: tests/deps.sh [build|test]   (build: what the recorder needs; test: everything)
 set -euo pipefail
 want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-      libzstd-dev libsqlite3-dev libedit-dev zstd sqlite3 pandoc iproute2 dpkg-dev file man-db)
+      libzstd-dev libsqlite3-dev libpcre2-dev libedit-dev zstd sqlite3 pandoc iproute2 dpkg-dev file
+      man-db)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
 	       nsd conntrack procps psmisc python3)

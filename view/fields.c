@@ -412,7 +412,8 @@ void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 		return;
 	}
 	case DNSREEL_F_NAME:
-		if (!d->has_question) {
+		/* a question name that does not decode is unknown, not "" (the parser marked it) */
+		if (!d->has_question || d->qname_bad) {
 			set_null(v, DNSREEL_FT_STR);
 			return;
 		}

@@ -1,4 +1,4 @@
-/* -F filters as trace_dns users type them: FIELD==V, !=, ~RE (POSIX ERE, unanchored), !~,
+/* -F filters as trace_dns users type them: FIELD==V, !=, ~RE (PCRE2 syntax, unanchored), !~,
  * <, <=, >, >= (and the older FIELD:V, FIELD:!~RE, FIELD:>=N spelling). Terms are ANDed. Values are
  * converted once, at add time, to what the field compares as: numbers for numeric fields and for
  * fields with a raw number (qtype "AAAA" or 28, rcode "NameError"/"NXDOMAIN"/3, id as hex,
@@ -6,7 +6,8 @@
  * compare without regard to case or the trailing dot, as DNS does.
  */
 #include <errno.h>
-#include <regex.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,13 @@ struct term {
 	char *val;   /* text form (OP_ANY: unused) */
 	bool num_ok; /* val converted to num */
 	int64_t num;
-	regex_t re;
+	/* matched with PCRE2's DFA matcher: no backtracking, so a pattern's cost is bounded by
+	 * pattern size times subject length (a backtracking engine took minutes on nested
+	 * repeats and back-references) */
+	pcre2_code *re;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	int *ws;
 	bool has_re;
 	char **vals; /* OP_ANY */
 	size_t nvals;
@@ -37,6 +44,7 @@ struct dnsreel_filter {
 	int64_t since, until;
 	uint64_t *pnetns; /* prune storage */
 	size_t pn, pcap;
+	bool poom; /* a netns could not be listed: prune by netns must not be used */
 };
 
 int dnsreel_filter__new(struct dnsreel_filter **out)
@@ -50,8 +58,10 @@ int dnsreel_filter__new(struct dnsreel_filter **out)
 static void term_free(struct term *t)
 {
 	free(t->val);
-	if (t->has_re)
-		regfree(&t->re);
+	pcre2_code_free(t->re);
+	pcre2_match_data_free(t->md);
+	pcre2_match_context_free(t->mctx);
+	free(t->ws);
 	for (size_t i = 0; i < t->nvals; i++)
 		free(t->vals[i]);
 	free(t->vals);
@@ -88,6 +98,64 @@ static bool numeric_field(enum dnsreel_field_id f)
 	}
 }
 
+#define RE_MAX_PATTERN 1024
+#define RE_WS	       4096 /* DFA workspace ints */
+#define RE_MATCH_LIMIT 1000000
+
+static int compile_re(struct term *t, char *errbuf, size_t errlen, const char *expr)
+{
+	size_t plen = strlen(t->val);
+	if (plen > RE_MAX_PATTERN) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen,
+				 "filter \"%s\": regular expression longer than %d bytes", expr,
+				 RE_MAX_PATTERN);
+		return DNSREEL_E_PARSE;
+	}
+	int ec;
+	PCRE2_SIZE eo;
+	t->re = pcre2_compile((PCRE2_SPTR)t->val, plen, PCRE2_NEVER_BACKSLASH_C, &ec, &eo, NULL);
+	if (!t->re) {
+		char msg[160];
+		pcre2_get_error_message(ec, (PCRE2_UCHAR *)msg, sizeof(msg));
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen,
+				 "filter \"%s\": bad regular expression at offset %zu: %s", expr,
+				 (size_t)eo, msg);
+		return DNSREEL_E_PARSE;
+	}
+	uint32_t backrefs = 0;
+	pcre2_pattern_info(t->re, PCRE2_INFO_BACKREFMAX, &backrefs);
+	if (backrefs) {
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen,
+				 "filter \"%s\": back-references are not supported (their matching "
+				 "cost has no bound)",
+				 expr);
+		return DNSREEL_E_PARSE;
+	}
+	t->md = pcre2_match_data_create(1, NULL);
+	t->mctx = pcre2_match_context_create(NULL);
+	t->ws = malloc(RE_WS * sizeof(int));
+	if (!t->md || !t->mctx || !t->ws)
+		return -ENOMEM;
+	pcre2_set_match_limit(t->mctx, RE_MATCH_LIMIT);
+	/* the DFA matcher refuses some constructs (recursion, conditions on groups) only when
+	 * it runs: try once now so they are an error here, not a silent non-match later */
+	int rc = pcre2_dfa_match(t->re, (PCRE2_SPTR) "", 0, 0, 0, t->md, t->mctx, t->ws, RE_WS);
+	if (rc == PCRE2_ERROR_DFA_UITEM || rc == PCRE2_ERROR_DFA_UCOND ||
+	    rc == PCRE2_ERROR_DFA_UINVALID_UTF || rc == PCRE2_ERROR_DFA_RECURSE) {
+		char msg[160];
+		pcre2_get_error_message(rc, (PCRE2_UCHAR *)msg, sizeof(msg));
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen, "filter \"%s\": not supported in -F: %s", expr,
+				 msg);
+		return DNSREEL_E_PARSE;
+	}
+	t->has_re = true;
+	return 0;
+}
+
 static int parse_int(const char *s, int base, int64_t *out)
 {
 	char *end;
@@ -113,7 +181,11 @@ static int parse_ns(const char *s, int64_t *out)
 		     {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcasecmp(end, units[i].u) == 0) {
-			*out = (int64_t)(v * units[i].mul);
+			double r = v * units[i].mul;
+			/* beyond int64 the conversion is undefined (1e99 matched everything) */
+			if (!(r >= -9.2e18 && r <= 9.2e18))
+				return -1;
+			*out = (int64_t)r;
 			return 0;
 		}
 	return -1;
@@ -301,16 +373,12 @@ int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf
 	if (!t->val)
 		return -ENOMEM;
 	if (op == OP_RE || op == OP_NRE) {
-		int rc = regcomp(&t->re, t->val, REG_EXTENDED | REG_NOSUB);
+		int rc = compile_re(t, errbuf, errlen, expr);
 		if (rc) {
-			char msg[128];
-			regerror(rc, &t->re, msg, sizeof(msg));
-			errf(errbuf, errlen, "filter \"%s\": bad regular expression: %s", expr,
-			     msg);
-			free(t->val);
-			return DNSREEL_E_PARSE;
+			term_free(t);
+			memset(t, 0, sizeof(*t));
+			return rc;
 		}
-		t->has_re = true;
 	} else if (numeric_field(def->id)) {
 		t->num_ok = to_num(def->id, t->val, &t->num) == 0;
 		if (!t->num_ok && (op != OP_EQ && op != OP_NE)) {
@@ -429,7 +497,6 @@ static bool term_match(const struct term *t, const struct dnsreel_rec *rec)
 	dnsreel_rec__value(rec, t->f, &v, buf, sizeof(buf));
 	const char *s = v.s ? v.s : "";
 	size_t len = v.s ? v.len : 0;
-	char text[600];
 	switch (t->op) {
 	case OP_ANY:
 		if (v.null)
@@ -441,11 +508,11 @@ static bool term_match(const struct term *t, const struct dnsreel_rec *rec)
 		return false;
 	case OP_RE:
 	case OP_NRE: {
-		/* regexec wants a C string: values point into records and may not end */
-		size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
-		memcpy(text, s, n);
-		text[n] = 0;
-		bool m = regexec(&t->re, text, 0, NULL, 0) == 0;
+		int rc =
+		    pcre2_dfa_match(t->re, (PCRE2_SPTR)s, len, 0, 0, t->md, t->mctx, t->ws, RE_WS);
+		/* >= 0: matched (0 means more matches than the data holds, still a match); a
+		 * limit reached counts as no match */
+		bool m = rc >= 0;
 		return t->op == OP_RE ? m : !m;
 	}
 	case OP_EQ:
@@ -549,8 +616,10 @@ static void add_netns(struct dnsreel_filter *f, uint64_t netns)
 	if (f->pn == f->pcap) {
 		size_t nc = f->pcap ? f->pcap * 2 : 16;
 		uint64_t *nn = realloc(f->pnetns, nc * sizeof(*nn));
-		if (!nn)
+		if (!nn) {
+			f->poom = true;
 			return;
+		}
 		f->pnetns = nn;
 		f->pcap = nc;
 	}
@@ -608,6 +677,7 @@ void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *c
 		return;
 
 	f->pn = 0;
+	f->poom = false;
 	if (netns_listed) {
 		/* candidates: the netns named, each checked against all netns-only terms */
 		for (size_t i = 0; i < f->n; i++) {
@@ -635,6 +705,8 @@ void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *c
 		struct prune_walk w = {f, ctx, capture, 0};
 		dnsreel_ctx__each_netns(ctx, capture, walk_ns, &w);
 	}
+	if (f->poom)
+		return; /* fail open: a list missing a netns would drop its events silently */
 	if (!f->pn) {
 		p->since_wall_ns = INT64_MAX; /* no netns can match */
 		return;

@@ -152,6 +152,10 @@ static int parse_rfc3339(const char *s, int64_t *out)
 		return DNSREEL_E_PARSE;
 	int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
 	int64_t secs = days * 86400 + h * 3600 + mi * 60 + se - off;
+	/* int64 ns reach only the years 1677..2262: refuse, never wrap into another date */
+	if (secs > INT64_MAX / NS_PER_S || secs < INT64_MIN / NS_PER_S ||
+	    (secs == INT64_MAX / NS_PER_S && frac > INT64_MAX % NS_PER_S))
+		return DNSREEL_E_PARSE;
 	*out = secs * NS_PER_S + frac;
 	return 0;
 }
@@ -171,7 +175,7 @@ static int parse_duration(const char *s, int64_t *out)
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcasecmp(end, units[i].u) == 0) {
 			double r = v * units[i].mul;
-			if (r > 9.2e18)
+			if (!(r <= 9.2e18)) /* also NaN */
 				return DNSREEL_E_PARSE;
 			*out = (int64_t)r;
 			return 0;

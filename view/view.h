@@ -164,8 +164,9 @@ struct dnsreel_filter;
 
 int dnsreel_filter__new(struct dnsreel_filter **out);
 void dnsreel_filter__free(struct dnsreel_filter *f);
-/* Adds "FIELD OP VALUE", OP one of == != ~ !~ < <= > >= (regex: POSIX ERE, unanchored as
- * trace_dns does). Repeated adds are ANDed. errbuf says what is wrong. */
+/* Adds "FIELD OP VALUE", OP one of == != ~ !~ < <= > >= (regex: PCRE2 syntax, unanchored as
+ * trace_dns does, matched without backtracking; back-references are refused, patterns are at
+ * most 1024 bytes). Repeated adds are ANDed. errbuf says what is wrong. */
 int dnsreel_filter__add(struct dnsreel_filter *f, const char *expr, char *errbuf, size_t errlen);
 /* -n/-p/-c style: field equals any of the comma-separated values. */
 int dnsreel_filter__add_any_of(struct dnsreel_filter *f, enum dnsreel_field_id field,

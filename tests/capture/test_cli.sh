@@ -58,16 +58,23 @@ expect_rc 1 "verify damaged" "$bin/dnsreel-verify" "$tmp/a.reel"
 grep -q "seg/000001.zst: offset [0-9]*:" "$tmp/out" || fail "verify names file+offset: $(cat "$tmp/out")"
 expect_rc 0 "info on damaged capture" "$bin/dnsreel-info" "$tmp/a.reel"
 
-# truncated segment, then reindex: still exit 1 (segment damage), index consistent again
+# truncated segment (a torn last frame, the crash state): reindex moves the torn tail aside
+# into damaged/, and then the capture verifies
 expect_rc 0 synth2 "$bin/dnsreel-synth" -o "$tmp/b.reel" -n 5000 --block-events 500
 seg="$tmp/b.reel/seg/000001.zst"
-truncate -s $(($(stat -c %s "$seg") - 100)) "$seg"
+size=$(stat -c %s "$seg")
+truncate -s $((size - 100)) "$seg"
 expect_rc 1 "verify truncated" "$bin/dnsreel-verify" "$tmp/b.reel"
 grep -q "truncated" "$tmp/out" || fail "truncation named: $(cat "$tmp/out")"
 grep -q "index.sqlite" "$tmp/out" || fail "index mismatch reported"
-expect_rc 1 "verify --reindex truncated" "$bin/dnsreel-verify" --reindex "$tmp/b.reel"
-expect_rc 1 "verify after reindex" "$bin/dnsreel-verify" "$tmp/b.reel"
-grep -q "index.sqlite" "$tmp/out" && fail "index still inconsistent after reindex"
+expect_rc 0 "verify --reindex truncated" "$bin/dnsreel-verify" --reindex "$tmp/b.reel"
+grep -q "repaired: torn last frame" "$tmp/out" || fail "repair named: $(cat "$tmp/out")"
+torn=$(ls "$tmp/b.reel/damaged/")
+kept=$(stat -c %s "$seg")
+[ "$((kept + $(stat -c %s "$tmp/b.reel/damaged/$torn")))" = $((size - 100)) ] ||
+	fail "torn tail not kept whole: $torn, segment $kept bytes"
+expect_rc 0 "verify after reindex" "$bin/dnsreel-verify" "$tmp/b.reel"
+[ -s "$tmp/out" ] && fail "problems after reindex: $(cat "$tmp/out")"
 rm -f "$tmp/b.reel/index.sqlite"
 expect_rc 0 "info without index" "$bin/dnsreel-info" "$tmp/b.reel"
 grep -q "segments scanned" "$tmp/out" || fail "info says it scanned"

@@ -83,10 +83,15 @@ int main(void)
 	char dir[600];
 	int last = 0;
 	struct dnsreel_capw_stats st;
-	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .segment_bytes = 256 << 10};
+	char web[512] = "";
+	struct dnsreel_capw_opts wo = {
+	    .sz = sizeof(wo), .segment_bytes = 256 << 10, .errbuf = web, .errlen = sizeof(web)};
 	snprintf(dir, sizeof(dir), "%s/full.reel", mp);
 	CHECKF(fill(dir, &wo, &last, &st) == 0, "open");
 	CHECKF(last == -ENOSPC, "expected ENOSPC, got %d (%s)", last, dnsreel_strerror(last));
+	/* the refused event is counted, and the writer says which file failed and why */
+	CHECK_INT(st.events_lost, 1);
+	CHECKF(strstr(web, "full.reel/") && strstr(web, "No space left"), "writer error: %s", web);
 	check_readable(dir);
 
 	/* ring mode: the full file system makes it drop old segments instead of failing */

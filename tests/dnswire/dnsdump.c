@@ -34,6 +34,10 @@ static void dump(const char *path)
 		       d.edns_client_subnet);
 	if (rc)
 		printf(" err_off=%u err_what=%s", d.err_off, d.err_what ? d.err_what : "-");
+	if (d.bad_names)
+		printf(" bad_names=%u first=%s@%u", d.bad_names, d.bad_name_what, d.bad_name_off);
+	if (d.edns_err)
+		printf(" edns_err=%s@%u", d.edns_err, d.edns_err_off);
 	printf("\n");
 	struct dnsreel_dns_iter it;
 	struct dnsreel_dns_rr rr;
@@ -41,11 +45,17 @@ static void dump(const char *path)
 	dnsreel_dns_iter_init(&it, msg, len);
 	int r;
 	while ((r = dnsreel_dns_iter_next(&it, &rr)) == 1) {
-		char buf[2048];
-		int n = dnsreel_dns_rdata_str(msg, len, &rr, buf, sizeof(buf));
+		/* sized from the record: hex or escaped text is at most 4 bytes per rdata byte */
+		size_t cap = (size_t)rr.rdlen * 4 + 64;
+		char *buf = malloc(cap);
+		int n = buf ? dnsreel_dns_rdata_str(msg, len, &rr, buf, cap) : -1;
 		const char *t = dnsreel_dns_type_name(rr.type);
-		printf("  %s %s %u %s(%u) %s\n", sec[rr.section], rr.name, rr.ttl, t ? t : "?",
-		       rr.type, n < 0 ? "<damaged>" : buf);
+		char bad[32] = "";
+		if (rr.name_bad)
+			snprintf(bad, sizeof(bad), "<bad name@%u>", rr.name_bad_off);
+		printf("  %s %s%s %u %s(%u) %s\n", sec[rr.section], rr.name, bad, rr.ttl,
+		       t ? t : "?", rr.type, n < 0 ? "<damaged>" : buf);
+		free(buf);
 	}
 	if (r < 0)
 		printf("  iter error %d\n", r);

@@ -11,6 +11,9 @@
  *     record (checksum computed) so the context decoders are reached past the CRC.
  *  3: like 1, but the body is zstd-compressed into a valid BLOCK + frame and scanned as a
  *     segment, so the whole read path (headers, sizes, zstd, codec, time checks) runs.
+ * With bit 2 of the first byte set, modes 1 and 3 take their header from the input instead:
+ * a u32 event count (any value, up to 1 000 001), then i64 first_ts and i64 last_ts (mode 1
+ * uses first_ts only), so crafted times near INT64_MAX/MIN and huge counts reach the decoder.
  */
 #include <zstd.h>
 #include <stdint.h>
@@ -48,6 +51,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    NULL);
 		dr_catalog_free(&c);
 		dr_buf_free(&seg);
+		return 0;
+	}
+	if ((data[0] & 4) && (data[0] & 1) && size >= 21) {
+		uint32_t n = dr_rd32(data + 1) % (DR_MAX_BLOCK_EVENTS + 2);
+		int64_t first = (int64_t)dr_rd64(data + 5), last = (int64_t)dr_rd64(data + 13);
+		const uint8_t *body = data + 21;
+		size_t blen = size - 21;
+		if ((data[0] & 3) == 1) {
+			struct dnsreel_event *ev;
+			uint8_t *arena;
+			if (dr_dec_block(body, blen, n, first, &ev, &arena) == 0) {
+				check_events(ev, n);
+				if (ev[0].ts_ns < first)
+					abort();
+				free(ev);
+				free(arena);
+			}
+			return 0;
+		}
+		size_t bound = ZSTD_compressBound(blen);
+		uint8_t *z = malloc(bound);
+		size_t zl = z ? ZSTD_compress(z, bound, body, blen, 1) : 0;
+		if (z && !ZSTD_isError(zl)) {
+			struct dr_blockhdr bh = {
+			    .events = n,
+			    .codec = 1,
+			    .first_ts = first,
+			    .last_ts = last,
+			    .raw_len = (uint32_t)blen,
+			    .zlen = (uint32_t)zl,
+			    .zcrc = dr_crc32c(0, z, zl),
+			};
+			uint8_t hb[DR_BLOCK_HDR_BODY];
+			dr_blockhdr_ser(hb, &bh);
+			struct dr_buf seg = {0};
+			dr_rec_put(&seg, DR_REC_BLOCK, hb, sizeof(hb));
+			dr_put(&seg, z, zl);
+			struct dr_catalog c;
+			memset(&c, 0, sizeof(c));
+			if (!seg.err)
+				dr_scan_segment_buf(seg.p, seg.len, 1, "seg/000001.zst", &c, NULL,
+						    NULL, NULL);
+			for (size_t i = 0; i < c.nframes; i++)
+				if (c.frames[i].fi.first_ts != first ||
+				    c.frames[i].fi.last_ts != last)
+					abort();
+			dr_catalog_free(&c);
+			dr_buf_free(&seg);
+		}
+		free(z);
 		return 0;
 	}
 	if ((data[0] & 3) == 3 && size >= 3) {

@@ -298,6 +298,11 @@ expect 2 "$tmp/h.reel" -F 'name'
 expect 2 "$tmp/h.reel" --fields name,bogus
 expect 2 "$tmp/h.reel" -o xml
 expect 2 "$tmp/h.reel" --since yesterday-ish
+# past int64 ns (+-292 years) and inverted windows are refused, not wrapped or emptied
+expect 2 "$tmp/h.reel" --since 2263-01-01T00:00:00Z
+expect 2 "$tmp/h.reel" --until 1600-01-01
+expect 2 "$tmp/h.reel" --since 2026-05-28T22:00:00Z --until 2026-05-28T21:00:00Z
+expect 2 "$tmp/h.reel" -F 'latency_ns>1e99'
 expect 2 "$tmp/h.reel" --bogus
 expect 1 "$tmp/does-not-exist.reel"
 "$replay" --help | grep -q '^Usage: dnsreel-replay' || bad "--help usage line"

@@ -131,6 +131,20 @@ static void test_values(void)
 	rr.latency_ns = 30245219;
 
 	CHECK_STR(val(&rq, "timestamp"), "2024-08-30T15:43:35.463173731Z");
+	{
+		/* a question name that points at itself: unknown (null), the rest still there */
+		static const uint8_t bad[] = {0xab, 0xcd, 0x81, 0x80, 0, 1, 0,	  1,  0, 0, 0, 0,
+					      0xc0, 12,	  0,	1,    0, 1, 0xc0, 12, 0, 1, 0, 1,
+					      0,    0,	  0,	60,   0, 4, 10,	  0,  0, 7};
+		struct dnsreel_event be = mkev(true);
+		be.payload = bad;
+		be.cap_len = be.orig_len = sizeof(bad);
+		struct dnsreel_rec rb;
+		mkrec(&rb, &be);
+		CHECK_STR(val(&rb, "name"), "(null)");
+		CHECK_STR(val(&rb, "qtype"), "A");
+		CHECK_STR(val(&rb, "addresses"), "10.0.0.7");
+	}
 	CHECK_STR(val(&rq, "k8s.node"), "minikube-docker");
 	CHECK_STR(val(&rq, "k8s.namespace"), "demo");
 	CHECK_STR(val(&rq, "k8s.podname"), "mypod");

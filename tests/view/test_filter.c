@@ -109,6 +109,12 @@ static void test_ops(void)
 	CHECK_INT(m1("latency_ns>20ms", &rr), 1);
 	CHECK_INT(m1("latency_ns>=0.5s", &rr), 0);
 	CHECK_INT(m1("latency_ns<1s", &rr), 1);
+	/* past int64 the value is refused, not converted into whatever the cast gives */
+	CHECK_INT(m1("latency_ns>1e99", &rr), -1);
+	CHECK_INT(m1("latency_ns<-1e99", &rr), -1);
+	CHECK_INT(m1("latency_ns>nan", &rr), -1);
+	CHECK_INT(m1("latency_ns>1e9h", &rr), -1);
+	CHECK_INT(m1("latency_ns>1h", &rr), 0);
 
 	/* fields with a raw number */
 	CHECK_INT(m1("qtype==A", &rq), 1);
@@ -184,6 +190,18 @@ static void test_ops(void)
 	CHECK_INT(m1("name", &rq), -1);
 	CHECK_INT(m1("==x", &rq), -1);
 	CHECK_INT(m1("name~(", &rq), -1);
+	/* back-references have no cost bound: refused; nested repeats match without backtracking */
+	CHECK_INT(m1("name~(w)\\1", &rq), -1);
+	CHECK_INT(m1("name~^(w+)+\\.example", &rq), 1);
+	CHECK_INT(m1("name~^((w|ww)+)+x$", &rq), 0);
+	CHECK_INT(m1("name!~^((w|ww)+)+x$", &rq), 1);
+	{
+		char big[1100];
+		memset(big, 'a', sizeof(big));
+		memcpy(big, "name~", 5);
+		big[sizeof(big) - 1] = 0;
+		CHECK_INT(m1(big, &rq), -1); /* longer than 1024 bytes */
+	}
 	CHECK_INT(m1("qtype>bogus", &rq), -1);
 	CHECK_INT(m1("timestamp>yesterday-ish", &rq), -1);
 }
@@ -228,6 +246,40 @@ static bool has_netns(const struct dnsreel_prune *p, uint64_t n)
 			return true;
 	return false;
 }
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_UNDEFINED__)
+/* realloc that fails on demand (the sanitizers own realloc, so only in plain builds) */
+extern void *__libc_realloc(void *p, size_t n);
+static int fail_realloc;
+void *realloc(void *p, size_t n)
+{
+	return fail_realloc ? NULL : __libc_realloc(p, n);
+}
+
+/* Out of memory while listing the netns a -n matches: prune must fail open (no netns list),
+ * never closed (an empty or short list would drop matching events silently). */
+static void test_prune_oom(void)
+{
+	struct dnsreel_filter *f;
+	struct dnsreel_prune p;
+	char err[128];
+	CHECK_INT(dnsreel_filter__new(&f), 0);
+	dnsreel_filter__add_any_of(f, DNSREEL_F_K8S_NAMESPACE, "demo", err, sizeof(err));
+	fail_realloc = 1;
+	dnsreel_filter__prune(f, ctx, 0, &p);
+	fail_realloc = 0;
+	CHECK_INT(p.netns_count, 0);
+	CHECK(p.netns == NULL);
+	CHECK_INT(p.since_wall_ns, 0);
+	dnsreel_filter__prune(f, ctx, 0, &p);
+	CHECK_INT(p.netns_count, 2);
+	dnsreel_filter__free(f);
+}
+#else
+static void test_prune_oom(void)
+{
+}
+#endif
 
 static void test_prune(void)
 {
@@ -364,6 +416,7 @@ int main(void)
 	test_combined();
 	test_prune();
 	test_suggestions();
+	test_prune_oom();
 	dnsreel_ctx__free(ctx);
 	free(q);
 	free(r);

@@ -39,6 +39,18 @@ int main(void)
 	CHECK_INT(T("250ms", now), now - 250000000LL);
 	CHECK_INT(T("2d", now), now - 172800000000000LL);
 	CHECK_INT(T("1725032615463173731", now), base + 463173731);
+	/* int64 ns end in 1677 and 2262: later or earlier dates are errors, never wrapped */
+	CHECK_INT(T("2262-04-11T23:47:16Z", now), 9223372036000000000LL);
+	CHECK_INT(T("2263-01-01T00:00:00Z", now), -1);
+	CHECK_INT(T("9999-12-31T23:59:59Z", now), -1);
+	CHECK_INT(T("0000-01-01", now), -1);
+	CHECK_INT(T("1677-09-20T00:00:00Z", now), -1);
+	CHECK_INT(T("1677-09-22T00:00:00Z", now), -9223286400000000000LL);
+	CHECK_INT(T("nan", now), -1);
+	CHECK_INT(T("-nanh", now), -1);
+	CHECK_INT(T("300y", now), -1);
+	CHECK_INT(T("1000000d", now), -1);
+	CHECK_INT(T("2262-04-11T23:47:16.854775808Z", now), -1);
 	/* refused */
 	CHECK_INT(T("", now), -1);
 	CHECK_INT(T("yesterday", now), -1);

@@ -1,0 +1,3 @@
+# the netns table rebuilt with its columns in another order: read by position, pods would be
+# attributed to the wrong names
+sqlite3 "$1/index.sqlite" "CREATE TABLE n2(ips TEXT, k8s_podname TEXT, netns INTEGER PRIMARY KEY, flags INTEGER NOT NULL, first_seen_ns INTEGER, name TEXT, k8s_namespace TEXT, k8s_pod_uid TEXT, k8s_containername TEXT, runtime_containername TEXT, runtime_containerid TEXT); INSERT INTO n2(ips, k8s_podname, netns, flags, first_seen_ns, name, k8s_namespace, k8s_pod_uid, k8s_containername, runtime_containername, runtime_containerid) SELECT ips, k8s_podname, netns, flags, first_seen_ns, name, k8s_namespace, k8s_pod_uid, k8s_containername, runtime_containername, runtime_containerid FROM netns; DROP TABLE netns; ALTER TABLE n2 RENAME TO netns"
