@@ -12,8 +12,8 @@
 /* Role of each netns a transaction crossed: the origin sent it, a netns that received it and
  * sent it on passed it (node), the last that received it without sending it on served it. */
 /* Whether addr is one of the netns's own addresses (its context's ips list). */
-static bool addr_is_local(const struct dnsreel_flows *fl, uint32_t cap, uint64_t netns,
-			  uint8_t ipv, const uint8_t addr[16])
+static bool addr_is_local(const struct dnsreel_flows *fl, uint32_t cap, uint64_t netns, uint8_t ipv,
+			  const uint8_t addr[16])
 {
 	const struct dnsreel_netns_ctx *ns = dnsreel_ctx__netns(fl->ctx, cap, netns);
 	if (!ns || !ns->ips[0])
@@ -35,8 +35,8 @@ static bool addr_is_local(const struct dnsreel_flows *fl, uint32_t cap, uint64_t
 /* A netns that received the query and never sent it on either served it (it answered, asked
  * upstream, or owns the address the query was sent to) or dropped it on the way (a node's
  * firewall). Only the first is a forwarder. */
-static bool served_here(const struct dnsreel_flows *fl, const struct tx *t, bool root,
-			uint32_t cap, uint64_t netns)
+static bool served_here(const struct dnsreel_flows *fl, const struct tx *t, bool root, uint32_t cap,
+			uint64_t netns)
 {
 	for (size_t i = 0; i < t->nobs; i++) {
 		const struct obs *o = &t->obs[i];
@@ -351,7 +351,9 @@ static int pop_root(struct dnsreel_flows *fl)
 	if (!fl->head)
 		fl->tail = NULL;
 	t->emitted = true;
-	int ret = emit(fl, t);
+	int ret = dnsreel__fl_settle_inflight(fl, t);
+	if (!ret)
+		ret = emit(fl, t);
 	if (t->lookup && t->lookup->pending) {
 		t->lookup->pending--;
 		dnsreel__fl_lookup_drop_if_done(fl, t->lookup);

@@ -147,6 +147,11 @@ static uint64_t key_pend(uint64_t qhash, uint32_t cap, uint64_t netns)
 	return mix(mix(mix(qhash, K_PEND), cap), netns);
 }
 
+static uint64_t key_sent(uint64_t qhash, uint32_t cap, uint64_t netns)
+{
+	return mix(mix(mix(qhash, K_SENT), cap), netns);
+}
+
 static struct tx *find(struct dnsreel_flows *fl, uint64_t key, uint16_t id, uint64_t qhash,
 		       const char *lname)
 {
@@ -441,6 +446,38 @@ static bool snat_of(const struct tx *t, const struct dnsreel_rec *rec)
 	return port || (arrived && !left);
 }
 
+/* A client query that reaches a forwarder while the forwarder's upstream try for the same
+ * question is in flight may be served by that try (the forwarder coalesced it). Which it was is
+ * known only later: if the forwarder sends no try of its own for this client, it was (see
+ * dnsreel__fl_settle_inflight); the try is held until then. */
+static void note_inflight(struct dnsreel_flows *fl, struct tx *t, const struct dnsreel_rec *rec)
+{
+	if (t->inflight)
+		return;
+	uint64_t key = key_sent(t->qhash, rec->capture, rec->ev->netns);
+	for (struct hent *e = fl->tab[key & fl->tab_mask]; e; e = e->next) {
+		struct tx *c = e->tx;
+		if (e->key != key || c->root || c->qhash != t->qhash ||
+		    strcmp(c->lname, t->lname) || c->origin_cap != rec->capture ||
+		    c->origin_netns != rec->ev->netns)
+			continue;
+		t->inflight = c;
+		c->refs++;
+		return;
+	}
+}
+
+int dnsreel__fl_settle_inflight(struct dnsreel_flows *fl, struct tx *t)
+{
+	struct tx *c = t->inflight;
+	if (!c)
+		return 0;
+	t->inflight = NULL;
+	int err = t->nup ? 0 : attach(t, c);
+	dnsreel__fl_tx_release(fl, c);
+	return err;
+}
+
 int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 {
 	const struct dnsreel_event *ev = rec->ev;
@@ -484,6 +521,8 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 			return err;
 		if (ev->pkt_type == DNSREEL_PKT_OUTGOING)
 			tx_unindex_key(fl, t, key_pend(t->qhash, rec->capture, ev->netns));
+		else if (!t->root && rec->capture == t->origin_cap && ev->netns == t->origin_netns)
+			tx_unindex_key(fl, t, key_sent(t->qhash, rec->capture, ev->netns));
 		if (t->root && !t->client_answered && rec->capture == t->origin_cap &&
 		    ev->netns == t->origin_netns && ev->pkt_type != DNSREEL_PKT_OUTGOING) {
 			t->client_answered = true;
@@ -534,6 +573,12 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 	if (ev->pkt_type != DNSREEL_PKT_OUTGOING &&
 	    (err = tx_index(fl, t, key_pend(qhash, rec->capture, ev->netns))))
 		return err;
+	if (ev->pkt_type == DNSREEL_PKT_OUTGOING && !t->root && rec->capture == t->origin_cap &&
+	    ev->netns == t->origin_netns && t->nobs == 1 &&
+	    (err = tx_index(fl, t, key_sent(qhash, rec->capture, ev->netns))))
+		return err;
+	if (ev->pkt_type != DNSREEL_PKT_OUTGOING && t->root)
+		note_inflight(fl, t, rec);
 	if (fl->now - fl->last_sweep > 1000000000LL) {
 		fl->last_sweep = fl->now;
 		dnsreel__fl_lookup_sweep(fl);

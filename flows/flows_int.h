@@ -16,6 +16,7 @@ enum key_kind {
 	K_QSRC = 1, /* query source endpoint */
 	K_QDST,	    /* query destination endpoint */
 	K_PEND,	    /* query received in a netns, question only */
+	K_SENT,	    /* upstream try sent from a netns and not yet answered there */
 };
 
 /* One sighting, compact: the window holds millions of them. The whole event is kept (in
@@ -58,6 +59,7 @@ struct lookup {
 	int64_t last;
 	uint32_t pending;
 	bool done;
+	int64_t done_at; /* when the answer that ended it reached the client */
 	/* The questions asked: one asked again after its answer, or again within a second while
 	 * the first is unanswered (too soon for a retry), is another call. */
 	struct {
@@ -69,6 +71,9 @@ struct lookup {
 };
 
 #define RETRY_MIN_NS 1000000000LL
+/* A resolver asks A and AAAA of a name together, but may send the second only once the first
+ * is answered: a finished lookup still takes the other type of its last name this long. */
+#define COMPANION_NS 200000000LL
 
 struct tx {
 	uint16_t id, qtype, qclass;
@@ -90,6 +95,8 @@ struct tx {
 	struct tx **up;
 	size_t nup, up_cap;
 	struct tx *next_root;
+	struct tx
+	    *inflight; /* a try of the forwarder in flight when this query reached it (held) */
 	struct lookup *lookup;
 	char flow_id[17];
 	char lookup_id[17];
@@ -165,5 +172,8 @@ int dnsreel__fl_assign_lookup(struct dnsreel_flows *fl, struct tx *t,
 void dnsreel__fl_lookup_drop_if_done(struct dnsreel_flows *fl, struct lookup *l);
 void dnsreel__fl_lookup_answered(struct dnsreel_flows *fl, struct tx *t, const struct obs *o);
 int dnsreel__fl_emit_ready(struct dnsreel_flows *fl);
+/* Before a root is emitted: a flow the forwarder served with no try of its own was served by
+ * the try in flight when its query arrived (coalesced); attach that one. */
+int dnsreel__fl_settle_inflight(struct dnsreel_flows *fl, struct tx *t);
 
 #endif

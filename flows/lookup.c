@@ -80,7 +80,8 @@ void dnsreel__fl_lookup_sweep(struct dnsreel_flows *fl)
 		struct lookup **pp = &fl->ltab[i];
 		while (*pp) {
 			struct lookup *l = *pp;
-			if (!l->pending && fl->now - l->last > fl->o.lookup_gap_ns) {
+			if (!l->pending && (fl->now - l->last > fl->o.lookup_gap_ns ||
+					    (l->done && fl->now - l->done_at > COMPANION_NS))) {
 				*pp = l->next;
 				dnsreel__fl_lookup_free(l);
 				fl->ltab_n--;
@@ -104,14 +105,19 @@ int dnsreel__fl_assign_lookup(struct dnsreel_flows *fl, struct tx *t, const stru
 	struct lookup *l = fl->ltab[k & fl->ltab_mask];
 	size_t stem = 0;
 	for (; l; l = l->next) {
-		if (l->key != k || l->done || rec->wall_ns - l->last > fl->o.lookup_gap_ns)
+		if (l->key != k || rec->wall_ns - l->last > fl->o.lookup_gap_ns)
 			continue;
-		bool again = false;
-		for (uint32_t i = 0; i < l->nasked && !again; i++)
+		bool again = false, asked = false;
+		for (uint32_t i = 0; i < l->nasked && !again; i++) {
+			asked |= l->asked[i].qhash == t->qhash;
 			again = l->asked[i].qhash == t->qhash &&
 				(l->asked[i].answered ||
 				 (!l->asked[i].truncated &&
 				  rec->wall_ns - l->asked[i].ts < RETRY_MIN_NS));
+		}
+		if (l->done && (asked || strcmp(l->prev, t->lname) ||
+				rec->wall_ns - l->done_at > COMPANION_NS))
+			continue;
 		if (!again && lookup_related(l, t->lname, &stem))
 			break;
 	}
@@ -154,11 +160,11 @@ int dnsreel__fl_assign_lookup(struct dnsreel_flows *fl, struct tx *t, const stru
 	return 0;
 }
 
-/* A finished lookup with nothing pending leaves at once, so the client's later calls do not walk
- * past it. */
+/* A finished lookup with nothing pending leaves once its companion time is over (the sweep
+ * takes it then), so the client's later calls do not walk past it. */
 void dnsreel__fl_lookup_drop_if_done(struct dnsreel_flows *fl, struct lookup *l)
 {
-	if (!l->done || l->pending)
+	if (!l->done || l->pending || fl->now - l->done_at <= COMPANION_NS)
 		return;
 	struct lookup **pp = &fl->ltab[l->key & fl->ltab_mask];
 	while (*pp && *pp != l)
@@ -178,8 +184,10 @@ void dnsreel__fl_lookup_answered(struct dnsreel_flows *fl, struct tx *t, const s
 		return;
 	if (l->pending)
 		l->pending--;
-	if (o->rcode == 0 && !o->tc)
+	if (o->rcode == 0 && !o->tc && !l->done) {
 		l->done = true;
+		l->done_at = o->wall;
+	}
 	for (uint32_t i = l->nasked; i-- > 0;)
 		if (l->asked[i].qhash == t->qhash && !l->asked[i].answered &&
 		    !l->asked[i].truncated) {
