@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -74,6 +75,36 @@ static int segment_meta(const char *dir, uint32_t seg, struct dnsreel_meta *m)
 	}
 	close(fd);
 	return found;
+}
+
+/* A segment longer than the index says, while no writer holds the capture: the recorder
+ * stopped (killed, crashed, power lost) after writing frames and before indexing them, the
+ * crash state FORMAT.md documents. Those frames are evidence like any other; the caller reads
+ * the segments instead of the index. Writes the note into msg. */
+static bool index_lags(const char *dir, const struct dr_catalog *c, char *msg, size_t msglen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	/* a live writer holds the directory: its index follows a frame behind by design */
+	bool idle = flock(fd, LOCK_SH | LOCK_NB) == 0;
+	close(fd);
+	if (!idle)
+		return false;
+	for (size_t k = 0; k < c->nsegs; k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "seg/%06u.zst", c->segs[k].segment);
+		uint64_t size = file_size(dir, name);
+		if (size > c->segs[k].bytes) {
+			snprintf(msg, msglen,
+				 "%s/index.sqlite: %s has %llu bytes past what the index lists (the "
+				 "recorder stopped before indexing its last frames): read from the "
+				 "segments; 'dnsreel verify --reindex %s' brings the index up to date",
+				 dir, name, (unsigned long long)(size - c->segs[k].bytes), dir);
+			return true;
+		}
+	}
+	return false;
 }
 
 int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
@@ -169,6 +200,10 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 			snprintf(r->first_problem, sizeof(r->first_problem),
 				 "%s (scanned the segments instead)", ibuf);
 			r->problems = 1;
+		} else if (index_lags(dir, &r->cat, r->first_problem, sizeof(r->first_problem))) {
+			dr_catalog_free(&r->cat);
+			r->problems = 1;
+			err = 1;
 		} else if (r->cat.damage[0]) {
 			snprintf(r->first_problem, sizeof(r->first_problem),
 				 "%.200s: verify --reindex left damaged frames out: %.250s", path,

@@ -76,6 +76,12 @@ sigkill)
 	killed=$((killed - BOOT_TO_WALL))
 	wait "$RECORDER_PID" 2>/dev/null
 	wait $perf
+	# the crash state (a frame written, not yet indexed; a torn tail) is what --reindex
+	# repairs; it must find nothing damaged, and the capture then verifies
+	"$BIN/dnsreel-verify" --reindex "$WORK/cap.reel" >"$WORK/verify.out" 2>&1 || {
+		cat "$WORK/verify.out" >&2
+		fail "verify --reindex after SIGKILL found damage"
+	}
 	"$BIN/dnsreel-verify" "$WORK/cap.reel" >"$WORK/verify.out" 2>&1 || {
 		cat "$WORK/verify.out" >&2
 		fail "capture does not verify after SIGKILL"

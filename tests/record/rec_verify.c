@@ -1,8 +1,11 @@
-/* rec_verify CAPTURE [NETNS]: dnsreel_capture_verify() for the recorder's root tests, so they
- * do not depend on the dnsreel-verify tool being built. Exit 0 clean, 1 problems. With NETNS
- * (an inode number) also prints how many events the capture holds for that netns. */
+/* rec_verify [--reindex] CAPTURE [NETNS]: dnsreel_capture_verify() for the recorder's root
+ * tests, so they do not depend on the dnsreel-verify tool being built. Exit 0 clean, 1
+ * problems. --reindex rebuilds the index as verify --reindex does. With NETNS (an inode number)
+ * also prints how many events the capture holds for that netns. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "capture.h"
 #include "dnsreel.h"
@@ -15,11 +18,16 @@ static void problem(void *ctx, const char *msg)
 
 int main(int argc, char **argv)
 {
+	bool reindex = argc > 1 && !strcmp(argv[1], "--reindex");
+	if (reindex) {
+		argv++;
+		argc--;
+	}
 	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: rec_verify CAPTURE [NETNS]\n");
+		fprintf(stderr, "usage: rec_verify [--reindex] CAPTURE [NETNS]\n");
 		return 2;
 	}
-	struct dnsreel_verify_opts o = {.sz = sizeof(o), .problem = problem};
+	struct dnsreel_verify_opts o = {.sz = sizeof(o), .reindex = reindex, .problem = problem};
 	int n = dnsreel_capture_verify(argv[1], &o);
 	if (n < 0) {
 		fprintf(stderr, "rec_verify: %s: %s\n", argv[1], dnsreel_strerror(n));
