@@ -98,6 +98,9 @@ struct scan {
 	uint16_t feed_sub;
 	int err;
 	char errmsg[512];
+	/* frames this scan skipped because they could not be read, and the first one's message */
+	uint64_t skipped;
+	char first_bad[256];
 };
 
 /* Frees what dnsreel_q_scan_config (pushdown.c) set up. */

@@ -151,6 +151,67 @@ cmp -s "$T/out" "$T/push.csv" || fail "--no-pushdown changes the answer"
 run 0 "$Q" -o csv --no-header "$T/a.reel" "$T/b.reel" "SELECT count(*), count(DISTINCT capture) FROM dns"
 [ "$(cat "$T/out")" = "$((na + nb)),2" ] || fail "two captures: $(cat "$T/out") (want $((na + nb)),2)"
 
+# ---- damaged captures: the intact frames answer, as replay's do; exit 1 at the end -------
+D=$T/cut.reel
+cp -r "$T/b.reel" "$D"
+lastseg=$(ls "$D"/seg/*.zst | tail -1)
+segno=$((10#$(basename "$lastseg" .zst)))
+cut=$("$Q" -o csv --no-header "$D" "SELECT offset + length / 2 FROM frames WHERE segment = $segno ORDER BY offset DESC LIMIT 1 OFFSET 1")
+truncate -s "$cut" "$lastseg"
+"$R" "$D" -o csv --no-header --fields id >"$T/r.txt" 2>"$T/r.err"
+[ $? = 1 ] || fail "replay of a cut segment exits 1"
+rbad=$(grep -c "damaged: .*offset" "$T/r.err")
+[ "$rbad" -ge 2 ] || fail "replay names the cut frames: $(cat "$T/r.err")"
+run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns"
+[ "$(cat "$T/out")" = "$(wc -l <"$T/r.txt")" ] ||
+	fail "damaged capture: query counts $(cat "$T/out"), replay $(wc -l <"$T/r.txt")"
+[ "$(grep -c "^dnsreel-query: damaged: $lastseg: offset [0-9]*: " "$T/err")" = "$rbad" ] ||
+	fail "each bad frame named with its segment and offset: $(cat "$T/err")"
+grep -q "verify --reindex $D" "$T/err" || fail "damage message suggests verify --reindex: $(cat "$T/err")"
+grep -q "dnsreel-query: dnsreel:" "$T/err" && fail "one error prefix: $(cat "$T/err")"
+run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns; SELECT count(DISTINCT name) FROM dns GROUP BY qr"
+[ "$(grep -c "damaged: .*offset" "$T/err")" = "$rbad" ] || fail "a bad frame is named once: $(cat "$T/err")"
+[ "$(wc -l <"$T/out")" = 3 ] || fail "both statements answer on a damaged capture: $(cat "$T/out")"
+for r in nxdomain rcodes; do
+	run 1 "$Q" -o csv --report "$r" "$D"
+	[ "$(wc -l <"$T/out")" -ge 2 ] || fail "report $r on a damaged capture has no rows"
+	grep -q "verify --reindex" "$T/err" || fail "report $r names the damage"
+done
+# A zero-byte, garbage or missing index: the segments are scanned, the problem named, exit 1.
+for how in empty missing; do
+	D=$T/idx-$how.reel
+	cp -r "$T/b.reel" "$D"
+	case $how in
+	empty) : >"$D/index.sqlite" ;;
+	missing) rm "$D/index.sqlite" ;;
+	esac
+	run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns"
+	[ "$(cat "$T/out")" = "$nb" ] || fail "index $how: count $(cat "$T/out") (want $nb)"
+	grep -q "damaged: $D.*index.sqlite" "$T/err" || fail "index $how named: $(cat "$T/err")"
+	grep -q "verify --reindex $D" "$T/err" || fail "index $how: repair suggested"
+	run 1 "$Q" -o csv --report rcodes "$D"
+done
+
+# ---- write errors are never silent --------------------------------------------------------
+if [ -w /dev/full ]; then
+	for o in table csv json; do
+		"$Q" -o "$o" "$A" "SELECT name, count(*) FROM dns GROUP BY name" >/dev/full 2>"$T/err"
+		rc=$?
+		[ $rc = 1 ] && grep -q "standard output" "$T/err" ||
+			fail "-o $o to /dev/full: exit $rc, $(cat "$T/err")"
+	done
+	"$Q" --report rcodes "$A" >/dev/full 2>"$T/err" || rc=$?
+	[ "${rc:-0}" = 1 ] && grep -q "standard output" "$T/err" || fail "report to /dev/full: $(cat "$T/err")"
+	rc=0
+	"$Q" --report nxdomain --show-sql >/dev/full 2>"$T/err" || rc=$?
+	[ $rc = 1 ] || fail "--show-sql to /dev/full exits 1"
+	rc=0
+	"$Q" --report list >/dev/full 2>"$T/err" || rc=$?
+	[ $rc = 1 ] || fail "--report list to /dev/full exits 1"
+else
+	fail "/dev/full missing: cannot test write errors"
+fi
+
 # ---- reports -----------------------------------------------------------------------------
 for r in nxdomain slowest unanswered searchpath upstream rcodes; do
 	run 0 "$Q" -o csv --report "$r" "$A"
