@@ -51,6 +51,11 @@ void dnsreel_q_ref(struct dnsreel_query *q);
  * already recorded is not recorded again. 0, or -ENOMEM. */
 int dnsreel_q_note_bad_frame(struct dnsreel_query *q, uint32_t cap, size_t frame, const char *msg);
 
+/* The extension's guard: SQLITE_OK when main's schema has no table or view named as a table the
+ * extension registers (it would shadow ours, and the user would read the file's rows as ours);
+ * else an error with *pzErr. */
+int dnsreel_q_ext_check_schema(sqlite3 *db, char **pzErr);
+
 /* Errors inside the sqlite3 shell say they come from the extension; the tool has its own
  * prefix. */
 #ifdef DNSREEL_SQLITE_EXT

@@ -127,8 +127,10 @@ static int skip_bad_frame(struct scan *s, uint32_t cap, size_t i, int err, const
 		snprintf(buf, sizeof(buf), "%s: seg/%06u.zst offset %llu: %s", q->paths[cap],
 			 fi ? fi->segment : 0, (unsigned long long)(fi ? fi->offset : 0),
 			 dnsreel_strerror(err));
-	if (!s->skipped++)
+	if (!s->skipped++) {
 		snprintf(s->first_bad, sizeof(s->first_bad), "%.255s", buf);
+		s->first_bad_cap = cap;
+	}
 	return dnsreel_q_note_bad_frame(q, cap, i, buf);
 }
 
@@ -516,9 +518,9 @@ int dnsreel_q_scan_next(struct scan *s)
 	if (s->skipped && q->opts.fail_on_damage) {
 		snprintf(s->errmsg, sizeof(s->errmsg),
 			 "%llu damaged frame(s) skipped, the rows before this error come from the "
-			 "rest (first: %.256s); dnsreel verify --reindex CAPTURE rebuilds the index "
+			 "rest (first: %.150s); dnsreel verify --reindex %.150s rebuilds the index "
 			 "from the intact frames",
-			 (unsigned long long)s->skipped, s->first_bad);
+			 (unsigned long long)s->skipped, s->first_bad, q->paths[s->first_bad_cap]);
 		return DNSREEL_E_CORRUPT;
 	}
 	return 0;

@@ -100,6 +100,7 @@ struct scan {
 	char errmsg[512];
 	/* frames this scan skipped because they could not be read, and the first one's message */
 	uint64_t skipped;
+	uint32_t first_bad_cap;
 	char first_bad[256];
 };
 

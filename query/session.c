@@ -110,6 +110,16 @@ fail:
 	return err;
 }
 
+/* Sessions the tables open themselves (the extension's, and CREATE VIRTUAL TABLE ... USING
+ * dns(DIR)): in the extension a damaged frame fails the statement after the good rows, since
+ * SQLite has no channel for a warning; the tool reads the problems from its session. */
+static const struct dnsreel_query_opts ext_opts = {
+    .sz = sizeof(ext_opts),
+#ifdef DNSREEL_SQLITE_EXT
+    .fail_on_damage = true,
+#endif
+};
+
 /* The capture of an index opened in the sqlite3 shell: the directory of main's file. */
 static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr)
 {
@@ -140,7 +150,7 @@ static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, 
 		dir[1] = 0;
 	else
 		*slash = 0;
-	e = dnsreel_query__open(&h->q, dirs, 1, NULL, err, sizeof(err));
+	e = dnsreel_query__open(&h->q, dirs, 1, &ext_opts, err, sizeof(err));
 	if (e) {
 		*pzErr = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
 		return NULL;
@@ -170,7 +180,8 @@ static struct dnsreel_query *open_args(int argc, const char *const *argv, char *
 			break;
 		n++;
 	}
-	e = dnsreel_query__open(&q, (const char *const *)dirs, (size_t)n, NULL, err, sizeof(err));
+	e = dnsreel_query__open(&q, (const char *const *)dirs, (size_t)n, &ext_opts, err,
+				sizeof(err));
 	for (int i = 0; i < n; i++)
 		sqlite3_free(dirs[i]);
 	if (e) {
@@ -188,8 +199,23 @@ int dnsreel_q_vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *
 	struct dnsreel_qvtab *v;
 	int rc;
 
-	/* argv: module name, database, table name, then the arguments. */
+	/* argv: module name, database, table name, then the arguments. Capture paths are taken
+	 * only from a statement of this connection's own (a table in temp or in memory): a table
+	 * stored in a database file would let that file make a reader open any path, another
+	 * capture or a FIFO, as soon as its schema is used. */
 	if (argc > 3) {
+		const char *file = sqlite3_db_filename(db, argv[1]);
+
+		if (file && file[0]) {
+			*pzErr = sqlite3_mprintf(
+			    DNSREEL_Q_ERR_PREFIX
+			    "table %s.%s in %s names captures (USING %s(...)): refusing capture "
+			    "paths stored in a database file; create it in temp: CREATE VIRTUAL "
+			    "TABLE temp.%s USING %s('DIR')",
+			    argv[1], argv[2], file, argv[0], argv[2], argv[0]);
+			return SQLITE_ERROR;
+		}
+
 		q = open_args(argc - 3, argv + 3, pzErr);
 	} else {
 		q = holder_get(a->h, db, pzErr);

@@ -192,6 +192,24 @@ for how in empty missing; do
 	run 1 "$Q" -o csv --report rcodes "$D"
 done
 
+# ---- read-only evidence: nothing written beside the capture, read-only media opens --------
+ls -a "$A" "$A/seg" >"$T/before"
+run 0 "$Q" -o csv --no-header "$A" "SELECT count(*) FROM dns"
+ls -a "$A" "$A/seg" | cmp -s - "$T/before" || fail "query wrote beside the capture: $(ls -a "$A")"
+mkdir "$T/ro"
+cp -r "$T/b.reel" "$T/ro/"
+if [ "$(id -u)" = 0 ]; then
+	# root writes through permission bits: a read-only bind mount in a mount namespace of its own
+	unshare -m --propagation private sh -c "mount --bind -o ro '$T/ro' '$T/ro' &&
+		! touch '$T/ro/x' 2>/dev/null &&
+		'$Q' -o csv --no-header '$T/ro/b.reel' 'SELECT count(*) FROM dns'" >"$T/out" 2>"$T/err"
+else
+	chmod -R a-w "$T/ro"
+	"$Q" -o csv --no-header "$T/ro/b.reel" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+	chmod -R u+w "$T/ro"
+fi
+[ "$(cat "$T/out")" = "$nb" ] || fail "capture on read-only media: $(cat "$T/out" "$T/err")"
+
 # ---- write errors are never silent --------------------------------------------------------
 if [ -w /dev/full ]; then
 	for o in table csv json; do
@@ -248,6 +266,55 @@ out=$(sqlite3 :memory: ".load $extbase" \
 [ "$out" = "$nb" ] || fail "extension with a named capture: $out"
 out=$(sqlite3 :memory: ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
 echo "$out" | grep -q "not a capture index" || fail "extension without a capture: $out"
+
+# A damaged frame: the good rows come out, then the statement fails naming the damage.
+D=$T/cut.reel
+rm -rf "$D"
+cp -r "$T/b.reel" "$D"
+lastseg=$(ls "$D"/seg/*.zst | tail -1)
+truncate -s $(($(stat -c %s "$lastseg") - 100)) "$lastseg"
+"$R" "$D" -o csv --no-header --fields id 2>/dev/null | wc -l >"$T/rn"
+sqlite3 "$D/index.sqlite" ".load $extbase" "SELECT event_id FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] || fail "extension on a damaged capture: exit $rc"
+[ "$(wc -l <"$T/out")" = "$(cat "$T/rn")" ] || fail "extension rows on a damaged capture: $(wc -l <"$T/out") (replay $(cat "$T/rn"))"
+grep -q "damaged frame(s) skipped.*$lastseg: offset [0-9]*.*verify --reindex $D" "$T/err" ||
+	fail "extension names the damage: $(cat "$T/err")"
+# Reading leaves the capture as it was: no side files.
+ls -a "$A" >"$T/before"
+sqlite3 "$A/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" >/dev/null 2>&1
+ls -a "$A" | cmp -s - "$T/before" || fail "the extension wrote beside the index: $(ls -a "$A")"
+
+# A table or view of the file named as one of the extension's would silently replace it.
+for kind in "CREATE TABLE dns(name TEXT)" "CREATE VIEW Answers AS SELECT 1 AS name" \
+	"CREATE TABLE pods(x)"; do
+	d=$T/shadow.reel
+	rm -rf "$d"
+	cp -r "$T/b.reel" "$d"
+	sqlite3 "$d/index.sqlite" "$kind"
+	tname=$(echo "$kind" | awk '{print $3}' | sed 's/(.*//')
+	sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM $tname" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = 1 ] || fail "$kind: extension exit $rc"
+	grep -qi "named $tname, which would replace the extension's table" "$T/err" ||
+		fail "$kind: not refused loudly: $(cat "$T/out" "$T/err")"
+done
+# A virtual table in the file's schema naming a capture path (another capture, a FIFO) is not
+# instantiated from the file; the user's own in temp still is.
+d=$T/vpath.reel
+cp -r "$T/b.reel" "$d"
+mkfifo "$T/fifo.reel"
+for target in "$A" "$T/fifo.reel"; do
+	sqlite3 "$d/index.sqlite" "PRAGMA writable_schema=ON" "DELETE FROM sqlite_schema WHERE name = 'other'" \
+		"INSERT INTO sqlite_schema VALUES('table', 'other', 'other', 0, 'CREATE VIRTUAL TABLE other USING dns(''$target'')')"
+	timeout 20 sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM other" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = 1 ] || fail "schema table naming $target: exit $rc, $(cat "$T/out")"
+	grep -q "refusing capture paths stored in a database file" "$T/err" ||
+		fail "schema table naming $target: $(cat "$T/err")"
+	out=$(timeout 20 sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
+	[ "$out" = "$nb" ] || fail "the file's own capture next to a refused table: $out"
+done
 
 # ---- crafted index files -----------------------------------------------------------------
 # evil.so leaves a marker when loaded: any path that runs load_extension() would show.
