@@ -210,6 +210,21 @@ else
 fi
 [ "$(cat "$T/out")" = "$nb" ] || fail "capture on read-only media: $(cat "$T/out" "$T/err")"
 
+# ---- progress: on a terminal only, with rate and time left; -q silences it -----------------
+if command -v script >/dev/null; then
+	for what in "'$A' 'SELECT count(*) FROM dns'" "--report rcodes '$A'"; do
+		DNSREEL_PROGRESS_DELAY=0 script -qec "'$Q' $what >/dev/null" "$T/tty.txt" >/dev/null
+		grep -aq 'frames [0-9]*/[0-9]* .*%, .* frames/s' "$T/tty.txt" ||
+			fail "no progress line on a terminal ($what): $(tr '\r' '\n' <"$T/tty.txt" | head -3)"
+		DNSREEL_PROGRESS_DELAY=0 script -qec "'$Q' -q $what >/dev/null" "$T/tty.txt" >/dev/null
+		grep -aq 'frames/s' "$T/tty.txt" && fail "-q still shows progress ($what)"
+	done
+	DNSREEL_PROGRESS_DELAY=0 "$Q" "$A" "SELECT count(*) FROM dns" >/dev/null 2>"$T/notty.err"
+	[ -s "$T/notty.err" ] && fail "progress on stderr that is no terminal: $(head -c 200 "$T/notty.err")"
+else
+	fail "script (util-linux) missing: cannot test progress on a terminal"
+fi
+
 # ---- write errors are never silent --------------------------------------------------------
 if [ -w /dev/full ]; then
 	for o in table csv json; do
