@@ -62,7 +62,8 @@ int dnsreel_q_evcur_error(struct evcur *c, int err)
 
 	sqlite3_free(vt->zErrMsg);
 	if (err == DNSREEL_E_LIMIT)
-		vt->zErrMsg = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "too many groups to group inside the table; "
+		vt->zErrMsg = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX
+					      "too many groups to group inside the table; "
 					      "write GROUP BY +column to let SQLite sort instead");
 	else
 		vt->zErrMsg = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s",

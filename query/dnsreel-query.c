@@ -779,7 +779,8 @@ int main(int argc, char **argv)
 
 		hint[0] = 0;
 		for (size_t i = 0; i < ncaps && hl < sizeof(hint) - 1; i++) {
-			int n = snprintf(hint + hl, sizeof(hint) - hl, "%s%s", i ? " " : "", caps[i]);
+			int n =
+			    snprintf(hint + hl, sizeof(hint) - hl, "%s%s", i ? " " : "", caps[i]);
 
 			hl += n > 0 ? (size_t)n : 0;
 		}
@@ -788,7 +789,8 @@ int main(int argc, char **argv)
 
 		if (nbad)
 			snprintf(what, sizeof(what), "%llu frame(s) skipped%s",
-				 (unsigned long long)nbad, a.index_damaged ? ", index not used" : "");
+				 (unsigned long long)nbad,
+				 a.index_damaged ? ", index not used" : "");
 		else
 			snprintf(what, sizeof(what), "index not used, segments scanned instead");
 		dnsreel_err(&a.cli,

@@ -274,8 +274,8 @@ static int pf_next(struct scan *s)
 	pthread_mutex_unlock(&pf->mu);
 	item = sl->item;
 	bad = sl->err != 0;
-	err = bad ? skip_bad_frame(s, (uint32_t)(item >> 32), (size_t)(item & 0xFFFFFFFFu),
-				   sl->err, sl->errmsg)
+	err = bad ? skip_bad_frame(s, (uint32_t)(item >> 32), (size_t)(item & 0xFFFFFFFFu), sl->err,
+				   sl->errmsg)
 		  : 0;
 	blk = sl->blk;
 	pthread_mutex_lock(&pf->mu);

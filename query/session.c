@@ -77,7 +77,8 @@ int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures,
 			/* Opened anyway (the catalog rebuilt from the segments): say so, naming the
 			 * capture. */
 			const char *pr = dnsreel_capr__problem(q->capr[i]);
-			size_t old = q->warnings ? strlen(q->warnings) : 0, cl = strlen(captures[i]);
+			size_t old = q->warnings ? strlen(q->warnings) : 0,
+			       cl = strlen(captures[i]);
 			bool named = pr && !strncmp(pr, captures[i], cl) && pr[cl] == '/';
 			char *w;
 
@@ -152,7 +153,8 @@ static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, 
 		*slash = 0;
 	e = dnsreel_query__open(&h->q, dirs, 1, &ext_opts, err, sizeof(err));
 	if (e) {
-		*pzErr = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
+		*pzErr =
+		    sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
 		return NULL;
 	}
 	return h->q;
@@ -185,7 +187,8 @@ static struct dnsreel_query *open_args(int argc, const char *const *argv, char *
 	for (int i = 0; i < n; i++)
 		sqlite3_free(dirs[i]);
 	if (e) {
-		*pzErr = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
+		*pzErr =
+		    sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
 		return NULL;
 	}
 	return q;

@@ -322,12 +322,12 @@ mkfifo "$T/fifo.reel"
 for target in "$A" "$T/fifo.reel"; do
 	sqlite3 "$d/index.sqlite" "PRAGMA writable_schema=ON" "DELETE FROM sqlite_schema WHERE name = 'other'" \
 		"INSERT INTO sqlite_schema VALUES('table', 'other', 'other', 0, 'CREATE VIRTUAL TABLE other USING dns(''$target'')')"
-	timeout 20 sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM other" >"$T/out" 2>"$T/err"
+	timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM other" >"$T/out" 2>"$T/err"
 	rc=$?
 	[ $rc = 1 ] || fail "schema table naming $target: exit $rc, $(cat "$T/out")"
 	grep -q "refusing capture paths stored in a database file" "$T/err" ||
 		fail "schema table naming $target: $(cat "$T/err")"
-	out=$(timeout 20 sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
+	out=$(timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
 	[ "$out" = "$nb" ] || fail "the file's own capture next to a refused table: $out"
 done
 

@@ -839,7 +839,8 @@ static void test_damaged(const char *good)
 	db = open_db(caps, 1, &qo, &q);
 	if (!db)
 		return;
-	snprintf(cmd, sizeof(cmd), "SELECT count(*) FROM frames WHERE segment = %lld AND offset + length > %lld",
+	snprintf(cmd, sizeof(cmd),
+		 "SELECT count(*) FROM frames WHERE segment = %lld AND offset + length > %lld",
 		 (long long)nseg, (long long)cut);
 	lost_frames = one_int(db, cmd);
 	CHECKF(lost_frames == 2, "two frames cut (%lld)", (long long)lost_frames);
