@@ -44,6 +44,7 @@ struct dnsreel_query {
 	size_t nbad, bad_cap;
 	char *problems; /* malloc'd, may be NULL */
 	size_t problems_len;
+	char *last_problem; /* the last line added to problems (malloc'd, may be NULL) */
 };
 
 void dnsreel_q_ref(struct dnsreel_query *q);

@@ -26,6 +26,7 @@ void dnsreel_query__unref(struct dnsreel_query *q)
 	free(q->warnings);
 	free(q->bad);
 	free(q->problems);
+	free(q->last_problem);
 	dnsreel_ctx__free(q->ctx);
 	free(q);
 }
@@ -295,13 +296,18 @@ int dnsreel_q_note_bad_frame(struct dnsreel_query *q, uint32_t cap, size_t frame
 	if (!nb)
 		return -ENOMEM;
 	q->bad = nb;
+	memmove(q->bad + lo + 1, q->bad + lo, (q->nbad - lo) * sizeof(*q->bad));
+	q->bad[lo] = key;
+	q->nbad++;
+	/* A segment that cannot be opened fails each of its frames with the same words: once. */
+	if (q->last_problem && !strcmp(q->last_problem, msg))
+		return 0;
+	free(q->last_problem);
+	q->last_problem = strdup(msg);
 	np = realloc(q->problems, q->problems_len + l + 2);
 	if (!np)
 		return -ENOMEM;
 	q->problems = np;
-	memmove(q->bad + lo + 1, q->bad + lo, (q->nbad - lo) * sizeof(*q->bad));
-	q->bad[lo] = key;
-	q->nbad++;
 	memcpy(q->problems + q->problems_len, msg, l);
 	q->problems_len += l;
 	q->problems[q->problems_len++] = '\n';
