@@ -297,6 +297,38 @@ ls -a "$A" >"$T/before"
 sqlite3 "$A/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" >/dev/null 2>&1
 ls -a "$A" | cmp -s - "$T/before" || fail "the extension wrote beside the index: $(ls -a "$A")"
 
+# A FIFO as a segment or as the index blocks no reader: refused as not a regular file.
+d=$T/fifoseg.reel
+cp -r "$T/b.reel" "$d"
+seg1=$(ls "$d"/seg/*.zst | head -1)
+rm "$seg1"
+mkfifo "$seg1"
+timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && grep -q "$seg1: offset 0: not a regular file" "$T/err" ||
+	fail "extension on a FIFO segment: exit $rc, $(cat "$T/err")"
+timeout 20 "$Q" "$d" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && [ "$(grep -c "not a regular file" "$T/err")" = 1 ] ||
+	fail "tool on a FIFO segment: exit $rc, $(cat "$T/err")"
+d=$T/fifoidx.reel
+cp -r "$T/b.reel" "$d"
+rm "$d/index.sqlite"
+mkfifo "$d/index.sqlite"
+timeout 20 "$Q" -o csv --no-header "$d" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && [ "$(cat "$T/out")" = "$nb" ] && grep -q "index.sqlite: not a regular file" "$T/err" ||
+	fail "tool on a FIFO index: exit $rc, $(cat "$T/out" "$T/err")"
+# An index left in WAL mode (a live capture copied): readers create no -shm/-wal beside it.
+d=$T/wal.reel
+cp -r "$T/b.reel" "$d"
+sqlite3 "$d/index.sqlite" "PRAGMA journal_mode=WAL" >/dev/null
+ls -a "$d" >"$T/before"
+"$Q" "$d" "SELECT count(*) FROM dns" >/dev/null 2>&1
+"${SQLITE3_ENV[@]}" sqlite3 "file:$d/index.sqlite?immutable=1" ".load $extbase" "SELECT count(*) FROM dns" >"$T/out" 2>&1
+[ "$(cat "$T/out")" = "$nb" ] || fail "extension on an immutable WAL-mode index: $(cat "$T/out")"
+ls -a "$d" | cmp -s - "$T/before" || fail "readers wrote beside a WAL-mode index: $(ls -a "$d")"
+
 # A table or view of the file named as one of the extension's would silently replace it.
 for kind in "CREATE TABLE dns(name TEXT)" "CREATE VIEW Answers AS SELECT 1 AS name" \
 	"CREATE TABLE pods(x)"; do
