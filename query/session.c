@@ -113,14 +113,9 @@ fail:
 }
 
 /* Sessions the tables open themselves (the extension's, and CREATE VIRTUAL TABLE ... USING
- * dns(DIR)): in the extension a damaged frame fails the statement after the good rows, since
- * SQLite has no channel for a warning; the tool reads the problems from its session. */
-static const struct dnsreel_query_opts ext_opts = {
-    .sz = sizeof(ext_opts),
-#ifdef DNSREEL_SQLITE_EXT
-    .fail_on_damage = true,
-#endif
-};
+ * dns(DIR)): nobody reads their problems, and SQLite has no channel for a warning, so a damaged
+ * frame fails the statement after the good rows. */
+static const struct dnsreel_query_opts ext_opts = {.sz = sizeof(ext_opts), .fail_on_damage = true};
 
 /* The capture of an index opened in the sqlite3 shell: the directory of main's file. */
 static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr)

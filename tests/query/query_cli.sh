@@ -174,6 +174,10 @@ run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns; SELECT count(DISTI
 [ "$(wc -l <"$T/out")" = 3 ] || fail "both statements answer on a damaged capture: $(cat "$T/out")"
 run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns d JOIN answers a USING (event_id)"
 [ "$(cat "$T/out")" -gt 0 ] || fail "a join on a damaged capture answers: $(cat "$T/out")"
+# A capture a table opens itself (CREATE VIRTUAL TABLE): its damage fails the statement.
+run 1 "$Q" "$A" "CREATE VIRTUAL TABLE temp.c USING dns('$D'); SELECT count(*) FROM temp.c"
+grep -q "damaged frame(s) skipped.*verify --reindex $D" "$T/err" ||
+	fail "a table's own capture hides its damage: $(cat "$T/err")"
 # A zero-byte, garbage or missing index: the segments are scanned, the problem named, exit 1.
 for how in empty missing; do
 	D=$T/idx-$how.reel
