@@ -62,10 +62,11 @@ int dnsreel_q_evcur_error(struct evcur *c, int err)
 
 	sqlite3_free(vt->zErrMsg);
 	if (err == DNSREEL_E_LIMIT)
-		vt->zErrMsg = sqlite3_mprintf("dnsreel: too many groups to group inside the table; "
+		vt->zErrMsg = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX
+					      "too many groups to group inside the table; "
 					      "write GROUP BY +column to let SQLite sort instead");
 	else
-		vt->zErrMsg = sqlite3_mprintf("dnsreel: %s",
+		vt->zErrMsg = sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s",
 					      c->s.errmsg[0] ? c->s.errmsg : dnsreel_strerror(err));
 	return err == -ENOMEM ? SQLITE_NOMEM : SQLITE_ERROR;
 }

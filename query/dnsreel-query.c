@@ -66,6 +66,8 @@ struct app {
 	bool stats;
 	bool no_header;
 	int64_t t0;
+	struct dnsreel_progress progress;
+	bool index_damaged; /* a reader reported a damaged or missing index at open */
 };
 
 /* ---- output ------------------------------------------------------------------------------- */
@@ -315,6 +317,36 @@ static void print_stats(struct app *a)
 		(unsigned long long)st.scans, ms);
 }
 
+/* Frames read of the catalog's, while a statement runs (the tables call this per frame). */
+static void on_progress(void *ctx, const struct dnsreel_query *q)
+{
+	struct app *a = ctx;
+	struct dnsreel_query_stats st;
+	char rate[96];
+
+	if (!a->progress.on)
+		return;
+	dnsreel_query__stats(q, &st);
+	dnsreel_progress_rate(&a->progress, st.frames_read, st.frames_total, "frames", rate,
+			      sizeof(rate));
+	dnsreel_progress(&a->progress, "frames %llu/%llu%s", (unsigned long long)st.frames_read,
+			 (unsigned long long)st.frames_total, rate);
+}
+
+/* Names each frame skipped since the last call, once. */
+static void show_problems(struct app *a)
+{
+	char *p = a->q ? dnsreel_query__take_problems(a->q) : NULL;
+
+	for (const char *w = p; w && *w;) {
+		size_t l = strcspn(w, "\n");
+
+		dnsreel_err(&a->cli, "damaged: %.*s", (int)l, w);
+		w += l + (w[l] ? 1 : 0);
+	}
+	free(p);
+}
+
 /* Runs every statement of sql. Returns 0 or 1 (error reported). */
 static int run_sql(struct app *a, const char *sql)
 {
@@ -330,8 +362,10 @@ static int run_sql(struct app *a, const char *sql)
 		if (a->q)
 			dnsreel_query__reset_stats(a->q);
 		a->t0 = dnsreel_now_boot_ns();
+		dnsreel_progress_init(&a->progress, &a->cli);
 		rc = sqlite3_prepare_v2(a->db, tail, -1, &st, &next);
 		if (rc != SQLITE_OK) {
+			show_problems(a); /* a table read frames while the statement was prepared */
 			dnsreel_err(&a->cli, "%s", sqlite3_errmsg(a->db));
 			ret = 1;
 			break;
@@ -342,6 +376,8 @@ static int run_sql(struct app *a, const char *sql)
 		if (a->out == OUT_JSON && sqlite3_column_count(st) > 0)
 			any_json = true;
 		rc = run_stmt(a, st, &first_json);
+		dnsreel_progress_done(&a->progress);
+		show_problems(a);
 		if (rc != SQLITE_OK) {
 			dnsreel_err(&a->cli, "%s", sqlite3_errmsg(a->db));
 			ret = 1;
@@ -662,8 +698,7 @@ int main(int argc, char **argv)
 	}
 	if (report && !strcmp(report, "list")) {
 		list_reports(stdout);
-		dnsreel_cli_free(&a.cli);
-		return DNSREEL_EXIT_OK;
+		return dnsreel_cli_end(&a.cli, DNSREEL_EXIT_OK);
 	}
 	const struct dnsreel_report *rep = NULL;
 	if (report) {
@@ -680,8 +715,7 @@ int main(int argc, char **argv)
 			if (rs)
 				fputs(rs, stdout);
 			free(rs);
-			dnsreel_cli_free(&a.cli);
-			return rs ? DNSREEL_EXIT_OK : DNSREEL_EXIT_FAIL;
+			return dnsreel_cli_end(&a.cli, rs ? DNSREEL_EXIT_OK : DNSREEL_EXIT_FAIL);
 		}
 	} else if (show_sql) {
 		dnsreel_cli_free(&a.cli);
@@ -707,15 +741,20 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nops; i++)
 		caps[ncaps++] = ops[i];
 
+	qo.progress = on_progress;
+	qo.progress_ctx = &a;
 	int e = dnsreel_query__open(&a.q, caps, ncaps, &qo, err, sizeof(err));
 	if (e) {
 		dnsreel_err(&a.cli, "%s", err[0] ? err : dnsreel_strerror(e));
 		goto cleanup;
 	}
+	/* A damaged or missing index: the reader scanned the segments instead. The answers come
+	 * from what it found, but the capture is not whole (exit 1 at the end, as replay). */
 	for (const char *w = dnsreel_query__warnings(a.q); *w;) {
 		size_t l = strcspn(w, "\n");
 
-		dnsreel_log(&a.cli, 0, "warning: %.*s", (int)l, w);
+		dnsreel_err(&a.cli, "damaged: %.*s", (int)l, w);
+		a.index_damaged = true;
 		w += l + (w[l] ? 1 : 0);
 	}
 	if (open_db(&a, &a.db))
@@ -734,11 +773,36 @@ int main(int argc, char **argv)
 	}
 	ret = sql ? run_sql(&a, sql) : shell(&a);
 	ret = ret ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
+	if (dnsreel_query__bad_frames(a.q) || a.index_damaged) {
+		char hint[1024];
+		size_t hl = 0;
+
+		hint[0] = 0;
+		for (size_t i = 0; i < ncaps && hl < sizeof(hint) - 1; i++) {
+			int n =
+			    snprintf(hint + hl, sizeof(hint) - hl, "%s%s", i ? " " : "", caps[i]);
+
+			hl += n > 0 ? (size_t)n : 0;
+		}
+		uint64_t nbad = dnsreel_query__bad_frames(a.q);
+		char what[128];
+
+		if (nbad)
+			snprintf(what, sizeof(what), "%llu frame(s) skipped%s",
+				 (unsigned long long)nbad,
+				 a.index_damaged ? ", index not used" : "");
+		else
+			snprintf(what, sizeof(what), "index not used, segments scanned instead");
+		dnsreel_err(&a.cli,
+			    "capture damaged (%s); the answers come from the rest. To repair: "
+			    "dnsreel verify --reindex %s",
+			    what, hint);
+		ret = DNSREEL_EXIT_FAIL;
+	}
 cleanup:
 	sqlite3_close(a.db);
 	dnsreel_query__unref(a.q);
 	free(report_sql);
 	free(caps);
-	dnsreel_cli_free(&a.cli);
-	return ret;
+	return dnsreel_cli_end(&a.cli, ret);
 }

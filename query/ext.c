@@ -11,6 +11,9 @@ __attribute__((visibility("default"))) int sqlite3_dnsreel_init(sqlite3 *db, cha
 	int rc;
 
 	SQLITE_EXTENSION_INIT2(pApi);
+	rc = dnsreel_q_ext_check_schema(db, pzErrMsg);
+	if (rc != SQLITE_OK)
+		return rc;
 	rc = dnsreel_query_register_lazy(db);
 	if (rc != SQLITE_OK && pzErrMsg)
 		*pzErrMsg =

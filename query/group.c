@@ -212,7 +212,8 @@ void dnsreel_q_group_start(struct qgroup *g, int nob, const bool *desc, bool onc
 	g->nob = nob;
 	g->desc = desc;
 	g->once = once;
-	qsort_r(g->ents, g->nents, sizeof(*g->ents), group_cmp, g);
+	if (g->nents) /* no groups: ents may be NULL, which qsort_r must not get */
+		qsort_r(g->ents, g->nents, sizeof(*g->ents), group_cmp, g);
 	g->pos = 0;
 	if (g->nents)
 		load(g);

@@ -27,6 +27,13 @@ struct dnsreel_query_opts {
 	bool no_grouping;  /* never satisfy GROUP BY/DISTINCT inside the table (tests) */
 	bool no_fast_path; /* feed every event through the decoder (tests) */
 	bool no_prefetch;  /* read frames in the SQLite thread only */
+	/* A frame that cannot be read is skipped and recorded (dnsreel_query__take_problems());
+	 * with fail_on_damage the scan that skipped it also fails at its end, after the good rows
+	 * (the extension: the sqlite3 shell has no other way to show it). */
+	bool fail_on_damage;
+	/* Called after each frame read (with the running stats), for a progress line. */
+	void (*progress)(void *ctx, const struct dnsreel_query *q);
+	void *progress_ctx;
 };
 
 /* Opens the captures (directories NAME.reel) read-only. *out is owned by the caller until it is
@@ -59,5 +66,10 @@ size_t dnsreel_query__capture_count(const struct dnsreel_query *q);
 /* What the readers reported while opening without failing (e.g. a damaged index replaced by a
  * scan of the segments), one line per capture; "" when nothing. Lives as long as q. */
 const char *dnsreel_query__warnings(const struct dnsreel_query *q);
+/* Frames skipped because they could not be read (each counted once over the session). */
+uint64_t dnsreel_query__bad_frames(const struct dnsreel_query *q);
+/* The lines naming frames skipped since the last call (segment and offset, one a line), to be
+ * freed by the caller; NULL when none. */
+char *dnsreel_query__take_problems(struct dnsreel_query *q);
 
 #endif

@@ -38,9 +38,32 @@ struct dnsreel_query {
 	struct dnsreel_query_stats st;
 	uint64_t frames_all; /* catalog frames over all captures */
 	char *warnings;	     /* malloc'd, may be NULL */
+	/* Frames that failed to read, each once (capture << 32 | frame, sorted), and the lines
+	 * naming them not yet taken by dnsreel_query__take_problems(). */
+	uint64_t *bad;
+	size_t nbad, bad_cap;
+	char *problems; /* malloc'd, may be NULL */
+	size_t problems_len;
+	char *last_problem; /* the last line added to problems (malloc'd, may be NULL) */
 };
 
 void dnsreel_q_ref(struct dnsreel_query *q);
+/* Records that frame of capture cap failed to read with msg (segment and offset); a frame
+ * already recorded is not recorded again. 0, or -ENOMEM. */
+int dnsreel_q_note_bad_frame(struct dnsreel_query *q, uint32_t cap, size_t frame, const char *msg);
+
+/* The extension's guard: SQLITE_OK when main's schema has no table or view named as a table the
+ * extension registers (it would shadow ours, and the user would read the file's rows as ours);
+ * else an error with *pzErr. */
+int dnsreel_q_ext_check_schema(sqlite3 *db, char **pzErr);
+
+/* Errors inside the sqlite3 shell say they come from the extension; the tool has its own
+ * prefix. */
+#ifdef DNSREEL_SQLITE_EXT
+#define DNSREEL_Q_ERR_PREFIX "dnsreel: "
+#else
+#define DNSREEL_Q_ERR_PREFIX ""
+#endif
 
 /* The session of one connection's tables, or (extension) the means to open it on first use
  * from the connection's main database file. */

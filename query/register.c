@@ -89,3 +89,46 @@ int dnsreel_query_register_lazy(sqlite3 *db)
 {
 	return register_all(NULL, db, true);
 }
+
+int dnsreel_q_ext_check_schema(sqlite3 *db, char **pzErr)
+{
+	sqlite3_stmt *st = NULL;
+	char *names = NULL, *sql;
+	int rc;
+
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		char *n;
+
+		if (!tables[i]->in_extension)
+			continue;
+		n = sqlite3_mprintf("%z%s%Q", names, names ? "," : "", tables[i]->name);
+		if (!n)
+			return SQLITE_NOMEM;
+		names = n;
+	}
+	sql = sqlite3_mprintf("SELECT type, name FROM main.sqlite_schema WHERE lower(name) IN (%s) "
+			      "AND type IN ('table', 'view') LIMIT 1",
+			      names);
+	sqlite3_free(names);
+	if (!sql)
+		return SQLITE_NOMEM;
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*pzErr = sqlite3_mprintf(
+		    "dnsreel: %s has a %s named %s, which would replace the extension's table: "
+		    "refusing to load on this file (not a capture index as dnsreel writes it)",
+		    sqlite3_db_filename(db, "main"), sqlite3_column_text(st, 0),
+		    sqlite3_column_text(st, 1));
+		rc = SQLITE_ERROR;
+	} else if (rc == SQLITE_DONE) {
+		rc = SQLITE_OK;
+	} else {
+		*pzErr = sqlite3_mprintf("dnsreel: cannot read the schema of %s: %s",
+					 sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

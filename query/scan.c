@@ -111,6 +111,29 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 	return push_row(s, &r);
 }
 
+/* A frame that cannot be read is skipped, as replay skips it: recorded once in the session
+ * (segment and offset) and counted for this scan. 0, or the error when it is not damage. */
+static int skip_bad_frame(struct scan *s, uint32_t cap, size_t i, int err, const char *msg)
+{
+	struct dnsreel_query *q = s->q;
+	const struct dnsreel_frame_info *fi = dnsreel_capr__frame(q->capr[cap], i);
+	char buf[768];
+
+	if (err == -ENOMEM)
+		return err;
+	if (msg && msg[0])
+		snprintf(buf, sizeof(buf), "%s", msg);
+	else
+		snprintf(buf, sizeof(buf), "%s: seg/%06u.zst offset %llu: %s", q->paths[cap],
+			 fi ? fi->segment : 0, (unsigned long long)(fi ? fi->offset : 0),
+			 dnsreel_strerror(err));
+	if (!s->skipped++) {
+		snprintf(s->first_bad, sizeof(s->first_bad), "%.255s", buf);
+		s->first_bad_cap = cap;
+	}
+	return dnsreel_q_note_bad_frame(q, cap, i, buf);
+}
+
 static void *pf_worker(void *arg)
 {
 	struct prefetch *pf = arg;
@@ -134,8 +157,6 @@ static void *pf_worker(void *arg)
 		sl->ready = true;
 		pf->produced++;
 		pthread_cond_broadcast(&pf->cv);
-		if (sl->err)
-			break;
 	}
 	pthread_mutex_unlock(&pf->mu);
 	return NULL;
@@ -241,6 +262,7 @@ static int pf_next(struct scan *s)
 	struct pf_slot *sl;
 	struct dnsreel_block blk;
 	uint64_t item;
+	bool bad;
 	int err;
 
 	if (pf->consumed >= pf->nplan)
@@ -251,11 +273,10 @@ static int pf_next(struct scan *s)
 		pthread_cond_wait(&pf->cv, &pf->mu);
 	pthread_mutex_unlock(&pf->mu);
 	item = sl->item;
-	err = sl->err;
-	if (err) {
-		snprintf(s->errmsg, sizeof(s->errmsg), "%s", sl->errmsg);
-		return err;
-	}
+	bad = sl->err != 0;
+	err = bad ? skip_bad_frame(s, (uint32_t)(item >> 32), (size_t)(item & 0xFFFFFFFFu), sl->err,
+				   sl->errmsg)
+		  : 0;
 	blk = sl->blk;
 	pthread_mutex_lock(&pf->mu);
 	sl->ready = false;
@@ -264,6 +285,8 @@ static int pf_next(struct scan *s)
 	pthread_mutex_unlock(&pf->mu);
 
 	scan_drop_frame(s);
+	if (bad) /* the slot is the worker's again: only what was copied out is used */
+		return err ? err : 1; /* skipped: no rows, the next frame follows */
 	s->blk = blk;
 	err = scan_rows(s, (uint32_t)(item >> 32), (size_t)(item & 0xFFFFFFFFu), false);
 	return err ? err : 1;
@@ -283,9 +306,12 @@ static int scan_load(struct scan *s, uint32_t cap, size_t i, bool fresh)
 	scan_drop_frame(s);
 	s->arena_len = 0;
 	s->nxev = 0;
-	err = dnsreel_capr__read_frame(q->capr[cap], i, &s->blk, s->errmsg, sizeof(s->errmsg));
+	char msg[512] = "";
+
+	err = dnsreel_capr__read_frame(q->capr[cap], i, &s->blk, msg, sizeof(msg));
 	if (err) {
-		if (!s->errmsg[0])
+		err = skip_bad_frame(s, cap, i, err, msg);
+		if (err)
 			snprintf(s->errmsg, sizeof(s->errmsg), "%s: frame %zu: %s", q->paths[cap],
 				 i, dnsreel_strerror(err));
 		return err;
@@ -310,6 +336,8 @@ static int scan_rows(struct scan *s, uint32_t cap, size_t i, bool fresh)
 	s->blk_segment = dnsreel_capr__frame(q->capr[cap], i)->segment;
 	q->st.frames_read++;
 	q->st.events_decoded += s->blk.n;
+	if (q->opts.progress)
+		q->opts.progress(q->opts.progress_ctx, q);
 
 	if (fresh || !s->dec || s->dec_cap != cap) {
 		dnsreel_decoder__free(s->dec);
@@ -487,6 +515,14 @@ int dnsreel_q_scan_next(struct scan *s)
 			return err;
 	}
 	s->eof = true;
+	if (s->skipped && q->opts.fail_on_damage) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+			 "%llu damaged frame(s) skipped, the rows before this error come from the "
+			 "rest (first: %.150s); dnsreel verify --reindex %.150s rebuilds the index "
+			 "from the intact frames",
+			 (unsigned long long)s->skipped, s->first_bad, q->paths[s->first_bad_cap]);
+		return DNSREEL_E_CORRUPT;
+	}
 	return 0;
 }
 
@@ -498,6 +534,7 @@ void dnsreel_q_scan_start(struct scan *s)
 	s->frame = 0;
 	s->key_pos = 0;
 	s->eof = false;
+	s->skipped = 0;
 	if (!s->keys) {
 		dnsreel_decoder__free(s->dec); /* a new scan starts with fresh TCP state */
 		s->dec = NULL;

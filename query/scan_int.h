@@ -98,6 +98,10 @@ struct scan {
 	uint16_t feed_sub;
 	int err;
 	char errmsg[512];
+	/* frames this scan skipped because they could not be read, and the first one's message */
+	uint64_t skipped;
+	uint32_t first_bad_cap;
+	char first_bad[256];
 };
 
 /* Frees what dnsreel_q_scan_config (pushdown.c) set up. */

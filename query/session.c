@@ -24,6 +24,9 @@ void dnsreel_query__unref(struct dnsreel_query *q)
 	free(q->capr);
 	free(q->paths);
 	free(q->warnings);
+	free(q->bad);
+	free(q->problems);
+	free(q->last_problem);
 	dnsreel_ctx__free(q->ctx);
 	free(q);
 }
@@ -71,16 +74,27 @@ int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures,
 					 dnsreel_strerror(err));
 			goto fail;
 		}
-		if (dnsreel_capr__problem(q->capr[i])) {
-			/* Opened anyway (e.g. the catalog rebuilt from the segments): say so. */
+		if (dnsreel_capr__problem(q->capr[i]) || dnsreel_capr__scanned(q->capr[i])) {
+			/* Opened anyway (the catalog rebuilt from the segments): say so, naming the
+			 * capture. */
 			const char *pr = dnsreel_capr__problem(q->capr[i]);
-			size_t old = q->warnings ? strlen(q->warnings) : 0;
-			char *w = realloc(q->warnings, old + strlen(pr) + 2);
+			size_t old = q->warnings ? strlen(q->warnings) : 0,
+			       cl = strlen(captures[i]);
+			bool named = pr && !strncmp(pr, captures[i], cl) && pr[cl] == '/';
+			char *w;
 
-			if (w) {
-				sprintf(w + old, "%s\n", pr);
-				q->warnings = w;
+			if (!pr)
+				pr = "index.sqlite missing (scanned the segments instead)";
+			w = realloc(q->warnings, old + cl + strlen(pr) + 4);
+			if (!w) {
+				err = -ENOMEM;
+				goto fail;
 			}
+			if (named)
+				sprintf(w + old, "%s\n", pr);
+			else
+				sprintf(w + old, "%s: %s\n", captures[i], pr);
+			q->warnings = w;
 		}
 		err = dnsreel_ctx__add_capture(q->ctx, (uint32_t)i, q->capr[i]);
 		if (err) {
@@ -97,6 +111,11 @@ fail:
 	dnsreel_query__unref(q);
 	return err;
 }
+
+/* Sessions the tables open themselves (the extension's, and CREATE VIRTUAL TABLE ... USING
+ * dns(DIR)): nobody reads their problems, and SQLite has no channel for a warning, so a damaged
+ * frame fails the statement after the good rows. */
+static const struct dnsreel_query_opts ext_opts = {.sz = sizeof(ext_opts), .fail_on_damage = true};
 
 /* The capture of an index opened in the sqlite3 shell: the directory of main's file. */
 static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, char **pzErr)
@@ -128,9 +147,10 @@ static struct dnsreel_query *holder_get(struct dnsreel_qholder *h, sqlite3 *db, 
 		dir[1] = 0;
 	else
 		*slash = 0;
-	e = dnsreel_query__open(&h->q, dirs, 1, NULL, err, sizeof(err));
+	e = dnsreel_query__open(&h->q, dirs, 1, &ext_opts, err, sizeof(err));
 	if (e) {
-		*pzErr = sqlite3_mprintf("dnsreel: %s", err[0] ? err : dnsreel_strerror(e));
+		*pzErr =
+		    sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
 		return NULL;
 	}
 	return h->q;
@@ -158,11 +178,13 @@ static struct dnsreel_query *open_args(int argc, const char *const *argv, char *
 			break;
 		n++;
 	}
-	e = dnsreel_query__open(&q, (const char *const *)dirs, (size_t)n, NULL, err, sizeof(err));
+	e = dnsreel_query__open(&q, (const char *const *)dirs, (size_t)n, &ext_opts, err,
+				sizeof(err));
 	for (int i = 0; i < n; i++)
 		sqlite3_free(dirs[i]);
 	if (e) {
-		*pzErr = sqlite3_mprintf("dnsreel: %s", err[0] ? err : dnsreel_strerror(e));
+		*pzErr =
+		    sqlite3_mprintf(DNSREEL_Q_ERR_PREFIX "%s", err[0] ? err : dnsreel_strerror(e));
 		return NULL;
 	}
 	return q;
@@ -176,8 +198,23 @@ int dnsreel_q_vtab_connect(sqlite3 *db, void *aux, int argc, const char *const *
 	struct dnsreel_qvtab *v;
 	int rc;
 
-	/* argv: module name, database, table name, then the arguments. */
+	/* argv: module name, database, table name, then the arguments. Capture paths are taken
+	 * only from a statement of this connection's own (a table in temp or in memory): a table
+	 * stored in a database file would let that file make a reader open any path, another
+	 * capture or a FIFO, as soon as its schema is used. */
 	if (argc > 3) {
+		const char *file = sqlite3_db_filename(db, argv[1]);
+
+		if (file && file[0]) {
+			*pzErr = sqlite3_mprintf(
+			    DNSREEL_Q_ERR_PREFIX
+			    "table %s.%s in %s names captures (USING %s(...)): refusing capture "
+			    "paths stored in a database file; create it in temp: CREATE VIRTUAL "
+			    "TABLE temp.%s USING %s('DIR')",
+			    argv[1], argv[2], file, argv[0], argv[2], argv[0]);
+			return SQLITE_ERROR;
+		}
+
 		q = open_args(argc - 3, argv + 3, pzErr);
 	} else {
 		q = holder_get(a->h, db, pzErr);
@@ -231,4 +268,58 @@ const char *dnsreel_query__warnings(const struct dnsreel_query *q)
 size_t dnsreel_query__capture_count(const struct dnsreel_query *q)
 {
 	return q->n;
+}
+
+int dnsreel_q_note_bad_frame(struct dnsreel_query *q, uint32_t cap, size_t frame, const char *msg)
+{
+	uint64_t key = (uint64_t)cap << 32 | (frame & 0xFFFFFFFFu);
+	size_t lo = 0, hi = q->nbad, l = strlen(msg);
+	uint64_t *nb;
+	char *np;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (q->bad[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < q->nbad && q->bad[lo] == key)
+		return 0;
+	nb = dnsreel_q_grow(q->bad, &q->bad_cap, q->nbad + 1, sizeof(*nb), 16);
+	if (!nb)
+		return -ENOMEM;
+	q->bad = nb;
+	memmove(q->bad + lo + 1, q->bad + lo, (q->nbad - lo) * sizeof(*q->bad));
+	q->bad[lo] = key;
+	q->nbad++;
+	/* A segment that cannot be opened fails each of its frames with the same words: once. */
+	if (q->last_problem && !strcmp(q->last_problem, msg))
+		return 0;
+	free(q->last_problem);
+	q->last_problem = strdup(msg);
+	np = realloc(q->problems, q->problems_len + l + 2);
+	if (!np)
+		return -ENOMEM;
+	q->problems = np;
+	memcpy(q->problems + q->problems_len, msg, l);
+	q->problems_len += l;
+	q->problems[q->problems_len++] = '\n';
+	q->problems[q->problems_len] = 0;
+	return 0;
+}
+
+uint64_t dnsreel_query__bad_frames(const struct dnsreel_query *q)
+{
+	return q->nbad;
+}
+
+char *dnsreel_query__take_problems(struct dnsreel_query *q)
+{
+	char *p = q->problems;
+
+	q->problems = NULL;
+	q->problems_len = 0;
+	return p;
 }

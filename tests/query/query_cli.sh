@@ -151,6 +151,101 @@ cmp -s "$T/out" "$T/push.csv" || fail "--no-pushdown changes the answer"
 run 0 "$Q" -o csv --no-header "$T/a.reel" "$T/b.reel" "SELECT count(*), count(DISTINCT capture) FROM dns"
 [ "$(cat "$T/out")" = "$((na + nb)),2" ] || fail "two captures: $(cat "$T/out") (want $((na + nb)),2)"
 
+# ---- damaged captures: the intact frames answer, as replay's do; exit 1 at the end -------
+D=$T/cut.reel
+cp -r "$T/b.reel" "$D"
+lastseg=$(ls "$D"/seg/*.zst | tail -1)
+segno=$((10#$(basename "$lastseg" .zst)))
+cut=$("$Q" -o csv --no-header "$D" "SELECT offset + length / 2 FROM frames WHERE segment = $segno ORDER BY offset DESC LIMIT 1 OFFSET 1")
+truncate -s "$cut" "$lastseg"
+"$R" "$D" -o csv --no-header --fields id >"$T/r.txt" 2>"$T/r.err"
+[ $? = 1 ] || fail "replay of a cut segment exits 1"
+rbad=$(grep -c "damaged: .*offset" "$T/r.err")
+[ "$rbad" -ge 2 ] || fail "replay names the cut frames: $(cat "$T/r.err")"
+run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns"
+[ "$(cat "$T/out")" = "$(wc -l <"$T/r.txt")" ] ||
+	fail "damaged capture: query counts $(cat "$T/out"), replay $(wc -l <"$T/r.txt")"
+[ "$(grep -c "^dnsreel-query: damaged: $lastseg: offset [0-9]*: " "$T/err")" = "$rbad" ] ||
+	fail "each bad frame named with its segment and offset: $(cat "$T/err")"
+grep -q "verify --reindex $D" "$T/err" || fail "damage message suggests verify --reindex: $(cat "$T/err")"
+grep -q "dnsreel-query: dnsreel:" "$T/err" && fail "one error prefix: $(cat "$T/err")"
+run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns; SELECT count(DISTINCT name) FROM dns GROUP BY qr"
+[ "$(grep -c "damaged: .*offset" "$T/err")" = "$rbad" ] || fail "a bad frame is named once: $(cat "$T/err")"
+[ "$(wc -l <"$T/out")" = 3 ] || fail "both statements answer on a damaged capture: $(cat "$T/out")"
+run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns d JOIN answers a USING (event_id)"
+[ "$(cat "$T/out")" -gt 0 ] || fail "a join on a damaged capture answers: $(cat "$T/out")"
+# A capture a table opens itself (CREATE VIRTUAL TABLE): its damage fails the statement.
+run 1 "$Q" "$A" "CREATE VIRTUAL TABLE temp.c USING dns('$D'); SELECT count(*) FROM temp.c"
+grep -q "damaged frame(s) skipped.*verify --reindex $D" "$T/err" ||
+	fail "a table's own capture hides its damage: $(cat "$T/err")"
+# A zero-byte, garbage or missing index: the segments are scanned, the problem named, exit 1.
+for how in empty missing; do
+	D=$T/idx-$how.reel
+	cp -r "$T/b.reel" "$D"
+	case $how in
+	empty) : >"$D/index.sqlite" ;;
+	missing) rm "$D/index.sqlite" ;;
+	esac
+	run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM dns"
+	[ "$(cat "$T/out")" = "$nb" ] || fail "index $how: count $(cat "$T/out") (want $nb)"
+	grep -q "damaged: $D.*index.sqlite" "$T/err" || fail "index $how named: $(cat "$T/err")"
+	grep -q "verify --reindex $D" "$T/err" || fail "index $how: repair suggested"
+	run 1 "$Q" -o csv --no-header "$D" "SELECT count(*) FROM answers"
+done
+
+# ---- read-only evidence: nothing written beside the capture, read-only media opens --------
+ls -a "$A" "$A/seg" >"$T/before"
+run 0 "$Q" -o csv --no-header "$A" "SELECT count(*) FROM dns"
+ls -a "$A" "$A/seg" | cmp -s - "$T/before" || fail "query wrote beside the capture: $(ls -a "$A")"
+mkdir "$T/ro"
+cp -r "$T/b.reel" "$T/ro/"
+if [ "$(id -u)" = 0 ]; then
+	# root writes through permission bits: a read-only bind mount in a mount namespace of its own
+	unshare -m --propagation private sh -c "mount --bind -o ro '$T/ro' '$T/ro' &&
+		! touch '$T/ro/x' 2>/dev/null &&
+		'$Q' -o csv --no-header '$T/ro/b.reel' 'SELECT count(*) FROM dns'" >"$T/out" 2>"$T/err"
+else
+	chmod -R a-w "$T/ro"
+	"$Q" -o csv --no-header "$T/ro/b.reel" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+	chmod -R u+w "$T/ro"
+fi
+[ "$(cat "$T/out")" = "$nb" ] || fail "capture on read-only media: $(cat "$T/out" "$T/err")"
+
+# ---- progress: on a terminal only, with rate and time left; -q silences it -----------------
+if command -v script >/dev/null; then
+	for what in "'$A' 'SELECT count(*) FROM dns'" "'$A' 'SELECT name, count(*) FROM dns GROUP BY name'"; do
+		DNSREEL_PROGRESS_DELAY=0 script -qec "'$Q' $what >/dev/null" "$T/tty.txt" >/dev/null
+		grep -aq 'frames [0-9]*/[0-9]* .*%, .* frames/s' "$T/tty.txt" ||
+			fail "no progress line on a terminal ($what): $(tr '\r' '\n' <"$T/tty.txt" | head -3)"
+		DNSREEL_PROGRESS_DELAY=0 script -qec "'$Q' -q $what >/dev/null" "$T/tty.txt" >/dev/null
+		grep -aq 'frames/s' "$T/tty.txt" && fail "-q still shows progress ($what)"
+	done
+	DNSREEL_PROGRESS_DELAY=0 "$Q" "$A" "SELECT count(*) FROM dns" >/dev/null 2>"$T/notty.err"
+	[ -s "$T/notty.err" ] && fail "progress on stderr that is no terminal: $(head -c 200 "$T/notty.err")"
+else
+	fail "script (util-linux) missing: cannot test progress on a terminal"
+fi
+
+# ---- write errors are never silent --------------------------------------------------------
+if [ -w /dev/full ]; then
+	for o in table csv json; do
+		"$Q" -o "$o" "$A" "SELECT name, count(*) FROM dns GROUP BY name" >/dev/full 2>"$T/err"
+		rc=$?
+		[ $rc = 1 ] && grep -q "standard output" "$T/err" ||
+			fail "-o $o to /dev/full: exit $rc, $(cat "$T/err")"
+	done
+	"$Q" --report rcodes "$A" >/dev/full 2>"$T/err" || rc=$?
+	[ "${rc:-0}" = 1 ] && grep -q "standard output" "$T/err" || fail "report to /dev/full: $(cat "$T/err")"
+	rc=0
+	"$Q" --report nxdomain --show-sql >/dev/full 2>"$T/err" || rc=$?
+	[ $rc = 1 ] || fail "--show-sql to /dev/full exits 1"
+	rc=0
+	"$Q" --report list >/dev/full 2>"$T/err" || rc=$?
+	[ $rc = 1 ] || fail "--report list to /dev/full exits 1"
+else
+	fail "/dev/full missing: cannot test write errors"
+fi
+
 # ---- reports -----------------------------------------------------------------------------
 for r in nxdomain slowest unanswered searchpath upstream rcodes; do
 	run 0 "$Q" -o csv --report "$r" "$A"
@@ -187,6 +282,87 @@ out=$(sqlite3 :memory: ".load $extbase" \
 [ "$out" = "$nb" ] || fail "extension with a named capture: $out"
 out=$(sqlite3 :memory: ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
 echo "$out" | grep -q "not a capture index" || fail "extension without a capture: $out"
+
+# A damaged frame: the good rows come out, then the statement fails naming the damage.
+D=$T/cut.reel
+rm -rf "$D"
+cp -r "$T/b.reel" "$D"
+lastseg=$(ls "$D"/seg/*.zst | tail -1)
+truncate -s $(($(stat -c %s "$lastseg") - 100)) "$lastseg"
+"$R" "$D" -o csv --no-header --fields id 2>/dev/null | wc -l >"$T/rn"
+sqlite3 "$D/index.sqlite" ".load $extbase" "SELECT event_id FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] || fail "extension on a damaged capture: exit $rc"
+[ "$(wc -l <"$T/out")" = "$(cat "$T/rn")" ] || fail "extension rows on a damaged capture: $(wc -l <"$T/out") (replay $(cat "$T/rn"))"
+grep -q "damaged frame(s) skipped.*$lastseg: offset [0-9]*.*verify --reindex $D" "$T/err" ||
+	fail "extension names the damage: $(cat "$T/err")"
+# Reading leaves the capture as it was: no side files.
+ls -a "$A" >"$T/before"
+sqlite3 "$A/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" >/dev/null 2>&1
+ls -a "$A" | cmp -s - "$T/before" || fail "the extension wrote beside the index: $(ls -a "$A")"
+
+# A FIFO as a segment or as the index blocks no reader: refused as not a regular file.
+d=$T/fifoseg.reel
+cp -r "$T/b.reel" "$d"
+seg1=$(ls "$d"/seg/*.zst | head -1)
+rm "$seg1"
+mkfifo "$seg1"
+timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && grep -q "$seg1: offset 0: not a regular file" "$T/err" ||
+	fail "extension on a FIFO segment: exit $rc, $(cat "$T/err")"
+timeout 20 "$Q" "$d" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && [ "$(grep -c "not a regular file" "$T/err")" = 1 ] ||
+	fail "tool on a FIFO segment: exit $rc, $(cat "$T/err")"
+d=$T/fifoidx.reel
+cp -r "$T/b.reel" "$d"
+rm "$d/index.sqlite"
+mkfifo "$d/index.sqlite"
+timeout 20 "$Q" -o csv --no-header "$d" "SELECT count(*) FROM dns" >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 1 ] && [ "$(cat "$T/out")" = "$nb" ] && grep -q "index.sqlite: not a regular file" "$T/err" ||
+	fail "tool on a FIFO index: exit $rc, $(cat "$T/out" "$T/err")"
+# An index left in WAL mode (a live capture copied): readers create no -shm/-wal beside it.
+d=$T/wal.reel
+cp -r "$T/b.reel" "$d"
+sqlite3 "$d/index.sqlite" "PRAGMA journal_mode=WAL" >/dev/null
+ls -a "$d" >"$T/before"
+"$Q" "$d" "SELECT count(*) FROM dns" >/dev/null 2>&1
+"${SQLITE3_ENV[@]}" sqlite3 "file:$d/index.sqlite?immutable=1" ".load $extbase" "SELECT count(*) FROM dns" >"$T/out" 2>&1
+[ "$(cat "$T/out")" = "$nb" ] || fail "extension on an immutable WAL-mode index: $(cat "$T/out")"
+ls -a "$d" | cmp -s - "$T/before" || fail "readers wrote beside a WAL-mode index: $(ls -a "$d")"
+
+# A table or view of the file named as one of the extension's would silently replace it.
+for kind in "CREATE TABLE dns(name TEXT)" "CREATE VIEW Answers AS SELECT 1 AS name" \
+	"CREATE TABLE pods(x)"; do
+	d=$T/shadow.reel
+	rm -rf "$d"
+	cp -r "$T/b.reel" "$d"
+	sqlite3 "$d/index.sqlite" "$kind"
+	tname=$(echo "$kind" | awk '{print $3}' | sed 's/(.*//')
+	sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM $tname" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = 1 ] || fail "$kind: extension exit $rc"
+	grep -qi "named $tname, which would replace the extension's table" "$T/err" ||
+		fail "$kind: not refused loudly: $(cat "$T/out" "$T/err")"
+done
+# A virtual table in the file's schema naming a capture path (another capture, a FIFO) is not
+# instantiated from the file; the user's own in temp still is.
+d=$T/vpath.reel
+cp -r "$T/b.reel" "$d"
+mkfifo "$T/fifo.reel"
+for target in "$A" "$T/fifo.reel"; do
+	sqlite3 "$d/index.sqlite" "PRAGMA writable_schema=ON" "DELETE FROM sqlite_schema WHERE name = 'other'" \
+		"INSERT INTO sqlite_schema VALUES('table', 'other', 'other', 0, 'CREATE VIRTUAL TABLE other USING dns(''$target'')')"
+	timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM other" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = 1 ] || fail "schema table naming $target: exit $rc, $(cat "$T/out")"
+	grep -q "refusing capture paths stored in a database file" "$T/err" ||
+		fail "schema table naming $target: $(cat "$T/err")"
+	out=$(timeout 20 "${SQLITE3_ENV[@]}" sqlite3 "$d/index.sqlite" ".load $extbase" "SELECT count(*) FROM dns" 2>&1)
+	[ "$out" = "$nb" ] || fail "the file's own capture next to a refused table: $out"
+done
 
 # ---- crafted index files -----------------------------------------------------------------
 # evil.so leaves a marker when loaded: any path that runs load_extension() would show.
