@@ -252,8 +252,12 @@ int main(int argc, char **argv)
 			ret = DNSREEL_EXIT_FAIL;
 			continue;
 		}
-		if (dnsreel_capr__problem(r))
-			dnsreel_log(&c, 0, "note: %s", dnsreel_capr__problem(r));
+		/* A damaged capture is summarised from what could be read, and said to be damaged
+		 * with the same exit status as every other reader. */
+		if (dnsreel_capr__problem(r)) {
+			dnsreel_err(&c, "damaged: %s", dnsreel_capr__problem(r));
+			ret = DNSREEL_EXIT_FAIL;
+		}
 		if (json)
 			print_json(r, stdout, i == c.optind);
 		else {
