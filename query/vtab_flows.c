@@ -251,6 +251,7 @@ static bool keymap_get(const struct keymap *m, uint64_t h, uint64_t *key)
 struct build {
 	const struct ftable *t;
 	const struct dnsreel_query *q;
+	struct dnsreel_query *sq; /* the same session, for naming damaged frames */
 	const struct want *w;
 	struct rows *rows;
 	struct dnsreel_replay *rp;
@@ -506,12 +507,25 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
  * replay --flows --since does). */
 #define EDGE_NS (22 * 1000000000ll)
 
-static int build_rows(const struct ftable *t, const struct dnsreel_query *q, const struct want *w,
+/* A frame replay skipped as damaged: named once per session, and the tool exits 1, as for the
+ * event tables. The message is the key: the replay names no frame number. */
+static void on_problem(void *arg, const char *msg)
+{
+	struct build *b = arg;
+	dnsreel_q_note_bad_frame(b->sq, UINT32_MAX,
+				 (size_t)(dnsreel_hash_bytes(msg, strlen(msg), 7) & 0xFFFFFFFFu), msg);
+}
+
+static int build_rows(const struct ftable *t, struct dnsreel_query *q, const struct want *w,
 		      struct rows *rows, char *errbuf, size_t errlen)
 {
-	struct build b = {.t = t, .q = q, .w = w, .rows = rows};
+	struct build b = {.t = t, .q = q, .sq = q, .w = w, .rows = rows};
 	struct dnsreel_filter *filter = NULL;
-	struct dnsreel_replay_opts ro = {.sz = sizeof(ro), .rec_fn = on_rec, .rec_arg = &b};
+	struct dnsreel_replay_opts ro = {.sz = sizeof(ro),
+					 .rec_fn = on_rec,
+					 .rec_arg = &b,
+					 .problem = on_problem,
+					 .problem_ctx = &b};
 	int err;
 
 	rows->ncols = t->ncols;

@@ -434,6 +434,19 @@ check_crafted "$d" "garbage index"
 run 1 "$Q" "$A" "ATTACH '$d/index.sqlite' AS x"
 fi
 
+if [ "$PART" = tool ]; then
+# The flows table and the reports built on it read a damaged capture as replay does: the good
+# frames answer, each bad one is named, exit 1.
+cut=$T/flowcut.reel
+cp -r "$SRC/../data/lab-basic.reel" "$cut"
+truncate -s 12500 "$cut/seg/000001.zst"
+run 1 "$Q" "$cut" "SELECT count(*) FROM flows"
+grep -q 'damaged: .*seg/000001.zst: offset' "$T/err" || fail "flows on a cut capture: damage not named"
+grep -q '^ *1[0-9]$' "$T/out" || fail "flows on a cut capture: $(cat "$T/out")"
+run 1 "$Q" --report nxdomain "$cut"
+grep -q 'verify --reindex' "$T/err" || fail "report on a cut capture: no repair hint"
+fi
+
 if [ "$fails" -gt 0 ]; then
 	echo "$fails failure(s)" >&2
 	exit 1
