@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "dnsreel.h"
+#include "view.h"
 #include "query.h"
 #include "reports.h"
 
@@ -79,36 +80,6 @@ struct table {
 	bool *numeric;
 	size_t nrows, cap;
 };
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
 
 static void csv_str(FILE *f, const char *s)
 {
@@ -207,7 +178,7 @@ static int run_stmt(struct app *a, sqlite3_stmt *st, bool *first_json)
 
 				if (i)
 					fputs(", ", f);
-				json_str(f, sqlite3_column_name(st, i));
+				dnsreel_json_fputs(f, sqlite3_column_name(st, i));
 				fputs(": ", f);
 				if (t == SQLITE_NULL) {
 					fputs("null", f);
@@ -223,7 +194,7 @@ static int run_stmt(struct app *a, sqlite3_stmt *st, bool *first_json)
 				} else {
 					char *s = cell_text(st, i);
 
-					json_str(f, s ? s : "");
+					dnsreel_json_fputs(f, s ? s : "");
 					free(s);
 				}
 			}
