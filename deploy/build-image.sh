@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the dnsreel image offline: a root filesystem made of the built tools (dnsreel, record,
 # replay, query, info, verify), the Debian libraries they link (found with ldd) and
-# iptables-save/ip6tables-save with their xtables extensions, then `podman build` (or docker)
+# iptables-save/ip6tables-save with their xtables extensions, tar (for kubectl cp), then `podman build` (or docker)
 # on deploy/Containerfile, FROM scratch.
 # Usage: deploy/build-image.sh BINDIR [IMAGE]    (IMAGE: dnsreel:VERSION)
 #   DNSREEL_ENGINE=podman|docker   the builder (podman if present, else docker)
@@ -69,6 +69,9 @@ if [[ -d $xt ]]; then
 	cp -L "$xt"/*.so "$root/usr${xt#/usr}/"
 	for f in "$xt"/*.so; do libs "$f"; done
 fi
+# tar: what `kubectl cp` runs in the container to fetch a capture.
+put "$(command -v tar)" /usr/bin/tar
+libs "$(command -v tar)"
 [[ -e /etc/ethertypes ]] && cp /etc/ethertypes "$root/etc/"
 printf 'root:x:0:0:root:/:/usr/bin/dnsreel\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"

@@ -9,7 +9,7 @@ set -uo pipefail
 BIN=${1:?usage: test_image.sh BINDIR}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 . "$(dirname "$0")/common.sh"
-lab_require ip iptables unbound nsd dig podman runc "$BIN/dnsreel-record" "$BIN/dnsreel-replay"
+lab_require ip iptables unbound nsd dig podman runc /usr/bin/python3 "$BIN/dnsreel-record" "$BIN/dnsreel-replay"
 
 # podman's defaults fail where this runs inside another container (RLIMIT_NOFILE above the hard
 # limit; crun refuses hybrid cgroup hierarchies): no default ulimits, and runc.
@@ -32,12 +32,20 @@ trap image_cleanup EXIT
 mkdir -p "$WORK/node"
 
 recorder_start "$WORK/bare.reel" --flush 200ms
-# As the DaemonSet's container: the same arguments as deploy/daemonset.yaml, the lab's pod-logs
-# folder seen through /host.
-pm run -d --name "$CTR" --privileged --pid=host --network=host \
+# As the DaemonSet's container: its args from deploy/daemonset.yaml, plus the lab's pod-logs
+# folder seen through /host; the mounts and privileges the manifest gives (HostToContainer is
+# rslave).
+mapfile -t DS_ARGS < <(/usr/bin/python3 -c '
+import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "DaemonSet":
+        print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["args"]))
+' "$SRC/deploy/daemonset.yaml")
+[[ ${DS_ARGS[0]:-} == record ]] || fail "no record args in deploy/daemonset.yaml"
+pm run -d --name "$CTR" --privileged --pid=host --network=host --read-only \
 	-v /:/host:ro,rslave -v "$WORK/node":/var/lib/dnsreel -e NODE_NAME="$LAB_NODE_NAME" \
-	"$IMG" record -w /var/lib/dnsreel/node.reel --host-root /host --pod-logs "/host$LAB_POD_LOGS" \
-	--max-size 1G --max-age 24h --flush 200ms --ready-file /var/lib/dnsreel/ready >/dev/null ||
+	"$IMG" "${DS_ARGS[@]}" --pod-logs "/host$LAB_POD_LOGS" --flush 200ms \
+	--ready-file /var/lib/dnsreel/ready >/dev/null ||
 	fail "podman run failed"
 for _ in $(seq 200); do
 	[[ -e $WORK/node/ready ]] && break
@@ -98,4 +106,11 @@ grep -q "\"podName\":\"$LAB_DNS_POD\",\"containerName\":\"$LAB_DNS_CONTAINER\"" 
 grep -q "\"node\":\"$LAB_NODE_NAME\"" "$WORK/image.jsonl" || fail "node name not from NODE_NAME"
 grep -q "\"addr\":\"$LAB_VIP\",\"port\":53,\"proto\":\"UDP\",\"version\":4,\"k8s\":{\"kind\":\"svc\",\"namespace\":\"kube-system\",\"name\":\"kube-dns\"}" \
 	"$WORK/image.jsonl" || fail "service VIP not named"
+# Fetched as `kubectl cp` does (tar in the container), the capture is intact and the same.
+mkdir -p "$WORK/fetched"
+pm run --rm --read-only -v "$WORK/node":/var/lib/dnsreel:ro --entrypoint /usr/bin/tar "$IMG" \
+	cf - -C /var/lib/dnsreel node.reel | tar xf - -C "$WORK/fetched" || fail "tar out of the image"
+"$BIN/dnsreel-verify" "$WORK/fetched/node.reel" >/dev/null || fail "fetched capture fails verify"
+"$BIN/dnsreel-replay" "$WORK/fetched/node.reel" -o jsonl | cmp -s - "$WORK/image.jsonl" ||
+	fail "fetched capture replays differently"
 echo "PASS: $n events, image and bare recorder equal"
