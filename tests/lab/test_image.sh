@@ -106,6 +106,15 @@ grep -q "\"podName\":\"$LAB_DNS_POD\",\"containerName\":\"$LAB_DNS_CONTAINER\"" 
 grep -q "\"node\":\"$LAB_NODE_NAME\"" "$WORK/image.jsonl" || fail "node name not from NODE_NAME"
 grep -q "\"addr\":\"$LAB_VIP\",\"port\":53,\"proto\":\"UDP\",\"version\":4,\"k8s\":{\"kind\":\"svc\",\"namespace\":\"kube-system\",\"name\":\"kube-dns\"}" \
 	"$WORK/image.jsonl" || fail "service VIP not named"
+# The other tools in the image work on the capture (their libraries are all there): replay as
+# the bare replay does, query counts the same events, info and verify pass.
+inimg() { pm run --rm --read-only -v "$WORK/node":/var/lib/dnsreel:ro "$IMG" "$@"; }
+inimg replay /var/lib/dnsreel/node.reel -o jsonl | cmp -s - "$WORK/image.jsonl" ||
+	fail "replay in the image differs from replay outside"
+q=$(inimg query -o csv /var/lib/dnsreel/node.reel "SELECT count(*) FROM dns" | tail -1)
+[[ $q == "$n" ]] || fail "query in the image counts $q events, want $n"
+inimg info /var/lib/dnsreel/node.reel >/dev/null || fail "info in the image failed"
+inimg verify /var/lib/dnsreel/node.reel >/dev/null 2>&1 || fail "verify in the image failed"
 # Fetched as `kubectl cp` does (tar in the container), the capture is intact and the same.
 mkdir -p "$WORK/fetched"
 pm run --rm --read-only -v "$WORK/node":/var/lib/dnsreel:ro --entrypoint /usr/bin/tar "$IMG" \
