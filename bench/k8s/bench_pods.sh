@@ -49,7 +49,9 @@ pod() {
 	ip netns add "$ns" || return 1
 	# While recording: when the netns exists (before lo, cgroup, sandbox), for the attach latency.
 	if [[ -n ${CREATED:-} ]]; then
-		printf '%s %s\n' "$(now_ms)" "$(stat -L -c %i "/run/netns/$ns")" >>"$CREATED"
+		local t
+		now_us t
+		printf '%s %s\n' "$t" "$(stat -L -c %i "/run/netns/$ns")" >>"$CREATED"
 	fi
 	NS_LIST+=("$ns")
 	ip -n "$ns" link set lo up
@@ -63,6 +65,8 @@ pod() {
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
+# Microseconds, no fork: the log reader and the netns creation stamp with these.
+now_us() { printf -v "$1" '%s' "${EPOCHREALTIME/./}"; }
 
 echo "bench/k8s: $PODS pod netns, $NEW created while recording, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)" >&2
 for i in $(seq "$PODS"); do pod "$i" || fail "pod $i"; done
@@ -91,7 +95,7 @@ wait "${td[@]}" 2>/dev/null
 # --- dnsreel-record
 t0=$(now_ms)
 "$BIN/dnsreel-record" -w "$WORK/cap.reel" --pod-logs "$WORK/pods" --ready-file "$WORK/ready" -v \
-	2> >(while IFS= read -r l; do printf '%s %s\n' "$(now_ms)" "$l"; done >"$WORK/rec.log") &
+	2> >(while IFS= read -r l; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$l"; done >"$WORK/rec.log") &
 REC=$!
 LAB_PIDS+=("$REC")
 until [[ -e $WORK/ready ]]; do
@@ -99,7 +103,7 @@ until [[ -e $WORK/ready ]]; do
 	sleep 0.005
 done
 t_rec=$(($(now_ms) - t0))
-attached=$(grep -c "attached netns" "$WORK/rec.log")
+t_ready=$(($(now_ms) * 1000))
 
 c0=$(cpu_ticks $REC)
 sleep "$IDLE"
@@ -122,9 +126,10 @@ wait $REC 2>/dev/null
 sleep 0.2
 lat=$(awk 'NR == FNR { c[$2] = $1; next }
 	/attached netns/ { for (i = 1; i <= NF; i++) if ($i == "netns") { ino = $(i + 1); break }
-		if (ino in c) print $1 - c[ino] }' "$WORK/created" "$WORK/rec.log" | sort -n)
+		if (ino in c) printf "%.1f\n", ($1 - c[ino]) / 1000 }' "$WORK/created" "$WORK/rec.log" | sort -n)
+attached=$(awk -v t="$t_ready" '/attached netns/ && $1 <= t' "$WORK/rec.log" | wc -l)
 nlat=$(wc -l <<<"$lat")
-pct() { awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }' <<<"$lat"; }
+pct() { sort -n <<<"$lat" | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
 
 out=$(cat <<EOT
 ### bench/k8s $(date -u +%Y-%m-%dT%H:%MZ) ($PODS pod netns, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
