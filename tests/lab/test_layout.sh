@@ -4,7 +4,7 @@
 # crio-v1 = CRI-O, cgroupfs driver, cgroup v1, Burstable). The pods' processes sit in cgroups
 # named as that runtime names them. Every event in each pod netns carries node, namespace, pod,
 # container and the container ID; src/dst render as p/NS/POD:PORT and s/NS/SVC:PORT in columns
-# and as src.k8s.kind "pod"/"svc" in JSON.
+# and as src.k8s.kind "pod"/"svc" in JSON (docker: services from --services FILE, no iptables).
 # Usage: test_layout.sh BINDIR LAYOUT     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_layout.sh BINDIR LAYOUT}
@@ -18,7 +18,15 @@ fi
 lab_start dly
 [[ $LAB_LAYOUT == "${2}" ]] || fail "lab up as $LAB_LAYOUT, not $2"
 
-recorder_start "$WORK/cap.reel" --flush 200ms
+# The docker layout names its services from a --services file instead of kube-proxy's rules
+# (a node whose proxy is not kube-proxy): the same names must come out.
+svc_args=()
+if [[ $LAB_LAYOUT == docker ]]; then
+	printf '# services of another proxy\n%s:53=kube-system/kube-dns\n[%s]:53=kube-system/kube-dns\n' \
+		"$LAB_VIP" "$LAB_VIP6" >"$WORK/services"
+	svc_args=(--no-iptables --services "$WORK/services")
+fi
+recorder_start "$WORK/cap.reel" --flush 200ms "${svc_args[@]}"
 in_app dig www.example.test
 in_app dig +tcp nosuch.example.test
 in_app dig @"$LAB_VIP6" www.example.test AAAA
