@@ -39,6 +39,7 @@ enum {
 	OPT_HOST_ROOT,
 	OPT_POD_LOGS,
 	OPT_SERVICE,
+	OPT_SERVICES,
 	OPT_NODE,
 	OPT_NO_PROC,
 	OPT_NO_IPTABLES,
@@ -83,6 +84,8 @@ static const struct dnsreel_opt opts[] = {
      "kubelet pod log folder (HOST-ROOT/var/log/pods)", NULL},
     {OPT_SERVICE, "service", 0, DNSREEL_REQ_ARG, "IP[:PORT]=NS/NAME",
      "name a service VIP, repeatable", NULL},
+    {OPT_SERVICES, "services", 0, DNSREEL_REQ_ARG, "FILE",
+     "service VIPs, one IP[:PORT]=NS/NAME a line, for proxies other than kube-proxy", NULL},
     {OPT_NODE, "node", 0, DNSREEL_REQ_ARG, "NAME", "node name ($NODE_NAME, else hostname)", NULL},
     {OPT_NO_PROC, "no-proc", 0, DNSREEL_NO_ARG, NULL, "do not collect process context", NULL},
     {OPT_NO_IPTABLES, "no-iptables", 0, DNSREEL_NO_ARG, NULL,
@@ -168,6 +171,62 @@ static int missing_caps(char *buf, size_t len)
 	return n;
 }
 
+/* --services FILE: one IP[:PORT]=NS/NAME a line; blank lines and '#' comments skipped. Appends
+ * to *v; a bad line is reported as FILE:LINE in err (DNSREEL_E_ARG), an unreadable file as the
+ * system's reason (-errno). */
+static int read_services(const char *path, struct dnsreel_service_ctx **v, size_t *n, char *err,
+			 size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		snprintf(err, errlen, "cannot read --services %s: %s", path, strerror(e));
+		return -e;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		lineno++;
+		char *h = strchr(line, '#');
+		if (h)
+			*h = 0;
+		char *b = line;
+		while (*b == ' ' || *b == '\t')
+			b++;
+		size_t l = strlen(b);
+		while (l && (b[l - 1] == '\n' || b[l - 1] == '\r' || b[l - 1] == ' ' ||
+			     b[l - 1] == '\t'))
+			b[--l] = 0;
+		if (!l)
+			continue;
+		struct dnsreel_service_ctx svc;
+		if (dnsreel_service_parse(b, &svc)) {
+			snprintf(err, errlen,
+				 "bad --services line %s:%u (want IP[:PORT]=NAMESPACE/NAME): %s",
+				 path, lineno, b);
+			rc = DNSREEL_E_ARG;
+			break;
+		}
+		struct dnsreel_service_ctx *nv = realloc(*v, (*n + 1) * sizeof(**v));
+		if (!nv) {
+			snprintf(err, errlen, "out of memory reading --services %s", path);
+			rc = -ENOMEM;
+			break;
+		}
+		*v = nv;
+		nv[(*n)++] = svc;
+	}
+	if (!rc && ferror(f)) {
+		snprintf(err, errlen, "cannot read --services %s: %s", path, strerror(errno));
+		rc = -EIO;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
 static int write_ready(const char *path)
 {
 	char tmp[4200];
@@ -204,6 +263,8 @@ int main(int argc, char **argv)
 	uint64_t v;
 	bool live = false;
 	const char **filters = NULL, **services = NULL, **netns_names = NULL;
+	struct dnsreel_service_ctx *filesvc = NULL;
+	size_t nfilesvc = 0;
 	uint64_t *netns_ids = NULL;
 	size_t nfilters = 0, nservices = 0, nnames = 0, nids = 0;
 	int rc = DNSREEL_EXIT_FAIL, code, id;
@@ -333,6 +394,18 @@ int main(int argc, char **argv)
 			services[nservices++] = a;
 			break;
 		}
+		case OPT_SERVICES: {
+			int e = read_services(a, &filesvc, &nfilesvc, errbuf, sizeof(errbuf));
+			if (e == DNSREEL_E_ARG) {
+				rc = dnsreel_cli_usage_error(&tool, "%s", errbuf);
+				goto cleanup;
+			}
+			if (e) {
+				dnsreel_err(&cli, "%s", errbuf);
+				goto cleanup;
+			}
+			break;
+		}
 		case OPT_NODE:
 			node = a;
 			break;
@@ -451,6 +524,8 @@ int main(int argc, char **argv)
 		dnsreel_service_parse(services[i], &svc);
 		sink.on_service(sink.arg, &svc);
 	}
+	for (size_t i = 0; i < nfilesvc; i++)
+		sink.on_service(sink.arg, &filesvc[i]);
 
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
@@ -535,6 +610,7 @@ cleanup:
 		free((void *)netns_names[i]);
 	free(filters);
 	free(services);
+	free(filesvc);
 	free(netns_names);
 	free(netns_ids);
 	dnsreel_cli_free(&cli);

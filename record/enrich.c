@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -315,6 +316,17 @@ static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, bool v6)
 	epoll_ctl(r->epfd, EPOLL_CTL_ADD, j->fd, &ev);
 }
 
+/* kube-proxy (and every other service proxy) runs in the node's netns, never in a pod's: a pod
+ * netns is not dumped, so a node with hundreds of pods forks no iptables-save for them. The
+ * recorder's own netns is always dumped, even when a host-network pod's process names it. */
+static bool ipt_wanted(const struct dnsreel_recorder *r, const struct nsent *n)
+{
+	if (!n->ctx.k8s_podname[0])
+		return true;
+	struct stat st;
+	return !fstat(r->self_ns, &st) && (uint64_t)st.st_ino == n->ino;
+}
+
 /* Starts due scans while job slots are free. */
 void rec_ipt_pump(struct dnsreel_recorder *r)
 {
@@ -322,7 +334,7 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 		struct nsent *n = &r->ns[i];
 		if (!n->ipt_due)
 			continue;
-		if (n->state != NS_ATTACHED) {
+		if (n->state != NS_ATTACHED || !ipt_wanted(r, n)) {
 			n->ipt_due = 0;
 			continue;
 		}

@@ -7,7 +7,7 @@ want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-
       man-db)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
-	       nsd conntrack procps psmisc python3)
+	       nsd conntrack procps psmisc python3 podman runc python3-kubernetes)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -23,9 +23,15 @@
 #
 # Only routes between these subnets; no default route anywhere. The app pod's resolv.conf
 # (/etc/netns/$LAB_ID-app/resolv.conf, bind-mounted by `ip netns exec`) names the VIP.
-# Pod context as a kubelet leaves it: cgroup v2 scopes under kubepods.slice with the pods'
-# processes in them, and a pod-logs dir NS_POD_UID/CONTAINER/ (give it to the recorder with
-# --pod-logs; the real /var/log/pods is never touched).
+# Pod context as a kubelet leaves it: the pods' processes in cgroups named as the runtime names
+# them, and a pod-logs dir NS_POD_UID/CONTAINER/ (give it to the recorder with --pod-logs; the
+# real /var/log/pods is never touched). LAB_LAYOUT at up picks the node layout:
+#   containerd (default)  kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/
+#                         cri-containerd-<id>.scope      (systemd driver, cgroup v2, BestEffort)
+#   docker                kubepods.slice/kubepods-pod<uid>.slice/docker-<id>.scope
+#                                                        (cri-dockerd, systemd, v2, Guaranteed)
+#   crio-v1               /kubepods/burstable/pod<uid>/crio-<id> in the v1 pids and name=systemd
+#                         hierarchies                    (CRI-O, cgroupfs driver, v1, Burstable)
 set -euo pipefail
 
 LAB_ID=${LAB_ID:-}
@@ -71,15 +77,53 @@ set_names() {
 	DNS_CID=$(hexof "$LAB_ID-dns-container")
 
 	CG2=$(cgroup2_root)
-	CG_BASE=$CG2/kubepods.slice/kubepods-besteffort.slice
-	CG_APP=$CG_BASE/kubepods-besteffort-pod${APP_UID//-/_}.slice/cri-containerd-$APP_CID.scope
-	CG_DNS=$CG_BASE/kubepods-besteffort-pod${DNS_UID//-/_}.slice/cri-containerd-$DNS_CID.scope
-	CG_APP2=$CG_BASE/kubepods-besteffort-pod${APP2_UID//-/_}.slice/cri-containerd-$APP2_CID.scope
+	# The layout as up chose it (down and exec read it back).
+	if [[ -z ${LAB_LAYOUT:-} && -r $LAB_DIR/layout ]]; then LAB_LAYOUT=$(cat "$LAB_DIR/layout"); fi
+	LAYOUT=${LAB_LAYOUT:-containerd}
+	# Pod cgroups named exactly as each runtime and kubelet cgroup driver name them. CG_APP and
+	# CG_DNS are lists: on cgroup v1 a process joins one cgroup per hierarchy.
+	local u_app=${APP_UID//-/_} u_dns=${DNS_UID//-/_} u_app2=${APP2_UID//-/_} h
+	case $LAYOUT in
+	containerd) # containerd, systemd driver, cgroup v2, BestEffort
+		CG_BASE=$CG2/kubepods.slice/kubepods-besteffort.slice
+		CG_APP=$CG_BASE/kubepods-besteffort-pod$u_app.slice/cri-containerd-$APP_CID.scope
+		CG_DNS=$CG_BASE/kubepods-besteffort-pod$u_dns.slice/cri-containerd-$DNS_CID.scope
+		CG_APP2=$CG_BASE/kubepods-besteffort-pod$u_app2.slice/cri-containerd-$APP2_CID.scope
+		;;
+	docker) # cri-dockerd, systemd driver, cgroup v2, Guaranteed (no QoS slice)
+		CG_BASE=$CG2/kubepods.slice
+		CG_APP=$CG_BASE/kubepods-pod$u_app.slice/docker-$APP_CID.scope
+		CG_DNS=$CG_BASE/kubepods-pod$u_dns.slice/docker-$DNS_CID.scope
+		CG_APP2=$CG_BASE/kubepods-pod$u_app2.slice/docker-$APP2_CID.scope
+		;;
+	crio-v1) # CRI-O, cgroupfs driver, cgroup v1, Burstable
+		CG_BASE="" CG_APP="" CG_DNS="" CG_APP2=""
+		for h in $(cgroup1_roots); do
+			CG_BASE+=" $h/kubepods/burstable"
+			CG_APP+=" $h/kubepods/burstable/pod$APP_UID/crio-$APP_CID"
+			CG_DNS+=" $h/kubepods/burstable/pod$DNS_UID/crio-$DNS_CID"
+			CG_APP2+=" $h/kubepods/burstable/pod$APP2_UID/crio-$APP2_CID"
+		done
+		;;
+	*) die "unknown LAB_LAYOUT $LAYOUT (containerd, docker, crio-v1)" ;;
+	esac
 	# The second app pod exists only when asked for at up; later commands see its netns.
 	HAVE_APP2=${LAB_APP2:-}
 	[[ ! -e /run/netns/$NS_APP2 ]] || HAVE_APP2=1
 	ALL_NS="$NS_NODE $NS_APP $NS_DNS $NS_UP"
 	[[ -z $HAVE_APP2 ]] || ALL_NS+=" $NS_APP2"
+}
+
+# cgroup v1 hierarchies a cgroupfs-driver kubelet uses (pids and the named systemd one suffice
+# for /proc/PID/cgroup to show the pod on v1 lines).
+cgroup1_roots() {
+	awk '$3 == "cgroup" && ($4 ~ /(^|,)pids(,|$)/ || $4 ~ /name=systemd/) { print $2 }' /proc/mounts
+}
+
+# cg_join CGROUPS PID: PID into each cgroup of the list.
+cg_join() {
+	local c
+	for c in $1; do echo "$2" >"$c/cgroup.procs"; done
 }
 
 hexof() { printf '%s' "$1" | sha256sum | cut -c1-64; }
@@ -119,6 +163,7 @@ up() {
 		command -v $t >/dev/null || die "missing tool: $t"
 	done
 	[[ -n $CG2 ]] || die "no cgroup2 hierarchy mounted"
+	[[ -n $CG_APP ]] || die "layout $LAYOUT: no cgroup v1 hierarchy (pids, name=systemd) mounted"
 	if ip netns list | awk '{print $1}' | grep -qx "$NS_NODE"; then
 		die "lab $LAB_ID already exists (run: LAB_ID=$LAB_ID $0 down)"
 	fi
@@ -128,6 +173,7 @@ up() {
 		trap 'if [[ $UP_DONE != 1 ]]; then echo "lab.sh: up failed, cleaning" >&2; down >/dev/null 2>&1 || true; fi' EXIT
 	trap 'exit 1' INT TERM HUP
 	mkdir -p "$LAB_DIR"
+	echo "$LAYOUT" >"$LAB_DIR/layout"
 
 	for ns in $ALL_NS; do mk_ns "$ns"; done
 
@@ -234,12 +280,14 @@ setup_iptables() {
 }
 
 setup_pod_context() {
-	mkdir -p "$CG_APP" "$CG_DNS"
+	# shellcheck disable=SC2086
+	mkdir -p $CG_APP $CG_DNS
 	local d
 	d=$POD_LOGS/${APP_K8S_NS}_${APP_POD}_$APP_UID/$APP_CONTAINER
 	mkdir -p "$d" && : >"$d/0.log"
 	if [[ -n $HAVE_APP2 ]]; then
-		mkdir -p "$CG_APP2"
+		# shellcheck disable=SC2086
+		mkdir -p $CG_APP2
 		d=$POD_LOGS/${APP_K8S_NS}_${APP2_POD}_$APP2_UID/$APP_CONTAINER
 		mkdir -p "$d" && : >"$d/0.log"
 	fi
@@ -252,7 +300,7 @@ start_in() {
 	local ns=$1 cg=$2 out=$3
 	shift 3
 	(
-		if [[ -n $cg ]]; then echo $BASHPID >"$cg/cgroup.procs"; fi
+		if [[ -n $cg ]]; then cg_join "$cg" $BASHPID; fi
 		exec setsid ip netns exec "$ns" "$@" </dev/null >"$out" 2>&1
 	) &
 }
@@ -395,7 +443,7 @@ LAB_NS_APP2=${HAVE_APP2:+$NS_APP2}
 LAB_APP2_IP=$APP2_IP
 LAB_APP2_IP6=$APP2_IP6
 LAB_APP2_POD=$APP2_POD
-LAB_CGROUP_APP2=${HAVE_APP2:+$CG_APP2}
+LAB_CGROUP_APP2='${HAVE_APP2:+$CG_APP2}'
 LAB_APP2_POD_UID=$APP2_UID
 LAB_APP_IP=$APP_IP
 LAB_APP_IP6=$APP_IP6
@@ -411,8 +459,9 @@ LAB_VIP=$VIP
 LAB_VIP6=$VIP6
 LAB_ZONE=example.test
 LAB_POD_LOGS=$POD_LOGS
-LAB_CGROUP_APP=$CG_APP
-LAB_CGROUP_DNS=$CG_DNS
+LAB_LAYOUT=$LAYOUT
+LAB_CGROUP_APP='$CG_APP'
+LAB_CGROUP_DNS='$CG_DNS'
 LAB_APP_K8S_NS=$APP_K8S_NS
 LAB_APP_POD=$APP_POD
 LAB_APP_CONTAINER=$APP_CONTAINER
@@ -441,7 +490,7 @@ lab_exec() { # lab_exec ROLE CMD...: in the role's netns; pods also in their con
 	*) die "exec: unknown role $role (app, app2, dns, node, up)" ;;
 	esac
 	[[ -d /run/netns && -e /run/netns/$ns ]] || die "lab $LAB_ID is not up"
-	if [[ -n $cg ]]; then echo $$ >"$cg/cgroup.procs"; fi
+	if [[ -n $cg ]]; then cg_join "$cg" $$; fi
 	exec ip netns exec "$ns" "$@"
 }
 
@@ -470,10 +519,12 @@ gc() {
 	local cg2 d
 	cg2=$(cgroup2_root)
 	[[ -n $cg2 ]] || return 0
-	for d in "$cg2"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod*.slice; do
+	for d in "$cg2"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod*.slice \
+		"$cg2"/kubepods.slice/kubepods-pod*.slice \
+		$(cgroup1_roots | sed 's|$|/kubepods/burstable/pod*|'); do
 		[[ -d $d ]] || continue
 		[[ -n $(find "$d" -maxdepth 0 -mmin +1) ]] || continue
-		rmdir "$d"/cri-containerd-*.scope 2>/dev/null || true
+		rmdir "$d"/cri-containerd-*.scope "$d"/docker-*.scope "$d"/crio-* 2>/dev/null || true
 		rmdir "$d" 2>/dev/null && echo "removed $d"
 	done
 	# resolv.conf folders of lab app pods whose netns is gone
@@ -498,12 +549,13 @@ down() {
 		fi
 	done
 	if [[ -n $CG2 ]]; then
-		kill_cgroup "$CG_APP"
-		kill_cgroup "$CG_APP2"
-		kill_cgroup "$CG_DNS"
+		local c
+		for c in $CG_APP $CG_APP2 $CG_DNS; do kill_cgroup "$c"; done
 		# Shared parents go once no lab (or anything else) uses them.
-		rmdir "$CG_BASE" 2>/dev/null || true
-		rmdir "$(dirname "$CG_BASE")" 2>/dev/null || true
+		for c in $CG_BASE; do
+			rmdir "$c" 2>/dev/null || true
+			rmdir "$(dirname "$c")" 2>/dev/null || true
+		done
 	fi
 	for ns in $NS_NODE $NS_APP $NS_APP2 $NS_DNS $NS_UP; do
 		for i in 1 2 3 4 5; do

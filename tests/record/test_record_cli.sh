@@ -23,6 +23,17 @@ expect2 --ports 53,abc
 expect2 --snaplen 5
 expect2 --service 10.0.0.1:53
 expect2 --service bogus=ns/name
+svcf=$(mktemp)
+printf '# comment\n10.96.0.10:53=kube-system/kube-dns\n\n10.0.0.1:53\n' >"$svcf"
+expect2 --services "$svcf"
+grep -q "$svcf:4" "$err" || { echo "FAIL: --services: bad line not named as FILE:4: $(cat "$err")"; fail=1; }
+rm -f "$svcf"
+"$REC" --services /nonexistent/dnsreel-services -w /nonexistent/x.reel >/dev/null 2>"$err"
+rc=$?
+if [ $rc -ne 1 ] || ! grep -q "cannot read --services /nonexistent/dnsreel-services" "$err"; then
+	echo "FAIL: unreadable --services exited $rc, want 1 naming the file: $(cat "$err")"
+	fail=1
+fi
 expect2 --flush 0
 expect2 --duration xyz
 expect2 --max-size -1
