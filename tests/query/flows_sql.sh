@@ -36,6 +36,10 @@ if [ "$PART" = sqlite3 ]; then
 		echo "SKIP: the sqlite3 shell is not installed (apt-get install sqlite3)"
 		exit 77
 	}
+	# a sanitizer build's extension needs the sanitizer runtimes loaded first in the shell
+	if [ -n "${DNSREEL_SQLITE3_PRELOAD:-}" ]; then
+		sqlite3() { env "LD_PRELOAD=$DNSREEL_SQLITE3_PRELOAD" ASAN_OPTIONS=detect_leaks=0 sqlite3 "$@"; }
+	fi
 	got=$(sqlite3 "$CAP/index.sqlite" ".load ${EXT%.so}" \
 		"SELECT count(*), sum(client_role = 'forwarder') FROM flows" \
 		"SELECT count(*), count(DISTINCT event_id) FROM flow_events" 2>&1)
