@@ -120,13 +120,13 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	if (!w->o.snaplen)
 		w->o.snaplen = 65535;
 	if (!w->o.block_events)
-		w->o.block_events = 16384;
+		w->o.block_events = DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS;
 	if (w->o.block_events > DR_MAX_BLOCK_EVENTS)
 		w->o.block_events = DR_MAX_BLOCK_EVENTS;
 	if (!w->o.segment_bytes)
-		w->o.segment_bytes = 64ull << 20;
+		w->o.segment_bytes = DNSREEL_CAPW_DEFAULT_SEGMENT_BYTES;
 	if (!w->o.zstd_level)
-		w->o.zstd_level = 6;
+		w->o.zstd_level = DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL;
 	w->meta.format_major = DNSREEL_FORMAT_MAJOR;
 	w->meta.format_minor = DNSREEL_FORMAT_MINOR;
 	w->meta.snaplen = w->o.snaplen;

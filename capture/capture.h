@@ -150,6 +150,11 @@ struct dnsreel_counter {
 
 struct dnsreel_capw;
 
+/* The writer's defaults, for tools that document them. */
+#define DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL 6
+#define DNSREEL_CAPW_DEFAULT_SEGMENT_BYTES (64ull << 20)
+#define DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS 16384
+
 struct dnsreel_capw_opts {
 	size_t sz;                /* sizeof(struct dnsreel_capw_opts), for growth */
 	uint32_t snaplen;         /* payload bytes kept (default 65535) */

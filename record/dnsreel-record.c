@@ -47,14 +47,15 @@ enum {
 	OPT_ZSTD,
 	OPT_NO_FSYNC,
 	OPT_SCAN,
+	OPT_SELECT,
+	OPT_NO_RESOLVE,
 };
 
 static const struct dnsreel_opt opts[] = {
     {'w', "write", 'w', DNSREEL_REQ_ARG, "DIR",
      "capture directory to create (default dnsreel-YYYYmmddTHHMMSSZ.reel here)", "Output"},
-    {'o', "output", 'o', DNSREEL_REQ_ARG, "DIR|FMT",
-     "columns, json or jsonl: --live format; anything else: like --write", NULL},
-    {OPT_FLUSH, "flush", 0, DNSREEL_REQ_ARG, "DUR", "write a frame at least this often (1s)", NULL},
+    {OPT_FLUSH, "flush", 0, DNSREEL_REQ_ARG, "DUR", "write a frame at least this often (200ms)",
+     NULL},
     {OPT_SEGMENT, "segment-size", 0, DNSREEL_REQ_ARG, "SIZE",
      "start a new segment file past this size (64M)", NULL},
     {'d', "duration", 'd', DNSREEL_REQ_ARG, "DUR", "stop after this long", NULL},
@@ -62,7 +63,7 @@ static const struct dnsreel_opt opts[] = {
      "flight recorder: drop the oldest segments past this total", NULL},
     {OPT_MAX_AGE, "max-age", 0, DNSREEL_REQ_ARG, "DUR",
      "flight recorder: drop segments older than this", NULL},
-    {OPT_ZSTD, "zstd-level", 0, DNSREEL_REQ_ARG, "N", "compression level (3)", NULL},
+    {OPT_ZSTD, "zstd-level", 0, DNSREEL_REQ_ARG, "N", "compression level (6)", NULL},
     {OPT_NO_FSYNC, "no-fsync", 0, DNSREEL_NO_ARG, NULL,
      "do not fsync frames (tests and benchmarks only)", NULL},
     {OPT_PORTS, "ports", 0, DNSREEL_REQ_ARG, "LIST", "UDP/TCP ports to record (53,5353)",
@@ -71,13 +72,20 @@ static const struct dnsreel_opt opts[] = {
      NULL},
     {OPT_NETNS, "netns", 0, DNSREEL_REQ_ARG, "LIST",
      "only these netns: inode numbers or ip-netns/runtime names", NULL},
-    {'n', "namespace", 'n', DNSREEL_REQ_ARG, "LIST", "only pods of these k8s namespaces", NULL},
-    {'p', "podname", 'p', DNSREEL_REQ_ARG, "LIST", "only these pods", NULL},
-    {'c', "containername", 'c', DNSREEL_REQ_ARG, "LIST", "only pods with these containers", NULL},
-    {'F', "filter", 'F', DNSREEL_REQ_ARG, "EXPR",
-     "keep only messages matching FIELD==VALUE (also != ~ !~ < >), repeatable", NULL},
+    {OPT_SELECT, "select", 0, DNSREEL_REQ_ARG, "EXPR",
+     "record only messages matching FIELD==VALUE (also != ~ !~ < >), repeatable", NULL},
     {OPT_LIVE, "live", 0, DNSREEL_NO_ARG, NULL, "also print events as trace_dns does", "Live view"},
+    {'o', "output", 'o', DNSREEL_REQ_ARG, "FORMAT",
+     "--live format: columns, json, jsonl, jsonpretty, jsonarray or csv", NULL},
     {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST", "columns to print with --live", NULL},
+    {OPT_NO_RESOLVE, "no-resolve", 0, DNSREEL_NO_ARG, NULL,
+     "src, dst as plain IP:PORT (no p/NS/POD or s/NS/SVC names)", NULL},
+    {'F', "filter", 'F', DNSREEL_REQ_ARG, "EXPR",
+     "print only messages matching FIELD==VALUE (everything is recorded), repeatable", NULL},
+    {'n', "namespace", 'n', DNSREEL_REQ_ARG, "LIST", "print only pods of these k8s namespaces",
+     NULL},
+    {'p', "podname", 'p', DNSREEL_REQ_ARG, "LIST", "print only these pods", NULL},
+    {'c', "containername", 'c', DNSREEL_REQ_ARG, "LIST", "print only these containers", NULL},
     {OPT_HOST_ROOT, "host-root", 0, DNSREEL_REQ_ARG, "DIR",
      "host filesystem root for /proc, /run/netns, /var/log/pods ... (/)", "Context"},
     {OPT_POD_LOGS, "pod-logs", 0, DNSREEL_REQ_ARG, "DIR",
@@ -112,7 +120,7 @@ static const struct dnsreel_tool tool = {
     .print_versions = print_versions,
     .epilog = "Examples:\n"
 	      "  dnsreel-record -w incident.reel --duration 10m\n"
-	      "  dnsreel-record --live -n kube-system -F name~example\n"
+	      "  dnsreel-record --live -n kube-system -F rcode==NameError\n"
 	      "  dnsreel-record -w /var/lib/dnsreel/ring.reel --max-size 2G --max-age 24h\n",
 };
 
@@ -240,10 +248,15 @@ static int write_ready(const char *path)
 	return rename(tmp, path) ? -errno : 0;
 }
 
-static bool is_format(const char *s)
+/* A comma-separated list with an empty value ("-n ''") would match nothing. */
+static int add_list(struct dnsreel_filter *f, enum dnsreel_field_id field, const char *opt,
+		    const char *csv, char *errbuf, size_t len)
 {
-	return !strcmp(s, "columns") || !strcmp(s, "json") || !strcmp(s, "jsonl") ||
-	       !strcmp(s, "csv");
+	if (!csv[0]) {
+		snprintf(errbuf, len, "empty %s", opt);
+		return DNSREEL_E_ARG;
+	}
+	return dnsreel_filter__add_any_of(f, field, csv, errbuf, len);
 }
 
 int main(int argc, char **argv)
@@ -251,35 +264,37 @@ int main(int argc, char **argv)
 	struct dnsreel_cli cli;
 	struct dnsreel_recorder *rec = NULL;
 	struct dnsreel_recwriter *w = NULL;
-	struct dnsreel_filter *filter = NULL;
+	struct dnsreel_filter *select = NULL, *view = NULL;
 	struct dnsreel_printer *printer = NULL;
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo)};
 	struct dnsreel_recorder_opts ro = {.sz = sizeof(ro)};
 	static uint8_t port_bits[8192];
 	const char *dir = NULL, *live_fmt = "columns", *fields = NULL, *ready_file = NULL;
-	const char *node = NULL, *ports = "53,5353";
+	const char *node = NULL, *ports = DNSREEL_REC_DEFAULT_PORTS;
+	const char *k8s_ns = NULL, *k8s_pod = NULL, *k8s_cont = NULL;
 	struct dnsreel_recwriter_opts rwo = {.sz = sizeof(rwo), .capw = &wo};
 	int64_t duration_ns = 0;
 	uint64_t v;
-	bool live = false;
-	const char **filters = NULL, **services = NULL, **netns_names = NULL;
+	bool live = false, no_resolve = false;
+	const char **filters = NULL, **selects = NULL, **services = NULL, **netns_names = NULL;
 	struct dnsreel_service_ctx *filesvc = NULL;
 	size_t nfilesvc = 0;
 	uint64_t *netns_ids = NULL;
-	size_t nfilters = 0, nservices = 0, nnames = 0, nids = 0;
+	size_t nfilters = 0, nselects = 0, nservices = 0, nnames = 0, nids = 0;
 	int rc = DNSREEL_EXIT_FAIL, code, id;
 	char defdir[64], errbuf[512];
 
 	filters = calloc((size_t)argc, sizeof(*filters));
+	selects = calloc((size_t)argc, sizeof(*selects));
 	services = calloc((size_t)argc, sizeof(*services));
 	netns_names = calloc((size_t)argc * 8 + 8, sizeof(*netns_names));
 	netns_ids = calloc((size_t)argc * 8 + 8, sizeof(*netns_ids));
 	dnsreel_cli_init(&cli, &tool, argc, argv);
-	if (!filters || !services || !netns_names || !netns_ids) {
+	if (!filters || !selects || !services || !netns_names || !netns_ids) {
 		dnsreel_err(&cli, "out of memory");
 		goto cleanup;
 	}
-	ro.snaplen = 65535;
+	ro.snaplen = DNSREEL_REC_DEFAULT_SNAPLEN;
 	while ((id = dnsreel_cli_next(&cli, &code)) != -1) {
 		const char *a = cli.arg;
 		switch (id) {
@@ -289,12 +304,19 @@ int main(int argc, char **argv)
 		case 'w':
 			dir = a;
 			break;
-		case 'o':
-			if (is_format(a))
-				live_fmt = a;
-			else
-				dir = a;
+		case 'o': {
+			enum dnsreel_output of;
+			if (dnsreel_output_parse(a, &of)) {
+				rc = dnsreel_cli_usage_error(
+				    &tool,
+				    "-o is the --live output format (columns, json, jsonl, jsonpretty, "
+				    "jsonarray or csv), not %s; write the capture with -w DIR",
+				    a);
+				goto cleanup;
+			}
+			live_fmt = a;
 			break;
+		}
 		case OPT_FLUSH:
 			if (dnsreel_parse_duration(a, &rwo.flush_ns) || rwo.flush_ns <= 0) {
 				rc = dnsreel_cli_usage_error(&tool, "bad --flush: %s", a);
@@ -349,11 +371,20 @@ int main(int argc, char **argv)
 		case OPT_NETNS: {
 			/* comma-separated: numbers are inodes, the rest names */
 			char *copy = strdup(a), *save = NULL, *t;
+			if (!copy) {
+				dnsreel_err(&cli, "out of memory");
+				goto cleanup;
+			}
 			for (t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 				if (!dnsreel_parse_u64(t, 1, UINT64_MAX, &v))
 					netns_ids[nids++] = v;
-				else if (nnames < (size_t)argc * 8)
-					netns_names[nnames++] = strdup(t);
+				else if (nnames < (size_t)argc * 8 &&
+					 !(netns_names[nnames++] = strdup(t))) {
+					nnames--;
+					free(copy);
+					dnsreel_err(&cli, "out of memory");
+					goto cleanup;
+				}
 				if (nids >= (size_t)argc * 8)
 					break;
 			}
@@ -361,16 +392,22 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'n':
-			ro.k8s_namespaces = a;
+			k8s_ns = a;
 			break;
 		case 'p':
-			ro.k8s_podnames = a;
+			k8s_pod = a;
 			break;
 		case 'c':
-			ro.k8s_containers = a;
+			k8s_cont = a;
 			break;
 		case 'F':
 			filters[nfilters++] = a;
+			break;
+		case OPT_SELECT:
+			selects[nselects++] = a;
+			break;
+		case OPT_NO_RESOLVE:
+			no_resolve = true;
 			break;
 		case OPT_LIVE:
 			live = true;
@@ -460,22 +497,54 @@ int main(int argc, char **argv)
 	rwo.snaplen = ro.snaplen;
 	rwo.node = node;
 
-	if (nfilters) {
-		if (dnsreel_filter__new(&filter)) {
+	/* -F, -n, -p, -c filter what is printed, never what is recorded: --select does that. */
+	if (!live && (nfilters || k8s_ns || k8s_pod || k8s_cont || fields || no_resolve ||
+		      strcmp(live_fmt, "columns"))) {
+		rc = dnsreel_cli_usage_error(&tool, "-F, -n, -p, -c, -o, --fields and --no-resolve "
+						    "choose what --live prints; add --live (to "
+						    "limit what is recorded use --select or --netns)");
+		goto cleanup;
+	}
+	if (nselects) {
+		if (dnsreel_filter__new(&select)) {
+			dnsreel_err(&cli, "out of memory");
+			goto cleanup;
+		}
+		for (size_t i = 0; i < nselects; i++) {
+			if (dnsreel_filter__add(select, selects[i], errbuf, sizeof(errbuf))) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --select %s: %s",
+							     selects[i], errbuf);
+				goto cleanup;
+			}
+		}
+		rwo.select = select;
+	}
+	if (nfilters || k8s_ns || k8s_pod || k8s_cont) {
+		if (dnsreel_filter__new(&view)) {
 			dnsreel_err(&cli, "out of memory");
 			goto cleanup;
 		}
 		for (size_t i = 0; i < nfilters; i++) {
-			if (dnsreel_filter__add(filter, filters[i], errbuf, sizeof(errbuf))) {
+			if (dnsreel_filter__add(view, filters[i], errbuf, sizeof(errbuf))) {
 				rc = dnsreel_cli_usage_error(&tool, "bad -F %s: %s", filters[i],
 							     errbuf);
 				goto cleanup;
 			}
 		}
-		rwo.filter = filter;
+		if ((k8s_ns && add_list(view, DNSREEL_F_K8S_NAMESPACE, "-n", k8s_ns, errbuf,
+					sizeof(errbuf))) ||
+		    (k8s_pod && add_list(view, DNSREEL_F_K8S_PODNAME, "-p", k8s_pod, errbuf,
+					 sizeof(errbuf))) ||
+		    (k8s_cont && add_list(view, DNSREEL_F_K8S_CONTAINERNAME, "-c", k8s_cont,
+					  errbuf, sizeof(errbuf)))) {
+			rc = dnsreel_cli_usage_error(&tool, "%s", errbuf);
+			goto cleanup;
+		}
+		rwo.view = view;
 	}
 	if (live) {
-		struct dnsreel_printer_opts po = {.sz = sizeof(po), .out = stdout};
+		struct dnsreel_printer_opts po = {
+		    .sz = sizeof(po), .out = stdout, .no_resolve = no_resolve};
 		enum dnsreel_field_id ids[DNSREEL_F_COUNT_];
 		size_t nids_f = 0;
 		if (dnsreel_output_parse(live_fmt, &po.output)) {
@@ -538,6 +607,21 @@ int main(int argc, char **argv)
 		dnsreel_err(&cli, "%s", errbuf);
 		goto cleanup;
 	}
+	char missing[512];
+	if (dnsreel_recorder__unmatched(rec, missing, sizeof(missing))) {
+		dnsreel_err(&cli,
+			    "--netns: no network namespace %s (inode numbers: lsns -t net; names: "
+			    "ip netns list)",
+			    missing);
+		goto cleanup;
+	}
+	if (!dnsreel_recorder__attached(rec)) {
+		dnsreel_err(&cli,
+			    "attached to no network namespace (is %s/proc mounted, and do the "
+			    "--netns selections exist?)",
+			    ro.host_root ? ro.host_root : "");
+		goto cleanup;
+	}
 	if (!dnsreel_recorder__has_proc(rec) && !ro.no_proc)
 		dnsreel_log(&cli, 0, "warning: recording without process context");
 	if ((err = dnsreel_recwriter__flush(w, NULL, true))) {
@@ -565,7 +649,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	struct dnsreel_capw_stats ws;
-	err = dnsreel_recwriter__close(w, rec, &ws);
+	uint64_t lost_disk = 0, not_selected = dnsreel_recwriter__not_selected(w);
+	err = dnsreel_recwriter__close(w, rec, &ws, &lost_disk);
 	w = NULL;
 	if (err)
 		dnsreel_err(&cli, "writing %s: %s%s", dir, dnsreel_strerror(err),
@@ -574,19 +659,26 @@ int main(int argc, char **argv)
 				: "");
 	/* Summary. */
 	double secs = (double)(dnsreel_now_boot_ns() - start) / 1e9;
-	uint64_t lost = dnsreel_recorder__lost(rec);
+	uint64_t lost = dnsreel_recorder__lost(rec) + lost_disk;
 	if (cli.verbosity >= 0) {
+		struct dnsreel_recorder_nsstat ns[256];
+		size_t nn = dnsreel_recorder__nsstats(rec, ns, 256);
 		fprintf(stderr,
 			"dnsreel-record: %llu events in %.1f s into %s, %llu bytes on disk "
-			"(%.1f bytes/event), %llu lost\n",
+			"(%.1f bytes/event), %llu lost",
 			(unsigned long long)ws.events, secs, dir, (unsigned long long)ws.bytes_disk,
 			ws.events ? (double)ws.bytes_disk / (double)ws.events : 0.0,
 			(unsigned long long)lost);
-		struct dnsreel_recorder_nsstat ns[256];
-		size_t nn = dnsreel_recorder__nsstats(rec, ns, 256);
+		if (lost_disk)
+			fprintf(stderr, " (%llu never reached the disk)",
+				(unsigned long long)lost_disk);
+		if (select)
+			fprintf(stderr, ", %llu not selected by --select",
+				(unsigned long long)not_selected);
+		fprintf(stderr, "; %zu netns:\n", nn);
 		for (size_t i = 0; i < nn; i++)
 			if (ns[i].events || cli.verbosity > 0)
-				fprintf(stderr, "  netns %-12llu %-32s %10llu events%s\n",
+				fprintf(stderr, "  netns %-12llu %-32s %10llu seen%s\n",
 					(unsigned long long)ns[i].netns, ns[i].name,
 					(unsigned long long)ns[i].events,
 					ns[i].attached ? "" : " (gone)");
@@ -595,20 +687,25 @@ int main(int argc, char **argv)
 		if (lost)
 			fprintf(stderr,
 				"dnsreel-record: warning: %llu events lost (see counters lost.* "
-				"in the capture; try a larger --ringbuf-size)\n",
-				(unsigned long long)lost);
+				"in the capture; %s)\n",
+				(unsigned long long)lost,
+				lost_disk ? "free disk space or use --max-size"
+					  : "try a larger --ringbuf-size");
 	}
 	rc = err ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
 cleanup:
-	dnsreel_recwriter__close(w, NULL, NULL);
+	dnsreel_recwriter__close(w, NULL, NULL, NULL);
 	dnsreel_recorder__free(rec);
 	if (printer)
 		dnsreel_printer__close(printer);
-	if (filter)
-		dnsreel_filter__free(filter);
+	if (select)
+		dnsreel_filter__free(select);
+	if (view)
+		dnsreel_filter__free(view);
 	for (size_t i = 0; i < nnames; i++)
 		free((void *)netns_names[i]);
 	free(filters);
+	free(selects);
 	free(services);
 	free(filesvc);
 	free(netns_names);

@@ -49,15 +49,15 @@ static void set_defaults(struct dnsreel_recorder *r, const struct dnsreel_record
 	if (o->port_bits)
 		memcpy(r->port_bits, o->port_bits, sizeof(r->port_bits));
 	else
-		dnsreel_parse_ports("53,5353", r->port_bits);
+		dnsreel_parse_ports(DNSREEL_REC_DEFAULT_PORTS, r->port_bits);
 	if (!r->o.snaplen || r->o.snaplen > 65535)
-		r->o.snaplen = 65535;
+		r->o.snaplen = DNSREEL_REC_DEFAULT_SNAPLEN;
 	if (!r->o.ringbuf_bytes)
-		r->o.ringbuf_bytes = 32u << 20;
+		r->o.ringbuf_bytes = DNSREEL_REC_DEFAULT_RINGBUF_BYTES;
 	if (!r->o.scan_interval_ns)
-		r->o.scan_interval_ns = 100000000;
+		r->o.scan_interval_ns = DNSREEL_REC_DEFAULT_SCAN_NS;
 	if (!r->o.join_delay_ns)
-		r->o.join_delay_ns = 20000000;
+		r->o.join_delay_ns = DNSREEL_REC_DEFAULT_JOIN_DELAY_NS;
 	r->filtering =
 	    o->netns_ids_n || o->netns_names_n || (o->k8s_namespaces && o->k8s_namespaces[0]) ||
 	    (o->k8s_podnames && o->k8s_podnames[0]) || (o->k8s_containers && o->k8s_containers[0]);
@@ -278,6 +278,47 @@ size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_reco
 		out[k].attached = n->state == NS_ATTACHED;
 		k++;
 	}
+	return k;
+}
+
+static void list_add(char *buf, size_t len, const char *what)
+{
+	size_t l = strlen(buf);
+	if (l < len)
+		snprintf(buf + l, len - l, "%s%s", l ? "," : "", what);
+}
+
+size_t dnsreel_recorder__unmatched(struct dnsreel_recorder *r, char *buf, size_t len)
+{
+	size_t k = 0, i, j;
+	char num[24];
+	if (len)
+		buf[0] = 0;
+	for (i = 0; i < r->o.netns_ids_n; i++) {
+		for (j = 0; j < r->nns && r->ns[j].ino != r->o.netns_ids[i]; j++)
+			;
+		if (j == r->nns) {
+			snprintf(num, sizeof(num), "%llu", (unsigned long long)r->o.netns_ids[i]);
+			list_add(buf, len, num);
+			k++;
+		}
+	}
+	for (i = 0; i < r->o.netns_names_n; i++) {
+		for (j = 0; j < r->nns && strcmp(r->ns[j].ctx.name, r->o.netns_names[i]); j++)
+			;
+		if (j == r->nns) {
+			list_add(buf, len, r->o.netns_names[i]);
+			k++;
+		}
+	}
+	return k;
+}
+
+size_t dnsreel_recorder__attached(struct dnsreel_recorder *r)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->nns; i++)
+		k += r->ns[i].state == NS_ATTACHED;
 	return k;
 }
 

@@ -23,6 +23,18 @@ struct dnsreel_sink {
 	void (*on_service)(void *arg, const struct dnsreel_service_ctx *svc);
 };
 
+/* Defaults, for the tool's --help and man page (a test compares them). */
+#define DNSREEL_REC_DEFAULT_PORTS "53,5353"
+#define DNSREEL_REC_DEFAULT_SNAPLEN 65535
+#define DNSREEL_REC_DEFAULT_RINGBUF_BYTES (32u << 20)
+#define DNSREEL_REC_DEFAULT_SCAN_NS 100000000
+#define DNSREEL_REC_DEFAULT_JOIN_DELAY_NS 20000000
+/* A frame at least this often: with the join delay, what a SIGKILL can lose stays under
+ * 250 ms. */
+#define DNSREEL_REC_DEFAULT_FLUSH_NS 200000000
+/* ... and at least every this many events. */
+#define DNSREEL_REC_BLOCK_EVENTS DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS
+
 struct dnsreel_recorder_opts {
 	size_t sz;
 	const char *host_root;	  /* prefix for /proc, /run/netns, ... ("" or NULL = /) */
@@ -82,6 +94,11 @@ struct dnsreel_recorder_nsstat {
 /* Per-netns event counts, for the exit summary. Returns the number of entries. */
 size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_recorder_nsstat *out,
 				 size_t max);
+/* --netns selections (ids and names) that matched no namespace found so far: their text,
+ * comma-separated, into buf. Returns how many. */
+size_t dnsreel_recorder__unmatched(struct dnsreel_recorder *r, char *buf, size_t len);
+/* Namespaces attached now. */
+size_t dnsreel_recorder__attached(struct dnsreel_recorder *r);
 /* Total losses (ring buffer reserve failures + user-space drops). */
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r);
 
@@ -100,12 +117,15 @@ struct dnsreel_recwriter_opts {
 	const struct dnsreel_capw_opts *capw; /* segments, rotation, zstd; NULL: defaults */
 	const char *node;		      /* NULL: $NODE_NAME, else the host name */
 	uint32_t snaplen;		      /* recorded in the metadata */
-	int64_t flush_ns;		      /* a frame at least this often (default 1 s) */
-	/* Only messages matching filter are written (TCP segments always are, so streams stay
-	 * whole). Borrowed: must outlive the writer. NULL: everything. */
-	const struct dnsreel_filter *filter;
-	/* Each decoded message that passes the filter (a live view); on_flush after each flush.
-	 * Messages are decoded only when filter or on_record is set. */
+	int64_t flush_ns;		      /* a frame at least this often (default 200 ms) */
+	/* Record-time selection (--select): only messages matching select are written (TCP
+	 * segments always are, so streams stay whole); the others are counted as
+	 * events.not_selected. Borrowed: must outlive the writer. NULL: everything. */
+	const struct dnsreel_filter *select;
+	/* The live view: each decoded message that was written and matches view (NULL: all)
+	 * goes to on_record; on_flush after each flush. view never changes what is written.
+	 * Messages are decoded only when select or on_record is set. */
+	const struct dnsreel_filter *view;
 	void (*on_record)(void *arg, const struct dnsreel_rec *rec);
 	void (*on_flush)(void *arg);
 	void *arg;
@@ -124,9 +144,16 @@ struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w);
  * written and the recorder's poll returns that error. */
 int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force);
 int dnsreel_recwriter__error(const struct dnsreel_recwriter *w);
+/* Events that did not reach the disk: pending in a frame whose write failed, or received
+ * after a write error. Stored as lost.disk (when the disk still takes the counters). */
+uint64_t dnsreel_recwriter__lost(const struct dnsreel_recwriter *w);
+/* Messages left out by the select filter (events.not_selected). */
+uint64_t dnsreel_recwriter__not_selected(const struct dnsreel_recwriter *w);
 /* Unless a write failed: drains r and stores its last counters (r may be NULL). Then closes
- * the capture, fills st (may be NULL) and frees w. Returns the first write error or 0. */
+ * the capture, fills st (may be NULL; st->events counts only events that reached the disk)
+ * and frees w. *lost_disk (may be NULL) receives dnsreel_recwriter__lost(). Returns the
+ * first write error or 0. */
 int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorder *r,
-			     struct dnsreel_capw_stats *st);
+			     struct dnsreel_capw_stats *st, uint64_t *lost_disk);
 
 #endif

@@ -1,6 +1,8 @@
 /* Writing a recording: the sink that puts a recorder's events and context into a capture
- * (the capture writer rotates segments by size and drops old ones by size or age), -F
- * filtering on decoded messages, the capture's metadata, flushes with the counters. */
+ * (the capture writer rotates segments by size and drops old ones by size or age), --select
+ * on decoded messages, the live view's filter, the capture's metadata, flushes with the
+ * counters. Frames are flushed here, by time and by size, never inside the capture writer's
+ * append, so the events that reached the disk are known exactly when a write fails. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,11 @@ struct dnsreel_recwriter {
 	struct dnsreel_ctx *ctx;
 	struct dnsreel_decoder *dec;
 	bool rec_match; /* set by the decoder callback */
-	uint64_t filtered_out;
+	uint64_t not_selected;
+	uint64_t pending;   /* appended since the last successful flush */
+	uint64_t lost_disk; /* pending at a failed write, or received after it */
+	uint64_t lost_appended; /* of lost_disk, those the capture writer had taken */
+	uint32_t block_events;
 	int64_t next_flush;
 };
 
@@ -77,9 +83,9 @@ int dnsreel_recwriter__open(struct dnsreel_recwriter **out, const char *dir,
 		return -ENOMEM;
 	memcpy(&w->o, o, o->sz < sizeof(w->o) ? o->sz : sizeof(w->o));
 	if (!w->o.flush_ns)
-		w->o.flush_ns = 1000000000;
+		w->o.flush_ns = DNSREEL_REC_DEFAULT_FLUSH_NS;
 	/* Filters and the live view run on decoded messages. */
-	if (w->o.filter || w->o.on_record) {
+	if (w->o.select || w->o.on_record) {
 		if ((err = dnsreel_ctx__new(&w->ctx)) ||
 		    (err = dnsreel_decoder__new(&w->dec, w->ctx, NULL))) {
 			snprintf(errbuf, errlen, "out of memory");
@@ -89,6 +95,9 @@ int dnsreel_recwriter__open(struct dnsreel_recwriter **out, const char *dir,
 	if (w->o.capw)
 		co = *w->o.capw;
 	co.snaplen = w->o.snaplen;
+	w->block_events = co.block_events ? co.block_events : DNSREEL_REC_BLOCK_EVENTS;
+	/* One more than what this sink flushes at: the capture writer never flushes on its own. */
+	co.block_events = w->block_events + 1;
 	if ((err = dnsreel_capw__open(&w->w, dir, &co))) {
 		snprintf(errbuf, errlen, "cannot create capture %s: %s", dir,
 			 dnsreel_strerror(err));
@@ -105,19 +114,38 @@ int dnsreel_recwriter__open(struct dnsreel_recwriter **out, const char *dir,
 	*out = w;
 	return 0;
 fail:
-	dnsreel_recwriter__close(w, NULL, NULL);
+	dnsreel_recwriter__close(w, NULL, NULL, NULL);
 	return err;
 }
 
 static int on_rec(void *arg, const struct dnsreel_rec *rec)
 {
 	struct dnsreel_recwriter *w = arg;
-	if (w->o.filter && !dnsreel_filter__match(w->o.filter, rec))
+	if (w->o.select && !dnsreel_filter__match(w->o.select, rec))
 		return 0;
 	w->rec_match = true;
-	if (w->o.on_record)
+	if (w->o.on_record && (!w->o.view || dnsreel_filter__match(w->o.view, rec)))
 		w->o.on_record(w->o.arg, rec);
 	return 0;
+}
+
+static void lose_pending(struct dnsreel_recwriter *w)
+{
+	w->lost_disk += w->pending;
+	w->lost_appended += w->pending;
+	w->pending = 0;
+}
+
+static int write_frame(struct dnsreel_recwriter *w)
+{
+	int err = dnsreel_capw__flush(w->w);
+	if (err) {
+		w->werr = err;
+		w->lost_disk += w->pending;
+		w->lost_appended += w->pending;
+	}
+	w->pending = 0;
+	return err;
 }
 
 static int sink_event(void *arg, const struct dnsreel_event *ev)
@@ -127,24 +155,33 @@ static int sink_event(void *arg, const struct dnsreel_event *ev)
 		w->rec_match = false;
 		dnsreel_decoder__feed(w->dec, 0, 0, ev, on_rec, w);
 		/* TCP segments are kept whatever they hold, so streams stay whole for replay. */
-		if (w->o.filter && !w->rec_match && ev->proto != 6) {
-			w->filtered_out++;
+		if (w->o.select && !w->rec_match && ev->proto != 6) {
+			w->not_selected++;
 			return 0;
 		}
 	}
-	if (w->werr)
+	if (w->werr) {
+		w->lost_disk++;
 		return 0;
+	}
 	int err = dnsreel_capw__append(w->w, ev);
-	if (err)
+	if (err) {
 		w->werr = err;
-	return err;
+		w->lost_disk += w->pending + 1;
+		w->lost_appended += w->pending;
+		w->pending = 0;
+		return err;
+	}
+	if (++w->pending >= w->block_events)
+		return write_frame(w);
+	return 0;
 }
 
 static void sink_netns(void *arg, const struct dnsreel_netns_ctx *ns)
 {
 	struct dnsreel_recwriter *w = arg;
-	if (!w->werr)
-		dnsreel_capw__put_netns(w->w, ns);
+	if (!w->werr && (w->werr = dnsreel_capw__put_netns(w->w, ns)))
+		lose_pending(w);
 	if (w->ctx)
 		dnsreel_ctx__put_netns(w->ctx, 0, ns);
 }
@@ -152,15 +189,15 @@ static void sink_netns(void *arg, const struct dnsreel_netns_ctx *ns)
 static void sink_proc(void *arg, const struct dnsreel_proc_ctx *p)
 {
 	struct dnsreel_recwriter *w = arg;
-	if (!w->werr)
-		dnsreel_capw__put_proc(w->w, p);
+	if (!w->werr && (w->werr = dnsreel_capw__put_proc(w->w, p)))
+		lose_pending(w);
 }
 
 static void sink_service(void *arg, const struct dnsreel_service_ctx *svc)
 {
 	struct dnsreel_recwriter *w = arg;
-	if (!w->werr)
-		dnsreel_capw__put_service(w->w, svc);
+	if (!w->werr && (w->werr = dnsreel_capw__put_service(w->w, svc)))
+		lose_pending(w);
 	if (w->ctx)
 		dnsreel_ctx__put_service(w->ctx, 0, svc);
 }
@@ -180,16 +217,24 @@ struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w)
 static void set_counter(void *arg, const char *name, uint64_t value)
 {
 	struct dnsreel_recwriter *w = arg;
-	if (!w->werr)
-		dnsreel_capw__set_counter(w->w, name, value);
+	/* A counter that cannot be stored (out of memory) is a write error like any other. */
+	if (!w->werr && (w->werr = dnsreel_capw__set_counter(w->w, name, value)))
+		lose_pending(w);
+}
+
+static void put_after_error(void *arg, const char *name, uint64_t value)
+{
+	struct dnsreel_recwriter *w = arg;
+	dnsreel_capw__set_counter(w->w, name, value);
 }
 
 static void put_counters(struct dnsreel_recwriter *w, struct dnsreel_recorder *r)
 {
 	if (r)
 		dnsreel_recorder__counters(r, set_counter, w);
-	if (w->filtered_out)
-		dnsreel_capw__set_counter(w->w, "events.filtered_out", w->filtered_out);
+	if (w->o.select)
+		set_counter(w, "events.not_selected", w->not_selected);
+	set_counter(w, "lost.disk", w->lost_disk);
 }
 
 int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force)
@@ -198,11 +243,9 @@ int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorde
 	if (w->werr || (!force && now < w->next_flush))
 		return w->werr;
 	put_counters(w, r);
-	int err = dnsreel_capw__flush(w->w);
-	if (err) {
-		w->werr = err;
+	int err = w->werr ? w->werr : write_frame(w);
+	if (err)
 		return err;
-	}
 	if (w->o.on_flush)
 		w->o.on_flush(w->o.arg);
 	w->next_flush = now + w->o.flush_ns;
@@ -214,8 +257,18 @@ int dnsreel_recwriter__error(const struct dnsreel_recwriter *w)
 	return w->werr;
 }
 
+uint64_t dnsreel_recwriter__lost(const struct dnsreel_recwriter *w)
+{
+	return w->lost_disk;
+}
+
+uint64_t dnsreel_recwriter__not_selected(const struct dnsreel_recwriter *w)
+{
+	return w->not_selected;
+}
+
 int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorder *r,
-			     struct dnsreel_capw_stats *st)
+			     struct dnsreel_capw_stats *st, uint64_t *lost_disk)
 {
 	int err = 0;
 	if (!w)
@@ -225,10 +278,23 @@ int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorde
 			dnsreel_recorder__drain(r);
 		if (r && !w->werr)
 			put_counters(w, r);
-		if (st)
+		if (!w->werr)
+			write_frame(w);
+		if (w->werr) {
+			/* Best effort: the index may still take the counters where a frame found no
+			 * room; closing writes them. */
+			if (r)
+				dnsreel_recorder__counters(r, put_after_error, w);
+			dnsreel_capw__set_counter(w->w, "lost.disk", w->lost_disk);
+		}
+		if (st) {
 			dnsreel_capw__stats(w->w, st);
+			st->events = st->events >= w->lost_appended ? st->events - w->lost_appended : 0;
+		}
 		err = dnsreel_capw__close(w->w);
 	}
+	if (lost_disk)
+		*lost_disk = w->lost_disk;
 	if (w->werr)
 		err = w->werr;
 	if (w->dec)

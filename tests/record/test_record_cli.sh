@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # dnsreel-record usage errors exit 2 with a message naming the option, before any privilege
-# check or BPF work (so this runs without root); --help lists every option section; as root,
+# check or BPF work (so this runs without root); -o is only an output format; --help lists every option section; as root,
 # an unprivileged run (setpriv) names the missing capabilities and exits 1.
 set -u
 REC=$1
@@ -41,6 +41,24 @@ expect2 --ringbuf-size 3M
 expect2 --zstd-level 99
 expect2 -F 'nosuchfield==1'
 expect2 --scan-interval 0
+expect2 --select 'nosuchfield==1'
+# -o is the live output format, never a capture directory (that is -w).
+expect2 -o yaml --live
+expect2 -o incident.reel
+grep -q -- "-w DIR" "$err" || { echo "FAIL: -o DIR does not point to -w: $(cat "$err")"; fail=1; }
+# The live view's options without --live: usage errors, not silent record-time filters.
+expect2 -F rcode==NameError
+expect2 -n kube-system
+expect2 --no-resolve
+expect2 -o json
+# Every replay output format and --no-resolve are accepted with --live: the run gets as far
+# as the next bad option.
+for f in columns json jsonl jsonpretty jsonarray csv; do
+	"$REC" --live -o $f --no-resolve --ports 0 >/dev/null 2>"$err"
+	rc=$?
+	[ $rc -eq 2 ] && grep -q -- --ports "$err" ||
+		{ echo "FAIL: --live -o $f --no-resolve refused: $rc $(cat "$err")"; fail=1; }
+done
 "$REC" extra-operand >/dev/null 2>&1
 [ $? -eq 2 ] || { echo "FAIL: stray operand not a usage error"; fail=1; }
 out=$("$REC" --help)
@@ -52,7 +70,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	d=$(mktemp -d)
 	chmod 777 "$d"
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-		"$REC" -o "$d/x.reel" -d 1 >/dev/null 2>"$err"
+		"$REC" -w "$d/x.reel" -d 1 >/dev/null 2>"$err"
 	rc=$?
 	[ $rc -eq 1 ] || { echo "FAIL: unprivileged run exited $rc, want 1"; fail=1; }
 	grep -q "CAP_NET_RAW" "$err" || { echo "FAIL: no missing capability named: $(cat "$err")"; fail=1; }

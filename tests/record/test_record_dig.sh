@@ -11,7 +11,7 @@ VERIFY=${2:-$BIN/dnsreel-verify}
 
 CLI_INO=$(ino "$CLI") SRV_INO=$(ino "$SRV")
 
-"$BIN/dnsreel-record" -o "$WORK/t.reel" --netns "$CLI_INO,$SRV" --ready-file "$WORK/ready" \
+"$BIN/dnsreel-record" -w "$WORK/t.reel" --netns "$CLI_INO,$SRV" --ready-file "$WORK/ready" \
 	--live -o jsonl --fields netns_id,pkt_type,qr,name,qtype,comm,pid,proto,src,dst \
 	--flush 200ms ${REC_EXTRA:-} >"$WORK/live.jsonl" 2>"$WORK/rec.err" &
 REC=$!

@@ -33,7 +33,7 @@ verify() {
 }
 
 # 1. churn
-recorder_start -o "$WORK/churn.reel" --flush 200ms --scan-interval 20ms
+recorder_start -w "$WORK/churn.reel" --flush 200ms --scan-interval 20ms
 sleep 0.3
 base=$(ls /proc/$REC/fd | wc -l)
 # A netns created now is recorded 100 ms later (dig to a closed port on its own loopback:
@@ -74,7 +74,7 @@ if [ -x "${2:-}" ]; then
 fi
 
 # 2. SIGKILL at a random moment
-recorder_start -o "$WORK/kill.reel" --flush 100ms --netns "$(ino "$CLI"),$SRV"
+recorder_start -w "$WORK/kill.reel" --flush 100ms --netns "$(ino "$CLI"),$SRV"
 traffic 1 &
 tp=$!
 sleep "0.$((3 + RANDOM % 7))"
@@ -91,7 +91,7 @@ verify "$WORK/kill.reel" sigkill
 # 3. disk full
 mkdir -p "$WORK/small"
 mount -t tmpfs -o size=400k tmpfs "$WORK/small" || fail "tmpfs"
-recorder_start -o "$WORK/small/full.reel" --flush 50ms --zstd-level 1 --netns "$(ino "$CLI"),$SRV"
+recorder_start -w "$WORK/small/full.reel" --flush 50ms --zstd-level 1 --netns "$(ino "$CLI"),$SRV"
 # Incompressible-ish traffic fills 400k fast: random names.
 end=$((SECONDS + 20))
 while kill -0 $REC 2>/dev/null && [ $SECONDS -lt $end ]; do
@@ -114,7 +114,7 @@ grep -qi "no space\|disk full" "$WORK/rec.err" || fail "disk full: no clear mess
 verify "$WORK/small/full.reel" "disk full"
 # 4. losses are never silent: a ring buffer far too small for a burst
 if command -v dnsperf >/dev/null; then
-	recorder_start -o "$WORK/lossy.reel" --ringbuf-size 64K --netns "$(ino "$CLI"),$SRV"
+	recorder_start -w "$WORK/lossy.reel" --ringbuf-size 64K --netns "$(ino "$CLI"),$SRV"
 	echo "a.rec.test A" >"$WORK/q"
 	ip netns exec "$CLI" dnsperf -s 10.199.0.2 -d "$WORK/q" -l 1 -c 4 -q 200 >/dev/null 2>&1
 	kill -INT $REC
