@@ -111,6 +111,9 @@ rc=$?
 REC=
 [ $rc -eq 1 ] || fail "disk full: exit $rc, want 1"
 grep -qi "no space\|disk full" "$WORK/rec.err" || fail "disk full: no clear message"
+# What did not reach the disk is lost and said so, not "0 lost".
+grep -q "[1-9][0-9]* lost (\([0-9]*\) never reached the disk)" "$WORK/rec.err" ||
+	fail "disk full: summary does not count what never reached the disk: $(grep events "$WORK/rec.err")"
 verify "$WORK/small/full.reel" "disk full"
 # 4. losses are never silent: a ring buffer far too small for a burst
 if command -v dnsperf >/dev/null; then
