@@ -582,9 +582,19 @@ int main(int argc, char **argv)
 		strftime(defdir, sizeof(defdir), "dnsreel-%Y%m%dT%H%M%SZ.reel", &tm);
 		dir = defdir;
 	}
+	/* The capture writer's own words (file, SQLite's and zstd's text) for write errors. */
+	static char werrbuf[1024];
+	wo.errbuf = werrbuf;
+	wo.errlen = sizeof(werrbuf);
 	int err = dnsreel_recwriter__open(&w, dir, &rwo, errbuf, sizeof(errbuf));
 	if (err) {
-		dnsreel_err(&cli, "%s", errbuf);
+		if (err == -EBUSY)
+			dnsreel_err(&cli, "%s is in use by another recorder (or verify --reindex)",
+				    dir);
+		else if (werrbuf[0])
+			dnsreel_err(&cli, "%s: %s", errbuf, werrbuf);
+		else
+			dnsreel_err(&cli, "%s", errbuf);
 		goto cleanup;
 	}
 	struct dnsreel_sink sink = dnsreel_recwriter__sink(w);
@@ -653,7 +663,8 @@ int main(int argc, char **argv)
 	err = dnsreel_recwriter__close(w, rec, &ws, &lost_disk);
 	w = NULL;
 	if (err)
-		dnsreel_err(&cli, "writing %s: %s%s", dir, dnsreel_strerror(err),
+		dnsreel_err(&cli, "writing %s: %s%s%s%s%s", dir, dnsreel_strerror(err),
+			    werrbuf[0] ? " (" : "", werrbuf, werrbuf[0] ? ")" : "",
 			    err == -ENOSPC
 				? " (disk full); the capture is valid up to the last flush"
 				: "");

@@ -144,15 +144,16 @@ struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w);
  * written and the recorder's poll returns that error. */
 int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force);
 int dnsreel_recwriter__error(const struct dnsreel_recwriter *w);
-/* Events that did not reach the disk: pending in a frame whose write failed, or received
- * after a write error. Stored as lost.disk (when the disk still takes the counters). */
+/* Events that did not reach the disk so far: refused by the capture writer after a failed
+ * flush (its counter lost.write) or received after a write error (lost.after_error). */
 uint64_t dnsreel_recwriter__lost(const struct dnsreel_recwriter *w);
 /* Messages left out by the select filter (events.not_selected). */
 uint64_t dnsreel_recwriter__not_selected(const struct dnsreel_recwriter *w);
 /* Unless a write failed: drains r and stores its last counters (r may be NULL). Then closes
- * the capture, fills st (may be NULL; st->events counts only events that reached the disk)
- * and frees w. *lost_disk (may be NULL) receives dnsreel_recwriter__lost(). Returns the
- * first write error or 0. */
+ * the capture, fills st (may be NULL; st->events counts only events that reached the disk,
+ * st->events_lost every one that did not, pending frames close could not write included) and
+ * frees w. *lost_disk (may be NULL) receives that loss too. Returns the first write error
+ * or 0. */
 int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorder *r,
 			     struct dnsreel_capw_stats *st, uint64_t *lost_disk);
 

@@ -1,8 +1,9 @@
 /* Writing a recording: the sink that puts a recorder's events and context into a capture
  * (the capture writer rotates segments by size and drops old ones by size or age), --select
  * on decoded messages, the live view's filter, the capture's metadata, flushes with the
- * counters. Frames are flushed here, by time and by size, never inside the capture writer's
- * append, so the events that reached the disk are known exactly when a write fails. */
+ * counters. Frames are flushed here, by time and by size. After a write error nothing more is
+ * given to the capture writer; what arrives then is counted as lost.after_error, beside the
+ * writer's own lost.write (events it could not flush). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,9 @@ struct dnsreel_recwriter {
 	struct dnsreel_decoder *dec;
 	bool rec_match; /* set by the decoder callback */
 	uint64_t not_selected;
-	uint64_t pending;   /* appended since the last successful flush */
-	uint64_t lost_disk; /* pending at a failed write, or received after it */
-	uint64_t lost_appended; /* of lost_disk, those the capture writer had taken */
+	uint64_t pending;     /* appended since the last flush */
+	uint64_t lost_after;  /* received after a write error, never given to the writer */
+	bool append_refused;  /* the writer refused (and counted) one event */
 	uint32_t block_events;
 	int64_t next_flush;
 };
@@ -129,22 +130,13 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 	return 0;
 }
 
-static void lose_pending(struct dnsreel_recwriter *w)
-{
-	w->lost_disk += w->pending;
-	w->lost_appended += w->pending;
-	w->pending = 0;
-}
-
 static int write_frame(struct dnsreel_recwriter *w)
 {
 	int err = dnsreel_capw__flush(w->w);
-	if (err) {
+	if (err)
 		w->werr = err;
-		w->lost_disk += w->pending;
-		w->lost_appended += w->pending;
-	}
-	w->pending = 0;
+	else
+		w->pending = 0;
 	return err;
 }
 
@@ -161,15 +153,16 @@ static int sink_event(void *arg, const struct dnsreel_event *ev)
 		}
 	}
 	if (w->werr) {
-		w->lost_disk++;
+		w->lost_after++;
 		return 0;
 	}
 	int err = dnsreel_capw__append(w->w, ev);
 	if (err) {
 		w->werr = err;
-		w->lost_disk += w->pending + 1;
-		w->lost_appended += w->pending;
-		w->pending = 0;
+		if (err == -ENOMEM)
+			w->lost_after++;
+		else
+			w->append_refused = true;
 		return err;
 	}
 	if (++w->pending >= w->block_events)
@@ -181,7 +174,7 @@ static void sink_netns(void *arg, const struct dnsreel_netns_ctx *ns)
 {
 	struct dnsreel_recwriter *w = arg;
 	if (!w->werr && (w->werr = dnsreel_capw__put_netns(w->w, ns)))
-		lose_pending(w);
+		return;
 	if (w->ctx)
 		dnsreel_ctx__put_netns(w->ctx, 0, ns);
 }
@@ -190,14 +183,14 @@ static void sink_proc(void *arg, const struct dnsreel_proc_ctx *p)
 {
 	struct dnsreel_recwriter *w = arg;
 	if (!w->werr && (w->werr = dnsreel_capw__put_proc(w->w, p)))
-		lose_pending(w);
+		return;
 }
 
 static void sink_service(void *arg, const struct dnsreel_service_ctx *svc)
 {
 	struct dnsreel_recwriter *w = arg;
 	if (!w->werr && (w->werr = dnsreel_capw__put_service(w->w, svc)))
-		lose_pending(w);
+		return;
 	if (w->ctx)
 		dnsreel_ctx__put_service(w->ctx, 0, svc);
 }
@@ -218,8 +211,8 @@ static void set_counter(void *arg, const char *name, uint64_t value)
 {
 	struct dnsreel_recwriter *w = arg;
 	/* A counter that cannot be stored (out of memory) is a write error like any other. */
-	if (!w->werr && (w->werr = dnsreel_capw__set_counter(w->w, name, value)))
-		lose_pending(w);
+	if (!w->werr)
+		w->werr = dnsreel_capw__set_counter(w->w, name, value);
 }
 
 static void put_after_error(void *arg, const char *name, uint64_t value)
@@ -234,7 +227,8 @@ static void put_counters(struct dnsreel_recwriter *w, struct dnsreel_recorder *r
 		dnsreel_recorder__counters(r, set_counter, w);
 	if (w->o.select)
 		set_counter(w, "events.not_selected", w->not_selected);
-	set_counter(w, "lost.disk", w->lost_disk);
+	if (w->lost_after)
+		set_counter(w, "lost.after_error", w->lost_after);
 }
 
 int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force)
@@ -259,7 +253,9 @@ int dnsreel_recwriter__error(const struct dnsreel_recwriter *w)
 
 uint64_t dnsreel_recwriter__lost(const struct dnsreel_recwriter *w)
 {
-	return w->lost_disk;
+	struct dnsreel_capw_stats st;
+	dnsreel_capw__stats(w->w, &st);
+	return w->lost_after + st.events_lost;
 }
 
 uint64_t dnsreel_recwriter__not_selected(const struct dnsreel_recwriter *w)
@@ -271,6 +267,8 @@ int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorde
 			     struct dnsreel_capw_stats *st, uint64_t *lost_disk)
 {
 	int err = 0;
+	if (lost_disk)
+		*lost_disk = 0;
 	if (!w)
 		return 0;
 	if (w->w) {
@@ -278,23 +276,31 @@ int dnsreel_recwriter__close(struct dnsreel_recwriter *w, struct dnsreel_recorde
 			dnsreel_recorder__drain(r);
 		if (r && !w->werr)
 			put_counters(w, r);
-		if (!w->werr)
-			write_frame(w);
 		if (w->werr) {
-			/* Best effort: the index may still take the counters where a frame found no
-			 * room; closing writes them. */
+			/* Best effort: closing retries the pending frame and writes the counters;
+			 * the index may have room where a frame had none. */
 			if (r)
 				dnsreel_recorder__counters(r, put_after_error, w);
-			dnsreel_capw__set_counter(w->w, "lost.disk", w->lost_disk);
+			if (w->lost_after)
+				dnsreel_capw__set_counter(w->w, "lost.after_error", w->lost_after);
 		}
-		if (st) {
-			dnsreel_capw__stats(w->w, st);
-			st->events = st->events >= w->lost_appended ? st->events - w->lost_appended : 0;
-		}
+		struct dnsreel_capw_stats cs;
+		dnsreel_capw__stats(w->w, &cs);
 		err = dnsreel_capw__close(w->w);
+		/* Closed: its stats are gone, but what close could not flush was pending, and that
+		 * many events are lost; the one append refused was counted and never appended. */
+		uint64_t unflushed = err ? w->pending : 0;
+		uint64_t lost = cs.events_lost + unflushed + w->lost_after;
+		if (st) {
+			*st = cs;
+			uint64_t appended_lost = cs.events_lost + unflushed -
+						 (w->append_refused && cs.events_lost ? 1 : 0);
+			st->events = cs.events >= appended_lost ? cs.events - appended_lost : 0;
+			st->events_lost = lost;
+		}
+		if (lost_disk)
+			*lost_disk = lost;
 	}
-	if (lost_disk)
-		*lost_disk = w->lost_disk;
 	if (w->werr)
 		err = w->werr;
 	if (w->dec)
