@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -257,6 +258,29 @@ static int add_list(struct dnsreel_filter *f, enum dnsreel_field_id field, const
 		return DNSREEL_E_ARG;
 	}
 	return dnsreel_filter__add_any_of(f, field, csv, errbuf, len);
+}
+
+static bool same_terminal(int a, int b)
+{
+	struct stat sa, sb;
+	if (!isatty(a) || fstat(a, &sa) || fstat(b, &sb))
+		return false;
+	return sa.st_rdev == sb.st_rdev;
+}
+
+static void show_status(struct dnsreel_progress *pg, struct dnsreel_recwriter *w,
+			struct dnsreel_recorder *rec, int64_t start)
+{
+	struct dnsreel_capw_stats st;
+	dnsreel_recwriter__stats(w, &st);
+	double secs = (double)(dnsreel_now_boot_ns() - start) / 1e9;
+	dnsreel_progress(pg,
+			 "recording: %zu netns, %llu events, %.1f MiB, %llu lost, %.0f events/s",
+			 dnsreel_recorder__attached(rec), (unsigned long long)st.events,
+			 (double)st.bytes_disk / 1048576.0,
+			 (unsigned long long)(dnsreel_recorder__lost(rec) +
+					      dnsreel_recwriter__lost(w)),
+			 secs > 0 ? (double)st.events / secs : 0.0);
 }
 
 int main(int argc, char **argv)
@@ -644,8 +668,19 @@ int main(int argc, char **argv)
 	}
 	dnsreel_log(&cli, 1, "recording into %s", dir);
 
-	int64_t start = dnsreel_now_boot_ns();
+	/* A status line as tcpdump's, on a terminal only (dnsreel_progress checks); with --live
+	 * only when the events go elsewhere than that terminal. */
+	struct dnsreel_progress pg;
+	dnsreel_progress_init(&pg, &cli);
+	if (live && pg.on && same_terminal(STDOUT_FILENO, STDERR_FILENO))
+		pg.on = false;
+	int64_t start = dnsreel_now_boot_ns(), next_status = 0;
 	while (!stop_sig) {
+		/* the counters cost map reads: gathered only when the line may be redrawn */
+		if (pg.on && dnsreel_now_boot_ns() >= next_status) {
+			show_status(&pg, w, rec, start);
+			next_status = dnsreel_now_boot_ns() + 200000000;
+		}
 		int k = dnsreel_recorder__poll(rec, 10);
 		if (k < 0 && !dnsreel_recwriter__error(w)) {
 			dnsreel_err(&cli, "recorder: %s", strerror(-k));
@@ -658,6 +693,7 @@ int main(int argc, char **argv)
 		if (dnsreel_recwriter__flush(w, rec, false))
 			break;
 	}
+	dnsreel_progress_done(&pg);
 	struct dnsreel_capw_stats ws;
 	uint64_t lost_disk = 0, not_selected = dnsreel_recwriter__not_selected(w);
 	err = dnsreel_recwriter__close(w, rec, &ws, &lost_disk);

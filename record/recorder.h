@@ -144,6 +144,8 @@ struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w);
  * written and the recorder's poll returns that error. */
 int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force);
 int dnsreel_recwriter__error(const struct dnsreel_recwriter *w);
+/* The capture writer's statistics so far (for a status line). */
+void dnsreel_recwriter__stats(const struct dnsreel_recwriter *w, struct dnsreel_capw_stats *st);
 /* Events that did not reach the disk so far: refused by the capture writer after a failed
  * flush (its counter lost.write) or received after a write error (lost.after_error). */
 uint64_t dnsreel_recwriter__lost(const struct dnsreel_recwriter *w);

@@ -251,6 +251,11 @@ int dnsreel_recwriter__error(const struct dnsreel_recwriter *w)
 	return w->werr;
 }
 
+void dnsreel_recwriter__stats(const struct dnsreel_recwriter *w, struct dnsreel_capw_stats *st)
+{
+	dnsreel_capw__stats(w->w, st);
+}
+
 uint64_t dnsreel_recwriter__lost(const struct dnsreel_recwriter *w)
 {
 	struct dnsreel_capw_stats st;

@@ -3,7 +3,7 @@
 # printed (the capture holds every message; the summary's total is the sum of its per-netns
 # counts); --select limits the capture and says so (events.not_selected in info and the
 # summary); a --netns selection that matches nothing, or a --host-root without /proc, is an
-# error (exit 1) naming it, not "0 events, 0 lost".
+# error (exit 1) naming it, not "0 events, 0 lost"; the status line shows on a terminal only.
 # Usage: test_record_honest.sh BIN_DIR
 set -u
 BIN=$1
@@ -67,5 +67,18 @@ rc=$?
 [ $rc -eq 1 ] || fail "--host-root without proc exited $rc, want 1"
 grep -q "attached to no network namespace" "$WORK/rec.err" ||
 	fail "--host-root without proc: $(cat "$WORK/rec.err")"
+# 4. A status line on a terminal only (script(1) gives one), not with -q, not when stderr is
+# a file, not when --live prints on that same terminal.
+command -v script >/dev/null || fail "script (util-linux) missing: cannot test the status line"
+R="$BIN/dnsreel-record --netns $CLI_INO -d 1500ms"
+DNSREEL_PROGRESS_DELAY=0 script -qec "$R -w '$WORK/tty1.reel' >/dev/null" "$WORK/tty.txt" >/dev/null
+tr '\r' '\n' <"$WORK/tty.txt" | grep -aqE 'recording: 1 netns, [0-9]+ events, [0-9.]+ MiB, 0 lost, [0-9]+ events/s' ||
+	fail "no status line on a terminal: $(tr '\r' '\n' <"$WORK/tty.txt" | head -3)"
+DNSREEL_PROGRESS_DELAY=0 script -qec "$R -q -w '$WORK/tty2.reel' >/dev/null" "$WORK/tty.txt" >/dev/null
+grep -aq 'recording:' "$WORK/tty.txt" && fail "-q still shows the status line"
+DNSREEL_PROGRESS_DELAY=0 script -qec "$R --live -w '$WORK/tty3.reel'" "$WORK/tty.txt" >/dev/null
+grep -aq 'recording:' "$WORK/tty.txt" && fail "status line mixed into --live on the same terminal"
+DNSREEL_PROGRESS_DELAY=0 $R -w "$WORK/tty4.reel" >/dev/null 2>"$WORK/notty.err"
+grep -aq 'recording:' "$WORK/notty.err" && fail "status line on stderr that is no terminal"
 echo "ok: -F filters the view only ($nlive live, $nall a.rec.test recorded), --select" \
 	"counted ($ns), unknown selections exit 1"
