@@ -274,13 +274,12 @@ static void show_status(struct dnsreel_progress *pg, struct dnsreel_recwriter *w
 	struct dnsreel_capw_stats st;
 	dnsreel_recwriter__stats(w, &st);
 	double secs = (double)(dnsreel_now_boot_ns() - start) / 1e9;
-	dnsreel_progress(pg,
-			 "recording: %zu netns, %llu events, %.1f MiB, %llu lost, %.0f events/s",
-			 dnsreel_recorder__attached(rec), (unsigned long long)st.events,
-			 (double)st.bytes_disk / 1048576.0,
-			 (unsigned long long)(dnsreel_recorder__lost(rec) +
-					      dnsreel_recwriter__lost(w)),
-			 secs > 0 ? (double)st.events / secs : 0.0);
+	dnsreel_progress(
+	    pg, "recording: %zu netns, %llu events, %.1f MiB, %llu lost, %.0f events/s",
+	    dnsreel_recorder__attached(rec), (unsigned long long)st.events,
+	    (double)st.bytes_disk / 1048576.0,
+	    (unsigned long long)(dnsreel_recorder__lost(rec) + dnsreel_recwriter__lost(w)),
+	    secs > 0 ? (double)st.events / secs : 0.0);
 }
 
 int main(int argc, char **argv)
@@ -333,7 +332,8 @@ int main(int argc, char **argv)
 			if (dnsreel_output_parse(a, &of)) {
 				rc = dnsreel_cli_usage_error(
 				    &tool,
-				    "-o is the --live output format (columns, json, jsonl, jsonpretty, "
+				    "-o is the --live output format (columns, json, jsonl, "
+				    "jsonpretty, "
 				    "jsonarray or csv), not %s; write the capture with -w DIR",
 				    a);
 				goto cleanup;
@@ -524,9 +524,10 @@ int main(int argc, char **argv)
 	/* -F, -n, -p, -c filter what is printed, never what is recorded: --select does that. */
 	if (!live && (nfilters || k8s_ns || k8s_pod || k8s_cont || fields || no_resolve ||
 		      strcmp(live_fmt, "columns"))) {
-		rc = dnsreel_cli_usage_error(&tool, "-F, -n, -p, -c, -o, --fields and --no-resolve "
-						    "choose what --live prints; add --live (to "
-						    "limit what is recorded use --select or --netns)");
+		rc = dnsreel_cli_usage_error(&tool,
+					     "-F, -n, -p, -c, -o, --fields and --no-resolve "
+					     "choose what --live prints; add --live (to "
+					     "limit what is recorded use --select or --netns)");
 		goto cleanup;
 	}
 	if (nselects) {
@@ -559,8 +560,8 @@ int main(int argc, char **argv)
 					sizeof(errbuf))) ||
 		    (k8s_pod && add_list(view, DNSREEL_F_K8S_PODNAME, "-p", k8s_pod, errbuf,
 					 sizeof(errbuf))) ||
-		    (k8s_cont && add_list(view, DNSREEL_F_K8S_CONTAINERNAME, "-c", k8s_cont,
-					  errbuf, sizeof(errbuf)))) {
+		    (k8s_cont && add_list(view, DNSREEL_F_K8S_CONTAINERNAME, "-c", k8s_cont, errbuf,
+					  sizeof(errbuf)))) {
 			rc = dnsreel_cli_usage_error(&tool, "%s", errbuf);
 			goto cleanup;
 		}

@@ -24,10 +24,10 @@ struct dnsreel_sink {
 };
 
 /* Defaults, for the tool's --help and man page (a test compares them). */
-#define DNSREEL_REC_DEFAULT_PORTS "53,5353"
-#define DNSREEL_REC_DEFAULT_SNAPLEN 65535
+#define DNSREEL_REC_DEFAULT_PORTS	  "53,5353"
+#define DNSREEL_REC_DEFAULT_SNAPLEN	  65535
 #define DNSREEL_REC_DEFAULT_RINGBUF_BYTES (32u << 20)
-#define DNSREEL_REC_DEFAULT_SCAN_NS 100000000
+#define DNSREEL_REC_DEFAULT_SCAN_NS	  100000000
 #define DNSREEL_REC_DEFAULT_JOIN_DELAY_NS 20000000
 /* A frame at least this often: with the join delay, what a SIGKILL can lose stays under
  * 250 ms. */

@@ -23,9 +23,9 @@ struct dnsreel_recwriter {
 	struct dnsreel_decoder *dec;
 	bool rec_match; /* set by the decoder callback */
 	uint64_t not_selected;
-	uint64_t pending;     /* appended since the last flush */
-	uint64_t lost_after;  /* received after a write error, never given to the writer */
-	bool append_refused;  /* the writer refused (and counted) one event */
+	uint64_t pending;    /* appended since the last flush */
+	uint64_t lost_after; /* received after a write error, never given to the writer */
+	bool append_refused; /* the writer refused (and counted) one event */
 	uint32_t block_events;
 	int64_t next_flush;
 };
