@@ -204,6 +204,11 @@ int dnsreel_k8s_lookup(const char *pod_logs, const char *containers_logs, const 
 		break;
 	}
 	closedir(d);
+	/* CRI runtimes (containerd, CRI-O) name a container as kubelet does: what crictl and
+	 * trace_dns show as runtime.containerName */
+	if (!ns->runtime_containername[0] && ns->k8s_containername[0])
+		copy(ns->runtime_containername, sizeof(ns->runtime_containername),
+		     ns->k8s_containername, strlen(ns->k8s_containername));
 	return found;
 }
 

@@ -441,6 +441,7 @@ static void test_k8s_lookup(void)
 	CHECK(dnsreel_k8s_lookup(p, NULL, NULL, uid, cid, &ns) == 0);
 	CHECK(!strcmp(ns.k8s_namespace, "kube-system") && !strcmp(ns.k8s_podname, "coredns-abc"));
 	CHECK(!strcmp(ns.k8s_containername, "coredns") && !strcmp(ns.k8s_pod_uid, uid));
+	CHECK(!strcmp(ns.runtime_containername, "coredns")); /* the CRI name is kubelet's */
 	memset(&ns, 0, sizeof(ns));
 	CHECK(dnsreel_k8s_lookup(p, NULL, NULL, "ffffffff-4c1d-4f57-9a63-2d7c1f1b3a11", cid, &ns) <
 	      0);
