@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -249,6 +250,7 @@ int main(int argc, char **argv)
 	enum dnsreel_field_id fields[64];
 	size_t nfields = 0;
 	const char *fields_arg = NULL, *output = "columns", *write_path = NULL;
+	bool wfail = false; /* writing the output failed */
 	const char *since = NULL, *until = NULL, *flow_window = NULL;
 	const char **exprs = NULL;
 	size_t nexprs = 0;
@@ -571,6 +573,9 @@ int main(int argc, char **argv)
 	if (err) {
 		dnsreel_err(&cli, "replay: %s", err < 0 ? dnsreel_strerror(err) : "stopped");
 		exit_code = DNSREEL_EXIT_FAIL;
+		/* a sink's negative error is a write that failed (the replay's own are reported
+		 * through the problem callback) */
+		wfail |= err < 0 && err != -ENOMEM;
 	}
 
 cleanup:
@@ -578,6 +583,7 @@ cleanup:
 	    exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "writing output: %s", strerror(errno));
 		exit_code = DNSREEL_EXIT_FAIL;
+		wfail = true;
 	}
 	dnsreel_flows__free(run.flows);
 	dnsreel_flow_filter__free(run.ffilter);
@@ -586,10 +592,12 @@ cleanup:
 	    exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "writing output: %s", strerror(errno));
 		exit_code = DNSREEL_EXIT_FAIL;
+		wfail = true;
 	}
 	if (run.pcap && dnsreel_pcapng__close(run.pcap) < 0 && exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "writing pcapng: %s", strerror(errno));
 		exit_code = DNSREEL_EXIT_FAIL;
+		wfail = true;
 	}
 	if (rp) {
 		struct dnsreel_replay_stats st;
@@ -617,7 +625,14 @@ cleanup:
 	if (out != stdout && fclose(out) && exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "%s: %s", write_path, strerror(errno));
 		exit_code = DNSREEL_EXIT_FAIL;
+		wfail = true;
 	}
+	/* A file cut short by a full disk must not pass for an export: remove it (a regular file
+	 * only: never a device such as /dev/full, nor what a symlink points to). */
+	struct stat wst;
+	if (wfail && write_path && out != stdout && lstat(write_path, &wst) == 0 &&
+	    S_ISREG(wst.st_mode) && unlink(write_path) == 0)
+		dnsreel_err(&cli, "%s: removed the partial output", write_path);
 	dnsreel_filter__free(filter);
 	dnsreel_filter__free(flow_span);
 	dnsreel_cli_free(&cli);

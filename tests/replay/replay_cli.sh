@@ -221,6 +221,18 @@ else
 	echo "skip: tshark not installed"
 fi
 
+# an export cut short (the file size limit stands in for a full disk) is removed, not left to
+# pass for a whole one; a device (/dev/full) is never removed
+(
+	ulimit -f 16
+	trap '' XFSZ
+	exec "$replay" "$data/lab-basic.reel" -o pcapng -w "$tmp/cut.pcapng"
+) 2>"$tmp/cutw.err"
+rc=$?
+[ $rc = 1 ] || bad "export into a full file: exit $rc, want 1"
+[ -e "$tmp/cut.pcapng" ] && bad "a partial export was left behind"
+grep -q 'removed the partial output' "$tmp/cutw.err" || bad "partial export: $(cat "$tmp/cutw.err")"
+
 # ---- progress: on a terminal only, with rate and time left; -q silences it -----------------
 if command -v script >/dev/null; then
 	"$synth" -o "$tmp/p.reel" -n 100000 --multi-hop --block-events 1000 >/dev/null || exit 1
