@@ -252,6 +252,7 @@ struct build {
 	const struct ftable *t;
 	const struct dnsreel_query *q;
 	struct dnsreel_query *sq; /* the same session, for naming damaged frames */
+	uint64_t frames_seen;	  /* of the replay, already added to the session's stats */
 	const struct want *w;
 	struct rows *rows;
 	struct dnsreel_replay *rp;
@@ -516,6 +517,21 @@ static void on_problem(void *arg, const char *msg)
 				 (size_t)(dnsreel_hash_bytes(msg, strlen(msg), 7) & 0xFFFFFFFFu), msg);
 }
 
+/* Frames the flow reconstruction read count in the session's progress like a scan's. */
+static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
+{
+	struct build *b = arg;
+	if (idle)
+		return;
+	uint64_t done = st->frames_read + st->frames_pruned + st->frames_bad;
+	b->sq->st.frames_read += done - b->frames_seen;
+	b->frames_seen = done;
+	if (b->sq->st.frames_total < st->frames_total)
+		b->sq->st.frames_total = st->frames_total;
+	if (b->sq->opts.progress)
+		b->sq->opts.progress(b->sq->opts.progress_ctx, b->sq);
+}
+
 static int build_rows(const struct ftable *t, struct dnsreel_query *q, const struct want *w,
 		      struct rows *rows, char *errbuf, size_t errlen)
 {
@@ -525,7 +541,9 @@ static int build_rows(const struct ftable *t, struct dnsreel_query *q, const str
 					 .rec_fn = on_rec,
 					 .rec_arg = &b,
 					 .problem = on_problem,
-					 .problem_ctx = &b};
+					 .problem_ctx = &b,
+					 .tick = on_tick,
+					 .tick_arg = &b};
 	int err;
 
 	rows->ncols = t->ncols;

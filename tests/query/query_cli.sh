@@ -213,7 +213,8 @@ fi
 
 # ---- progress: on a terminal only, with rate and time left; -q silences it -----------------
 if command -v script >/dev/null; then
-	for what in "'$A' 'SELECT count(*) FROM dns'" "'$A' 'SELECT name, count(*) FROM dns GROUP BY name'"; do
+	for what in "'$A' 'SELECT count(*) FROM dns'" "'$A' 'SELECT name, count(*) FROM dns GROUP BY name'" \
+		"--report slowest '$A'" "'$A' 'SELECT count(*) FROM flows'"; do
 		DNSREEL_PROGRESS_DELAY=0 script -qec "'$Q' $what >/dev/null" "$T/tty.txt" >/dev/null
 		grep -aq 'frames [0-9]*/[0-9]* .*%, .* frames/s' "$T/tty.txt" ||
 			fail "no progress line on a terminal ($what): $(tr '\r' '\n' <"$T/tty.txt" | head -3)"
