@@ -489,14 +489,17 @@ static int open_segment(struct dnsreel_capw *w)
 	return 0;
 }
 
-static void close_segment(struct dnsreel_capw *w)
+/* Closes the open segment; its frames are synced already (fdatasync per frame), the final
+ * fsync makes its metadata durable. 0 or the -errno of the first failure. */
+static int close_segment(struct dnsreel_capw *w)
 {
 	if (w->segfd < 0)
-		return;
-	if (!w->o.no_fsync)
-		fsync(w->segfd);
-	close(w->segfd);
+		return 0;
+	int err = !w->o.no_fsync && fsync(w->segfd) ? -errno : 0;
+	if (close(w->segfd) && !err)
+		err = -errno;
 	w->segfd = -1;
+	return err;
 }
 
 /* Builds the block bytes (header record + zstd frame) and the catalog summary. */
@@ -658,7 +661,7 @@ static int do_flush(struct dnsreel_capw *w)
 	index_bytes(w);
 	update_disk_stats(w);
 	if (w->segsize >= w->o.segment_bytes)
-		close_segment(w);
+		return close_segment(w);
 	return 0;
 }
 
@@ -688,8 +691,7 @@ int dnsreel_capw__rotate(struct dnsreel_capw *w)
 	int err = dnsreel_capw__flush(w);
 	if (err)
 		return err;
-	close_segment(w);
-	return 0;
+	return close_segment(w);
 }
 
 void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st)
@@ -704,7 +706,9 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 	if (!w)
 		return 0;
 	int err = w->db ? dnsreel_capw__flush(w) : 0;
-	close_segment(w);
+	int cerr = close_segment(w);
+	if (!err)
+		err = cerr;
 	if (w->db) {
 		if (!w->meta_indexed && !err) {
 			/* nothing was ever flushed: still record what the capture is */

@@ -313,7 +313,8 @@ static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, bool v6)
 	j->fd = pfd[0];
 	j->len = 0;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EPOLL_IPT + (uint32_t)slot};
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, j->fd, &ev);
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, j->fd, &ev))
+		rec_ipt_finish(r, j); /* unwatchable: drop this dump, the next round retries */
 }
 
 /* kube-proxy (and every other service proxy) runs in the node's netns, never in a pod's: a pod
@@ -351,7 +352,8 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 
 void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j)
 {
-	epoll_ctl(r->epfd, EPOLL_CTL_DEL, j->fd, NULL);
+	/* a failed DEL leaves nothing behind: closing the fd removes it from the set anyway */
+	(void)epoll_ctl(r->epfd, EPOLL_CTL_DEL, j->fd, NULL);
 	close(j->fd);
 	j->fd = -1;
 	if (j->pid > 0) {

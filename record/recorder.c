@@ -116,10 +116,21 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	 * level-triggered ring fd would report ready all the time. Only the producers' forced
 	 * wakeups (ring filling up) wake us early; otherwise we poll on a short timer. */
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u32 = 1};
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->events_fd, &ev);
-	ev.events = EPOLLIN;
-	ev.data.u32 = 2;
-	epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->inofd, &ev);
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->events_fd, &ev) == 0) {
+		ev.events = EPOLLIN;
+		ev.data.u32 = 2;
+		if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->inofd, &ev) == 0)
+			err = 0;
+		else
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	if (err) {
+		snprintf(errbuf, errlen, "epoll: watching the ring buffer and netns folders: %s",
+			 strerror(-err));
+		goto fail;
+	}
 	rec_watch_dirs(r);
 
 	rec_scan_all(r);
