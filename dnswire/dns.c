@@ -1005,3 +1005,21 @@ int dnsreel_dns_rcode_from_name(const char *s)
 			return (int)i;
 	return parse_num(s, NULL, 4095);
 }
+
+const char *dnsreel_dns_rcode_text(uint16_t rcode, char *buf, size_t len)
+{
+	const char *t = dnsreel_dns_rcode_name(rcode);
+	if (t)
+		return t;
+	snprintf(buf, len, "%u", rcode);
+	return buf;
+}
+
+const char *dnsreel_dns_type_text(uint16_t type, char *buf, size_t len)
+{
+	const char *t = dnsreel_dns_type_name(type);
+	if (t)
+		return t;
+	snprintf(buf, len, "%u", type);
+	return buf;
+}

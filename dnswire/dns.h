@@ -124,6 +124,9 @@ const char *dnsreel_dns_type_name(uint16_t type);
 /* "Success", "FormatError", "ServerFailure", "NameError", "NotImplemented", "Refused", ...
  * else NULL. */
 const char *dnsreel_dns_rcode_name(uint16_t rcode);
+/* The name, or the number as text in buf when there is none (never NULL). */
+const char *dnsreel_dns_rcode_text(uint16_t rcode, char *buf, size_t len);
+const char *dnsreel_dns_type_text(uint16_t type, char *buf, size_t len);
 /* "QUERY", "IQUERY", "STATUS", "NOTIFY", "UPDATE" else NULL */
 const char *dnsreel_dns_opcode_name(uint8_t opcode);
 /* Reverse lookups for filters; -1 when unknown. Case-insensitive. */

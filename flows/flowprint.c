@@ -158,24 +158,6 @@ static const char *strip_port(char *s)
 	return s;
 }
 
-static const char *rcode_text(uint16_t rc, char *buf, size_t len)
-{
-	const char *t = dnsreel_dns_rcode_name(rc);
-	if (t)
-		return t;
-	snprintf(buf, len, "%u", rc);
-	return buf;
-}
-
-static const char *qtype_text(uint16_t qt, char *buf, size_t len)
-{
-	const char *t = dnsreel_dns_type_name(qt);
-	if (t)
-		return t;
-	snprintf(buf, len, "%u", qt);
-	return buf;
-}
-
 static void put_ms(struct sb *s, int64_t ns)
 {
 	sb_printf(s, "%.3f ms", (double)ns / 1e6);
@@ -237,7 +219,7 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	sb_puts(s, ",\"name\":");
 	sb_jstr(s, f->name);
 	sb_puts(s, ",\"qtype\":");
-	sb_jstr(s, qtype_text(f->qtype, b2, sizeof(b2)));
+	sb_jstr(s, dnsreel_dns_type_text(f->qtype, b2, sizeof(b2)));
 
 	const struct dnsreel_netns_ctx *ns = f->client_ns;
 	const struct dnsreel_meta *m = dnsreel_ctx__meta(p->ctx, f->capture);
@@ -258,7 +240,7 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	sb_puts(s, ",\"server\":");
 	sb_jstr(s, ev_text(p, f->capture, f->query, DNSREEL_F_DST, b1, sizeof(b1)));
 	sb_printf(s, ",\"outcome\":\"%s\",\"rcode\":", f->answered ? "answered" : "unanswered");
-	sb_jstr(s, f->answered ? rcode_text(f->rcode, b2, sizeof(b2)) : "");
+	sb_jstr(s, f->answered ? dnsreel_dns_rcode_text(f->rcode, b2, sizeof(b2)) : "");
 	if (f->rcode_origin >= 0)
 		sb_printf(s, ",\"rcode_origin\":\"%s\"",
 			  dnsreel_flow_role_name((enum dnsreel_flow_role)f->rcode_origin));
@@ -296,7 +278,7 @@ static int print_json(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 		sb_printf(s, "%s{\"id\":\"%04x\",\"server\":", i ? "," : "", u->id);
 		sb_jstr(s, ev_text(p, u->capture, u->query, DNSREEL_F_DST, b1, sizeof(b1)));
 		sb_puts(s, ",\"rcode\":");
-		sb_jstr(s, u->answered ? rcode_text(u->rcode, b2, sizeof(b2)) : "");
+		sb_jstr(s, u->answered ? dnsreel_dns_rcode_text(u->rcode, b2, sizeof(b2)) : "");
 		put_i64_or_null(s, "latency_ns", u->latency_ns);
 		sb_printf(s, ",\"answered\":%s,\"used\":%s,\"tc\":%s}",
 			  u->answered ? "true" : "false", u->used ? "true" : "false",
@@ -345,7 +327,7 @@ static void outcome_words(struct dnsreel_flow_printer *p, const struct dnsreel_f
 	struct sb *s = &p->s;
 	char b[32];
 	if (f->answered) {
-		sb_printf(s, "answered %s%s", rcode_text(f->rcode, b, sizeof(b)),
+		sb_printf(s, "answered %s%s", dnsreel_dns_rcode_text(f->rcode, b, sizeof(b)),
 			  f->tc ? " truncated" : "");
 		if (f->rcode_origin >= 0)
 			sb_printf(s, " (from the %s)",
@@ -371,7 +353,7 @@ static void print_tree(struct dnsreel_flow_printer *p, const struct dnsreel_flow
 	t[n] = 0;
 	const struct dnsreel_netns_ctx *ns = f->client_ns;
 	sb_printf(s, "flow %s lookup %s %s %s %s\n", f->flow_id, f->lookup_id, t, f->name,
-		  qtype_text(f->qtype, b3, sizeof(b3)));
+		  dnsreel_dns_type_text(f->qtype, b3, sizeof(b3)));
 	sb_printf(s, "  %s ", dnsreel_flow_role_name(f->client_role));
 	if (ns && ns->k8s_podname[0])
 		sb_printf(s, "%s/%s ", ns->k8s_namespace, ns->k8s_podname);
@@ -400,7 +382,8 @@ static void print_tree(struct dnsreel_flow_printer *p, const struct dnsreel_flow
 			    h->capture == u->capture) {
 				sb_printf(s, "  [upstream try %zu: ", h->transaction);
 				if (u->answered)
-					sb_puts(s, rcode_text(u->rcode, b3, sizeof(b3)));
+					sb_puts(s,
+						dnsreel_dns_rcode_text(u->rcode, b3, sizeof(b3)));
 				else
 					sb_puts(s, "unanswered");
 				if (u->tc)
@@ -436,7 +419,8 @@ static void print_csv(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	const struct dnsreel_netns_ctx *ns = f->client_ns;
 	sb_printf(s, "%s,%s,%s,", f->flow_id, f->lookup_id, t);
 	sb_csv(s, f->name);
-	sb_printf(s, ",%s,%" PRIu64 ",", qtype_text(f->qtype, b2, sizeof(b2)), f->client_netns);
+	sb_printf(s, ",%s,%" PRIu64 ",", dnsreel_dns_type_text(f->qtype, b2, sizeof(b2)),
+		  f->client_netns);
 	sb_csv(s, ev_text(p, f->capture, f->query, DNSREEL_F_SRC_ADDR, b1, sizeof(b1)));
 	sb_printf(s, ",%u,", f->query->src_port);
 	sb_csv(s, ns ? ns->k8s_namespace : "");
@@ -453,7 +437,7 @@ static void print_csv(struct dnsreel_flow_printer *p, const struct dnsreel_flow 
 	sb_printf(s, ",%s,", dnsreel_flow_role_name(f->client_role));
 	sb_csv(s, ev_text(p, f->capture, f->query, DNSREEL_F_DST, b1, sizeof(b1)));
 	sb_printf(s, ",%s,%s,%s,", f->answered ? "answered" : "unanswered",
-		  f->answered ? rcode_text(f->rcode, b2, sizeof(b2)) : "",
+		  f->answered ? dnsreel_dns_rcode_text(f->rcode, b2, sizeof(b2)) : "",
 		  f->rcode_origin >= 0
 		      ? dnsreel_flow_role_name((enum dnsreel_flow_role)f->rcode_origin)
 		      : "");
@@ -542,7 +526,7 @@ static void print_mermaid(struct dnsreel_flow_printer *p, const struct dnsreel_f
 		}
 	}
 	sb_printf(s, "%%%% flow %s: %s %s\nsequenceDiagram\n", f->flow_id, f->name,
-		  qtype_text(f->qtype, b, sizeof(b)));
+		  dnsreel_dns_type_text(f->qtype, b, sizeof(b)));
 	for (size_t i = 0; i < ps.n; i++)
 		sb_printf(s, "participant P%zu as %s\n", i + 1, ps.name[i]);
 	for (size_t i = 0; i < nl; i++) {
@@ -551,7 +535,7 @@ static void print_mermaid(struct dnsreel_flow_printer *p, const struct dnsreel_f
 			  l->response ? "-->>" : "->>", l->to + 1, l->response ? "R" : "Q", l->id,
 			  (double)(l->wall - f->wall_ns) / 1e6);
 		if (l->response)
-			sb_printf(s, " %s", rcode_text(l->rcode, b, sizeof(b)));
+			sb_printf(s, " %s", dnsreel_dns_rcode_text(l->rcode, b, sizeof(b)));
 		sb_puts(s, "\n");
 	}
 	if (!f->answered)

@@ -310,16 +310,6 @@ static const char *query_text(const struct build *b, const struct dnsreel_flow *
 	return buf;
 }
 
-static const char *rcode_text(uint16_t rc, char *buf, size_t len)
-{
-	const char *t = dnsreel_dns_rcode_name(rc);
-
-	if (t)
-		return t;
-	snprintf(buf, len, "%u", rc);
-	return buf;
-}
-
 /* The role of the flow's hop in (capture, netns): where an event of the flow was seen. */
 static const char *event_role(const struct dnsreel_flow *f, uint32_t capture, uint64_t netns)
 {
@@ -408,7 +398,8 @@ static void flow_row(struct build *b, const struct dnsreel_flow *f)
 	set_text(r, row, FL_CLIENT_ROLE, dnsreel_flow_role_name(f->client_role), true);
 	set_text(r, row, FL_OUTCOME, f->answered ? "answered" : "unanswered", true);
 	if (f->answered)
-		set_text(r, row, FL_RCODE, rcode_text(f->rcode, buf, sizeof(buf)), true);
+		set_text(r, row, FL_RCODE, dnsreel_dns_rcode_text(f->rcode, buf, sizeof(buf)),
+			 true);
 	if (f->rcode_origin >= 0)
 		set_text(r, row, FL_RCODE_ORIGIN,
 			 dnsreel_flow_role_name((enum dnsreel_flow_role)f->rcode_origin), true);
@@ -452,8 +443,8 @@ static void flow_row(struct build *b, const struct dnsreel_flow *f)
 				 query_text(b, f, u->query, DNSREEL_F_DST, buf, sizeof(buf)),
 				 false);
 		if (u->answered) {
-			set_text(r, row, FL_UPSTREAM_RCODE, rcode_text(u->rcode, buf, sizeof(buf)),
-				 true);
+			set_text(r, row, FL_UPSTREAM_RCODE,
+				 dnsreel_dns_rcode_text(u->rcode, buf, sizeof(buf)), true);
 			up_lat = u->latency_ns;
 		}
 	}
@@ -514,7 +505,8 @@ static void on_problem(void *arg, const char *msg)
 {
 	struct build *b = arg;
 	dnsreel_q_note_bad_frame(b->sq, UINT32_MAX,
-				 (size_t)(dnsreel_hash_bytes(msg, strlen(msg), 7) & 0xFFFFFFFFu), msg);
+				 (size_t)(dnsreel_hash_bytes(msg, strlen(msg), 7) & 0xFFFFFFFFu),
+				 msg);
 }
 
 /* Frames the flow reconstruction read count in the session's progress like a scan's. */
