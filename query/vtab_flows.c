@@ -7,7 +7,7 @@
  *   SELECT d.netns_id, d.pkt_type, d.id, d.qr FROM flow_events e JOIN dns d USING (event_id)
  *   WHERE e.flow_id = '8d9c9e0fe905b23a';
  *
- * A scan runs the replay engine over the session's captures into the flows library and keeps
+ * A scan runs the view's merge over the session's captures into the flows library and keeps
  * the rows of the flows it wants. Pushed down: a time range on flows.timestamp (the client's
  * query) narrows the frames read to that range plus EDGE_NS on either side, so flows at
  * its edges come out whole; name = and flow_id = pick rows of that reconstruction (flow_id
@@ -252,10 +252,10 @@ struct build {
 	const struct ftable *t;
 	const struct dnsreel_query *q;
 	struct dnsreel_query *sq; /* the same session, for naming damaged frames */
-	uint64_t frames_seen;	  /* of the replay, already added to the session's stats */
+	uint64_t frames_seen;	  /* of the merge, already added to the session's stats */
 	const struct want *w;
 	struct rows *rows;
-	struct dnsreel_replay *rp;
+	struct dnsreel_merge *rp;
 	struct dnsreel_flows *fl;
 	struct keymap keys;
 	uint64_t last_pos; /* where the last rec came from (0: none): messages of one packet */
@@ -271,7 +271,7 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 		uint32_t pos;
 		int err;
 
-		dnsreel_replay__position(b->rp, &frame, &pos);
+		dnsreel_merge__position(b->rp, &frame, &pos);
 		/* A TCP packet can complete several messages: the dns table numbers them. */
 		uint64_t at = dnsreel_q_event_key(rec->capture, (uint32_t)frame, pos + 1, 0);
 
@@ -296,7 +296,7 @@ static const char *query_text(const struct build *b, const struct dnsreel_flow *
 
 	memset(&r, 0, sizeof(r));
 	memset(&v, 0, sizeof(v));
-	r.ctx = dnsreel_replay__ctx(b->rp);
+	r.ctx = dnsreel_merge__ctx(b->rp);
 	r.ev = ev;
 	r.capture = f->capture;
 	r.ns = dnsreel_ctx__netns(r.ctx, f->capture, ev->netns);
@@ -419,7 +419,7 @@ static void flow_row(struct build *b, const struct dnsreel_flow *f)
 
 		if (forwarder_of(f, &fc, &fn)) {
 			const struct dnsreel_netns_ctx *fns =
-			    dnsreel_ctx__netns(dnsreel_replay__ctx(b->rp), fc, fn);
+			    dnsreel_ctx__netns(dnsreel_merge__ctx(b->rp), fc, fn);
 
 			set_int(row, FL_FORWARDER_NETNS_ID, (int64_t)fn);
 			if (fns) {
@@ -499,8 +499,8 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
  * replay --flows --since does). */
 #define EDGE_NS (22 * 1000000000ll)
 
-/* A frame replay skipped as damaged: named once per session, and the tool exits 1, as for the
- * event tables. The message is the key: the replay names no frame number. */
+/* A frame the merge skipped as damaged: named once per session, and the tool exits 1, as for the
+ * event tables. The message is the key: the merge names no frame number. */
 static void on_problem(void *arg, const char *msg)
 {
 	struct build *b = arg;
@@ -510,7 +510,7 @@ static void on_problem(void *arg, const char *msg)
 }
 
 /* Frames the flow reconstruction read count in the session's progress like a scan's. */
-static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
+static void on_tick(void *arg, const struct dnsreel_merge_stats *st, bool idle)
 {
 	struct build *b = arg;
 	if (idle)
@@ -529,13 +529,13 @@ static int build_rows(const struct ftable *t, struct dnsreel_query *q, const str
 {
 	struct build b = {.t = t, .q = q, .sq = q, .w = w, .rows = rows};
 	struct dnsreel_filter *filter = NULL;
-	struct dnsreel_replay_opts ro = {.sz = sizeof(ro),
-					 .rec_fn = on_rec,
-					 .rec_arg = &b,
-					 .problem = on_problem,
-					 .problem_ctx = &b,
-					 .tick = on_tick,
-					 .tick_arg = &b};
+	struct dnsreel_merge_opts ro = {.sz = sizeof(ro),
+					.rec_fn = on_rec,
+					.rec_arg = &b,
+					.problem = on_problem,
+					.problem_ctx = &b,
+					.tick = on_tick,
+					.tick_arg = &b};
 	int err;
 
 	rows->ncols = t->ncols;
@@ -548,15 +548,15 @@ static int build_rows(const struct ftable *t, struct dnsreel_query *q, const str
 					   w->hi < INT64_MAX - EDGE_NS ? w->hi + EDGE_NS : 0);
 		ro.filter = filter;
 	}
-	err = dnsreel_replay__open(&b.rp, (const char *const *)q->paths, q->n, &ro, errbuf, errlen);
+	err = dnsreel_merge__open(&b.rp, (const char *const *)q->paths, q->n, &ro, errbuf, errlen);
 	if (!err) {
 		struct dnsreel_flows_opts fo = {
 		    .sz = sizeof(fo), .events = t->events, .fn = on_flow, .arg = &b};
 
-		err = dnsreel_flows__new(&b.fl, dnsreel_replay__ctx(b.rp), &fo);
+		err = dnsreel_flows__new(&b.fl, dnsreel_merge__ctx(b.rp), &fo);
 	}
 	if (!err)
-		err = dnsreel_replay__run(b.rp);
+		err = dnsreel_merge__run(b.rp);
 	if (!err)
 		err = dnsreel_flows__flush(b.fl);
 	if (!err)
@@ -565,7 +565,7 @@ static int build_rows(const struct ftable *t, struct dnsreel_query *q, const str
 		snprintf(errbuf, errlen, "flows: %s", dnsreel_strerror(err));
 	dnsreel_flows__free(b.fl);
 	if (b.rp)
-		dnsreel_replay__close(b.rp);
+		dnsreel_merge__close(b.rp);
 	dnsreel_filter__free(filter);
 	free(b.keys.slot);
 	return err;

@@ -76,7 +76,8 @@ static const struct dnsreel_opt options[] = {
      "--flows json forms: leave the events out of each flow", NULL},
     {OPT_WHOLE_FLOWS, "whole-flows", 0, DNSREEL_NO_ARG, NULL,
      "events of every flow that has a matching event (the node's and forwarder's rows of a "
-     "pod's lookups), flow by flow", NULL},
+     "pod's lookups), flow by flow",
+     NULL},
     {OPT_FLOWS, "flows", 0, DNSREEL_NO_ARG, NULL,
      "one flow per client transaction: every hop, upstream tries, outcome (-F outcome==, "
      "rcode==, retries> select flows)",
@@ -204,7 +205,7 @@ static int sink_pcapng_event(void *arg, uint32_t capture, uint32_t segment,
 	return dnsreel_pcapng__event(r->pcap, capture, ev, wall_ns);
 }
 
-static void on_tick(void *arg, const struct dnsreel_replay_stats *st, bool idle)
+static void on_tick(void *arg, const struct dnsreel_merge_stats *st, bool idle)
 {
 	struct run *r = arg;
 	if (idle) {
@@ -245,7 +246,7 @@ int main(int argc, char **argv)
 {
 	struct dnsreel_cli cli;
 	struct dnsreel_filter *filter = NULL, *flow_span = NULL;
-	struct dnsreel_replay *rp = NULL;
+	struct dnsreel_merge *rp = NULL;
 	struct run run = {0};
 	enum dnsreel_field_id fields[64];
 	size_t nfields = 0;
@@ -415,8 +416,10 @@ int main(int argc, char **argv)
 	}
 	enum dnsreel_output fmt = DNSREEL_OUT_COLUMNS;
 	if (!pcapng && dnsreel_output_parse(output, &fmt) < 0) {
-		exit_code = dnsreel_cli_usage_error(
-		    &tool, "unknown output '%s' (columns, json, jsonpretty, jsonarray, jsonl, csv, pcapng)", output);
+		exit_code = dnsreel_cli_usage_error(&tool,
+						    "unknown output '%s' (columns, json, "
+						    "jsonpretty, jsonarray, jsonl, csv, pcapng)",
+						    output);
 		goto cleanup;
 	}
 	if (fields_arg &&
@@ -461,7 +464,7 @@ int main(int argc, char **argv)
 	bool filtered = !dnsreel_filter__empty(filter);
 	/* --whole-flows reconstructs as --flows does and prints each selected flow's events */
 	bool reconstruct = flows || whole_flows;
-	struct dnsreel_replay_opts ro = {
+	struct dnsreel_merge_opts ro = {
 	    .sz = sizeof(ro),
 	    .filter = filtered ? filter : NULL,
 	    .follow = follow,
@@ -502,8 +505,8 @@ int main(int argc, char **argv)
 		ro.rec_fn = pcapng ? sink_pcapng_rec : sink_print;
 		ro.rec_arg = &run;
 	}
-	err = dnsreel_replay__open(&rp, (const char *const *)argv + cli.optind,
-				   (size_t)(argc - cli.optind), &ro, errbuf, sizeof(errbuf));
+	err = dnsreel_merge__open(&rp, (const char *const *)argv + cli.optind,
+				  (size_t)(argc - cli.optind), &ro, errbuf, sizeof(errbuf));
 	if (err < 0) {
 		dnsreel_err(&cli, "%s", errbuf[0] ? errbuf : dnsreel_strerror(err));
 		exit_code = DNSREEL_EXIT_FAIL;
@@ -529,15 +532,15 @@ int main(int argc, char **argv)
 		    .out = out,
 		};
 		run.out = out;
-		err = dnsreel_flows__new(&run.flows, dnsreel_replay__ctx(rp), &fo);
+		err = dnsreel_flows__new(&run.flows, dnsreel_merge__ctx(rp), &fo);
 		if (!err && flows)
 			err =
-			    dnsreel_flow_printer__new(&run.fprinter, dnsreel_replay__ctx(rp), &fpo);
+			    dnsreel_flow_printer__new(&run.fprinter, dnsreel_merge__ctx(rp), &fpo);
 	}
 	if (err < 0 || flows) {
 		/* the flow printer is made; nothing more */
 	} else if (pcapng) {
-		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_replay__ctx(rp),
+		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_merge__ctx(rp),
 					  (size_t)(argc - cli.optind),
 					  (const char *const *)argv + cli.optind);
 	} else {
@@ -564,7 +567,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	dnsreel_progress_init(&run.progress, &cli);
 	run.start_ns = dnsreel_now_boot_ns();
-	err = dnsreel_replay__run(rp);
+	err = dnsreel_merge__run(rp);
 	if (!err)
 		err = run.flow_err;
 	if (!err && run.flows)
@@ -600,8 +603,8 @@ cleanup:
 		wfail = true;
 	}
 	if (rp) {
-		struct dnsreel_replay_stats st;
-		dnsreel_replay__stats(rp, &st);
+		struct dnsreel_merge_stats st;
+		dnsreel_merge__stats(rp, &st);
 		if (stats) {
 			double secs = (double)(dnsreel_now_boot_ns() - run.start_ns) / 1e9;
 			fprintf(
@@ -620,7 +623,7 @@ cleanup:
 			    (unsigned long long)st.frames_bad);
 			exit_code = DNSREEL_EXIT_FAIL;
 		}
-		dnsreel_replay__close(rp);
+		dnsreel_merge__close(rp);
 	}
 	if (out != stdout && fclose(out) && exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "%s: %s", write_path, strerror(errno));

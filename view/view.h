@@ -47,16 +47,16 @@ void dnsreel_ctx__endpoint(const struct dnsreel_ctx *c, uint32_t capture, uint8_
 
 struct dnsreel_rec {
 	const struct dnsreel_ctx *ctx;
-	const struct dnsreel_event *ev;    /* the packet (TCP: the one completing the message) */
+	const struct dnsreel_event *ev;	    /* the packet (TCP: the one completing the message) */
 	const struct dnsreel_netns_ctx *ns; /* NULL when the netns is unknown */
-	uint32_t capture;                  /* input number */
+	uint32_t capture;		    /* input number */
 	uint32_t segment;
-	int64_t wall_ns;                   /* ev->ts_ns + the capture's boot->wall offset */
-	const uint8_t *msg;                /* DNS message; TCP: reassembled, no length prefix */
+	int64_t wall_ns;    /* ev->ts_ns + the capture's boot->wall offset */
+	const uint8_t *msg; /* DNS message; TCP: reassembled, no length prefix */
 	uint32_t msg_len;
-	struct dnsreel_dns dns;            /* parsed; dns.err says if it did not all parse */
-	int64_t latency_ns;                /* response: time since its query at the same netns and
-					    * interface (reversed endpoints, same id); else 0 */
+	struct dnsreel_dns dns; /* parsed; dns.err says if it did not all parse */
+	int64_t latency_ns;	/* response: time since its query at the same netns and
+				 * interface (reversed endpoints, same id); else 0 */
 };
 
 /* Turns events (fed in time order) into recs: UDP payloads directly, TCP through per-stream
@@ -68,7 +68,7 @@ typedef int (*dnsreel_rec_fn)(void *arg, const struct dnsreel_rec *rec);
 struct dnsreel_decoder_opts {
 	size_t sz;
 	int64_t query_timeout_ns; /* forget unanswered queries after this (default 30 s) */
-	size_t max_tcp_bytes;     /* buffered TCP bytes over all streams (default 64 MiB) */
+	size_t max_tcp_bytes;	  /* buffered TCP bytes over all streams (default 64 MiB) */
 };
 int dnsreel_decoder__new(struct dnsreel_decoder **out, const struct dnsreel_ctx *ctx,
 			 const struct dnsreel_decoder_opts *opts);
@@ -104,8 +104,8 @@ enum dnsreel_field_id {
 	DNSREEL_F_TID,
 	DNSREEL_F_UID,
 	DNSREEL_F_GID,
-	DNSREEL_F_ID,  /* 4 hex digits */
-	DNSREEL_F_QR,  /* "Q" / "R" */
+	DNSREEL_F_ID, /* 4 hex digits */
+	DNSREEL_F_QR, /* "Q" / "R" */
 	DNSREEL_F_OPCODE,
 	DNSREEL_F_QTYPE,
 	DNSREEL_F_NAME,
@@ -119,8 +119,8 @@ enum dnsreel_field_id {
 	DNSREEL_F_AA,
 	DNSREEL_F_AD,
 	DNSREEL_F_CD,
-	DNSREEL_F_SIZE,     /* DNS message bytes on the wire */
-	DNSREEL_F_CAPTURE,  /* capture path */
+	DNSREEL_F_SIZE,	   /* DNS message bytes on the wire */
+	DNSREEL_F_CAPTURE, /* capture path */
 	DNSREEL_F_SEGMENT,
 	DNSREEL_F_COUNT_
 };
@@ -136,7 +136,7 @@ struct dnsreel_field_def {
 	const char *name;   /* "k8s.podname" */
 	const char *header; /* "K8S.PODNAME" */
 	enum dnsreel_ftype type;
-	int width;          /* column width as trace_dns prints it */
+	int width; /* column width as trace_dns prints it */
 	bool right_align;
 };
 
@@ -147,11 +147,11 @@ const struct dnsreel_field_def *dnsreel_field_find(const char *name);
 
 struct dnsreel_value {
 	enum dnsreel_ftype type;
-	int64_t i;      /* INT and BOOL; for STR fields with a raw number (qtype, rcode,
-			 * timestamp, qr) the raw value, see has_raw */
+	int64_t i; /* INT and BOOL; for STR fields with a raw number (qtype, rcode,
+		    * timestamp, qr) the raw value, see has_raw */
 	bool has_raw;
-	bool null;      /* unknown (no process context, no k8s context, query rcode) */
-	const char *s;  /* STR: text (points into buf or the rec); INT/BOOL: formatted too */
+	bool null;     /* unknown (no process context, no k8s context, query rcode) */
+	const char *s; /* STR: text (points into buf or the rec); INT/BOOL: formatted too */
 	size_t len;
 };
 /* Value of a field for rec. buf (>= 128 bytes) holds formatted text when needed. */
@@ -191,7 +191,6 @@ int dnsreel_parse_time(const char *s, int64_t now_wall_ns, int64_t *out_wall_ns)
 /* RFC 3339 with ns and Z, as trace_dns prints timestamps. */
 int dnsreel_format_time(int64_t wall_ns, char *buf, size_t buflen);
 
-
 /* ---- printers ---------------------------------------------------------------------------- */
 
 /* Printers for decoded DNS records (struct dnsreel_rec) in the output formats trace_dns users
@@ -203,10 +202,10 @@ int dnsreel_format_time(int64_t wall_ns, char *buf, size_t buflen);
 
 enum dnsreel_output {
 	DNSREEL_OUT_COLUMNS,
-	DNSREEL_OUT_JSON,      /* one JSON object per event, one per line (as ig -o json) */
-	DNSREEL_OUT_JSONL,     /* the same, by its JSON Lines name */
+	DNSREEL_OUT_JSON,  /* one JSON object per event, one per line (as ig -o json) */
+	DNSREEL_OUT_JSONL, /* the same, by its JSON Lines name */
 	DNSREEL_OUT_CSV,
-	DNSREEL_OUT_JSONARRAY, /* one JSON array of every event */
+	DNSREEL_OUT_JSONARRAY,	/* one JSON array of every event */
 	DNSREEL_OUT_JSONPRETTY, /* one indented object per event (as ig -o jsonpretty) */
 };
 
@@ -221,10 +220,10 @@ struct dnsreel_printer_opts {
 	 * fields given, json/jsonl print a flat object keyed by field name. */
 	const enum dnsreel_field_id *fields;
 	size_t nfields;
-	bool wide;	/* columns: never cut long values */
+	bool wide;	 /* columns: never cut long values */
 	bool no_resolve; /* columns, csv: src/dst as IP:PORT, not p/NS/POD:PORT or s/NS/SVC */
-	bool no_header; /* columns and csv: no header row */
-	FILE *out;	/* NULL = stdout; not closed by the printer */
+	bool no_header;	 /* columns and csv: no header row */
+	FILE *out;	 /* NULL = stdout; not closed by the printer */
 };
 
 /* Creates a printer. Returns 0, DNSREEL_E_ARG (bad output or field id), or -ENOMEM.
@@ -267,9 +266,9 @@ struct dnsreel_timefmt {
 };
 size_t dnsreel_timefmt(struct dnsreel_timefmt *cache, int64_t wall_ns, char *buf);
 
-/* ---- the merge of captures (replay engine) ------------------------------------------------ */
+/* ---- the merge of captures by time ----------------------------------------------------- */
 
-/* The replay engine: merges one or more captures onto one wall-clock time line and pushes the
+/* The merge: puts one or more captures onto one wall-clock time line and pushes the
  * result through decode (TCP reassembly, latency) and -F filters to the caller's sinks.
  *
  *   captures ─▶ frames (pruned by the filter) ─▶ k-way merge by time ─▶ [event sink]
@@ -286,13 +285,13 @@ size_t dnsreel_timefmt(struct dnsreel_timefmt *cache, int64_t wall_ns, char *buf
  * emitting flows at the end of run().
  */
 
-struct dnsreel_replay;
+struct dnsreel_merge;
 
 /* Every merged event, before decoding (pcapng export of the original packets). */
 typedef int (*dnsreel_event_fn)(void *arg, uint32_t capture, uint32_t segment,
 				const struct dnsreel_event *ev, int64_t wall_ns);
 
-struct dnsreel_replay_stats {
+struct dnsreel_merge_stats {
 	uint64_t frames_total;	   /* in the catalogs */
 	uint64_t frames_read;	   /* decoded */
 	uint64_t frames_pruned;	   /* skipped: could not match the filter */
@@ -306,7 +305,7 @@ struct dnsreel_replay_stats {
 				    * missing index (named through the problem callback) */
 };
 
-struct dnsreel_replay_opts {
+struct dnsreel_merge_opts {
 	size_t sz;
 	struct dnsreel_filter *filter; /* NULL = everything; pushed down to frames */
 	bool follow;		       /* keep polling the captures for new frames */
@@ -321,7 +320,7 @@ struct dnsreel_replay_opts {
 	void *rec_arg;
 	/* Called when the merge is idle in follow mode (flush output) and every few thousand
 	 * events otherwise (progress). May be NULL. */
-	void (*tick)(void *arg, const struct dnsreel_replay_stats *st, bool idle);
+	void (*tick)(void *arg, const struct dnsreel_merge_stats *st, bool idle);
 	void *tick_arg;
 	uint32_t capr_flags; /* enum dnsreel_capr_flags for every capture */
 };
@@ -330,19 +329,19 @@ struct dnsreel_replay_opts {
  * builds the shared context. On failure returns the reader's error (DNSREEL_E_VERSION for a
  * newer format, DNSREEL_E_NOTCAPTURE, ...) and writes a message naming the path into err.
  * Paths are not copied: they must outlive the replay. */
-int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, size_t n,
-			 const struct dnsreel_replay_opts *opts, char *err, size_t errlen);
+int dnsreel_merge__open(struct dnsreel_merge **out, const char *const *paths, size_t n,
+			const struct dnsreel_merge_opts *opts, char *err, size_t errlen);
 /* Runs the merge to the end (or, following, until *stop). Returns 0, or the first nonzero
  * value a sink returned, or a negative error. Damaged frames are not errors here: they are
  * reported through the problem callback and counted in stats.frames_bad. */
-int dnsreel_replay__run(struct dnsreel_replay *r);
-void dnsreel_replay__stats(const struct dnsreel_replay *r, struct dnsreel_replay_stats *st);
+int dnsreel_merge__run(struct dnsreel_merge *r);
+void dnsreel_merge__stats(const struct dnsreel_merge *r, struct dnsreel_merge_stats *st);
 /* Inside rec_fn (and event_fn): the catalog frame index of the event being decoded and its
  * position in that frame, as the query dns table's event_id names it. */
-void dnsreel_replay__position(const struct dnsreel_replay *r, uint64_t *frame, uint32_t *event);
-const struct dnsreel_ctx *dnsreel_replay__ctx(const struct dnsreel_replay *r);
-size_t dnsreel_replay__capture_count(const struct dnsreel_replay *r);
-struct dnsreel_capr *dnsreel_replay__capr(const struct dnsreel_replay *r, uint32_t capture);
-void dnsreel_replay__close(struct dnsreel_replay *r);
+void dnsreel_merge__position(const struct dnsreel_merge *r, uint64_t *frame, uint32_t *event);
+const struct dnsreel_ctx *dnsreel_merge__ctx(const struct dnsreel_merge *r);
+size_t dnsreel_merge__capture_count(const struct dnsreel_merge *r);
+struct dnsreel_capr *dnsreel_merge__capr(const struct dnsreel_merge *r, uint32_t capture);
+void dnsreel_merge__close(struct dnsreel_merge *r);
 
 #endif

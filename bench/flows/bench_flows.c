@@ -212,24 +212,24 @@ static int build_truth(struct bench *b, uint64_t n, uint64_t seed)
 static int replay(struct bench *b, const char *cap, bool flows, bool events)
 {
 	const char *paths[1] = {cap};
-	struct dnsreel_replay *rp;
-	struct dnsreel_replay_opts ro = {.sz = sizeof(ro), .rec_fn = on_rec, .rec_arg = b};
+	struct dnsreel_merge *rp;
+	struct dnsreel_merge_opts ro = {.sz = sizeof(ro), .rec_fn = on_rec, .rec_arg = b};
 	char err[512];
-	if (dnsreel_replay__open(&rp, paths, 1, &ro, err, sizeof(err))) {
+	if (dnsreel_merge__open(&rp, paths, 1, &ro, err, sizeof(err))) {
 		fprintf(stderr, "bench_flows: %s\n", err);
 		return -1;
 	}
 	struct dnsreel_flows_opts fo = {
 	    .sz = sizeof(fo), .events = events, .fn = on_flow, .arg = b};
-	if (flows && dnsreel_flows__new(&b->fl, dnsreel_replay__ctx(rp), &fo))
+	if (flows && dnsreel_flows__new(&b->fl, dnsreel_merge__ctx(rp), &fo))
 		return -1;
 	double t0 = now_s();
-	int ret = dnsreel_replay__run(rp);
+	int ret = dnsreel_merge__run(rp);
 	if (!ret && b->fl)
 		ret = dnsreel_flows__flush(b->fl);
 	double t1 = now_s();
-	struct dnsreel_replay_stats st;
-	dnsreel_replay__stats(rp, &st);
+	struct dnsreel_merge_stats st;
+	dnsreel_merge__stats(rp, &st);
 	struct dnsreel_flows_stats fs = {0};
 	if (b->fl)
 		dnsreel_flows__stats(b->fl, &fs);
@@ -243,7 +243,7 @@ static int replay(struct bench *b, const char *cap, bool flows, bool events)
 	       st.events_read, b->flows, fs.transactions, fs.live_max, t1 - t0, cpu,
 	       (double)st.events_read / (t1 - t0), (double)ru.ru_maxrss / 1024.0);
 	dnsreel_flows__free(b->fl);
-	dnsreel_replay__close(rp);
+	dnsreel_merge__close(rp);
 	return ret;
 }
 

@@ -58,17 +58,17 @@ int main(void)
 	size_t len = 0;
 	FILE *mf = open_memstream(&buf, &len);
 	struct run r = {0};
-	struct dnsreel_replay *rp = NULL;
+	struct dnsreel_merge *rp = NULL;
 	const char *paths[1] = {cap};
 	char err[512] = "";
-	struct dnsreel_replay_opts ro = {
+	struct dnsreel_merge_opts ro = {
 	    .sz = sizeof(ro), .no_decode = true, .event_fn = on_event, .event_arg = &r};
-	CHECKF(dnsreel_replay__open(&rp, paths, 1, &ro, err, sizeof(err)) == 0, "%s", err);
-	CHECK_INT(dnsreel_pcapng__new(&r.w, mf, dnsreel_replay__ctx(rp), 1, paths), 0);
-	CHECK_INT(dnsreel_replay__run(rp), 0);
+	CHECKF(dnsreel_merge__open(&rp, paths, 1, &ro, err, sizeof(err)) == 0, "%s", err);
+	CHECK_INT(dnsreel_pcapng__new(&r.w, mf, dnsreel_merge__ctx(rp), 1, paths), 0);
+	CHECK_INT(dnsreel_merge__run(rp), 0);
 	CHECK_INT(dnsreel_pcapng__packets(r.w), r.events);
 	CHECK_INT(dnsreel_pcapng__close(r.w), 0);
-	dnsreel_replay__close(rp);
+	dnsreel_merge__close(rp);
 	fclose(mf);
 
 	/* walk the blocks */

@@ -126,26 +126,26 @@ static int direct_flow(void *arg, const struct dnsreel_flow *f)
 static void count_direct(const char *const *caps, size_t n, uint64_t *flows, uint64_t *events)
 {
 	struct direct d = {0};
-	struct dnsreel_replay *rp = NULL;
-	struct dnsreel_replay_opts ro = {.sz = sizeof(ro), .rec_fn = direct_rec, .rec_arg = &d};
+	struct dnsreel_merge *rp = NULL;
+	struct dnsreel_merge_opts ro = {.sz = sizeof(ro), .rec_fn = direct_rec, .rec_arg = &d};
 	char err[512] = "";
-	int e = dnsreel_replay__open(&rp, caps, n, &ro, err, sizeof(err));
+	int e = dnsreel_merge__open(&rp, caps, n, &ro, err, sizeof(err));
 
 	CHECKF(e == 0, "replay open: %s", err);
 	if (!e) {
 		struct dnsreel_flows_opts fo = {
 		    .sz = sizeof(fo), .events = true, .fn = direct_flow, .arg = &d};
 
-		e = dnsreel_flows__new(&d.fl, dnsreel_replay__ctx(rp), &fo);
+		e = dnsreel_flows__new(&d.fl, dnsreel_merge__ctx(rp), &fo);
 	}
 	if (!e)
-		e = dnsreel_replay__run(rp);
+		e = dnsreel_merge__run(rp);
 	if (!e)
 		e = dnsreel_flows__flush(d.fl);
 	CHECKF(e == 0, "direct reconstruction: %s", dnsreel_strerror(e));
 	dnsreel_flows__free(d.fl);
 	if (rp)
-		dnsreel_replay__close(rp);
+		dnsreel_merge__close(rp);
 	*flows = d.flows;
 	*events = d.events;
 }

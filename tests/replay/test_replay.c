@@ -152,27 +152,27 @@ static void col_free(struct collect *c)
 }
 
 static int run_replay(const char *const *paths, size_t n, struct dnsreel_filter *f,
-		      struct collect *c, struct dnsreel_replay_stats *st)
+		      struct collect *c, struct dnsreel_merge_stats *st)
 {
-	struct dnsreel_replay_opts o = {.sz = sizeof(o),
-					.filter = f,
-					.problem = col_problem,
-					.problem_ctx = c,
-					.event_fn = col_event,
-					.event_arg = c,
-					.rec_fn = col_rec,
-					.rec_arg = c};
-	struct dnsreel_replay *r = NULL;
+	struct dnsreel_merge_opts o = {.sz = sizeof(o),
+				       .filter = f,
+				       .problem = col_problem,
+				       .problem_ctx = c,
+				       .event_fn = col_event,
+				       .event_arg = c,
+				       .rec_fn = col_rec,
+				       .rec_arg = c};
+	struct dnsreel_merge *r = NULL;
 	char err[512];
-	int ret = dnsreel_replay__open(&r, paths, n, &o, err, sizeof(err));
+	int ret = dnsreel_merge__open(&r, paths, n, &o, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "replay open: %s\n", err);
 		return ret;
 	}
-	ret = dnsreel_replay__run(r);
+	ret = dnsreel_merge__run(r);
 	if (st)
-		dnsreel_replay__stats(r, st);
-	dnsreel_replay__close(r);
+		dnsreel_merge__stats(r, st);
+	dnsreel_merge__close(r);
 	return ret;
 }
 
@@ -196,11 +196,11 @@ static void test_order(char caps[3][512])
 {
 	const char *paths[3] = {caps[0], caps[1], caps[2]};
 	struct collect c = {.field = DNSREEL_F_NAME};
-	struct dnsreel_replay_stats st;
+	struct dnsreel_merge_stats st;
 	int ret = run_replay(paths, 3, NULL, &c, &st);
 	CHECKF(ret == 0, "run: %d", ret);
 	CHECKF(count_segments(caps[0]) >= 3, "want several segments, got %zu",
-	      count_segments(caps[0]));
+	       count_segments(caps[0]));
 	CHECKF(c.nev == 3 * 3000, "events %zu", c.nev);
 	CHECKF(st.events_total == c.nev, "total %llu", (unsigned long long)st.events_total);
 	CHECKF(c.recs == c.nev, "recs %llu of %zu (all UDP)", (unsigned long long)c.recs, c.nev);
@@ -219,7 +219,7 @@ static void test_order(char caps[3][512])
 	CHECKF(bad == 0, "%zu events out of order", bad);
 	CHECKF(switches > 100, "captures interleave (%zu switches)", switches);
 	CHECKF(st.frames_open_max <= 8, "open frames bounded: %llu",
-	      (unsigned long long)st.frames_open_max);
+	       (unsigned long long)st.frames_open_max);
 	col_free(&c);
 }
 
@@ -247,8 +247,8 @@ static void test_ties(void)
 	CHECKF(bad == 0, "%zu ties broken wrong", bad);
 	/* capture 0 is b: its node name comes first for the first pair */
 	CHECKF(c.nvals >= 2 && !strcmp(c.texts[0], "node-b") && !strcmp(c.texts[1], "node-a"),
-	      "tie by capture order: %s, %s", c.nvals ? c.texts[0] : "-",
-	      c.nvals > 1 ? c.texts[1] : "-");
+	       "tie by capture order: %s, %s", c.nvals ? c.texts[0] : "-",
+	       c.nvals > 1 ? c.texts[1] : "-");
 	col_free(&c);
 }
 
@@ -375,10 +375,10 @@ static void test_filters(const char *cap)
 			int ret = dnsreel_filter__add(f, expr, err, sizeof(err));
 			CHECKF(ret == 0, "filter '%s': %s", expr, err);
 			struct collect got = {.field = fc->id};
-			struct dnsreel_replay_stats st;
+			struct dnsreel_merge_stats st;
 			CHECKF(run_replay(paths, 1, f, &got, &st) == 0, "run %s", expr);
 			CHECKF(st.recs_matched == want, "-F '%s': matched %llu, brute force %llu",
-			      expr, (unsigned long long)st.recs_matched, (unsigned long long)want);
+			       expr, (unsigned long long)st.recs_matched, (unsigned long long)want);
 			col_free(&got);
 			dnsreel_filter__free(f);
 		}
@@ -399,10 +399,10 @@ static void test_filters(const char *cap)
 		dnsreel_filter__add(f, e1, err, sizeof(err));
 		dnsreel_filter__add(f, "qr==Q", err, sizeof(err));
 		struct collect got = {.field = DNSREEL_F_QR};
-		struct dnsreel_replay_stats st;
+		struct dnsreel_merge_stats st;
 		run_replay(paths, 1, f, &got, &st);
 		CHECKF(st.recs_matched > 0 && st.recs_matched < want, "AND: %llu of %llu",
-		      (unsigned long long)st.recs_matched, (unsigned long long)want);
+		       (unsigned long long)st.recs_matched, (unsigned long long)want);
 		for (size_t i = 0; i < got.nvals; i++)
 			CHECKF(!strcmp(got.texts[i], "Q"), "AND let through qr=%s", got.texts[i]);
 		fprintf(stderr, "pushdown name==: frames read %llu, pruned %llu of %llu\n",
@@ -423,7 +423,7 @@ static void test_filters(const char *cap)
 		struct collect w = {.field = DNSREEL_F_NAME};
 		run_replay(paths, 1, f, &w, &st);
 		CHECKF(st.recs_matched == wantw, "window: %llu want %llu",
-		      (unsigned long long)st.recs_matched, (unsigned long long)wantw);
+		       (unsigned long long)st.recs_matched, (unsigned long long)wantw);
 		CHECKF(st.frames_pruned > 0, "window pruned no frames");
 		col_free(&w);
 		col_free(&ev);
@@ -471,14 +471,14 @@ static void test_damage(const char *cap)
 	}
 	paths[0] = d;
 	struct collect c = {.field = DNSREEL_F_NAME};
-	struct dnsreel_replay_stats st;
+	struct dnsreel_merge_stats st;
 	int ret = run_replay(paths, 1, NULL, &c, &st);
 	CHECKF(ret == 0, "run flipped: %d", ret);
 	CHECKF(st.frames_bad >= 1, "flipped bytes found: %llu", (unsigned long long)st.frames_bad);
 	CHECKF(c.problems >= 1 && strstr(c.last_problem, "seg/"), "problem names segment: %s",
-	      c.last_problem);
+	       c.last_problem);
 	CHECKF(c.nev > base.nev / 2 && c.nev < base.nev, "good frames replayed: %zu of %zu", c.nev,
-	      base.nev);
+	       base.nev);
 	fprintf(stderr, "flipped: %s\n", c.last_problem);
 	col_free(&c);
 
@@ -496,7 +496,7 @@ static void test_damage(const char *cap)
 	CHECKF(ret == 0, "run cut: %d", ret);
 	CHECKF(st.frames_bad >= 1, "cut segment found: %llu", (unsigned long long)st.frames_bad);
 	CHECKF(c2.nev > base.nev / 2 && c2.nev < base.nev, "good frames replayed: %zu of %zu",
-	      c2.nev, base.nev);
+	       c2.nev, base.nev);
 	fprintf(stderr, "cut: %s\n", c2.last_problem);
 	col_free(&c2);
 	col_free(&base);
@@ -515,16 +515,17 @@ static void test_printers(const char *cap)
 	size_t n;
 	char err[256];
 	CHECKF(dnsreel_fields_parse("k8s.podName, NAME,src", ids, 8, &n, err, sizeof(err)) == 0,
-	      "%s", err);
+	       "%s", err);
 	CHECKF(n == 3 && ids[0] == DNSREEL_F_K8S_PODNAME && ids[1] == DNSREEL_F_NAME &&
-		  ids[2] == DNSREEL_F_SRC,
-	      "fields parsed");
+		   ids[2] == DNSREEL_F_SRC,
+	       "fields parsed");
 	CHECKF(dnsreel_fields_parse("name,bogus", ids, 8, &n, err, sizeof(err)) == DNSREEL_E_ARG &&
-		  strstr(err, "bogus"),
-	      "unknown field named: %s", err);
+		   strstr(err, "bogus"),
+	       "unknown field named: %s", err);
 	CHECKF(dnsreel_fields_parse("name,,src", ids, 8, &n, err, sizeof(err)) < 0, "empty field");
-	CHECKF(dnsreel_fields_parse("name,src,dst", ids, 2, &n, err, sizeof(err)) == DNSREEL_E_LIMIT,
-	      "too many");
+	CHECKF(dnsreel_fields_parse("name,src,dst", ids, 2, &n, err, sizeof(err)) ==
+		   DNSREEL_E_LIMIT,
+	       "too many");
 	enum dnsreel_output o;
 	CHECKF(dnsreel_output_parse("jsonl", &o) == 0 && o == DNSREEL_OUT_JSONL, "jsonl");
 	CHECKF(dnsreel_output_parse("xml", &o) < 0, "xml refused");
@@ -538,7 +539,8 @@ static void test_printers(const char *cap)
 
 	/* Print every rec of a capture in each format into memory and check shape. */
 	static const enum dnsreel_output outs[] = {DNSREEL_OUT_COLUMNS, DNSREEL_OUT_JSONARRAY,
-						   DNSREEL_OUT_JSONL, DNSREEL_OUT_CSV, DNSREEL_OUT_JSON};
+						   DNSREEL_OUT_JSONL, DNSREEL_OUT_CSV,
+						   DNSREEL_OUT_JSON};
 	for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); k++) {
 		char *buf = NULL;
 		size_t len = 0;
@@ -546,16 +548,16 @@ static void test_printers(const char *cap)
 		struct dnsreel_printer *p = NULL;
 		struct dnsreel_printer_opts po = {.sz = sizeof(po), .output = outs[k], .out = mf};
 		CHECKF(dnsreel_printer__new(&p, &po) == 0, "printer");
-		struct dnsreel_replay_opts ro = {
+		struct dnsreel_merge_opts ro = {
 		    .sz = sizeof(ro), .rec_fn = print_rec, .rec_arg = p};
-		struct dnsreel_replay *r = NULL;
+		struct dnsreel_merge *r = NULL;
 		const char *paths[1] = {cap};
-		CHECKF(dnsreel_replay__open(&r, paths, 1, &ro, err, sizeof(err)) == 0, "%s", err);
-		dnsreel_replay__run(r);
-		struct dnsreel_replay_stats st;
-		dnsreel_replay__stats(r, &st);
+		CHECKF(dnsreel_merge__open(&r, paths, 1, &ro, err, sizeof(err)) == 0, "%s", err);
+		dnsreel_merge__run(r);
+		struct dnsreel_merge_stats st;
+		dnsreel_merge__stats(r, &st);
 		dnsreel_printer__close(p);
-		dnsreel_replay__close(r);
+		dnsreel_merge__close(r);
 		fclose(mf);
 		size_t lines = 0;
 		for (size_t i = 0; i < len; i++)
@@ -568,12 +570,12 @@ static void test_printers(const char *cap)
 		} else if (outs[k] == DNSREEL_OUT_JSONARRAY) {
 			CHECKF(len > 4 && buf[0] == '[' && !strcmp(buf + len - 2, "]\n"), "array");
 			CHECKF(strstr(buf, "\"timestamp_raw\":") &&
-				  strstr(buf, "\"creds\":{\"uid\":") &&
-				  strstr(buf, "\"podName\":") && strstr(buf, "\"qr_raw\":"),
-			      "json keys");
+				   strstr(buf, "\"creds\":{\"uid\":") &&
+				   strstr(buf, "\"podName\":") && strstr(buf, "\"qr_raw\":"),
+			       "json keys");
 		} else if (outs[k] == DNSREEL_OUT_JSONL || outs[k] == DNSREEL_OUT_JSON) {
 			CHECKF(lines == st.recs, "jsonl lines %zu of %llu", lines,
-			      (unsigned long long)st.recs);
+			       (unsigned long long)st.recs);
 			CHECKF(buf[0] == '{', "object");
 		} else {
 			CHECKF(lines == st.recs + 1, "csv lines");
@@ -659,7 +661,7 @@ static void test_render_edges(void)
 		fclose(mf);
 		for (int i = 0; i < 4 && cases[k].want[i]; i++)
 			CHECKF(strstr(buf, cases[k].want[i]), "case %zu: no '%s' in:\n%s", k,
-			      cases[k].want[i], buf);
+			       cases[k].want[i], buf);
 		CHECKF(!strstr(buf, " \n"), "case %zu: trailing space", k);
 		free(buf);
 	}
@@ -688,19 +690,19 @@ static int follow_event(void *arg, uint32_t capture, uint32_t segment,
 static void *follow_thread(void *arg)
 {
 	struct follow_arg *fa = arg;
-	struct dnsreel_replay_opts o = {.sz = sizeof(o),
-					.follow = true,
-					.poll_ns = 20 * 1000000LL,
-					.stop = &follow_stop,
-					.event_fn = follow_event,
-					.event_arg = fa};
-	struct dnsreel_replay *r = NULL;
+	struct dnsreel_merge_opts o = {.sz = sizeof(o),
+				       .follow = true,
+				       .poll_ns = 20 * 1000000LL,
+				       .stop = &follow_stop,
+				       .event_fn = follow_event,
+				       .event_arg = fa};
+	struct dnsreel_merge *r = NULL;
 	char err[512];
 	const char *paths[1] = {fa->path};
-	fa->ret = dnsreel_replay__open(&r, paths, 1, &o, err, sizeof(err));
+	fa->ret = dnsreel_merge__open(&r, paths, 1, &o, err, sizeof(err));
 	if (!fa->ret)
-		fa->ret = dnsreel_replay__run(r);
-	dnsreel_replay__close(r);
+		fa->ret = dnsreel_merge__run(r);
+	dnsreel_merge__close(r);
 	return NULL;
 }
 
@@ -747,7 +749,7 @@ static void test_follow(void)
 		dnsreel_capw__flush(w);
 		uint64_t want = 300 + 250 * (uint64_t)(round + 1);
 		CHECKF(wait_events(&fa, want) == want, "round %d: %llu of %llu", round,
-		      (unsigned long long)fa.events, (unsigned long long)want);
+		       (unsigned long long)fa.events, (unsigned long long)want);
 	}
 	follow_stop = 1;
 	pthread_join(th, NULL);
@@ -776,7 +778,7 @@ int main(void)
 	char tcp[600];
 	snprintf(tcp, sizeof(tcp), "%s/tcp.reel", tmpdir);
 	CHECKF(write_cap(tcp, 5, "node-t", 1000000000000ll, WALL0, 4000, true, true) == 0,
-	      "write tcp");
+	       "write tcp");
 	if (!check_failures) {
 		test_order(caps);
 		test_ties();

@@ -43,8 +43,8 @@ struct hent {
 	int32_t slot; /* -1 for kind 0 */
 };
 
-struct dnsreel_replay {
-	struct dnsreel_replay_opts o;
+struct dnsreel_merge {
+	struct dnsreel_merge_opts o;
 	struct cap *caps;
 	size_t ncaps;
 	struct dnsreel_ctx *ctx;
@@ -55,7 +55,7 @@ struct dnsreel_replay {
 	size_t nslots, slots_cap;
 	int32_t *free_slots;
 	size_t nfree;
-	struct dnsreel_replay_stats st;
+	struct dnsreel_merge_stats st;
 	uint64_t cur_frame; /* catalog frame and position of the event being decoded */
 	uint32_t cur_pos;
 	char errbuf[512];
@@ -89,7 +89,7 @@ static void sift_down(struct hent *h, size_t n, size_t i)
 	h[i] = x;
 }
 
-static int heap_push(struct dnsreel_replay *r, const struct hent *e)
+static int heap_push(struct dnsreel_merge *r, const struct hent *e)
 {
 	if (r->nheap == r->heap_cap) {
 		size_t nc = r->heap_cap ? r->heap_cap * 2 : 64;
@@ -111,7 +111,7 @@ static int heap_push(struct dnsreel_replay *r, const struct hent *e)
 	return 0;
 }
 
-static void heap_pop(struct dnsreel_replay *r)
+static void heap_pop(struct dnsreel_merge *r)
 {
 	r->heap[0] = r->heap[--r->nheap];
 	if (r->nheap)
@@ -128,7 +128,7 @@ static inline uint16_t ev_dns_id(const struct dnsreel_event *ev)
 	return ev->cap_len >= 2 ? (uint16_t)(p[0] << 8 | p[1]) : 0;
 }
 
-static inline void event_key(struct dnsreel_replay *r, int32_t si, struct hent *e)
+static inline void event_key(struct dnsreel_merge *r, int32_t si, struct hent *e)
 {
 	struct slot *s = &r->slots[si];
 	const struct dnsreel_event *ev = &s->blk.ev[s->pos];
@@ -140,7 +140,7 @@ static inline void event_key(struct dnsreel_replay *r, int32_t si, struct hent *
 }
 
 /* Puts an open-frame entry for the next frame of capture c that may match, if any. */
-static int schedule(struct dnsreel_replay *r, uint32_t c)
+static int schedule(struct dnsreel_merge *r, uint32_t c)
 {
 	struct cap *cp = &r->caps[c];
 	if (cp->scheduled)
@@ -168,7 +168,7 @@ static int schedule(struct dnsreel_replay *r, uint32_t c)
 	return 0;
 }
 
-static int32_t slot_get(struct dnsreel_replay *r)
+static int32_t slot_get(struct dnsreel_merge *r)
 {
 	if (r->nfree)
 		return r->free_slots[--r->nfree];
@@ -188,7 +188,7 @@ static int32_t slot_get(struct dnsreel_replay *r)
 	return (int32_t)r->nslots++;
 }
 
-static void slot_put(struct dnsreel_replay *r, int32_t si)
+static void slot_put(struct dnsreel_merge *r, int32_t si)
 {
 	dnsreel_block__release(&r->slots[si].blk);
 	memset(&r->slots[si].blk, 0, sizeof(r->slots[si].blk));
@@ -196,7 +196,7 @@ static void slot_put(struct dnsreel_replay *r, int32_t si)
 }
 
 /* Decodes the frame the top entry names and replaces the entry with its first event. */
-static int open_frame(struct dnsreel_replay *r)
+static int open_frame(struct dnsreel_merge *r)
 {
 	struct hent top = r->heap[0];
 	struct cap *cp = &r->caps[top.cap];
@@ -248,7 +248,7 @@ static int open_frame(struct dnsreel_replay *r)
 
 static int on_rec(void *arg, const struct dnsreel_rec *rec)
 {
-	struct dnsreel_replay *r = arg;
+	struct dnsreel_merge *r = arg;
 	r->st.recs++;
 	if (r->o.filter && !dnsreel_filter__match(r->o.filter, rec))
 		return 0;
@@ -256,7 +256,7 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 	return r->o.rec_fn ? r->o.rec_fn(r->o.rec_arg, rec) : 0;
 }
 
-static int emit_top(struct dnsreel_replay *r)
+static int emit_top(struct dnsreel_merge *r)
 {
 	int32_t si = r->heap[0].slot;
 	int64_t wall = r->heap[0].wall;
@@ -285,7 +285,7 @@ static int emit_top(struct dnsreel_replay *r)
 	return ret;
 }
 
-static void load_prune(struct dnsreel_replay *r, uint32_t c)
+static void load_prune(struct dnsreel_merge *r, uint32_t c)
 {
 	struct cap *cp = &r->caps[c];
 	if (!r->o.filter)
@@ -307,15 +307,15 @@ static void load_prune(struct dnsreel_replay *r, uint32_t c)
 	cp->has_prune = true;
 }
 
-int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, size_t n,
-			 const struct dnsreel_replay_opts *opts, char *err, size_t errlen)
+int dnsreel_merge__open(struct dnsreel_merge **out, const char *const *paths, size_t n,
+			const struct dnsreel_merge_opts *opts, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (err && errlen)
 		err[0] = 0;
 	if (!n || !opts)
 		return DNSREEL_E_ARG;
-	struct dnsreel_replay *r = calloc(1, sizeof(*r));
+	struct dnsreel_merge *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
 	memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
@@ -385,7 +385,7 @@ int dnsreel_replay__open(struct dnsreel_replay **out, const char *const *paths, 
 	*out = r;
 	return 0;
 fail:
-	dnsreel_replay__close(r);
+	dnsreel_merge__close(r);
 	return ret;
 }
 
@@ -396,7 +396,7 @@ static void sleep_ns(int64_t ns)
 }
 
 /* Follow mode: picks up frames and context the recorders appended. Returns frames added. */
-static int refresh(struct dnsreel_replay *r)
+static int refresh(struct dnsreel_merge *r)
 {
 	int added = 0;
 	for (uint32_t c = 0; c < r->ncaps; c++) {
@@ -415,7 +415,7 @@ static int refresh(struct dnsreel_replay *r)
 	return added;
 }
 
-int dnsreel_replay__run(struct dnsreel_replay *r)
+int dnsreel_merge__run(struct dnsreel_merge *r)
 {
 	int ret = 0;
 	for (uint32_t c = 0; c < r->ncaps; c++) {
@@ -458,33 +458,33 @@ int dnsreel_replay__run(struct dnsreel_replay *r)
 	return 0;
 }
 
-void dnsreel_replay__stats(const struct dnsreel_replay *r, struct dnsreel_replay_stats *st)
+void dnsreel_merge__stats(const struct dnsreel_merge *r, struct dnsreel_merge_stats *st)
 {
 	*st = r->st;
 }
 
-void dnsreel_replay__position(const struct dnsreel_replay *r, uint64_t *frame, uint32_t *event)
+void dnsreel_merge__position(const struct dnsreel_merge *r, uint64_t *frame, uint32_t *event)
 {
 	*frame = r->cur_frame;
 	*event = r->cur_pos;
 }
 
-const struct dnsreel_ctx *dnsreel_replay__ctx(const struct dnsreel_replay *r)
+const struct dnsreel_ctx *dnsreel_merge__ctx(const struct dnsreel_merge *r)
 {
 	return r->ctx;
 }
 
-size_t dnsreel_replay__capture_count(const struct dnsreel_replay *r)
+size_t dnsreel_merge__capture_count(const struct dnsreel_merge *r)
 {
 	return r->ncaps;
 }
 
-struct dnsreel_capr *dnsreel_replay__capr(const struct dnsreel_replay *r, uint32_t capture)
+struct dnsreel_capr *dnsreel_merge__capr(const struct dnsreel_merge *r, uint32_t capture)
 {
 	return capture < r->ncaps ? r->caps[capture].r : NULL;
 }
 
-void dnsreel_replay__close(struct dnsreel_replay *r)
+void dnsreel_merge__close(struct dnsreel_merge *r)
 {
 	if (!r)
 		return;
