@@ -1,6 +1,6 @@
 /* Unit tests of the view's merge of captures and its printers: merge order across segments and
- * captures with interleaved times, bounded open frames, every filter operator on every field type against a
- * brute-force evaluation, damaged frames (flipped bytes, cut segment), printers' cutting,
+ * captures with interleaved times, bounded open frames, every filter operator on every field type
+ * against a brute-force evaluation, damaged frames (flipped bytes, cut segment), printers' cutting,
  * quoting and field parsing.
  */
 #include <dirent.h>
