@@ -98,7 +98,7 @@ static const struct dnsreel_opt opts[] = {
     {OPT_NODE, "node", 0, DNSREEL_REQ_ARG, "NAME", "node name ($NODE_NAME, else hostname)", NULL},
     {OPT_NO_PROC, "no-proc", 0, DNSREEL_NO_ARG, NULL, "do not collect process context", NULL},
     {OPT_NO_IPTABLES, "no-iptables", 0, DNSREEL_NO_ARG, NULL,
-     "do not read kube-proxy service rules with iptables-save", NULL},
+     "do not read kube-proxy service rules (iptables or nftables)", NULL},
     {OPT_READY, "ready-file", 0, DNSREEL_REQ_ARG, "FILE",
      "create FILE once every netns present at start is attached", "Operation"},
     {OPT_RINGBUF, "ringbuf-size", 0, DNSREEL_REQ_ARG, "SIZE",

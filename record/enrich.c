@@ -1,8 +1,9 @@
 /* Context for the recorder's events: the socket -> process table fed by the process hooks
  * and its join to packets, process details from /proc, pod and container names for a netns
- * (k8s.c parses), and service VIPs from kube-proxy's rules read with iptables-save. */
+ * (k8s.c parses), and service VIPs from kube-proxy's rules (iptables-save, or libnftables). */
 #include <errno.h>
 #include <fcntl.h>
+#include <nftables/libnftables.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -273,11 +274,41 @@ static void svc_emit(void *arg, const struct dnsreel_service_ctx *s)
 		r->sink.on_service(r->sink.arg, s);
 }
 
-/* kube-proxy's rules: iptables-save / ip6tables-save -t nat run inside the netns (the child
- * does setns).
- * Asynchronous: iptables-save can take tens of milliseconds and the consumer loop must not
- * stall, so its output is read from the epoll loop and parsed at EOF. */
-static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, bool v6)
+/* kube-proxy's nftables mode keeps its service VIPs in the maps of `table ip kube-proxy` and
+ * `table ip6 kube-proxy`: listed through libnftables (no nft binary on the node is needed) as
+ * JSON on stdout, which is the job's pipe. A table that is absent is no error. */
+static void nft_dump(void)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft)
+		_exit(127);
+	/* A FILE of its own: stdout's buffer may hold the parent's unwritten bytes. */
+	FILE *out = fdopen(1, "w");
+	if (!out)
+		_exit(127);
+	nft_ctx_set_output(nft, out);
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_NUMERIC_PROTO);
+	nft_ctx_buffer_error(nft);
+	static const char *const maps[] = {"service-ips", "service-nodeports",
+					   "no-endpoint-services"};
+	for (int fam = 0; fam < 2; fam++)
+		for (size_t m = 0; m < sizeof(maps) / sizeof(maps[0]); m++) {
+			char cmd[96];
+			snprintf(cmd, sizeof(cmd), "list map %s kube-proxy %s", fam ? "ip6" : "ip",
+				 maps[m]);
+			if (!nft_run_cmd_from_buffer(nft, cmd))
+				fputc('\n', out);
+		}
+	fflush(out);
+	nft_ctx_free(nft);
+	_exit(0);
+}
+
+/* kube-proxy's rules: iptables-save / ip6tables-save -t nat, or the nftables maps, dumped inside
+ * the netns (the child does setns).
+ * Asynchronous: a dump can take tens of milliseconds and the consumer loop must not stall, so
+ * its output is read from the epoll loop and parsed at EOF. */
+static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, uint8_t kind)
 {
 	int slot = -1;
 	for (int i = 0; i < MAX_IPT_JOBS; i++)
@@ -303,7 +334,9 @@ static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, bool v6)
 			dup2(devnull, 2);
 		if (setns(n->nsfd, CLONE_NEWNET))
 			_exit(127);
-		const char *cmd = v6 ? "ip6tables-save" : "iptables-save";
+		if (kind == IPT_NFT)
+			nft_dump();
+		const char *cmd = kind == IPT_V6 ? "ip6tables-save" : "iptables-save";
 		execlp(cmd, cmd, "-t", "nat", (char *)NULL);
 		_exit(127);
 	}
@@ -312,6 +345,7 @@ static void ipt_start(struct dnsreel_recorder *r, struct nsent *n, bool v6)
 	j->pid = pid;
 	j->fd = pfd[0];
 	j->len = 0;
+	j->kind = kind;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = EPOLL_IPT + (uint32_t)slot};
 	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, j->fd, &ev))
 		rec_ipt_finish(r, j); /* unwatchable: drop this dump, the next round retries */
@@ -344,9 +378,13 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 			busy += r->ipt[k].pid > 0;
 		if (busy == MAX_IPT_JOBS)
 			return;
-		bool v6 = !(n->ipt_due & 1);
-		n->ipt_due &= (uint8_t)(v6 ? ~2u : ~1u);
-		ipt_start(r, n, v6);
+		uint8_t kind = IPT_NFT;
+		if (n->ipt_due & IPT_V4)
+			kind = IPT_V4;
+		else if (n->ipt_due & IPT_V6)
+			kind = IPT_V6;
+		n->ipt_due &= (uint8_t)~kind;
+		ipt_start(r, n, kind);
 	}
 }
 
@@ -364,7 +402,10 @@ void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j)
 	j->pid = 0;
 	if (j->buf && j->len) {
 		j->buf[j->len] = 0;
-		dnsreel_iptables_parse(j->buf, svc_emit, r);
+		if (j->kind == IPT_NFT)
+			dnsreel_nft_json_parse(j->buf, j->len, svc_emit, r);
+		else
+			dnsreel_iptables_parse(j->buf, svc_emit, r);
 	}
 	j->len = 0;
 }

@@ -1,10 +1,12 @@
-/* Pod, container and service context from cgroups, kubelet log folders and iptables text. */
+/* Pod, container and service context from cgroups, kubelet log folders, iptables text and
+ * nftables JSON. */
 #include "k8s.h"
 
 #include <ctype.h>
 #include <stdbool.h>
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,4 +331,109 @@ int dnsreel_iptables_parse(const char *text, dnsreel_service_fn fn, void *arg)
 		line = nl ? nl + 1 : NULL;
 	}
 	return n;
+}
+
+/* "NS/NAME:PORTNAME" or "NS/NAME" (kube-proxy's ServicePortName) into svc. */
+static bool svc_port_name(const char *c, struct dnsreel_service_ctx *svc)
+{
+	const char *slash = strchr(c, '/');
+	if (!slash || slash == c || !slash[1])
+		return false;
+	const char *colon = strchr(slash, ':');
+	const char *end = colon ? colon : slash + strlen(slash);
+	if (end == slash + 1)
+		return false;
+	copy(svc->k8s_namespace, sizeof(svc->k8s_namespace), c, (size_t)(slash - c));
+	copy(svc->name, sizeof(svc->name), slash + 1, (size_t)(end - slash - 1));
+	return true;
+}
+
+/* A concat member: the port or protocol as nft prints it (number, or a name when not run
+ * with numeric output). */
+static long nft_number(json_t *v, const char *const *names, const long *values, size_t n)
+{
+	if (json_is_integer(v))
+		return (long)json_integer_value(v);
+	const char *s = json_string_value(v);
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, names[i]))
+			return values[i];
+	char *end;
+	long x = strtol(s, &end, 10);
+	return end != s && !*end ? x : -1;
+}
+
+static int nft_map(json_t *map, dnsreel_service_fn fn, void *arg)
+{
+	static const char *const protos[] = {"tcp", "udp", "sctp"};
+	static const long proto_nums[] = {6, 17, 132};
+	static const char *const ports[] = {"domain"};
+	static const long port_nums[] = {53};
+	const char *name = json_string_value(json_object_get(map, "name"));
+	const char *table = json_string_value(json_object_get(map, "table"));
+	json_t *elems = json_object_get(map, "elem");
+	if (!name || !table || strcmp(table, "kube-proxy") || !json_is_array(elems))
+		return 0;
+	/* ClusterIPs and external IPs; the no-endpoints map names services without endpoints. */
+	if (strcmp(name, "service-ips") && strcmp(name, "service-nodeports") &&
+	    strcmp(name, "no-endpoint-services"))
+		return 0;
+	int found = 0;
+	size_t i;
+	json_t *pair;
+	json_array_foreach(elems, i, pair)
+	{
+		json_t *el = json_object_get(json_array_get(pair, 0), "elem");
+		const char *comment = json_string_value(json_object_get(el, "comment"));
+		json_t *concat = json_object_get(json_object_get(el, "val"), "concat");
+		const char *addr = json_string_value(json_array_get(concat, 0));
+		if (!comment || !addr || json_array_size(concat) != 3)
+			continue;
+		struct dnsreel_service_ctx svc;
+		memset(&svc, 0, sizeof(svc));
+		int v = dnsreel_parse_addr(addr, svc.addr);
+		long proto = nft_number(json_array_get(concat, 1), protos, proto_nums, 3);
+		long port = nft_number(json_array_get(concat, 2), ports, port_nums, 1);
+		if (!v || proto < 0 || proto > 255 || port < 0 || port > 65535 ||
+		    !svc_port_name(comment, &svc))
+			continue;
+		svc.ip_version = (uint8_t)v;
+		svc.proto = (uint8_t)proto;
+		svc.port = (uint16_t)port;
+		fn(arg, &svc);
+		found++;
+	}
+	return found;
+}
+
+int dnsreel_nft_json_parse(const char *text, size_t len, dnsreel_service_fn fn, void *arg)
+{
+	int found = 0;
+	size_t off = 0;
+	while (off < len) {
+		while (off < len && isspace((unsigned char)text[off]))
+			off++;
+		if (off == len)
+			break;
+		json_error_t jerr;
+		json_t *doc = json_loadb(text + off, len - off, JSON_DISABLE_EOF_CHECK, &jerr);
+		if (!doc)
+			return -EINVAL;
+		off += (size_t)jerr.position;
+		json_t *list = json_object_get(doc, "nftables");
+		size_t i;
+		json_t *item;
+		json_array_foreach(list, i, item)
+		{
+			json_t *map = json_object_get(item, "map");
+			if (map)
+				found += nft_map(map, fn, arg);
+		}
+		json_decref(doc);
+		if (!jerr.position)
+			break;
+	}
+	return found;
 }

@@ -37,4 +37,10 @@ int dnsreel_service_parse(const char *arg, struct dnsreel_service_ctx *svc);
 typedef void (*dnsreel_service_fn)(void *arg, const struct dnsreel_service_ctx *svc);
 int dnsreel_iptables_parse(const char *text, dnsreel_service_fn fn, void *arg);
 
+/* Scans `nft -j list map ip kube-proxy service-ips` output (one or more JSON documents, back to
+ * back) for kube-proxy's nftables-mode service maps: elements "ADDR . PROTO . PORT" with the
+ * comment "NS/NAME:PORTNAME", and calls fn for each. Returns the number found or -EINVAL when
+ * the text is not JSON. */
+int dnsreel_nft_json_parse(const char *text, size_t len, dnsreel_service_fn fn, void *arg);
+
 #endif

@@ -197,7 +197,7 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 	rec_bpf_netns_on(r, n->ino, true);
 	rec_log(r, 1, "attached netns %llu %s%s%s", (unsigned long long)n->ino, n->ctx.name,
 		n->ctx.k8s_podname[0] ? " pod " : "", n->ctx.k8s_podname);
-	n->ipt_due = r->o.no_iptables ? 0 : 3;
+	n->ipt_due = r->o.no_iptables ? 0 : IPT_ALL;
 	put_ns(r, n);
 }
 
@@ -419,6 +419,6 @@ void rec_tick(struct dnsreel_recorder *r, bool services)
 		if (memcmp(&before, &n->ctx, sizeof(before)))
 			put_ns(r, n);
 		if (services && !r->o.no_iptables)
-			n->ipt_due = 3;
+			n->ipt_due = IPT_ALL;
 	}
 }

@@ -42,7 +42,7 @@ struct nsent {
 	int npids;
 	uint64_t events;
 	int fails;
-	uint8_t ipt_due; /* scans wanted: bit 0 iptables-save, bit 1 ip6tables-save */
+	uint8_t ipt_due; /* scans wanted: IPT_V4, IPT_V6, IPT_NFT */
 	uint8_t addrs[MAX_NS_ADDRS][16];
 	uint8_t addr_v[MAX_NS_ADDRS];
 	int naddrs;
@@ -71,8 +71,12 @@ struct ring {
 
 #define MAX_IPT_JOBS 8
 #define EPOLL_IPT    100
+/* Service rule dumps of a node netns: iptables-save, ip6tables-save, and kube-proxy's nftables
+ * tables (ip and ip6, one dump). */
+enum { IPT_V4 = 1, IPT_V6 = 2, IPT_NFT = 4, IPT_ALL = 7 };
 struct ipt_job {
 	pid_t pid;
+	uint8_t kind; /* IPT_V4, IPT_V6 or IPT_NFT: which parser reads buf */
 	int fd;
 	char *buf;
 	size_t len, cap;

@@ -28,6 +28,8 @@
 # real /var/log/pods is never touched). LAB_LAYOUT at up picks the node layout:
 #   containerd (default)  kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/
 #                         cri-containerd-<id>.scope      (systemd driver, cgroup v2, BestEffort)
+# LAB_PROXY at up picks kube-proxy's mode: iptables (default: KUBE-SERVICES chains with their
+# comments) or nftables (`table ip kube-proxy` / `ip6 kube-proxy` with the service-ips maps).
 #   docker                kubepods.slice/kubepods-pod<uid>.slice/docker-<id>.scope
 #                                                        (cri-dockerd, systemd, v2, Guaranteed)
 #   crio-v1               /kubepods/burstable/pod<uid>/crio-<id> in the v1 pids and name=systemd
@@ -219,7 +221,11 @@ up() {
 	ip -n "$NS_UP" route add 10.244.0.0/16 via $NODEUP_IP
 	ip -n "$NS_UP" -6 route add fd00:244::/64 via $NODEUP_IP6
 
-	setup_iptables
+	case ${LAB_PROXY:-iptables} in
+	iptables) setup_iptables ;;
+	nftables) setup_nftables ;;
+	*) die "unknown LAB_PROXY ${LAB_PROXY} (iptables, nftables)" ;;
+	esac
 
 	# The app pods resolve through the service VIP, as kubelet writes it.
 	for ns in $NS_APP ${HAVE_APP2:+$NS_APP2}; do
@@ -276,6 +282,52 @@ setup_iptables() {
 			nsx "$NS_NODE" $ipt -t nat -A $sep -p $p -m comment \
 				--comment "kube-system/kube-dns:$pn" -m $p -j DNAT --to-destination $ep
 		done
+	done
+}
+
+setup_nftables() {
+	# kube-proxy nftables mode, as `nft list table ip kube-proxy` shows it on a node: the
+	# service-ips verdict map keyed by address . protocol . port, each element commented with
+	# the service port name, a chain per service and one per endpoint (hash names fixed).
+	command -v nft >/dev/null || die "missing tool: nft (LAB_PROXY=nftables)"
+	local fam vip ep addr
+	for fam in ip ip6; do
+		vip=$VIP ep=$DNS_IP:53 addr=ipv4_addr
+		if [[ $fam == ip6 ]]; then vip=$VIP6 ep=[$DNS_IP6]:53 addr=ipv6_addr; fi
+		nsx "$NS_NODE" nft -f - <<EOF
+table $fam kube-proxy {
+	comment "rules for kube-proxy"
+	map service-ips {
+		type $addr . inet_proto . inet_service : verdict
+		comment "ClusterIP, ExternalIP and LoadBalancer IP traffic"
+	}
+	chain endpoint-5OJB2KTY-kube-system/kube-dns/udp/dns {
+		meta l4proto udp dnat to $ep
+	}
+	chain endpoint-7PMD3CEK-kube-system/kube-dns/tcp/dns-tcp {
+		meta l4proto tcp dnat to $ep
+	}
+	chain service-FKJ6XQ3G-kube-system/kube-dns/udp/dns {
+		goto endpoint-5OJB2KTY-kube-system/kube-dns/udp/dns
+	}
+	chain service-ERIFXISQ-kube-system/kube-dns/tcp/dns-tcp {
+		goto endpoint-7PMD3CEK-kube-system/kube-dns/tcp/dns-tcp
+	}
+	chain services {
+		$fam daddr . meta l4proto . th dport vmap @service-ips
+	}
+	chain nat-prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		jump services
+	}
+	chain nat-output {
+		type nat hook output priority -110; policy accept;
+		jump services
+	}
+}
+add element $fam kube-proxy service-ips { $vip . udp . 53 comment "kube-system/kube-dns:dns" : goto service-FKJ6XQ3G-kube-system/kube-dns/udp/dns }
+add element $fam kube-proxy service-ips { $vip . tcp . 53 comment "kube-system/kube-dns:dns-tcp" : goto service-ERIFXISQ-kube-system/kube-dns/tcp/dns-tcp }
+EOF
 	done
 }
 

@@ -5,6 +5,7 @@
 # named as that runtime names them. Every event in each pod netns carries node, namespace, pod,
 # container and the container ID; src/dst render as p/NS/POD:PORT and s/NS/SVC:PORT in columns
 # and as src.k8s.kind "pod"/"svc" in JSON (docker: services from --services FILE, no iptables).
+# LAB_PROXY=nftables: kube-proxy in nftables mode, the services named from its maps alone.
 # Usage: test_layout.sh BINDIR LAYOUT     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_layout.sh BINDIR LAYOUT}
@@ -15,6 +16,7 @@ if [[ $LAB_LAYOUT == crio-v1 ]] &&
 	! awk '$3 == "cgroup" && $4 ~ /(^|,)pids(,|$)/ { f = 1 } END { exit !f }' /proc/mounts; then
 	skip "layout crio-v1 needs a cgroup v1 pids hierarchy (hybrid or legacy cgroups)"
 fi
+[[ ${LAB_PROXY:-iptables} != nftables ]] || lab_require nft
 lab_start dly
 [[ $LAB_LAYOUT == "${2}" ]] || fail "lab up as $LAB_LAYOUT, not $2"
 
@@ -78,4 +80,4 @@ n=$(grep -cE "^p/$LAB_APP_K8S_NS/$LAB_APP_POD:[0-9]+ +s/kube-system/kube-dns:53$
 	echo "$cols" >&2
 	fail "columns: $n of 3 app queries as p/$LAB_APP_K8S_NS/$LAB_APP_POD:PORT s/kube-system/kube-dns:53"
 }
-echo "PASS: layout $LAB_LAYOUT, every pod event named"
+echo "PASS: layout $LAB_LAYOUT (kube-proxy ${LAB_PROXY:-iptables}), every pod event named"

@@ -1,6 +1,7 @@
 /* Unit tests of the recorder's pure parsers: packet bytes (malformed on purpose), ports,
  * services, cgroup text, iptables-save text, kubelet log folders. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -419,6 +420,44 @@ static void test_iptables(void)
 	CHECK(dnsreel_iptables_parse("-A X --comment \"unterminated", add_svc, &l) == 0);
 }
 
+/* As `nft -j list map ip kube-proxy service-ips` prints it (nftables 1.0.6), twice back to
+ * back as the recorder's dump gives them (ip then ip6). */
+static void test_nft(void)
+{
+	const char *text =
+	    "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}},"
+	    " {\"map\": {\"family\": \"ip\", \"name\": \"service-ips\", \"table\": "
+	    "\"kube-proxy\", \"type\": [\"ipv4_addr\", \"inet_proto\", \"inet_service\"], "
+	    "\"map\": \"verdict\", \"elem\": ["
+	    "[{\"elem\": {\"val\": {\"concat\": [\"10.96.0.10\", \"udp\", 53]}, \"comment\": "
+	    "\"kube-system/kube-dns:dns\"}}, {\"goto\": {\"target\": \"service-X\"}}],"
+	    "[{\"elem\": {\"val\": {\"concat\": [\"10.96.0.1\", 6, \"443\"]}, \"comment\": "
+	    "\"default/kubernetes\"}}, {\"goto\": {\"target\": \"service-Y\"}}],"
+	    "[{\"elem\": {\"val\": {\"concat\": [\"10.96.0.9\", \"udp\", 53]}}}, "
+	    "{\"goto\": {\"target\": \"no-comment\"}}]]}}]}\n"
+	    "{\"nftables\": [{\"map\": {\"family\": \"ip6\", \"name\": \"service-ips\", "
+	    "\"table\": \"kube-proxy\", \"elem\": [[{\"elem\": {\"val\": {\"concat\": "
+	    "[\"fd00:96::a\", \"tcp\", 53]}, \"comment\": \"kube-system/kube-dns:dns-tcp\"}}, "
+	    "{\"goto\": {\"target\": \"s\"}}]]}},"
+	    " {\"map\": {\"family\": \"ip6\", \"name\": \"other\", \"table\": \"kube-proxy\", "
+	    "\"elem\": [[{\"elem\": {\"val\": {\"concat\": [\"fd00::1\", \"tcp\", 1]}, "
+	    "\"comment\": \"a/b\"}}, 1]]}}]}\n";
+	struct svclist l = {.n = 0};
+	CHECK(dnsreel_nft_json_parse(text, strlen(text), add_svc, &l) == 3);
+	CHECK(l.n == 3);
+	CHECK(!strcmp(l.s[0].k8s_namespace, "kube-system") && !strcmp(l.s[0].name, "kube-dns"));
+	CHECK(l.s[0].ip_version == 4 && l.s[0].port == 53 && l.s[0].proto == 17);
+	CHECK(!strcmp(l.s[1].k8s_namespace, "default") && !strcmp(l.s[1].name, "kubernetes"));
+	CHECK(l.s[1].port == 443 && l.s[1].proto == 6 && l.s[1].addr[3] == 1);
+	CHECK(l.s[2].ip_version == 6 && l.s[2].proto == 6 && !strcmp(l.s[2].name, "kube-dns"));
+	l.n = 0;
+	CHECK(dnsreel_nft_json_parse("", 0, add_svc, &l) == 0);
+	CHECK(dnsreel_nft_json_parse("{\"nftables\": 5}", 15, add_svc, &l) == 0);
+	CHECK(dnsreel_nft_json_parse("{\"nftables\": [", 14, add_svc, &l) == -EINVAL);
+	CHECK(dnsreel_nft_json_parse("Error: No such file", 19, add_svc, &l) == -EINVAL);
+	CHECK(l.n == 0);
+}
+
 static void test_k8s_lookup(void)
 {
 	char tmpl[] = "/tmp/dnsreel-k8s-XXXXXX";
@@ -462,6 +501,7 @@ int main(void)
 	test_service();
 	test_cgroup();
 	test_iptables();
+	test_nft();
 	test_k8s_lookup();
 	if (check_failures) {
 		fprintf(stderr, "%d checks failed\n", check_failures);
