@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -272,6 +273,26 @@ static void svc_emit(void *arg, const struct dnsreel_service_ctx *s)
 	rec_log(r, 1, "service %s/%s port %u", s->k8s_namespace, s->name, s->port);
 	if (r->sink.on_service)
 		r->sink.on_service(r->sink.arg, s);
+}
+
+/* NodeLocal DNSCache (the node-local-dns DaemonSet, host network) listens on a link-local
+ * address (169.254.20.10 by default) of its own "nodelocaldns" link, beside the kube-dns VIP it
+ * also binds there; the VIP keeps its kube-proxy name, the link-local address gets the cache's. */
+void rec_nodelocal_services(struct dnsreel_recorder *r, const struct nsent *n)
+{
+	for (int i = 0; i < n->naddrs; i++) {
+		const uint8_t *a = n->addrs[i];
+		if (!(n->nodelocal & (1u << i)) || n->addr_v[i] != 4 || a[0] != 169 || a[1] != 254)
+			continue;
+		struct dnsreel_service_ctx s;
+		memset(&s, 0, sizeof(s));
+		s.ip_version = 4;
+		s.port = 53;
+		memcpy(s.addr, a, 4);
+		snprintf(s.k8s_namespace, sizeof(s.k8s_namespace), "kube-system");
+		snprintf(s.name, sizeof(s.name), "node-local-dns");
+		svc_emit(r, &s);
+	}
 }
 
 /* kube-proxy's nftables mode keeps its service VIPs in the maps of `table ip kube-proxy` and

@@ -55,6 +55,7 @@ void rec_ns_read_addrs(struct nsent *n)
 {
 	struct ifaddrs *ifa = NULL, *i;
 	n->naddrs = 0;
+	n->nodelocal = 0;
 	n->ctx.ips[0] = 0;
 	if (getifaddrs(&ifa))
 		return;
@@ -78,6 +79,8 @@ void rec_ns_read_addrs(struct nsent *n)
 			continue;
 		}
 		if (n->naddrs < MAX_NS_ADDRS) {
+			if (i->ifa_name && !strcmp(i->ifa_name, "nodelocaldns"))
+				n->nodelocal |= 1u << n->naddrs;
 			memcpy(n->addrs[n->naddrs], a, 16);
 			n->addr_v[n->naddrs++] = v;
 		}
@@ -415,6 +418,8 @@ void rec_tick(struct dnsreel_recorder *r, bool services)
 			rec_ns_read_addrs(n);
 			if (setns(r->self_ns, CLONE_NEWNET))
 				rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+			if (!n->ctx.k8s_podname[0])
+				rec_nodelocal_services(r, n);
 		}
 		if (memcmp(&before, &n->ctx, sizeof(before)))
 			put_ns(r, n);

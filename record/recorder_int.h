@@ -46,6 +46,7 @@ struct nsent {
 	uint8_t addrs[MAX_NS_ADDRS][16];
 	uint8_t addr_v[MAX_NS_ADDRS];
 	int naddrs;
+	uint32_t nodelocal; /* bit i: addrs[i] is on NodeLocal DNSCache's "nodelocaldns" link */
 	struct dnsreel_netns_ctx ctx;
 };
 
@@ -166,6 +167,8 @@ int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu);
 struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino);
 bool rec_ns_is_local(const struct nsent *n, uint8_t v, const uint8_t *addr);
 void rec_ns_read_addrs(struct nsent *n);
+/* Names NodeLocal DNSCache's link-local listen addresses (n->nodelocal) as its service. */
+void rec_nodelocal_services(struct dnsreel_recorder *r, const struct nsent *n);
 void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone);
 void rec_watch_dirs(struct dnsreel_recorder *r);
 void rec_scan_all(struct dnsreel_recorder *r);

@@ -28,6 +28,10 @@
 # real /var/log/pods is never touched). LAB_LAYOUT at up picks the node layout:
 #   containerd (default)  kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod<uid>.slice/
 #                         cri-containerd-<id>.scope      (systemd driver, cgroup v2, BestEffort)
+# LAB_NODELOCAL=1 at up adds NodeLocal DNSCache: a caching forwarder (unbound) in the node netns
+# on 169.254.20.10 and the kube-dns VIP (an interface "nodelocaldns", NOTRACK rules so
+# kube-proxy's DNAT leaves those queries alone), asking CoreDNS over TCP through the
+# kube-dns-upstream service (10.96.0.11) as node-local-dns does.
 # LAB_PROXY at up picks kube-proxy's mode: iptables (default: KUBE-SERVICES chains with their
 # comments) or nftables (`table ip kube-proxy` / `ip6 kube-proxy` with the service-ips maps).
 #   docker                kubepods.slice/kubepods-pod<uid>.slice/docker-<id>.scope
@@ -66,6 +70,7 @@ set_names() {
 	NODEUP_IP=10.254.0.1 NODEUP_IP6=fd00:254::1
 	UP_IP=10.254.0.2 UP_IP6=fd00:254::2
 	VIP=10.96.0.10 VIP6=fd00:96::a
+	NODELOCAL_IP=169.254.20.10 UPSTREAM_VIP=10.96.0.11
 
 	APP_K8S_NS=default APP_POD=dnsclient APP_CONTAINER=client
 	APP2_POD=dnsclient2
@@ -109,6 +114,9 @@ set_names() {
 		;;
 	*) die "unknown LAB_LAYOUT $LAYOUT (containerd, docker, crio-v1)" ;;
 	esac
+	# NodeLocal DNSCache: as asked at up, then as up left it.
+	NODELOCAL=${LAB_NODELOCAL:-}
+	[[ ! -e $LAB_DIR/nodelocal ]] || NODELOCAL=1
 	# The second app pod exists only when asked for at up; later commands see its netns.
 	HAVE_APP2=${LAB_APP2:-}
 	[[ ! -e /run/netns/$NS_APP2 ]] || HAVE_APP2=1
@@ -176,6 +184,7 @@ up() {
 	trap 'exit 1' INT TERM HUP
 	mkdir -p "$LAB_DIR"
 	echo "$LAYOUT" >"$LAB_DIR/layout"
+	[[ -z $NODELOCAL ]] || : >"$LAB_DIR/nodelocal"
 
 	for ns in $ALL_NS; do mk_ns "$ns"; done
 
@@ -226,6 +235,10 @@ up() {
 	nftables) setup_nftables ;;
 	*) die "unknown LAB_PROXY ${LAB_PROXY} (iptables, nftables)" ;;
 	esac
+	if [[ -n $NODELOCAL ]]; then
+		[[ ${LAB_PROXY:-iptables} == iptables ]] || die "LAB_NODELOCAL needs LAB_PROXY=iptables"
+		setup_nodelocal
+	fi
 
 	# The app pods resolve through the service VIP, as kubelet writes it.
 	for ns in $NS_APP ${HAVE_APP2:+$NS_APP2}; do
@@ -244,6 +257,10 @@ EOF
 	# Servers. Outputs go to files in LAB_DIR; pids are tracked through netns and cgroups.
 	start_in "$NS_UP" "" "$LAB_DIR/nsd.out" nsd -d -c "$LAB_DIR/nsd/nsd.conf"
 	start_in "$NS_DNS" "$CG_DNS" "$LAB_DIR/unbound.out" unbound -d -c "$LAB_DIR/unbound.conf"
+	if [[ -n $NODELOCAL ]]; then
+		write_nodelocal_conf
+		start_in "$NS_NODE" "" "$LAB_DIR/nodelocal.out" unbound -d -c "$LAB_DIR/nodelocal.conf"
+	fi
 	# A long-lived process in the app pod (its "pause"), so netns discovery through /proc
 	# finds the pod and its cgroup even when no client runs.
 	start_in "$NS_APP" "$CG_APP" /dev/null sleep infinity
@@ -253,6 +270,7 @@ EOF
 	wait_dns "$NS_APP" "$VIP" kube-dns.kube-system.svc.cluster.local
 	wait_dns "$NS_APP" "$VIP" www.example.test
 	[[ -z $HAVE_APP2 ]] || wait_dns "$NS_APP2" "$VIP" www.example.test
+	[[ -z $NODELOCAL ]] || wait_dns "$NS_APP" "$NODELOCAL_IP" www.example.test
 	UP_DONE=1
 	env_out
 }
@@ -329,6 +347,80 @@ add element $fam kube-proxy service-ips { $vip . udp . 53 comment "kube-system/k
 add element $fam kube-proxy service-ips { $vip . tcp . 53 comment "kube-system/kube-dns:dns-tcp" : goto service-ERIFXISQ-kube-system/kube-dns/tcp/dns-tcp }
 EOF
 	done
+}
+
+setup_nodelocal() {
+	# kube-dns-upstream: a second service in front of the CoreDNS pod, as kube-proxy writes it.
+	local ipt p pn svc sep
+	for p in udp tcp; do
+		if [[ $p == udp ]]; then
+			pn=dns svc=KUBE-SVC-QAIUW7BQLOLTW4FR sep=KUBE-SEP-5NBIUCVNT3ROWDDD
+		else
+			pn=dns-tcp svc=KUBE-SVC-G4BYZO5SXW4ORBVQ sep=KUBE-SEP-JV5DJ2GTZ6DNLYGL
+		fi
+		ipt="nsx $NS_NODE iptables -t nat"
+		$ipt -N $svc
+		$ipt -N $sep
+		$ipt -A KUBE-SERVICES -d $UPSTREAM_VIP/32 -p $p -m comment \
+			--comment "kube-system/kube-dns-upstream:$pn cluster IP" -m $p --dport 53 -j $svc
+		$ipt -A $svc -m comment --comment "kube-system/kube-dns-upstream:$pn -> $DNS_IP:53" -j $sep
+		$ipt -A $sep -p $p -m comment --comment "kube-system/kube-dns-upstream:$pn" -m $p \
+			-j DNAT --to-destination $DNS_IP:53
+	done
+	# node-local-dns's interface, addresses and NOTRACK rules (its iptables "setup" step).
+	# A dummy interface on a node; this kernel has no dummy driver, and a bridge without ports
+	# holds local addresses the same way.
+	ip -n "$NS_NODE" link add nodelocaldns type dummy 2>/dev/null ||
+		ip -n "$NS_NODE" link add nodelocaldns type bridge
+	ip -n "$NS_NODE" addr add $NODELOCAL_IP/32 dev nodelocaldns
+	ip -n "$NS_NODE" addr add $VIP/32 dev nodelocaldns
+	ip -n "$NS_NODE" link set nodelocaldns up
+	local a
+	for a in $NODELOCAL_IP $VIP; do
+		for p in udp tcp; do
+			nsx "$NS_NODE" iptables -t raw -A PREROUTING -d $a/32 -p $p --dport 53 -j NOTRACK
+			nsx "$NS_NODE" iptables -t raw -A OUTPUT -s $a/32 -p $p --sport 53 -j NOTRACK
+		done
+	done
+	# The node's own queries to a ClusterIP need a route before OUTPUT's DNAT picks the pod.
+	ip -n "$NS_NODE" route add 10.96.0.0/12 dev cbr0 src $BR_IP
+	for ns in $NS_APP ${HAVE_APP2:+$NS_APP2}; do
+		ip -n "$ns" route add $NODELOCAL_IP/32 via $BR_IP
+	done
+}
+
+write_nodelocal_conf() {
+	# node-local-dns's Corefile role: cache, and every query over TCP to kube-dns-upstream.
+	cat >"$LAB_DIR/nodelocal.conf" <<EOF
+server:
+	interface: $NODELOCAL_IP
+	interface: $VIP
+	port: 53
+	do-ip4: yes
+	do-ip6: no
+	do-udp: yes
+	do-tcp: yes
+	tcp-upstream: yes
+	num-threads: 1
+	username: ""
+	chroot: ""
+	directory: "$LAB_DIR"
+	pidfile: "$LAB_DIR/nodelocal.pid"
+	use-syslog: no
+	logfile: ""
+	verbosity: 0
+	access-control: 0.0.0.0/0 allow
+	module-config: "iterator"
+	qname-minimisation: no
+	prefetch: no
+	cache-max-ttl: 0
+	cache-max-negative-ttl: 0
+	do-not-query-localhost: no
+	local-zone: "test." nodefault
+forward-zone:
+	name: "."
+	forward-addr: $UPSTREAM_VIP
+EOF
 }
 
 setup_pod_context() {
@@ -509,6 +601,9 @@ LAB_UP_IP=$UP_IP
 LAB_UP_IP6=$UP_IP6
 LAB_VIP=$VIP
 LAB_VIP6=$VIP6
+LAB_NODELOCAL=$NODELOCAL
+LAB_NODELOCAL_IP=$NODELOCAL_IP
+LAB_UPSTREAM_VIP=$UPSTREAM_VIP
 LAB_ZONE=example.test
 LAB_POD_LOGS=$POD_LOGS
 LAB_LAYOUT=$LAYOUT
