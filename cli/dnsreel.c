@@ -17,6 +17,7 @@ static const struct {
 	{"query", "answer SQL over one or more captures"},
 	{"info", "summarise a capture: node, time range, events, losses, pods"},
 	{"verify", "check a capture's checksums and index; --reindex rebuilds the index"},
+	{"diagnose", "name the DNS failure modes found in captures, with the flows that prove them"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};

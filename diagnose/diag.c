@@ -319,10 +319,14 @@ int dnsreel_diag__counter(struct dnsreel_diag *d, uint32_t capture, const char *
 	if (!a)
 		return err;
 	dnsreel__dg_hit(d, a, value, 0, NULL);
-	double prev = 0;
-	for (size_t i = 0; i < a->nnums; i++)
+	double prev = 0, total = 0;
+	for (size_t i = 0; i < a->nnums; i++) {
 		if (!strcmp(a->numkey[i], name))
 			prev = a->numval[i];
+		if (!strcmp(a->numkey[i], "events_lost"))
+			total = a->numval[i];
+	}
+	dnsreel__dg_num(a, "events_lost", total + (double)value);
 	dnsreel__dg_num(a, name, prev + (double)value);
 	d->lost_total += value;
 	return 0;
@@ -345,6 +349,7 @@ int dnsreel_diag__damaged(struct dnsreel_diag *d, uint32_t capture, uint64_t fra
 	for (size_t i = 0; i < a->nnums; i++)
 		if (!strcmp(a->numkey[i], "frames_damaged"))
 			prev = a->numval[i];
+	dnsreel__dg_hit(d, a, frames, 0, NULL);
 	dnsreel__dg_num(a, "frames_damaged", prev + (double)frames);
 	return 0;
 }

@@ -64,7 +64,7 @@ struct pod {
 	double extra_ns;
 	int64_t extra_max;
 	/* NXDOMAIN storm: per-minute buckets */
-	int64_t minute, first_minute;
+	int64_t minute, first_minute, cur_first, cur_last;
 	uint64_t cur_nx, nx_before_minute;
 	char ex[5][17];
 	size_t nex;
@@ -76,6 +76,7 @@ struct up_server {
 	char text[64];
 	uint64_t tries, answered, timeouts, servfail, refused, tc;
 	uint64_t client_failed; /* client flows that ended SERVFAIL/REFUSED with this server tried */
+	char last_failed[17];	/* ... the last of them, counted once however many tries */
 	struct hist lat;
 };
 #define SERVER_MAX 256
@@ -94,8 +95,8 @@ struct fwd {
 struct hot {
 	uint64_t key;
 	char name[256];
-	int64_t minute, first_minute;
-	uint64_t cur, before, peak, hot_minutes, hot_total;
+	int64_t minute, first_minute, cur_first, cur_last;
+	uint64_t cur, before;
 	char ex[5][17];
 	size_t nex;
 };

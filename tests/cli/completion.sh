@@ -28,6 +28,8 @@ want "verb" query "$bin/dnsreel" q
 want "replay option" --fields "$bin/dnsreel" replay --fi
 # the recorder is not built without eBPF (-DDNSREEL_BPF=OFF)
 [ -x "$bin/dnsreel-record" ] && want "record option" --max-size "$bin/dnsreel" record --max-s
+want "verb" diagnose "$bin/dnsreel" diag
+want "diagnose option" --race-gap "$bin/dnsreel" diagnose --race-g
 want "tool option" --reindex "$bin/dnsreel-verify" --re
 want "-F field" k8s.podname "$bin/dnsreel" replay x.reel -F k8s.p
 want "--fields after comma" name,latency_ns "$bin/dnsreel-replay" x.reel --fields name,lat
