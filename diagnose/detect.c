@@ -229,11 +229,21 @@ static int upstream_try(struct dnsreel_diag *d, const struct dnsreel_flow *f, st
 {
 	uint64_t key = dnsreel_mix64(netns ^ ((uint64_t)id << 40) ^ (uint64_t)wall ^ capture) | 1;
 	uint64_t *seen = &d->upseen[key & (UPSEEN_SLOTS - 1)];
-	if (*seen == key)
-		return 0;
+	int err = 0;
+	if (*seen == key) {
+		/* counted already: only the client it also served */
+		const char *id = !answered		 ? DNSREEL_FIND_UPSTREAM_TIMEOUT
+				 : rcode == RC_SERVFAIL ? DNSREEL_FIND_UPSTREAM_SERVFAIL
+				 : rcode == RC_REFUSED	 ? DNSREEL_FIND_UPSTREAM_REFUSED
+							 : NULL;
+		struct acc *a = id && p ? dnsreel__dg_acc(d, id, s->text, DNSREEL_SEV_ERROR, &err)
+					: NULL;
+		if (a && dnsreel__dg_set_add(&a->pods, p->text))
+			err = -ENOMEM;
+		return err;
+	}
 	*seen = key;
 	s->tries++;
-	int err = 0;
 	const char *fid = f->flow_id;
 	struct acc *a = NULL;
 	if (!answered) {
