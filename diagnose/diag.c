@@ -205,7 +205,7 @@ int dnsreel_diag__new(struct dnsreel_diag **out, const struct dnsreel_ctx *ctx,
 	if (!d->o.min_count)
 		d->o.min_count = 1;
 	if (d->o.race_gap_ns <= 0)
-		d->o.race_gap_ns = 2 * MS_NS;
+		d->o.race_gap_ns = 10 * MS_NS;
 	if (d->o.race_retry_ns <= 0)
 		d->o.race_retry_ns = S_NS;
 	if (d->o.slow_upstream_ns <= 0)

@@ -87,7 +87,7 @@ struct dnsreel_diag_opts {
 	size_t ncaptures;
 	size_t max_examples;	  /* example flow_ids per finding (default 5, at most 32) */
 	uint64_t min_count;	  /* report a finding from this many occurrences (default 1) */
-	int64_t race_gap_ns;	  /* two queries of one socket this close are a pair (2 ms) */
+	int64_t race_gap_ns;	  /* two queries of one socket this close are a pair (10 ms) */
 	int64_t race_retry_ns;	  /* ... and a retry this much later is the resolver's (1 s) */
 	int64_t slow_upstream_ns; /* an upstream whose p90 latency is above this is slow (250 ms) */
 	uint64_t slow_min_samples; /* answered tries before slowness is judged (20) */

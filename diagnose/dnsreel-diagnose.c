@@ -64,7 +64,7 @@ static const struct dnsreel_opt options[] = {
     {OPT_FLOW_WINDOW, "flow-window", 0, DNSREEL_REQ_ARG, "DURATION",
      "a flow is complete this long after its client query (default 10s)", NULL},
     {OPT_RACE_GAP, "race-gap", 0, DNSREEL_REQ_ARG, "DURATION",
-     "conntrack race: two queries of one socket this close are a pair (default 2ms)", NULL},
+     "conntrack race: two queries of one socket this close are a pair (default 10ms)", NULL},
     {OPT_RACE_RETRY, "race-retry", 0, DNSREEL_REQ_ARG, "DURATION",
      "conntrack race: a retry at least this late is the resolver's timeout (default 1s)", NULL},
     {OPT_SLOW, "slow", 0, DNSREEL_REQ_ARG, "DURATION",

@@ -567,6 +567,8 @@ server:
 	local-data: "dnsclient.default.pod.cluster.local. 5 IN A $APP_IP"
 	local-data: "dnsclient.default.pod.cluster.local. 5 IN AAAA $APP_IP6"
 	local-data: "flowsvc.default.svc.cluster.local. 5 IN A 10.96.0.40"
+	# LAB_UNBOUND_EXTRA: more server: lines for a scenario (e.g. a local-zone that refuses)
+	${LAB_UNBOUND_EXTRA:-}
 forward-zone:
 	name: "."
 	forward-addr: $UP_IP
