@@ -68,6 +68,11 @@ struct pod {
 	uint64_t cur_nx, nx_before_minute;
 	char ex[5][17];
 	size_t nex;
+	/* its first minute: no usual rate of its own yet, judged at the end against the others */
+	uint64_t first_nx;
+	int64_t first_first, first_last;
+	char first_ex[5][17];
+	size_t first_nex;
 };
 #define POD_MAX 2048
 
@@ -154,6 +159,8 @@ struct dnsreel_diag {
 	} *tcr; /* truncated client flows by (client, name, type), awaiting the TCP retry */
 	uint64_t tc_msgs, tc_no_edns, tc_flows, tc_tcp_retries, tc_up;
 	uint32_t tc_size_max, tcp_size_max, tc_edns_min, tc_edns_max;
+	/* NXDOMAIN per pod-minute over every pod-minute with any */
+	uint64_t pm_sum, pm_n;
 	/* unanswered */
 	uint64_t unanswered_retries;
 	/* recorder */

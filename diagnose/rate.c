@@ -1,7 +1,8 @@
 /* Rates per minute: NXDOMAIN storms per pod and hot names. Each key keeps its current minute's
  * count and its total before it; a minute is judged when the key's next minute starts (or at
  * the end): far above the key's usual rate (its mean per minute since it was first seen, the
- * quiet minutes included) and over an absolute floor. Names live in a set-associative table
+ * quiet minutes included) and over an absolute floor. A pod's first minute has no rate of its
+ * own: it is judged at the end against the other pods' mean minute; a name's is not judged. Names live in a set-associative table
  * that evicts the least-counted name of a full set, so memory is fixed however many names. */
 #include <errno.h>
 #include <string.h>
@@ -55,8 +56,17 @@ static int pod_close(struct dnsreel_diag *d, struct pod *p)
 		return 0;
 	double usual;
 	int err = 0;
-	if (is_storm(p->cur_nx, p->nx_before_minute, p->minute - p->first_minute, d->o.storm_min,
-		     d->o.storm_factor, &usual))
+	int64_t before = p->minute - p->first_minute;
+	d->pm_sum += p->cur_nx;
+	d->pm_n++;
+	if (!before) {
+		p->first_nx = p->cur_nx;
+		p->first_first = p->cur_first;
+		p->first_last = p->cur_last;
+		memcpy(p->first_ex, p->ex, sizeof(p->ex));
+		p->first_nex = p->nex;
+	} else if (is_storm(p->cur_nx, p->nx_before_minute, before, d->o.storm_min,
+			    d->o.storm_factor, &usual))
 		err = storm_hit(d, DNSREEL_FIND_NXDOMAIN_STORM, p->text, DNSREEL_SEV_WARNING,
 				p->cur_nx, usual, p->cur_first, p->cur_last, p->ex, p->nex, p->text);
 	p->nx_before_minute += p->cur_nx;
@@ -65,13 +75,28 @@ static int pod_close(struct dnsreel_diag *d, struct pod *p)
 	return err;
 }
 
+/* A pod's first minute, against the other pods' usual minute (none: against nothing). */
+static int pod_first(struct dnsreel_diag *d, struct pod *p)
+{
+	if (!p->first_nx)
+		return 0;
+	uint64_t others = d->pm_sum - p->first_nx, n = d->pm_n - 1;
+	double usual;
+	if (!is_storm(p->first_nx, others, (int64_t)n, d->o.storm_min, d->o.storm_factor, &usual))
+		return 0;
+	return storm_hit(d, DNSREEL_FIND_NXDOMAIN_STORM, p->text, DNSREEL_SEV_WARNING, p->first_nx,
+			 usual, p->first_first, p->first_last, p->first_ex, p->first_nex, p->text);
+}
+
 static int hot_close(struct dnsreel_diag *d, struct hot *h)
 {
 	if (!h->key || !h->cur)
 		return 0;
 	double usual;
 	int err = 0;
-	if (is_storm(h->cur, h->before, h->minute - h->first_minute, d->o.hot_min, d->o.hot_factor,
+	/* a name's first minute is not judged: the other names' rates say nothing of its own */
+	if (h->minute > h->first_minute &&
+	    is_storm(h->cur, h->before, h->minute - h->first_minute, d->o.hot_min, d->o.hot_factor,
 		     &usual))
 		err = storm_hit(d, DNSREEL_FIND_HOT_NAME, h->name, DNSREEL_SEV_INFO, h->cur, usual,
 				h->cur_first, h->cur_last, h->ex, h->nex, NULL);
@@ -152,6 +177,9 @@ int dnsreel__dg_rate_finish(struct dnsreel_diag *d)
 	for (size_t i = 0; !err && i < POD_MAX; i++)
 		if (d->pods[i].key)
 			err = pod_close(d, &d->pods[i]);
+	for (size_t i = 0; !err && i < POD_MAX; i++)
+		if (d->pods[i].key)
+			err = pod_first(d, &d->pods[i]);
 	for (size_t i = 0; !err && i < HOT_SETS * HOT_WAYS; i++)
 		err = hot_close(d, &d->hot[i]);
 	return err;

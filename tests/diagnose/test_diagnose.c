@@ -411,8 +411,19 @@ static void test_storms(void)
 			feed(d, mk(700, 1, id++, "nx.test.", 1, T0 + m * 60 * S + i * S, MS, 3));
 	for (int i = 0; i < 300; i++)
 		feed(d, mk(700, 1, id++, "nx.test.", 1, T0 + 3 * 60 * S + i * 100 * MS, MS, 3));
+	/* a name's first minute is not judged: hot.test. asked 10 times a minute first */
+	for (int i = 0; i < 10; i++)
+		feed(d, mk(701, 1, id++, "hot.test.", 1, T0 + 3 * 60 * S + i * S, MS, 0));
 	for (int i = 0; i < 1000; i++)
 		feed(d, mk(701, 1, id++, "hot.test.", 1, T0 + 4 * 60 * S + i * 50 * MS, MS, 0));
+	for (int i = 0; i < 1000; i++)
+		feed(d, mk(702, 1, id++, "new.test.", 1, T0 + 5 * 60 * S + i * 50 * MS, MS, 0));
+	/* a pod whose first minute is its storm: judged against the other pod-minutes (5, 5, 5,
+	 * 300 and 704's 150: mean 93); 704's first minute, under 10x theirs, is not */
+	for (int i = 0; i < 1000; i++)
+		feed(d, mk(703, 1, id++, "nx2.test.", 1, T0 + 6 * 60 * S + i * 50 * MS, MS, 3));
+	for (int i = 0; i < 150; i++)
+		feed(d, mk(704, 1, id++, "nx3.test.", 1, T0 + 6 * 60 * S + i * 50 * MS, MS, 3));
 	CHECK_INT(dnsreel_diag__finish(d), 0);
 	const struct dnsreel_finding *f = get(d, DNSREEL_FIND_NXDOMAIN_STORM, "netns:700");
 	CHECK(f != NULL);
@@ -426,9 +437,13 @@ static void test_storms(void)
 	}
 	f = get(d, DNSREEL_FIND_HOT_NAME, "hot.test.");
 	CHECK(f && f->count == 1000 && num(f, "peak_per_minute") == 1000);
-	/* nx.test. at 300/min is not hot (under 600) */
+	/* nx.test. at 300/min is not hot (under 600); new.test.'s 1000 are its first minute */
 	CHECK(get(d, DNSREEL_FIND_HOT_NAME, "nx.test.") == NULL);
-	CHECK_INT(dnsreel_diag__finding_count(d), 2);
+	f = get(d, DNSREEL_FIND_NXDOMAIN_STORM, "netns:703");
+	CHECK(f && f->count == 1000 && f->first_wall_ns == T0 + 6 * 60 * S && f->nflow_ids == 5);
+	CHECK_INT(num(f, "usual_per_minute"), 93);
+	CHECK(get(d, DNSREEL_FIND_NXDOMAIN_STORM, "netns:704") == NULL);
+	CHECK_INT(dnsreel_diag__finding_count(d), 3);
 	dnsreel_diag__free(d);
 }
 
