@@ -17,6 +17,8 @@
 #   tc         big.example.test TXT (2.3 KB): truncated over UDP, dig retries over TCP:
 #              truncation 1, tcp_retries 1
 #   lost       a query dropped on the node: unanswered/node 1
+#   timeout    the forwarder's upstream queries for one name dropped on the node (last: unbound
+#              may then hold the upstream for down): unanswered/upstream 1 and upstream-timeout
 #
 # Usage: test_diagnose.sh BINDIR     (exit 77 = skipped)
 set -uo pipefail
@@ -40,6 +42,8 @@ for n in race1 race2; do
 done
 nodeipt -I FORWARD -p udp -s "$LAB_APP_IP" -d "$LAB_DNS_IP" --dport 53 \
 	-m string --string dropq1 --algo bm -j DROP || fail "iptables dropq1"
+nodeipt -I FORWARD -d "$LAB_UP_IP" -m string --string upto1 --algo bm -j DROP ||
+	fail "iptables upto1"
 
 D=(dig +tries=1 +time=2)
 scenario() { # NAME: record while the commands of scenario_NAME run
@@ -79,8 +83,11 @@ scenario_tc() {
 scenario_lost() {
 	app dig +tries=1 +time=1 dropq1.w.example.test.
 }
+scenario_timeout() {
+	app dig +tries=1 +time=2 upto1.w.example.test.
+}
 t0=$(date +%s.%N)
-for s in clean race search upstream forwarder tc lost; do scenario $s; done
+for s in clean race search upstream forwarder tc lost timeout; do scenario $s; done
 
 [[ $(grep -c "^2001:db8::77 *STREAM race[12].w.example.test" "$WORK/client.out") == 2 ]] ||
 	fail "race: getent did not resolve both names"
@@ -139,6 +146,7 @@ want_num forwarder forwarder-refused flows 3
 expect tc "truncation  1"
 want_num tc truncation tcp_retries 1
 expect lost "unanswered node 1"
+expect timeout "unanswered upstream 1" "upstream-timeout $LAB_UP_IP:53 +"
 echo "scenarios and diagnosis: $(echo "$(date +%s.%N) - $t0" | bc) s"
 [[ $rc_all == 0 ]] || exit 1
 echo "PASS"
