@@ -318,7 +318,10 @@ int dnsreel_diag__counter(struct dnsreel_diag *d, uint32_t capture, const char *
 					DNSREEL_SEV_WARNING, &err);
 	if (!a)
 		return err;
-	dnsreel__dg_hit(d, a, value, 0, NULL);
+	/* lost.proc.* are process-context records, not packets: shown, not counted as lost events */
+	bool proc = !strncmp(name, "lost.proc.", 10);
+	if (!proc)
+		dnsreel__dg_hit(d, a, value, 0, NULL);
 	double prev = 0, total = 0;
 	for (size_t i = 0; i < a->nnums; i++) {
 		if (!strcmp(a->numkey[i], name))
@@ -326,9 +329,10 @@ int dnsreel_diag__counter(struct dnsreel_diag *d, uint32_t capture, const char *
 		if (!strcmp(a->numkey[i], "events_lost"))
 			total = a->numval[i];
 	}
-	dnsreel__dg_num(a, "events_lost", total + (double)value);
+	dnsreel__dg_num(a, "events_lost", total + (proc ? 0 : (double)value));
 	dnsreel__dg_num(a, name, prev + (double)value);
-	d->lost_total += value;
+	if (!proc)
+		d->lost_total += value;
 	return 0;
 }
 

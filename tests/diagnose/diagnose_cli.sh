@@ -86,6 +86,24 @@ assert [f["id"] for f in d["findings"]] == ["upstream-servfail"], d' || bad "-F 
 "$diag" "$cap" -w "$tmp/w.json" -o json >/dev/null
 [ $? -eq 3 ] && cmp -s "$tmp/w.json" "$tmp/lab-basic.diagnose.json" || bad "-w FILE differs from stdout"
 
+# the recorder's own losses (a copy whose counters say it lost events) are a finding of their
+# own, and the unanswered count stays as it was
+if command -v sqlite3 >/dev/null; then
+	cp -r "$cap" "$tmp/lossy.reel"
+	sqlite3 "$tmp/lossy.reel/index.sqlite" \
+		"UPDATE counters SET value = 7 WHERE name = 'lost.proc.cpu0';
+		 INSERT OR REPLACE INTO counters VALUES ('lost.ringbuf.cpu1', 5)"
+	"$diag" "$tmp/lossy.reel" -o json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [x for x in d["findings"] if x["id"] == "recorder-loss"]
+# lost.proc.* are process records, not packets: listed, not counted
+assert len(f) == 1 and f[0]["count"] == 5 and f[0]["subject"].endswith("lossy.reel"), f
+n = f[0]["numbers"]
+assert n["events_lost"] == 5 and n["lost.proc.cpu0"] == 7 and n["lost.ringbuf.cpu1"] == 5, n
+assert len(d["findings"]) == 4, d["findings"]' || bad "recorder-loss from the capture counters"
+fi
+
 # usage errors exit 2; a missing capture exits 1 naming it
 for args in "" "$cap -o yaml" "$cap --examples 0" "$cap --race-gap x" "$cap -F nosuch==1" \
 	"$cap --since 2030-01-01T00:00:00Z --until 2029-01-01T00:00:00Z"; do
