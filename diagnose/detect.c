@@ -324,13 +324,24 @@ static struct fwd *fwd_of(struct dnsreel_diag *d, const struct dnsreel_flow_hop 
 	}
 	struct fwd *w = &d->fwds[d->nfwds++];
 	w->key = key;
-	w->sec = INT64_MIN;
+	w->sec = INT64_MIN; /* no second yet */
 	dnsreel__dg_pod_text(d->ctx ? dnsreel_ctx__netns(d->ctx, h->capture, h->netns) : NULL,
 			     h->netns, w->text, sizeof(w->text));
 	if (h->event)
 		dnsreel_event_addr_str(h->event, h->query ? false : true, true, w->addr,
 				       sizeof(w->addr));
 	return w;
+}
+
+void dnsreel__dg_fwd_roll(struct fwd *w)
+{
+	dnsreel__dg_hist_merge(w->cur_ref ? &w->lat_refusing : &w->lat_other, &w->cur_lat);
+	memset(&w->cur_lat, 0, sizeof(w->cur_lat));
+	if (w->cur_q > w->peak_q)
+		w->peak_q = w->cur_q;
+	if (w->cur_ref > w->peak_ref)
+		w->peak_ref = w->cur_ref;
+	w->cur_q = w->cur_ref = 0;
 }
 
 /* Forwarder overload: REFUSED made by the forwarder itself (CoreDNS max_concurrent, a rate
@@ -344,20 +355,22 @@ static int detect_forwarder(struct dnsreel_diag *d, const struct dnsreel_flow *f
 	struct fwd *w = fwd_of(d, h);
 	if (!w)
 		return 0;
+	int64_t sec = f->wall_ns / S_NS;
+	if (sec != w->sec) {
+		dnsreel__dg_fwd_roll(w);
+		w->sec = sec;
+	}
 	w->flows++;
+	w->cur_q++;
 	if (!(f->answered && f->rcode == RC_REFUSED && f->rcode_origin == DNSREEL_ROLE_FORWARDER)) {
-		if (h->latency_ns >= 0 && f->answered)
+		if (h->latency_ns >= 0 && f->answered) {
 			dnsreel__dg_hist_add(&w->lat, h->latency_ns);
+			dnsreel__dg_hist_add(&w->cur_lat, h->latency_ns);
+		}
 		return 0;
 	}
 	w->refused++;
-	int64_t sec = f->wall_ns / S_NS;
-	if (sec != w->sec) {
-		w->sec = sec;
-		w->cur_sec = 0;
-	}
-	if (++w->cur_sec > w->peak_sec)
-		w->peak_sec = w->cur_sec;
+	w->cur_ref++;
 	int err = 0;
 	struct acc *a = hit_flow(d, DNSREEL_FIND_FORWARDER_REFUSED, w->text, DNSREEL_SEV_ERROR, f, p,
 				 f->flow_id, &err);

@@ -56,6 +56,16 @@ void dnsreel__dg_hist_add(struct hist *h, int64_t ns)
 		h->max_ns = ns;
 }
 
+void dnsreel__dg_hist_merge(struct hist *into, const struct hist *h)
+{
+	for (int b = 0; b < HIST_N; b++)
+		into->b[b] += h->b[b];
+	into->n += h->n;
+	into->sum_ns += h->sum_ns;
+	if (h->max_ns > into->max_ns)
+		into->max_ns = h->max_ns;
+}
+
 int64_t dnsreel__dg_hist_q(const struct hist *h, double q)
 {
 	if (!h->n)

@@ -50,6 +50,7 @@ struct hist {
 	double sum_ns;
 };
 void dnsreel__dg_hist_add(struct hist *h, int64_t ns);
+void dnsreel__dg_hist_merge(struct hist *into, const struct hist *h);
 /* Upper bound of the bucket holding quantile q (0..1), in ns; 0 when empty. */
 int64_t dnsreel__dg_hist_q(const struct hist *h, double q);
 
@@ -92,8 +93,11 @@ struct fwd {
 	char addr[64];
 	uint64_t flows, refused;
 	struct hist lat; /* inside the forwarder: its hop latency */
-	int64_t sec;	 /* refused per second: the peak */
-	uint64_t cur_sec, peak_sec;
+	/* per second: queries, refusals, and the latency of the seconds it refused in against
+	 * the others (does it slow down under the load it sheds?) */
+	int64_t sec;
+	uint64_t cur_q, cur_ref, peak_q, peak_ref;
+	struct hist cur_lat, lat_refusing, lat_other;
 };
 #define FWD_MAX 64
 
@@ -193,6 +197,8 @@ int dnsreel__dg_detect_flow(struct dnsreel_diag *d, const struct dnsreel_flow *f
 /* Per-minute rates (storms, hot names): a flow, and the end of the stream. */
 int dnsreel__dg_rate_flow(struct dnsreel_diag *d, const struct dnsreel_flow *f, struct pod *p);
 int dnsreel__dg_rate_finish(struct dnsreel_diag *d);
+/* Ends the forwarder's current second (at a new second, and at the end). */
+void dnsreel__dg_fwd_roll(struct fwd *w);
 /* Turns the detectors' tables into numbers, titles and fixes of their findings. */
 int dnsreel__dg_detect_finish(struct dnsreel_diag *d);
 /* Title and fix once numbers are in: malloc'd. */

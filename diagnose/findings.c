@@ -100,17 +100,23 @@ int dnsreel__dg_detect_finish(struct dnsreel_diag *d)
 		}
 	}
 	for (size_t i = 0; i < d->nfwds; i++) {
-		const struct fwd *w = &d->fwds[i];
+		struct fwd *w = &d->fwds[i];
+		dnsreel__dg_fwd_roll(w);
 		if (!(a = find(d, DNSREEL_FIND_FORWARDER_REFUSED, w->text)))
 			continue;
 		dnsreel__dg_num(a, "refused", (double)w->refused);
 		dnsreel__dg_num(a, "flows", (double)w->flows);
 		dnsreel__dg_num(a, "share", w->flows ? (double)w->refused / (double)w->flows : 0);
-		dnsreel__dg_num(a, "peak_refused_per_second", (double)w->peak_sec);
+		dnsreel__dg_num(a, "peak_refused_per_second", (double)w->peak_ref);
+		dnsreel__dg_num(a, "peak_queries_per_second", (double)w->peak_q);
 		dnsreel__dg_num(a, "forwarder_latency_ms_p50",
 				ms((double)dnsreel__dg_hist_q(&w->lat, 0.5)));
 		dnsreel__dg_num(a, "forwarder_latency_ms_p90",
 				ms((double)dnsreel__dg_hist_q(&w->lat, 0.9)));
+		dnsreel__dg_num(a, "latency_ms_p90_refusing",
+				ms((double)dnsreel__dg_hist_q(&w->lat_refusing, 0.9)));
+		dnsreel__dg_num(a, "latency_ms_p90_other",
+				ms((double)dnsreel__dg_hist_q(&w->lat_other, 0.9)));
 	}
 	if ((a = find(d, DNSREEL_FIND_TRUNCATION, ""))) {
 		dnsreel__dg_num(a, "truncated_flows", (double)d->tc_flows);
@@ -213,9 +219,11 @@ int dnsreel__dg_describe(struct dnsreel_diag *d, struct acc *a)
 		      "forwarder's cache, prefetch, or use a closer upstream.";
 	} else if (!strcmp(id, DNSREEL_FIND_FORWARDER_REFUSED)) {
 		title = fmt("%llu quer%s REFUSED by the forwarder %s itself (%.1f%% of its queries, "
-			    "up to %.0f per second)",
+			    "up to %.0f per second at up to %.0f queries per second; p90 %.1f ms "
+			    "inside it while refusing, %.1f ms otherwise)",
 			    n, n == 1 ? "y" : "ies", s, 100 * num(a, "share"),
-			    num(a, "peak_refused_per_second"));
+			    num(a, "peak_refused_per_second"), num(a, "peak_queries_per_second"),
+			    num(a, "latency_ms_p90_refusing"), num(a, "latency_ms_p90_other"));
 		fix = "The forwarder sheds load (CoreDNS forward max_concurrent, a rate limit): "
 		      "raise the limit, add forwarder replicas, or cut the query rate (ndots, "
 		      "NodeLocal DNSCache).";

@@ -308,13 +308,18 @@ static void test_forwarder_refused(void)
 	x->f.rcode_origin = DNSREEL_ROLE_UPSTREAM;
 	up(x, 900, T0 + S, MS / 2, 5);
 	feed(d, x);
+	/* a quiet second: 50 ms inside the forwarder */
+	feed(d, mk(500, 98, 98, "q.test.", 1, T0 + 2 * S, 100 * MS, 0));
 	CHECK_INT(dnsreel_diag__finish(d), 0);
 	const struct dnsreel_finding *f = get(d, DNSREEL_FIND_FORWARDER_REFUSED, "netns:7");
 	CHECK(f != NULL);
 	if (f) {
 		CHECK_INT(f->count, 4);
-		CHECK_INT(num(f, "flows"), 11);
+		CHECK_INT(num(f, "flows"), 12);
 		CHECK_INT(num(f, "peak_refused_per_second"), 4);
+		CHECK_INT(num(f, "peak_queries_per_second"), 10);
+		CHECK(num(f, "latency_ms_p90_refusing") == 0.5);
+		CHECK(num(f, "latency_ms_p90_other") == 50);
 		CHECK_STR(f->servers[0], "10.244.0.2:53");
 	}
 	CHECK(get(d, DNSREEL_FIND_UPSTREAM_REFUSED, NULL) != NULL);
