@@ -18,6 +18,7 @@ static const struct {
 	{"info", "summarise a capture: node, time range, events, losses, pods"},
 	{"verify", "check a capture's checksums and index; --reindex rebuilds the index"},
 	{"diagnose", "name the DNS failure modes found in captures, with the flows that prove them"},
+	{"report", "draw captures as one self-contained HTML page (charts, flows, findings)"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};
