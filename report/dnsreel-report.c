@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "diagnose.h"
 #include "dnsreel.h"
 #include "flows.h"
 #include "report.h"
@@ -97,6 +98,7 @@ struct run {
 	struct dnsreel_flows *flows;
 	struct dnsreel_flow_filter *ffilter;
 	struct dnsreel_report_agg *agg;
+	struct dnsreel_diag *diag;
 	struct dnsreel_progress progress;
 	uint64_t problems;
 };
@@ -112,7 +114,8 @@ static void on_problem(void *arg, const char *msg)
 static int sink_flows(void *arg, const struct dnsreel_rec *rec)
 {
 	struct run *r = arg;
-	return dnsreel_flows__feed(r->flows, rec);
+	int err = dnsreel_diag__rec(r->diag, rec);
+	return err ? err : dnsreel_flows__feed(r->flows, rec);
 }
 
 static int on_flow(void *arg, const struct dnsreel_flow *f)
@@ -120,7 +123,8 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
 	struct run *r = arg;
 	if (!f->matched || !dnsreel_flow_filter__match(r->ffilter, f))
 		return 0;
-	return dnsreel_report_agg__add(r->agg, dnsreel_merge__ctx(r->rp), f);
+	int err = dnsreel_diag__flow(r->diag, f);
+	return err ? err : dnsreel_report_agg__add(r->agg, dnsreel_merge__ctx(r->rp), f);
 }
 
 static void on_tick(void *arg, const struct dnsreel_merge_stats *st, bool idle)
@@ -151,6 +155,12 @@ static bool flow_term(const char *expr)
 	if (!dnsreel_flow_field_known(field))
 		return false;
 	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
+}
+
+static void draw_findings(void *arg, struct dnsreel_html *h)
+{
+	const struct run *r = arg;
+	dnsreel_report_findings_html(h, r->diag, r->agg);
 }
 
 static uint64_t lost_of(struct dnsreel_capr *c)
@@ -372,7 +382,14 @@ int main(int argc, char **argv)
 	    .fn = on_flow,
 	    .arg = &run,
 	};
+	struct dnsreel_diag_opts dopts = {
+	    .sz = sizeof(dopts),
+	    .captures = (const char *const *)argv + cli.optind,
+	    .ncaptures = ncap,
+	};
 	err = dnsreel_report_agg__new(&run.agg, &ao);
+	if (!err)
+		err = dnsreel_diag__new(&run.diag, dnsreel_merge__ctx(run.rp), &dopts);
 	if (!err)
 		err = dnsreel_flows__new(&run.flows, dnsreel_merge__ctx(run.rp), &fo);
 	if (err < 0) {
@@ -398,6 +415,24 @@ int main(int argc, char **argv)
 
 	struct dnsreel_merge_stats ms;
 	dnsreel_merge__stats(run.rp, &ms);
+	/* the recorder's losses, so an absent packet is not taken for the network's doing */
+	for (uint32_t c = 0; !err && c < ncap; c++) {
+		struct dnsreel_capr *r = dnsreel_merge__capr(run.rp, c);
+		for (size_t i = 0; r && !err && i < dnsreel_capr__counter_count(r); i++) {
+			const struct dnsreel_counter *k = dnsreel_capr__counter_at(r, i);
+			err = dnsreel_diag__counter(run.diag, c, k->name, k->value);
+		}
+	}
+	if (!err && ms.frames_bad)
+		err =
+		    dnsreel_diag__damaged(run.diag, ncap == 1 ? 0 : (uint32_t)ncap, ms.frames_bad);
+	if (!err)
+		err = dnsreel_diag__finish(run.diag);
+	if (err) {
+		dnsreel_err(&cli, "diagnose: %s; nothing written", dnsreel_strerror(err));
+		exit_code = DNSREEL_EXIT_FAIL;
+		goto cleanup;
+	}
 	caps = calloc(ncap, sizeof(*caps));
 	if (!caps) {
 		dnsreel_err(&cli, "out of memory");
@@ -470,6 +505,8 @@ int main(int argc, char **argv)
 	    .frames_bad = ms.frames_bad,
 	    .generated_wall_ns = dnsreel_now_wall_ns(),
 	    .generator = gen,
+	    .findings = draw_findings,
+	    .findings_arg = &run,
 	};
 	struct dnsreel_html h;
 	dnsreel_html__init(&h, out);
@@ -509,6 +546,7 @@ cleanup:
 	free(caps);
 	dnsreel_flows__free(run.flows);
 	dnsreel_report_agg__free(run.agg);
+	dnsreel_diag__free(run.diag);
 	dnsreel_merge__close(run.rp);
 	dnsreel_flow_filter__free(run.ffilter);
 	dnsreel_filter__free(filter);

@@ -164,7 +164,8 @@ void dnsreel_html__text(struct dnsreel_html *h, const char *s)
  * only helps. */
 static const char style[] =
     "<style>\n"
-    "body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:0 "
+    "body{box-sizing:border-box;font:15px/1.45 system-ui,sans-serif;margin:0 "
+    "auto;max-width:1100px;padding:0 "
     "16px 40px;color:#111;background:#fff}\n"
     "h1{font-size:1.6em;margin:.8em 0 .2em}h2{font-size:1.3em;margin:1.6em 0 .4em;"
     "border-bottom:2px solid #444}h3{font-size:1.05em;margin:1.2em 0 .3em}\n"
@@ -181,7 +182,8 @@ static const char style[] =
     "svg text{fill:#111}.sev-high{font-weight:700}\n"
     ".finding{border:1px solid #999;border-left:6px solid #444;padding:.3em .8em;"
     "margin:.6em 0}\n"
-    ".finding.high{border-left-style:double;border-left-width:9px}\n"
+    ".finding.high{border-left-style:double;border-left-width:9px}"
+    ".finding.low{border-left-style:dotted}\n"
     ".note{color:#333;font-size:.9em}\n"
     "dl.kv{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}"
     "dl.kv dt{font-weight:600}dl.kv dd{margin:0}\n"

@@ -485,7 +485,6 @@ static void flows_section(struct dnsreel_html *h, const char *id, const char *ti
 	dnsreel_html__table_end(h);
 	for (size_t i = 0; i < n; i++) {
 		dnsreel_html__printf(h, "<figure class=\"flow\" id=\"%s-%s\">\n", id, f[i].flow_id);
-		dnsreel_svg_sequence(h, &f[i]);
 		dnsreel_html__printf(h, "<figcaption>Flow <code>%s</code>: ", f[i].flow_id);
 		dnsreel_html__text(h, f[i].name);
 		dnsreel_html__printf(h, " %s from ", f[i].qtype);
@@ -504,8 +503,10 @@ static void flows_section(struct dnsreel_html *h, const char *id, const char *ti
 			dnsreel_html__raw(h, " (diagram cut: more hops or tries than drawn)");
 		dnsreel_html__printf(h,
 				     ". See it: <code>dnsreel replay CAPTURE --flows --flow-id "
-				     "%s</code></figcaption>\n</figure>\n",
+				     "%s</code></figcaption>\n",
 				     f[i].flow_id);
+		dnsreel_svg_sequence(h, &f[i]);
+		dnsreel_html__raw(h, "</figure>\n");
 	}
 	free(f);
 	section_end(h);

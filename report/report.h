@@ -7,6 +7,7 @@
  *   seqdiag.c  one flow as a sequence diagram: pod -> service -> CoreDNS -> upstream
  *   agg.c      the fixed-size aggregates fed one flow at a time (time buckets that merge when
  *              full, latency histograms, top-N counters, the K slowest and K broken flows)
+ *   findings.c the diagnose findings (diagnose.h) with their evidence
  *   page.c     the sections of the page from the aggregates and the captures' summaries
  *
  * Memory is bounded by the aggregates' fixed sizes, never by the capture. Nothing here prints
@@ -187,6 +188,12 @@ struct dnsreel_report_page {
 	dnsreel_report_findings_fn findings;
 	void *findings_arg;
 };
+
+struct dnsreel_diag;
+/* The findings of a finished diagnosis (diagnose.h) as the findings section: an overview table
+ * and a block per finding; example flows the page draws (a, may be NULL) are linked. */
+void dnsreel_report_findings_html(struct dnsreel_html *h, const struct dnsreel_diag *d,
+				  const struct dnsreel_report_agg *a);
 
 /* Writes the whole page. 0 or the first write error (-errno). */
 int dnsreel_report_write(struct dnsreel_html *h, const struct dnsreel_report_page *p,

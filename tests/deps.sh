@@ -7,7 +7,8 @@ want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-
       man-db libnftables-dev libjansson-dev)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
-	       nsd conntrack procps psmisc python3 podman runc python3-kubernetes nftables)
+	       nsd conntrack procps psmisc python3 podman runc python3-kubernetes nftables jq
+	       chromium)
 fi
 missing=()
 for p in "${want[@]}"; do
