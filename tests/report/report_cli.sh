@@ -110,5 +110,24 @@ grep -q '&lt;img/src/onerror=document\[&#39;title&#39;\]=&#39;N&#39;&gt;.evil.te
 grep -q '&lt;b id=pwn-node&gt;' "$h" || bad "hostile node name not shown as text"
 [ "$(rows "$h" broken-table)" = 1 ] || bad "hostile: broken rows $(rows "$h" broken-table), want 1"
 [ "$(grep -c '<svg class="seq"' "$h")" = 2 ] || bad "hostile: sequence diagrams $(grep -c '<svg class="seq"' "$h"), want 2"
+
+# A larger synthetic capture: its flows counted as query counts them, and the progress line on a
+# terminal only (-q silences it)
+"$bin/dnsreel-synth" -o "$tmp/synth.reel" -n 30000 --multi-hop >/dev/null || bad "dnsreel-synth failed"
+"$rep" "$tmp/synth.reel" -o "$tmp/synth.html" 2>"$tmp/notty.err" || bad "synthetic report failed"
+[ -s "$tmp/notty.err" ] && bad "stderr that is no terminal got: $(head -c 200 "$tmp/notty.err")"
+sf=$("$q" "$tmp/synth.reel" "SELECT count(*) FROM flows" | tail -1 | tr -d ' ')
+grep -q "id=\"sum-flows\">$sf " "$tmp/synth.html" || bad "synthetic flows: want $sf: $(grep -o 'id="sum-flows">[^<]*' "$tmp/synth.html")"
+su=$("$q" "$tmp/synth.reel" "SELECT count(*) FROM flows WHERE outcome='unanswered'" | tail -1 | tr -d ' ')
+[ "$(cell "$tmp/synth.html" outcomes unanswered)" = "$su" ] || bad "synthetic unanswered: page $(cell "$tmp/synth.html" outcomes unanswered), query $su"
+if command -v script >/dev/null; then
+	DNSREEL_PROGRESS_DELAY=0 script -qec "'$rep' '$tmp/synth.reel' -o - >/dev/null" "$tmp/tty.txt" >/dev/null
+	grep -aq 'report: events [0-9]*/[0-9]*, flows [0-9]*' "$tmp/tty.txt" ||
+		bad "no progress line on a terminal: $(tr '\r' '\n' <"$tmp/tty.txt" | head -3)"
+	DNSREEL_PROGRESS_DELAY=0 script -qec "'$rep' -q '$tmp/synth.reel' -o - >/dev/null" "$tmp/tty.txt" >/dev/null
+	grep -aq 'report: events' "$tmp/tty.txt" && bad "-q still shows progress"
+else
+	bad "script (util-linux) missing: cannot test progress on a terminal"
+fi
 [ $fail = 0 ] && echo "ok: report_cli"
 exit $fail
