@@ -8,6 +8,8 @@
 #include "diagnose.h"
 #include "report_int.h"
 
+enum { REPORT_FINDING_BLOCKS = 12 };
+
 static void fmt_time(char *buf, size_t len, int64_t wall_ns)
 {
 	if (!wall_ns || dnsreel_format_time(wall_ns, buf, len) < 0)
@@ -61,6 +63,9 @@ void dnsreel_report_findings_html(struct dnsreel_html *h, const struct dnsreel_d
 	    {"severity", false}, {"finding", false}, {"subject", false},
 	    {"count", true},	 {"first", false},   {"last", false},
 	};
+	/* the most severe in full; the rest are rows of the table only, so a capture with a
+	 * finding per pod still gives a page one reads */
+	size_t blocks = n < REPORT_FINDING_BLOCKS ? n : REPORT_FINDING_BLOCKS;
 	dnsreel_html__table_begin(h, "findings-table", "Findings", cols, 6);
 	for (size_t i = 0; i < n; i++) {
 		const struct dnsreel_finding *f = dnsreel_diag__finding_at(d, i);
@@ -69,9 +74,13 @@ void dnsreel_report_findings_html(struct dnsreel_html *h, const struct dnsreel_d
 		fmt_time(t2, sizeof(t2), f->last_wall_ns);
 		dnsreel_html__row_begin(h);
 		dnsreel_html__td_text(h, f->severity_name);
-		dnsreel_html__printf(h, "<td><a href=\"#finding-%zu\">", i + 1);
-		dnsreel_html__text(h, f->id);
-		dnsreel_html__raw(h, "</a></td>");
+		if (i < blocks) {
+			dnsreel_html__printf(h, "<td><a href=\"#finding-%zu\">", i + 1);
+			dnsreel_html__text(h, f->id);
+			dnsreel_html__raw(h, "</a></td>");
+		} else {
+			dnsreel_html__td_text(h, f->id);
+		}
 		dnsreel_html__td_text(h, f->subject);
 		dnsreel_html__td_u64(h, f->count);
 		dnsreel_html__td_text(h, t1);
@@ -80,7 +89,7 @@ void dnsreel_report_findings_html(struct dnsreel_html *h, const struct dnsreel_d
 	}
 	dnsreel_html__table_end(h);
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < blocks; i++) {
 		const struct dnsreel_finding *f = dnsreel_diag__finding_at(d, i);
 		const char *sev = f->severity == DNSREEL_SEV_ERROR     ? "high"
 				  : f->severity == DNSREEL_SEV_WARNING ? "medium"
@@ -150,4 +159,11 @@ void dnsreel_report_findings_html(struct dnsreel_html *h, const struct dnsreel_d
 		}
 		dnsreel_html__raw(h, "</dl>\n</article>\n");
 	}
+	if (n > blocks)
+		dnsreel_html__printf(
+		    h,
+		    "<p id=\"more-findings\">%zu more findings are rows of the table "
+		    "above; <code>dnsreel diagnose</code> prints each with its "
+		    "evidence.</p>\n",
+		    n - blocks);
 }

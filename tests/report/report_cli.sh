@@ -120,6 +120,14 @@ sf=$("$q" "$tmp/synth.reel" "SELECT count(*) FROM flows" | tail -1 | tr -d ' ')
 grep -q "id=\"sum-flows\">$sf " "$tmp/synth.html" || bad "synthetic flows: want $sf: $(grep -o 'id="sum-flows">[^<]*' "$tmp/synth.html")"
 su=$("$q" "$tmp/synth.reel" "SELECT count(*) FROM flows WHERE outcome='unanswered'" | tail -1 | tr -d ' ')
 [ "$(cell "$tmp/synth.html" outcomes unanswered)" = "$su" ] || bad "synthetic unanswered: page $(cell "$tmp/synth.html" outcomes unanswered), query $su"
+# every finding a row, the 12 most severe also a block, the rest said to be in the table
+sn=$("$bin/dnsreel-diagnose" -o json "$tmp/synth.reel" | jq '.findings | length')
+[ "$(rows "$tmp/synth.html" findings-table)" = "$sn" ] || bad "synthetic findings rows $(rows "$tmp/synth.html" findings-table), want $sn"
+[ "$(grep -c '<article class="finding' "$tmp/synth.html")" = "$((sn < 12 ? sn : 12))" ] ||
+	bad "synthetic finding blocks $(grep -c '<article class="finding' "$tmp/synth.html"), want min($sn, 12)"
+if [ "$sn" -gt 12 ]; then
+	grep -q "<p id=\"more-findings\">$((sn - 12)) more findings" "$tmp/synth.html" || bad "no note of the findings left to the table"
+fi
 if command -v script >/dev/null; then
 	DNSREEL_PROGRESS_DELAY=0 script -qec "'$rep' '$tmp/synth.reel' -o - >/dev/null" "$tmp/tty.txt" >/dev/null
 	grep -aq 'report: events [0-9]*/[0-9]*, flows [0-9]*' "$tmp/tty.txt" ||
