@@ -5,7 +5,7 @@
 #  - the lab capture's page, with a measuring script appended to a copy: every chart and
 #    sequence diagram is laid out with a nonzero size, every series path and histogram bar is
 #    drawn, the tables have the rows dnsreel query counts, and the sorting script sorts
-#  - a screenshot of it is an image of real size
+#  - a screenshot of it is an image of real size; printed, it makes a PDF of real size
 #  - the hostile capture's page, as it is: its markup stays text (no element it names exists,
 #    the title is the page's, no script of its own ran)
 # Skips (77) without chromium or without the right to make a network namespace.
@@ -85,6 +85,14 @@ chrome --window-size=1100,3000 --screenshot="$tmp/shot.png" "file://$tmp/lab.htm
 size=$(stat -c %s "$tmp/shot.png" 2>/dev/null || echo 0)
 [ "$size" -gt 50000 ] || bad "screenshot $size bytes: nothing drawn?"
 file "$tmp/shot.png" | grep -q 'PNG image data, 1100 x 3000' || bad "screenshot: $(file "$tmp/shot.png")"
+
+# on paper: the print stylesheet lays it out into pages
+chrome --no-pdf-header-footer --print-to-pdf="$tmp/page.pdf" "file://$tmp/lab.html" >/dev/null
+size=$(stat -c %s "$tmp/page.pdf" 2>/dev/null || echo 0)
+file "$tmp/page.pdf" | grep -q 'PDF document' && [ "$size" -gt 50000 ] ||
+	bad "printed: $(file "$tmp/page.pdf"), $size bytes"
+hits=$(grep -noE 'https?:|//|src=|href="[^#]|url\([^#]|@import|<link' "$tmp/lab.html" | head)
+[ -z "$hits" ] || bad "external references in the page: $hits"
 
 "$mkhostile" "$tmp/hostile.reel" && "$bin/dnsreel-report" "$tmp/hostile.reel" -o "$tmp/h.html" ||
 	{ echo "FAIL: hostile report"; exit 1; }
