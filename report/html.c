@@ -192,6 +192,9 @@ static const char style[] =
     "h2{break-after:avoid}figure,tr,.finding{break-inside:avoid}"
     "th{background:none}a{color:inherit;text-decoration:none}"
     "details{display:block}details>summary{display:none}}\n"
+    /* on paper a closed details shows its table too (a rule of its own: a browser that does
+     * not know the pseudo-element drops only this rule) */
+    "@media print{details::details-content{content-visibility:visible;display:block}}\n"
     "</style>\n";
 
 /* Sorting: a click (or Enter) on a header sorts its table; without script the tables read in
