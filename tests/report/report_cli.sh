@@ -90,6 +90,16 @@ for id in $("$bin/dnsreel-diagnose" -o json "$cap" | jq -r '.findings[].id'); do
 done
 [ "$(grep -c '<svg class="chart"' "$page")" = 6 ] || bad "charts: $(grep -c '<svg class="chart"' "$page"), want 6"
 
+# Selection as replay --flows takes it: the page counts the flows replay prints
+for sel in "-F rcode!=Success" "-F outcome==answered -F qtype==A" "-n kube-system" "-F name~^mail\\."; do
+	# shellcheck disable=SC2086
+	want=$("$bin/dnsreel-replay" "$cap" --flows -o csv --no-header $sel | wc -l)
+	# shellcheck disable=SC2086
+	"$rep" "$cap" $sel -o "$tmp/sel.html" --force 2>"$tmp/err" || bad "report $sel: $(cat "$tmp/err")"
+	grep -q "id=\"sum-flows\">$want " "$tmp/sel.html" ||
+		bad "report $sel: $(grep -o 'id="sum-flows">[^<]*' "$tmp/sel.html"), replay --flows printed $want"
+done
+
 # Nothing external: no URL, no protocol-relative reference, no fetching attribute.
 external() {
 	grep -noE 'https?:|//|src=|href="[^#]|url\([^#]|@import|<link|<iframe|<object|<embed' "$1" | head
