@@ -75,6 +75,7 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 	n->events++;
 	if (r->has_proc)
 		rec_join(r, n, &ev);
+	ev.netns = rec_ns_id(n, ev.ts_ns); /* after the join: process records carry the inode */
 	r->n_events++;
 	if (r->sink.on_event)
 		return r->sink.on_event(r->sink.arg, &ev);

@@ -106,7 +106,8 @@ static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
 	struct dnsreel_proc_ctx pc;
 	memset(&pc, 0, sizeof(pc));
 	pc.pid = e->pid;
-	pc.netns = e->netns;
+	const struct nsent *ns = rec_ns_find(r, e->netns);
+	pc.netns = ns ? rec_ns_id(ns, e->ts) : e->netns;
 	pc.cgroup_id = e->cgroup_id;
 	pc.uid = e->uid;
 	pc.gid = e->gid;
@@ -148,6 +149,7 @@ static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
 		dnsreel_cgroup_parse(buf, pc.k8s_pod_uid, sizeof(pc.k8s_pod_uid),
 				     pc.runtime_containerid, sizeof(pc.runtime_containerid),
 				     pc.cgroup, sizeof(pc.cgroup));
+	rec_ns_name_from_proc(r, e->netns, pc.k8s_pod_uid, pc.runtime_containerid);
 	r->sink.on_proc(r->sink.arg, &pc);
 }
 
@@ -178,7 +180,7 @@ static bool addr_is_zero(const uint8_t a[16])
 }
 /* A local socket sent the packet (OUTGOING, local = source) or will read it (local =
  * destination). Forwarded packets have neither side local. */
-void rec_join(struct dnsreel_recorder *r, const struct nsent *n, struct dnsreel_event *ev)
+void rec_join(struct dnsreel_recorder *r, struct nsent *n, struct dnsreel_event *ev)
 {
 	if (ev->pkt_type != DNSREEL_PKT_OUTGOING && ev->pkt_type != DNSREEL_PKT_HOST &&
 	    ev->pkt_type != DNSREEL_PKT_BROADCAST && ev->pkt_type != DNSREEL_PKT_MULTICAST)
@@ -218,6 +220,19 @@ void rec_join(struct dnsreel_recorder *r, const struct nsent *n, struct dnsreel_
 		ev->gid = e->gid;
 		ev->cgroup_id = e->cgroup_id;
 		memcpy(ev->comm, e->comm, sizeof(ev->comm));
+		/* The process record may have come before the netns was known (its socket opened
+		 * as the namespace appeared): its first packet names it then, once per process. */
+		if (!n->ctx.k8s_podname[0] && !(n->ctx.flags & DNSREEL_NETNS_HOST) &&
+		    n->name_pid != e->pid) {
+			n->name_pid = e->pid;
+			char path[1200], buf[4096], uid[40], cid[80], cg[8];
+			snprintf(path, sizeof(path), "%s/proc/%u/cgroup", r->root, e->pid);
+			if (read_file(path, buf, sizeof(buf)) > 0) {
+				dnsreel_cgroup_parse(buf, uid, sizeof(uid), cid, sizeof(cid), cg,
+						     sizeof(cg));
+				rec_ns_name_from_proc(r, n->ino, uid, cid);
+			}
+		}
 	}
 }
 

@@ -15,6 +15,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "k8s.h"
 #include "recorder_int.h"
 
 /* Where ip netns and the container runtimes bind-mount namespaces, under the host root. */
@@ -32,6 +33,14 @@ struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino)
 		}
 	return NULL;
 }
+uint64_t rec_ns_id(const struct nsent *n, int64_t ts)
+{
+	/* A packet the ring still held from the namespace that had the inode before. */
+	if (n->gen && (!n->ctx.first_seen_ns || ts < n->ctx.first_seen_ns))
+		return n->ino | (uint64_t)(n->gen - 1) << 32;
+	return n->ctx.netns;
+}
+
 /* Is addr (version v) one of the netns's own addresses? Unknown addresses: trust. */
 bool rec_ns_is_local(const struct nsent *n, uint8_t v, const uint8_t *addr)
 {
@@ -141,6 +150,33 @@ static void put_ns(struct dnsreel_recorder *r, struct nsent *n)
 	if (r->sink.on_netns)
 		r->sink.on_netns(r->sink.arg, &n->ctx);
 }
+
+void rec_ns_name_from_proc(struct dnsreel_recorder *r, uint64_t ino, const char *uid,
+			   const char *cid)
+{
+	struct nsent *n = rec_ns_find(r, ino);
+	if (!n || n->state == NS_GONE)
+		return;
+	bool changed = false;
+	/* Attached before its CNI gave it an address (the next tick may come after the pod is
+	 * gone): a process using a socket there means the addresses are up by now. */
+	if (!n->naddrs && n->nsfd >= 0 && !setns(n->nsfd, CLONE_NEWNET)) {
+		rec_ns_read_addrs(n);
+		if (setns(r->self_ns, CLONE_NEWNET))
+			rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+		changed = n->naddrs > 0;
+	}
+	const char *pods = r->pod_logs, *containers = r->containers_logs;
+	if (!n->ctx.k8s_podname[0] && uid[0] &&
+	    !dnsreel_k8s_lookup(pods, containers, r->docker_dir, uid, cid, &n->ctx)) {
+		rec_log(r, 1, "netns %llu: pod %s/%s from process", (unsigned long long)n->ino,
+			n->ctx.k8s_namespace, n->ctx.k8s_podname);
+		changed = true;
+	}
+	/* not attached yet: the attach writes the record, names included */
+	if (changed && n->state == NS_ATTACHED)
+		put_ns(r, n);
+}
 void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
 {
 	if (n->sock >= 0)
@@ -227,8 +263,12 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 			n->ctx.flags |= DNSREEL_NETNS_HOST;
 	}
 	if (n->state == NS_GONE) {
-		/* Same inode again: the kernel reused it for a new namespace. */
+		/* Same inode again: the kernel reused it for a new namespace, which gets an id of
+		 * its own so that the old one keeps its events and names. */
 		n->state = NS_NEW;
+		n->gen++;
+		n->ctx.netns = ino | (uint64_t)n->gen << 32;
+		n->ctx.first_seen_ns = 0;
 		n->ctx.flags &= ~(uint32_t)DNSREEL_NETNS_GONE;
 		memset(&n->ctx.k8s_namespace, 0,
 		       sizeof(n->ctx) - offsetof(struct dnsreel_netns_ctx, k8s_namespace));

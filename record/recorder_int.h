@@ -47,6 +47,8 @@ struct nsent {
 	uint8_t addr_v[MAX_NS_ADDRS];
 	int naddrs;
 	uint32_t nodelocal; /* bit i: addrs[i] is on NodeLocal DNSCache's "nodelocaldns" link */
+	uint32_t gen;	    /* namespaces seen before with this inode (the kernel reuses them) */
+	uint32_t name_pid;  /* the last process a packet's join tried to name the netns from */
 	struct dnsreel_netns_ctx ctx;
 };
 
@@ -165,6 +167,14 @@ int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu);
 
 /* netns.c */
 struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino);
+/* The netns id events and context of n carry at boot time ts: the inode for the first
+ * namespace with it, inode + gen * 2^32 for the gen-th reuse (see dnsreel-record(1)). */
+uint64_t rec_ns_id(const struct nsent *n, int64_t ts);
+/* A process of netns ino, in pod uid, container cid, uses a socket: names the netns from them
+ * and reads its addresses when its own scan has not (a pod whose client lived less than a
+ * scan). */
+void rec_ns_name_from_proc(struct dnsreel_recorder *r, uint64_t ino, const char *uid,
+			   const char *cid);
 bool rec_ns_is_local(const struct nsent *n, uint8_t v, const uint8_t *addr);
 void rec_ns_read_addrs(struct nsent *n);
 /* Names NodeLocal DNSCache's link-local listen addresses (n->nodelocal) as its service. */
@@ -178,7 +188,7 @@ void rec_tick(struct dnsreel_recorder *r, bool services);
 /* enrich.c */
 void rec_apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p);
 /* Fills ev's process fields from the socket that sent or will read it, if known. */
-void rec_join(struct dnsreel_recorder *r, const struct nsent *n, struct dnsreel_event *ev);
+void rec_join(struct dnsreel_recorder *r, struct nsent *n, struct dnsreel_event *ev);
 void rec_ns_resolve_k8s(struct dnsreel_recorder *r, struct nsent *n);
 void rec_ipt_pump(struct dnsreel_recorder *r);
 void rec_ipt_read(struct dnsreel_recorder *r, struct ipt_job *j);

@@ -40,6 +40,11 @@ struct epval {
 	char kind;
 	char *ns;
 	char *name;
+	/* Pods: the netns that had the address from since (its first sighting, boot ns), and the
+	 * one that had it before (pods come and go; their IPs are handed to new pods). */
+	uint64_t netns;
+	int64_t since;
+	struct epval *older;
 };
 
 struct epent {
@@ -62,7 +67,8 @@ static uint64_t ep_hash(const struct epkey *k)
 	uint64_t a, b;
 	memcpy(&a, k->addr, 8);
 	memcpy(&b, k->addr + 8, 8);
-	uint64_t h = dnsreel_mix64(a ^ ((uint64_t)k->capture << 32) ^ ((uint64_t)k->port << 8) ^ k->kind);
+	uint64_t h =
+	    dnsreel_mix64(a ^ ((uint64_t)k->capture << 32) ^ ((uint64_t)k->port << 8) ^ k->kind);
 	return dnsreel_mix64(h ^ b ^ k->ver);
 }
 
@@ -268,14 +274,44 @@ static void key_init(struct epkey *k, uint32_t capture, char kind, uint8_t ver,
 	memcpy(k->addr, addr, ver == 4 ? 4 : 16);
 }
 
+/* One pod address of ns under key k: the newest holder heads the key's chain, older holders
+ * follow by time, and a netns upserted again replaces its own entry. */
+static int pod_addr_put(struct dnsreel_ctx *c, const struct epkey *k,
+			const struct dnsreel_netns_ctx *ns)
+{
+	struct epval *v = val_new(c, 'p', ns->k8s_namespace, ns->k8s_podname);
+	if (!v)
+		return -ENOMEM;
+	v->netns = ns->netns;
+	v->since = ns->first_seen_ns;
+	struct epval *head = (struct epval *)ep_get(c, k);
+	if (head && head->kind != 'p')
+		head = NULL;
+	if (!head || v->since >= head->since || head->netns == v->netns) {
+		v->older = head;
+		/* drop this netns's own earlier entry from the chain */
+		for (struct epval **pp = &v->older; *pp; pp = &(*pp)->older)
+			if ((*pp)->netns == v->netns) {
+				*pp = (*pp)->older;
+				break;
+			}
+		return ep_put(c, k, v);
+	}
+	struct epval *p = head;
+	while (p->older && p->older->since > v->since && p->older->netns != v->netns)
+		p = p->older;
+	if (p->older && p->older->netns == v->netns)
+		p->older = p->older->older;
+	v->older = p->older;
+	p->older = v;
+	return 0;
+}
+
 /* Registers every address of the comma-separated ips text ("10.0.0.4, fd00::4/64") as a pod. */
 static int add_pod_ips(struct dnsreel_ctx *c, uint32_t capture, const struct dnsreel_netns_ctx *ns)
 {
 	if (!ns->k8s_podname[0] || !ns->ips[0])
 		return 0;
-	struct epval *v = val_new(c, 'p', ns->k8s_namespace, ns->k8s_podname);
-	if (!v)
-		return -ENOMEM;
 	const char *p = ns->ips;
 	while (*p) {
 		while (*p == ',' || *p == ' ')
@@ -304,10 +340,10 @@ static int add_pod_ips(struct dnsreel_ctx *c, uint32_t capture, const struct dns
 			continue;
 		struct epkey k;
 		key_init(&k, capture, 'p', ver, a, 0);
-		int rc = ep_put(c, &k, v);
+		int rc = pod_addr_put(c, &k, ns);
 		if (rc == 0) {
 			k.capture = ANY_CAPTURE;
-			rc = ep_put(c, &k, v);
+			rc = pod_addr_put(c, &k, ns);
 		}
 		if (rc)
 			return rc;
@@ -412,13 +448,17 @@ int dnsreel_ctx__put_service(struct dnsreel_ctx *c, uint32_t capture,
 }
 
 static const struct epval *lookup(const struct dnsreel_ctx *c, uint32_t capture, uint8_t ver,
-				  const uint8_t addr[16], uint16_t port)
+				  const uint8_t addr[16], uint16_t port, int64_t ts_ns)
 {
 	struct epkey k;
 	key_init(&k, capture, 'p', ver, addr, 0);
 	const struct epval *v = ep_get(c, &k);
-	if (v)
+	if (v) {
+		/* who had the address then: the newest holder seen by ts_ns (else the first) */
+		while (v->older && v->since > ts_ns)
+			v = v->older;
 		return v;
+	}
 	k.kind = 'S';
 	if (!ep_get(c, &k))
 		return NULL;
@@ -433,14 +473,21 @@ static const struct epval *lookup(const struct dnsreel_ctx *c, uint32_t capture,
 void dnsreel_ctx__endpoint(const struct dnsreel_ctx *c, uint32_t capture, uint8_t ip_version,
 			   const uint8_t addr[16], uint16_t port, struct dnsreel_endpoint *ep)
 {
+	dnsreel_ctx__endpoint_at(c, capture, ip_version, addr, port, INT64_MAX, ep);
+}
+
+void dnsreel_ctx__endpoint_at(const struct dnsreel_ctx *c, uint32_t capture, uint8_t ip_version,
+			      const uint8_t addr[16], uint16_t port, int64_t ts_ns,
+			      struct dnsreel_endpoint *ep)
+{
 	ep->kind = 0;
 	ep->k8s_namespace = NULL;
 	ep->name = NULL;
 	if (!c || !c->ep_n || (ip_version != 4 && ip_version != 6))
 		return;
-	const struct epval *v = lookup(c, capture, ip_version, addr, port);
-	if (!v)
-		v = lookup(c, ANY_CAPTURE, ip_version, addr, port);
+	const struct epval *v = lookup(c, capture, ip_version, addr, port, ts_ns);
+	if (!v) /* another capture's clock: its newest holder */
+		v = lookup(c, ANY_CAPTURE, ip_version, addr, port, INT64_MAX);
 	if (!v)
 		return;
 	ep->kind = v->kind;

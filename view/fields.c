@@ -203,7 +203,7 @@ static void endpoint_text(const struct dnsreel_rec *rec, bool src, char *buf, si
 	const uint8_t *a = src ? ev->src_addr : ev->dst_addr;
 	uint16_t port = src ? ev->src_port : ev->dst_port;
 	struct dnsreel_endpoint ep;
-	dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
+	dnsreel_ctx__endpoint_at(rec->ctx, rec->capture, ev->ip_version, a, port, ev->ts_ns, &ep);
 	if (ep.kind) {
 		size_t nl = strlen(ep.k8s_namespace), pl = strlen(ep.name);
 		if (nl + pl + 12 <= buflen) {

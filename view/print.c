@@ -279,7 +279,8 @@ static size_t endpoint_text(const struct dnsreel_rec *rec, bool src, bool resolv
 	struct dnsreel_endpoint ep = {0};
 	size_t n = 0;
 	if (resolve)
-		dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
+		dnsreel_ctx__endpoint_at(rec->ctx, rec->capture, ev->ip_version, a, port, ev->ts_ns,
+					 &ep);
 	if (ep.kind) {
 		size_t nl = ep.k8s_namespace ? strnlen(ep.k8s_namespace, 64) : 0;
 		size_t ml = ep.name ? strnlen(ep.name, 300) : 0;
@@ -677,7 +678,8 @@ static char *cj_endpoint(char *d, const struct dnsreel_rec *rec, bool src)
 		CLIT(d, ",\"version\":4");
 	if (rec->ctx) {
 		struct dnsreel_endpoint ep = {0};
-		dnsreel_ctx__endpoint(rec->ctx, rec->capture, ev->ip_version, a, port, &ep);
+		dnsreel_ctx__endpoint_at(rec->ctx, rec->capture, ev->ip_version, a, port, ev->ts_ns,
+					 &ep);
 		if (ep.kind == 'p' || ep.kind == 's') {
 			if (ep.kind == 'p')
 				CLIT(d, ",\"k8s\":{\"kind\":\"pod\",\"namespace\":");
@@ -901,8 +903,7 @@ size_t dnsreel_json_indent(const char *src, size_t n, char *d)
 			if (c == '\\' && i + 1 < n) {
 				i++;
 				JI_PUT(&src[i], 1);
-			}
-			else if (c == '"')
+			} else if (c == '"')
 				in_str = false;
 			continue;
 		}

@@ -42,6 +42,11 @@ struct dnsreel_endpoint {
 };
 void dnsreel_ctx__endpoint(const struct dnsreel_ctx *c, uint32_t capture, uint8_t ip_version,
 			   const uint8_t addr[16], uint16_t port, struct dnsreel_endpoint *ep);
+/* The same at boot time ts_ns of that capture: a pod address names the pod that had it then
+ * (the newest netns first seen by ts_ns), as pods come and go and their IPs are reused. */
+void dnsreel_ctx__endpoint_at(const struct dnsreel_ctx *c, uint32_t capture, uint8_t ip_version,
+			      const uint8_t addr[16], uint16_t port, int64_t ts_ns,
+			      struct dnsreel_endpoint *ep);
 
 /* ---- one DNS message at one observation point -------------------------------------------- */
 

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Lab test: pods come and go while recording. Pod A (default/late-a) is created after the
+# recorder started and asks at once; it is deleted; pod B (default/late-b) is created with A's
+# IP and asks; then pod C with A's name (default/late-a) but a new UID. The kernel usually gives
+# B and C the netns inode A had. After the recording: every event of each pod's netns carries
+# its own pod and netns id (A's after A is gone; a reused inode gets an id of its own), the
+# node's copies of A's and B's queries name the source by who had the IP at that time, the
+# first query of each pod is named (it left before the next once-a-second scan), and the pods
+# table has a record per pod UID (two for late-a).
+# Usage: test_churn.sh BINDIR     (exit 77 = skipped)
+set -uo pipefail
+BIN=${1:?usage: test_churn.sh BINDIR}
+. "$(dirname "$0")/common.sh"
+lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" \
+	"$BIN/dnsreel-replay" "$BIN/dnsreel-query"
+lab_start dch
+CG_PARENT=$(dirname "$(dirname "$LAB_CGROUP_APP")")
+LATE=()
+churn_cleanup() {
+	local ns
+	for ns in "${LATE[@]}"; do pod_del "$ns"; done
+	lab_cleanup
+}
+trap churn_cleanup EXIT
+
+# pod_add TAG POD IP: netns $LAB_ID-TAG on the lab bridge, a kubelet pod-logs folder and a
+# containerd cgroup for pod default/POD with a fresh UID; prints "UID CID".
+pod_add() {
+	local tag=$1 pod=$2 ip=$3 ns=$LAB_ID-$1 uid cid
+	uid=$(printf '%s' "$LAB_ID-$tag-$RANDOM" | md5sum | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-a\4-\5/')
+	cid=$(printf '%s' "$uid" | sha256sum | cut -c1-64)
+	mkdir -p "$LAB_POD_LOGS/default_${pod}_$uid/app" "$CG_PARENT/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope"
+	ip netns add "$ns"
+	LATE+=("$ns")
+	ip -n "$ns" link set lo up
+	ip -n "$LAB_NS_NODE" link add "v-$tag" type veth peer name eth0 netns "$ns"
+	ip -n "$LAB_NS_NODE" link set "v-$tag" master cbr0 up
+	ip -n "$ns" addr add "$ip/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add 10.96.0.0/12 via "$LAB_BR_IP"
+	echo "$uid $cid"
+}
+# pod_run TAG UID CID CMD...: CMD in the pod's netns and container cgroup.
+pod_run() {
+	local ns=$LAB_ID-$1 cg=$CG_PARENT/kubepods-besteffort-pod${2//-/_}.slice/cri-containerd-$3.scope
+	shift 3
+	(
+		echo $BASHPID >"$cg/cgroup.procs"
+		exec ip netns exec "$ns" "$@"
+	) >>"$WORK/client.out" 2>&1
+}
+pod_del() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null)
+	# shellcheck disable=SC2086
+	[[ -z $pids ]] || kill -9 $pids 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	local d
+	for d in "$CG_PARENT"/kubepods-besteffort-pod*.slice; do
+		[[ -d $d ]] || continue
+		rmdir "$d"/cri-containerd-*.scope "$d" 2>/dev/null
+	done
+}
+
+recorder_start "$WORK/cap.reel" --flush 200ms
+ip=10.244.0.50
+read -r uid_a cid_a < <(pod_add a late-a $ip)
+ino_a=$(netns_inode "$LAB_ID-a")
+pod_run a "$uid_a" "$cid_a" dig +tries=1 @"$LAB_VIP" www.example.test
+pod_del "$LAB_ID-a"
+sleep 0.3
+read -r uid_b cid_b < <(pod_add b late-b $ip)
+ino_b=$(netns_inode "$LAB_ID-b")
+pod_run b "$uid_b" "$cid_b" dig +tries=1 @"$LAB_VIP" mail.example.test
+pod_del "$LAB_ID-b"
+sleep 0.3
+read -r uid_c cid_c < <(pod_add c late-a 10.244.0.51)
+ino_c=$(netns_inode "$LAB_ID-c")
+pod_run c "$uid_c" "$cid_c" dig +tries=1 @"$LAB_VIP" txt.example.test TXT
+sleep 0.3
+recorder_stop
+
+"$BIN/dnsreel-replay" "$WORK/cap.reel" -o jsonl >"$WORK/cap.jsonl" || fail "replay failed"
+/usr/bin/python3 - "$WORK/cap.jsonl" <<PY || fail "churn attributed wrong"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+# The kernel hands a freed netns inode to the next namespace: each reuse during the recording
+# gets the id inode + 2^32 x (namespaces before it with that inode).
+pods, seen = {}, {}
+for ino, pod, cid, qname in (($ino_a, "late-a", "$cid_a", "www.example.test."),
+                             ($ino_b, "late-b", "$cid_b", "mail.example.test."),
+                             ($ino_c, "late-a", "$cid_c", "txt.example.test.")):
+    gen = seen.get(ino, 0)
+    seen[ino] = gen + 1
+    pods[ino + (gen << 32)] = (pod, cid, qname)
+bad = []
+for ino, (pod, cid, qname) in pods.items():
+    mine = [e for e in ev if e["netns_id"] == ino]
+    if len(mine) != 2:
+        bad.append(f"{pod} netns {ino}: {len(mine)} events, want its query and response")
+    for e in mine:
+        got = (e["k8s"]["namespace"], e["k8s"]["podName"], e["runtime"]["containerId"], e["name"])
+        if got != ("default", pod, cid, qname):
+            bad.append(f"netns {ino}: {got}, want {('default', pod, cid, qname)}")
+# The node netns's copies: the IP 10.244.0.50 was late-a, then late-b.
+node = "$(netns_inode "$LAB_NS_NODE")"
+for qname, pod in (("www.example.test.", "late-a"), ("mail.example.test.", "late-b")):
+    cp = [e for e in ev if str(e["netns_id"]) == node and e["name"] == qname and e["qr"] == "Q"
+          and e["src"]["addr"] == "$ip"]
+    if not cp:
+        bad.append(f"no node copy of {qname} from $ip")
+    for e in cp:
+        if e["src"].get("k8s") != {"kind": "pod", "namespace": "default", "name": pod}:
+            bad.append(f"node copy of {qname}: src.k8s {e['src'].get('k8s')}, want pod {pod}")
+for b in bad[:12]:
+    print(b, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+n=$("$BIN/dnsreel-query" -o csv "$WORK/cap.reel" \
+	"SELECT count(DISTINCT k8s_pod_uid) FROM pods WHERE k8s_podname = 'late-a'" | tail -1)
+[[ $n == 2 ]] || fail "pods table: $n records for late-a, want 2 (one per UID)"
+echo "PASS: created, deleted, IP reused and recreated pods named"
