@@ -101,7 +101,8 @@ for ino, (pod, cid, qname) in pods.items():
     for e in mine:
         got = (e["k8s"]["namespace"], e["k8s"]["podName"], e["runtime"]["containerId"], e["name"])
         if got != ("default", pod, cid, qname):
-            bad.append(f"netns {ino}: {got}, want {('default', pod, cid, qname)}")
+            bad.append(f"netns {ino}: {got}, want {('default', pod, cid, qname)}"
+                       f" (proc {e.get('proc')})")
 # The node netns's copies: the IP 10.244.0.50 was late-a, then late-b.
 node = "$(netns_inode "$LAB_NS_NODE")"
 for qname, pod in (("www.example.test.", "late-a"), ("mail.example.test.", "late-b")):
