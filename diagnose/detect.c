@@ -48,6 +48,29 @@ int dnsreel__dg_detect_rec(struct dnsreel_diag *d, const struct dnsreel_rec *rec
 			if (eff > d->tc_edns_max)
 				d->tc_edns_max = eff;
 		}
+	} else if (rec->ev->proto == PROTO_UDP && rec->dns.qr && d->tcq[i].key == k &&
+		   d->tcq[i].has && rec->msg_len > (d->tcq[i].edns ? d->tcq[i].edns : 512u)) {
+		/* larger than the client said it can take: fragments, or drops on the way */
+		if (d->bigseen[i] == k)
+			return 0;
+		d->bigseen[i] = k;
+		uint32_t eff = d->tcq[i].edns ? d->tcq[i].edns : 512;
+		if (rec->msg_len > d->big_size_max)
+			d->big_size_max = rec->msg_len;
+		if (!d->big_edns_min || eff < d->big_edns_min)
+			d->big_edns_min = eff;
+		int err = 0;
+		struct acc *a = dnsreel__dg_acc(d, DNSREEL_FIND_EDNS_MISMATCH, "", DNSREEL_SEV_WARNING,
+						&err);
+		if (a)
+			dnsreel__dg_hit(d, a, 1, rec->wall_ns, NULL);
+		if (a) {
+			char nsbuf[24];
+			snprintf(nsbuf, sizeof(nsbuf), "%llu", (unsigned long long)rec->ev->netns);
+			if (dnsreel__dg_set_add(&a->netns, nsbuf))
+				err = -ENOMEM;
+		}
+		return err;
 	} else if (rec->ev->proto == PROTO_TCP && rec->dns.qr) {
 		if (rec->msg_len > d->tcp_size_max)
 			d->tcp_size_max = rec->msg_len;

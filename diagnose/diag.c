@@ -240,7 +240,9 @@ int dnsreel_diag__new(struct dnsreel_diag **out, const struct dnsreel_ctx *ctx,
 	d->tcq = calloc(TC_SLOTS, sizeof(*d->tcq));
 	d->tcseen = calloc(TC_SLOTS, sizeof(*d->tcseen));
 	d->tcr = calloc(TC_SLOTS, sizeof(*d->tcr));
-	if (!d->acc || !d->pods || !d->hot || !d->race || !d->lk || !d->upseen || !d->tcq ||
+	d->bigseen = calloc(TC_SLOTS, sizeof(*d->bigseen));
+	if (!d->bigseen ||
+	    !d->acc || !d->pods || !d->hot || !d->race || !d->lk || !d->upseen || !d->tcq ||
 	    !d->tcseen || !d->tcr) {
 		dnsreel_diag__free(d);
 		return -ENOMEM;
@@ -282,6 +284,7 @@ void dnsreel_diag__free(struct dnsreel_diag *d)
 	free(d->tcq);
 	free(d->tcseen);
 	free(d->tcr);
+	free(d->bigseen);
 	free(d);
 }
 

@@ -163,6 +163,8 @@ struct dnsreel_diag {
 	} *tcr; /* truncated client flows by (client, name, type), awaiting the TCP retry */
 	uint64_t tc_msgs, tc_no_edns, tc_flows, tc_tcp_retries, tc_up;
 	uint32_t tc_size_max, tcp_size_max, tc_edns_min, tc_edns_max;
+	uint64_t *bigseen; /* UDP answers over their query's buffer, by (id, name, type) */
+	uint32_t big_size_max, big_edns_min;
 	/* NXDOMAIN per pod-minute over every pod-minute with any */
 	uint64_t pm_sum, pm_n;
 	/* unanswered */

@@ -47,6 +47,7 @@ const char *dnsreel_severity_name(enum dnsreel_severity s);
 #define DNSREEL_FIND_NXDOMAIN_STORM "nxdomain-storm"	   /* subject: the client pod */
 #define DNSREEL_FIND_HOT_NAME "hot-name"		   /* subject: the name */
 #define DNSREEL_FIND_RECORDER_LOSS "recorder-loss"	   /* subject: the capture path */
+#define DNSREEL_FIND_EDNS_MISMATCH "edns-mismatch" /* UDP answers over the offered buffer */
 
 /* A detector-specific number: "queries_per_lookup" = 4.0. Keys are lower_snake_case, stable
  * per finding id, and documented in dnsreel-diagnose(1). */

@@ -129,6 +129,11 @@ int dnsreel__dg_detect_finish(struct dnsreel_diag *d)
 		dnsreel__dg_num(a, "edns_buffer_max", (double)d->tc_edns_max);
 		dnsreel__dg_num(a, "queries_without_edns", (double)d->tc_no_edns);
 	}
+	if ((a = find(d, DNSREEL_FIND_EDNS_MISMATCH, ""))) {
+		dnsreel__dg_num(a, "answers", (double)a->count);
+		dnsreel__dg_num(a, "size_max", (double)d->big_size_max);
+		dnsreel__dg_num(a, "edns_buffer_min", (double)d->big_edns_min);
+	}
 	return 0;
 }
 
@@ -236,6 +241,14 @@ int dnsreel__dg_describe(struct dnsreel_diag *d, struct acc *a)
 		fix = "Answers larger than the EDNS buffer come back truncated and cost a TCP "
 		      "round trip (and fail where TCP/53 is blocked): allow TCP to DNS, advertise "
 		      "a 1232-byte EDNS buffer end to end, or shrink the answers.";
+	} else if (!strcmp(id, DNSREEL_FIND_EDNS_MISMATCH)) {
+		title = fmt("%llu UDP answer(s) larger than the buffer their query offered (up to %.0f "
+			    "bytes, buffer down to %.0f)",
+			    n, num(a, "size_max"), num(a, "edns_buffer_min"));
+		fix = "A server ignores the EDNS buffer size its clients offer (or a middlebox "
+		      "rewrote it): such answers fragment or are dropped on the way. Make the "
+		      "servers honour the buffer (1232 bytes end to end) so large answers come "
+		      "truncated and are retried over TCP.";
 	} else if (!strcmp(id, DNSREEL_FIND_NXDOMAIN_STORM)) {
 		title = fmt("NXDOMAIN storm: %llu NXDOMAIN answers in %.0f minute(s), up to %.0f "
 			    "per minute against a usual %.1f",

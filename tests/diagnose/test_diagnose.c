@@ -390,7 +390,19 @@ static void test_truncation(void)
 	x = mk(601, 1, 9, "big2.example.test.", 16, T0 + S, MS, 0);
 	x->f.tc = true;
 	feed(d, x);
+	/* answers over the buffer offered, seen at two hops each: 1500 bytes to EDNS 1232, 600
+	 * to no EDNS; 1000 to 1232 fits */
+	rec(d, 17, 20, false, false, "fat.example.test.", 1232, 0);
+	rec(d, 17, 20, true, false, "fat.example.test.", 1232, 1500 - 45);
+	rec(d, 17, 20, true, false, "fat.example.test.", 1232, 1500 - 45);
+	rec(d, 17, 21, false, false, "fat2.example.test.", -1, 0);
+	rec(d, 17, 21, true, false, "fat2.example.test.", -1, 600 - 35);
+	rec(d, 17, 21, true, false, "fat2.example.test.", -1, 600 - 35);
+	rec(d, 17, 22, false, false, "ok.example.test.", 1232, 0);
+	rec(d, 17, 22, true, false, "ok.example.test.", 1232, 1000 - 44);
 	CHECK_INT(dnsreel_diag__finish(d), 0);
+	const struct dnsreel_finding *e = get(d, DNSREEL_FIND_EDNS_MISMATCH, "");
+	CHECK(e && e->count == 2 && num(e, "size_max") == 1500 && num(e, "edns_buffer_min") == 512);
 	const struct dnsreel_finding *f = get(d, DNSREEL_FIND_TRUNCATION, "");
 	CHECK(f != NULL);
 	if (f) {
