@@ -139,6 +139,13 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 	bool have_index = lstat(path, &st) == 0 || errno != ENOENT;
 	bool seg_exists = stat(segdir, &st) == 0;
 	bool have_seg = seg_exists && S_ISDIR(st.st_mode);
+	if (!have_seg && dr_is_merged_dir(dir)) {
+		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
+			      "%s: a merged capture: its parts (%s/parts/*) are the captures to "
+			      "open (dnsreel_capture_expand())",
+			      dir, dir);
+		goto fail;
+	}
 	if (!have_index && !have_seg) {
 		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
 			      "%s: not a capture (no index.sqlite and no seg/)", dir);

@@ -6,6 +6,7 @@
 #ifndef DNSREEL_CAPTURE_H
 #define DNSREEL_CAPTURE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -330,5 +331,94 @@ struct dnsreel_verify_opts {
 /* Checks checksums, frame order and index consistency. Returns the number of problems found
  * (0 = clean) or a negative error when the check itself could not run. */
 int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts);
+
+/* ---- merged captures ------------------------------------------------------------------- */
+
+/* A merged capture (dnsreel merge) joins captures of several nodes: NAME.reel/ holds
+ * index.sqlite (the merged capture's own id, its inputs, the warnings given when it was made)
+ * and parts/NNN-NODE.reel/, each a whole capture copied byte for byte from one input, so
+ * segments, hash chains and indexes stay exactly as recorded. Readers open every part as a
+ * capture of its own (netns inode numbers of different nodes never meet) on one time line.
+ * Layout and manifest: capture/FORMAT.md §12.
+ */
+
+/* One input of a merged capture, as its manifest lists it. */
+struct dnsreel_merged_input {
+	char part[80]; /* directory name under parts/ */
+	char capture_id[40];
+	char node[DNSREEL_SHORT_LEN];
+	char source[256];   /* the path merge was given, cut */
+	char via[40];	    /* capture id of the merged capture it came through, or "" */
+	char root_hash[80]; /* custody root hash of the input, "" when not known */
+	int64_t boot_to_wall_ns;
+	int64_t first_wall_ns; /* 0 and 0 for a capture without events */
+	int64_t last_wall_ns;
+	uint64_t events;
+	uint64_t frames;
+	uint64_t bytes; /* bytes copied */
+};
+
+struct dnsreel_merged {
+	uint32_t format_major, format_minor;
+	char capture_id[40]; /* the merged capture's own */
+	char merger[64];     /* "dnsreel-merge 0.1.0" */
+	int64_t created_wall_ns;
+	size_t ninputs;
+	struct dnsreel_merged_input *inputs; /* in part order */
+	size_t nwarnings;
+	char **warnings;
+};
+
+/* Reads dir's manifest when dir is a merged capture (a parts/ folder and no seg/): returns 1
+ * and *out (release with dnsreel_merged__free()), 0 with *out NULL for any other directory,
+ * or a negative error with errbuf naming the file: DNSREEL_E_VERSION for a newer format,
+ * DNSREEL_E_INDEX for a damaged manifest or a part it lists that is missing. */
+int dnsreel_merged__load(const char *dir, struct dnsreel_merged **out, char *errbuf, size_t errlen);
+void dnsreel_merged__free(struct dnsreel_merged *m);
+
+/* The captures readers open for paths: a merged capture becomes its parts (DIR/parts/NAME, in
+ * part order), any other path stays as it is. *out is an array of *nout malloc'd strings,
+ * owned by the caller: release with dnsreel_capture_expand_free(). Errors as
+ * dnsreel_merged__load(). */
+int dnsreel_capture_expand(const char *const *paths, size_t n, char ***out, size_t *nout,
+			   char *errbuf, size_t errlen);
+void dnsreel_capture_expand_free(char **paths, size_t n);
+
+struct dnsreel_capture_merge_opts {
+	size_t sz;
+	const char *merger; /* stored as the merged capture's maker, e.g. "dnsreel-merge 0.1.0" */
+	dnsreel_problem_fn warn; /* each warning as it is found (they are also stored) */
+	void *warn_ctx;
+	/* the time ranges of parts are called apart when one lacks more than this of the
+	 * merged range (default 1 s) */
+	int64_t coverage_slack_ns;
+	bool no_fsync;		     /* tests only */
+	volatile sig_atomic_t *stop; /* a nonzero *stop abandons the merge (nothing is left) */
+};
+
+struct dnsreel_capture_merge_stats {
+	uint32_t inputs;     /* captures given, merged ones counted by their parts */
+	uint32_t parts;	     /* parts written */
+	uint32_t duplicates; /* inputs left out: the same capture as another (same id, and its
+			      * segments a prefix of the kept one's) */
+	uint32_t warnings;
+	uint64_t events;
+	uint64_t frames;
+	uint64_t bytes; /* bytes copied */
+};
+
+/* Writes a merged capture of inputs (plain or merged captures) to out, which must not exist:
+ * each input is copied whole into out/parts/ (no re-encoding), parts in a fixed order (node,
+ * first event, capture id) so the result does not depend on the order of inputs. An input
+ * given twice, or two copies of one capture where one holds all the other's bytes, is kept
+ * once (stats->duplicates); two copies of one capture that each hold events the other lacks
+ * are refused. A damaged input, a running recorder's capture, or anything but directories and
+ * regular files inside an input is refused. Everything is written under a temporary name beside
+ * out and renamed at the end, so a failure (ENOSPC, a bad input) leaves nothing behind and
+ * never touches the inputs. Returns 0 or a negative error, errbuf saying which input or file
+ * failed and how. */
+int dnsreel_capture_merge(const char *out, const char *const *inputs, size_t n,
+			  const struct dnsreel_capture_merge_opts *opts,
+			  struct dnsreel_capture_merge_stats *stats, char *errbuf, size_t errlen);
 
 #endif

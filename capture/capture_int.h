@@ -343,10 +343,21 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c);
 /* Opens read-only, defensive, validates schema and version, loads everything. */
 int dr_index_load(const char *path, struct dr_catalog *c, char *errbuf, size_t errlen);
 int dr_index_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t errlen);
+/* The same without the capture schema check: any untrusted SQLite file (a merge manifest). */
+int dr_sqlite_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t errlen);
 /* Loads frames with (segment, offset) greater than the given one (for refresh). */
 int dr_index_load_frames_after(struct sqlite3 *db, struct dr_catalog *c, uint32_t seg, uint64_t off,
 			       bool after);
 int dr_index_load_context(struct sqlite3 *db, struct dr_catalog *c);
+
+/* ---- merged captures (merged.c) ---------------------------------------------------------- */
+
+/* dir has parts/ and no seg/: the layout of a merged capture. */
+bool dr_is_merged_dir(const char *dir);
+/* A part directory name a manifest may give: NNN-NODE.reel, no path separators. */
+bool dr_part_name_ok(const char *s);
+/* dnsreel_capture_verify() of a merged capture: its manifest against its parts, then each part. */
+int dr_verify_merged(const char *dir, const struct dnsreel_verify_opts *opts);
 
 /* Formats an IP address (4 or 16 bytes) as text. */
 void dr_addr_str(uint8_t ip_version, const uint8_t *addr, char *buf, size_t len);

@@ -335,7 +335,7 @@ static int check_schema(sqlite3 *db, char *errbuf, size_t errlen, const char *pa
 	return 0;
 }
 
-int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
+int dr_sqlite_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
 {
 	*out = NULL;
 	/* SQLite would block forever opening a FIFO: check the file without blocking first */
@@ -376,9 +376,20 @@ int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errle
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
 	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
 	sqlite3_busy_timeout(db, 2000);
-	int err = check_schema(db, errbuf, errlen, path);
+	*out = db;
+	return 0;
+}
+
+int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
+{
+	sqlite3 *db;
+	int err = dr_sqlite_open_ro(path, &db, errbuf, errlen);
+	if (err)
+		return err;
+	err = check_schema(db, errbuf, errlen, path);
 	if (err) {
 		sqlite3_close(db);
+		*out = NULL;
 		return err;
 	}
 	*out = db;

@@ -293,6 +293,8 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 	struct stat st;
 	if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return DNSREEL_E_NOTCAPTURE;
+	if (dr_is_merged_dir(dir))
+		return dr_verify_merged(dir, opts);
 	int lockfd = -1;
 	if (reindex) {
 		/* rebuilding under a running writer would replace the index it is writing: take

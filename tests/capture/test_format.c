@@ -627,8 +627,10 @@ static void test_newer_major(void)
 	snprintf(idx, sizeof(idx), "%s/index.sqlite", dir);
 	sqlite3 *db;
 	sqlite3_open(idx, &db);
-	sqlite3_exec(db, "UPDATE capture_info SET value = 2 WHERE key = 'format_major'", NULL, NULL,
-		     NULL);
+	sqlite3_exec(db,
+		     "UPDATE capture_info SET value = 2 WHERE key = 'format_major';"
+		     "UPDATE capture_info SET value = 0 WHERE key = 'format_minor'",
+		     NULL, NULL, NULL);
 	sqlite3_close(db);
 	struct dnsreel_capr *r = NULL;
 	int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
