@@ -394,6 +394,9 @@ struct dnsreel_capture_merge_opts {
 	int64_t coverage_slack_ns;
 	bool no_fsync;		     /* tests only */
 	volatile sig_atomic_t *stop; /* a nonzero *stop abandons the merge (nothing is left) */
+	/* the nodes' clocks are checked against messages seen on two of them, decoding at most
+	 * this many events per part from where all parts overlap (default 200000) */
+	size_t clock_sample_events;
 };
 
 struct dnsreel_capture_merge_stats {

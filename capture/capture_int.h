@@ -356,6 +356,12 @@ int dr_index_load_context(struct sqlite3 *db, struct dr_catalog *c);
 bool dr_is_merged_dir(const char *dir);
 /* A part directory name a manifest may give: NNN-NODE.reel, no path separators. */
 bool dr_part_name_ok(const char *s);
+/* Clock offsets between parts from messages seen on two of them (merge_clock.c): calls fn with
+ * one warning per pair whose traffic shows the clocks apart. Samples at most max_events per part
+ * from wall time from_wall on. Returns 0, fn's nonzero return, or -ENOMEM. */
+typedef int (*dr_clock_fn)(void *ctx, const char *msg);
+int dr_merge_clock_check(const char *const *dirs, const char *const *nodes, size_t n,
+			 int64_t from_wall, size_t max_events, dr_clock_fn fn, void *ctx);
 /* dnsreel_capture_verify() of a merged capture: its manifest against its parts, then each part. */
 int dr_verify_merged(const char *dir, const struct dnsreel_verify_opts *opts);
 

@@ -311,6 +311,11 @@ static void fmt_dur(int64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%.1f h", s / 3600);
 }
 
+static int clock_warn(void *ctx, const char *msg)
+{
+	return warnf(ctx, "%s", msg);
+}
+
 /* Warnings about time: a part that covers only some of the merged time range leaves
  * cross-node flows outside its range without their hops on that node. */
 static int time_warnings(struct mctx *m)
@@ -378,6 +383,25 @@ static int time_warnings(struct mctx *m)
 			    a->dir, b->dir, g);
 		}
 	(void)kept;
+	if (err || with < 2)
+		return err;
+	/* the clocks, from messages seen on two nodes, from where every part has events */
+	const char **dirs = calloc(m->ns, sizeof(*dirs)), **nodes = calloc(m->ns, sizeof(*nodes));
+	size_t k = 0;
+	int64_t from = INT64_MIN;
+	for (size_t i = 0; dirs && nodes && i < m->ns; i++) {
+		struct src *s = &m->s[i];
+		if (s->dropped || !s->in.events)
+			continue;
+		dirs[k] = s->dir;
+		nodes[k++] = s->in.node[0] ? s->in.node : s->dir;
+		from = s->in.first_wall_ns > from ? s->in.first_wall_ns : from;
+	}
+	size_t max = m->o->clock_sample_events ? m->o->clock_sample_events : 200000;
+	err = dirs && nodes ? dr_merge_clock_check(dirs, nodes, k, from, max, clock_warn, m)
+			    : -ENOMEM;
+	free(dirs);
+	free(nodes);
 	return err;
 }
 

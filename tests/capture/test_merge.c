@@ -394,6 +394,75 @@ static void test_time_warnings(void)
 	dnsreel_merged__free(mg);
 }
 
+/* One synthetic node split in two: node-a keeps the client pods and the host netns, node-b the
+ * forwarder pod (netns fwd), its clock shifted by shift ns. Messages cross the two. */
+static void write_split(const char *da, const char *db, uint64_t fwd, int64_t shift, uint64_t n)
+{
+	struct dnsreel_synth_opts so = {.seed = 9, .multi_hop = true};
+	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true, .block_events = 1000};
+	struct dnsreel_synth *s;
+	struct dnsreel_capw *w[2];
+	CHECK_INT(dnsreel_synth__new(&s, &so), 0);
+	CHECK_INT(dnsreel_capw__open(&w[0], da, &wo), 0);
+	CHECK_INT(dnsreel_capw__open(&w[1], db, &wo), 0);
+	for (int k = 0; k < 2; k++) {
+		struct dnsreel_meta m = *dnsreel_synth__meta(s);
+		snprintf(m.node, sizeof(m.node), "node-%c", 'a' + k);
+		snprintf(m.capture_id, sizeof(m.capture_id),
+			 "88888888-0000-4000-8000-00000000000%d", k);
+		m.boot_to_wall_ns += k ? shift : 0;
+		CHECK_INT(dnsreel_capw__set_meta(w[k], &m), 0);
+	}
+	for (size_t i = 0; i < dnsreel_synth__netns_count(s); i++) {
+		const struct dnsreel_netns_ctx *ns = dnsreel_synth__netns_at(s, i);
+		CHECK_INT(dnsreel_capw__put_netns(w[ns->netns == fwd], ns), 0);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		struct dnsreel_event ev;
+		CHECK_INT(dnsreel_synth__next(s, &ev), 0);
+		CHECK_INT(dnsreel_capw__append(w[ev.netns == fwd], &ev), 0);
+	}
+	CHECK_INT(dnsreel_capw__close(w[0]), 0);
+	CHECK_INT(dnsreel_capw__close(w[1]), 0);
+	dnsreel_synth__free(s);
+}
+
+/* The clocks, from the traffic: in step no warning; node-b 50 ms behind is named, with how much
+ * (at least 50 ms less the network delay of a message). */
+static void test_clock(void)
+{
+	struct dnsreel_synth *s;
+	struct dnsreel_synth_opts so = {.seed = 9, .multi_hop = true};
+	CHECK_INT(dnsreel_synth__new(&s, &so), 0);
+	uint64_t fwd = 0;
+	for (size_t i = 0; i < dnsreel_synth__netns_count(s); i++)
+		if (!strncmp(dnsreel_synth__netns_at(s, i)->k8s_podname, "coredns", 7))
+			fwd = dnsreel_synth__netns_at(s, i)->netns;
+	dnsreel_synth__free(s);
+	CHECK(fwd != 0);
+	char eb[1200];
+	struct dnsreel_capture_merge_stats st;
+	for (int shifted = 0; shifted < 2; shifted++) {
+		const char *A = P(shifted ? "ca1.reel" : "ca0.reel");
+		const char *B = P(shifted ? "cb1.reel" : "cb0.reel");
+		const char *O = P(shifted ? "cout1.reel" : "cout0.reel");
+		write_split(A, B, fwd, shifted ? -50000000LL : 0, 20000);
+		struct wl w = {0};
+		const char *in[] = {A, B};
+		CHECKF(merge(O, in, 2, &st, &w, eb, sizeof(eb)) == 0, "%s", eb);
+		if (!shifted) {
+			CHECKF(w.n == 0, "in step: %s", w.text[0]);
+			continue;
+		}
+		CHECK_INT(w.n, 1);
+		double ms = 0;
+		const char *p = strstr(w.text[0], "node node-b's clock is at least ");
+		CHECKF(p && sscanf(p + 32, "%lf ms behind node node-a's", &ms) == 1, "%s",
+		       w.text[0]);
+		CHECKF(ms > 45 && ms <= 50, "%s", w.text[0]);
+	}
+}
+
 /* A damaged manifest: readers refuse it with where to look, never guess. */
 static void test_bad_manifest(void)
 {
@@ -446,6 +515,7 @@ int main(void)
 	test_basic();
 	test_duplicates_and_errors();
 	test_time_warnings();
+	test_clock();
 	test_bad_manifest();
 	rm_rf(tmproot);
 	return check_done("capture_merge");
