@@ -25,6 +25,7 @@ struct dnsreel_capr {
 	uint64_t bytes_index;
 	char first_problem[512];
 	int problems;
+	struct dnsreel_custody *custody; /* computed on first use */
 };
 
 struct blockpriv {
@@ -249,6 +250,7 @@ void dnsreel_capr__close(struct dnsreel_capr *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	ZSTD_freeDCtx(r->dctx);
+	dnsreel_custody_free(r->custody);
 	dr_catalog_free(&r->cat);
 	dr_buf_free(&r->fbuf);
 	free(r->dir);
@@ -577,4 +579,18 @@ void dnsreel_capr__summary(const struct dnsreel_capr *r, struct dnsreel_capr_sum
 	for (size_t i = 0; i < r->cat.nsegs; i++)
 		s->bytes_segments += r->cat.segs[i].bytes;
 	s->bytes_index = r->bytes_index;
+}
+
+int dnsreel_capr__custody(struct dnsreel_capr *r, const struct dnsreel_custody **out)
+{
+	*out = NULL;
+	if (!r)
+		return DNSREEL_E_ARG;
+	if (!r->custody) {
+		int err = dnsreel_custody_compute(r->dir, &r->custody, NULL, 0);
+		if (err)
+			return err;
+	}
+	*out = r->custody;
+	return 0;
 }

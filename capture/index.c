@@ -38,7 +38,11 @@ static const char schema_sql[] =
     "CREATE TABLE services(ip_version INTEGER NOT NULL, addr TEXT NOT NULL, proto INTEGER NOT "
     "NULL, port INTEGER NOT NULL, k8s_namespace TEXT, name TEXT, PRIMARY KEY(ip_version, "
     "addr, proto, port));\n"
-    "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);\n";
+    "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);\n"
+    "CREATE TABLE manifest(segment INTEGER PRIMARY KEY, path TEXT NOT NULL, bytes INTEGER NOT "
+    "NULL, hash TEXT NOT NULL, prev TEXT NOT NULL);\n"
+    "CREATE TABLE inputs(capture_id TEXT NOT NULL, root_hash TEXT NOT NULL, role TEXT NOT "
+    "NULL);\n";
 
 struct tabdef {
 	const char *name;
@@ -197,6 +201,8 @@ int dr_index_del_segment(sqlite3 *db, uint32_t seg)
 	int err = run(db, "DELETE FROM frames WHERE segment = ?", "i", (int64_t)seg);
 	if (!err)
 		err = run(db, "DELETE FROM segments WHERE segment = ?", "i", (int64_t)seg);
+	if (!err)
+		err = run(db, "DELETE FROM manifest WHERE segment = ?", "i", (int64_t)seg);
 	return err;
 }
 
@@ -291,6 +297,8 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c)
 		err = dr_index_put_counter(db, c->counters[i].name, c->counters[i].value);
 	if (!err)
 		err = dr_index_put_end(db, c);
+	if (!err && c->custody)
+		err = dr_custody_put_index(db, c->custody);
 	if (!err)
 		err = exec1(db, "COMMIT");
 	if (sqlite3_close(db) != SQLITE_OK && !err)
