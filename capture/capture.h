@@ -342,6 +342,25 @@ struct dnsreel_verify_opts {
  * (0 = clean) or a negative error when the check itself could not run. */
 int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts);
 
+/* ---- packs --------------------------------------------------------------------------------- */
+
+/* A pack is the capture in one POSIX ustar file (capture/FORMAT.md §13): members under
+ * NAME.reel/, segments by number, custody.sig, index.sqlite last, no compression on top of
+ * zstd. Every reader (dnsreel_capr__open, dnsreel_capture_verify, dnsreel_custody_compute)
+ * takes a pack wherever it takes a directory and reads its members in place. */
+struct dnsreel_pack_stats {
+	uint64_t members;    /* files packed */
+	uint64_t bytes_data; /* their bytes */
+	uint64_t bytes_pack; /* the pack's size */
+};
+/* Writes the capture directory into out (through out.part, synced, renamed). -EBUSY while a
+ * recorder writes the capture. stats may be NULL. */
+int dnsreel_pack_write(const char *capture, const char *out, struct dnsreel_pack_stats *stats,
+		       char *errbuf, size_t errlen);
+/* Extracts a pack into the new directory dir (only the files a capture holds). Returns 0 for a
+ * whole pack; for a cut one also 0, with errbuf saying what was lost ("" when nothing). */
+int dnsreel_pack_extract(const char *pack, const char *dir, char *errbuf, size_t errlen);
+
 /* ---- chain of custody -------------------------------------------------------------------- */
 
 /* Every segment starts with a CHAIN record holding the chain link of the segments before it

@@ -350,6 +350,12 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c);
 /* Opens read-only, defensive, validates schema and version, loads everything. */
 int dr_index_load(const char *path, struct dr_catalog *c, char *errbuf, size_t errlen);
 int dr_index_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t errlen);
+/* The same for a capture directory or pack (a packed index deserialized from its member). */
+struct dr_src;
+int dr_index_open_src(const struct dr_src *src, struct sqlite3 **db, char *errbuf,
+		      size_t errlen);
+int dr_index_load_src(const struct dr_src *src, struct dr_catalog *c, char *errbuf,
+		      size_t errlen);
 /* Loads frames with (segment, offset) greater than the given one (for refresh). */
 int dr_index_load_frames_after(struct sqlite3 *db, struct dr_catalog *c, uint32_t seg, uint64_t off,
 			       bool after);
@@ -391,6 +397,8 @@ int dr_file_pread(const struct dr_file *f, void *buf, size_t n, uint64_t off);
 int dr_file_read_all(const struct dr_file *f, uint8_t **out, size_t *len);
 /* Indexes the members of the pack s->path (pack.c). */
 int dr_pack_index(struct dr_src *s, char *errbuf, size_t errlen);
+/* Lists the members of the open pack s->fd of fsize bytes (fuzzed directly). */
+int dr_pack_scan(struct dr_src *s, uint64_t fsize, char *errbuf, size_t errlen);
 
 /* ---- custody (custody.c) ----------------------------------------------------------------- */
 

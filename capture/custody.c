@@ -634,10 +634,13 @@ static int load_manifest(const char *capture, struct mrow **rows, size_t *n,
 	*n = 0;
 	*text = NULL;
 	root[0] = 0;
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/index.sqlite", capture);
+	struct dr_src *src;
+	int err = dr_src_open(&src, capture, NULL, 0);
+	if (err)
+		return err;
 	sqlite3 *db;
-	int err = dr_index_open_ro(path, &db, NULL, 0);
+	err = dr_index_open_src(src, &db, NULL, 0);
+	dr_src_close(src);
 	if (err)
 		return err;
 	sqlite3_stmt *st;

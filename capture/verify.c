@@ -296,8 +296,10 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 			v.o = opts;
 	}
 	struct stat st;
-	if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (!dir || stat(dir, &st) != 0 || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
 		return DNSREEL_E_NOTCAPTURE;
+	if (S_ISREG(st.st_mode) && reindex)
+		return DNSREEL_E_ARG; /* a pack is read in place, never rewritten */
 	int lockfd = -1;
 	if (reindex) {
 		/* rebuilding under a running writer would replace the index it is writing: take
@@ -394,7 +396,13 @@ static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
 		return err ? err : v.count;
 	}
 	char eb[512] = "";
-	int err = dr_index_load(path, &idx, eb, sizeof(eb));
+	struct dr_src *src = NULL;
+	int err = dr_src_open(&src, dir, eb, sizeof(eb));
+	if (!err && src->cut[0])
+		vprob(&v, src->cut);
+	if (!err)
+		err = dr_index_load_src(src, &idx, eb, sizeof(eb));
+	dr_src_close(src);
 	if (err == DNSREEL_E_VERSION) {
 		vprob(&v, eb);
 		dnsreel_custody_free(cu);

@@ -17,6 +17,9 @@ static const struct {
 	{"query", "answer SQL over one or more captures"},
 	{"info", "summarise a capture: node, time range, events, losses, pods"},
 	{"verify", "check a capture's checksums and index; --reindex rebuilds the index"},
+	{"pack", "pack a capture into one file that every tool reads in place"},
+	{"unpack", "unpack a pack into a capture directory"},
+	{"sign", "sign a capture's manifest (Ed25519), or make a key pair"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};
