@@ -300,6 +300,19 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 		return DNSREEL_E_NOTCAPTURE;
 	if (S_ISREG(st.st_mode) && reindex)
 		return DNSREEL_E_ARG; /* a pack is read in place, never rewritten */
+	if (S_ISREG(st.st_mode)) {
+		/* a pack whose member list cannot be read: one problem naming the header */
+		struct dr_src *src;
+		char msg[512] = "";
+		int err = dr_src_open(&src, dir, msg, sizeof(msg));
+		if (err == -ENOMEM)
+			return err;
+		if (err) {
+			vprob(&v, msg[0] ? msg : dnsreel_strerror(err));
+			return v.count;
+		}
+		dr_src_close(src);
+	}
 	int lockfd = -1;
 	if (reindex) {
 		/* rebuilding under a running writer would replace the index it is writing: take
@@ -398,6 +411,7 @@ static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
 	char eb[512] = "";
 	struct dr_src *src = NULL;
 	int err = dr_src_open(&src, dir, eb, sizeof(eb));
+	bool is_pack = !err && src->pack;
 	if (!err && src->cut[0])
 		vprob(&v, src->cut);
 	if (!err)
@@ -413,7 +427,9 @@ static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
 	if (err) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "%s%s", eb[0] ? eb : "index.sqlite: offset 0: ",
-			 eb[0] ? " (run verify --reindex to rebuild it)" : dnsreel_strerror(err));
+			 !eb[0]	   ? dnsreel_strerror(err)
+			 : is_pack ? " (dnsreel unpack it, then verify --reindex rebuilds it)"
+				   : " (run verify --reindex to rebuild it)");
 		vprob(&v, msg);
 	} else {
 		v.count += dr_catalog_compare(&idx, &seg, v.fn, v.ctx);
