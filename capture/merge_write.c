@@ -167,6 +167,10 @@ static int open_src(struct mctx *m, struct src *s)
 		dnsreel_wall_ns(su.last_ts, s->meta.boot_to_wall_ns, &s->in.last_wall_ns);
 	}
 	bool scanned = dnsreel_capr__scanned(r);
+	/* the root hash as computed from the segments copied, unless a merged input named it */
+	const struct dnsreel_custody *cu;
+	if (!s->in.root_hash[0] && dnsreel_capr__custody(r, &cu) == 0 && cu && cu->chained)
+		snprintf(s->in.root_hash, sizeof(s->in.root_hash), "%s", cu->root);
 	dnsreel_capr__close(r);
 	snprintf(s->in.capture_id, sizeof(s->in.capture_id), "%s", s->meta.capture_id);
 	snprintf(s->in.node, sizeof(s->in.node), "%s", s->meta.node);

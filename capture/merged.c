@@ -393,6 +393,21 @@ int dr_verify_merged(const char *dir, const struct dnsreel_verify_opts *opts)
 			}
 			dnsreel_capr__close(r);
 		}
+		if (in->root_hash[0]) {
+			/* custody: the part must still be the input whose root merge recorded */
+			struct dnsreel_custody *cu = NULL;
+			if (dnsreel_custody_compute(pp, &cu, eb, sizeof(eb)) == 0 && cu) {
+				char msg[600];
+				if (strcmp(cu->root, in->root_hash)) {
+					snprintf(msg, sizeof(msg),
+						 "root hash %s, the manifest recorded %s from the "
+						 "input: the part changed after the merge",
+						 cu->root[0] ? cu->root : "(none)", in->root_hash);
+					vproblem(&v, msg);
+				}
+			}
+			dnsreel_custody_free(cu);
+		}
 		struct dnsreel_verify_opts po = {.sz = sizeof(po), .problem = vproblem, .ctx = &v};
 		if (opts)
 			po.reindex = opts->reindex;

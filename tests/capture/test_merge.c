@@ -85,6 +85,17 @@ static void on_warn(void *ctx, const char *msg)
 	w->n++;
 }
 
+struct pl {
+	char all[4096];
+};
+
+static void on_problem(void *ctx, const char *msg)
+{
+	struct pl *p = ctx;
+	size_t n = strlen(p->all);
+	snprintf(p->all + n, sizeof(p->all) - n, "%s\n", msg);
+}
+
 static int merge(const char *out, const char **in, size_t n, struct dnsreel_capture_merge_stats *st,
 		 struct wl *w, char *eb, size_t el)
 {
@@ -249,6 +260,24 @@ static void test_basic(void)
 	CHECK(dnsreel_capture_verify(D, NULL) >= 1);
 	rm_rf(stray);
 	CHECK_INT(dnsreel_capture_verify(D, NULL), 0);
+	/* custody: each input's root hash is recorded, and a part changed since is named */
+	struct dnsreel_custody *cu = NULL;
+	CHECK_INT(dnsreel_custody_compute(A, &cu, eb, sizeof(eb)), 0);
+	if (cu && mg) {
+		CHECK(cu->root[0] != 0);
+		CHECK_STR(mg->inputs[0].root_hash, cu->root);
+	}
+	dnsreel_custody_free(cu);
+	struct pl pr = {0};
+	struct dnsreel_verify_opts vo = {.sz = sizeof(vo), .problem = on_problem, .ctx = &pr};
+	snprintf(y, sizeof(y), "%s/parts/001-node-a.reel/seg/000001.zst", D);
+	int fd = open(y, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, "\x00", 1, 100) == 1);
+	close(fd);
+	CHECK(dnsreel_capture_verify(D, &vo) >= 1);
+	CHECKF(strstr(pr.all, "parts/001-node-a.reel: root hash") &&
+		   strstr(pr.all, "changed after the merge"),
+	       "%s", pr.all);
 	/* a capture reader opening a merged capture directly is told what it is */
 	struct dnsreel_capr *r;
 	CHECK_INT(dnsreel_capr__open(&r, C, NULL, eb, sizeof(eb)), DNSREEL_E_NOTCAPTURE);
