@@ -12,6 +12,7 @@
 #    rcode and where it came from, retries, every hop's role/netns/interface/packet type/id,
 #    upstream tries);
 #  - merging a with itself keeps it once (a warning says so);
+#  - the manifest records each input's root hash as verify computes it;
 #  - info, verify and query on the merged capture: per node counts equal each input's.
 #
 # Usage: test_merge.sh BINDIR     (exit 77 = skipped)
@@ -126,6 +127,14 @@ $M "$WORK/ab.reel" "$WORK/b.reel" -o "$WORK/abb.reel" 2>/dev/null || fail "merge
 [[ $($R "$WORK/abb.reel" -o jsonl | wc -l) == "$n_ab" ]] || fail "merge ab b doubled events"
 # an existing output is never touched
 $M "$WORK/a.reel" -o "$WORK/ab.reel" 2>/dev/null && fail "merge over an existing capture"
+
+# custody: each part's root hash recorded as verify computes it for the input
+for x in a b; do
+	root=$("$BIN/dnsreel-verify" "$WORK/$x.reel" 2>/dev/null | awk '/: root / {print $NF}')
+	[[ -n $root ]] || fail "verify $x printed no root hash"
+	"$BIN/dnsreel-info" -o json "$WORK/ab.reel" | grep -q "\"root_hash\":\"$root\"" ||
+		fail "the merged capture does not record $x's root $root"
+done
 
 # info, verify, query on the merged capture
 info=$("$BIN/dnsreel-info" "$WORK/ab.reel") || fail "info ab"
