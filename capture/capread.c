@@ -16,15 +16,17 @@
 
 struct dnsreel_capr {
 	char *dir;
+	struct dr_src *src; /* the directory or pack the files come from */
 	struct dr_catalog cat;
 	bool scanned;
-	int fd;
+	struct dr_file f; /* the segment fdseg, open for frame reads */
 	uint32_t fdseg;
 	ZSTD_DCtx *dctx;
 	struct dr_buf fbuf;
 	uint64_t bytes_index;
 	char first_problem[512];
 	int problems;
+	struct dnsreel_custody *custody; /* computed on first use */
 };
 
 struct blockpriv {
@@ -38,30 +40,34 @@ static void note_problem(void *ctx, const char *msg)
 		snprintf(r->first_problem, sizeof(r->first_problem), "%s", msg);
 }
 
-static uint64_t file_size(const char *dir, const char *name)
+static uint64_t file_size(const struct dr_src *src, const char *name)
 {
+	if (src->pack) {
+		const struct dr_member *m = dr_src_member(src, name);
+		return m ? m->avail : 0;
+	}
 	char path[4096];
 	struct stat st;
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(path, sizeof(path), "%s/%s", src->path, name);
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 /* The META record that starts segment seg: 1 found, 0 none readable (damage is left to the
  * scanners), DNSREEL_E_VERSION with *m's version filled for a newer major. */
-static int segment_meta(const char *dir, uint32_t seg, struct dnsreel_meta *m)
+static int segment_meta(const struct dr_src *src, uint32_t seg, struct dnsreel_meta *m)
 {
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/seg/%06u.zst", dir, seg);
-	int fd = dr_open_regular(path);
-	if (fd < 0)
+	char name[32];
+	snprintf(name, sizeof(name), "seg/%06u.zst", seg);
+	struct dr_file f;
+	if (dr_src_file(src, name, &f))
 		return 0;
 	uint8_t h[DR_REC_HDR];
 	int found = 0;
-	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) && dr_rd32(h) == DR_SKIP_MAGIC &&
+	if (!dr_file_pread(&f, h, sizeof(h), 0) && dr_rd32(h) == DR_SKIP_MAGIC &&
 	    h[8] == DR_REC_META) {
 		uint32_t size = dr_rd32(h + 4);
 		uint8_t *rec = size >= 8 && size <= DR_MAX_REC ? malloc(8 + (size_t)size) : NULL;
-		if (rec && pread(fd, rec, 8 + (size_t)size, 0) == (ssize_t)(8 + size)) {
+		if (rec && !dr_file_pread(&f, rec, 8 + (size_t)size, 0)) {
 			struct dr_scan sc = {rec, 8 + (size_t)size, 0};
 			struct dr_item it;
 			const char *msg;
@@ -73,7 +79,7 @@ static int segment_meta(const char *dir, uint32_t seg, struct dnsreel_meta *m)
 		}
 		free(rec);
 	}
-	close(fd);
+	dr_file_close(&f);
 	return found;
 }
 
@@ -81,8 +87,12 @@ static int segment_meta(const char *dir, uint32_t seg, struct dnsreel_meta *m)
  * stopped (killed, crashed, power lost) after writing frames and before indexing them, the
  * crash state FORMAT.md documents. Those frames are evidence like any other; the caller reads
  * the segments instead of the index. Writes the note into msg. */
-static bool index_lags(const char *dir, const struct dr_catalog *c, char *msg, size_t msglen)
+static bool index_lags(const struct dr_src *src, const struct dr_catalog *c, char *msg,
+		       size_t msglen)
 {
+	const char *dir = src->path;
+	if (src->pack)
+		return false; /* a pack is written from a closed capture */
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -94,13 +104,14 @@ static bool index_lags(const char *dir, const struct dr_catalog *c, char *msg, s
 	for (size_t k = 0; k < c->nsegs; k++) {
 		char name[32];
 		snprintf(name, sizeof(name), "seg/%06u.zst", c->segs[k].segment);
-		uint64_t size = file_size(dir, name);
+		uint64_t size = file_size(src, name);
 		if (size > c->segs[k].bytes) {
-			snprintf(msg, msglen,
-				 "%s/index.sqlite: %s has %llu bytes past what the index lists (the "
-				 "recorder stopped before indexing its last frames): read from the "
-				 "segments; 'dnsreel verify --reindex %s' brings the index up to date",
-				 dir, name, (unsigned long long)(size - c->segs[k].bytes), dir);
+			snprintf(
+			    msg, msglen,
+			    "%s/index.sqlite: %s has %llu bytes past what the index lists (the "
+			    "recorder stopped before indexing its last frames): read from the "
+			    "segments; 'dnsreel verify --reindex %s' brings the index up to date",
+			    dir, name, (unsigned long long)(size - c->segs[k].bytes), dir);
 			return true;
 		}
 	}
@@ -121,24 +132,50 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 	struct stat st;
 	if (stat(dir, &st) != 0)
 		return dr_errf(errbuf, errlen, -errno, "%s: %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 		return dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE, "%s: not a capture directory",
 			       dir);
 	struct dnsreel_capr *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->fd = -1;
+	r->f.fd = -1;
 	r->dir = strdup(dir);
 	r->dctx = ZSTD_createDCtx();
 	int err = -ENOMEM;
 	if (!r->dir || !r->dctx)
 		goto fail;
+	err = dr_src_open(&r->src, dir, errbuf, errlen);
+	if (err)
+		goto fail;
 	char path[4096], segdir[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	snprintf(segdir, sizeof(segdir), "%s/seg", dir);
-	bool have_index = lstat(path, &st) == 0 || errno != ENOENT;
-	bool seg_exists = stat(segdir, &st) == 0;
-	bool have_seg = seg_exists && S_ISDIR(st.st_mode);
+	bool have_index, seg_exists, have_seg;
+	if (r->src->pack) {
+		const struct dr_member *im = dr_src_member(r->src, "index.sqlite");
+		uint32_t *sv;
+		size_t sn = 0;
+		if (dr_src_segments(r->src, &sv, &sn) == 0)
+			free(sv);
+		have_index = im && im->avail == im->size;
+		seg_exists = have_seg = sn > 0;
+	} else {
+		have_index = lstat(path, &st) == 0 || errno != ENOENT;
+		seg_exists = stat(segdir, &st) == 0;
+		have_seg = seg_exists && S_ISDIR(st.st_mode);
+	}
+	if (r->src->cut[0]) {
+		/* a cut pack opens with what is intact, and says what was lost */
+		snprintf(r->first_problem, sizeof(r->first_problem), "%s", r->src->cut);
+		r->problems = 1;
+	}
+	if (!have_seg && !r->src->pack && dr_is_merged_dir(dir)) {
+		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
+			      "%s: a merged capture: its parts (%s/parts/*) are the captures to "
+			      "open (dnsreel_capture_expand())",
+			      dir, dir);
+		goto fail;
+	}
 	if (!have_index && !have_seg) {
 		err = dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE,
 			      "%s: not a capture (no index.sqlite and no seg/)", dir);
@@ -155,7 +192,7 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 	err = 1;
 	if (have_index && !(flags & DNSREEL_CAPR_SCAN)) {
 		char ibuf[512] = "";
-		err = dr_index_load(path, &r->cat, ibuf, sizeof(ibuf));
+		err = dr_index_load_src(r->src, &r->cat, ibuf, sizeof(ibuf));
 		if (err == DNSREEL_E_VERSION || err == -ENOMEM) {
 			dr_errf(errbuf, errlen, err, "%s", ibuf[0] ? ibuf : dnsreel_strerror(err));
 			goto fail;
@@ -167,7 +204,7 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 				if (r->cat.segs[k].segment < first)
 					first = r->cat.segs[k].segment;
 			struct dnsreel_meta sm;
-			int f = segment_meta(dir, first, &sm);
+			int f = segment_meta(r->src, first, &sm);
 			const struct dnsreel_meta *im = &r->cat.meta;
 			if (f == DNSREEL_E_VERSION) {
 				err =
@@ -200,7 +237,8 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 			snprintf(r->first_problem, sizeof(r->first_problem),
 				 "%s (scanned the segments instead)", ibuf);
 			r->problems = 1;
-		} else if (index_lags(dir, &r->cat, r->first_problem, sizeof(r->first_problem))) {
+		} else if (index_lags(r->src, &r->cat, r->first_problem,
+				      sizeof(r->first_problem))) {
 			dr_catalog_free(&r->cat);
 			r->problems = 1;
 			err = 1;
@@ -234,7 +272,7 @@ int dnsreel_capr__open(struct dnsreel_capr **out, const char *dir,
 			      (long long)r->cat.meta.boot_to_wall_ns);
 		goto fail;
 	}
-	r->bytes_index = file_size(dir, "index.sqlite") + file_size(dir, "index.sqlite-wal");
+	r->bytes_index = file_size(r->src, "index.sqlite") + file_size(r->src, "index.sqlite-wal");
 	*out = r;
 	return 0;
 fail:
@@ -246,9 +284,10 @@ void dnsreel_capr__close(struct dnsreel_capr *r)
 {
 	if (!r)
 		return;
-	if (r->fd >= 0)
-		close(r->fd);
+	dr_file_close(&r->f);
+	dr_src_close(r->src);
 	ZSTD_freeDCtx(r->dctx);
+	dnsreel_custody_free(r->custody);
 	dr_catalog_free(&r->cat);
 	dr_buf_free(&r->fbuf);
 	free(r->dir);
@@ -334,15 +373,14 @@ bool dnsreel_capr__frame_may_match(const struct dnsreel_capr *r, size_t i,
 
 static int seg_fd(struct dnsreel_capr *r, uint32_t seg)
 {
-	if (r->fd >= 0 && r->fdseg == seg)
-		return r->fd;
-	if (r->fd >= 0)
-		close(r->fd);
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/seg/%06u.zst", r->dir, seg);
-	r->fd = dr_open_regular(path);
+	if (r->f.fd >= 0 && r->fdseg == seg)
+		return 0;
+	dr_file_close(&r->f);
+	char name[32];
+	snprintf(name, sizeof(name), "seg/%06u.zst", seg);
+	int err = dr_src_file(r->src, name, &r->f);
 	r->fdseg = seg;
-	return r->fd;
+	return err;
 }
 
 int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_block *blk,
@@ -366,20 +404,18 @@ int dnsreel_capr__read_frame(struct dnsreel_capr *r, size_t i, struct dnsreel_bl
 	r->fbuf.len = 0;
 	if (dr_buf_reserve(&r->fbuf, fi->length))
 		return -ENOMEM;
-	size_t got = 0;
-	while (got < fi->length) {
-		ssize_t n = pread(fd, r->fbuf.p + got, fi->length - got, (off_t)(fi->offset + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return dr_errf(errbuf, errlen, -errno, "%s/%s: offset %llu: %s", r->dir,
-				       name, (unsigned long long)fi->offset, strerror(errno));
-		if (n == 0)
-			return dr_errf(errbuf, errlen, DNSREEL_E_TRUNCATED,
-				       "%s/%s: offset %llu: file ends inside the frame (truncated)",
-				       r->dir, name, (unsigned long long)(fi->offset + got));
-		got += (size_t)n;
-	}
+	/* a directory's segment may grow (--follow): its size is read again, a pack's is fixed */
+	struct stat fst;
+	if (!r->src->pack && fstat(r->f.fd, &fst) == 0)
+		r->f.size = (uint64_t)fst.st_size;
+	int rerr = dr_file_pread(&r->f, r->fbuf.p, fi->length, fi->offset);
+	if (rerr == DNSREEL_E_TRUNCATED)
+		return dr_errf(errbuf, errlen, DNSREEL_E_TRUNCATED,
+			       "%s/%s: offset %llu: file ends inside the frame (truncated)", r->dir,
+			       name, (unsigned long long)fi->offset);
+	if (rerr)
+		return dr_errf(errbuf, errlen, rerr, "%s/%s: offset %llu: %s", r->dir, name,
+			       (unsigned long long)fi->offset, dnsreel_strerror(rerr));
 	struct dr_scan s = {r->fbuf.p, fi->length, 0};
 	struct dr_item it;
 	const char *msg = "not a block";
@@ -440,6 +476,8 @@ static int drop_bad_walls(struct dnsreel_capr *r, size_t before, int added)
 
 int dnsreel_capr__refresh(struct dnsreel_capr *r)
 {
+	if (r->src->pack)
+		return 0; /* a pack never grows */
 	if (r->scanned) {
 		/* no index to follow: rescan and keep the frames we did not have */
 		struct dr_catalog c;
@@ -512,7 +550,7 @@ int dnsreel_capr__refresh(struct dnsreel_capr *r)
 		tmp.nframes = r->cat.nframes - before;
 		dr_catalog_sort_frames(&tmp);
 	}
-	r->bytes_index = file_size(r->dir, "index.sqlite") + file_size(r->dir, "index.sqlite-wal");
+	r->bytes_index = file_size(r->src, "index.sqlite") + file_size(r->src, "index.sqlite-wal");
 	return added;
 }
 
@@ -577,4 +615,18 @@ void dnsreel_capr__summary(const struct dnsreel_capr *r, struct dnsreel_capr_sum
 	for (size_t i = 0; i < r->cat.nsegs; i++)
 		s->bytes_segments += r->cat.segs[i].bytes;
 	s->bytes_index = r->bytes_index;
+}
+
+int dnsreel_capr__custody(struct dnsreel_capr *r, const struct dnsreel_custody **out)
+{
+	*out = NULL;
+	if (!r)
+		return DNSREEL_E_ARG;
+	if (!r->custody) {
+		int err = dnsreel_custody_compute(r->dir, &r->custody, NULL, 0);
+		if (err)
+			return err;
+	}
+	*out = r->custody;
+	return 0;
 }

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdarg.h>
+#include <pwd.h>
+#include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,6 +47,14 @@ struct dnsreel_capw {
 	uint64_t index_bytes;
 	int64_t newest_ts;
 	int lockfd; /* DIR, flock'd exclusively while this writer lives */
+	/* custody: the chain link after the closed segments, the hash of the open one so far */
+	uint8_t link[DNSREEL_HASH_BYTES];
+	bool have_link;
+	crypto_generichash_state segh;
+	char user[DNSREEL_SHORT_LEN];
+	char host[DNSREEL_NAME_LEN];
+	struct dnsreel_custody_input *inputs;
+	size_t ninputs;
 };
 
 /* Fills the caller's error buffer, if any; returns err. */
@@ -101,6 +111,25 @@ static int dir_lock_empty_or_create(const char *dir, int *lockfd, bool *created)
 	return err;
 }
 
+/* The manifest's "who recorded": the caller's names, else the effective user and host. */
+static void who_records(struct dnsreel_capw *w)
+{
+	if (w->o.custody_user)
+		snprintf(w->user, sizeof(w->user), "%s", w->o.custody_user);
+	else {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res)
+			snprintf(w->user, sizeof(w->user), "%s", res->pw_name);
+		else
+			snprintf(w->user, sizeof(w->user), "uid %u", (unsigned)geteuid());
+	}
+	if (w->o.custody_host)
+		snprintf(w->host, sizeof(w->host), "%s", w->o.custody_host);
+	else if (gethostname(w->host, sizeof(w->host) - 1) != 0)
+		w->host[0] = 0;
+}
+
 int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 		       const struct dnsreel_capw_opts *opts)
 {
@@ -130,7 +159,11 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	w->meta.format_major = DNSREEL_FORMAT_MAJOR;
 	w->meta.format_minor = DNSREEL_FORMAT_MINOR;
 	w->meta.snaplen = w->o.snaplen;
+	who_records(w);
+	w->o.custody_user = w->o.custody_host = NULL; /* copied: the caller's may go */
 	int err = -ENOMEM;
+	if (sodium_init() < 0)
+		goto fail;
 	w->dir = strdup(dir);
 	if (!w->dir)
 		goto fail;
@@ -361,6 +394,61 @@ static void update_disk_stats(struct dnsreel_capw *w)
 	w->st.bytes_disk = b + w->index_bytes;
 }
 
+/* The manifest of what is on disk: segments from skip on, the last one as cur says when given
+ * (a flush not yet committed), written into the index within the caller's transaction. */
+static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, size_t skip)
+{
+	struct dnsreel_custody c;
+	memset(&c, 0, sizeof(c));
+	c.chained = true;
+	c.meta = w->meta;
+	snprintf(c.user, sizeof(c.user), "%s", w->user);
+	snprintf(c.host, sizeof(c.host), "%s", w->host);
+	c.inputs = w->inputs;
+	c.ninputs = w->ninputs;
+	c.segments = calloc(w->nsegs + 1, sizeof(*c.segments));
+	if (!c.segments)
+		return -ENOMEM;
+	bool have_ts = false;
+	int64_t last = 0;
+	for (size_t i = skip; i < w->nsegs; i++) {
+		const struct dr_segment *sg = cur && i == w->nsegs - 1 ? cur : &w->segs[i];
+		struct dnsreel_custody_segment *cs = &c.segments[c.nsegments++];
+		cs->segment = sg->segment;
+		cs->bytes = sg->bytes;
+		cs->chain_segment = sg->segment;
+		dr_hex(sg->hash, DNSREEL_HASH_BYTES, cs->hash);
+		dr_hex(sg->prev, DNSREEL_HASH_BYTES, cs->prev);
+		if (sg->frames && (!have_ts || sg->last_ts > last)) {
+			last = sg->last_ts;
+			have_ts = true;
+		}
+	}
+	if (have_ts && dnsreel_wall_ns(last, w->meta.boot_to_wall_ns, &c.end_wall_ns))
+		c.end_wall_ns = 0;
+	int err = dr_custody_build(&c);
+	if (!err)
+		err = dr_custody_put_index(w->db, &c);
+	free(c.segments);
+	free(c.manifest);
+	return err;
+}
+
+int dnsreel_capw__add_input(struct dnsreel_capw *w, const struct dnsreel_custody_input *in)
+{
+	if (!w || !in || !in->capture_id[0] ||
+	    (in->root[0] && strlen(in->root) != DNSREEL_HASH_HEX - 1))
+		return DNSREEL_E_ARG;
+	if (w->st.segments)
+		return DNSREEL_E_STATE;
+	struct dnsreel_custody_input *n = realloc(w->inputs, (w->ninputs + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	w->inputs = n;
+	w->inputs[w->ninputs++] = *in;
+	return 0;
+}
+
 /* Removes the oldest segment (never the current one). Index first: a crash after the commit
  * leaves an orphan file that reindex picks up again, never an index row without its file. */
 static int drop_index_rows(struct dnsreel_capw *w, uint32_t seg)
@@ -371,6 +459,8 @@ static int drop_index_rows(struct dnsreel_capw *w, uint32_t seg)
 		err = dr_index_del_segment(w->db, seg);
 	if (!err)
 		err = dr_index_put_end(w->db, NULL);
+	if (!err && w->nsegs && w->segs[0].segment == seg)
+		err = put_custody(w, NULL, 1);
 	if (!err)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0
@@ -428,6 +518,14 @@ static void put_context(struct dnsreel_capw *w, struct dr_buf *b, const struct d
 	if (with_meta) {
 		dr_meta_ser(&r, &w->meta, w->segno);
 		dr_rec_put(b, DR_REC_META, r.p, r.len);
+		r.len = 0;
+		dr_chain_ser(&r, w->segno, w->link, w->user, w->host);
+		dr_rec_put(b, DR_REC_CHAIN, r.p, r.len);
+		for (size_t i = 0; i < w->ninputs; i++) {
+			r.len = 0;
+			dr_input_ser(&r, &w->inputs[i]);
+			dr_rec_put(b, DR_REC_INPUT, r.p, r.len);
+		}
 	}
 	for (size_t i = 0; i < c->nnetns; i++) {
 		r.len = 0;
@@ -482,8 +580,14 @@ static int open_segment(struct dnsreel_capw *w)
 	w->segfd = fd;
 	w->segno = next;
 	w->segsize = 0;
+	if (!w->have_link) {
+		dr_chain_link0(w->meta.capture_id, w->link);
+		w->have_link = true;
+	}
+	crypto_generichash_init(&w->segh, NULL, 0, DNSREEL_HASH_BYTES);
 	memset(&w->cur, 0, sizeof(w->cur));
 	w->cur.segment = next;
+	memcpy(w->cur.prev, w->link, DNSREEL_HASH_BYTES);
 	w->segs[w->nsegs++] = w->cur;
 	w->st.segments++;
 	return 0;
@@ -495,6 +599,9 @@ static int close_segment(struct dnsreel_capw *w)
 {
 	if (w->segfd < 0)
 		return 0;
+	/* the chain moves past this segment: the next one's CHAIN record holds the new link */
+	if (w->nsegs && w->segs[w->nsegs - 1].segment == w->segno)
+		dr_chain_next(w->link, w->segs[w->nsegs - 1].hash);
 	int err = !w->o.no_fsync && fsync(w->segfd) ? -errno : 0;
 	if (close(w->segfd) && !err)
 		err = -errno;
@@ -584,6 +691,11 @@ static int do_flush(struct dnsreel_capw *w)
 	}
 	struct dr_segment seg = w->cur;
 	seg.bytes = w->segsize + w->out.len;
+	/* the segment's hash so far, kept only once the index commits it */
+	crypto_generichash_state hs = w->segh, fin;
+	crypto_generichash_update(&hs, w->out.p, w->out.len);
+	fin = hs;
+	crypto_generichash_final(&fin, seg.hash, DNSREEL_HASH_BYTES);
 	struct dnsreel_frame_info fi;
 	memset(&fi, 0, sizeof(fi));
 	if (w->nev) {
@@ -628,6 +740,8 @@ static int do_flush(struct dnsreel_capw *w)
 	if (!err)
 		err = dr_index_put_end(w->db, NULL);
 	if (!err)
+		err = put_custody(w, &seg, 0);
+	if (!err)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0
 			  : DNSREEL_E_SQLITE;
@@ -646,6 +760,7 @@ static int do_flush(struct dnsreel_capw *w)
 	 * without its -wal) is complete up to this flush; PASSIVE never waits for readers */
 	sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	w->meta_indexed = true;
+	w->segh = hs;
 	w->segsize = seg.bytes;
 	w->cur = seg;
 	w->segs[w->nsegs - 1] = seg;
@@ -735,6 +850,7 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 		close(w->lockfd); /* the lock goes last: the capture is complete */
 	free(w->ev);
 	free(w->segs);
+	free(w->inputs);
 	free(w->dir);
 	free(w);
 	return err;

@@ -6,6 +6,7 @@
 #ifndef DNSREEL_CAPTURE_H
 #define DNSREEL_CAPTURE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -168,6 +169,10 @@ struct dnsreel_capw_opts {
 	 * text included) whenever open or a later call fails. Must outlive the writer. */
 	char *errbuf;
 	size_t errlen;
+	/* Who records, for the custody manifest (NULL: the effective user's name and the host
+	 * name). Copied at open. */
+	const char *custody_user;
+	const char *custody_host;
 };
 
 /* Creates DIR (must not exist, or exist empty) and its index, and holds an exclusive lock on
@@ -326,9 +331,196 @@ struct dnsreel_verify_opts {
 	bool reindex; /* rebuild index.sqlite from the segments (atomically replaced) */
 	dnsreel_problem_fn problem;
 	void *ctx;
+	/* custody: the root hash is checked against expect_root when set; root_out (may be NULL)
+	 * receives the root computed from the segments; custody_note (may be NULL) a line such as
+	 * "no chain: recorded before custody" */
+	const char *expect_root;
+	char *root_out;
+	char *custody_note;
+	size_t custody_note_len;
 };
 /* Checks checksums, frame order and index consistency. Returns the number of problems found
  * (0 = clean) or a negative error when the check itself could not run. */
 int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *opts);
+
+/* ---- merged captures ------------------------------------------------------------------- */
+
+/* A merged capture (dnsreel merge) joins captures of several nodes: NAME.reel/ holds
+ * index.sqlite (the merged capture's own id, its inputs, the warnings given when it was made)
+ * and parts/NNN-NODE.reel/, each a whole capture copied byte for byte from one input, so
+ * segments, hash chains and indexes stay exactly as recorded. Readers open every part as a
+ * capture of its own (netns inode numbers of different nodes never meet) on one time line.
+ * Layout and manifest: capture/FORMAT.md §14.
+ */
+
+/* One input of a merged capture, as its manifest lists it. */
+struct dnsreel_merged_input {
+	char part[80]; /* directory name under parts/ */
+	char capture_id[40];
+	char node[DNSREEL_SHORT_LEN];
+	char source[256];   /* the path merge was given, cut */
+	char via[40];	    /* capture id of the merged capture it came through, or "" */
+	char root_hash[80]; /* custody root hash of the input, "" when not known */
+	int64_t boot_to_wall_ns;
+	int64_t first_wall_ns; /* 0 and 0 for a capture without events */
+	int64_t last_wall_ns;
+	uint64_t events;
+	uint64_t frames;
+	uint64_t bytes; /* bytes copied */
+};
+
+struct dnsreel_merged {
+	uint32_t format_major, format_minor;
+	char capture_id[40]; /* the merged capture's own */
+	char merger[64];     /* "dnsreel-merge 0.1.0" */
+	int64_t created_wall_ns;
+	size_t ninputs;
+	struct dnsreel_merged_input *inputs; /* in part order */
+	size_t nwarnings;
+	char **warnings;
+};
+
+/* Reads dir's manifest when dir is a merged capture (a parts/ folder and no seg/): returns 1
+ * and *out (release with dnsreel_merged__free()), 0 with *out NULL for any other directory,
+ * or a negative error with errbuf naming the file: DNSREEL_E_VERSION for a newer format,
+ * DNSREEL_E_INDEX for a damaged manifest or a part it lists that is missing. */
+int dnsreel_merged__load(const char *dir, struct dnsreel_merged **out, char *errbuf, size_t errlen);
+void dnsreel_merged__free(struct dnsreel_merged *m);
+
+/* The captures readers open for paths: a merged capture becomes its parts (DIR/parts/NAME, in
+ * part order), any other path stays as it is. *out is an array of *nout malloc'd strings,
+ * owned by the caller: release with dnsreel_capture_expand_free(). Errors as
+ * dnsreel_merged__load(). */
+int dnsreel_capture_expand(const char *const *paths, size_t n, char ***out, size_t *nout,
+			   char *errbuf, size_t errlen);
+void dnsreel_capture_expand_free(char **paths, size_t n);
+
+struct dnsreel_capture_merge_opts {
+	size_t sz;
+	const char *merger; /* stored as the merged capture's maker, e.g. "dnsreel-merge 0.1.0" */
+	dnsreel_problem_fn warn; /* each warning as it is found (they are also stored) */
+	void *warn_ctx;
+	/* the time ranges of parts are called apart when one lacks more than this of the
+	 * merged range (default 1 s) */
+	int64_t coverage_slack_ns;
+	bool no_fsync;		     /* tests only */
+	volatile sig_atomic_t *stop; /* a nonzero *stop abandons the merge (nothing is left) */
+	/* the nodes' clocks are checked against messages seen on two of them, decoding at most
+	 * this many events per part from where all parts overlap (default 200000) */
+	size_t clock_sample_events;
+};
+
+struct dnsreel_capture_merge_stats {
+	uint32_t inputs;     /* captures given, merged ones counted by their parts */
+	uint32_t parts;	     /* parts written */
+	uint32_t duplicates; /* inputs left out: the same capture as another (same id, and its
+			      * segments a prefix of the kept one's) */
+	uint32_t warnings;
+	uint64_t events;
+	uint64_t frames;
+	uint64_t bytes; /* bytes copied */
+};
+
+/* Writes a merged capture of inputs (plain or merged captures) to out, which must not exist:
+ * each input is copied whole into out/parts/ (no re-encoding), parts in a fixed order (node,
+ * first event, capture id) so the result does not depend on the order of inputs. An input
+ * given twice, or two copies of one capture where one holds all the other's bytes, is kept
+ * once (stats->duplicates); two copies of one capture that each hold events the other lacks
+ * are refused. A damaged input, a running recorder's capture, or anything but directories and
+ * regular files inside an input is refused. Everything is written under a temporary name beside
+ * out and renamed at the end, so a failure (ENOSPC, a bad input) leaves nothing behind and
+ * never touches the inputs. Returns 0 or a negative error, errbuf saying which input or file
+ * failed and how. */
+int dnsreel_capture_merge(const char *out, const char *const *inputs, size_t n,
+			  const struct dnsreel_capture_merge_opts *opts,
+			  struct dnsreel_capture_merge_stats *stats, char *errbuf, size_t errlen);
+
+/* ---- packs --------------------------------------------------------------------------------- */
+
+/* A pack is the capture in one POSIX ustar file (capture/FORMAT.md §13): members under
+ * NAME.reel/, segments by number, custody.sig, index.sqlite last, no compression on top of
+ * zstd. Every reader (dnsreel_capr__open, dnsreel_capture_verify, dnsreel_custody_compute)
+ * takes a pack wherever it takes a directory and reads its members in place. */
+struct dnsreel_pack_stats {
+	uint64_t members;    /* files packed */
+	uint64_t bytes_data; /* their bytes */
+	uint64_t bytes_pack; /* the pack's size */
+};
+/* Writes the capture directory into out (through out.part, synced, renamed). -EBUSY while a
+ * recorder writes the capture. stats may be NULL. */
+int dnsreel_pack_write(const char *capture, const char *out, struct dnsreel_pack_stats *stats,
+		       char *errbuf, size_t errlen);
+/* Extracts a pack into the new directory dir (only the files a capture holds). Returns 0 for a
+ * whole pack; for a cut one also 0, with errbuf saying what was lost ("" when nothing). */
+int dnsreel_pack_extract(const char *pack, const char *dir, char *errbuf, size_t errlen);
+
+/* ---- chain of custody -------------------------------------------------------------------- */
+
+/* Every segment starts with a CHAIN record holding the chain link of the segments before it
+ * (rooted at the capture id), and the index holds a manifest (capture/FORMAT.md §12): segment
+ * names, sizes and BLAKE2b-256 hashes, recorder, node, kernel, start/end, who recorded (user,
+ * host), the inputs of a derived capture, and the root hash = BLAKE2b-256 of that manifest's
+ * canonical text. Everything in it is computed from the segments, so it can be checked. */
+#define DNSREEL_HASH_BYTES 32
+#define DNSREEL_HASH_HEX   65 /* 64 lowercase hex digits and a NUL */
+
+/* A capture this one was derived from (merge, redact): its id and root hash. */
+struct dnsreel_custody_input {
+	char capture_id[40];
+	char root[DNSREEL_HASH_HEX];  /* "" for an input recorded before custody */
+	char role[DNSREEL_SHORT_LEN]; /* what was done with it: "merge", "redact", ... */
+};
+
+struct dnsreel_custody_segment {
+	uint32_t segment;	     /* NNNNNN of seg/NNNNNN.zst */
+	uint64_t bytes;		     /* file size */
+	char hash[DNSREEL_HASH_HEX]; /* BLAKE2b-256 of the file's bytes */
+	char prev[DNSREEL_HASH_HEX]; /* the link its CHAIN record holds ("" without one) */
+	uint32_t chain_segment;	     /* the segment number its CHAIN record names (0: none) */
+};
+
+struct dnsreel_custody {
+	bool chained; /* false: recorded before custody (format 1.0): no CHAIN records, nothing
+		       * hashed, root and hashes "" */
+	char root[DNSREEL_HASH_HEX];
+	char chain_head[DNSREEL_HASH_HEX]; /* the link after the last segment */
+	struct dnsreel_meta meta;	   /* from the first segment's META */
+	char user[DNSREEL_SHORT_LEN];
+	char host[DNSREEL_NAME_LEN];
+	int64_t end_wall_ns; /* wall time of the newest event (0: none) */
+	size_t nsegments;
+	struct dnsreel_custody_segment *segments; /* by segment number */
+	size_t ninputs;
+	struct dnsreel_custody_input *inputs;
+	char *manifest; /* the canonical text the root hashes (NUL-terminated) */
+};
+
+/* Hashes the segments of a capture (directory or pack) as they are on disk and builds its
+ * manifest and root hash. *out owned by the caller: dnsreel_custody_free(). errbuf names what
+ * could not be read. */
+int dnsreel_custody_compute(const char *capture, struct dnsreel_custody **out, char *errbuf,
+			    size_t errlen);
+void dnsreel_custody_free(struct dnsreel_custody *c);
+/* The same for an open reader, computed once and kept until close (merge and redact record
+ * their inputs' roots with it). */
+int dnsreel_capr__custody(struct dnsreel_capr *r, const struct dnsreel_custody **out);
+/* Records an input of a derived capture; written into every segment and the manifest. Call
+ * before the first flush. Copied. */
+int dnsreel_capw__add_input(struct dnsreel_capw *w, const struct dnsreel_custody_input *in);
+
+/* Ed25519 signatures (libsodium) over the manifest, kept in CAPTURE/custody.sig. */
+#define DNSREEL_SIG_FILE "custody.sig"
+/* Writes a new key pair: the secret key to path (mode 0600, must not exist) and the public
+ * key to path.pub. */
+int dnsreel_custody_keygen(const char *path, char *errbuf, size_t errlen);
+/* Signs the capture's manifest as computed from its segments now; writes custody.sig
+ * (replaced atomically). root_out (may be NULL) receives the root signed. */
+int dnsreel_custody_sign(const char *capture, const char *keyfile, char root_out[DNSREEL_HASH_HEX],
+			 char *errbuf, size_t errlen);
+/* Checks custody.sig against the public key in pubfile and the manifest c computed from the
+ * segments. 0 = good; DNSREEL_E_CORRUPT (bad or missing signature, other key, manifest changed
+ * since signing) with errbuf saying which. */
+int dnsreel_custody_check_sig(const char *capture, const struct dnsreel_custody *c,
+			      const char *pubfile, char *errbuf, size_t errlen);
 
 #endif

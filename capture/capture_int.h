@@ -23,6 +23,8 @@ enum dr_rec_type {
 	DR_REC_PROC = 3,
 	DR_REC_SERVICE = 4,
 	DR_REC_COUNTERS = 5,
+	DR_REC_CHAIN = 6, /* custody: the chain link of the segments before this one */
+	DR_REC_INPUT = 7, /* custody: a capture this one was derived from */
 	DR_REC_BLOCK = 16,
 };
 
@@ -263,6 +265,9 @@ struct dr_segment {
 	 * writing), with nothing intact after it */
 	bool torn;
 	uint64_t torn_at;
+	/* writer only: custody hash of the bytes written so far and the link its CHAIN holds */
+	uint8_t hash[DNSREEL_HASH_BYTES];
+	uint8_t prev[DNSREEL_HASH_BYTES];
 };
 
 /* Everything an index holds, in memory: what scanning the segments produces and what the
@@ -289,6 +294,8 @@ struct dr_catalog {
 	char damage[512];
 	/* capture_info "frames" and "events" when present (-1 = absent): index loads only */
 	int64_t info_frames, info_events;
+	/* reindex: the manifest computed from the segments, written with the tables (or NULL) */
+	const struct dnsreel_custody *custody;
 };
 void dr_catalog_free(struct dr_catalog *c);
 int dr_catalog_add_frame(struct dr_catalog *c, const struct dnsreel_frame_info *fi);
@@ -343,10 +350,92 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c);
 /* Opens read-only, defensive, validates schema and version, loads everything. */
 int dr_index_load(const char *path, struct dr_catalog *c, char *errbuf, size_t errlen);
 int dr_index_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t errlen);
+/* The same without the capture schema check: any untrusted SQLite file (a merge manifest). */
+int dr_sqlite_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t errlen);
+/* The same for a capture directory or pack (a packed index deserialized from its member). */
+struct dr_src;
+int dr_index_open_src(const struct dr_src *src, struct sqlite3 **db, char *errbuf,
+		      size_t errlen);
+int dr_index_load_src(const struct dr_src *src, struct dr_catalog *c, char *errbuf,
+		      size_t errlen);
 /* Loads frames with (segment, offset) greater than the given one (for refresh). */
 int dr_index_load_frames_after(struct sqlite3 *db, struct dr_catalog *c, uint32_t seg, uint64_t off,
 			       bool after);
 int dr_index_load_context(struct sqlite3 *db, struct dr_catalog *c);
+
+/* ---- merged captures (merged.c) ---------------------------------------------------------- */
+
+/* dir has parts/ and no seg/: the layout of a merged capture. */
+bool dr_is_merged_dir(const char *dir);
+/* A part directory name a manifest may give: NNN-NODE.reel, no path separators. */
+bool dr_part_name_ok(const char *s);
+/* Clock offsets between parts from messages seen on two of them (merge_clock.c): calls fn with
+ * one warning per pair whose traffic shows the clocks apart. Samples at most max_events per part
+ * from wall time from_wall on. Returns 0, fn's nonzero return, or -ENOMEM. */
+typedef int (*dr_clock_fn)(void *ctx, const char *msg);
+int dr_merge_clock_check(const char *const *dirs, const char *const *nodes, size_t n,
+			 int64_t from_wall, size_t max_events, dr_clock_fn fn, void *ctx);
+/* dnsreel_capture_verify() of a merged capture: its manifest against its parts, then each part. */
+int dr_verify_merged(const char *dir, const struct dnsreel_verify_opts *opts);
+/* ---- where a capture's files are (src.c, pack.c) ----------------------------------------- */
+
+/* A member of a pack: its name, where its bytes start in the pack file, its size as the
+ * header says, and how many of those bytes the file holds (less when the pack was cut). */
+struct dr_member {
+	char *name;
+	uint64_t off, size, avail;
+};
+struct dr_src {
+	char *path;
+	bool pack; /* path is a ustar pack, not a directory */
+	int fd;	   /* the pack, open while the src lives */
+	struct dr_member *m;
+	size_t n;
+	char cut[512]; /* a cut pack: what was lost ("" = whole) */
+};
+/* Opens a capture directory or pack file (members indexed, nothing read beyond headers). */
+int dr_src_open(struct dr_src **out, const char *path, char *errbuf, size_t errlen);
+void dr_src_close(struct dr_src *s);
+const struct dr_member *dr_src_member(const struct dr_src *s, const char *name);
+/* Segment numbers present, sorted (seg/NNNNNN.zst files or members). */
+int dr_src_segments(const struct dr_src *s, uint32_t **out, size_t *n);
+bool dr_segment_name(const char *name, uint32_t *seg);
+/* A file of the capture as a byte range: pread at base + offset, size bytes present. */
+struct dr_file {
+	int fd;
+	uint64_t base, size;
+};
+/* -ENOENT when the capture has no such file. f->fd owned by the caller: dr_file_close(). */
+int dr_src_file(const struct dr_src *s, const char *name, struct dr_file *f);
+void dr_file_close(struct dr_file *f);
+/* DNSREEL_E_TRUNCATED past the range's end. */
+int dr_file_pread(const struct dr_file *f, void *buf, size_t n, uint64_t off);
+int dr_file_read_all(const struct dr_file *f, uint8_t **out, size_t *len);
+/* Indexes the members of the pack s->path (pack.c). */
+int dr_pack_index(struct dr_src *s, char *errbuf, size_t errlen);
+/* Lists the members of the open pack s->fd of fsize bytes (fuzzed directly). */
+int dr_pack_scan(struct dr_src *s, uint64_t fsize, char *errbuf, size_t errlen);
+
+/* ---- custody (custody.c) ----------------------------------------------------------------- */
+
+void dr_chain_ser(struct dr_buf *b, uint32_t segment, const uint8_t prev[DNSREEL_HASH_BYTES],
+		  const char *user, const char *host);
+void dr_input_ser(struct dr_buf *b, const struct dnsreel_custody_input *in);
+/* The link before segment 1: BLAKE2b-256 of "dnsreel-chain 1\n" and the capture id. */
+void dr_chain_link0(const char *capture_id, uint8_t out[DNSREEL_HASH_BYTES]);
+/* link = BLAKE2b-256(link || segment hash) */
+void dr_chain_next(uint8_t link[DNSREEL_HASH_BYTES], const uint8_t seghash[DNSREEL_HASH_BYTES]);
+void dr_hex(const uint8_t *p, size_t n, char *out);
+/* Builds the canonical manifest text and root of a capture from what the writer knows (the
+ * same text dnsreel_custody_compute() derives from the files). */
+int dr_custody_build(struct dnsreel_custody *c);
+/* Replaces the manifest in an index (within the caller's transaction). */
+int dr_custody_put_index(struct sqlite3 *db, const struct dnsreel_custody *c);
+/* Reports every way the segments on disk differ from their chain and from the index's
+ * manifest (missing, reordered, altered, truncated, appended, index edited). Returns the
+ * count. */
+int dr_custody_verify(const char *capture, const struct dnsreel_custody *c, dr_problem_fn fn,
+		      void *pctx);
 
 /* Formats an IP address (4 or 16 bytes) as text. */
 void dr_addr_str(uint8_t ip_version, const uint8_t *addr, char *buf, size_t len);

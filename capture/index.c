@@ -38,7 +38,11 @@ static const char schema_sql[] =
     "CREATE TABLE services(ip_version INTEGER NOT NULL, addr TEXT NOT NULL, proto INTEGER NOT "
     "NULL, port INTEGER NOT NULL, k8s_namespace TEXT, name TEXT, PRIMARY KEY(ip_version, "
     "addr, proto, port));\n"
-    "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);\n";
+    "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL);\n"
+    "CREATE TABLE manifest(segment INTEGER PRIMARY KEY, path TEXT NOT NULL, bytes INTEGER NOT "
+    "NULL, hash TEXT NOT NULL, prev TEXT NOT NULL);\n"
+    "CREATE TABLE inputs(capture_id TEXT NOT NULL, root_hash TEXT NOT NULL, role TEXT NOT "
+    "NULL);\n";
 
 struct tabdef {
 	const char *name;
@@ -197,6 +201,8 @@ int dr_index_del_segment(sqlite3 *db, uint32_t seg)
 	int err = run(db, "DELETE FROM frames WHERE segment = ?", "i", (int64_t)seg);
 	if (!err)
 		err = run(db, "DELETE FROM segments WHERE segment = ?", "i", (int64_t)seg);
+	if (!err)
+		err = run(db, "DELETE FROM manifest WHERE segment = ?", "i", (int64_t)seg);
 	return err;
 }
 
@@ -291,6 +297,8 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c)
 		err = dr_index_put_counter(db, c->counters[i].name, c->counters[i].value);
 	if (!err)
 		err = dr_index_put_end(db, c);
+	if (!err && c->custody)
+		err = dr_custody_put_index(db, c->custody);
 	if (!err)
 		err = exec1(db, "COMMIT");
 	if (sqlite3_close(db) != SQLITE_OK && !err)
@@ -335,7 +343,28 @@ static int check_schema(sqlite3 *db, char *errbuf, size_t errlen, const char *pa
 	return 0;
 }
 
-int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
+/* Read-only settings for an untrusted index, and its schema checked. Closes db on failure. */
+static void untrusted(sqlite3 *db)
+{
+	/* the file is untrusted input: no schema-defined code may run */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
+	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
+	sqlite3_busy_timeout(db, 2000);
+}
+
+static int setup_ro(sqlite3 *db, const char *path, char *errbuf, size_t errlen)
+{
+	untrusted(db);
+	int err = check_schema(db, errbuf, errlen, path);
+	if (err)
+		sqlite3_close(db);
+	return err;
+}
+
+static int open_file_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen,
+			bool schema)
 {
 	*out = NULL;
 	/* SQLite would block forever opening a FIFO: check the file without blocking first */
@@ -370,17 +399,73 @@ int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errle
 		sqlite3_close(db);
 		return DNSREEL_E_SQLITE;
 	}
-	/* the file is untrusted input: no schema-defined code may run */
-	sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL);
-	sqlite3_busy_timeout(db, 2000);
-	int err = check_schema(db, errbuf, errlen, path);
-	if (err) {
-		sqlite3_close(db);
+	int err = 0;
+	if (schema)
+		err = setup_ro(db, path, errbuf, errlen);
+	else
+		untrusted(db);
+	if (err)
 		return err;
+	*out = db;
+	return 0;
+}
+
+int dr_index_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
+{
+	return open_file_ro(path, out, errbuf, errlen, true);
+}
+
+int dr_sqlite_open_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen)
+{
+	return open_file_ro(path, out, errbuf, errlen, false);
+}
+
+int dr_index_open_src(const struct dr_src *src, sqlite3 **out, char *errbuf, size_t errlen)
+{
+	*out = NULL;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/index.sqlite", src->path);
+	if (!src->pack)
+		return dr_index_open_ro(path, out, errbuf, errlen);
+	/* a packed index is read from its member's bytes: no file to open, nothing written */
+	const struct dr_member *m = dr_src_member(src, "index.sqlite");
+	if (!m || m->avail < m->size)
+		return dr_errf(errbuf, errlen, DNSREEL_E_NOTCAPTURE, "%s: %s", path,
+			       m ? "cut short in the pack" : "not in the pack");
+	if (m->size < 512 || m->size > (1ull << 31))
+		return dr_errf(errbuf, errlen, DNSREEL_E_INDEX, "%s: %llu bytes is no index", path,
+			       (unsigned long long)m->size);
+	uint8_t *buf = sqlite3_malloc64(m->size);
+	if (!buf)
+		return -ENOMEM;
+	struct dr_file f = {src->fd, m->off, m->size};
+	int err = dr_file_pread(&f, buf, (size_t)m->size, 0);
+	if (err) {
+		sqlite3_free(buf);
+		return dr_errf(errbuf, errlen, err, "%s: cannot read: %s", path,
+			       dnsreel_strerror(err));
 	}
+	/* a WAL-mode header would make SQLite look for a -wal: the bytes are the whole index */
+	if (buf[18] == 2 && buf[19] == 2)
+		buf[18] = buf[19] = 1;
+	sqlite3 *db = NULL;
+	if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_free(buf);
+		sqlite3_close(db);
+		return dr_errf(errbuf, errlen, DNSREEL_E_SQLITE, "%s: cannot open", path);
+	}
+	if (sqlite3_deserialize(db, "main", buf, (sqlite3_int64)m->size, (sqlite3_int64)m->size,
+				SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_READONLY) !=
+	    SQLITE_OK) {
+		dr_errf(errbuf, errlen, DNSREEL_E_INDEX, "%s: cannot load: %s", path,
+			sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return DNSREEL_E_INDEX;
+	}
+	err = setup_ro(db, path, errbuf, errlen);
+	if (err)
+		return err;
 	*out = db;
 	return 0;
 }
@@ -738,13 +823,29 @@ static int check_frames(const struct dr_catalog *c, const char *path, char *errb
 	return 0;
 }
 
+static int load_db(sqlite3 *db, const char *path, struct dr_catalog *c, char *errbuf,
+		   size_t errlen);
+
 int dr_index_load(const char *path, struct dr_catalog *c, char *errbuf, size_t errlen)
 {
 	sqlite3 *db;
 	int err = dr_index_open_ro(path, &db, errbuf, errlen);
-	if (err)
-		return err;
-	err = exec1(db, "BEGIN"); /* one snapshot for all tables */
+	return err ? err : load_db(db, path, c, errbuf, errlen);
+}
+
+int dr_index_load_src(const struct dr_src *src, struct dr_catalog *c, char *errbuf, size_t errlen)
+{
+	sqlite3 *db;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/index.sqlite", src->path);
+	int err = dr_index_open_src(src, &db, errbuf, errlen);
+	return err ? err : load_db(db, path, c, errbuf, errlen);
+}
+
+/* Loads everything from db and closes it. */
+static int load_db(sqlite3 *db, const char *path, struct dr_catalog *c, char *errbuf, size_t errlen)
+{
+	int err = exec1(db, "BEGIN"); /* one snapshot for all tables */
 	if (!err)
 		err = load_meta(db, c, path, errbuf, errlen);
 	if (!err) {

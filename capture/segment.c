@@ -951,22 +951,6 @@ int dr_scan_segment_buf(const uint8_t *buf, size_t len, uint32_t segno, const ch
 	return ss.problems;
 }
 
-static int pread_all(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return DNSREEL_E_TRUNCATED; /* the file shrank meanwhile */
-		got += (size_t)r;
-	}
-	return 0;
-}
-
 /* Bytes the item starting with the header bytes h (n of them, n <= left) spans, bounded by
  * what a reader accepts; dr_scan_next then checks them. */
 static size_t item_extent(const uint8_t *h, size_t n, size_t left)
@@ -986,7 +970,7 @@ static size_t item_extent(const uint8_t *h, size_t n, size_t left)
 /* Scans a segment through fd item by item, holding one item (at most a block: 257 MiB) in
  * memory, never the whole file; damage resynchronizes by reading ahead in chunks. The
  * problems and catalog are those dr_scan_segment_buf gives for the same bytes. */
-static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
+static int scan_segment_fd(const struct dr_file *f, size_t len, struct segscan *ss)
 {
 	int err = scan_begin(ss, len);
 	if (err)
@@ -997,7 +981,7 @@ static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
 		size_t left = len - off;
 		uint8_t h[DR_REC_HDR + DR_BLOCK_HDR_BODY];
 		size_t hn = left < sizeof(h) ? left : sizeof(h);
-		err = pread_all(fd, h, hn, off);
+		err = dr_file_pread(f, h, hn, off);
 		if (err)
 			break;
 		struct dr_item it;
@@ -1029,7 +1013,7 @@ static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
 				err = -ENOMEM;
 				break;
 			}
-			err = pread_all(fd, b.p, need, off);
+			err = dr_file_pread(f, b.p, need, off);
 			if (err)
 				break;
 			struct dr_scan sc = {b.p, need, 0};
@@ -1048,7 +1032,7 @@ static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
 		uint8_t chunk[65536];
 		for (size_t k = bad + 1; k + 4 <= len && !next;) {
 			/* holes of a sparse file read as zeros and hold no magic: skip them */
-			off_t d = lseek(fd, (off_t)k, SEEK_DATA);
+			off_t d = f->base ? (off_t)k : lseek(f->fd, (off_t)k, SEEK_DATA);
 			if (d < 0 && errno == ENXIO)
 				break;
 			if (d > (off_t)k)
@@ -1056,7 +1040,7 @@ static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
 			if (k + 4 > len)
 				break;
 			size_t cn = len - k < sizeof(chunk) ? len - k : sizeof(chunk);
-			err = pread_all(fd, chunk, cn, k);
+			err = dr_file_pread(f, chunk, cn, k);
 			if (err)
 				break;
 			for (size_t j = 0; j + 4 <= cn; j++)
@@ -1086,38 +1070,40 @@ static int scan_segment_fd(int fd, size_t len, struct segscan *ss)
 
 int dr_scan_capture(const char *dir, struct dr_catalog *c, dr_problem_fn fn, void *pctx)
 {
-	uint32_t *segs;
-	size_t n;
-	int err = dr_list_segments(dir, &segs, &n);
+	struct dr_src *src;
+	int err = dr_src_open(&src, dir, NULL, 0);
 	if (err)
 		return err == -ENOENT ? DNSREEL_E_NOTCAPTURE : err;
+	uint32_t *segs;
+	size_t n;
+	err = dr_src_segments(src, &segs, &n);
+	if (err) {
+		dr_src_close(src);
+		return err == -ENOENT ? DNSREEL_E_NOTCAPTURE : err;
+	}
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();
 	if (!dctx) {
 		free(segs);
+		dr_src_close(src);
 		return -ENOMEM;
 	}
 	int problems = 0;
 	for (size_t i = 0; i < n; i++) {
-		char path[4096], name[64];
+		char name[64];
 		snprintf(name, sizeof(name), "seg/%06u.zst", segs[i]);
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		int fd = dr_open_regular(path);
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) != 0) {
-			close(fd);
-			fd = -errno;
-		}
-		if (fd < 0) {
+		struct dr_file f;
+		int fe = dr_src_file(src, name, &f);
+		if (fe < 0) {
 			int cnt = 0;
 			problem(fn, pctx, &cnt, "%s: offset 0: cannot read: %s", name,
-				fd == DNSREEL_E_NOTREG ? "not a regular file"
-						       : dnsreel_strerror(fd));
+				fe == DNSREEL_E_NOTREG ? "not a regular file"
+						       : dnsreel_strerror(fe));
 			problems += cnt;
 			continue;
 		}
 		struct segscan ss = {segs[i], name, c, dctx, fn, pctx, NULL, false, 0};
-		int r = scan_segment_fd(fd, (size_t)st.st_size, &ss);
-		close(fd);
+		int r = scan_segment_fd(&f, (size_t)f.size, &ss);
+		dr_file_close(&f);
 		if (r < 0) {
 			problems = r;
 			break;
@@ -1126,6 +1112,7 @@ int dr_scan_capture(const char *dir, struct dr_catalog *c, dr_problem_fn fn, voi
 	}
 	ZSTD_freeDCtx(dctx);
 	free(segs);
+	dr_src_close(src);
 	if (problems >= 0)
 		dr_catalog_sort_frames(c);
 	return problems;

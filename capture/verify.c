@@ -2,6 +2,7 @@
  * them says. Every problem is one line naming a file and a byte offset.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ struct vctx {
 	void *ctx;
 	int count;
 	char first[400];
+	const struct dnsreel_verify_opts *o;
 };
 
 static void vprob(void *ctx, const char *msg)
@@ -289,10 +291,30 @@ int dnsreel_capture_verify(const char *dir, const struct dnsreel_verify_opts *op
 		v.fn = opts->problem;
 		v.ctx = opts->ctx;
 		reindex = opts->reindex;
+		if (opts->sz >=
+		    offsetof(struct dnsreel_verify_opts, custody_note_len) + sizeof(size_t))
+			v.o = opts;
 	}
 	struct stat st;
-	if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+	if (!dir || stat(dir, &st) != 0 || (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)))
 		return DNSREEL_E_NOTCAPTURE;
+	if (dr_is_merged_dir(dir))
+		return dr_verify_merged(dir, opts);
+	if (S_ISREG(st.st_mode) && reindex)
+		return DNSREEL_E_ARG; /* a pack is read in place, never rewritten */
+	if (S_ISREG(st.st_mode)) {
+		/* a pack whose member list cannot be read: one problem naming the header */
+		struct dr_src *src;
+		char msg[512] = "";
+		int err = dr_src_open(&src, dir, msg, sizeof(msg));
+		if (err == -ENOMEM)
+			return err;
+		if (err) {
+			vprob(&v, msg[0] ? msg : dnsreel_strerror(err));
+			return v.count;
+		}
+		dr_src_close(src);
+	}
 	int lockfd = -1;
 	if (reindex) {
 		/* rebuilding under a running writer would replace the index it is writing: take
@@ -323,6 +345,37 @@ static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
 		dr_catalog_free(&seg);
 		return r;
 	}
+	/* custody: the manifest as the files are now, checked against the chain and the index's */
+	struct dnsreel_custody *cu = NULL;
+	char cmsg[512] = "";
+	int cerr = dnsreel_custody_compute(dir, &cu, cmsg, sizeof(cmsg));
+	if (cerr && cerr != DNSREEL_E_NOTCAPTURE)
+		vprob(&v, cmsg[0] ? cmsg : dnsreel_strerror(cerr));
+	const struct dnsreel_verify_opts *o = v.o;
+	if (cu && o && o->root_out)
+		snprintf(o->root_out, DNSREEL_HASH_HEX, "%s", cu->root);
+	if (o && o->custody_note && o->custody_note_len) {
+		if (!cu)
+			snprintf(o->custody_note, o->custody_note_len, "no custody: no segments");
+		else if (!cu->chained)
+			snprintf(o->custody_note, o->custody_note_len,
+				 "no chain: recorded before custody (format 1.0)");
+		else if (cu->nsegments && cu->segments[0].segment > 1)
+			snprintf(o->custody_note, o->custody_note_len,
+				 "chain of %zu segments from seg/%06u.zst (earlier ones removed)",
+				 cu->nsegments, cu->segments[0].segment);
+		else
+			snprintf(o->custody_note, o->custody_note_len, "chain of %zu segment%s",
+				 cu->nsegments, cu->nsegments == 1 ? "" : "s");
+	}
+	if (cu && o && o->expect_root && strcmp(o->expect_root, cu->root)) {
+		char msg[300];
+		snprintf(msg, sizeof(msg),
+			 "custody: root hash %s is not the expected %.70s (the capture differs "
+			 "from the one that hash was taken of)",
+			 cu->root, o->expect_root);
+		vprob(&v, msg);
+	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
 	if (reindex) {
@@ -341,18 +394,34 @@ static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
 			repaired++;
 		}
 		v.count -= repaired;
+		if (repaired) {
+			/* the manifest describes the segments as repaired */
+			dnsreel_custody_free(cu);
+			cu = NULL;
+			dnsreel_custody_compute(dir, &cu, NULL, 0);
+		}
 		if (v.count > 0)
 			/* the rebuilt index lacks what the damage held: say so to every reader */
 			snprintf(seg.damage, sizeof(seg.damage), "%d problem%s; first: %s", v.count,
 				 v.count == 1 ? "" : "s", v.first);
+		seg.custody = cu;
 		int err = dr_index_write_file(path, &seg);
 		dr_catalog_free(&seg);
+		dnsreel_custody_free(cu);
 		return err ? err : v.count;
 	}
 	char eb[512] = "";
-	int err = dr_index_load(path, &idx, eb, sizeof(eb));
+	struct dr_src *src = NULL;
+	int err = dr_src_open(&src, dir, eb, sizeof(eb));
+	bool is_pack = !err && src->pack;
+	if (!err && src->cut[0])
+		vprob(&v, src->cut);
+	if (!err)
+		err = dr_index_load_src(src, &idx, eb, sizeof(eb));
+	dr_src_close(src);
 	if (err == DNSREEL_E_VERSION) {
 		vprob(&v, eb);
+		dnsreel_custody_free(cu);
 		dr_catalog_free(&seg);
 		dr_catalog_free(&idx);
 		return DNSREEL_E_VERSION;
@@ -360,11 +429,16 @@ static int verify_locked(const char *dir, bool reindex, struct vctx *pv)
 	if (err) {
 		char msg[600];
 		snprintf(msg, sizeof(msg), "%s%s", eb[0] ? eb : "index.sqlite: offset 0: ",
-			 eb[0] ? " (run verify --reindex to rebuild it)" : dnsreel_strerror(err));
+			 !eb[0]	   ? dnsreel_strerror(err)
+			 : is_pack ? " (dnsreel unpack it, then verify --reindex rebuilds it)"
+				   : " (run verify --reindex to rebuild it)");
 		vprob(&v, msg);
 	} else {
 		v.count += dr_catalog_compare(&idx, &seg, v.fn, v.ctx);
 	}
+	if (cu)
+		v.count += dr_custody_verify(dir, cu, v.fn, v.ctx);
+	dnsreel_custody_free(cu);
 	dr_catalog_free(&seg);
 	dr_catalog_free(&idx);
 	return v.count;

@@ -206,6 +206,115 @@ static void print_json(struct dnsreel_capr *r, FILE *o, bool first)
 	fprintf(o, "],\"services\":%zu}", dnsreel_capr__service_count(r));
 }
 
+/* A merged capture's own facts: its id, its inputs and the warnings merge gave. */
+static void print_merged_text(const char *path, const struct dnsreel_merged *mg, FILE *o)
+{
+	char a[64], b[64];
+	fprintf(o, "capture:      %s (merged, %zu parts)\n", path, mg->ninputs);
+	fprintf(o, "capture id:   %s\n", mg->capture_id[0] ? mg->capture_id : "(unknown)");
+	fprintf(o, "merged by:    %s\n", mg->merger[0] ? mg->merger : "(unknown)");
+	fprintf(o, "format:       %u.%u\n", mg->format_major, mg->format_minor);
+	if (mg->created_wall_ns) {
+		fmt_wall(mg->created_wall_ns, a, sizeof(a));
+		fprintf(o, "merged:       %s\n", a);
+	}
+	fprintf(o, "inputs:\n  %-4s %-24s %-36s %-10s %s\n", "PART", "NODE", "CAPTURE ID", "EVENTS",
+		"TIME RANGE");
+	for (size_t i = 0; i < mg->ninputs; i++) {
+		const struct dnsreel_merged_input *in = &mg->inputs[i];
+		if (in->events) {
+			fmt_wall(in->first_wall_ns, a, sizeof(a));
+			fmt_wall(in->last_wall_ns, b, sizeof(b));
+		} else
+			snprintf(a, sizeof(a), "(no events)"), b[0] = 0;
+		fprintf(o, "  %-4zu %-24s %-36s %-10" PRIu64 " %s%s%s\n", i + 1,
+			in->node[0] ? in->node : "-", in->capture_id, in->events, a,
+			b[0] ? " .. " : "", b);
+		fprintf(o, "       from %s%s%s%s%s\n", in->source, in->via[0] ? " via merged " : "",
+			in->via, in->root_hash[0] ? ", root hash " : "", in->root_hash);
+	}
+	fprintf(o, "warnings:     %zu\n", mg->nwarnings);
+	for (size_t i = 0; i < mg->nwarnings; i++)
+		fprintf(o, "  %s\n", mg->warnings[i]);
+}
+
+static void print_merged_json_head(const char *path, const struct dnsreel_merged *mg, FILE *o)
+{
+	char a[64];
+	fputs("{\"capture\":", o);
+	dnsreel_json_fputs(o, path);
+	fputs(",\"kind\":\"merged\",\"capture_id\":", o);
+	dnsreel_json_fputs(o, mg->capture_id);
+	fputs(",\"merger\":", o);
+	dnsreel_json_fputs(o, mg->merger);
+	fprintf(o, ",\"format_major\":%u,\"format_minor\":%u,\"created_wall_ns\":%" PRId64,
+		mg->format_major, mg->format_minor, mg->created_wall_ns);
+	fputs(",\"inputs\":[", o);
+	for (size_t i = 0; i < mg->ninputs; i++) {
+		const struct dnsreel_merged_input *in = &mg->inputs[i];
+		fprintf(o, "%s{\"part\":%zu,\"dir\":", i ? "," : "", i + 1);
+		dnsreel_json_fputs(o, in->part);
+		fputs(",\"capture_id\":", o);
+		dnsreel_json_fputs(o, in->capture_id);
+		fputs(",\"node\":", o);
+		dnsreel_json_fputs(o, in->node);
+		fputs(",\"source\":", o);
+		dnsreel_json_fputs(o, in->source);
+		fputs(",\"via\":", o);
+		dnsreel_json_fputs(o, in->via);
+		fputs(",\"root_hash\":", o);
+		dnsreel_json_fputs(o, in->root_hash);
+		fprintf(o,
+			",\"boot_to_wall_ns\":%" PRId64 ",\"events\":%" PRIu64
+			",\"frames\":%" PRIu64 ",\"bytes\":%" PRIu64,
+			in->boot_to_wall_ns, in->events, in->frames, in->bytes);
+		if (in->events) {
+			fmt_wall(in->first_wall_ns, a, sizeof(a));
+			fprintf(o, ",\"first_time\":\"%s\"", a);
+			fmt_wall(in->last_wall_ns, a, sizeof(a));
+			fprintf(o, ",\"last_time\":\"%s\"", a);
+		}
+		fputc('}', o);
+	}
+	fputs("],\"warnings\":[", o);
+	for (size_t i = 0; i < mg->nwarnings; i++) {
+		if (i)
+			fputc(',', o);
+		dnsreel_json_fputs(o, mg->warnings[i]);
+	}
+	fputs("],\"parts\":[", o);
+}
+
+/* Prints one capture (a part of a merged one too). 0 or 1 when it failed or is damaged. */
+static int info_one(struct dnsreel_cli *c, const char *path, bool json, bool scan, bool first,
+		    FILE *o)
+{
+	struct dnsreel_capr *r;
+	char eb[600];
+	struct dnsreel_capr_opts ro = {.sz = sizeof(ro), .flags = scan ? DNSREEL_CAPR_SCAN : 0};
+	int err = dnsreel_capr__open(&r, path, &ro, eb, sizeof(eb));
+	if (err) {
+		dnsreel_err(c, "%s", eb[0] ? eb : dnsreel_strerror(err));
+		return DNSREEL_EXIT_FAIL;
+	}
+	int ret = DNSREEL_EXIT_OK;
+	/* A damaged capture is summarised from what could be read, and said to be damaged
+	 * with the same exit status as every other reader. */
+	if (dnsreel_capr__problem(r)) {
+		dnsreel_err(c, "damaged: %s", dnsreel_capr__problem(r));
+		ret = DNSREEL_EXIT_FAIL;
+	}
+	if (json)
+		print_json(r, o, first);
+	else {
+		if (!first)
+			fputc('\n', o);
+		print_text(r, o);
+	}
+	dnsreel_capr__close(r);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct dnsreel_cli c;
@@ -242,30 +351,39 @@ int main(int argc, char **argv)
 	if (json && n > 1)
 		fputs("[\n", stdout);
 	for (int i = c.optind; i < argc; i++) {
-		struct dnsreel_capr *r;
+		struct dnsreel_merged *mg = NULL;
 		char eb[600];
-		struct dnsreel_capr_opts ro = {.sz = sizeof(ro),
-					       .flags = scan ? DNSREEL_CAPR_SCAN : 0};
-		int err = dnsreel_capr__open(&r, argv[i], &ro, eb, sizeof(eb));
-		if (err) {
+		int err = dnsreel_merged__load(argv[i], &mg, eb, sizeof(eb));
+		if (err < 0) {
 			dnsreel_err(&c, "%s", eb[0] ? eb : dnsreel_strerror(err));
 			ret = DNSREEL_EXIT_FAIL;
 			continue;
 		}
-		/* A damaged capture is summarised from what could be read, and said to be damaged
-		 * with the same exit status as every other reader. */
-		if (dnsreel_capr__problem(r)) {
-			dnsreel_err(&c, "damaged: %s", dnsreel_capr__problem(r));
-			ret = DNSREEL_EXIT_FAIL;
+		if (!mg) {
+			if (info_one(&c, argv[i], json, scan, i == c.optind, stdout))
+				ret = DNSREEL_EXIT_FAIL;
+			continue;
 		}
-		if (json)
-			print_json(r, stdout, i == c.optind);
-		else {
+		if (json) {
+			if (i > c.optind)
+				fputs(",\n", stdout);
+			print_merged_json_head(argv[i], mg, stdout);
+		} else {
 			if (i > c.optind)
 				fputc('\n', stdout);
-			print_text(r, stdout);
+			print_merged_text(argv[i], mg, stdout);
 		}
-		dnsreel_capr__close(r);
+		for (size_t k = 0; k < mg->ninputs; k++) {
+			char pp[4096];
+			snprintf(pp, sizeof(pp), "%s/parts/%s", argv[i], mg->inputs[k].part);
+			if (!json)
+				fprintf(stdout, "\npart %zu:\n", k + 1);
+			if (info_one(&c, pp, json, scan, k == 0 || !json, stdout))
+				ret = DNSREEL_EXIT_FAIL;
+		}
+		if (json)
+			fputs("]}", stdout);
+		dnsreel_merged__free(mg);
 	}
 	if (json)
 		fputs(n > 1 ? "\n]\n" : "\n", stdout);

@@ -19,6 +19,10 @@ static const struct {
 	{"verify", "check a capture's checksums and index; --reindex rebuilds the index"},
 	{"diagnose", "name the DNS failure modes found in captures, with the flows that prove them"},
 	{"report", "draw captures as one self-contained HTML page (charts, flows, findings)"},
+	{"merge", "merge captures of several nodes into one capture"},
+	{"pack", "pack a capture into one file that every tool reads in place"},
+	{"unpack", "unpack a pack into a capture directory"},
+	{"sign", "sign a capture's manifest (Ed25519), or make a key pair"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};

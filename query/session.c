@@ -40,11 +40,28 @@ int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures,
 	*out = NULL;
 	if (errbuf && errlen)
 		errbuf[0] = 0;
-	if (n == 0 || n > 255) /* the capture number is 8 bits of event_id */
+	if (n == 0)
 		return DNSREEL_E_ARG;
+	/* a merged capture is read as its parts, each a capture of its own */
+	char **xp;
+	err = dnsreel_capture_expand(captures, n, &xp, &n, errbuf, errlen);
+	if (err)
+		return err;
+	captures = (const char *const *)xp;
+	if (n > 255) { /* the capture number is 8 bits of event_id */
+		if (errbuf && errlen)
+			snprintf(errbuf, errlen,
+				 "%zu captures (merged ones counted by their "
+				 "parts): at most 255 at once",
+				 n);
+		dnsreel_capture_expand_free(xp, n);
+		return DNSREEL_E_LIMIT;
+	}
 	q = calloc(1, sizeof(*q));
-	if (!q)
+	if (!q) {
+		dnsreel_capture_expand_free(xp, n);
 		return -ENOMEM;
+	}
 	q->refs = 1;
 	if (opts)
 		memcpy(&q->opts, opts,
@@ -105,9 +122,11 @@ int dnsreel_query__open(struct dnsreel_query **out, const char *const *captures,
 		}
 		q->frames_all += dnsreel_capr__frame_count(q->capr[i]);
 	}
+	dnsreel_capture_expand_free(xp, n);
 	*out = q;
 	return 0;
 fail:
+	dnsreel_capture_expand_free(xp, n);
 	dnsreel_query__unref(q);
 	return err;
 }

@@ -59,6 +59,8 @@ struct dnsreel_merge {
 	uint64_t cur_frame; /* catalog frame and position of the event being decoded */
 	uint32_t cur_pos;
 	char errbuf[512];
+	char **xpaths; /* the paths given, merged captures expanded into their parts */
+	size_t nxpaths;
 };
 
 static inline bool hless(const struct hent *a, const struct hent *b)
@@ -321,7 +323,12 @@ int dnsreel_merge__open(struct dnsreel_merge **out, const char *const *paths, si
 	memcpy(&r->o, opts, opts->sz < sizeof(r->o) ? opts->sz : sizeof(r->o));
 	if (!r->o.poll_ns)
 		r->o.poll_ns = 200 * 1000000LL;
-	int ret = -ENOMEM;
+	int ret = dnsreel_capture_expand(paths, n, &r->xpaths, &r->nxpaths, err, errlen);
+	if (ret)
+		goto fail;
+	n = r->nxpaths;
+	paths = (const char *const *)r->xpaths;
+	ret = -ENOMEM;
 	r->caps = calloc(n, sizeof(*r->caps));
 	if (!r->caps)
 		goto fail;
@@ -500,6 +507,7 @@ void dnsreel_merge__close(struct dnsreel_merge *r)
 	}
 	if (r->ctx)
 		dnsreel_ctx__free(r->ctx);
+	dnsreel_capture_expand_free(r->xpaths, r->nxpaths);
 	free(r->caps);
 	free(r->heap);
 	free(r->slots);
