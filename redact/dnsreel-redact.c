@@ -354,6 +354,9 @@ struct run {
 	struct dnsreel_redactor *red;
 	uint8_t *buf;
 	size_t bufcap;
+	uint32_t *order; /* processing order of a block's events */
+	void *ordtmp;
+	size_t ordcap;
 	char err[2 * PATH_MAX + 256];
 };
 
@@ -410,8 +413,22 @@ static int copy(struct run *x, const struct policy *pol)
 				 ebuf[0] ? ebuf : "reading a frame", dnsreel_strerror(e));
 			return e;
 		}
+		if (blk.n > x->ordcap) {
+			free(x->order);
+			free(x->ordtmp);
+			x->order = malloc(blk.n * sizeof(*x->order));
+			x->ordtmp = malloc(blk.n * 16);
+			x->ordcap = blk.n;
+			if (!x->order || !x->ordtmp) {
+				x->ordcap = 0;
+				dnsreel_block__release(&blk);
+				snprintf(x->err, sizeof(x->err), "out of memory");
+				return -ENOMEM;
+			}
+		}
+		dnsreel_redactor__order(blk.ev, blk.n, x->order, x->ordtmp);
 		for (size_t i = 0; !e && i < blk.n; i++) {
-			struct dnsreel_event ev = blk.ev[i];
+			struct dnsreel_event ev = blk.ev[x->order[i]];
 			e = dnsreel_redactor__event(x->red, &ev, x->buf, x->bufcap);
 			if (!e)
 				e = dnsreel_capw__append(x->out, &ev);
@@ -625,6 +642,8 @@ cleanup:
 	dnsreel_capr__close(x.in);
 	dnsreel_redactor__free(x.red);
 	free(x.buf);
+	free(x.order);
+	free(x.ordtmp);
 	if (have_key)
 		OPENSSL_cleanse(key, sizeof(key));
 	return dnsreel_cli_end(&c, ret);

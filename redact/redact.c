@@ -68,6 +68,7 @@ void dnsreel_redactor__free(struct dnsreel_redactor *r)
 	free(r->label);
 	free(r->name);
 	free(r->comm);
+	dr_tcp_free(r);
 	free(r->tcp);
 	OPENSSL_cleanse(r, sizeof(*r));
 	free(r);
@@ -430,46 +431,6 @@ static int comm(struct dnsreel_redactor *r, char c[DNSREEL_COMM_LEN])
 	return 0;
 }
 
-/* The stream direction an event belongs to, at the place it was seen. */
-static uint64_t tcp_key(const struct dnsreel_event *ev)
-{
-	uint8_t k[8 + 32 + 4 + 5];
-	memcpy(k, &ev->netns, 8);
-	memcpy(k + 8, ev->src_addr, 16);
-	memcpy(k + 24, ev->dst_addr, 16);
-	memcpy(k + 40, &ev->src_port, 2);
-	memcpy(k + 42, &ev->dst_port, 2);
-	memcpy(k + 44, &ev->ifindex, 4);
-	k[48] = ev->pkt_type;
-	uint64_t h = dnsreel_hash_bytes(k, sizeof(k), ev->ip_version);
-	return h ? h : 1;
-}
-
-/* TCP payload: stream bytes, each message behind its two-byte length. Rewritten only when the
- * segment holds whole messages; anything else cannot be rewritten safely and is emptied. */
-static int tcp_payload(struct dnsreel_redactor *r, const uint8_t *p, size_t n, uint8_t *buf,
-		       size_t cap)
-{
-	size_t off = 0, o = 0;
-	while (off < n) {
-		if (n - off < 2)
-			return DNSREEL_E_PARSE;
-		size_t ml = (size_t)p[off] << 8 | p[off + 1];
-		if (ml < 12 || n - off - 2 < ml || cap - o < 2 + 12)
-			return DNSREEL_E_PARSE;
-		size_t room = cap - o - 2;
-		int w = dnsreel_redactor__message(r, p + off + 2, ml, buf + o + 2,
-						  room < 65535 ? room : 65535);
-		if (w < 0)
-			return w;
-		buf[o] = (uint8_t)(w >> 8);
-		buf[o + 1] = (uint8_t)w;
-		o += 2 + (size_t)w;
-		off += 2 + ml;
-	}
-	return (int)o;
-}
-
 int dnsreel_redactor__event(struct dnsreel_redactor *r, struct dnsreel_event *ev, uint8_t *buf,
 			    size_t cap)
 {
@@ -493,19 +454,8 @@ int dnsreel_redactor__event(struct dnsreel_redactor *r, struct dnsreel_event *ev
 	} else if ((err = comm(r, ev->comm))) {
 		return err;
 	}
-	struct dr_tcp_slot *ts = NULL;
-	int64_t delta = 0;
-	uint32_t seq_in = ev->tcp_seq;
-	if (ev->proto == 6) {
-		uint64_t tk = tcp_key(ev);
-		ts = &r->tcp[tk & (DR_TCP_SLOTS - 1)];
-		if (ts->key != tk || (ev->tcp_flags & 2)) { /* a new stream, or SYN: no offset */
-			memset(ts, 0, sizeof(*ts));
-			ts->key = tk;
-		}
-		delta = ts->have_last && ts->last_seq == seq_in ? ts->before_last : ts->after_last;
-		ev->tcp_seq = (uint32_t)((int64_t)seq_in + delta);
-	}
+	if (ev->proto == 6)
+		return dr_tcp_event(r, ev, buf, cap);
 	if (!ev->cap_len)
 		return 0;
 	int w = DNSREEL_E_PARSE;
@@ -514,8 +464,6 @@ int dnsreel_redactor__event(struct dnsreel_redactor *r, struct dnsreel_event *ev
 	else if (ev->proto == 17)
 		w = dnsreel_redactor__message(r, ev->payload, ev->cap_len, buf,
 					      cap < 65535 ? cap : 65535);
-	else if (ev->proto == 6)
-		w = tcp_payload(r, ev->payload, ev->cap_len, buf, cap);
 	if (w < 0 && w != DNSREEL_E_PARSE && w != DNSREEL_E_LIMIT && w != DNSREEL_E_TRUNCATED &&
 	    w != DNSREEL_E_CORRUPT)
 		return w;
@@ -525,12 +473,6 @@ int dnsreel_redactor__event(struct dnsreel_redactor *r, struct dnsreel_event *ev
 	}
 	/* bytes the snap length cut before: still missing after the rewrite */
 	uint32_t lost = ev->orig_len > ev->cap_len ? ev->orig_len - ev->cap_len : 0;
-	if (ts) {
-		ts->have_last = true;
-		ts->last_seq = seq_in;
-		ts->before_last = delta;
-		ts->after_last = delta + (int64_t)w - (int64_t)ev->cap_len;
-	}
 	ev->payload = buf;
 	ev->cap_len = (uint32_t)w;
 	ev->orig_len = w ? (uint32_t)w + lost : 0;

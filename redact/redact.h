@@ -125,6 +125,12 @@ int dnsreel_redactor__message(struct dnsreel_redactor *r, const uint8_t *msg, si
 int dnsreel_redactor__event(struct dnsreel_redactor *r, struct dnsreel_event *ev, uint8_t *buf,
 			    size_t cap);
 
+/* The order to hand a block's events to __event: each TCP stream's segments by sequence
+ * number (the capture sorts by time, and a segment seen at one hop can precede at another the
+ * bytes before it), the rest as they come. order receives n indexes; tmp is scratch space of
+ * n * 16 bytes. */
+void dnsreel_redactor__order(const struct dnsreel_event *ev, size_t n, uint32_t *order, void *tmp);
+
 /* Context records, into out (may not alias in). */
 int dnsreel_redactor__netns(struct dnsreel_redactor *r, const struct dnsreel_netns_ctx *in,
 			    struct dnsreel_netns_ctx *out);

@@ -29,15 +29,26 @@ struct dr_name_slot {
 struct dr_comm_slot {
 	char in[16], out[16]; /* in[0] 0 = empty */
 };
-/* A TCP stream direction at one place: the sequence offset its rewritten payloads added. A
- * copy of the last segment (seen twice at one place, or sent again) takes the offset that
- * segment had, not one that already counts it. */
+/* A TCP stream direction at one place (netns, interface, packet type, addresses, ports). The
+ * output stream is the input's with every whole message rewritten: next_in and next_out are
+ * where the next byte lies in each, pend the bytes of a message not yet whole (the segments
+ * that carried them go out empty, the message with the segment that completes it), held the
+ * segments that came before the bytes preceding them (the capture sorts by time, and hops
+ * interleave), taken in once the gap before them fills. */
+#define DR_TCP_HELD 4
+struct dr_tcp_held {
+	uint32_t seq, len;
+	uint8_t *b; /* NULL = free */
+};
 struct dr_tcp_slot {
 	uint64_t key; /* 0 = empty */
-	uint32_t last_seq;
-	bool have_last;
-	int64_t before_last, after_last;
+	uint32_t next_in, next_out;
+	bool started; /* bytes taken in: the stream's start is known */
+	uint8_t *pend;
+	uint32_t npend, cpend;
+	struct dr_tcp_held held[DR_TCP_HELD];
 };
+#define DR_TCP_MAX_BYTES (64u << 20) /* pending and held bytes of all streams together */
 
 struct dnsreel_redactor {
 	struct dnsreel_cryptopan *cp;
@@ -59,6 +70,7 @@ struct dnsreel_redactor {
 	struct dr_name_slot *name;
 	struct dr_comm_slot *comm;
 	struct dr_tcp_slot *tcp;
+	size_t tcp_bytes;
 };
 
 /* Domain separation of the keyed PRF: each use has its own first byte. */
@@ -75,5 +87,9 @@ int dr_prf(struct dnsreel_redactor *r, uint8_t use, uint8_t tag, const void *dat
 /* n characters of [a-z0-9] derived from data (any n). */
 int dr_prf_chars(struct dnsreel_redactor *r, uint8_t use, const void *data, size_t len,
 		 uint8_t *out, size_t n);
+
+/* A TCP event's sequence number and payload (ev->payload into buf, cap bytes). */
+int dr_tcp_event(struct dnsreel_redactor *r, struct dnsreel_event *ev, uint8_t *buf, size_t cap);
+void dr_tcp_free(struct dnsreel_redactor *r);
 
 #endif
