@@ -262,8 +262,8 @@ static int rdata(struct dnsreel_redactor *r, const uint8_t *m, size_t len, uint1
 	}
 }
 
-int dnsreel_redactor__message(struct dnsreel_redactor *r, const uint8_t *m, size_t len,
-			      uint8_t *outp, size_t cap)
+static int rebuild(struct dnsreel_redactor *r, const uint8_t *m, size_t len, uint8_t *outp,
+		   size_t cap)
 {
 	if (len < 12 || cap < 12)
 		return DNSREEL_E_PARSE;
@@ -344,4 +344,36 @@ int dnsreel_redactor__message(struct dnsreel_redactor *r, const uint8_t *m, size
 		set16(outp + 4 + 2 * s, done[s]);
 	r->st.messages++;
 	return (int)w.n;
+}
+
+/* One message is seen at every hop, and a query and the same query again are the same bytes:
+ * the rebuilt form of small messages is kept, with what rebuilding them counted. Only results
+ * built with room to spare are kept, so a hit is what rebuilding would give. */
+int dnsreel_redactor__message(struct dnsreel_redactor *r, const uint8_t *m, size_t len,
+			      uint8_t *outp, size_t cap)
+{
+	if (len < 12 || len > DR_MSG_IN)
+		return rebuild(r, m, len, outp, cap);
+	struct dr_msg_slot *s = &r->msg[dnsreel_hash_bytes(m, len, 11) & (DR_MSG_SLOTS - 1)];
+	if (s->inlen == len && s->outlen <= cap && !memcmp(s->in, m, len)) {
+		memcpy(outp, s->out, s->outlen);
+		r->st.messages++;
+		r->st.rrs_dropped += s->rrs_dropped;
+		r->st.messages_cut += s->cut;
+		r->st.edns_options_dropped += s->edns_dropped;
+		return s->outlen;
+	}
+	struct dnsreel_redact_stats before = r->st;
+	int n = rebuild(r, m, len, outp, cap);
+	if (n >= 0 && (size_t)n <= DR_MSG_OUT && cap >= 65535) {
+		s->inlen = (uint16_t)len;
+		s->outlen = (uint16_t)n;
+		memcpy(s->in, m, len);
+		memcpy(s->out, outp, (size_t)n);
+		s->rrs_dropped = (uint16_t)(r->st.rrs_dropped - before.rrs_dropped);
+		s->cut = (uint16_t)(r->st.messages_cut - before.messages_cut);
+		s->edns_dropped =
+		    (uint16_t)(r->st.edns_options_dropped - before.edns_options_dropped);
+	}
+	return n;
 }

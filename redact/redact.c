@@ -67,6 +67,7 @@ void dnsreel_redactor__free(struct dnsreel_redactor *r)
 	free(r->addr);
 	free(r->label);
 	free(r->name);
+	free(r->msg);
 	free(r->comm);
 	dr_tcp_free(r);
 	free(r->tcp);
@@ -132,9 +133,10 @@ int dnsreel_redactor__new(struct dnsreel_redactor **out, const uint8_t *key, siz
 	r->addr = calloc(DR_ADDR_SLOTS, sizeof(*r->addr));
 	r->label = calloc(DR_LABEL_SLOTS, sizeof(*r->label));
 	r->name = calloc(DR_NAME_SLOTS, sizeof(*r->name));
+	r->msg = calloc(DR_MSG_SLOTS, sizeof(*r->msg));
 	r->comm = calloc(DR_COMM_SLOTS, sizeof(*r->comm));
 	r->tcp = calloc(DR_TCP_SLOTS, sizeof(*r->tcp));
-	if (!r->addr || !r->label || !r->name || !r->comm || !r->tcp) {
+	if (!r->addr || !r->label || !r->name || !r->msg || !r->comm || !r->tcp) {
 		err = -ENOMEM;
 		goto fail;
 	}

@@ -13,6 +13,9 @@
 #define DR_NAME_SLOTS  4096
 #define DR_COMM_SLOTS  1024
 #define DR_TCP_SLOTS   4096
+#define DR_MSG_SLOTS   4096
+#define DR_MSG_IN      512
+#define DR_MSG_OUT     1024
 
 struct dr_addr_slot {
 	uint8_t ver; /* 0 = empty */
@@ -25,6 +28,11 @@ struct dr_label_slot {
 struct dr_name_slot {
 	uint16_t inlen, outlen; /* inlen 0 = empty */
 	uint8_t in[255], out[256];
+};
+struct dr_msg_slot {
+	uint16_t inlen, outlen; /* inlen 0 = empty */
+	uint16_t rrs_dropped, cut, edns_dropped;
+	uint8_t in[DR_MSG_IN], out[DR_MSG_OUT];
 };
 struct dr_comm_slot {
 	char in[16], out[16]; /* in[0] 0 = empty */
@@ -68,6 +76,7 @@ struct dnsreel_redactor {
 	struct dr_addr_slot *addr;
 	struct dr_label_slot *label;
 	struct dr_name_slot *name;
+	struct dr_msg_slot *msg;
 	struct dr_comm_slot *comm;
 	struct dr_tcp_slot *tcp;
 	size_t tcp_bytes;
