@@ -8,8 +8,8 @@
 #    a /24 stays a /24 (common prefix lengths of every pair of addresses equal)
 #  - one key, one mapping: two captures share the pseudonyms of what they share; another key
 #    maps differently; a second run gives the same output
-#  - tshark reads the pcapng export without errors or malformed packets, every message
-#    parses; the index has no free pages; verify passes
+#  - tshark reads the pcapng export without errors or malformed packets (that every message
+#    parses with dnswire is test_redact's); the index has no free pages; verify passes
 #  - bad input, keys and options: exit 1 or 2 with a message, nothing left behind
 set -u
 bin=$1 src=$2
@@ -220,7 +220,7 @@ for s in s1 s2; do
 	[ "$a" = "$b" ] || bad "$s: messages by proto differ (TCP rewritten wrong?): $a / $b"
 done
 
-# ---- readable: tshark, dnswire, verify, no free pages -----------------------------------------
+# ---- readable: tshark, verify, no free pages --------------------------------------------------
 for c in out s1.r; do
 	f=$tmp/$c.pcapng
 	[ -f "$f" ] || "$P" "$tmp/$c.reel" -o pcapng >"$f"
@@ -232,8 +232,6 @@ done
 a=$(tshark -r "$tmp/in.pcapng" -T fields -e dns.id -e dns.flags.rcode -e dns.count.answers 2>/dev/null | md5sum)
 b=$(tshark -r "$tmp/out.pcapng" -T fields -e dns.id -e dns.flags.rcode -e dns.count.answers 2>/dev/null | md5sum)
 [ "$a" = "$b" ] || bad "tshark sees other ids, rcodes or answer counts after redaction"
-n=$(grep -c '"parse_error"\|"malformed"' "$tmp/out.json")
-[ "$n" = 0 ] || bad "$n redacted messages do not parse"
 "$bin/dnsreel-verify" "$tmp/out.reel" >/dev/null 2>&1 || bad "verify fails on the output"
 [ "$(sqlite3 "$tmp/out.reel/index.sqlite" 'PRAGMA freelist_count')" = 0 ] || bad "free pages in the index"
 [ "$(sqlite3 "$tmp/out.reel/index.sqlite" "SELECT value FROM counters WHERE name = 'redact.payloads_dropped'")" = 0 ] ||

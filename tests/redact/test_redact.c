@@ -474,11 +474,63 @@ static void test_random(void)
 	dnsreel_redactor__free(r);
 }
 
+/* Every message of the lab capture, redacted, parses completely (dnswire): UDP messages as
+ * they are, TCP payloads as whole length-prefixed messages. */
+static void test_lab_capture(void)
+{
+	struct dnsreel_capr *in = NULL;
+	struct dnsreel_capr_opts co = {.sz = sizeof(co)};
+	char err[512] = "";
+	CHECKF(dnsreel_capr__open(&in, DATA_DIR "/lab-basic.reel", &co, err, sizeof(err)) == 0,
+	       "%s", err);
+	if (!in)
+		return;
+	struct dnsreel_redactor *r = mk(key1, "cluster.local.", 0);
+	static uint8_t buf[65538];
+	size_t events = 0, udp = 0, tcp = 0, in_msgs = 0;
+	for (size_t f = 0; f < dnsreel_capr__frame_count(in); f++) {
+		struct dnsreel_block blk = {0};
+		CHECK_INT(dnsreel_capr__read_frame(in, f, &blk, err, sizeof(err)), 0);
+		uint32_t *order = malloc(blk.n * sizeof(*order) + 1);
+		void *tmp = malloc(blk.n * 16 + 1);
+		dnsreel_redactor__order(blk.ev, blk.n, order, tmp);
+		for (size_t i = 0; i < blk.n; i++) {
+			struct dnsreel_event ev = blk.ev[order[i]];
+			in_msgs += ev.cap_len > 0;
+			CHECK_INT(dnsreel_redactor__event(r, &ev, buf, sizeof(buf)), 0);
+			events++;
+			struct dnsreel_dns d;
+			if (ev.proto == 17) {
+				CHECK_INT(dnsreel_dns_parse(ev.payload, ev.cap_len, &d), 0);
+				CHECK_INT(d.bad_names, 0);
+				udp++;
+				continue;
+			}
+			for (size_t o = 0; o < ev.cap_len;) {
+				size_t ml = (size_t)ev.payload[o] << 8 | ev.payload[o + 1];
+				CHECK(ev.cap_len - o - 2 >= ml);
+				CHECK_INT(dnsreel_dns_parse(ev.payload + o + 2, ml, &d), 0);
+				tcp++;
+				o += 2 + ml;
+			}
+		}
+		free(order);
+		free(tmp);
+		dnsreel_block__release(&blk);
+	}
+	CHECK_INT(events, 327);
+	CHECKF(udp > 250 && tcp >= 10, "%zu UDP and %zu TCP messages", udp, tcp);
+	CHECK_INT(dnsreel_redactor__stats(r)->payloads_dropped, 0);
+	dnsreel_redactor__free(r);
+	dnsreel_capr__close(in);
+}
+
 int main(void)
 {
 	test_cryptopan();
 	test_names();
 	test_message();
 	test_random();
+	test_lab_capture();
 	return check_done("test_redact");
 }
