@@ -231,9 +231,7 @@ int dr_tcp_event(struct dnsreel_redactor *r, struct dnsreel_event *ev, uint8_t *
 	}
 	if (err < 0)
 		return err;
-	if (n && !o.n)
-		ev->tcp_seq = out_seq;
-	else if (o.n)
+	if (n) /* bytes came in: what goes out (if anything) starts where the output stands */
 		ev->tcp_seq = out_seq;
 	s->next_out += (uint32_t)o.n;
 	ev->payload = buf;
