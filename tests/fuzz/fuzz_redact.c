@@ -30,8 +30,7 @@ static struct dnsreel_redactor *redactor(void)
 	return r;
 }
 
-static void check_message(const uint8_t *in, size_t inlen, const uint8_t *out, int n,
-			  size_t cap)
+static void check_message(const uint8_t *in, size_t inlen, const uint8_t *out, int n, size_t cap)
 {
 	REQUIRE(n >= 12 && (size_t)n <= cap);
 	static struct dnsreel_dns d;
@@ -40,7 +39,8 @@ static void check_message(const uint8_t *in, size_t inlen, const uint8_t *out, i
 	REQUIRE(!memcmp(out, in, 4)); /* id and flags kept */
 	REQUIRE(inlen >= 12);
 	for (int s = 0; s < 4; s++)
-		REQUIRE((out[4 + 2 * s] << 8 | out[5 + 2 * s]) <= (in[4 + 2 * s] << 8 | in[5 + 2 * s]));
+		REQUIRE((out[4 + 2 * s] << 8 | out[5 + 2 * s]) <=
+			(in[4 + 2 * s] << 8 | in[5 + 2 * s]));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			(void)dnsreel_redactor__wire_name(r, m, len, name);
 	} else {
 		/* TCP: segments of [u8 seq step][u8 flags][u8 length] + bytes, one stream */
-		struct dnsreel_event ev = {.ip_version = 4, .proto = 6, .netns = 1, .src_port = 53,
-					   .dst_port = 4000};
+		struct dnsreel_event ev = {
+		    .ip_version = 4, .proto = 6, .netns = 1, .src_port = 53, .dst_port = 4000};
 		uint32_t seq = 1000;
 		size_t off = 0;
 		while (len - off >= 3) {
