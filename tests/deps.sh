@@ -4,7 +4,7 @@
 set -euo pipefail
 want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
       libzstd-dev libsqlite3-dev libpcre2-dev libedit-dev zstd sqlite3 pandoc iproute2 dpkg-dev file
-      man-db libnftables-dev libjansson-dev libsodium-dev)
+      man-db libnftables-dev libjansson-dev libsodium-dev libssl-dev)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
 	       nsd conntrack procps psmisc python3 podman runc python3-kubernetes nftables jq

@@ -32,6 +32,7 @@ want "verb" diagnose "$bin/dnsreel" diag
 want "diagnose option" --race-gap "$bin/dnsreel" diagnose --race-g
 want "tool option" --reindex "$bin/dnsreel-verify" --re
 want "report option" --keep "$bin/dnsreel" report --ke
+want "redact option" --keep-suffix "$bin/dnsreel" redact x.reel --keep
 want "-F field" k8s.podname "$bin/dnsreel" replay x.reel -F k8s.p
 want "--fields after comma" name,latency_ns "$bin/dnsreel-replay" x.reel --fields name,lat
 want "report" nxdomain "$bin/dnsreel" query --report nx

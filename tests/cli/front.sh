@@ -11,7 +11,7 @@ fail=0
 [ $rc -eq 2 ] || { echo "FAIL: no verb exited $rc, want 2"; fail=1; }
 "$front" ../x 2>/dev/null; rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: a path as verb exited $rc, want 2"; fail=1; }
-for verb in info verify replay query record report merge; do
+for verb in info verify replay query record report merge redact; do
 	[ -x "$dir/dnsreel-$verb" ] || continue
 	a=$("$front" "$verb" --help) b=$("$dir/dnsreel-$verb" --help)
 	[ "$a" = "$b" ] || { echo "FAIL: dnsreel $verb --help differs from dnsreel-$verb --help"; fail=1; }
