@@ -19,6 +19,7 @@ static const struct {
 	{"verify", "check a capture's checksums and index; --reindex rebuilds the index"},
 	{"diagnose", "name the DNS failure modes found in captures, with the flows that prove them"},
 	{"report", "draw captures as one self-contained HTML page (charts, flows, findings)"},
+	{"export", "load captures (events, answers, flows) into ClickHouse, each event once"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};
