@@ -116,7 +116,7 @@ struct cap {
 	char (*flows_at)[17];
 	size_t nflows_at, cap_flows_at;
 	bool flows_dirty;     /* the open batch moved the watermark */
-	char (*batch_at)[17]; /* ids at flows_ts added by the open batch */
+	char (*batch_at)[17]; /* ids at flows_ts the open batch brings */
 	size_t nbatch_at, cap_batch_at;
 	/* this run */
 	uint64_t ev_batch, ans_batch, fl_batch; /* rows in the open batch */
@@ -291,7 +291,7 @@ static int on_u64_row(void *arg, char **f, size_t nf)
 	for (size_t i = 0; i < nf; i++) {
 		char *end;
 		out[i] = strtoull(f[i], &end, 10);
-		if (*end)
+		if (!*f[i] || *end)
 			return DNSREEL_E_PARSE;
 	}
 	return 0;

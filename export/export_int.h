@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "flows.h"
+#include "parse_int.h"
 #include "view.h"
 
 /* ---- RowBinary ------------------------------------------------------------------------------ */
@@ -40,9 +41,6 @@ void rb_fixed(struct rb *b, const char *s, size_t n);
 void rb_nint64(struct rb *b, bool null, int64_t v);
 /* UUID from its 16 bytes in text order (as RFC 4122 prints them). */
 void rb_uuid(struct rb *b, const uint8_t u[16]);
-
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" -> 16 bytes; DNSREEL_E_PARSE if it is not a UUID. */
-int uuid_parse(const char *s, uint8_t out[16]);
 
 /* ---- ClickHouse over HTTP ------------------------------------------------------------------- */
 
@@ -106,13 +104,5 @@ struct chx_report {
 const struct chx_report *chx_reports(size_t *count);
 /* The report's SQL with the database filled in (malloc'd), NULL if unknown or out of memory. */
 char *chx_report_sql(const char *name, const char *db);
-
-/* ---- state ---------------------------------------------------------------------------------- */
-
-/* Parses ClickHouse TSV output (no escapes beyond \t \n \\ are expected in what the export
- * reads: numbers, hex ids) one row at a time: calls fn with the fields of each line. Stops at
- * fn's nonzero return. DNSREEL_E_PARSE for a line with a number of fields other than nf. */
-int chx_tsv_rows(const char *s, size_t len, size_t nf,
-		 int (*fn)(void *arg, char **fields, size_t nf), void *arg);
 
 #endif
