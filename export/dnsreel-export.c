@@ -423,7 +423,11 @@ static int insert(struct run *r, const char *what, const char *table, const char
 	if (!b->rows)
 		return 0;
 	snprintf(q, sizeof(q), "INSERT INTO %s.%s (%s) FORMAT RowBinary", r->db, table, cols);
-	return ch(r, what, q, NULL, b->p, b->n, NULL, NULL);
+	int64_t t0 = dnsreel_now_boot_ns();
+	int err = ch(r, what, q, NULL, b->p, b->n, NULL, NULL);
+	dnsreel_log(r->cli, 1, "batch %" PRIu64 ": %s: %" PRIu64 " rows, %zu bytes, %.3f s",
+		    r->batch, table, b->rows, b->n, (double)(dnsreel_now_boot_ns() - t0) / 1e9);
+	return err;
 }
 
 static const char *node_of(struct run *r, uint32_t i)

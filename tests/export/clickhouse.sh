@@ -136,6 +136,15 @@ before=$(totals syn)
 grep -q "exported 0 events, 0 answers, 0 flows (skipped as already there: 60000 events" "$T/err" ||
 	fail "re-export summary: $(cat "$T/err")"
 
+# progress on a terminal (script(1) gives the export one), never when stderr is a file
+if command -v script >/dev/null; then
+	DNSREEL_PROGRESS_DELAY=0 script -qec "'$E' '$SYN' --clickhouse '$URL' --database syn" \
+		/dev/null >"$T/tty" 2>&1
+	grep -q "events [0-9]*/[0-9]*  batches 0  rows sent 0" "$T/tty" ||
+		fail "no progress line on a terminal: $(head -c 300 "$T/tty")"
+	grep -q "batches" "$T/err" && fail "progress line in a file: $(cat "$T/err")"
+fi
+
 # ---- SIGKILL half-way, then resume -------------------------------------------------------------
 # wait_commits DB N: until the export state of DB has N commits (false after 30 s)
 wait_commits() {
