@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ enum {
 	OPT_NO_FLOWS,
 	OPT_NO_ANSWERS,
 	OPT_SCAN,
+	OPT_STREAMS,
 };
 
 static const struct dnsreel_opt options[] = {
@@ -50,6 +52,8 @@ static const struct dnsreel_opt options[] = {
      "create the database and tables first (if they do not exist)", NULL},
     {OPT_BATCH, "batch", 0, DNSREEL_REQ_ARG, "N",
      "events per batch (one commit each; default 262144)", "Export"},
+    {OPT_STREAMS, "streams", 0, DNSREEL_REQ_ARG, "N",
+     "INSERT streams per batch: 2 lets the server parse two at once (default 1)", NULL},
     {OPT_NO_FLOWS, "no-flows", 0, DNSREEL_NO_ARG, NULL, "leave the flows table out", NULL},
     {OPT_NO_ANSWERS, "no-answers", 0, DNSREEL_NO_ARG, NULL, "leave the answers table out", NULL},
     {OPT_SCAN, "scan", 0, DNSREEL_NO_ARG, NULL,
@@ -126,7 +130,7 @@ struct cap {
 
 struct run {
 	struct dnsreel_cli *cli;
-	struct chx *ch;
+	struct chx *ch, *ch2; /* ch2: the second INSERT stream, or NULL */
 	const char *db;
 	struct dnsreel_merge *mg;
 	struct dnsreel_flows *fl;
@@ -134,7 +138,8 @@ struct run {
 	size_t ncaps;
 	uint64_t batch_events;
 	bool answers, flows;
-	struct rb ev, ans, flw;
+	struct rb ev, ev2, ans, flw; /* ev2: every other event, for the second stream */
+	bool flip;
 	char *dbuf;
 	size_t dbuf_cap;
 	/* the event being decoded */
@@ -556,12 +561,84 @@ static uint64_t new_batch_id(struct run *r)
 
 static bool batch_empty(const struct run *r)
 {
-	if (r->ev.rows || r->ans.rows || r->flw.rows)
+	if (r->ev.rows || r->ev2.rows || r->ans.rows || r->flw.rows)
 		return false;
 	for (size_t i = 0; i < r->ncaps; i++)
 		if (r->caps[i].ntouched || r->caps[i].flows_dirty)
 			return false;
 	return true;
+}
+
+/* One INSERT stream's share of a batch: up to two tables, sent in order. */
+struct stream {
+	struct run *r;
+	struct chx *ch;
+	struct rb *rb[2];
+	const char *table[2], *cols[2];
+	int err;
+	char msg[1200];
+};
+
+static void *stream_send(void *arg)
+{
+	struct stream *st = arg;
+	struct run *r = st->r;
+
+	for (int i = 0; i < 2 && !st->err; i++) {
+		struct rb *b = st->rb[i];
+		char q[2048];
+
+		if (!b || !b->rows)
+			continue;
+		if (b->err) {
+			st->err = b->err;
+			snprintf(st->msg, sizeof(st->msg), "inserting %s: out of memory",
+				 st->table[i]);
+			break;
+		}
+		snprintf(q, sizeof(q), "INSERT INTO %s.%s (%s) FORMAT RowBinary", r->db,
+			 st->table[i], st->cols[i]);
+		int64_t t0 = dnsreel_now_boot_ns();
+		st->err = chx__post(st->ch, q, NULL, b->p, b->n, NULL, NULL);
+		if (st->err)
+			snprintf(st->msg, sizeof(st->msg), "inserting %s: %s", st->table[i],
+				 st->err == -EIO ? chx__error(st->ch) : dnsreel_strerror(st->err));
+		else
+			dnsreel_log(r->cli, 1,
+				    "batch %" PRIu64 ": %s: %" PRIu64 " rows, %zu bytes, %.3f s",
+				    r->batch, st->table[i], b->rows, b->n,
+				    (double)(dnsreel_now_boot_ns() - t0) / 1e9);
+	}
+	return NULL;
+}
+
+/* The batch's rows: events and answers on the first stream; the other half of the events and
+ * the flows on the second, at the same time (ClickHouse parses each INSERT on one thread). */
+static int send_data(struct run *r)
+{
+	struct stream s1 = {
+	    r, r->ch, {&r->ev, &r->ans}, {"events", "answers"}, {chx_events_cols, chx_answers_cols},
+	    0, ""};
+	struct stream s2 = {
+	    r, r->ch2, {&r->ev2, &r->flw}, {"events", "flows"}, {chx_events_cols, chx_flows_cols},
+	    0, ""};
+	pthread_t t;
+	bool two = r->ch2 && pthread_create(&t, NULL, stream_send, &s2) == 0;
+
+	if (!two) {
+		stream_send(&s1);
+		s2.ch = r->ch;
+		if (!s1.err)
+			stream_send(&s2);
+	} else {
+		stream_send(&s1);
+		pthread_join(t, NULL);
+	}
+	if (s1.err)
+		return fail(r, s1.err, "%s", s1.msg);
+	if (s2.err)
+		return fail(r, s2.err, "%s", s2.msg);
+	return 0;
 }
 
 /* Sends the open batch and commits it; opens the next when more follows. */
@@ -574,11 +651,7 @@ static int commit(struct run *r, bool more)
 		return r->err;
 	if (batch_empty(r))
 		return 0;
-	err = insert(r, "inserting events", "events", chx_events_cols, &r->ev);
-	if (!err)
-		err = insert(r, "inserting answers", "answers", chx_answers_cols, &r->ans);
-	if (!err)
-		err = insert(r, "inserting flows", "flows", chx_flows_cols, &r->flw);
+	err = send_data(r);
 	for (size_t i = 0; i < r->ncaps && !err; i++) {
 		struct cap *c = &r->caps[i];
 		struct dnsreel_capr *cr = dnsreel_merge__capr(r->mg, (uint32_t)i);
@@ -606,8 +679,9 @@ static int commit(struct run *r, bool more)
 	if (err)
 		return err;
 	r->batches++;
-	r->rows_sent += r->ev.rows + r->ans.rows + r->flw.rows;
+	r->rows_sent += r->ev.rows + r->ev2.rows + r->ans.rows + r->flw.rows;
 	rb_reset(&r->ev);
+	rb_reset(&r->ev2);
 	rb_reset(&r->ans);
 	rb_reset(&r->flw);
 	for (size_t i = 0; i < r->ncaps; i++) {
@@ -641,7 +715,7 @@ static int on_event(void *arg, uint32_t capture, uint32_t segment, const struct 
 	(void)ev;
 	(void)wall_ns;
 	/* between events: every message of the events before is in the batch */
-	if (r->ev.rows >= r->batch_events && commit(r, true))
+	if (r->ev.rows + r->ev2.rows >= r->batch_events && commit(r, true))
 		return 1;
 	dnsreel_merge__position(r->mg, &frame, &pos);
 	if (frame >= c->nframes)
@@ -680,12 +754,13 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 			r->pos.sub++;
 		r->last_key = 0;
 		r->pos.batch = r->batch;
-		chx_event_row(&r->ev, &r->pos, rec);
+		r->flip = !r->flip;
+		chx_event_row(r->ch2 && r->flip ? &r->ev2 : &r->ev, &r->pos, rec);
 		c->ev_batch++;
 		if (r->answers)
 			c->ans_batch +=
 			    chx_answer_rows(&r->ans, &r->pos, rec, &r->dbuf, &r->dbuf_cap);
-		if (r->ev.err || r->ans.err)
+		if (r->ev.err || r->ev2.err || r->ans.err)
 			return fail(r, -ENOMEM, "out of memory");
 	}
 	return r->fl ? dnsreel_flows__feed(r->fl, rec) : 0;
@@ -825,6 +900,7 @@ int main(int argc, char **argv)
 	    .cli = &cli, .db = "dnsreel", .batch_events = 262144, .answers = true, .flows = true};
 	const char *url = NULL, *schema = NULL, *report = NULL, *sql = NULL;
 	bool create = false, scan = false;
+	unsigned streams = 1;
 	int exit_code = DNSREEL_EXIT_OK, code = 0, id, err = 0;
 	char errbuf[1024] = "";
 	uint64_t v;
@@ -869,6 +945,14 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SCAN:
 			scan = true;
+			break;
+		case OPT_STREAMS:
+			if (dnsreel_parse_u64(cli.arg, 1, 2, &v)) {
+				exit_code = dnsreel_cli_usage_error(&tool, "--streams '%s': 1 or 2",
+								    cli.arg);
+				goto cleanup;
+			}
+			streams = (unsigned)v;
 			break;
 		}
 	}
@@ -967,6 +1051,8 @@ int main(int argc, char **argv)
 	}
 	if (!err)
 		err = chx__new(&run.ch, url);
+	if (!err && streams > 1)
+		err = chx__new(&run.ch2, url);
 	if (err && !run.err)
 		fail(&run, err, "%s", dnsreel_strerror(err));
 	if (!err && create)
@@ -1015,8 +1101,10 @@ int main(int argc, char **argv)
 				    " events committed by this run; batch %" PRIu64
 				    " is not: run the same command again to remove its rows and "
 				    "resume",
-				    chx__gone(run.ch) ? "is unreachable" : "refused", run.batches,
-				    done, run.batch);
+				    chx__gone(run.ch) || (run.ch2 && chx__gone(run.ch2))
+					? "is unreachable"
+					: "refused",
+				    run.batches, done, run.batch);
 		}
 		exit_code = DNSREEL_EXIT_FAIL;
 	}
@@ -1037,6 +1125,8 @@ cleanup:
 		cap_free(&run.caps[i]);
 	free(run.caps);
 	rb_free(&run.ev);
+	rb_free(&run.ev2);
+	chx__free(run.ch2);
 	rb_free(&run.ans);
 	rb_free(&run.flw);
 	free(run.dbuf);

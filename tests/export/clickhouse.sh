@@ -6,7 +6,8 @@
 #    frames): counts by pod/name/rcode, answers by type and flows by outcome/role/rcode equal
 #    dnsreel-query's exactly; the reports in ClickHouse SQL give the query tool's numbers
 #  - a re-export adds zero rows
-#  - an export killed (SIGKILL) after some batches and re-run gives the same totals
+#  - an export killed (SIGKILL) after some batches and re-run gives the same totals (with two
+#    INSERT streams, --streams 2)
 #  - a server stopped mid-export: exit 1 naming the server and how to resume; after the
 #    server is back, the re-run completes with the same totals
 # Usage: clickhouse.sh BINDIR TOPSRCDIR
@@ -155,7 +156,7 @@ wait_commits() {
 	done
 	return 1
 }
-"$E" "$SYN" --clickhouse "$URL" --database killed --create --batch 2000 2>"$T/err.kill" &
+"$E" "$SYN" --clickhouse "$URL" --database killed --create --batch 2000 --streams 2 2>"$T/err.kill" &
 epid=$!
 wait_commits killed 0 || true
 if wait_commits killed 3; then
@@ -163,7 +164,7 @@ if wait_commits killed 3; then
 	wait $epid 2>/dev/null
 	mid=$(ch "SELECT count() FROM killed.events")
 	[ "$mid" -gt 0 ] && [ "$mid" -lt 60000 ] || fail "kill half-way: $mid events at the kill"
-	"$E" "$SYN" --clickhouse "$URL" --database killed --batch 2000 2>"$T/err" ||
+	"$E" "$SYN" --clickhouse "$URL" --database killed --batch 2000 --streams 2 2>"$T/err" ||
 		fail "resume after SIGKILL: $(cat "$T/err")"
 	[ "$(totals killed)" = "$(want_totals "$SYN")" ] ||
 		fail "after SIGKILL and resume: $(totals killed), want $(want_totals "$SYN")"
