@@ -49,10 +49,10 @@ XML
 }
 ch_stop() {
 	[ -n "$CH_PID" ] || return 0
-	kill -"${1:-TERM}" "$CH_PID" 2>/dev/null
+	kill -"${1:-TERM}" "$CH_PID" 2>/dev/null || true
 	for _ in $(seq 1 100); do kill -0 "$CH_PID" 2>/dev/null || break; sleep 0.1; done
-	kill -9 "$CH_PID" 2>/dev/null
-	wait "$CH_PID" 2>/dev/null
+	kill -9 "$CH_PID" 2>/dev/null || true
+	wait "$CH_PID" 2>/dev/null || true
 	CH_PID=
 }
 ch() { curl -sS "$CH_URL" --data-binary "$1"; }
