@@ -5,7 +5,8 @@
 #  - the committed lab capture and a synthetic multi-hop capture (TCP included, several
 #    frames): counts by pod/name/rcode, answers by type and flows by outcome/role/rcode equal
 #    dnsreel-query's exactly; the reports in ClickHouse SQL give the query tool's numbers
-#  - a re-export adds zero rows
+#  - a re-export adds zero rows; a capture that grew (its prefix exported first) adds only
+#    what is new
 #  - an export killed (SIGKILL) after some batches and re-run gives the same totals (with two
 #    INSERT streams, --streams 2)
 #  - a server stopped mid-export: exit 1 naming the server and how to resume; after the
@@ -136,6 +137,35 @@ before=$(totals syn)
 [ "$(totals syn)" = "$before" ] || fail "re-export added rows: $before -> $(totals syn)"
 grep -q "exported 0 events, 0 answers, 0 flows (skipped as already there: 60000 events" "$T/err" ||
 	fail "re-export summary: $(cat "$T/err")"
+
+# ---- a capture that grew: its first segments, then all of it ----------------------------------
+# The prefix is the same capture (same id, same frames) without its last segment, as a reader
+# saw it while the recorder was still writing.
+GROW=$T/grow.reel
+"$BIN/dnsreel-synth" -o "$GROW" -n 20000 --multi-hop --block-events 1000 --segment-bytes 60000 \
+	--seed 3 || fail "dnsreel-synth (grow)"
+cp -a "$GROW" "$T/prefix.reel"
+rm "$T/prefix.reel/seg/$(ls "$GROW/seg" | tail -1)"
+"$BIN/dnsreel-verify" --reindex "$T/prefix.reel" >/dev/null 2>&1 || fail "reindex the prefix"
+"$E" "$T/prefix.reel" --clickhouse "$URL" --database grow --create --batch 4000 2>"$T/err" ||
+	fail "export the prefix: $(cat "$T/err")"
+part=$(ch "SELECT count() FROM grow.events")
+[ "$part" -gt 0 ] && [ "$part" -lt 20000 ] || fail "prefix: $part events"
+"$E" "$GROW" --clickhouse "$URL" --database grow --batch 4000 2>"$T/err" ||
+	fail "export the grown capture: $(cat "$T/err")"
+grep -q "skipped as already there: $part events" "$T/err" || fail "grown: $(cat "$T/err")"
+want=$(q "$GROW" "SELECT (SELECT count(*) FROM dns), (SELECT count(*) FROM answers)")
+got=$(ch "SELECT (SELECT count() FROM grow.events), (SELECT count() FROM grow.answers) FORMAT CSV")
+[ "$got" = "$want" ] || fail "grown capture: events, answers $got, want $want"
+same "grown: events by pod, name, rcode" \
+	"$(q "$GROW" "SELECT coalesce(k8s_podname, ''), coalesce(name, ''), coalesce(rcode, ''),
+		count(*), sum(latency_ns) FROM dns GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")" \
+	"$(chq "SELECT k8s_podname, name, rcode, count(), sum(latency_ns) FROM grow.events
+		GROUP BY k8s_podname, name, rcode ORDER BY k8s_podname, name, rcode")"
+# flows at the prefix's end were exported as they stood: no flow twice, none missing
+got=$(ch "SELECT count(), uniqExact(flow_id) FROM grow.flows FORMAT CSV")
+want=$(q "$GROW" "SELECT count(*), count(DISTINCT flow_id) FROM flows")
+[ "$got" = "$want" ] || fail "grown capture: flows, distinct $got, want $want"
 
 # progress on a terminal (script(1) gives the export one), never when stderr is a file
 if command -v script >/dev/null; then
