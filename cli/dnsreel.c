@@ -23,6 +23,7 @@ static const struct {
 	{"pack", "pack a capture into one file that every tool reads in place"},
 	{"unpack", "unpack a pack into a capture directory"},
 	{"sign", "sign a capture's manifest (Ed25519), or make a key pair"},
+	{"export", "load captures (events, answers, flows) into ClickHouse, each event once"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};

@@ -4,11 +4,12 @@
 set -euo pipefail
 want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
       libzstd-dev libsqlite3-dev libpcre2-dev libedit-dev zstd sqlite3 pandoc iproute2 dpkg-dev file
-      man-db libnftables-dev libjansson-dev libsodium-dev libssl-dev)
+      man-db libnftables-dev libjansson-dev libsodium-dev libssl-dev
+      libcurl4-openssl-dev)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
 	       nsd conntrack procps psmisc python3 podman runc python3-kubernetes nftables jq
-	       chromium)
+	       chromium clickhouse-server clickhouse-client)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -27,6 +28,6 @@ echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # The packaged servers start themselves on install; the lab runs its own copies.
-for s in unbound nsd; do
+for s in unbound nsd clickhouse-server; do
 	systemctl disable --now "$s" >/dev/null 2>&1 || true
 done

@@ -38,6 +38,11 @@ if [ -n "$deb" ]; then
 	done
 	dpkg-deb -f "$deb" Depends | grep -q 'libzstd1' || bad "package Depends lacks libzstd1: $(dpkg-deb -f "$deb" Depends)"
 	dpkg-deb -f "$deb" Depends | grep -q 'libsqlite3' || bad "package Depends lacks libsqlite3"
+	# dnsreel-export, where built, brings libcurl into the package's dependencies
+	if [ -x "$build/bin/dnsreel-export" ]; then
+		grep -q " ./usr/bin/dnsreel-export\$" "$tmp/list" || bad "package lacks dnsreel-export"
+		dpkg-deb -f "$deb" Depends | grep -q 'libcurl4' || bad "package Depends lacks libcurl4"
+	fi
 fi
 [ $fail = 0 ] && echo "ok: install and package"
 exit $fail
