@@ -110,6 +110,13 @@ int main(int argc, char **argv)
 				    "has stopped",
 				    argv[i]);
 			ret = DNSREEL_EXIT_FAIL;
+		} else if (n == DNSREEL_E_ARG && reindex) {
+			dnsreel_err(
+			    &c,
+			    "%s: a pack is read in place, never rewritten: 'dnsreel unpack' "
+			    "it, then --reindex the directory",
+			    argv[i]);
+			ret = DNSREEL_EXIT_FAIL;
 		} else if (n < 0) {
 			dnsreel_err(&c, "%s: %s", argv[i], dnsreel_strerror(n));
 			ret = DNSREEL_EXIT_FAIL;
