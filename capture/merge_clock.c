@@ -111,7 +111,8 @@ static int sample(struct dnsreel_capr *r, int64_t from, size_t max, const struct
 		free(o);
 		return err;
 	}
-	qsort(o, n, sizeof(*o), cmp_obs);
+	if (n) /* qsort wants a real array even for none */
+		qsort(o, n, sizeof(*o), cmp_obs);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!w || o[w - 1].key != o[i].key)
