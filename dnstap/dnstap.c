@@ -12,29 +12,6 @@
 #include "dnstap.h"
 #include "dnstap.pb-c.h"
 
-static const char *const type_names[] = {
-    "",
-    "AUTH_QUERY",
-    "AUTH_RESPONSE",
-    "RESOLVER_QUERY",
-    "RESOLVER_RESPONSE",
-    "CLIENT_QUERY",
-    "CLIENT_RESPONSE",
-    "FORWARDER_QUERY",
-    "FORWARDER_RESPONSE",
-    "STUB_QUERY",
-    "STUB_RESPONSE",
-    "TOOL_QUERY",
-    "TOOL_RESPONSE",
-    "UPDATE_QUERY",
-    "UPDATE_RESPONSE",
-};
-
-const char *dnsreel_dnstap_type_name(unsigned type)
-{
-	return type <= DNSREEL_DNSTAP_TYPE_MAX ? type_names[type] : "";
-}
-
 /* ---- writer ------------------------------------------------------------------------------ */
 
 struct dnsreel_dnstap_writer {
@@ -296,8 +273,8 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 		return PERR("unknown dnstap message type %u", type);
 	m->type = type;
 	if (d->has_identity) {
-		size_t n = d->identity.len < DNSREEL_COMM_LEN - 1 ? d->identity.len
-								   : DNSREEL_COMM_LEN - 1;
+		size_t n = d->identity.len < sizeof(m->identity) - 1 ? d->identity.len
+								      : sizeof(m->identity) - 1;
 		memcpy(m->identity, d->identity.data, n);
 		/* identity is text for people; a NUL inside would hide the rest */
 		for (size_t i = 0; i < n; i++)
@@ -311,7 +288,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 	bool hr = get_time(dm->has_response_time_sec, dm->response_time_sec,
 			   dm->has_response_time_nsec, dm->response_time_nsec, &rt);
 	if (!hq && !hr)
-		return PERR("%s message without a valid time", type_names[type]);
+		return PERR("%s message without a valid time", dnsreel_dnstap_type_name(type));
 	m->wall_ns = response ? (hr ? rt : qt) : (hq ? qt : rt);
 	m->query_wall_ns = hq ? qt : 0;
 	const ProtobufCBinaryData *msg = NULL;
@@ -320,7 +297,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 	else if (response ? dm->has_query_message : dm->has_response_message)
 		msg = response ? &dm->query_message : &dm->response_message;
 	if (!msg)
-		return PERR("%s message without a DNS message", type_names[type]);
+		return PERR("%s message without a DNS message", dnsreel_dnstap_type_name(type));
 	if (msg->len > UINT32_MAX)
 		return PERR("DNS message of %zu bytes", msg->len);
 
@@ -363,7 +340,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 		 dm->has_response_address);
 	ev->src_port = response ? rp : qp;
 	ev->dst_port = response ? qp : rp;
-	memcpy(ev->comm, m->identity, sizeof(ev->comm));
+	memcpy(ev->comm, m->identity, sizeof(ev->comm) - 1);
 	ev->orig_len = ev->cap_len = (uint32_t)msg->len;
 	ev->payload = msg->data;
 	return 0;
@@ -425,6 +402,10 @@ static fstrm_res r_write(void *obj, const struct iovec *iov, int iovcnt)
 
 static int rerr(struct dnsreel_dnstap_reader *r, const char *what, char *err, size_t errlen)
 {
+	if (r->off == 0) {
+		snprintf(err, errlen, "%s: the stream is empty", what);
+		return DNSREEL_E_TRUNCATED;
+	}
 	if (r->eof_mid) {
 		snprintf(err, errlen, "%s: the stream ends inside a frame at byte offset %llu", what,
 			 (unsigned long long)r->off);

@@ -38,8 +38,7 @@ enum dnsreel_dnstap_type {
 	DNSREEL_DNSTAP_UPDATE_RESPONSE = 14,
 	DNSREEL_DNSTAP_TYPE_MAX = 14,
 };
-/* "CLIENT_QUERY", ...; "" for a value outside 1..14. */
-const char *dnsreel_dnstap_type_name(unsigned type);
+/* Names: dnsreel_dnstap_type_name() of view.h. */
 
 #define DNSREEL_DNSTAP_CONTENT_TYPE "protobuf:dnstap.Dnstap"
 
@@ -79,7 +78,7 @@ unsigned dnsreel_dnstap_rec_type(const struct dnsreel_rec *rec);
  * message and stay valid until the next decode or dnsreel_dnstap_msg__free(). */
 struct dnsreel_dnstap_msg {
 	unsigned type; /* enum dnsreel_dnstap_type */
-	char identity[DNSREEL_COMM_LEN];
+	char identity[DNSREEL_SHORT_LEN]; /* cut; the event's comm holds its first 15 bytes */
 	int64_t wall_ns;	 /* when the server saw it: query time of a query, else response */
 	int64_t query_wall_ns;	 /* the query time the server reported (0: none) */
 	struct dnsreel_event ev; /* ts_ns = wall_ns - boot_to_wall_ns given to decode */
