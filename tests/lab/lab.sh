@@ -9,6 +9,7 @@
 #   LAB_ID=dr42 tests/lab/lab.sh down    remove everything; idempotent, safe after a failed up
 #   tests/lab/lab.sh list                labs present on this machine (to clean leftovers)
 #   tests/lab/lab.sh gc                  remove empty pod cgroups that killed labs left behind
+#   LAB_DNSTAP_SOCKET=PATH at up         unbound sends dnstap to that unix socket
 #
 # Topology (all inside namespaces named $LAB_ID-*; nothing touches the host netns):
 #
@@ -572,6 +573,20 @@ server:
 forward-zone:
 	name: "."
 	forward-addr: $UP_IP
+EOF
+	# LAB_DNSTAP_SOCKET at up: unbound also reports every client and forwarder message over
+	# dnstap to that unix socket (it reconnects when the listener comes later)
+	[[ -z ${LAB_DNSTAP_SOCKET:-} ]] || cat >>"$LAB_DIR/unbound.conf" <<EOF
+dnstap:
+	dnstap-enable: yes
+	dnstap-socket-path: "$LAB_DNSTAP_SOCKET"
+	dnstap-send-identity: yes
+	dnstap-identity: "lab-unbound"
+	dnstap-send-version: yes
+	dnstap-log-client-query-messages: yes
+	dnstap-log-client-response-messages: yes
+	dnstap-log-forwarder-query-messages: yes
+	dnstap-log-forwarder-response-messages: yes
 EOF
 }
 
