@@ -467,7 +467,17 @@ int dnsreel_dnstap_reader__next(struct dnsreel_dnstap_reader *r, const uint8_t *
 	if (!r || !data || !len)
 		return DNSREEL_E_ARG;
 	uint64_t start = r->off;
+	/* libfstrm can report success without filling these (a stray control frame in the
+	 * middle of the stream): what it did not fill is damage, never read */
+	*data = NULL;
+	*len = 0;
 	fstrm_res res = fstrm_reader_read(r->fr, data, len);
+	if (res == fstrm_res_success && !*data) {
+		snprintf(err, errlen, "frame at byte offset %llu: a control frame where data was "
+				      "expected",
+			 (unsigned long long)start);
+		return DNSREEL_E_CORRUPT;
+	}
 	if (res == fstrm_res_stop)
 		return 0;
 	if (res != fstrm_res_success) {
