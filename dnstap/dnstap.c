@@ -39,8 +39,8 @@ static fstrm_res w_write(void *obj, const struct iovec *iov, int iovcnt)
 {
 	struct dnsreel_dnstap_writer *w = obj;
 	for (int i = 0; i < iovcnt; i++)
-		if (iov[i].iov_len && fwrite(iov[i].iov_base, 1, iov[i].iov_len, w->out) !=
-					  iov[i].iov_len) {
+		if (iov[i].iov_len &&
+		    fwrite(iov[i].iov_base, 1, iov[i].iov_len, w->out) != iov[i].iov_len) {
 			w->failed = true;
 			return fstrm_res_failure;
 		}
@@ -124,8 +124,8 @@ int dnsreel_dnstap_writer__rec(struct dnsreel_dnstap_writer *w, const struct dns
 	m.socket_family =
 	    ev->ip_version == 6 ? DNSTAP__SOCKET_FAMILY__INET6 : DNSTAP__SOCKET_FAMILY__INET;
 	m.has_socket_protocol = 1;
-	m.socket_protocol = ev->proto == 6 ? DNSTAP__SOCKET_PROTOCOL__TCP
-					   : DNSTAP__SOCKET_PROTOCOL__UDP;
+	m.socket_protocol =
+	    ev->proto == 6 ? DNSTAP__SOCKET_PROTOCOL__TCP : DNSTAP__SOCKET_PROTOCOL__UDP;
 	size_t al = ev->ip_version == 6 ? 16 : 4;
 	bool response = !(type & 1);
 	/* the initiator is the query's source: the response's destination */
@@ -139,7 +139,8 @@ int dnsreel_dnstap_writer__rec(struct dnsreel_dnstap_writer *w, const struct dns
 	m.has_query_port = m.has_response_port = 1;
 	m.query_port = response ? ev->dst_port : ev->src_port;
 	m.response_port = response ? ev->src_port : ev->dst_port;
-	ProtobufCBinaryData msg = {rec->msg_len, (uint8_t *)(rec->msg ? rec->msg : (const uint8_t *)"")};
+	ProtobufCBinaryData msg = {rec->msg_len,
+				   (uint8_t *)(rec->msg ? rec->msg : (const uint8_t *)"")};
 	if (response) {
 		m.has_response_time_sec = m.has_response_time_nsec = 1;
 		set_time(rec->wall_ns, &m.response_time_sec, &m.response_time_nsec);
@@ -220,8 +221,8 @@ unsigned dnsreel_dnstap_flow_type(const struct dnsreel_flow *f, size_t i)
 			client = true;
 	}
 	/* the same id at the same place in both: the client's, the flow's own transaction */
-	unsigned base = upstream && !client ? DNSREEL_DNSTAP_FORWARDER_QUERY
-					    : DNSREEL_DNSTAP_CLIENT_QUERY;
+	unsigned base =
+	    upstream && !client ? DNSREEL_DNSTAP_FORWARDER_QUERY : DNSREEL_DNSTAP_CLIENT_QUERY;
 	return base + (is_response(rec) ? 1 : 0);
 }
 
@@ -274,7 +275,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 	m->type = type;
 	if (d->has_identity) {
 		size_t n = d->identity.len < sizeof(m->identity) - 1 ? d->identity.len
-								      : sizeof(m->identity) - 1;
+								     : sizeof(m->identity) - 1;
 		memcpy(m->identity, d->identity.data, n);
 		/* identity is text for people; a NUL inside would hide the rest */
 		for (size_t i = 0; i < n; i++)
@@ -334,8 +335,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 	uint16_t qp = dm->has_query_port ? (uint16_t)dm->query_port : 0;
 	uint16_t rp = dm->has_response_port ? (uint16_t)dm->response_port : 0;
 	/* src and dst as the packet went: a response goes from responder to initiator */
-	set_addr(response ? ev->dst_addr : ev->src_addr, &dm->query_address,
-		 dm->has_query_address);
+	set_addr(response ? ev->dst_addr : ev->src_addr, &dm->query_address, dm->has_query_address);
 	set_addr(response ? ev->src_addr : ev->dst_addr, &dm->response_address,
 		 dm->has_response_address);
 	ev->src_port = response ? rp : qp;
@@ -350,8 +350,8 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 
 struct dnsreel_dnstap_reader {
 	int fd;
-	uint64_t off;	   /* bytes consumed from fd */
-	bool eof_mid;	   /* the stream ended inside a read */
+	uint64_t off; /* bytes consumed from fd */
+	bool eof_mid; /* the stream ended inside a read */
 	struct fstrm_reader *fr;
 };
 
@@ -407,8 +407,8 @@ static int rerr(struct dnsreel_dnstap_reader *r, const char *what, char *err, si
 		return DNSREEL_E_TRUNCATED;
 	}
 	if (r->eof_mid) {
-		snprintf(err, errlen, "%s: the stream ends inside a frame at byte offset %llu", what,
-			 (unsigned long long)r->off);
+		snprintf(err, errlen, "%s: the stream ends inside a frame at byte offset %llu",
+			 what, (unsigned long long)r->off);
 		return DNSREEL_E_TRUNCATED;
 	}
 	snprintf(err, errlen, "%s: not valid Frame Streams at byte offset %llu", what,
@@ -451,8 +451,9 @@ int dnsreel_dnstap_reader__open(struct dnsreel_dnstap_reader **out, int fd, bool
 		return -ENOMEM;
 	}
 	if (fstrm_reader_open(r->fr) != fstrm_res_success) {
-		int e = rerr(r, "Frame Streams header (control frames up to START, content type "
-				DNSREEL_DNSTAP_CONTENT_TYPE ")",
+		int e = rerr(r,
+			     "Frame Streams header (control frames up to START, content "
+			     "type " DNSREEL_DNSTAP_CONTENT_TYPE ")",
 			     err, errlen);
 		dnsreel_dnstap_reader__close(r);
 		return e;
@@ -461,8 +462,8 @@ int dnsreel_dnstap_reader__open(struct dnsreel_dnstap_reader **out, int fd, bool
 	return 0;
 }
 
-int dnsreel_dnstap_reader__next(struct dnsreel_dnstap_reader *r, const uint8_t **data,
-				size_t *len, uint64_t *offset, char *err, size_t errlen)
+int dnsreel_dnstap_reader__next(struct dnsreel_dnstap_reader *r, const uint8_t **data, size_t *len,
+				uint64_t *offset, char *err, size_t errlen)
 {
 	if (!r || !data || !len)
 		return DNSREEL_E_ARG;
@@ -473,8 +474,9 @@ int dnsreel_dnstap_reader__next(struct dnsreel_dnstap_reader *r, const uint8_t *
 	*len = 0;
 	fstrm_res res = fstrm_reader_read(r->fr, data, len);
 	if (res == fstrm_res_success && !*data) {
-		snprintf(err, errlen, "frame at byte offset %llu: a control frame where data was "
-				      "expected",
+		snprintf(err, errlen,
+			 "frame at byte offset %llu: a control frame where data was "
+			 "expected",
 			 (unsigned long long)start);
 		return DNSREEL_E_CORRUPT;
 	}

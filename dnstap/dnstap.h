@@ -48,8 +48,8 @@ struct dnsreel_dnstap_writer;
 
 struct dnsreel_dnstap_writer_opts {
 	size_t sz;
-	FILE *out;	      /* the Frame Streams file; not closed */
-	const char *version;  /* Dnstap.version of every message (NULL: none) */
+	FILE *out;	     /* the Frame Streams file; not closed */
+	const char *version; /* Dnstap.version of every message (NULL: none) */
 };
 
 /* Writes the Frame Streams START frame. 0, DNSREEL_E_ARG, -ENOMEM or -EIO. */
@@ -77,7 +77,7 @@ unsigned dnsreel_dnstap_rec_type(const struct dnsreel_rec *rec);
 /* One received dnstap message as a capture event. payload and identity point into the
  * message and stay valid until the next decode or dnsreel_dnstap_msg__free(). */
 struct dnsreel_dnstap_msg {
-	unsigned type; /* enum dnsreel_dnstap_type */
+	unsigned type;			  /* enum dnsreel_dnstap_type */
 	char identity[DNSREEL_SHORT_LEN]; /* cut; the event's comm holds its first 15 bytes */
 	int64_t wall_ns;	 /* when the server saw it: query time of a query, else response */
 	int64_t query_wall_ns;	 /* the query time the server reported (0: none) */
@@ -104,8 +104,8 @@ int dnsreel_dnstap_reader__open(struct dnsreel_dnstap_reader **out, int fd, bool
 /* The next data frame: 1 with *data, *len (valid until the next call), 0 at the end of the
  * stream (STOP, or the socket closed), DNSREEL_E_CORRUPT or DNSREEL_E_TRUNCATED with err naming
  * the offset. *offset (may be NULL) receives the frame's byte offset in the stream. */
-int dnsreel_dnstap_reader__next(struct dnsreel_dnstap_reader *r, const uint8_t **data,
-				size_t *len, uint64_t *offset, char *err, size_t errlen);
+int dnsreel_dnstap_reader__next(struct dnsreel_dnstap_reader *r, const uint8_t **data, size_t *len,
+				uint64_t *offset, char *err, size_t errlen);
 void dnsreel_dnstap_reader__close(struct dnsreel_dnstap_reader *r);
 
 #endif

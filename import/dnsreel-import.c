@@ -114,7 +114,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!in || !outdir) {
-		ret = dnsreel_cli_usage_error(&tool, "--dnstap FILE and -o CAPTURE are both needed");
+		ret =
+		    dnsreel_cli_usage_error(&tool, "--dnstap FILE and -o CAPTURE are both needed");
 		goto cleanup;
 	}
 	if (c.optind < argc) {

@@ -128,8 +128,7 @@ static const struct qcol dns_cols[DNS_NCOLS] = {
     [DNS_EVENT_ID] = {DNSREEL_F_COUNT_, CK_EVENT_ID, SEM_EVENT_ID, 0, false, false, true},
     [DNS_OBSERVATION] = {DNSREEL_F_OBSERVATION, CK_FIELD, SEM_NONE, 0, false, true, false},
     [DNS_DNSTAP_TYPE] = {DNSREEL_F_DNSTAP_TYPE, CK_FIELD, SEM_NONE, 0, false, true, false},
-    [DNS_DNSTAP_IDENTITY] = {DNSREEL_F_DNSTAP_IDENTITY, CK_FIELD, SEM_NONE, 0, false, true,
-			     false},
+    [DNS_DNSTAP_IDENTITY] = {DNSREEL_F_DNSTAP_IDENTITY, CK_FIELD, SEM_NONE, 0, false, true, false},
 };
 
 static const struct evtab dns_table = {

@@ -677,7 +677,8 @@ int main(int argc, char **argv)
 		struct timespec tw, tb;
 		clock_gettime(CLOCK_REALTIME, &tw);
 		clock_gettime(CLOCK_BOOTTIME, &tb);
-		int64_t off = ((int64_t)tw.tv_sec - tb.tv_sec) * 1000000000 + tw.tv_nsec - tb.tv_nsec;
+		int64_t off =
+		    ((int64_t)tw.tv_sec - tb.tv_sec) * 1000000000 + tw.tv_nsec - tb.tv_nsec;
 		if (rec_dnstap__open(&tap, tap_path, ro.host_root, off, errbuf, sizeof(errbuf))) {
 			dnsreel_err(&cli, "%s", errbuf);
 			goto cleanup;
@@ -759,8 +760,8 @@ int main(int argc, char **argv)
 				"%llu dropped%s%s\n",
 				tap_path, (unsigned long long)ts.messages,
 				(unsigned long long)ts.connections, (unsigned long long)ts.bad,
-				(unsigned long long)ts.dropped, tap_err[0] ? "; last problem: " : "",
-				tap_err);
+				(unsigned long long)ts.dropped,
+				tap_err[0] ? "; last problem: " : "", tap_err);
 		for (size_t i = 0; i < nn; i++)
 			if (ns[i].events || cli.verbosity > 0)
 				fprintf(stderr, "  netns %-12llu %-32s %10llu seen%s\n",

@@ -181,8 +181,8 @@ int rec_dnstap__open(struct rec_dnstap **out, const char *path, const char *host
 	snprintf(d->proc, sizeof(d->proc), "%s/proc", host_root ? host_root : "");
 	pthread_mutex_init(&d->mu, NULL);
 	if (strlen(path) >= sizeof(d->path)) {
-		snprintf(errbuf, errlen, "--dnstap-socket %s: longer than a unix socket path can be",
-			 path);
+		snprintf(errbuf, errlen,
+			 "--dnstap-socket %s: longer than a unix socket path can be", path);
 		rec_dnstap__close(d);
 		return DNSREEL_E_ARG;
 	}
@@ -203,8 +203,8 @@ int rec_dnstap__open(struct rec_dnstap **out, const char *path, const char *host
 	memcpy(sa.sun_path, d->path, strlen(d->path) + 1);
 	d->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int e = 0;
-	if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(path, 0666) || listen(d->lfd, 4)) {
+	if (d->lfd < 0 || bind(d->lfd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(path, 0666) ||
+	    listen(d->lfd, 4)) {
 		e = -errno;
 		snprintf(errbuf, errlen, "--dnstap-socket %s: %s", path, strerror(errno));
 		if (d->lfd >= 0 && lstat(path, &sb) != 0)

@@ -175,7 +175,8 @@ static uint64_t tap_key(const struct dnsreel_rec *rec)
 	uint64_t k = dnsreel_hash_bytes(ev->src_addr, 16, (uint64_t)ev->ts_ns);
 	k = dnsreel_hash_bytes(ev->dst_addr, 16, k ^ ev->netns);
 	k ^= dnsreel_mix64((uint64_t)rec->capture << 48 ^ (uint64_t)ev->src_port << 32 ^
-			   (uint64_t)ev->dst_port << 16 ^ ev->ifindex ^ (uint64_t)ev->pkt_type << 56);
+			   (uint64_t)ev->dst_port << 16 ^ ev->ifindex ^
+			   (uint64_t)ev->pkt_type << 56);
 	return k ? k : 1;
 }
 

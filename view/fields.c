@@ -326,7 +326,8 @@ void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 		set_str(v, ev->flags & DNSREEL_EV_DNSTAP ? "dnstap" : "wire");
 		return;
 	case DNSREEL_F_DNSTAP_TYPE:
-		set_str(v, ev->flags & DNSREEL_EV_DNSTAP ? dnsreel_dnstap_type_name(ev->ifindex) : "");
+		set_str(v,
+			ev->flags & DNSREEL_EV_DNSTAP ? dnsreel_dnstap_type_name(ev->ifindex) : "");
 		v->has_raw = true;
 		v->i = ev->flags & DNSREEL_EV_DNSTAP ? ev->ifindex : 0;
 		return;
