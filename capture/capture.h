@@ -27,6 +27,8 @@ enum dnsreel_pkt_type {
 	DNSREEL_PKT_LOOPBACK = 5,
 	DNSREEL_PKT_USER = 6,
 	DNSREEL_PKT_KERNEL = 7,
+	/* Not a packet: a message a DNS server reported over dnstap (format 1.1, FORMAT.md §4.1) */
+	DNSREEL_PKT_DNSTAP = 16,
 };
 
 enum dnsreel_event_flags {
@@ -34,6 +36,9 @@ enum dnsreel_event_flags {
 	DNSREEL_EV_TRUNCATED = 1u << 1, /* payload cut at the snap length (cap_len < orig_len) */
 	DNSREEL_EV_BADCSUM = 1u << 2,   /* reserved: L4 checksum known bad */
 	DNSREEL_EV_FRAGMENT = 1u << 3,  /* IP fragment: payload is what the fragment carried */
+	/* dnstap message (pkt_type DNSREEL_PKT_DNSTAP): ifindex is the dnstap message type, comm
+	 * the server identity, the payload one whole DNS message even over TCP */
+	DNSREEL_EV_DNSTAP = 1u << 4,
 };
 
 #define DNSREEL_COMM_LEN 16

@@ -24,6 +24,7 @@ static const struct {
 	{"unpack", "unpack a pack into a capture directory"},
 	{"sign", "sign a capture's manifest (Ed25519), or make a key pair"},
 	{"export", "load captures (events, answers, flows) into ClickHouse, each event once"},
+	{"import", "a DNS server's dnstap log (Frame Streams) into a capture"},
 };
 
 static const struct dnsreel_opt opts[] = {{0}};

@@ -14,7 +14,7 @@
 
 /* On-disk format version (capture/FORMAT.md). A reader refuses a newer major. */
 #define DNSREEL_FORMAT_MAJOR 1
-#define DNSREEL_FORMAT_MINOR 1
+#define DNSREEL_FORMAT_MINOR 2
 
 enum dnsreel_error {
 	DNSREEL_E_CORRUPT = -1001,   /* bytes do not decode: bad magic, checksum, length */

@@ -49,6 +49,8 @@ const char *dnsreel_pkt_type_name(unsigned pkt_type)
 {
 	if (pkt_type < sizeof(pkt_names) / sizeof(pkt_names[0]))
 		return pkt_names[pkt_type];
+	if (pkt_type == 16) /* DNSREEL_PKT_DNSTAP: a server's own report, not a packet */
+		return "DNSTAP";
 	return "UNKNOWN";
 }
 

@@ -487,7 +487,8 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 	fl->st.recs++;
 	if (rec->wall_ns > fl->now)
 		fl->now = rec->wall_ns;
-	if (!d->has_question || rec->msg_len < 12) {
+	/* A server's own dnstap report is no hop: flows and their ids are the wire's alone. */
+	if (!d->has_question || rec->msg_len < 12 || ev->pkt_type == DNSREEL_PKT_DNSTAP) {
 		fl->st.recs_ignored++;
 		return dnsreel__fl_emit_ready(fl);
 	}

@@ -57,6 +57,9 @@ enum dns_col {
 	DNS_AD,
 	DNS_CD,
 	DNS_EVENT_ID,
+	DNS_OBSERVATION,
+	DNS_DNSTAP_TYPE,
+	DNS_DNSTAP_IDENTITY,
 	DNS_NCOLS
 };
 
@@ -69,7 +72,8 @@ static const char dns_schema[] =
     "rcode TEXT, rcode_raw INTEGER, num_answers INTEGER, addresses TEXT, latency_ns INTEGER, "
     "tc INTEGER, rd INTEGER, ra INTEGER, aa INTEGER, size INTEGER, capture TEXT, "
     "segment INTEGER, runtime_containerid TEXT, ifindex INTEGER, nameserver TEXT, "
-    "ad INTEGER, cd INTEGER, event_id INTEGER)";
+    "ad INTEGER, cd INTEGER, event_id INTEGER, observation TEXT, dnstap_type TEXT, "
+    "dnstap_identity TEXT)";
 
 /* needs_dns: 1 header and question, 2 the whole message (rcode: extended bits in OPT). */
 static const struct qcol dns_cols[DNS_NCOLS] = {
@@ -122,6 +126,9 @@ static const struct qcol dns_cols[DNS_NCOLS] = {
     [DNS_AD] = {DNSREEL_F_AD, CK_FIELD, SEM_NONE, 1, false, true, true},
     [DNS_CD] = {DNSREEL_F_CD, CK_FIELD, SEM_NONE, 1, false, true, true},
     [DNS_EVENT_ID] = {DNSREEL_F_COUNT_, CK_EVENT_ID, SEM_EVENT_ID, 0, false, false, true},
+    [DNS_OBSERVATION] = {DNSREEL_F_OBSERVATION, CK_FIELD, SEM_NONE, 0, false, true, false},
+    [DNS_DNSTAP_TYPE] = {DNSREEL_F_DNSTAP_TYPE, CK_FIELD, SEM_NONE, 0, false, true, false},
+    [DNS_DNSTAP_IDENTITY] = {DNSREEL_F_DNSTAP_IDENTITY, CK_FIELD, SEM_NONE, 0, false, true, false},
 };
 
 static const struct evtab dns_table = {

@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "cli.h"
 #include "dnsreel.h"
+#include "dnstap_in.h"
 #include "k8s.h"
 #include "parse.h"
 #include "recorder.h"
@@ -50,6 +51,7 @@ enum {
 	OPT_SCAN,
 	OPT_SELECT,
 	OPT_NO_RESOLVE,
+	OPT_DNSTAP_SOCKET,
 };
 
 static const struct dnsreel_opt opts[] = {
@@ -99,6 +101,8 @@ static const struct dnsreel_opt opts[] = {
     {OPT_NO_PROC, "no-proc", 0, DNSREEL_NO_ARG, NULL, "do not collect process context", NULL},
     {OPT_NO_IPTABLES, "no-iptables", 0, DNSREEL_NO_ARG, NULL,
      "do not read kube-proxy service rules (iptables or nftables)", NULL},
+    {OPT_DNSTAP_SOCKET, "dnstap-socket", 0, DNSREEL_REQ_ARG, "PATH",
+     "also record what a local DNS server reports over dnstap to this unix socket", NULL},
     {OPT_READY, "ready-file", 0, DNSREEL_REQ_ARG, "FILE",
      "create FILE once every netns present at start is attached", "Operation"},
     {OPT_RINGBUF, "ringbuf-size", 0, DNSREEL_REQ_ARG, "SIZE",
@@ -286,6 +290,8 @@ int main(int argc, char **argv)
 {
 	struct dnsreel_cli cli;
 	struct dnsreel_recorder *rec = NULL;
+	struct rec_dnstap *tap = NULL;
+	const char *tap_path = NULL;
 	struct dnsreel_recwriter *w = NULL;
 	struct dnsreel_filter *select = NULL, *view = NULL;
 	struct dnsreel_printer *printer = NULL;
@@ -476,6 +482,9 @@ int main(int argc, char **argv)
 		case OPT_NO_IPTABLES:
 			ro.no_iptables = true;
 			break;
+		case OPT_DNSTAP_SOCKET:
+			tap_path = cli.arg;
+			break;
 		case OPT_READY:
 			ready_file = a;
 			break;
@@ -663,6 +672,19 @@ int main(int argc, char **argv)
 		dnsreel_err(&cli, "writing %s: %s", dir, dnsreel_strerror(err));
 		goto cleanup;
 	}
+	if (tap_path) {
+		/* dnstap times are wall clock; events keep boot time like the packets */
+		struct timespec tw, tb;
+		clock_gettime(CLOCK_REALTIME, &tw);
+		clock_gettime(CLOCK_BOOTTIME, &tb);
+		int64_t off =
+		    ((int64_t)tw.tv_sec - tb.tv_sec) * 1000000000 + tw.tv_nsec - tb.tv_nsec;
+		if (rec_dnstap__open(&tap, tap_path, ro.host_root, off, errbuf, sizeof(errbuf))) {
+			dnsreel_err(&cli, "%s", errbuf);
+			goto cleanup;
+		}
+		dnsreel_log(&cli, 1, "dnstap: listening on %s", tap_path);
+	}
 	if (ready_file && write_ready(ready_file)) {
 		dnsreel_err(&cli, "cannot write --ready-file %s: %s", ready_file, strerror(errno));
 		goto cleanup;
@@ -689,12 +711,20 @@ int main(int argc, char **argv)
 		}
 		if (dnsreel_recwriter__error(w))
 			break;
+		if (rec_dnstap__drain(tap, sink.on_event, sink.arg))
+			break;
 		if (duration_ns && dnsreel_now_boot_ns() - start >= duration_ns)
 			break;
 		if (dnsreel_recwriter__flush(w, rec, false))
 			break;
 	}
 	dnsreel_progress_done(&pg);
+	struct rec_dnstap_stats ts;
+	char tap_err[512];
+	rec_dnstap__stop(tap);
+	rec_dnstap__drain(tap, sink.on_event, sink.arg);
+	rec_dnstap__stats(tap, &ts);
+	rec_dnstap__last_error(tap, tap_err, sizeof(tap_err));
 	struct dnsreel_capw_stats ws;
 	uint64_t lost_disk = 0, not_selected = dnsreel_recwriter__not_selected(w);
 	err = dnsreel_recwriter__close(w, rec, &ws, &lost_disk);
@@ -724,6 +754,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, ", %llu not selected by --select",
 				(unsigned long long)not_selected);
 		fprintf(stderr, "; %zu netns:\n", nn);
+		if (tap)
+			fprintf(stderr,
+				"  dnstap %s: %llu messages from %llu connection(s), %llu damaged, "
+				"%llu dropped%s%s\n",
+				tap_path, (unsigned long long)ts.messages,
+				(unsigned long long)ts.connections, (unsigned long long)ts.bad,
+				(unsigned long long)ts.dropped,
+				tap_err[0] ? "; last problem: " : "", tap_err);
 		for (size_t i = 0; i < nn; i++)
 			if (ns[i].events || cli.verbosity > 0)
 				fprintf(stderr, "  netns %-12llu %-32s %10llu seen%s\n",
@@ -742,6 +780,7 @@ int main(int argc, char **argv)
 	}
 	rc = err ? DNSREEL_EXIT_FAIL : DNSREEL_EXIT_OK;
 cleanup:
+	rec_dnstap__close(tap);
 	dnsreel_recwriter__close(w, NULL, NULL, NULL);
 	dnsreel_recorder__free(rec);
 	if (printer)

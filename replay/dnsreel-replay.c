@@ -2,6 +2,7 @@
  *
  *   captures ─▶ merge by time ─▶ decode ─▶ filter ─▶ printer | pcapng
  *   captures ─▶ merge by time ─▶ decode ─▶ flows ─▶ flow filter ─▶ flow printer   (--flows)
+ *   captures ─▶ merge by time ─▶ decode ─▶ flows ─▶ dnstap writer (-o dnstap: roles from flows)
  *
  * With --flows every event goes into reconstruction (no frame pruning, no event filter before
  * it): a flow is shown when any of its events passes the event filter, so the filter is applied
@@ -18,6 +19,7 @@
 
 #include "cli.h"
 #include "dnsreel.h"
+#include "dnstap.h"
 #include "flows.h"
 #include "pcapng.h"
 #include "view.h"
@@ -62,7 +64,8 @@ static const struct dnsreel_opt options[] = {
     {OPT_LOOKUP_ID, "lookup-id", 0, DNSREEL_REQ_ARG, "ID", "--flows: only the flows of this lookup",
      NULL},
     {OPT_OUTPUT, "output", 'o', DNSREEL_REQ_ARG, "FORMAT",
-     "columns (default), json (an object per line), jsonpretty, jsonarray, jsonl, csv or pcapng; "
+     "columns (default), json (an object per line), jsonpretty, jsonarray, jsonl, csv, pcapng or "
+     "dnstap (Frame Streams); "
      "with --flows: tree (default), json, jsonpretty, jsonarray, jsonl, csv or mermaid",
      "Output"},
     {OPT_FIELDS, "fields", 0, DNSREEL_REQ_ARG, "LIST",
@@ -103,6 +106,7 @@ static const struct dnsreel_tool tool = {
 	      "-o jsonl\n"
 	      "  dnsreel-replay c.reel --fields timestamp,src,dst,id,qr,name,latency_ns\n"
 	      "  dnsreel-replay c.reel -F name==example.com. -o pcapng -w out.pcapng\n"
+	      "  dnsreel-replay c.reel -o dnstap -w out.fstrm\n"
 	      "  dnsreel-replay c.reel --flows -F outcome==unanswered\n"
 	      "  dnsreel-replay c.reel --flows -o jsonl -F rcode!=Success -n default\n"
 	      "Exit status: 0 ok, 1 failure (including damaged frames, after replaying the "
@@ -128,6 +132,14 @@ struct run {
 	int flow_err; /* from printing flows at an idle tick */
 	FILE *out;
 	struct dnsreel_pcapng *pcap;
+	struct dnsreel_dnstap_writer *tap;
+	const struct dnsreel_filter *tap_filter; /* -o dnstap: events written */
+	struct tap_seen {
+		uint64_t *h;
+		int64_t *wall;
+		size_t cap, n;
+		int64_t newest;
+	} seen;
 	struct dnsreel_progress progress;
 	int64_t start_ns;
 	uint64_t problems;
@@ -152,6 +164,126 @@ static int sink_flows(void *arg, const struct dnsreel_rec *rec)
 {
 	struct run *r = arg;
 	return dnsreel_flows__feed(r->flows, rec);
+}
+
+/* -o dnstap: the events of an upstream transaction that served several client flows come with
+ * each of them; one message each is written. The set forgets what is a minute older than the
+ * newest event, far past any flow window. */
+static uint64_t tap_key(const struct dnsreel_rec *rec)
+{
+	const struct dnsreel_event *ev = rec->ev;
+	uint64_t k = dnsreel_hash_bytes(ev->src_addr, 16, (uint64_t)ev->ts_ns);
+	k = dnsreel_hash_bytes(ev->dst_addr, 16, k ^ ev->netns);
+	k ^= dnsreel_mix64((uint64_t)rec->capture << 48 ^ (uint64_t)ev->src_port << 32 ^
+			   (uint64_t)ev->dst_port << 16 ^ ev->ifindex ^
+			   (uint64_t)ev->pkt_type << 56);
+	return k ? k : 1;
+}
+
+static int tap_seen_rebuild(struct tap_seen *s, size_t cap)
+{
+	uint64_t *h = calloc(cap, sizeof(*h));
+	int64_t *wall = calloc(cap, sizeof(*wall));
+	if (!h || !wall) {
+		free(h);
+		free(wall);
+		return -ENOMEM;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->h[i] || s->wall[i] < s->newest - 60 * 1000000000LL)
+			continue;
+		size_t j = s->h[i] & (cap - 1);
+		while (h[j])
+			j = (j + 1) & (cap - 1);
+		h[j] = s->h[i];
+		wall[j] = s->wall[i];
+		n++;
+	}
+	free(s->h);
+	free(s->wall);
+	s->h = h;
+	s->wall = wall;
+	s->cap = cap;
+	s->n = n;
+	return 0;
+}
+
+/* 1 when rec was written before, 0 after noting it, -ENOMEM. */
+static int tap_seen(struct tap_seen *s, const struct dnsreel_rec *rec)
+{
+	if (rec->wall_ns > s->newest)
+		s->newest = rec->wall_ns;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap : 1024;
+		if (tap_seen_rebuild(s, cap) < 0)
+			return -ENOMEM;
+		if ((s->n + 1) * 4 > s->cap && tap_seen_rebuild(s, s->cap * 2) < 0)
+			return -ENOMEM;
+	}
+	uint64_t k = tap_key(rec);
+	size_t j = k & (s->cap - 1);
+	for (; s->h[j]; j = (j + 1) & (s->cap - 1))
+		if (s->h[j] == k)
+			return 1;
+	s->h[j] = k;
+	s->wall[j] = rec->wall_ns;
+	s->n++;
+	return 0;
+}
+
+static int tap_write(struct run *r, const struct dnsreel_rec *rec, unsigned type)
+{
+	if (r->tap_filter && !dnsreel_filter__match(r->tap_filter, rec))
+		return 0;
+	const char *identity = NULL;
+	char comm[DNSREEL_COMM_LEN];
+	if (rec->ev->flags & DNSREEL_EV_DNSTAP) {
+		memcpy(comm, rec->ev->comm, sizeof(comm));
+		comm[sizeof(comm) - 1] = 0;
+		identity = comm;
+	} else {
+		const struct dnsreel_meta *m = dnsreel_ctx__meta(rec->ctx, rec->capture);
+		identity = m ? m->node : NULL;
+	}
+	return dnsreel_dnstap_writer__rec(r->tap, rec, type, identity);
+}
+
+/* -o dnstap: events outside flows go out as they come, the others with their flow. */
+static int sink_dnstap(void *arg, const struct dnsreel_rec *rec)
+{
+	struct run *r = arg;
+	if (rec->ev->flags & DNSREEL_EV_DNSTAP)
+		return tap_write(r, rec, dnsreel_dnstap_rec_type(rec));
+	struct dnsreel_flows_stats a, b;
+	dnsreel_flows__stats(r->flows, &a);
+	int err = dnsreel_flows__feed(r->flows, rec);
+	if (err)
+		return err;
+	dnsreel_flows__stats(r->flows, &b);
+	if (b.recs_ignored != a.recs_ignored)
+		return tap_write(r, rec, dnsreel_dnstap_rec_type(rec));
+	return 0;
+}
+
+static int on_flow_dnstap(void *arg, const struct dnsreel_flow *f)
+{
+	struct run *r = arg;
+	for (size_t i = 0; i < f->nevents; i++) {
+		unsigned type = dnsreel_dnstap_flow_type(f, i);
+		if (type == DNSREEL_DNSTAP_FORWARDER_QUERY ||
+		    type == DNSREEL_DNSTAP_FORWARDER_RESPONSE) {
+			int seen = tap_seen(&r->seen, &f->events[i]);
+			if (seen < 0)
+				return seen;
+			if (seen)
+				continue;
+		}
+		int err = tap_write(r, &f->events[i], type);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int on_flow(void *arg, const struct dnsreel_flow *f)
@@ -409,16 +541,18 @@ int main(int argc, char **argv)
 		output = "columns";
 	}
 	bool pcapng = !strcmp(output, "pcapng");
-	if (whole_flows && pcapng) {
+	bool dnstap = !flows && !strcmp(output, "dnstap");
+	if (whole_flows && (pcapng || dnstap)) {
 		exit_code = dnsreel_cli_usage_error(&tool, "--whole-flows: use an event output, "
 							   "not pcapng");
 		goto cleanup;
 	}
 	enum dnsreel_output fmt = DNSREEL_OUT_COLUMNS;
-	if (!pcapng && dnsreel_output_parse(output, &fmt) < 0) {
+	if (!pcapng && !dnstap && dnsreel_output_parse(output, &fmt) < 0) {
 		exit_code = dnsreel_cli_usage_error(&tool,
 						    "unknown output '%s' (columns, json, "
-						    "jsonpretty, jsonarray, jsonl, csv, pcapng)",
+						    "jsonpretty, jsonarray, jsonl, csv, pcapng, "
+						    "dnstap)",
 						    output);
 		goto cleanup;
 	}
@@ -452,18 +586,18 @@ int main(int argc, char **argv)
 			out = stdout;
 			goto cleanup;
 		}
-	} else if (pcapng && isatty(fileno(stdout))) {
+	} else if ((pcapng || dnstap) && isatty(fileno(stdout))) {
 		exit_code = dnsreel_cli_usage_error(
-		    &tool, "-o pcapng writes binary data: use -w FILE or a pipe");
+		    &tool, "-o %s writes binary data: use -w FILE or a pipe", output);
 		goto cleanup;
 	}
 	static char obuf[1 << 20];
-	if (pcapng)
+	if (pcapng || dnstap)
 		setvbuf(out, obuf, _IOFBF, sizeof(obuf));
 
 	bool filtered = !dnsreel_filter__empty(filter);
 	/* --whole-flows reconstructs as --flows does and prints each selected flow's events */
-	bool reconstruct = flows || whole_flows;
+	bool reconstruct = flows || whole_flows || dnstap;
 	struct dnsreel_merge_opts ro = {
 	    .sz = sizeof(ro),
 	    .filter = filtered ? filter : NULL,
@@ -494,7 +628,7 @@ int main(int argc, char **argv)
 			    until ? until_ns + margin : 0);
 			ro.filter = flow_span;
 		}
-		ro.rec_fn = sink_flows;
+		ro.rec_fn = dnstap ? sink_dnstap : sink_flows;
 		ro.rec_arg = &run;
 	} else if (pcapng && !filtered) {
 		/* Unfiltered: the original packets, TCP segments with their sequence numbers. */
@@ -516,12 +650,12 @@ int main(int argc, char **argv)
 		struct dnsreel_flows_opts fo = {
 		    .sz = sizeof(fo),
 		    .window_ns = window_ns,
-		    .events = whole_flows ||
+		    .events = whole_flows || dnstap ||
 			      (ffmt != DNSREEL_FLOW_OUT_TREE && ffmt != DNSREEL_FLOW_OUT_CSV &&
 			       !no_events) ||
 			      ffmt == DNSREEL_FLOW_OUT_MERMAID,
-		    .filter = filtered ? filter : NULL,
-		    .fn = on_flow,
+		    .filter = filtered && !dnstap ? filter : NULL,
+		    .fn = dnstap ? on_flow_dnstap : on_flow,
 		    .arg = &run,
 		};
 		struct dnsreel_flow_printer_opts fpo = {
@@ -539,6 +673,12 @@ int main(int argc, char **argv)
 	}
 	if (err < 0 || flows) {
 		/* the flow printer is made; nothing more */
+	} else if (dnstap) {
+		/* every event is written, the filter picks them after roles are known */
+		run.tap_filter = filtered ? filter : NULL;
+		struct dnsreel_dnstap_writer_opts wo = {
+		    .sz = sizeof(wo), .out = out, .version = "dnsreel " DNSREEL_VERSION};
+		err = dnsreel_dnstap_writer__new(&run.tap, &wo);
 	} else if (pcapng) {
 		err = dnsreel_pcapng__new(&run.pcap, out, dnsreel_merge__ctx(rp),
 					  (size_t)(argc - cli.optind),
@@ -597,6 +737,13 @@ cleanup:
 		exit_code = DNSREEL_EXIT_FAIL;
 		wfail = true;
 	}
+	if (run.tap && dnsreel_dnstap_writer__close(run.tap) < 0 && exit_code == DNSREEL_EXIT_OK) {
+		dnsreel_err(&cli, "writing dnstap: %s", strerror(errno));
+		exit_code = DNSREEL_EXIT_FAIL;
+		wfail = true;
+	}
+	free(run.seen.h);
+	free(run.seen.wall);
 	if (run.pcap && dnsreel_pcapng__close(run.pcap) < 0 && exit_code == DNSREEL_EXIT_OK) {
 		dnsreel_err(&cli, "writing pcapng: %s", strerror(errno));
 		exit_code = DNSREEL_EXIT_FAIL;

@@ -6,10 +6,13 @@ want=(cmake make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-
       libzstd-dev libsqlite3-dev libpcre2-dev libedit-dev zstd sqlite3 pandoc iproute2 dpkg-dev file
       man-db libnftables-dev libjansson-dev libsodium-dev libssl-dev
       libcurl4-openssl-dev)
+# dnstap in and out: dnstap.proto compiled at build time, Frame Streams framing
+want+=(protobuf-c-compiler libprotobuf-c-dev libfstrm-dev)
 if [ "${1:-test}" = test ]; then
 	want+=(libclang-rt-14-dev iptables tcpdump tshark dnsutils knot-dnsutils dnsperf unbound
 	       nsd conntrack procps psmisc python3 podman runc python3-kubernetes nftables jq
 	       chromium clickhouse-server clickhouse-client)
+	want+=(dnstap-ldns fstrm-bin)
 fi
 missing=()
 for p in "${want[@]}"; do

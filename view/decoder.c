@@ -259,7 +259,8 @@ int dnsreel_decoder__feed(struct dnsreel_decoder *d, uint32_t capture, uint32_t 
 			return -ENOMEM;
 		d->next_sweep = rec->wall_ns + d->timeout_ns / 2;
 	}
-	if (ev->proto == 6)
+	/* a dnstap event holds one whole message whatever the transport was */
+	if (ev->proto == 6 && !(ev->flags & DNSREEL_EV_DNSTAP))
 		return dnsreel_tcp__feed(d->tcp, capture, rec->wall_ns, ev, tcp_msg, d);
 	return emit(d, ev->payload ? ev->payload : (const uint8_t *)"",
 		    ev->payload ? ev->cap_len : 0);

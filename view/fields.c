@@ -59,7 +59,33 @@ static const struct dnsreel_field_def defs[DNSREEL_F_COUNT_] = {
     {DNSREEL_F_SIZE, "size", "SIZE", I, 7, true},
     {DNSREEL_F_CAPTURE, "capture", "CAPTURE", S, 30, false},
     {DNSREEL_F_SEGMENT, "segment", "SEGMENT", I, 7, true},
+    {DNSREEL_F_OBSERVATION, "observation", "OBSERVATION", S, 11, false},
+    {DNSREEL_F_DNSTAP_TYPE, "dnstap.type", "DNSTAP.TYPE", S, 18, false},
+    {DNSREEL_F_DNSTAP_IDENTITY, "dnstap.identity", "DNSTAP.IDENTITY", S, 16, false},
 };
+
+static const char *const dnstap_types[] = {
+    "",
+    "AUTH_QUERY",
+    "AUTH_RESPONSE",
+    "RESOLVER_QUERY",
+    "RESOLVER_RESPONSE",
+    "CLIENT_QUERY",
+    "CLIENT_RESPONSE",
+    "FORWARDER_QUERY",
+    "FORWARDER_RESPONSE",
+    "STUB_QUERY",
+    "STUB_RESPONSE",
+    "TOOL_QUERY",
+    "TOOL_RESPONSE",
+    "UPDATE_QUERY",
+    "UPDATE_RESPONSE",
+};
+
+const char *dnsreel_dnstap_type_name(unsigned type)
+{
+	return type < sizeof(dnstap_types) / sizeof(dnstap_types[0]) ? dnstap_types[type] : "";
+}
 
 #undef S
 #undef I
@@ -295,6 +321,22 @@ void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 		return;
 	case DNSREEL_F_IFINDEX:
 		set_int(v, ev->ifindex, buf, buflen);
+		return;
+	case DNSREEL_F_OBSERVATION:
+		set_str(v, ev->flags & DNSREEL_EV_DNSTAP ? "dnstap" : "wire");
+		return;
+	case DNSREEL_F_DNSTAP_TYPE:
+		set_str(v,
+			ev->flags & DNSREEL_EV_DNSTAP ? dnsreel_dnstap_type_name(ev->ifindex) : "");
+		v->has_raw = true;
+		v->i = ev->flags & DNSREEL_EV_DNSTAP ? ev->ifindex : 0;
+		return;
+	case DNSREEL_F_DNSTAP_IDENTITY:
+		set_str(v, "");
+		if (ev->flags & DNSREEL_EV_DNSTAP) {
+			v->s = ev->comm;
+			v->len = strnlen(ev->comm, sizeof(ev->comm));
+		}
 		return;
 	case DNSREEL_F_PKT_TYPE:
 		set_str(v, dnsreel_pkt_type_name(ev->pkt_type));

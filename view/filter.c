@@ -240,6 +240,8 @@ static int to_num(enum dnsreel_field_id f, const char *s, int64_t *out)
 		for (int i = 0; i < 8; i++)
 			if (!strcasecmp(dnsreel_pkt_type_name((unsigned)i), s))
 				v = i;
+		if (!strcasecmp(s, "DNSTAP"))
+			v = DNSREEL_PKT_DNSTAP;
 		if (v < 0 && parse_int(s, 10, out) == 0)
 			return 0;
 		break;

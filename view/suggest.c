@@ -117,6 +117,8 @@ bool dnsreel__value_known(enum dnsreel_field_id f, const char *value, char *hint
 				return true;
 			consider(value, dnsreel_pkt_type_name(i), &best, &bd);
 		}
+		if (!strcasecmp(value, "DNSTAP"))
+			return true;
 		break;
 	case DNSREEL_F_PROTO:
 		if (!strcasecmp(value, "udp") || !strcasecmp(value, "tcp"))

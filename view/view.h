@@ -127,6 +127,9 @@ enum dnsreel_field_id {
 	DNSREEL_F_SIZE,	   /* DNS message bytes on the wire */
 	DNSREEL_F_CAPTURE, /* capture path */
 	DNSREEL_F_SEGMENT,
+	DNSREEL_F_OBSERVATION,	   /* "wire" (a packet) or "dnstap" (a server's own report) */
+	DNSREEL_F_DNSTAP_TYPE,	   /* dnstap message type ("CLIENT_QUERY"); empty for packets */
+	DNSREEL_F_DNSTAP_IDENTITY, /* the reporting server's identity; empty for packets */
 	DNSREEL_F_COUNT_
 };
 
@@ -159,6 +162,9 @@ struct dnsreel_value {
 	const char *s; /* STR: text (points into buf or the rec); INT/BOOL: formatted too */
 	size_t len;
 };
+/* dnstap message type name ("AUTH_QUERY" = 1 ... "UPDATE_RESPONSE" = 14); "" otherwise. */
+const char *dnsreel_dnstap_type_name(unsigned type);
+
 /* Value of a field for rec. buf (>= 128 bytes) holds formatted text when needed. */
 void dnsreel_rec__value(const struct dnsreel_rec *rec, enum dnsreel_field_id f,
 			struct dnsreel_value *v, char *buf, size_t buflen);

@@ -27,7 +27,7 @@ hits=$(grep -niE 'next issue|added by|later issue' "${cfiles[@]}" /dev/null)
 $hits"
 
 # libraries, lowest first; each may link only those before it
-libs=(common dnswire capture view pcapng flows)
+libs=(common dnswire capture view pcapng flows dnstap)
 for i in "${!libs[@]}"; do
 	d=${libs[$i]}
 	[ -d "$d" ] || continue

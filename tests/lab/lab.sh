@@ -9,6 +9,9 @@
 #   LAB_ID=dr42 tests/lab/lab.sh down    remove everything; idempotent, safe after a failed up
 #   tests/lab/lab.sh list                labs present on this machine (to clean leftovers)
 #   tests/lab/lab.sh gc                  remove empty pod cgroups that killed labs left behind
+#   LAB_DNSTAP_SOCKET=PATH lab.sh restart-dns   restart unbound, now sending dnstap to the
+#                                        unix socket PATH (unbound 1.17 connects only at start,
+#                                        so the listener must be there first)
 #
 # Topology (all inside namespaces named $LAB_ID-*; nothing touches the host netns):
 #
@@ -573,6 +576,19 @@ forward-zone:
 	name: "."
 	forward-addr: $UP_IP
 EOF
+	# LAB_DNSTAP_SOCKET: unbound also reports every client and forwarder message over dnstap
+	[[ -z ${LAB_DNSTAP_SOCKET:-} ]] || cat >>"$LAB_DIR/unbound.conf" <<EOF
+dnstap:
+	dnstap-enable: yes
+	dnstap-socket-path: "$LAB_DNSTAP_SOCKET"
+	dnstap-send-identity: yes
+	dnstap-identity: "lab-unbound"
+	dnstap-send-version: yes
+	dnstap-log-client-query-messages: yes
+	dnstap-log-client-response-messages: yes
+	dnstap-log-forwarder-query-messages: yes
+	dnstap-log-forwarder-response-messages: yes
+EOF
 }
 
 # ---- env ----------------------------------------------------------------------------------
@@ -724,6 +740,21 @@ list() {
 	ip netns list | awk '{print $1}' | sed -n 's/-node$//p'
 }
 
+# restart_dns: unbound again with the current LAB_DNSTAP_SOCKET, in the same netns and cgroup
+restart_dns() {
+	local pid i
+	pid=$(cat "$LAB_DIR/unbound.pid" 2>/dev/null) || die "lab $LAB_ID: no unbound.pid"
+	kill "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$pid" 2>/dev/null && die "unbound $pid did not stop"
+	write_unbound_conf
+	start_in "$NS_DNS" "$CG_DNS" "$LAB_DIR/unbound.out" unbound -d -c "$LAB_DIR/unbound.conf"
+	wait_dns "$NS_DNS" "$DNS_IP" www.example.test
+}
+
 cmd=${1:-}
 shift || true
 case $cmd in
@@ -739,6 +770,11 @@ exec)
 	set_names
 	[[ $# -ge 2 ]] || die "usage: lab.sh exec ROLE CMD..."
 	lab_exec "$@"
+	;;
+restart-dns)
+	need_id
+	set_names
+	restart_dns
 	;;
 list) list ;;
 gc) gc ;;

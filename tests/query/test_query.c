@@ -359,7 +359,7 @@ static void test_known(void)
 	       "num_answers INTEGER,addresses TEXT,latency_ns INTEGER,tc INTEGER,rd INTEGER,"
 	       "ra INTEGER,aa INTEGER,size INTEGER,capture TEXT,segment INTEGER,"
 	       "runtime_containerid TEXT,ifindex INTEGER,nameserver TEXT,ad INTEGER,cd INTEGER,"
-	       "event_id INTEGER\n");
+	       "event_id INTEGER,observation TEXT,dnstap_type TEXT,dnstap_identity TEXT\n");
 	/* The field columns are the view's fields, '.' turned into '_'. */
 	{
 		size_t nf;
