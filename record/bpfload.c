@@ -1,6 +1,7 @@
-/* BPF for the recorder: the shared maps, the socket filter (one shared program, or one
- * instance per netns where the kernel cannot tell a packet's netns), the process hooks, a
- * filtered AF_PACKET socket per netns, and libbpf's messages routed to the recorder's log. */
+/* BPF for the recorder: the shared maps, the hook (the tc programs, tcattach.c, or the socket
+ * filter: one shared program, or one instance per netns where the kernel cannot tell a
+ * packet's netns), the process hooks, a filtered AF_PACKET socket per netns, and libbpf's
+ * messages routed to the recorder's log. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -258,6 +259,22 @@ int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "cannot map the ring buffer: %s", strerror(-err));
 		return err;
 	}
+	/* The tc hook where asked for (or the default) and the kernel has tcx; the default falls
+	 * back to the packet hook. */
+	if (r->o.hook != DNSREEL_HOOK_PACKET) {
+		char why[256];
+		err = rec_tc_open(r, why, sizeof(why));
+		if (!err) {
+			r->o.hook = DNSREEL_HOOK_TC;
+			goto proc;
+		}
+		if (r->o.hook == DNSREEL_HOOK_TC) {
+			snprintf(errbuf, errlen, "--hook tc: %s; use --hook packet", why);
+			return err;
+		}
+		rec_log(r, 1, "tc hook unavailable (%s): packet hook", why);
+	}
+	r->o.hook = DNSREEL_HOOK_PACKET;
 	/* One shared program when the kernel lets it read the packet's netns; else check the
 	 * per-netns program loads: a clear early error. */
 	if (!getenv("DNSREEL_PER_NETNS_PROG"))
@@ -274,6 +291,7 @@ int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 		dnsreel_pkt__destroy(t);
 		rec_log(r, 1, "one socket filter program per netns (no bpf_cast_to_kern_ctx)");
 	}
+proc:
 	if (!r->o.no_proc)
 		load_proc(r);
 	return 0;
@@ -293,6 +311,7 @@ void rec_bpf_close(struct dnsreel_recorder *r)
 		dnsreel_proc__destroy(r->proc_skel);
 	if (r->shared_pkt)
 		dnsreel_pktdev__destroy(r->shared_pkt);
+	rec_tc_close(r);
 	rec_ring_close(&r->ring);
 	if (r->events_fd >= 0)
 		close(r->events_fd);

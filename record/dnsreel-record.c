@@ -50,6 +50,7 @@ enum {
 	OPT_SCAN,
 	OPT_SELECT,
 	OPT_NO_RESOLVE,
+	OPT_HOOK,
 };
 
 static const struct dnsreel_opt opts[] = {
@@ -105,6 +106,10 @@ static const struct dnsreel_opt opts[] = {
      "kernel ring buffer size, power of two (32M)", NULL},
     {OPT_SCAN, "scan-interval", 0, DNSREEL_REQ_ARG, "DUR",
      "how often /proc is scanned for new netns (100ms)", NULL},
+    {OPT_HOOK, "hook", 0, DNSREEL_REQ_ARG, "HOOK",
+     "where packets are taken: tc (tcx on every interface) or packet (a socket per netns) "
+     "(" DNSREEL_REC_DEFAULT_HOOK_NAME ")",
+     NULL},
     {0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -492,6 +497,17 @@ int main(int argc, char **argv)
 			if (dnsreel_parse_duration(a, &ro.scan_interval_ns) ||
 			    ro.scan_interval_ns < 1000000) {
 				rc = dnsreel_cli_usage_error(&tool, "bad --scan-interval: %s", a);
+				goto cleanup;
+			}
+			break;
+		case OPT_HOOK:
+			if (!strcmp(a, "tc")) {
+				ro.hook = DNSREEL_HOOK_TC;
+			} else if (!strcmp(a, "packet")) {
+				ro.hook = DNSREEL_HOOK_PACKET;
+			} else {
+				rc = dnsreel_cli_usage_error(&tool, "bad --hook (tc or packet): %s",
+							     a);
 				goto cleanup;
 			}
 			break;

@@ -159,7 +159,10 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 		return -errno;
 	bool dirs_changed = false;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.u32 >= EPOLL_IPT && evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
+		if (evs[i].data.u64 >> 32 == REC_EPOLL_NL) {
+			rec_tc_netlink(r, (uint32_t)evs[i].data.u64);
+		} else if (evs[i].data.u32 >= EPOLL_IPT &&
+			   evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
 			struct ipt_job *j = &r->ipt[evs[i].data.u32 - EPOLL_IPT];
 			if (j->pid > 0)
 				rec_ipt_read(r, j);
@@ -199,6 +202,11 @@ bool dnsreel_recorder__ready(const struct dnsreel_recorder *r)
 bool dnsreel_recorder__has_proc(const struct dnsreel_recorder *r)
 {
 	return r->has_proc;
+}
+
+enum dnsreel_rec_hook dnsreel_recorder__hook(const struct dnsreel_recorder *r)
+{
+	return r->o.hook;
 }
 
 /* Sum over CPUs of one kernel counter into *sum; false when it cannot be read. */
@@ -258,6 +266,12 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 	for (size_t i = 0; i < r->nns; i++)
 		att += r->ns[i].state == NS_ATTACHED;
 	fn(arg, "netns.attached", att);
+	if (r->tc_skel) {
+		uint64_t links = 0;
+		for (size_t i = 0; i < r->nns; i++)
+			links += (uint64_t)r->ns[i].ntcl;
+		fn(arg, "netns.tc_interfaces", links);
+	}
 }
 
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r)

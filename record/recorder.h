@@ -35,6 +35,16 @@ struct dnsreel_sink {
 /* ... and at least every this many events. */
 #define DNSREEL_REC_BLOCK_EVENTS DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS
 
+/* Where packets are taken from. */
+enum dnsreel_rec_hook {
+	DNSREEL_HOOK_DEFAULT =
+	    0,			 /* DNSREEL_REC_DEFAULT_HOOK where the kernel has it, else packet */
+	DNSREEL_HOOK_PACKET = 1, /* an AF_PACKET socket with a socket filter per netns */
+	DNSREEL_HOOK_TC = 2,	 /* tcx programs on every interface of every netns (Linux 6.6+) */
+};
+#define DNSREEL_REC_DEFAULT_HOOK      DNSREEL_HOOK_PACKET
+#define DNSREEL_REC_DEFAULT_HOOK_NAME "packet"
+
 struct dnsreel_recorder_opts {
 	size_t sz;
 	const char *host_root;	  /* prefix for /proc, /run/netns, ... ("" or NULL = /) */
@@ -61,6 +71,7 @@ struct dnsreel_recorder_opts {
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
 	int log_level;
+	enum dnsreel_rec_hook hook;
 };
 
 struct dnsreel_recorder;
@@ -99,6 +110,8 @@ size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_reco
 size_t dnsreel_recorder__unmatched(struct dnsreel_recorder *r, char *buf, size_t len);
 /* Namespaces attached now. */
 size_t dnsreel_recorder__attached(struct dnsreel_recorder *r);
+/* The hook in use (never DNSREEL_HOOK_DEFAULT once created). */
+enum dnsreel_rec_hook dnsreel_recorder__hook(const struct dnsreel_recorder *r);
 /* Total losses (ring buffer reserve failures + user-space drops). */
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r);
 

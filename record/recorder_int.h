@@ -2,6 +2,7 @@
  * parts. One file per concern:
  *   recorder.c  the public handle: setup, the poll loop, counters, teardown
  *   bpfload.c   BPF maps and programs, libbpf's messages, a socket filter per netns
+ *   tcattach.c  the tc hook: tcx programs on every interface of a netns, kept in step
  *   netns.c     namespace discovery (/proc scan, bind-mount folders, inotify), attach/detach
  *   enrich.c    context: the socket -> process table and its join, pods, services
  *   drain.c     the ring buffer: mapping, walk, packets into events
@@ -30,6 +31,12 @@
 
 enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
 
+/* The tc hook on one interface: the BPF link fds of its ingress and egress programs. */
+struct tclink {
+	int ifindex;
+	int fd[2];
+};
+
 struct nsent {
 	uint64_t ino;
 	enum ns_state state;
@@ -50,6 +57,11 @@ struct nsent {
 	uint32_t gen;	    /* namespaces seen before with this inode (the kernel reuses them) */
 	uint32_t name_pid;  /* the last process a packet's join tried to name the netns from */
 	struct dnsreel_netns_ctx ctx;
+	/* tc hook: links per interface, and the rtnetlink socket that reports interfaces
+	 * coming and going (-1 unless attached with the tc hook) */
+	struct tclink *tcl;
+	int ntcl, cap_tcl;
+	int nlfd;
 };
 
 struct pentry {
@@ -77,6 +89,9 @@ struct ring {
 /* Service rule dumps of a node netns: iptables-save, ip6tables-save, and kube-proxy's nftables
  * tables (ip and ip6, one dump). */
 enum { IPT_V4 = 1, IPT_V6 = 2, IPT_NFT = 4, IPT_ALL = 7 };
+/* epoll data of a netns's rtnetlink socket: this tag in the high 32 bits, the netns inode
+ * (32 bits in the kernel) in the low ones. The other sources use small u32 tags. */
+#define REC_EPOLL_NL 0x4e4cu
 struct ipt_job {
 	pid_t pid;
 	uint8_t kind; /* IPT_V4, IPT_V6 or IPT_NFT: which parser reads buf */
@@ -108,6 +123,7 @@ struct dnsreel_recorder {
 	struct ring ring;
 	struct dnsreel_proc *proc_skel;
 	struct dnsreel_pktdev *shared_pkt; /* one program for every netns */
+	struct dnsreel_tc *tc_skel;	   /* the tc hook's programs, NULL with the packet hook */
 	uint64_t n_unknown_ns;
 	struct bpf_link *proc_links[2];
 	bool has_proc;
@@ -164,6 +180,15 @@ int rec_attach_socket(struct dnsreel_recorder *r, struct nsent *n);
 void rec_bpf_netns_on(struct dnsreel_recorder *r, uint64_t ino, bool on);
 /* Per-CPU values (r->ncpus) of one kernel counter. 0 or a negative errno. */
 int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu);
+
+/* tcattach.c. rec_tc_open loads the tc programs and checks the kernel attaches tcx (errbuf
+ * says why not). rec_attach_tc attaches them to every interface inside n (n->nsfd), watches
+ * its interfaces, reads its addresses; rec_tc_netlink handles that watch's messages. */
+int rec_tc_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen);
+void rec_tc_close(struct dnsreel_recorder *r);
+int rec_attach_tc(struct dnsreel_recorder *r, struct nsent *n);
+void rec_tc_detach(struct nsent *n);
+void rec_tc_netlink(struct dnsreel_recorder *r, uint32_t ino);
 
 /* netns.c */
 struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino);
