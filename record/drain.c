@@ -73,6 +73,18 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 	if (st == DNSREEL_PARSE_LENLIE)
 		r->n_lenlie++;
 	n->events++;
+	if (r->o.stats) {
+		uint64_t t0 = rec_mono_ns();
+		if (r->has_proc)
+			rec_join(r, n, &ev);
+		uint64_t t1 = rec_mono_ns();
+		ev.netns = rec_ns_id(n, ev.ts_ns);
+		r->n_events++;
+		int ret = r->sink.on_event ? r->sink.on_event(r->sink.arg, &ev) : 0;
+		r->ns_join += t1 - t0;
+		r->ns_sink += rec_mono_ns() - t1;
+		return ret;
+	}
 	if (r->has_proc)
 		rec_join(r, n, &ev);
 	ev.netns = rec_ns_id(n, ev.ts_ns); /* after the join: process records carry the inode */
@@ -99,7 +111,12 @@ int rec_consume(struct dnsreel_recorder *r, int64_t cutoff)
 	/* Without process hooks there are no process records: no first pass. */
 	const struct dnsreel_ring_ops ops = {
 	    .arg = r, .proc = r->has_proc ? ring_proc : NULL, .pkt = ring_pkt};
-	return dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
+	if (!r->o.stats)
+		return dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
+	uint64_t t0 = rec_mono_ns();
+	int k = dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
+	r->ns_consume += rec_mono_ns() - t0;
+	return k;
 }
 
 int dnsreel_recorder__drain(struct dnsreel_recorder *r)

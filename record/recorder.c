@@ -75,6 +75,7 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	if (sink)
 		r->sink = *sink;
 	r->events_fd = r->counters_fd = r->frags_fd = r->self_ns = r->epfd = r->inofd = -1;
+	r->bpf_stats_fd = -1;
 	for (int i = 0; i < REC_NETNS_DIRS; i++)
 		r->watch_wd[i] = -1;
 	for (int i = 0; i < MAX_IPT_JOBS; i++)
@@ -158,6 +159,7 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	bool dirs_changed = false;
+	r->n_polls++;
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 >> 32 == REC_EPOLL_NL) {
 			rec_tc_netlink(r, (uint32_t)evs[i].data.u64);
@@ -166,6 +168,8 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 			struct ipt_job *j = &r->ipt[evs[i].data.u32 - EPOLL_IPT];
 			if (j->pid > 0)
 				rec_ipt_read(r, j);
+		} else if (evs[i].data.u32 == 1) {
+			r->n_wakeups++;
 		} else if (evs[i].data.u32 == 2) {
 			char buf[4096];
 			while (read(r->inofd, buf, sizeof(buf)) > 0)

@@ -149,7 +149,18 @@ struct dnsreel_recorder {
 	size_t nsvcs, cap_svcs;
 	int ncpus;
 	uint64_t n_events, n_malformed, n_lenlie, n_lost_user, n_attach_fail;
+	/* opts.stats: monotonic ns in rec_consume, in the join and in the sink; epoll wakeups by
+	 * the ring and polls; the fd that keeps the kernel's BPF run-time statistics on */
+	uint64_t ns_consume, ns_join, ns_sink, n_wakeups, n_polls;
+	int bpf_stats_fd;
 };
+
+static inline uint64_t rec_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* recorder.c */
 void rec_log(struct dnsreel_recorder *r, int level, const char *fmt, ...)
