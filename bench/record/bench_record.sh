@@ -79,10 +79,12 @@ sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
 # lab_begin / lab_end KEY: CPU of the forwarder, upstream and ksoftirqd over a run, and the
 # machine's softirq time (all of the machine: other work shows there too).
+# shellcheck disable=SC2046 # pid lists split on purpose
 lab_begin() {
 	F0=$(cpu_of $(fwd_pids)) U0=$(cpu_of $(up_pids)) K0=$(cpu_of $(ksoftirqd_pids))
 	S0=$(softirq_s)
 }
+# shellcheck disable=SC2046
 lab_end() {
 	M[$1,fwd]=$(sub "$(cpu_of $(fwd_pids))" "$F0")
 	M[$1,up]=$(sub "$(cpu_of $(up_pids))" "$U0")
