@@ -262,14 +262,17 @@ int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 	}
 	/* The tc hook where asked for (or the default) and the kernel has tcx; the default falls
 	 * back to the packet hook. */
-	if (r->o.hook != DNSREEL_HOOK_PACKET) {
+	bool fallback = r->o.hook == DNSREEL_HOOK_DEFAULT;
+	if (fallback)
+		r->o.hook = DNSREEL_REC_DEFAULT_HOOK;
+	if (r->o.hook == DNSREEL_HOOK_TC) {
 		char why[256];
 		err = rec_tc_open(r, why, sizeof(why));
 		if (!err) {
 			r->o.hook = DNSREEL_HOOK_TC;
 			goto proc;
 		}
-		if (r->o.hook == DNSREEL_HOOK_TC) {
+		if (!fallback) {
 			snprintf(errbuf, errlen, "--hook tc: %s; use --hook packet", why);
 			return err;
 		}

@@ -42,8 +42,8 @@ enum dnsreel_rec_hook {
 	DNSREEL_HOOK_PACKET = 1, /* an AF_PACKET socket with a socket filter per netns */
 	DNSREEL_HOOK_TC = 2,	 /* tcx programs on every interface of every netns (Linux 6.6+) */
 };
-#define DNSREEL_REC_DEFAULT_HOOK      DNSREEL_HOOK_PACKET
-#define DNSREEL_REC_DEFAULT_HOOK_NAME "packet"
+#define DNSREEL_REC_DEFAULT_HOOK      DNSREEL_HOOK_TC
+#define DNSREEL_REC_DEFAULT_HOOK_NAME "tc"
 
 struct dnsreel_recorder_opts {
 	size_t sz;

@@ -20,6 +20,8 @@
 # Phase 2, a fixed load (dnsperf -Q BENCH_RATE, default 20000 qps, BENCH_RATE_SECONDS): CPU per
 # second of each recorder (its process + what the lab's processes spend beyond none), and the
 # forwarder's CPU per second with and without recording.
+# Phase 3, other traffic (BENCH_NONDNS_SECONDS, default 5; 0 skips): UDP that is not DNS,
+# as fast as one sender goes through the lab: packets/s kept and CPU per packet of each way.
 # Whole recorder cost = its process CPU + the extra CPU of the lab's processes over none (at a
 # fixed rate the same queries cost that much more; at full load per query).
 #
@@ -107,6 +109,56 @@ run_dnsperf() {
 	M[$key,client]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.time")
 }
 
+# run_nondns KEY: phase 3's load instead of dnsperf: UDP datagrams of 100 bytes to port 9999
+# (not recorded) from the app pod to the upstream netns (4 hops: pod eth0, its bridge port,
+# the node's uplink, upstream eth0), as fast as one sender goes for NONDNS_SECS, drained by a
+# receiver there. Every recorder sees each packet and keeps none: what that costs is what a
+# hook costs a node's other traffic. Bounded by time; only to the lab's own addresses.
+NONDNS_SECS=${BENCH_NONDNS_SECONDS:-5}
+run_nondns() {
+	local key=$1 f=$WORK/${1//,/_}
+	lab_begin
+	ip netns exec "$LAB_NS_UP" /usr/bin/time -f "%U %S" -o "$f.rtime" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind((sys.argv[1], 9999))
+s.settimeout(float(sys.argv[2]) + 5)
+n = 0
+try:
+    s.recv(2048)
+    n = 1
+    s.settimeout(1)
+    while True:
+        s.recv(2048)
+        n += 1
+except OSError:
+    pass
+print(n)' "$LAB_UP_IP" "$NONDNS_SECS" >"$f.recv" &
+	local rpid=$!
+	sleep 0.3
+	"$LAB_SH" exec app /usr/bin/time -f "%U %S" -o "$f.time" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+d, b, n = (sys.argv[1], 9999), b"x" * 100, 0
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    for _ in range(1000):
+        try:
+            s.sendto(b, d)
+        except OSError:
+            pass
+    n += 1000
+print(n)' "$LAB_UP_IP" "$NONDNS_SECS" >"$f.sent" 2>&1
+	wait $rpid
+	lab_end "$key"
+	M[$key,sent]=$(cat "$f.sent") M[$key,recv]=$(cat "$f.recv")
+	M[$key,client]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.time")
+	M[$key,up]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.rtime")
+	M[$key,done]=${M[$key,sent]} M[$key,qps]=$((M[$key,sent] / NONDNS_SECS))
+	M[$key,fwd]=0
+}
+
 tcpdump_way() { # tcpdump_way KEY DNSPERF-ARGS...: tcpdump in every lab netns during dnsperf
 	local key=$1 ns c d
 	shift
@@ -114,7 +166,7 @@ tcpdump_way() { # tcpdump_way KEY DNSPERF-ARGS...: tcpdump in every lab netns du
 	tcpdump_start
 	local t0
 	t0=$(cpu_of "${TCPDUMP_PIDS[@]}")
-	run_dnsperf "$key" "$@"
+	run_load "$key" "$@"
 	sleep 1.5 # tcpdump's 1 s buffer timeout hands over the last packets
 	M[$key,rec]=$(sub "$(cpu_of "${TCPDUMP_PIDS[@]}")" "$t0")
 	tcpdump_stop
@@ -152,7 +204,7 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
 	RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
 	LAB_PIDS+=("$RECORDER_PID")
-	run_dnsperf "$key" "$@"
+	run_load "$key" "$@"
 	sleep 0.5
 	kill -INT "$RECORDER_PID"
 	wait $TIME_PID || { cat "$WORK/record.err" >&2; fail "recorder failed"; }
@@ -175,6 +227,10 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	echo "  $key: ${M[$key,qps]} qps, ${M[$key,events]} events in the lab, lost ${M[$key,lost]}, app netns ${M[$key,app]} events for $((M[$key,sent] + M[$key,done])) sent+completed" >&2
 }
 
+run_load() { # run_load KEY ARGS...: dnsperf with ARGS, or phase 3's load when ARGS is nondns
+	if [[ ${2:-} == nondns ]]; then run_nondns "$1"; else run_dnsperf "$@"; fi
+}
+
 WAYS=(none tcpdump)
 for h in $HOOKS; do WAYS+=("dnsreel-$h"); done
 run_way() { # run_way WAY KEY DNSPERF-ARGS...
@@ -182,7 +238,7 @@ run_way() { # run_way WAY KEY DNSPERF-ARGS...
 	shift 2
 	case $way in
 	none)
-		run_dnsperf "$key" "$@"
+		run_load "$key" "$@"
 		echo "  $key: ${M[$key,qps]} qps" >&2
 		;;
 	tcpdump) tcpdump_way "$key" "$@" ;;
@@ -201,6 +257,12 @@ if ((RATE > 0)); then
 	echo "  fixed load: $RATE qps for ${RSECS}s" >&2
 	for r in $(seq "$ROUNDS"); do
 		for w in "${WAYS[@]}"; do run_way "$w" "$w,rate$r" -l "$RSECS" -Q "$RATE"; done
+	done
+fi
+if ((NONDNS_SECS > 0)); then
+	echo "  other traffic: UDP to port 9999 for ${NONDNS_SECS}s" >&2
+	for r in $(seq "$ROUNDS"); do
+		for w in "${WAYS[@]}"; do run_way "$w" "$w,nondns$r" nondns; done
 	done
 fi
 
@@ -241,7 +303,9 @@ for line in open(path):
     M.setdefault(w, {}).setdefault(r, {})[k] = v
 def runs(w, phase):
     rs = M.get(w, {})
-    return [rs[r] for r in sorted(rs) if (r.startswith("rate") if phase == "rate" else not r.startswith("rate"))]
+    def ph(r):
+        return "rate" if r.startswith("rate") else "nondns" if r.startswith("nondns") else "full"
+    return [rs[r] for r in sorted(rs) if ph(r) == phase]
 def med(xs):
     xs = [x for x in xs if x is not None]
     return st.median(xs) if xs else float("nan")
@@ -342,6 +406,30 @@ if rate > 0 and runs("none", "rate"):
     for w in rc:
         if w.startswith("dnsreel") and rc.get("tcpdump", 0) > 0:
             P(f"- whole cost {w} / tcpdump at {rate} qps: {rc[w] / rc['tcpdump']:.2f}")
+# --- other traffic
+if runs("none", "nondns"):
+    rs0 = runs("none", "nondns")
+    c0 = med([lab(d) / d["sent"] * 1e9 for d in rs0 if d.get("sent")])
+    P("\nOther traffic (UDP, not DNS: one sender as fast as it goes through 4 hops), per packet sent:\n")
+    P("| way | packets/s: median (each run) | ratio | received | lab CPU ns/packet | recorder process ns/packet | whole cost ns/packet |")
+    P("|---|---:|---:|---:|---:|---:|---:|")
+    p0 = med([d["qps"] for d in rs0])
+    nc = {}
+    for w in ways:
+        rs = runs(w, "nondns")
+        if not rs:
+            continue
+        ps = [d["qps"] for d in rs]
+        labp = med([lab(d) / d["sent"] * 1e9 for d in rs if d.get("sent")])
+        recp = med([d.get("rec", 0) / d["sent"] * 1e9 for d in rs if d.get("sent")])
+        whole = med([(lab(d) / d["sent"] * 1e9 - c0) + d.get("rec", 0) / d["sent"] * 1e9 for d in rs if d.get("sent")])
+        rcv = med([d.get("recv", 0) / d["sent"] for d in rs if d.get("sent")])
+        if w != "none":
+            nc[w] = whole
+        P(f"| {w} | {med(ps):.0f} ({' '.join(f'{x:.0f}' for x in ps)}) | {med(ps) / p0:.2f} | {rcv:.2f} | {labp:.0f} | {recp:.0f} | {'-' if w == 'none' else f'{whole:.0f}'} |")
+    for w in nc:
+        if w.startswith("dnsreel") and nc.get("tcpdump", 0) > 0:
+            P(f"- whole cost {w} / tcpdump on other traffic: {nc[w] / nc['tcpdump']:.2f}")
 print("\n".join(out))
 PY
 )
