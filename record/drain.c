@@ -73,16 +73,16 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 	if (st == DNSREEL_PARSE_LENLIE)
 		r->n_lenlie++;
 	n->events++;
-	if (r->o.stats) {
-		uint64_t t0 = rec_mono_ns();
+	if (r->o.stats && r->n_events % REC_STATS_SAMPLE == 0) {
+		uint64_t t0 = rec_cpu_ns();
 		if (r->has_proc)
 			rec_join(r, n, &ev);
-		uint64_t t1 = rec_mono_ns();
+		uint64_t t1 = rec_cpu_ns();
 		ev.netns = rec_ns_id(n, ev.ts_ns);
 		r->n_events++;
 		int ret = r->sink.on_event ? r->sink.on_event(r->sink.arg, &ev) : 0;
-		r->ns_join += t1 - t0;
-		r->ns_sink += rec_mono_ns() - t1;
+		r->ns_join += (t1 - t0) * REC_STATS_SAMPLE;
+		r->ns_sink += (rec_cpu_ns() - t1) * REC_STATS_SAMPLE;
 		return ret;
 	}
 	if (r->has_proc)
@@ -113,9 +113,9 @@ int rec_consume(struct dnsreel_recorder *r, int64_t cutoff)
 	    .arg = r, .proc = r->has_proc ? ring_proc : NULL, .pkt = ring_pkt};
 	if (!r->o.stats)
 		return dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
-	uint64_t t0 = rec_mono_ns();
+	uint64_t t0 = rec_cpu_ns();
 	int k = dnsreel_ring_consume(&r->ring.rg, cutoff, &ops);
-	r->ns_consume += rec_mono_ns() - t0;
+	r->ns_consume += rec_cpu_ns() - t0;
 	return k;
 }
 

@@ -72,8 +72,8 @@ struct dnsreel_recorder_opts {
 	void *log_arg;
 	int log_level;
 	enum dnsreel_rec_hook hook;
-	/* Measure where the time goes (dnsreel_recorder__stats): clock reads around the ring
-	 * walk, the process join and the sink, and the kernel's BPF run-time statistics while
+	/* Measure where the time goes (dnsreel_recorder__stats): CPU clock reads around the
+	 * ring walk, the process join and the sink, and the kernel's BPF run-time statistics while
 	 * the recorder runs. */
 	bool stats;
 };
@@ -114,8 +114,9 @@ size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_reco
 size_t dnsreel_recorder__unmatched(struct dnsreel_recorder *r, char *buf, size_t len);
 /* Namespaces attached now. */
 size_t dnsreel_recorder__attached(struct dnsreel_recorder *r);
-/* With opts.stats: "time.consume_ns" (ring walk and delivery, everything below included),
- * "time.join_ns", "time.sink_ns" (the sink's on_event), "ring.wakeups" (epoll found the ring
+/* With opts.stats, in CPU ns of the recorder's thread: "time.consume_ns" (ring walk and
+ * delivery, everything below included), "time.join_ns", "time.sink_ns" (the sink's on_event;
+ * both sampled one event in 32 and scaled), "ring.wakeups" (epoll found the ring
  * ready), "polls", and for each BPF program "bpf.NAME.run_cnt" and "bpf.NAME.run_ns" (0 when
  * the kernel keeps no statistics). fn called for each. */
 void dnsreel_recorder__stats(struct dnsreel_recorder *r,
