@@ -81,8 +81,11 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 		ev.netns = rec_ns_id(n, ev.ts_ns);
 		r->n_events++;
 		int ret = r->sink.on_event ? r->sink.on_event(r->sink.arg, &ev) : 0;
-		r->ns_join += (t1 - t0) * REC_STATS_SAMPLE;
-		r->ns_sink += (rec_cpu_ns() - t1) * REC_STATS_SAMPLE;
+		uint64_t t2 = rec_cpu_ns();
+		/* less what a clock read itself costs (measured at setup) */
+		uint64_t c = r->clock_cost_ns;
+		r->ns_join += (t1 - t0 > c ? t1 - t0 - c : 0) * REC_STATS_SAMPLE;
+		r->ns_sink += (t2 - t1 > c ? t2 - t1 - c : 0) * REC_STATS_SAMPLE;
 		return ret;
 	}
 	if (r->has_proc)

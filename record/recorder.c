@@ -105,6 +105,14 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 
 	if ((err = rec_bpf_open(r, errbuf, errlen)))
 		goto fail;
+	if (r->o.stats) {
+		r->clock_cost_ns = UINT64_MAX;
+		for (int i = 0; i < 64; i++) {
+			uint64_t a = rec_cpu_ns(), b = rec_cpu_ns();
+			if (b - a < r->clock_cost_ns)
+				r->clock_cost_ns = b - a;
+		}
+	}
 
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

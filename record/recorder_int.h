@@ -154,6 +154,7 @@ struct dnsreel_recorder {
 	 * event in REC_STATS_SAMPLE, scaled); epoll wakeups by the ring and polls; the fd that
 	 * keeps the kernel's BPF run-time statistics on */
 	uint64_t ns_consume, ns_join, ns_sink, n_wakeups, n_polls;
+	uint64_t clock_cost_ns; /* the least a pair of rec_cpu_ns() calls measured */
 	int bpf_stats_fd;
 };
 
