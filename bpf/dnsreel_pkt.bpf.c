@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Socket filter for one network namespace's AF_PACKET (SOCK_DGRAM, ETH_P_ALL) socket.
- * Keeps UDP/TCP packets to or from a recorded port, copies the network and transport headers
- * plus the DNS bytes (up to the snap length) into the shared ring buffer, and returns 0 so
- * nothing is ever queued to the packet socket itself. One instance is loaded per netns; the
- * netns inode is a read-only constant of the instance, the maps are shared.
+/* Socket filter for one network namespace's AF_PACKET (SOCK_DGRAM, ETH_P_ALL) socket (the
+ * packet hook, --hook packet). Records DNS packets as dnsreel_inspect.bpf.h says and returns
+ * 0 so nothing is ever queued to the packet socket itself. One instance is loaded per netns;
+ * the netns inode is a read-only constant of the instance, the maps are shared.
  *
  * SOCK_DGRAM means the kernel already stripped the link header for every device type
  * (Ethernet, loopback, tun/wireguard without L2): offset 0 is the IP header and
@@ -15,11 +14,6 @@
 
 #include "dnsreel_bpf.h"
 #include "dnsreel_maps.bpf.h"
-
-#define ETH_P_IP     0x0800
-#define ETH_P_IPV6   0x86DD
-#define IPPROTO_TCP_ 6
-#define IPPROTO_UDP_ 17
 
 /* The netns of a packet. Built twice: dnsreel_pktdev.bpf.c defines NETNS_FROM_DEV and reads
  * the inode of skb->dev's netns (the device the packet crossed lives in the netns whose
@@ -42,239 +36,13 @@ static __always_inline __u64 pkt_netns(struct __sk_buff *skb)
 	return netns_id;
 }
 #endif
-const volatile __u32 snaplen = 65535;
-/* Wake the consumer only once this many bytes wait: it polls on a short timer anyway, and
- * a wakeup per packet would cost more than the copy at a million packets a second. */
-const volatile __u64 wakeup_bytes = 1 << 20;
-
-/* First fragments of recorded datagrams, so their later fragments (which carry no ports)
- * are recorded too. Keyed by addresses, IP id and protocol. */
-struct frag_key {
-	__u8 src[16];
-	__u8 dst[16];
-	__u32 id;
-	__u32 proto;
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct frag_key);
-	__type(value, __u8);
-} frags SEC(".maps");
-
-/* bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
- * copy length is clamped to the class (which also bounds it for the verifier). */
-#define EMIT_CLASS(SZ)                                                                             \
-	if (cap <= (SZ)-DNSREEL_RB_HDR_LEN) {                                                      \
-		struct dnsreel_pkt_rec *r = bpf_ringbuf_reserve(&events, (SZ), 0);                 \
-		if (!r) {                                                                          \
-			count(DNSREEL_CNT_RB_LOST);                                                \
-			return;                                                                    \
-		}                                                                                  \
-		if (cap > (SZ)-DNSREEL_RB_HDR_LEN)                                                 \
-			cap = (SZ)-DNSREEL_RB_HDR_LEN;                                             \
-		if (cap < 1 || bpf_skb_load_bytes(skb, 0, r->data, cap)) {                         \
-			bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);                                  \
-			count(DNSREEL_CNT_SHORT);                                                  \
-			return;                                                                    \
-		}                                                                                  \
-		r->hdr.type = DNSREEL_REC_PKT;                                                     \
-		r->hdr.pad = 0;                                                                    \
-		r->hdr.len = DNSREEL_RB_HDR_LEN + cap;                                             \
-		r->ts_ns = bpf_ktime_get_boot_ns();                                                \
-		r->netns = pkt_netns(skb);                                                         \
-		r->cookie = 0;                                                                     \
-		r->ifindex = skb->ifindex;                                                         \
-		r->pkt_len = skb->len;                                                             \
-		r->cap_len = cap;                                                                  \
-		r->l3_proto = l3;                                                                  \
-		r->pkt_type = skb->pkt_type;                                                       \
-		r->flags = flags;                                                                  \
-		bpf_ringbuf_submit(r, wake());                                                     \
-		return;                                                                            \
-	}
-
-static __always_inline __u64 wake(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
-}
-
-static __noinline void emit(struct __sk_buff *skb, __u64 cap, __u16 l3, __u8 flags)
-{
-	count(DNSREEL_CNT_PKT_MATCHED);
-	if (cap > DNSREEL_MAX_CAP)
-		cap = DNSREEL_MAX_CAP;
-	EMIT_CLASS(256)
-	EMIT_CLASS(512)
-	EMIT_CLASS(1024)
-	EMIT_CLASS(2048)
-	EMIT_CLASS(4096)
-	EMIT_CLASS(16384)
-	EMIT_CLASS(DNSREEL_MAX_CAP + DNSREEL_RB_HDR_LEN)
-}
-
-/* Later fragment of a datagram whose first fragment was recorded? */
-static __always_inline bool frag_known(struct frag_key *k)
-{
-	return bpf_map_lookup_elem(&frags, k) != NULL;
-}
+#include "dnsreel_inspect.bpf.h"
 
 SEC("socket")
 int dnsreel_pkt(struct __sk_buff *skb)
 {
-	__u16 l3 = bpf_ntohs(skb->protocol);
-	__u32 len = skb->len;
-	__u32 l4off, l4end, l4proto;
-	__u8 flags = 0;
-	struct frag_key fk = {};
-	bool first_frag = false;
-
-	__u16 ports[2];
-	bool have_ports = false;
-
-	if (l3 == ETH_P_IP) {
-		/* Header and ports in one load when there are no IP options (nearly always). */
-		struct {
-			struct iphdr ip;
-			__u16 ports[2];
-		} h;
-		struct iphdr ip;
-		if (!bpf_skb_load_bytes(skb, 0, &h, sizeof(h))) {
-			ip = h.ip;
-			if (ip.ihl == 5) {
-				ports[0] = h.ports[0];
-				ports[1] = h.ports[1];
-				have_ports = true;
-			}
-		} else if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip))) {
-			return 0;
-		}
-		if (ip.version != 4 || ip.ihl < 5)
-			return 0;
-		l4off = ip.ihl * 4;
-		l4end = bpf_ntohs(ip.tot_len);
-		l4proto = ip.protocol;
-		__u16 fo = bpf_ntohs(ip.frag_off);
-		if (fo & 0x3fff) {
-			flags |= DNSREEL_PKTF_FRAGMENT;
-			__builtin_memcpy(fk.src, &ip.saddr, 4);
-			__builtin_memcpy(fk.dst, &ip.daddr, 4);
-			fk.id = ip.id;
-			fk.proto = l4proto;
-			if (fo & 0x1fff) {
-				/* No ports in a later fragment: known datagram or nothing. */
-				if (!frag_known(&fk))
-					return 0;
-				count(DNSREEL_CNT_FRAG_LATER);
-				emit(skb, len < snaplen + l4off ? len : snaplen + l4off, l3, flags);
-				return 0;
-			}
-			first_frag = true;
-		}
-		/* GSO super-packets and lying tot_len: never trust it past what is there. */
-		if (l4end < l4off || l4end > len) {
-			if (l4end < l4off)
-				flags |= DNSREEL_PKTF_MALFORMED;
-			l4end = len;
-		}
-	} else if (l3 == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
-			return 0;
-		if (ip6.version != 6)
-			return 0;
-		l4off = sizeof(ip6);
-		l4end = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
-		if (l4end > len || ip6.payload_len == 0)
-			l4end = len;
-		l4proto = ip6.nexthdr;
-		/* Walk at most 6 extension headers: the verifier needs a bound, and real DNS
-		 * traffic carries one or two at most. */
-		int i;
-		for (i = 0; i < 6; i++) {
-			__u8 eh[8];
-			if (l4proto != 0 && l4proto != 43 && l4proto != 60 && l4proto != 44 &&
-			    l4proto != 51)
-				break;
-			if (bpf_skb_load_bytes(skb, l4off & 0xffff, eh, sizeof(eh))) {
-				count(DNSREEL_CNT_SHORT);
-				return 0;
-			}
-			if (l4proto == 44) {
-				__u16 off = ((__u16)eh[2] << 8 | eh[3]);
-				flags |= DNSREEL_PKTF_FRAGMENT;
-				__builtin_memcpy(fk.src, &ip6.saddr, 16);
-				__builtin_memcpy(fk.dst, &ip6.daddr, 16);
-				__builtin_memcpy(&fk.id, &eh[4], 4);
-				fk.proto = 44;
-				if (off & 0xfff8) {
-					if (!frag_known(&fk))
-						return 0;
-					count(DNSREEL_CNT_FRAG_LATER);
-					emit(skb, len < snaplen + 1024 ? len : snaplen + 1024, l3,
-					     flags);
-					return 0;
-				}
-				first_frag = true;
-				l4off += 8;
-			} else if (l4proto == 51) {
-				l4off += ((__u32)eh[1] + 2) * 4;
-			} else {
-				l4off += ((__u32)eh[1] + 1) * 8;
-			}
-			l4proto = eh[0];
-		}
-		if (i == 6) {
-			count(DNSREEL_CNT_IPV6_DEEP);
-			return 0;
-		}
-	} else {
-		return 0;
-	}
-
-	if (l4proto != IPPROTO_UDP_ && l4proto != IPPROTO_TCP_)
-		return 0;
-	if (!have_ports && bpf_skb_load_bytes(skb, l4off & 0xffff, ports, sizeof(ports))) {
-		count(DNSREEL_CNT_SHORT);
-		return 0;
-	}
-	if (!port_on(bpf_ntohs(ports[0])) && !port_on(bpf_ntohs(ports[1])))
-		return 0;
-
-	__u32 payoff;
-	if (l4proto == IPPROTO_UDP_) {
-		payoff = l4off + 8;
-		if (payoff > l4end)
-			flags |= DNSREEL_PKTF_MALFORMED;
-	} else {
-		__u8 doff;
-		if (bpf_skb_load_bytes(skb, (l4off + 12) & 0xffff, &doff, 1)) {
-			count(DNSREEL_CNT_SHORT);
-			return 0;
-		}
-		doff >>= 4;
-		if (doff < 5) {
-			flags |= DNSREEL_PKTF_MALFORMED;
-			doff = 5;
-		}
-		payoff = l4off + doff * 4;
-		if (payoff > l4end)
-			flags |= DNSREEL_PKTF_MALFORMED;
-		/* Pure ACKs, SYNs and FINs without data carry no DNS bytes. */
-		else if (payoff == l4end && !first_frag)
-			return 0;
-	}
-	if (flags & DNSREEL_PKTF_MALFORMED)
-		count(DNSREEL_CNT_MALFORMED);
-	if (first_frag) {
-		__u8 one = 1;
-		bpf_map_update_elem(&frags, &fk, &one, BPF_ANY);
-	}
-	__u64 cap = (__u64)payoff + snaplen;
-	if (cap > len)
-		cap = len;
-	emit(skb, cap, l3, flags);
+	/* Returns 0 always: nothing is ever queued to the packet socket itself. */
+	inspect(skb, 0, skb->pkt_type);
 	return 0;
 }
 

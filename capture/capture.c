@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -609,9 +610,19 @@ static int close_segment(struct dnsreel_capw *w)
 	return err;
 }
 
+/* CPU time of the flushing thread: the statistics say what a flush costs the CPU, not how
+ * long it waited for the disk or for other processes. */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Builds the block bytes (header record + zstd frame) and the catalog summary. */
 static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 {
+	uint64_t t0 = cpu_ns();
 	for (size_t i = 0; i < w->nev; i++)
 		w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
 	int err = dr_enc_block(w->enc, w->ev, w->nev, &w->raw);
@@ -622,7 +633,10 @@ static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
 	if (err)
 		return err;
+	uint64_t t1 = cpu_ns();
 	err = dr_enc_compress(w->enc, w->cctx, w->o.zstd_level, &w->raw, &w->zbuf);
+	w->st.ns_encode += t1 - t0;
+	w->st.ns_zstd += cpu_ns() - t1;
 	if (err)
 		return err;
 	if (w->raw.len > DR_MAX_RAW || w->zbuf.len > DR_MAX_ZLEN)
@@ -677,9 +691,12 @@ static int do_flush(struct dnsreel_capw *w)
 		dr_summary_free(&sm);
 		return w->out.err;
 	}
+	uint64_t tw = cpu_ns();
 	err = write_all(w->segfd, w->out.p, w->out.len, w->segsize);
 	if (!err && !w->o.no_fsync && fdatasync(w->segfd))
 		err = -errno;
+	uint64_t ti = cpu_ns();
+	w->st.ns_write += ti - tw;
 	if (err) {
 		werr(w, err, "%s/seg/%06u.zst: offset %llu: cannot write: %s", w->dir, w->segno,
 		     (unsigned long long)w->segsize, strerror(-err));
@@ -746,6 +763,7 @@ static int do_flush(struct dnsreel_capw *w)
 			  ? 0
 			  : DNSREEL_E_SQLITE;
 	dr_summary_free(&sm);
+	w->st.ns_index += cpu_ns() - ti;
 	if (err) {
 		int xerr = sqlite3_extended_errcode(w->db);
 		wsqlerr(w, err, "flush");

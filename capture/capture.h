@@ -215,6 +215,9 @@ struct dnsreel_capw_stats {
 	 * ENOSPC), or pending when close could not flush. Stored as counter "lost.write" with
 	 * the next flush that succeeds. */
 	uint64_t events_lost;
+	/* Where flushes spend CPU (the flushing thread's CPU ns, cumulative): block encoding
+	 * (with the catalog summary), zstd, segment write + fdatasync, SQLite index transaction. */
+	uint64_t ns_encode, ns_zstd, ns_write, ns_index;
 };
 void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st);
 /* Flushes, finishes the index (end time, counters) and frees w, even on error. NULL ok. */

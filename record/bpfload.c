@@ -1,6 +1,7 @@
-/* BPF for the recorder: the shared maps, the socket filter (one shared program, or one
- * instance per netns where the kernel cannot tell a packet's netns), the process hooks, a
- * filtered AF_PACKET socket per netns, and libbpf's messages routed to the recorder's log. */
+/* BPF for the recorder: the shared maps, the hook (the tc programs, tcattach.c, or the socket
+ * filter: one shared program, or one instance per netns where the kernel cannot tell a
+ * packet's netns), the process hooks, a filtered AF_PACKET socket per netns, and libbpf's
+ * messages routed to the recorder's log. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -20,6 +21,7 @@
 #include "dnsreel_pkt.skel.h"
 #include "dnsreel_pktdev.skel.h"
 #include "dnsreel_proc.skel.h"
+#include "dnsreel_tc.skel.h"
 #include "recorder_int.h"
 
 /* libbpf's print hook is process-wide and passes no user pointer, so the recorder whose
@@ -258,6 +260,25 @@ int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "cannot map the ring buffer: %s", strerror(-err));
 		return err;
 	}
+	/* The tc hook where asked for (or the default) and the kernel has tcx; the default falls
+	 * back to the packet hook. */
+	bool fallback = r->o.hook == DNSREEL_HOOK_DEFAULT;
+	if (fallback)
+		r->o.hook = DNSREEL_REC_DEFAULT_HOOK;
+	if (r->o.hook == DNSREEL_HOOK_TC) {
+		char why[256];
+		err = rec_tc_open(r, why, sizeof(why));
+		if (!err) {
+			r->o.hook = DNSREEL_HOOK_TC;
+			goto proc;
+		}
+		if (!fallback) {
+			snprintf(errbuf, errlen, "--hook tc: %s; use --hook packet", why);
+			return err;
+		}
+		rec_log(r, 1, "tc hook unavailable (%s): packet hook", why);
+	}
+	r->o.hook = DNSREEL_HOOK_PACKET;
 	/* One shared program when the kernel lets it read the packet's netns; else check the
 	 * per-netns program loads: a clear early error. */
 	if (!getenv("DNSREEL_PER_NETNS_PROG"))
@@ -274,6 +295,11 @@ int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 		dnsreel_pkt__destroy(t);
 		rec_log(r, 1, "one socket filter program per netns (no bpf_cast_to_kern_ctx)");
 	}
+proc:
+	/* Run-time statistics stay on while this fd is open (system-wide: --stats only). */
+	if (r->o.stats && (r->bpf_stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME)) < 0)
+		rec_log(r, 0, "warning: no BPF run-time statistics: %s",
+			strerror(-r->bpf_stats_fd));
 	if (!r->o.no_proc)
 		load_proc(r);
 	return 0;
@@ -293,6 +319,7 @@ void rec_bpf_close(struct dnsreel_recorder *r)
 		dnsreel_proc__destroy(r->proc_skel);
 	if (r->shared_pkt)
 		dnsreel_pktdev__destroy(r->shared_pkt);
+	rec_tc_close(r);
 	rec_ring_close(&r->ring);
 	if (r->events_fd >= 0)
 		close(r->events_fd);
@@ -300,6 +327,51 @@ void rec_bpf_close(struct dnsreel_recorder *r)
 		close(r->counters_fd);
 	if (r->frags_fd >= 0)
 		close(r->frags_fd);
+	if (r->bpf_stats_fd >= 0)
+		close(r->bpf_stats_fd);
 	if (libbpf_log_to == r)
 		libbpf_log_to = NULL;
+}
+
+static void prog_stats(const struct bpf_program *p, void (*fn)(void *, const char *, uint64_t),
+		       void *arg)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	char name[96];
+	if (!p || bpf_program__fd(p) < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+		return;
+	snprintf(name, sizeof(name), "bpf.%s.run_cnt", bpf_program__name(p));
+	fn(arg, name, info.run_cnt);
+	snprintf(name, sizeof(name), "bpf.%s.run_ns", bpf_program__name(p));
+	fn(arg, name, info.run_time_ns);
+}
+
+void dnsreel_recorder__stats(struct dnsreel_recorder *r,
+			     void (*fn)(void *arg, const char *name, uint64_t value), void *arg)
+{
+	fn(arg, "time.consume_ns", r->ns_consume);
+	fn(arg, "time.join_ns", r->ns_join);
+	fn(arg, "time.sink_ns", r->ns_sink);
+	fn(arg, "ring.wakeups", r->n_wakeups);
+	fn(arg, "polls", r->n_polls);
+	/* Per-netns socket filter instances are not kept (their sockets hold them): only the
+	 * shared program reports. */
+	if (r->shared_pkt)
+		prog_stats(r->shared_pkt->progs.dnsreel_pkt, fn, arg);
+	if (r->tc_skel) {
+		prog_stats(r->tc_skel->progs.dnsreel_tc_in, fn, arg);
+		prog_stats(r->tc_skel->progs.dnsreel_tc_eg, fn, arg);
+	}
+	if (r->proc_skel && r->has_proc) {
+		struct bpf_program *p;
+		bpf_object__for_each_program(p, r->proc_skel->obj)
+		{
+			if (bpf_program__autoload(p))
+				prog_stats(p, fn, arg);
+		}
+	}
 }

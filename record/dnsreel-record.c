@@ -52,6 +52,8 @@ enum {
 	OPT_SELECT,
 	OPT_NO_RESOLVE,
 	OPT_DNSTAP_SOCKET,
+	OPT_HOOK,
+	OPT_STATS,
 };
 
 static const struct dnsreel_opt opts[] = {
@@ -109,6 +111,12 @@ static const struct dnsreel_opt opts[] = {
      "kernel ring buffer size, power of two (32M)", NULL},
     {OPT_SCAN, "scan-interval", 0, DNSREEL_REQ_ARG, "DUR",
      "how often /proc is scanned for new netns (100ms)", NULL},
+    {OPT_HOOK, "hook", 0, DNSREEL_REQ_ARG, "HOOK",
+     "where packets are taken: tc (tcx on every interface) or packet (a socket per netns) "
+     "(" DNSREEL_REC_DEFAULT_HOOK_NAME ")",
+     NULL},
+    {OPT_STATS, "stats", 0, DNSREEL_NO_ARG, NULL,
+     "at exit, print where the time went: kernel programs, ring drain, join, encoding, zstd", NULL},
     {0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -128,6 +136,49 @@ static const struct dnsreel_tool tool = {
 	      "  dnsreel-record --live -n kube-system -F rcode==NameError\n"
 	      "  dnsreel-record -w /var/lib/dnsreel/ring.reel --max-size 2G --max-age 24h\n",
 };
+
+struct stats_acc {
+	uint64_t consume, join, sink, wakeups;
+};
+
+static void stat_line(void *arg, const char *name, uint64_t value)
+{
+	struct stats_acc *a = arg;
+	fprintf(stderr, "dnsreel-record: stats: %s %llu\n", name, (unsigned long long)value);
+	if (!strcmp(name, "time.consume_ns"))
+		a->consume = value;
+	else if (!strcmp(name, "time.join_ns"))
+		a->join = value;
+	else if (!strcmp(name, "time.sink_ns"))
+		a->sink = value;
+	else if (!strcmp(name, "ring.wakeups"))
+		a->wakeups = value;
+}
+
+/* --stats: the recorder's and the writer's counters one a line (for scripts such as
+ * bench/record), then what they come to per event. */
+static void print_stats(struct dnsreel_recorder *rec, const struct dnsreel_capw_stats *w,
+			double secs)
+{
+	struct stats_acc a = {0};
+	dnsreel_recorder__stats(rec, stat_line, &a);
+	stat_line(&a, "writer.encode_ns", w->ns_encode);
+	stat_line(&a, "writer.zstd_ns", w->ns_zstd);
+	stat_line(&a, "writer.write_ns", w->ns_write);
+	stat_line(&a, "writer.index_ns", w->ns_index);
+	stat_line(&a, "writer.frames", w->frames);
+	stat_line(&a, "writer.events", w->events);
+	double ev = w->events ? (double)w->events : 1.0;
+	uint64_t inner = a.join + a.sink;
+	fprintf(stderr,
+		"dnsreel-record: stats: per event: ring walk %.0f ns, process join %.0f ns, "
+		"writer append %.0f ns, block encoding %.0f ns, zstd %.0f ns, write+sync %.0f "
+		"ns, index %.0f ns; %.1f ring wakeups/s\n",
+		(double)(a.consume > inner ? a.consume - inner : 0) / ev, (double)a.join / ev,
+		(double)a.sink / ev, (double)w->ns_encode / ev, (double)w->ns_zstd / ev,
+		(double)w->ns_write / ev, (double)w->ns_index / ev,
+		secs > 0 ? (double)a.wakeups / secs : 0.0);
+}
 
 static volatile sig_atomic_t stop_sig;
 
@@ -504,6 +555,20 @@ int main(int argc, char **argv)
 				goto cleanup;
 			}
 			break;
+		case OPT_STATS:
+			ro.stats = true;
+			break;
+		case OPT_HOOK:
+			if (!strcmp(a, "tc")) {
+				ro.hook = DNSREEL_HOOK_TC;
+			} else if (!strcmp(a, "packet")) {
+				ro.hook = DNSREEL_HOOK_PACKET;
+			} else {
+				rc = dnsreel_cli_usage_error(&tool, "bad --hook (tc or packet): %s",
+							     a);
+				goto cleanup;
+			}
+			break;
 		default: /* an option in the table without a case: a bug, say so */
 			dnsreel_err(&cli, "internal: option %d not handled", id);
 			rc = DNSREEL_EXIT_USAGE;
@@ -737,6 +802,8 @@ int main(int argc, char **argv)
 				: "");
 	/* Summary. */
 	double secs = (double)(dnsreel_now_boot_ns() - start) / 1e9;
+	if (ro.stats)
+		print_stats(rec, &ws, secs);
 	uint64_t lost = dnsreel_recorder__lost(rec) + lost_disk;
 	if (cli.verbosity >= 0) {
 		struct dnsreel_recorder_nsstat ns[256];

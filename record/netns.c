@@ -1,6 +1,6 @@
 /* Namespace discovery for the recorder: who refers to which netns (/proc/PID/ns/net, the
  * bind mounts of ip netns and the container runtimes, new ones through inotify), which of them
- * the options select, and attach/detach of a socket filter in each. */
+ * the options select, and attach/detach of the hook (socket filter or tc) in each. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -179,6 +179,7 @@ void rec_ns_name_from_proc(struct dnsreel_recorder *r, uint64_t ino, const char 
 }
 void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
 {
+	rec_tc_detach(n);
 	if (n->sock >= 0)
 		close(n->sock);
 	if (n->nsfd >= 0)
@@ -219,7 +220,7 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 		return;
 	}
 	n->nsfd = fd;
-	int err = rec_attach_socket(r, n);
+	int err = r->tc_skel ? rec_attach_tc(r, n) : rec_attach_socket(r, n);
 	if (err) {
 		r->n_attach_fail++;
 		if (++n->fails >= 3)
@@ -257,7 +258,7 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 		n = &r->ns[r->nns++];
 		memset(n, 0, sizeof(*n));
 		n->ino = ino;
-		n->sock = n->nsfd = -1;
+		n->sock = n->nsfd = n->nlfd = -1;
 		n->ctx.netns = ino;
 		if (ino == r->host_ino)
 			n->ctx.flags |= DNSREEL_NETNS_HOST;

@@ -75,6 +75,7 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	if (sink)
 		r->sink = *sink;
 	r->events_fd = r->counters_fd = r->frags_fd = r->self_ns = r->epfd = r->inofd = -1;
+	r->bpf_stats_fd = -1;
 	for (int i = 0; i < REC_NETNS_DIRS; i++)
 		r->watch_wd[i] = -1;
 	for (int i = 0; i < MAX_IPT_JOBS; i++)
@@ -104,6 +105,14 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 
 	if ((err = rec_bpf_open(r, errbuf, errlen)))
 		goto fail;
+	if (r->o.stats) {
+		r->clock_cost_ns = UINT64_MAX;
+		for (int i = 0; i < 64; i++) {
+			uint64_t a = rec_cpu_ns(), b = rec_cpu_ns();
+			if (b - a < r->clock_cost_ns)
+				r->clock_cost_ns = b - a;
+		}
+	}
 
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	r->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -158,11 +167,17 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	bool dirs_changed = false;
+	r->n_polls++;
 	for (int i = 0; i < n; i++) {
-		if (evs[i].data.u32 >= EPOLL_IPT && evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
+		if (evs[i].data.u64 >> 32 == REC_EPOLL_NL) {
+			rec_tc_netlink(r, (uint32_t)evs[i].data.u64);
+		} else if (evs[i].data.u32 >= EPOLL_IPT &&
+			   evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
 			struct ipt_job *j = &r->ipt[evs[i].data.u32 - EPOLL_IPT];
 			if (j->pid > 0)
 				rec_ipt_read(r, j);
+		} else if (evs[i].data.u32 == 1) {
+			r->n_wakeups++;
 		} else if (evs[i].data.u32 == 2) {
 			char buf[4096];
 			while (read(r->inofd, buf, sizeof(buf)) > 0)
@@ -199,6 +214,11 @@ bool dnsreel_recorder__ready(const struct dnsreel_recorder *r)
 bool dnsreel_recorder__has_proc(const struct dnsreel_recorder *r)
 {
 	return r->has_proc;
+}
+
+enum dnsreel_rec_hook dnsreel_recorder__hook(const struct dnsreel_recorder *r)
+{
+	return r->o.hook;
 }
 
 /* Sum over CPUs of one kernel counter into *sum; false when it cannot be read. */
@@ -258,6 +278,12 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 	for (size_t i = 0; i < r->nns; i++)
 		att += r->ns[i].state == NS_ATTACHED;
 	fn(arg, "netns.attached", att);
+	if (r->tc_skel) {
+		uint64_t links = 0;
+		for (size_t i = 0; i < r->nns; i++)
+			links += (uint64_t)r->ns[i].ntcl;
+		fn(arg, "netns.tc_interfaces", links);
+	}
 }
 
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r)

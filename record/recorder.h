@@ -35,6 +35,16 @@ struct dnsreel_sink {
 /* ... and at least every this many events. */
 #define DNSREEL_REC_BLOCK_EVENTS DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS
 
+/* Where packets are taken from. */
+enum dnsreel_rec_hook {
+	DNSREEL_HOOK_DEFAULT =
+	    0,			 /* DNSREEL_REC_DEFAULT_HOOK where the kernel has it, else packet */
+	DNSREEL_HOOK_PACKET = 1, /* an AF_PACKET socket with a socket filter per netns */
+	DNSREEL_HOOK_TC = 2,	 /* tcx programs on every interface of every netns (Linux 6.6+) */
+};
+#define DNSREEL_REC_DEFAULT_HOOK      DNSREEL_HOOK_TC
+#define DNSREEL_REC_DEFAULT_HOOK_NAME "tc"
+
 struct dnsreel_recorder_opts {
 	size_t sz;
 	const char *host_root;	  /* prefix for /proc, /run/netns, ... ("" or NULL = /) */
@@ -61,6 +71,11 @@ struct dnsreel_recorder_opts {
 	void (*log)(void *arg, int level, const char *msg);
 	void *log_arg;
 	int log_level;
+	enum dnsreel_rec_hook hook;
+	/* Measure where the time goes (dnsreel_recorder__stats): CPU clock reads around the
+	 * ring walk, the process join and the sink, and the kernel's BPF run-time statistics while
+	 * the recorder runs. */
+	bool stats;
 };
 
 struct dnsreel_recorder;
@@ -99,6 +114,15 @@ size_t dnsreel_recorder__nsstats(struct dnsreel_recorder *r, struct dnsreel_reco
 size_t dnsreel_recorder__unmatched(struct dnsreel_recorder *r, char *buf, size_t len);
 /* Namespaces attached now. */
 size_t dnsreel_recorder__attached(struct dnsreel_recorder *r);
+/* With opts.stats, in CPU ns of the recorder's thread: "time.consume_ns" (ring walk and
+ * delivery, everything below included), "time.join_ns", "time.sink_ns" (the sink's on_event;
+ * both sampled one event in 32 and scaled), "ring.wakeups" (epoll found the ring
+ * ready), "polls", and for each BPF program "bpf.NAME.run_cnt" and "bpf.NAME.run_ns" (0 when
+ * the kernel keeps no statistics). fn called for each. */
+void dnsreel_recorder__stats(struct dnsreel_recorder *r,
+			     void (*fn)(void *arg, const char *name, uint64_t value), void *arg);
+/* The hook in use (never DNSREEL_HOOK_DEFAULT once created). */
+enum dnsreel_rec_hook dnsreel_recorder__hook(const struct dnsreel_recorder *r);
 /* Total losses (ring buffer reserve failures + user-space drops). */
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r);
 

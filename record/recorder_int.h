@@ -2,6 +2,7 @@
  * parts. One file per concern:
  *   recorder.c  the public handle: setup, the poll loop, counters, teardown
  *   bpfload.c   BPF maps and programs, libbpf's messages, a socket filter per netns
+ *   tcattach.c  the tc hook: tcx programs on every interface of a netns, kept in step
  *   netns.c     namespace discovery (/proc scan, bind-mount folders, inotify), attach/detach
  *   enrich.c    context: the socket -> process table and its join, pods, services
  *   drain.c     the ring buffer: mapping, walk, packets into events
@@ -20,15 +21,22 @@
 #include "recorder.h"
 #include "ring.h"
 
-#define NSFS_MAGIC_    0x6e736673
-#define REC_NETNS_DIRS 4
-#define MAX_NS_ADDRS   16
-#define MAX_NS_PIDS    4
-#define PT_SIZE	       (1u << 15) /* process table slots */
-#define PT_WAYS	       8
-#define PIDSET_SIZE    8192
+#define NSFS_MAGIC_	 0x6e736673
+#define REC_NETNS_DIRS	 4
+#define MAX_NS_ADDRS	 16
+#define MAX_NS_PIDS	 4
+#define PT_SIZE		 (1u << 15) /* process table slots */
+#define PT_WAYS		 8
+#define PIDSET_SIZE	 8192
+#define REC_STATS_SAMPLE 32
 
 enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
+
+/* The tc hook on one interface: the BPF link fds of its ingress and egress programs. */
+struct tclink {
+	int ifindex;
+	int fd[2];
+};
 
 struct nsent {
 	uint64_t ino;
@@ -50,6 +58,11 @@ struct nsent {
 	uint32_t gen;	    /* namespaces seen before with this inode (the kernel reuses them) */
 	uint32_t name_pid;  /* the last process a packet's join tried to name the netns from */
 	struct dnsreel_netns_ctx ctx;
+	/* tc hook: links per interface, and the rtnetlink socket that reports interfaces
+	 * coming and going (-1 unless attached with the tc hook) */
+	struct tclink *tcl;
+	int ntcl, cap_tcl;
+	int nlfd;
 };
 
 struct pentry {
@@ -77,6 +90,9 @@ struct ring {
 /* Service rule dumps of a node netns: iptables-save, ip6tables-save, and kube-proxy's nftables
  * tables (ip and ip6, one dump). */
 enum { IPT_V4 = 1, IPT_V6 = 2, IPT_NFT = 4, IPT_ALL = 7 };
+/* epoll data of a netns's rtnetlink socket: this tag in the high 32 bits, the netns inode
+ * (32 bits in the kernel) in the low ones. The other sources use small u32 tags. */
+#define REC_EPOLL_NL 0x4e4cu
 struct ipt_job {
 	pid_t pid;
 	uint8_t kind; /* IPT_V4, IPT_V6 or IPT_NFT: which parser reads buf */
@@ -108,6 +124,7 @@ struct dnsreel_recorder {
 	struct ring ring;
 	struct dnsreel_proc *proc_skel;
 	struct dnsreel_pktdev *shared_pkt; /* one program for every netns */
+	struct dnsreel_tc *tc_skel;	   /* the tc hook's programs, NULL with the packet hook */
 	uint64_t n_unknown_ns;
 	struct bpf_link *proc_links[2];
 	bool has_proc;
@@ -133,7 +150,22 @@ struct dnsreel_recorder {
 	size_t nsvcs, cap_svcs;
 	int ncpus;
 	uint64_t n_events, n_malformed, n_lenlie, n_lost_user, n_attach_fail;
+	/* opts.stats: thread CPU ns in rec_consume, in the join and in the sink (sampled, one
+	 * event in REC_STATS_SAMPLE, scaled); epoll wakeups by the ring and polls; the fd that
+	 * keeps the kernel's BPF run-time statistics on */
+	uint64_t ns_consume, ns_join, ns_sink, n_wakeups, n_polls;
+	uint64_t clock_cost_ns; /* the least a pair of rec_cpu_ns() calls measured */
+	int bpf_stats_fd;
 };
+
+/* CPU time of this thread (the recorder is single-threaded): what --stats splits, without the
+ * time other processes held the CPU. A system call, not vDSO: per-event parts are sampled. */
+static inline uint64_t rec_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* recorder.c */
 void rec_log(struct dnsreel_recorder *r, int level, const char *fmt, ...)
@@ -164,6 +196,15 @@ int rec_attach_socket(struct dnsreel_recorder *r, struct nsent *n);
 void rec_bpf_netns_on(struct dnsreel_recorder *r, uint64_t ino, bool on);
 /* Per-CPU values (r->ncpus) of one kernel counter. 0 or a negative errno. */
 int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu);
+
+/* tcattach.c. rec_tc_open loads the tc programs and checks the kernel attaches tcx (errbuf
+ * says why not). rec_attach_tc attaches them to every interface inside n (n->nsfd), watches
+ * its interfaces, reads its addresses; rec_tc_netlink handles that watch's messages. */
+int rec_tc_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen);
+void rec_tc_close(struct dnsreel_recorder *r);
+int rec_attach_tc(struct dnsreel_recorder *r, struct nsent *n);
+void rec_tc_detach(struct nsent *n);
+void rec_tc_netlink(struct dnsreel_recorder *r, uint32_t ino);
 
 /* netns.c */
 struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino);

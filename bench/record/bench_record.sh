@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
 # bench/record: what recording costs a busy node, against tcpdump.
 #
-# dnsperf at full speed through the lab (app pod -> service VIP -> unbound -> nsd upstream) for
-# BENCH_SECONDS (default 10) each, three ways in one run:
-#   1. nothing recording (also once more at the end; qps are medians over all runs of a way, as
-#      the load of a shared machine drifts)
-#   2. tcpdump -i any -w FILE port 53 or port 5353 in every lab netns, tcpdump's defaults (what
-#      users do today)
-#   3. dnsreel-record recording every lab netns
-# Prints qps of each as a ratio of the first, DNS packets per query seen by tcpdump and by
-# dnsreel (their ratio is what dnsreel caught against tcpdump), losses on both sides, recorder
-# CPU seconds per million events, and bytes/event of the capture against the tcpdump pcaps
-# compressed with zstd -19 (pcaps larger than BENCH_ZSTD_SAMPLE_MB, default 64, are compressed
-# on that many leading MB and scaled: level 19 runs at a few MB/s).
+# dnsperf through the lab (app pod -> service VIP -> unbound -> nsd upstream), in interleaved
+# rounds of these ways:
+#   none         nothing recording (also once more at the end; qps are medians over all runs
+#                of a way, as the load of a shared machine drifts)
+#   tcpdump      tcpdump -i any -w FILE port 53 or port 5353 in every lab netns, tcpdump's
+#                defaults (what users do today)
+#   dnsreel-H    dnsreel-record --hook H --stats on every lab netns, for each H in BENCH_HOOKS
+# Phase 1, full load (dnsperf as fast as it goes, BENCH_SECONDS each): qps kept as a ratio of
+# none, DNS packets per query seen by tcpdump and by dnsreel, events lost in the pod netns
+# against dnsperf's own count (the app netns must see every query sent and every response
+# completed: that is ground truth without a tap adding cost), the recorder's own loss count,
+# CPU per query of the lab's processes (dnsperf, unbound, nsd, plus ksoftirqd: where the
+# kernel's per-packet work is charged, AF_PACKET clones and BPF runs included) and of the
+# recorder, the forwarder's CPU per query, bytes/event against pcap+zstd -19, and the
+# recorder's --stats breakdown (ns per BPF program run, ring wakeups/s, ring walk, process
+# join, writer append, block encoding, zstd, write, index per event).
+# Phase 2, a fixed load (dnsperf -Q BENCH_RATE, default 20000 qps, BENCH_RATE_SECONDS): CPU per
+# second of each recorder (its process + what the lab's processes spend beyond none), and the
+# forwarder's CPU per second with and without recording.
+# Phase 3, other traffic (BENCH_NONDNS_SECONDS, default 5; 0 skips): UDP that is not DNS,
+# as fast as one sender goes through the lab: packets/s kept and CPU per packet of each way.
+# Whole recorder cost = its process CPU + the extra CPU of the lab's processes over none (at a
+# fixed rate the same queries cost that much more; at full load per query).
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
-# Env: BENCH_SECONDS, BENCH_ROUNDS (interleaved rounds of the three ways, medians; default 1),
-#      BENCH_CLIENTS (dnsperf -c, default 8), BENCH_THREADS (dnsperf -T, 2),
-#      BENCH_OUTSTANDING (dnsperf -q, 500), LAB_UNBOUND_THREADS (default 2 here),
-#      BENCH_RECORD_ARGS (more dnsreel-record options, e.g. --no-proc, for experiments).
+# Env: BENCH_SECONDS (10), BENCH_ROUNDS (interleaved rounds, medians; 1), BENCH_HOOKS
+#      ("packet tc"), BENCH_RATE (20000; 0 skips phase 2), BENCH_RATE_SECONDS (BENCH_SECONDS),
+#      BENCH_CLIENTS (dnsperf -c, 8), BENCH_THREADS (dnsperf -T, 2), BENCH_OUTSTANDING
+#      (dnsperf -q, 500), LAB_UNBOUND_THREADS (2 here), BENCH_RECORD_ARGS (more dnsreel-record
+#      options, e.g. --no-proc, for experiments).
 set -uo pipefail
 BIN=${1:?usage: bench_record.sh BINDIR [--append FILE]}
 APPEND=""
@@ -30,9 +42,15 @@ TCPDUMP_OPTS=""
 lab_require ip iptables unbound nsd dnsperf tcpdump zstd /usr/bin/time "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"
 SECS=${BENCH_SECONDS:-10}
+RATE=${BENCH_RATE:-20000}
+RSECS=${BENCH_RATE_SECONDS:-$SECS}
+HOOKS=${BENCH_HOOKS:-packet tc}
 CLIENTS=${BENCH_CLIENTS:-8}
 THREADS=${BENCH_THREADS:-2}
 OUTST=${BENCH_OUTSTANDING:-500}
+ROUNDS=${BENCH_ROUNDS:-1}
+TCK=$(getconf CLK_TCK)
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 export LAB_UNBOUND_THREADS=${LAB_UNBOUND_THREADS:-2}
 lab_start drbench
 
@@ -43,41 +61,139 @@ for n in www mail alias txt ns1 sip nosuch; do
 done >"$WORK/queries"
 echo "kube-dns.kube-system.svc.cluster.local A" >>"$WORK/queries"
 
-run_dnsperf() { # run_dnsperf NAME: dnsperf output in $WORK/NAME.dnsperf
-	"$LAB_SH" exec app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l "$SECS" -c "$CLIENTS" \
-		-T "$THREADS" -q "$OUTST" >"$WORK/$1.dnsperf" 2>&1
+echo "bench/record: dnsperf -c $CLIENTS -T $THREADS -q $OUTST for ${SECS}s through the lab, unbound $LAB_UNBOUND_THREADS threads, $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+declare -A M # M[way,round,key]: every measurement
+
+# CPU seconds (utime + stime, all threads) of these processes so far.
+cpu_of() {
+	local p t=0 v
+	for p in "$@"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) && t=$((t + v))
+	done
+	awk -v t="$t" -v k="$TCK" 'BEGIN { printf "%.3f", t / k }'
 }
-qps_of() { awk '/Queries per second/ { printf "%.0f", $4 }' "$WORK/$1.dnsperf"; }
-done_of() { awk '/Queries completed/ { print $3 }' "$WORK/$1.dnsperf"; }
-lost_of() { awk '/Queries lost/ { print $3 }' "$WORK/$1.dnsperf"; }
+fwd_pids() { ip netns pids "$LAB_NS_DNS"; }
+up_pids() { ip netns pids "$LAB_NS_UP"; }
+ksoftirqd_pids() { pgrep '^ksoftirqd/'; }
+softirq_s() { awk -v k="$TCK" '/^cpu / { printf "%.3f", $8 / k }' /proc/stat; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
-echo "bench/record: dnsperf -c $CLIENTS -T $THREADS -q $OUTST for ${SECS}s through the lab, unbound $LAB_UNBOUND_THREADS threads, $(nproc) CPUs" >&2
+# lab_begin / lab_end KEY: CPU of the forwarder, upstream and ksoftirqd over a run, and the
+# machine's softirq time (all of the machine: other work shows there too).
+# shellcheck disable=SC2046 # pid lists split on purpose
+lab_begin() {
+	F0=$(cpu_of $(fwd_pids)) U0=$(cpu_of $(up_pids)) K0=$(cpu_of $(ksoftirqd_pids))
+	S0=$(softirq_s)
+}
+# shellcheck disable=SC2046
+lab_end() {
+	M[$1,fwd]=$(sub "$(cpu_of $(fwd_pids))" "$F0")
+	M[$1,up]=$(sub "$(cpu_of $(up_pids))" "$U0")
+	M[$1,ksoftirqd]=$(sub "$(cpu_of $(ksoftirqd_pids))" "$K0")
+	M[$1,softirq]=$(sub "$(softirq_s)" "$S0")
+}
 
-tcpdump_way() { # tcpdump_way NAME: tcpdump in every lab netns during dnsperf
+# run_dnsperf KEY [DNSPERF ARGS]: dnsperf in the app pod, its output and CPU under KEY.
+run_dnsperf() {
+	local key=$1 f=$WORK/${1//,/_}
+	shift
+	lab_begin
+	"$LAB_SH" exec app /usr/bin/time -f "%U %S" -o "$f.time" dnsperf -s "$LAB_VIP" \
+		-d "$WORK/queries" -c "$CLIENTS" -T "$THREADS" -q "$OUTST" "$@" >"$f.dnsperf" 2>&1
+	lab_end "$key"
+	M[$key,qps]=$(awk '/Queries per second/ { printf "%.0f", $4 }' "$f.dnsperf")
+	M[$key,sent]=$(awk '/Queries sent/ { print $3 }' "$f.dnsperf")
+	M[$key,done]=$(awk '/Queries completed/ { print $3 }' "$f.dnsperf")
+	M[$key,dlost]=$(awk '/Queries lost/ { print $3 }' "$f.dnsperf")
+	M[$key,client]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.time")
+}
+
+# run_nondns KEY: phase 3's load instead of dnsperf: UDP datagrams of 100 bytes to port 9999
+# (not recorded) from the app pod to the upstream netns (4 hops: pod eth0, its bridge port,
+# the node's uplink, upstream eth0), as fast as one sender goes for NONDNS_SECS, drained by a
+# receiver there. Every recorder sees each packet and keeps none: what that costs is what a
+# hook costs a node's other traffic. Bounded by time; only to the lab's own addresses.
+NONDNS_SECS=${BENCH_NONDNS_SECONDS:-5}
+run_nondns() {
+	local key=$1 f=$WORK/${1//,/_}
+	lab_begin
+	ip netns exec "$LAB_NS_UP" /usr/bin/time -f "%U %S" -o "$f.rtime" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind((sys.argv[1], 9999))
+s.settimeout(float(sys.argv[2]) + 5)
+n = 0
+try:
+    s.recv(2048)
+    n = 1
+    s.settimeout(1)
+    while True:
+        s.recv(2048)
+        n += 1
+except OSError:
+    pass
+print(n)' "$LAB_UP_IP" "$NONDNS_SECS" >"$f.recv" &
+	local rpid=$!
+	sleep 0.3
+	"$LAB_SH" exec app /usr/bin/time -f "%U %S" -o "$f.time" python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+d, b, n = (sys.argv[1], 9999), b"x" * 100, 0
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    for _ in range(1000):
+        try:
+            s.sendto(b, d)
+        except OSError:
+            pass
+    n += 1000
+print(n)' "$LAB_UP_IP" "$NONDNS_SECS" >"$f.sent" 2>&1
+	wait $rpid
+	lab_end "$key"
+	M[$key,sent]=$(cat "$f.sent") M[$key,recv]=$(cat "$f.recv")
+	M[$key,client]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.time")
+	M[$key,up]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.rtime")
+	M[$key,done]=${M[$key,sent]} M[$key,qps]=$((M[$key,sent] / NONDNS_SECS))
+	M[$key,fwd]=0
+}
+
+tcpdump_way() { # tcpdump_way KEY DNSPERF-ARGS...: tcpdump in every lab netns during dnsperf
+	local key=$1 ns c d
+	shift
 	rm -f "$WORK"/*.pcap
 	tcpdump_start
-	run_dnsperf "$1"
+	local t0
+	t0=$(cpu_of "${TCPDUMP_PIDS[@]}")
+	run_load "$key" "$@"
 	sleep 1.5 # tcpdump's 1 s buffer timeout hands over the last packets
+	M[$key,rec]=$(sub "$(cpu_of "${TCPDUMP_PIDS[@]}")" "$t0")
 	tcpdump_stop
-	tcp_pkts=0 tcp_drop=0 pcap_bytes=0
-	local ns c d
+	local pkts=0 drop=0 bytes=0
 	for ns in $LAB_NETNS; do
 		c=$(awk '/packets captured/ { print $1 }' "$WORK/$ns.tcpdump.err")
 		d=$(awk '/packets dropped by kernel/ { print $1 }' "$WORK/$ns.tcpdump.err")
-		tcp_pkts=$((tcp_pkts + ${c:-0}))
-		tcp_drop=$((tcp_drop + ${d:-0}))
-		pcap_bytes=$((pcap_bytes + $(stat -c %s "$WORK/$ns.pcap")))
+		pkts=$((pkts + ${c:-0}))
+		drop=$((drop + ${d:-0}))
+		bytes=$((bytes + $(stat -c %s "$WORK/$ns.pcap")))
 	done
-	echo "  tcpdump: $(qps_of "$1") qps, $tcp_pkts packets, $tcp_drop dropped" >&2
+	M[$key,events]=$pkts M[$key,lost]=$drop M[$key,bytes]=$bytes
+	echo "  $key: ${M[$key,qps]} qps, $pkts packets, $drop dropped" >&2
 }
 
-dnsreel_way() { # dnsreel_way NAME: dnsreel-record on every lab netns during dnsperf
+dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every lab netns
+	local key=$1 hook=$2
+	shift 2
 	rm -rf "$WORK/bench.reel" "$WORK/ready"
+	local t0
+	t0=$(date +%s.%N)
 	# Every lab netns, as tcpdump (other labs on this machine are not this benchmark's).
+	# shellcheck disable=SC2086
 	/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
 		-w "$WORK/bench.reel" --netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" \
-		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" ${BENCH_RECORD_ARGS:-} \
-		2>"$WORK/record.err" &
+		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" --hook "$hook" --stats \
+		${BENCH_RECORD_ARGS:-} 2>"$WORK/record.err" &
 	TIME_PID=$!
 	LAB_PIDS+=($!)
 	for _ in $(seq 200); do
@@ -88,49 +204,62 @@ dnsreel_way() { # dnsreel_way NAME: dnsreel-record on every lab netns during dns
 	# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
 	RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
 	LAB_PIDS+=("$RECORDER_PID")
-	run_dnsperf "$1"
+	run_load "$key" "$@"
 	sleep 0.5
-	kill -INT $RECORDER_PID
+	kill -INT "$RECORDER_PID"
 	wait $TIME_PID || { cat "$WORK/record.err" >&2; fail "recorder failed"; }
-	read -r cpu_u cpu_s <"$WORK/record.time"
+	M[$key,dur]=$(sub "$(date +%s.%N)" "$t0")
+	M[$key,rec]=$(awk '{ printf "%.3f", $1 + $2 }' "$WORK/record.time")
+	M[$key,rec_u]=$(awk '{ print $1 }' "$WORK/record.time")
+	M[$key,rec_s]=$(awk '{ print $2 }' "$WORK/record.time")
 	local args=() ns
 	for ns in $LAB_NETNS; do args+=(-p "$(netns_inode "$ns"):${ns#"$LAB_ID"-}"); done
 	"$BIN/lab-compare" --count -c "$WORK/bench.reel" "${args[@]}" >"$WORK/count.out" 2>&1 || true
-	ev_lab=$(awk '/^total:/ { print $5 }' "$WORK/count.out")
-	ev_all=$(awk '/^capture:/ { print $2 }' "$WORK/count.out")
-	ev_lost=$(awk '/^capture:/ { print $NF }' "$WORK/count.out")
-	cap_bytes=$(du -sb "$WORK/bench.reel" | cut -f1)
-	echo "  dnsreel: $(qps_of "$1") qps, $ev_lab events in the lab, lost $ev_lost" >&2
+	M[$key,events]=$(awk '/^total:/ { print $5 }' "$WORK/count.out")
+	M[$key,ev_all]=$(awk '/^capture:/ { print $2 }' "$WORK/count.out")
+	M[$key,lost]=$(awk '/^capture:/ { print $NF }' "$WORK/count.out")
+	M[$key,app]=$(awk '$1 == "netns" && $2 == "app" { print $(NF - 1) }' "$WORK/count.out")
+	M[$key,bytes]=$(du -sb "$WORK/bench.reel" | cut -f1)
+	# --stats lines: "dnsreel-record: stats: NAME VALUE"
+	while read -r name value; do
+		M[$key,st.$name]=$value
+	done < <(awk '$2 == "stats:" && NF == 4 { print $3, $4 }' "$WORK/record.err")
+	echo "  $key: ${M[$key,qps]} qps, ${M[$key,events]} events in the lab, lost ${M[$key,lost]}, app netns ${M[$key,app]} events for $((M[$key,sent] + M[$key,done])) sent+completed" >&2
 }
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+run_load() { # run_load KEY ARGS...: dnsperf with ARGS, or phase 3's load when ARGS is nondns
+	if [[ ${2:-} == nondns ]]; then run_nondns "$1"; else run_dnsperf "$@"; fi
+}
 
-# Warm-up, then ROUNDS rounds of the three ways, then nothing recording once more: on a shared
+WAYS=(none tcpdump)
+for h in $HOOKS; do WAYS+=("dnsreel-$h"); done
+run_way() { # run_way WAY KEY DNSPERF-ARGS...
+	local way=$1 key=$2
+	shift 2
+	case $way in
+	none)
+		run_load "$key" "$@"
+		echo "  $key: ${M[$key,qps]} qps" >&2
+		;;
+	tcpdump) tcpdump_way "$key" "$@" ;;
+	dnsreel-*) dnsreel_way "$key" "${way#dnsreel-}" "$@" ;;
+	esac
+}
+
+# Warm-up, then ROUNDS rounds of every way, then nothing recording once more: on a shared
 # machine the load drifts, and medians over interleaved runs keep the ratios honest.
-ROUNDS=${BENCH_ROUNDS:-1}
 "$LAB_SH" exec app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 1 -c "$CLIENTS" >/dev/null 2>&1
-Q_NONE=() Q_TCP=() Q_REEL=()
-lost_total=0
 for r in $(seq "$ROUNDS"); do
-	run_dnsperf none$r
-	echo "  none:    $(qps_of none$r) qps" >&2
-	Q_NONE+=("$(qps_of none$r)")
-	tcpdump_way tcpdump$r
-	Q_TCP+=("$(qps_of tcpdump$r)")
-	dnsreel_way dnsreel$r
-	Q_REEL+=("$(qps_of dnsreel$r)")
-	lost_total=$((lost_total + ${ev_lost:-0}))
+	for w in "${WAYS[@]}"; do run_way "$w" "$w,$r" -l "$SECS"; done
 done
-run_dnsperf none_last
-echo "  none:    $(qps_of none_last) qps (last)" >&2
-Q_NONE+=("$(qps_of none_last)")
-
-# pcap + zstd -19 (last tcpdump round), on a leading sample when big.
+run_way none "none,$((ROUNDS + 1))" -l "$SECS"
+# pcap + zstd -19 (last full-load tcpdump round), on a leading sample when big: level 19 runs at a few
+# MB/s.
 sample=$((${BENCH_ZSTD_SAMPLE_MB:-64} * 1024 * 1024))
 zst_bytes=0
 for ns in $LAB_NETNS; do
 	f=$WORK/$ns.pcap
-	sz=$(stat -c %s "$f")
+	sz=$(stat -c %s "$f" 2>/dev/null || echo 0)
 	if ((sz > 0)); then
 		n=$sz
 		((n > sample)) && n=$sample
@@ -140,35 +269,182 @@ for ns in $LAB_NETNS; do
 	rm -f "$f"
 done
 
-q0=$(median "${Q_NONE[@]}") q1=$(median "${Q_TCP[@]}") q2=$(median "${Q_REEL[@]}")
-d1=$(done_of tcpdump$ROUNDS) d2=$(done_of dnsreel$ROUNDS)
-ev_lost=$lost_total
+if ((RATE > 0)); then
+	echo "  fixed load: $RATE qps for ${RSECS}s" >&2
+	for r in $(seq "$ROUNDS"); do
+		for w in "${WAYS[@]}"; do run_way "$w" "$w,rate$r" -l "$RSECS" -Q "$RATE"; done
+	done
+fi
+if ((NONDNS_SECS > 0)); then
+	echo "  other traffic: UDP to port 9999 for ${NONDNS_SECS}s" >&2
+	for r in $(seq "$ROUNDS"); do
+		for w in "${WAYS[@]}"; do run_way "$w" "$w,nondns$r" nondns; done
+	done
+fi
+
+# Everything measured, one "way round key value" a line, for the report below.
+for k in "${!M[@]}"; do
+	IFS=, read -r w rd key <<<"$k"
+	echo "$w $rd $key ${M[$k]}"
+done | sort >"$WORK/measured"
+cp "$WORK/measured" "${BENCH_KEEP:-/dev/null}" 2>/dev/null || true
+
 report=$(
-	awk -v q0="$q0" -v q1="$q1" -v q2="$q2" -v d1="$d1" -v d2="$d2" -v tp="$tcp_pkts" \
-		-v td="$tcp_drop" -v ev="$ev_lab" -v eva="$ev_all" -v lost="$ev_lost" -v cu="$cpu_u" -v cs="$cpu_s" \
-		-v pb="$pcap_bytes" -v zb="$zst_bytes" -v cb="$cap_bytes" -v secs="$SECS" \
-		-v qn="${Q_NONE[*]}" -v qt="${Q_TCP[*]}" -v qr="${Q_REEL[*]}" \
-		-v dl0="$(lost_of none1)" -v dl1="$(lost_of tcpdump$ROUNDS)" -v dl2="$(lost_of dnsreel$ROUNDS)" 'BEGIN {
-	printf "| run | qps: median (each run) | ratio | DNS packets | per query | lost | dnsperf lost |\n"
-	printf "|---|---:|---:|---:|---:|---:|---:|\n"
-	printf "| nothing recording | %d (%s) | 1.00 | - | - | - | %s |\n", q0, qn, dl0
-	printf "| tcpdump, every lab netns | %d (%s) | %.2f | %d | %.2f | %d dropped | %s |\n", q1, qt, q1/q0, tp, tp/d1, td, dl1
-	printf "| dnsreel, every lab netns | %d (%s) | %.2f | %d | %.2f | %d | %s |\n", q2, qr, q2/q0, ev, ev/d2, lost, dl2
-	printf "\n"
-	printf "- events per query against tcpdump packets per query: %.3f\n", (ev/d2)/(tp/d1)
-	printf "- recorder CPU: %.2f s user + %.2f s sys = %.2f s per million events\n", cu, cs, (cu+cs)/(eva/1e6)
-	printf "- bytes/event: dnsreel %.1f (capture %d B), tcpdump pcap %.1f, pcap+zstd -19 %.1f; dnsreel/pcap+zstd-19 = %.2f\n", cb/eva, cb, pb/tp, zb/tp, (cb/eva)/(zb/tp)
-	}'
+	python3 - "$WORK/measured" "$ROUNDS" "$zst_bytes" "${WAYS[*]}" "$RATE" <<'PY'
+import sys, statistics as st
+path, rounds, zst, ways, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(), int(sys.argv[5])
+M = {}
+for line in open(path):
+    w, r, k, v = line.split(None, 3)
+    try:
+        v = float(v)
+    except ValueError:
+        continue
+    M.setdefault(w, {}).setdefault(r, {})[k] = v
+def runs(w, phase):
+    rs = M.get(w, {})
+    def ph(r):
+        return "rate" if r.startswith("rate") else "nondns" if r.startswith("nondns") else "full"
+    return [rs[r] for r in sorted(rs) if ph(r) == phase]
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return st.median(xs) if xs else float("nan")
+def spread(xs):
+    return f"{min(xs):.0f}–{max(xs):.0f}" if xs else "-"
+def lab(d):  # CPU of the lab's processes over a run (dnsperf, unbound, nsd, ksoftirqd)
+    return d.get("client", 0) + d.get("fwd", 0) + d.get("up", 0) + d.get("ksoftirqd", 0)
+out = []
+P = out.append
+# --- full load
+q0 = med([d["qps"] for d in runs("none", "full")])
+lab0 = med([lab(d) / d["done"] for d in runs("none", "full") if d.get("done")])
+P("Full load (dnsperf as fast as it goes):\n")
+P("| way | qps: median (each run) | ratio | events (DNS packets) | per query | lost: own count | lost in the pod netns vs dnsperf | lab CPU µs/query | recorder process CPU µs/query | whole cost µs/query | whole cost CPU-s per M events | forwarder CPU µs/query | bytes/event |")
+P("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+cost = {}
+for w in ways:
+    rs = runs(w, "full")
+    if not rs:
+        continue
+    qs = [d["qps"] for d in rs]
+    q = med(qs)
+    last = rs[-1] if w != "none" else rs[0]
+    labq = med([lab(d) / d["done"] * 1e6 for d in rs if d.get("done")])
+    recq = med([d.get("rec", 0) / d["done"] * 1e6 for d in rs if d.get("done")])
+    whole = med([(lab(d) / d["done"] - lab0 + d.get("rec", 0) / d["done"]) * 1e6 for d in rs if d.get("done")])
+    fwdq = med([d.get("fwd", 0) / d["done"] * 1e6 for d in rs if d.get("done")])
+    if w == "none":
+        P(f"| none | {q:.0f} ({' '.join(f'{x:.0f}' for x in qs)}) | 1.00 | - | - | - | - | {labq:.1f} | - | - | - | {fwdq:.1f} | - |")
+        continue
+    ev = last.get("events", 0)
+    perq = ev / last["done"] if last.get("done") else 0
+    lost = sum(d.get("lost", 0) for d in rs)
+    if w.startswith("dnsreel"):
+        podlost = sum(max(0, d.get("sent", 0) + d.get("done", 0) - d.get("app", 0)) for d in rs)
+        bpe = last.get("bytes", 0) / last.get("ev_all", 1)
+        podlost = f"{podlost:.0f}"
+    else:
+        podlost = "-"
+        bpe = last.get("bytes", 0) / ev if ev else 0
+    perm = med([(lab(d) / d["done"] - lab0 + d.get("rec", 0) / d["done"]) * d["done"] / d["events"] * 1e6 for d in rs if d.get("done") and d.get("events")])
+    cost[w] = whole
+    P(f"| {w} | {q:.0f} ({' '.join(f'{x:.0f}' for x in qs)}) | {q / q0:.2f} | {ev:.0f} | {perq:.2f} | {lost:.0f} | {podlost} | {labq:.1f} | {recq:.1f} | {whole:.1f} | {perm:.2f} | {fwdq:.1f} | {bpe:.1f} |")
+P("")
+tdlast = runs("tcpdump", "full")
+if tdlast and tdlast[-1].get("events"):
+    P(f"- pcap+zstd -19 (last tcpdump run): {zst / tdlast[-1]['events']:.1f} bytes/packet")
+for w in ways:
+    if w.startswith("dnsreel") and "tcpdump" in cost and cost["tcpdump"] > 0:
+        P(f"- whole cost {w} / tcpdump (per query, full load): {cost[w] / cost['tcpdump']:.2f}")
+# --- breakdown from --stats (last full-load run of each hook)
+P("\nBreakdown (--stats, last full-load run of each hook; per event unless said):\n")
+P("| way | BPF programs: ns/run, runs/query | ring wakeups/s | ring walk | process join | writer append | block encoding | zstd | write+sync | index | recorder user / sys s |")
+P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for w in ways:
+    if not w.startswith("dnsreel"):
+        continue
+    rs = runs(w, "full")
+    if not rs:
+        continue
+    d = rs[-1]
+    ev = d.get("st.writer.events", 0) or 1
+    progs = sorted({k[7:-8] for k in d if k.startswith("st.bpf.") and k.endswith(".run_cnt")})
+    pt = []
+    for p in progs:
+        c = d.get(f"st.bpf.{p}.run_cnt", 0)
+        ns = d.get(f"st.bpf.{p}.run_ns", 0)
+        pt.append(f"{p} {ns / c if c else 0:.0f} ns × {c / d['done'] if d.get('done') else 0:.1f}")
+    walk = d.get("st.time.consume_ns", 0) - d.get("st.time.join_ns", 0) - d.get("st.time.sink_ns", 0)
+    P(f"| {w} | {'; '.join(pt)} | {d.get('st.ring.wakeups', 0) / (d.get('dur') or 1):.1f} | {walk / ev:.0f} ns | {d.get('st.time.join_ns', 0) / ev:.0f} ns | {d.get('st.time.sink_ns', 0) / ev:.0f} ns | {d.get('st.writer.encode_ns', 0) / ev:.0f} ns | {d.get('st.writer.zstd_ns', 0) / ev:.0f} ns | {d.get('st.writer.write_ns', 0) / ev:.0f} ns | {d.get('st.writer.index_ns', 0) / ev:.0f} ns | {d.get('rec_u', 0):.2f} / {d.get('rec_s', 0):.2f} |")
+# --- fixed rate
+if rate > 0 and runs("none", "rate"):
+    rs0 = runs("none", "rate")
+    labs0 = med([lab(d) / d["done"] * d["qps"] for d in rs0 if d.get("done")])
+    fwd0 = med([d["fwd"] / d["done"] * d["qps"] for d in rs0 if d.get("done")])
+    P(f"\nFixed load ({rate} qps asked), CPU seconds per second:\n")
+    P("| way | qps | recorder process | lab processes | extra lab over none | whole recorder cost | forwarder (unbound) | machine softirq |")
+    P("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rc = {}
+    for w in ways:
+        rs = runs(w, "rate")
+        if not rs:
+            continue
+        # CPU per second of traffic: per query times the qps reached
+        def per_s(f):
+            return med([f(d) / d["done"] * d["qps"] for d in rs if d.get("done")])
+        recs = per_s(lambda d: d.get("rec", 0))
+        labs = per_s(lab)
+        extra = labs - labs0
+        fwd = per_s(lambda d: d.get("fwd", 0))
+        sirq = per_s(lambda d: d.get("softirq", 0))
+        q = med([d["qps"] for d in rs])
+        if w == "none":
+            P(f"| none | {q:.0f} | - | {labs:.3f} | - | - | {fwd:.3f} | {sirq:.3f} |")
+            continue
+        rc[w] = recs + extra
+        P(f"| {w} | {q:.0f} | {recs:.3f} | {labs:.3f} | {extra:+.3f} | {recs + extra:.3f} | {fwd:.3f} ({(fwd / fwd0 - 1) * 100:+.0f}%) | {sirq:.3f} |")
+    for w in rc:
+        if w.startswith("dnsreel") and rc.get("tcpdump", 0) > 0:
+            P(f"- whole cost {w} / tcpdump at {rate} qps: {rc[w] / rc['tcpdump']:.2f}")
+# --- other traffic
+if runs("none", "nondns"):
+    rs0 = runs("none", "nondns")
+    c0 = med([lab(d) / d["sent"] * 1e9 for d in rs0 if d.get("sent")])
+    P("\nOther traffic (UDP, not DNS: one sender as fast as it goes through 4 hops), per packet sent:\n")
+    # The recorder's own process does nothing for these packets: its CPU here is its start
+    # (BPF loads, netns scans), shown apart and left out of the per-packet cost.
+    P("| way | packets/s: median (each run) | ratio | received | lab CPU ns/packet | extra lab ns/packet over none | recorder process CPU s (start-up, scans) |")
+    P("|---|---:|---:|---:|---:|---:|---:|")
+    p0 = med([d["qps"] for d in rs0])
+    nc = {}
+    for w in ways:
+        rs = runs(w, "nondns")
+        if not rs:
+            continue
+        ps = [d["qps"] for d in rs]
+        labp = med([lab(d) / d["sent"] * 1e9 for d in rs if d.get("sent")])
+        recp = med([d.get("rec", 0) / d["sent"] * 1e9 for d in rs if d.get("sent")])
+        whole = med([lab(d) / d["sent"] * 1e9 - c0 for d in rs if d.get("sent")])
+        recp = med([d.get("rec", 0) for d in rs])
+        rcv = med([d.get("recv", 0) / d["sent"] for d in rs if d.get("sent")])
+        if w != "none":
+            nc[w] = whole
+        P(f"| {w} | {med(ps):.0f} ({' '.join(f'{x:.0f}' for x in ps)}) | {med(ps) / p0:.2f} | {rcv:.2f} | {labp:.0f} | {'-' if w == 'none' else f'{whole:+.0f}'} | {'-' if w == 'none' else f'{recp:.2f}'} |")
+    for w in nc:
+        if w.startswith("dnsreel") and nc.get("tcpdump", 0) > 0:
+            P(f"- extra lab CPU per packet {w} / tcpdump on other traffic: {nc[w] / nc['tcpdump']:.2f}")
+print("\n".join(out))
+PY
 )
 echo
 echo "$report"
 if [[ -n $APPEND ]]; then
 	{
-		printf '\n### %s, %s s each, %s CPUs, kernel %s\n\n' "$(date -u +%Y-%m-%dT%H:%MZ)" "$SECS" \
-			"$(nproc)" "$(uname -r)"
-		printf 'Command: `BENCH_SECONDS=%s BENCH_ROUNDS=%s%s bash bench/record/bench_record.sh %s --append %s`' \
-			"$SECS" "$ROUNDS" "${BENCH_RECORD_ARGS:+ BENCH_RECORD_ARGS=\"$BENCH_RECORD_ARGS\"}" \
-			"$BIN" "$APPEND"
+		printf '\n### %s, %s s each, %s CPUs, kernel %s, load before %s\n\n' \
+			"$(date -u +%Y-%m-%dT%H:%MZ)" "$SECS" "$(nproc)" "$(uname -r)" "$LOAD0"
+		printf 'Command: `BENCH_SECONDS=%s BENCH_ROUNDS=%s BENCH_HOOKS="%s" BENCH_RATE=%s%s flock /tmp/dnsreel-lab.lock bash bench/record/bench_record.sh %s --append %s`' \
+			"$SECS" "$ROUNDS" "$HOOKS" "$RATE" \
+			"${BENCH_RECORD_ARGS:+ BENCH_RECORD_ARGS=\"$BENCH_RECORD_ARGS\"}" "$BIN" "$APPEND"
 		printf ' (dnsperf -c %s -T %s -q %s, unbound %s threads, %s rounds, recorder options: %s)\n\n' \
 			"$CLIENTS" "$THREADS" "$OUTST" "$LAB_UNBOUND_THREADS" "$ROUNDS" "${BENCH_RECORD_ARGS:-none}"
 		echo "$report"

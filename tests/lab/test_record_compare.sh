@@ -6,9 +6,11 @@
 # their pid and comm (and unbound's, and nsd's), that the pods' netns carry their k8s context
 # and the VIP its service name, and that NXDOMAIN, SERVFAIL, AAAA, TCP, IPv6 and a truncated
 # UDP answer retried over TCP all happened.
-# Usage: test_record_compare.sh BINDIR     (exit 77 = skipped)
+# HOOK (tc or packet) records with --hook HOOK; without it the recorder's default hook.
+# Usage: test_record_compare.sh BINDIR [HOOK]     (exit 77 = skipped)
 set -uo pipefail
-BIN=${1:?usage: test_record_compare.sh BINDIR}
+BIN=${1:?usage: test_record_compare.sh BINDIR [HOOK]}
+HOOK=${2:-}
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig kdig dnsperf tcpdump "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"
@@ -19,7 +21,7 @@ lab_start drc
 scenario() {
 	rm -rf "$WORK/cap.reel" "$WORK"/*.pcap "$WORK/client.out"
 	CLIENT_PIDS=()
-	recorder_start "$WORK/cap.reel" --flush 200ms
+	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"}
 	tcpdump_start
 
 	in_app dig www.example.test                       # A, pod -> VIP -> unbound -> nsd

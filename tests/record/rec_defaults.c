@@ -36,5 +36,6 @@ int main(void)
 	printf("snaplen %d\n", DNSREEL_REC_DEFAULT_SNAPLEN);
 	size("ringbuf-size", DNSREEL_REC_DEFAULT_RINGBUF_BYTES);
 	duration("scan-interval", DNSREEL_REC_DEFAULT_SCAN_NS);
+	printf("hook %s\n", DNSREEL_REC_DEFAULT_HOOK_NAME);
 	return 0;
 }
