@@ -222,8 +222,8 @@ void rec_join(struct dnsreel_recorder *r, struct nsent *n, struct dnsreel_event 
 		memcpy(ev->comm, e->comm, sizeof(ev->comm));
 		/* The process record may have come before the netns was known (its socket opened
 		 * as the namespace appeared): its first packet names it then, once per process. */
-		if (!n->ctx.k8s_podname[0] && !(n->ctx.flags & DNSREEL_NETNS_HOST) &&
-		    n->name_pid != e->pid) {
+		bool partial = !n->ctx.k8s_podname[0] || !n->ctx.runtime_containerid[0];
+		if (partial && !(n->ctx.flags & DNSREEL_NETNS_HOST) && n->name_pid != e->pid) {
 			n->name_pid = e->pid;
 			char path[1200], buf[4096], uid[40], cid[80], cg[8];
 			snprintf(path, sizeof(path), "%s/proc/%u/cgroup", r->root, e->pid);

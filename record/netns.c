@@ -155,8 +155,15 @@ void rec_ns_name_from_proc(struct dnsreel_recorder *r, uint64_t ino, const char 
 			   const char *cid)
 {
 	struct nsent *n = rec_ns_find(r, ino);
-	if (!n || n->state == NS_GONE)
+	if (!n || n->state != NS_ATTACHED) {
+		if (!uid[0])
+			return;
+		unsigned k = r->pend_next++ % (sizeof(r->pend_names) / sizeof(r->pend_names[0]));
+		r->pend_names[k].ino = ino;
+		rec_scopy(r->pend_names[k].uid, sizeof(r->pend_names[k].uid), uid);
+		rec_scopy(r->pend_names[k].cid, sizeof(r->pend_names[k].cid), cid);
 		return;
+	}
 	bool changed = false;
 	/* Attached before its CNI gave it an address (the next tick may come after the pod is
 	 * gone): a process using a socket there means the addresses are up by now. */
@@ -167,14 +174,14 @@ void rec_ns_name_from_proc(struct dnsreel_recorder *r, uint64_t ino, const char 
 		changed = n->naddrs > 0;
 	}
 	const char *pods = r->pod_logs, *containers = r->containers_logs;
-	if (!n->ctx.k8s_podname[0] && uid[0] &&
+	bool partial = !n->ctx.k8s_podname[0] || (cid[0] && !n->ctx.runtime_containerid[0]);
+	if (partial && uid[0] &&
 	    !dnsreel_k8s_lookup(pods, containers, r->docker_dir, uid, cid, &n->ctx)) {
 		rec_log(r, 1, "netns %llu: pod %s/%s from process", (unsigned long long)n->ino,
 			n->ctx.k8s_namespace, n->ctx.k8s_podname);
 		changed = true;
 	}
-	/* not attached yet: the attach writes the record, names included */
-	if (changed && n->state == NS_ATTACHED)
+	if (changed)
 		put_ns(r, n);
 }
 void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
@@ -234,6 +241,13 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 	}
 	n->state = NS_ATTACHED;
 	n->ctx.first_seen_ns = rec_boot_ns();
+	for (size_t i = 0; i < sizeof(r->pend_names) / sizeof(r->pend_names[0]); i++) {
+		if (r->pend_names[i].ino != n->ino || n->ctx.k8s_podname[0])
+			continue;
+		r->pend_names[i].ino = 0;
+		dnsreel_k8s_lookup(r->pod_logs, r->containers_logs, r->docker_dir,
+				   r->pend_names[i].uid, r->pend_names[i].cid, &n->ctx);
+	}
 	rec_bpf_netns_on(r, n->ino, true);
 	rec_log(r, 1, "attached netns %llu %s%s%s", (unsigned long long)n->ino, n->ctx.name,
 		n->ctx.k8s_podname[0] ? " pod " : "", n->ctx.k8s_podname);
@@ -453,7 +467,7 @@ void rec_tick(struct dnsreel_recorder *r, bool services)
 		if (n->state != NS_ATTACHED || n->nsfd < 0)
 			continue;
 		struct dnsreel_netns_ctx before = n->ctx;
-		if (!n->ctx.k8s_podname[0])
+		if (!n->ctx.k8s_podname[0] || !n->ctx.runtime_containerid[0])
 			rec_ns_resolve_k8s(r, n);
 		if (!setns(n->nsfd, CLONE_NEWNET)) {
 			rec_ns_read_addrs(n);

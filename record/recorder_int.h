@@ -146,6 +146,14 @@ struct dnsreel_recorder {
 	struct pidc *pidc;
 	uint64_t scan_count;
 	struct ipt_job ipt[MAX_IPT_JOBS];
+	/* Pods of processes whose netns was not attached yet when their socket was reported (a new
+	 * pod, or a new namespace on a reused inode): applied when it attaches. A ring. */
+	struct {
+		uint64_t ino;
+		char uid[40];
+		char cid[80];
+	} pend_names[16];
+	unsigned pend_next;
 	struct dnsreel_service_ctx *svcs; /* seen so far: each reported once */
 	size_t nsvcs, cap_svcs;
 	int ncpus;

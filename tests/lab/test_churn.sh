@@ -5,8 +5,8 @@
 # B and C the netns inode A had. After the recording: every event of each pod's netns carries
 # its own pod and netns id (A's after A is gone; a reused inode gets an id of its own), the
 # node's copies of A's and B's queries name the source by who had the IP at that time, the
-# first query of each pod is named (it left before the next once-a-second scan), and the pods
-# table has a record per pod UID (two for late-a).
+# query each pod sends as it starts is named, and the pods table has a record per pod UID (two
+# for late-a).
 # Usage: test_churn.sh BINDIR     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_churn.sh BINDIR}
@@ -15,10 +15,9 @@ lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" \
 	"$BIN/dnsreel-replay" "$BIN/dnsreel-query"
 lab_start dch
 CG_PARENT=$(dirname "$(dirname "$LAB_CGROUP_APP")")
-LATE=()
 churn_cleanup() {
-	local ns
-	for ns in "${LATE[@]}"; do pod_del "$ns"; done
+	local t
+	for t in a b c; do pod_del "$LAB_ID-$t"; done
 	lab_cleanup
 }
 trap churn_cleanup EXIT
@@ -31,13 +30,18 @@ pod_add() {
 	cid=$(printf '%s' "$uid" | sha256sum | cut -c1-64)
 	mkdir -p "$LAB_POD_LOGS/default_${pod}_$uid/app" "$CG_PARENT/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope"
 	ip netns add "$ns"
-	LATE+=("$ns")
 	ip -n "$ns" link set lo up
 	ip -n "$LAB_NS_NODE" link add "v-$tag" type veth peer name eth0 netns "$ns"
 	ip -n "$LAB_NS_NODE" link set "v-$tag" master cbr0 up
 	ip -n "$ns" addr add "$ip/24" dev eth0
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add 10.96.0.0/12 via "$LAB_BR_IP"
+	# The pod's sandbox ("pause"), in its cgroup, holds it as kubelet's does.
+	local cg=$CG_PARENT/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope
+	(
+		echo $BASHPID >"$cg/cgroup.procs"
+		exec ip netns exec "$ns" sleep infinity
+	) </dev/null >/dev/null 2>&1 &
 	echo "$uid $cid"
 }
 # pod_run TAG UID CID CMD...: CMD in the pod's netns and container cgroup.
@@ -62,50 +66,62 @@ pod_del() {
 	done
 }
 
-recorder_start "$WORK/cap.reel" --flush 200ms
+# A pod outlives its query by a little more than the recorder's once-a-second context scan (a
+# Kubernetes pod takes seconds to be deleted); names must still reach the query sent at once.
+POD_LIFE=1.5
+recorder_start "$WORK/cap.reel" --flush 200ms ${CHURN_RECORD_ARGS:-}
 ip=10.244.0.50
 read -r uid_a cid_a < <(pod_add a late-a $ip)
 ino_a=$(netns_inode "$LAB_ID-a")
-pod_run a "$uid_a" "$cid_a" dig +tries=1 @"$LAB_VIP" www.example.test
+pod_run a "$uid_a" "$cid_a" dig +tries=1 @"$LAB_VIP" "a$LAB_ID.w.example.test"
+sleep "$POD_LIFE"
 pod_del "$LAB_ID-a"
 sleep 0.3
 read -r uid_b cid_b < <(pod_add b late-b $ip)
 ino_b=$(netns_inode "$LAB_ID-b")
-pod_run b "$uid_b" "$cid_b" dig +tries=1 @"$LAB_VIP" mail.example.test
+pod_run b "$uid_b" "$cid_b" dig +tries=1 @"$LAB_VIP" "b$LAB_ID.w.example.test"
+sleep "$POD_LIFE"
 pod_del "$LAB_ID-b"
 sleep 0.3
 read -r uid_c cid_c < <(pod_add c late-a 10.244.0.51)
 ino_c=$(netns_inode "$LAB_ID-c")
-pod_run c "$uid_c" "$cid_c" dig +tries=1 @"$LAB_VIP" txt.example.test TXT
-sleep 0.3
+pod_run c "$uid_c" "$cid_c" dig +tries=1 @"$LAB_VIP" "c$LAB_ID.w.example.test"
+sleep "$POD_LIFE"
 recorder_stop
 
 "$BIN/dnsreel-replay" "$WORK/cap.reel" -o jsonl >"$WORK/cap.jsonl" || fail "replay failed"
 /usr/bin/python3 - "$WORK/cap.jsonl" <<PY || fail "churn attributed wrong"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
-# The kernel hands a freed netns inode to the next namespace: each reuse during the recording
-# gets the id inode + 2^32 x (namespaces before it with that inode).
-pods, seen = {}, {}
-for ino, pod, cid, qname in (($ino_a, "late-a", "$cid_a", "www.example.test."),
-                             ($ino_b, "late-b", "$cid_b", "mail.example.test."),
-                             ($ino_c, "late-a", "$cid_c", "txt.example.test.")):
-    gen = seen.get(ino, 0)
-    seen[ino] = gen + 1
-    pods[ino + (gen << 32)] = (pod, cid, qname)
+# The kernel hands a freed netns inode to the next namespace: a namespace reusing the inode of
+# one that ended while recording gets the id inode + n x 2^32, n counting the namespaces with
+# that inode before it (other namespaces of the machine may have had it too).
 bad = []
-for ino, (pod, cid, qname) in pods.items():
-    mine = [e for e in ev if e["netns_id"] == ino]
+ids = {}
+for ino, pod, cid, qname in (($ino_a, "late-a", "$cid_a", "a$LAB_ID.w.example.test."),
+                             ($ino_b, "late-b", "$cid_b", "b$LAB_ID.w.example.test."),
+                             ($ino_c, "late-a", "$cid_c", "c$LAB_ID.w.example.test.")):
+    mine = [e for e in ev if e["netns_id"] % 2**32 == ino and e["name"] == qname]
     if len(mine) != 2:
-        bad.append(f"{pod} netns {ino}: {len(mine)} events, want its query and response")
+        bad.append(f"{pod} netns {ino}: {len(mine)} events of {qname}, want query and response")
+        continue
+    nid = {e["netns_id"] for e in mine}
+    if len(nid) != 1:
+        bad.append(f"{pod}: events under netns ids {sorted(nid)}")
+    nid = min(nid)
+    if ino in ids and nid <= ids[ino]:
+        bad.append(f"{pod}: netns id {nid} does not follow {ids[ino]} of the inode's last user")
+    ids[ino] = nid
+    if any(e["netns_id"] == nid and e["name"] != qname for e in ev):
+        bad.append(f"{pod}: netns id {nid} also holds another pod's events")
     for e in mine:
         got = (e["k8s"]["namespace"], e["k8s"]["podName"], e["runtime"]["containerId"], e["name"])
         if got != ("default", pod, cid, qname):
-            bad.append(f"netns {ino}: {got}, want {('default', pod, cid, qname)}"
+            bad.append(f"netns {nid}: {got}, want {('default', pod, cid, qname)}"
                        f" (proc {e.get('proc')})")
 # The node netns's copies: the IP 10.244.0.50 was late-a, then late-b.
 node = "$(netns_inode "$LAB_NS_NODE")"
-for qname, pod in (("www.example.test.", "late-a"), ("mail.example.test.", "late-b")):
+for qname, pod in (("a$LAB_ID.w.example.test.", "late-a"), ("b$LAB_ID.w.example.test.", "late-b")):
     cp = [e for e in ev if str(e["netns_id"]) == node and e["name"] == qname and e["qr"] == "Q"
           and e["src"]["addr"] == "$ip"]
     if not cp:
