@@ -241,6 +241,8 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 	}
 	n->state = NS_ATTACHED;
 	n->ctx.first_seen_ns = rec_boot_ns();
+	if (!n->ctx.k8s_podname[0]) /* the attach read its addresses */
+		rec_nodelocal_services(r, n);
 	for (size_t i = 0; i < sizeof(r->pend_names) / sizeof(r->pend_names[0]); i++) {
 		if (r->pend_names[i].ino != n->ino || n->ctx.k8s_podname[0])
 			continue;
