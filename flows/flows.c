@@ -104,8 +104,14 @@ static void tx_unindex(struct dnsreel_flows *fl, struct tx *t)
 	t->nents = 0;
 }
 
-static void tx_free(struct tx *t)
+static void tx_free(struct dnsreel_flows *fl, struct tx *t)
 {
+	(void)fl;
+	if (t->all_pprev) {
+		*t->all_pprev = t->all_next;
+		if (t->all_next)
+			t->all_next->all_pprev = t->all_pprev;
+	}
 	for (size_t i = 0; i < t->nfull; i++)
 		free(t->full[i].msg);
 	free(t->full);
@@ -121,7 +127,7 @@ void dnsreel__fl_tx_release(struct dnsreel_flows *fl, struct tx *t)
 	if (--t->refs > 0)
 		return;
 	tx_unindex(fl, t);
-	tx_free(t);
+	tx_free(fl, t);
 	fl->live--;
 }
 
@@ -301,6 +307,11 @@ static struct tx *tx_new(struct dnsreel_flows *fl, const struct dnsreel_rec *rec
 	t->origin_netns = rec->ev->netns;
 	t->first = rec->wall_ns;
 	t->refs = 1;
+	t->all_next = fl->all;
+	if (fl->all)
+		fl->all->all_pprev = &t->all_next;
+	t->all_pprev = &fl->all;
+	fl->all = t;
 	fl->live++;
 	fl->st.transactions++;
 	if (fl->live > fl->st.live_max)
@@ -548,7 +559,7 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 		if (ev->pkt_type == DNSREEL_PKT_OUTGOING) {
 			linked = link_upstream(fl, t, rec);
 			if (linked < 0) {
-				tx_free(t);
+				tx_free(fl, t);
 				return linked;
 			}
 		}
@@ -558,7 +569,7 @@ int dnsreel_flows__feed(struct dnsreel_flows *fl, const struct dnsreel_rec *rec)
 			t->root = true;
 			make_flow_id(fl, t, rec);
 			if ((err = dnsreel__fl_assign_lookup(fl, t, rec))) {
-				tx_free(t);
+				tx_free(fl, t);
 				return err;
 			}
 			if (fl->tail)
@@ -627,6 +638,13 @@ void dnsreel_flows__free(struct dnsreel_flows *fl)
 			dnsreel__fl_tx_release(fl, t->up[u]);
 		t->nup = 0;
 		dnsreel__fl_tx_release(fl, t);
+	}
+	/* transactions no root holds (upstream tries not linked yet, in-flight ones): a run
+	 * stopped by its callback leaves some */
+	while (fl->all) {
+		struct tx *t = fl->all;
+		tx_unindex(fl, t);
+		tx_free(fl, t);
 	}
 	for (size_t i = 0; fl->ltab && i <= fl->ltab_mask; i++) {
 		struct lookup *l = fl->ltab[i], *next;

@@ -76,6 +76,7 @@ struct lookup {
 #define COMPANION_NS 200000000LL
 
 struct tx {
+	struct tx *all_next, **all_pprev; /* every live transaction, whoever holds it */
 	uint16_t id, qtype, qclass;
 	char *name, *lname;
 	uint64_t qhash; /* lowercase name, qtype, qclass */
@@ -106,6 +107,7 @@ struct tx {
 
 struct dnsreel_flows {
 	struct dnsreel_flows_opts o;
+	struct tx *all; /* every transaction not yet freed: the end frees what no root holds */
 	const struct dnsreel_ctx *ctx;
 	struct hent **tab;
 	size_t tab_mask, tab_n;
