@@ -303,6 +303,14 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c)
 		err = exec1(db, "COMMIT");
 	if (sqlite3_close(db) != SQLITE_OK && !err)
 		err = DNSREEL_E_SQLITE;
+	/* A crashed writer's -wal and -shm belong to the old file: left beside the new one, SQLite
+	 * would replay the old transactions onto it. The new file holds everything. */
+	for (int i = 0; !err && i < 2; i++) {
+		char side[4096 + 8];
+		snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal");
+		if (unlink(side) && errno != ENOENT)
+			err = -errno;
+	}
 	if (!err && rename(part, path) != 0)
 		err = -errno;
 	if (!err)
