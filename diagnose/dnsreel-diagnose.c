@@ -86,7 +86,8 @@ static const struct dnsreel_tool tool = {
     .epilog = "Examples:\n"
 	      "  dnsreel-diagnose incident.reel\n"
 	      "  dnsreel-diagnose node1.reel node2.reel -n default -o json\n"
-	      "  dnsreel-diagnose incident.reel --since 2026-11-26T08:00:00Z --until 2026-11-26T08:10:00Z\n"
+	      "  dnsreel-diagnose incident.reel --since 2026-11-26T08:00:00Z --until "
+	      "2026-11-26T08:10:00Z\n"
 	      "Exit status: 0 no findings, 3 findings, 1 failure, 2 usage.\n",
     .print_versions = NULL,
 };
@@ -139,23 +140,6 @@ static void on_tick(void *arg, const struct dnsreel_merge_stats *st, bool idle)
 			      sizeof(rate));
 	dnsreel_progress(&r->progress, "events %llu/%llu%s", (unsigned long long)st->events_read,
 			 (unsigned long long)st->events_total, rate);
-}
-
-/* As replay --flows: terms about what a flow ended with go to the flow filter (rcode is one:
- * the client's answer); every other field stays an event term. */
-static bool flow_term(const char *expr)
-{
-	char field[64];
-	size_t n = strcspn(expr, "=!~<>:");
-	while (n && expr[n - 1] == ' ')
-		n--;
-	if (n >= sizeof(field))
-		return false;
-	memcpy(field, expr, n);
-	field[n] = 0;
-	if (!dnsreel_flow_field_known(field))
-		return false;
-	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
 }
 
 static int parse_dur(const char *name, const char *s, int64_t *out)
@@ -218,11 +202,12 @@ int main(int argc, char **argv)
 		case OPT_PODNAME:
 		case OPT_CONTAINERNAME: {
 			enum dnsreel_field_id id = ch == OPT_NAMESPACE ? DNSREEL_F_K8S_NAMESPACE
-						   : ch == OPT_PODNAME ? DNSREEL_F_K8S_PODNAME
-									: DNSREEL_F_K8S_CONTAINERNAME;
+						   : ch == OPT_PODNAME
+						       ? DNSREEL_F_K8S_PODNAME
+						       : DNSREEL_F_K8S_CONTAINERNAME;
 			if (dnsreel_filter__add_any_of(filter, id, a, errbuf, sizeof(errbuf)) < 0) {
-				exit_code = dnsreel_cli_usage_error(&tool, "%s",
-								    errbuf[0] ? errbuf : "bad list");
+				exit_code = dnsreel_cli_usage_error(
+				    &tool, "%s", errbuf[0] ? errbuf : "bad list");
 				goto cleanup;
 			}
 			break;
@@ -286,13 +271,15 @@ int main(int argc, char **argv)
 	}
 	bool json = !strcmp(output, "json");
 	if (!json && strcmp(output, "text")) {
-		exit_code = dnsreel_cli_usage_error(&tool, "unknown output '%s' (text, json)", output);
+		exit_code =
+		    dnsreel_cli_usage_error(&tool, "unknown output '%s' (text, json)", output);
 		goto cleanup;
 	}
 	for (size_t i = 0; i < nexprs; i++) {
-		int e = flow_term(exprs[i])
-			    ? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
-			    : dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
+		int e =
+		    dnsreel_flow_term(exprs[i])
+			? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
+			: dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
 		if (e < 0) {
 			exit_code = dnsreel_cli_usage_error(&tool, "-F '%s': %s", exprs[i], errbuf);
 			goto cleanup;
@@ -336,7 +323,8 @@ int main(int argc, char **argv)
 	if (since || until) {
 		/* As replay --flows: frames outside the window and a margin (a flow window and a
 		 * lookup gap or two) cannot hold an event of a selected flow. */
-		int64_t margin = (window_ns > 0 ? window_ns : 10 * 1000000000LL) + 12 * 1000000000LL;
+		int64_t margin =
+		    (window_ns > 0 ? window_ns : 10 * 1000000000LL) + 12 * 1000000000LL;
 		if (dnsreel_filter__new(&flow_span) < 0) {
 			dnsreel_err(&cli, "out of memory");
 			exit_code = DNSREEL_EXIT_FAIL;
@@ -394,8 +382,8 @@ int main(int argc, char **argv)
 	struct dnsreel_merge_stats mst;
 	dnsreel_merge__stats(rp, &mst);
 	if (!err && mst.frames_bad)
-		err = dnsreel_diag__damaged(run.diag, ncap == 1 ? 0 : (uint32_t)ncap,
-					    mst.frames_bad);
+		err =
+		    dnsreel_diag__damaged(run.diag, ncap == 1 ? 0 : (uint32_t)ncap, mst.frames_bad);
 	if (!err)
 		err = dnsreel_diag__finish(run.diag);
 	if (err) {

@@ -271,3 +271,18 @@ bool dnsreel_flow_filter__match(const struct dnsreel_flow_filter *ff, const stru
 	}
 	return true;
 }
+
+bool dnsreel_flow_term(const char *expr)
+{
+	char field[64];
+	size_t n = strcspn(expr, "=!~<>:");
+	while (n && expr[n - 1] == ' ')
+		n--;
+	if (n >= sizeof(field))
+		return false;
+	memcpy(field, expr, n);
+	field[n] = 0;
+	if (!dnsreel_flow_field_known(field))
+		return false;
+	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
+}

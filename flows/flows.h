@@ -144,6 +144,10 @@ void dnsreel_flows__free(struct dnsreel_flows *fl);
  * empty when unanswered), rcode_origin, flow_id, lookup_id, name, qtype, retries, latency_ns,
  * upstreams (count), client.role. */
 bool dnsreel_flow_field_known(const char *field);
+/* Does the -F term EXPR ("FIELD OP VALUE") select flows by what they ended with (a flow field
+ * that is no event field, or rcode: the client's answer) rather than events? Tools that take
+ * one -F list for both hand such terms to a flow filter, the rest to the event filter. */
+bool dnsreel_flow_term(const char *expr);
 
 struct dnsreel_flow_filter;
 int dnsreel_flow_filter__new(struct dnsreel_flow_filter **out);

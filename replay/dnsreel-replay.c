@@ -306,23 +306,6 @@ static int on_flow(void *arg, const struct dnsreel_flow *f)
 	return dnsreel_flow_printer__print(r->fprinter, f);
 }
 
-/* -F terms about what a flow ended with go to the flow filter; rcode is one of them with
- * --flows (the client's answer), every other event field stays an event term. */
-static bool flow_term(const char *expr)
-{
-	char field[64];
-	size_t n = strcspn(expr, "=!~<>:");
-	while (n && expr[n - 1] == ' ')
-		n--;
-	if (n >= sizeof(field))
-		return false;
-	memcpy(field, expr, n);
-	field[n] = 0;
-	if (!dnsreel_flow_field_known(field))
-		return false;
-	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
-}
-
 static int sink_pcapng_rec(void *arg, const struct dnsreel_rec *rec)
 {
 	struct run *r = arg;
@@ -498,7 +481,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nexprs; i++) {
 		int e =
-		    flows && flow_term(exprs[i])
+		    flows && dnsreel_flow_term(exprs[i])
 			? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
 			: dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
 		if (e < 0) {

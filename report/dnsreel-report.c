@@ -140,23 +140,6 @@ static void on_tick(void *arg, const struct dnsreel_merge_stats *st, bool idle)
 			 (unsigned long long)dnsreel_report_agg__flows(r->agg), rate);
 }
 
-/* -F terms about what a flow ended with go to the flow filter (rcode is the client's answer);
- * every other field is an event term, as replay --flows splits them. */
-static bool flow_term(const char *expr)
-{
-	char field[64];
-	size_t n = strcspn(expr, "=!~<>:");
-	while (n && expr[n - 1] == ' ')
-		n--;
-	if (n >= sizeof(field))
-		return false;
-	memcpy(field, expr, n);
-	field[n] = 0;
-	if (!dnsreel_flow_field_known(field))
-		return false;
-	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
-}
-
 static void draw_findings(void *arg, struct dnsreel_html *h)
 {
 	const struct run *r = arg;
@@ -300,7 +283,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < nexprs; i++) {
 		int e =
-		    flow_term(exprs[i])
+		    dnsreel_flow_term(exprs[i])
 			? dnsreel_flow_filter__add(run.ffilter, exprs[i], errbuf, sizeof(errbuf))
 			: dnsreel_filter__add(filter, exprs[i], errbuf, sizeof(errbuf));
 		if (e < 0) {
