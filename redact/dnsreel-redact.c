@@ -607,6 +607,18 @@ int main(int argc, char **argv)
 		tmp[0] = '\0'; /* not ours to remove */
 		goto cleanup;
 	}
+	/* the output names its input by capture id and custody root, in every segment and the
+	 * manifest, so the receiving team can tie it to the capture it was made from */
+	const struct dnsreel_custody *icu = NULL;
+	struct dnsreel_custody_input in = {.role = "redact"};
+	snprintf(in.capture_id, sizeof(in.capture_id), "%s", dnsreel_capr__meta(x.in)->capture_id);
+	if (!dnsreel_capr__custody(x.in, &icu) && icu && icu->chained)
+		snprintf(in.root, sizeof(in.root), "%s", icu->root);
+	e = dnsreel_capw__add_input(x.out, &in);
+	if (e) {
+		dnsreel_err(&c, "%s: %s", tmp, dnsreel_strerror(e));
+		goto cleanup;
+	}
 	e = copy(&x, &pol);
 	int ce = dnsreel_capw__close(x.out);
 	x.out = NULL;
@@ -627,13 +639,15 @@ int main(int argc, char **argv)
 		 "redacted-by: dnsreel-redact %s\n"
 		 "input-capture-id: %s\n"
 		 "input-sha256: %s\n"
+		 "input-root: %s\n"
 		 "input-events: %" PRIu64 "\n"
 		 "key-id: %s\n"
 		 "policy: %s\n"
 		 "payloads-dropped: %" PRIu64 "\n"
 		 "records-dropped: %" PRIu64 "\n",
-		 DNSREEL_VERSION, dnsreel_capr__meta(x.in)->capture_id, ihash, rs->events, kid,
-		 ptext, rs->payloads_dropped, rs->rrs_dropped);
+		 DNSREEL_VERSION, dnsreel_capr__meta(x.in)->capture_id, ihash,
+		 in.root[0] ? in.root : "none (recorded before custody)", rs->events, kid, ptext,
+		 rs->payloads_dropped, rs->rrs_dropped);
 	snprintf(ppath, sizeof(ppath), "%s/REDACTED", tmp);
 	if (write_file_synced(ppath, prov) || sync_tree(tmp)) {
 		dnsreel_err(&c, "%s: %s", ppath, strerror(errno));

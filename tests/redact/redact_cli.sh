@@ -208,6 +208,12 @@ m1=$(sqlite3 "$tmp/out.reel/index.sqlite" "SELECT ips FROM netns WHERE netns = 4
 m2=$(sqlite3 "$tmp/s1.r.reel/index.sqlite" "SELECT ips FROM netns WHERE netns = $(ns_of "$tmp/s1.reel" 10.244.0.2)")
 [ -n "$m1" ] && [ "$m1" = "$m2" ] || bad "10.244.0.2 maps to '$m1' in one capture, '$m2' in another"
 "$P" "$tmp/s1.r.reel" --flows -o jsonl >"$tmp/s1.flows" || bad "flows of a redacted synthetic capture"
+# the output names its input's custody root, in REDACTED and in its own manifest
+root=$("$bin/dnsreel-verify" "$tmp/s1.reel" 2>/dev/null | sed -n 's/^.*: root //p')
+[ -n "$root" ] && grep -qx "input-root: $root" "$tmp/s1.r.reel/REDACTED" ||
+	bad "REDACTED does not name the input's root '$root'"
+[ "$(sqlite3 "$tmp/s1.r.reel/index.sqlite" "SELECT root_hash || ' ' || role FROM inputs")" = "$root redact" ] ||
+	bad "the redacted capture's manifest does not list its input's root"
 "$P" "$tmp/s1.reel" --flows -o jsonl >"$tmp/s1.in.flows"
 [ "$(wc -l <"$tmp/s1.flows")" = "$(wc -l <"$tmp/s1.in.flows")" ] ||
 	bad "flows: $(wc -l <"$tmp/s1.in.flows") before, $(wc -l <"$tmp/s1.flows") redacted"
@@ -237,6 +243,8 @@ b=$(tshark -r "$tmp/out.pcapng" -T fields -e dns.id -e dns.flags.rcode -e dns.co
 [ "$(sqlite3 "$tmp/out.reel/index.sqlite" "SELECT value FROM counters WHERE name = 'redact.payloads_dropped'")" = 0 ] ||
 	bad "payloads emptied in the lab capture"
 grep -q "^input-sha256: [0-9a-f]\{64\}$" "$tmp/out.reel/REDACTED" || bad "REDACTED names no input hash"
+grep -qx "input-root: none (recorded before custody)" "$tmp/out.reel/REDACTED" ||
+	bad "REDACTED of a capture without a chain claims a root"
 grep -q "^policy: .*keep-suffix=cluster.local." "$tmp/out.reel/REDACTED" || bad "REDACTED names no policy"
 grep -q "^input-capture-id: 7c4728c2-4e87-4cab-8cf4-309ed5742d5a$" "$tmp/out.reel/REDACTED" ||
 	bad "REDACTED names no input capture id"
