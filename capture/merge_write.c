@@ -344,7 +344,7 @@ static int time_warnings(struct mctx *m)
 		if (s->dropped)
 			continue;
 		if (!s->in.events) {
-			err = warnf(m, "%s (node %s): holds no events", s->dir, s->in.node);
+			err = warnf(m, "%s (node %s): holds no events", s->in.source, s->in.node);
 			continue;
 		}
 		int64_t late = s->in.first_wall_ns - lo, early = hi - s->in.last_wall_ns;
@@ -362,7 +362,7 @@ static int time_warnings(struct mctx *m)
 			  "%s (node %s): starts %s after and ends %s before the merged time "
 			  "range (%s, %.0f%% covered): flows crossing node %s outside its range "
 			  "lack their hops there",
-			  s->dir, s->in.node, a, b, r,
+			  s->in.source, s->in.node, a, b, r,
 			  hi > lo ? 100.0 * (double)cover / (double)(hi - lo) : 100.0, s->in.node);
 	}
 	/* ranges that do not meet at all: nothing can link across them */
@@ -686,10 +686,40 @@ static int write_manifest(struct mctx *m, const char *tmp, const char *merged_id
 	return err;
 }
 
-static int expand_inputs(struct mctx *m, const char *const *inputs, size_t n)
+/* A packed input is unpacked once into its own directory under unpack (beside the output, gone
+ * at the end): merge copies whole directories. A cut pack gives what is intact, with a
+ * warning saying what was lost. */
+static int unpack_input(struct mctx *m, const char *pack, const char *unpack, size_t i, char *dir,
+			size_t dirlen)
+{
+	snprintf(dir, dirlen, "%s/%zu.reel", unpack, i);
+	char e[600] = "";
+	int err = dnsreel_pack_extract(pack, dir, e, sizeof(e));
+	if (err)
+		return dr_errf(m->eb, m->el, err, "%s: %s", pack, e[0] ? e : dnsreel_strerror(err));
+	if (!e[0])
+		return 0;
+	/* our own copy: its torn tail is moved aside as verify --reindex does, and the part says
+	 * what was dropped */
+	struct dnsreel_verify_opts vo = {.sz = sizeof(vo), .reindex = true};
+	int v = dnsreel_capture_verify(dir, &vo);
+	if (v < 0)
+		return dr_errf(m->eb, m->el, v, "%s: repairing what the cut left: %s", pack,
+			       dnsreel_strerror(v));
+	return warnf(m, "%s: %s; merged what is intact", pack, e);
+}
+
+static int expand_inputs(struct mctx *m, const char *const *inputs, size_t n, const char *unpack)
 {
 	int err = 0;
 	for (size_t i = 0; !err && i < n; i++) {
+		struct stat st;
+		if (unpack[0] && stat(inputs[i], &st) == 0 && S_ISREG(st.st_mode)) {
+			char dir[4096];
+			if (!(err = unpack_input(m, inputs[i], unpack, i, dir, sizeof(dir))))
+				err = add_src(m, dir, inputs[i], "", "");
+			continue;
+		}
 		struct dnsreel_merged *mg = NULL;
 		int r = dnsreel_merged__load(inputs[i], &mg, m->eb, m->el);
 		if (r < 0)
@@ -740,7 +770,27 @@ int dnsreel_capture_merge(const char *out, const char *const *inputs, size_t n,
 		return dr_errf(errbuf, errlen, -errno, "%s: %s", out, strerror(errno));
 	if (!(m.buf = malloc(BUFSZ)))
 		return -ENOMEM;
-	err = expand_inputs(&m, inputs, n);
+	char unpack[4096] = "";
+	for (size_t i = 0; i < n && !unpack[0]; i++) {
+		struct stat st;
+		if (stat(inputs[i], &st) || !S_ISREG(st.st_mode))
+			continue;
+		char ud[4096], ub[4096];
+		snprintf(ud, sizeof(ud), "%s", out);
+		snprintf(ub, sizeof(ub), "%s", out);
+		snprintf(unpack, sizeof(unpack), "%s/.%.200s.unpack-XXXXXX", dirname(ud),
+			 basename(ub));
+		if (!mkdtemp(unpack)) {
+			err = dr_errf(errbuf, errlen, -errno,
+				      "%s: cannot create a directory to unpack "
+				      "packed inputs into: %s",
+				      unpack, strerror(errno));
+			unpack[0] = 0;
+			free(m.buf);
+			return err;
+		}
+	}
+	err = expand_inputs(&m, inputs, n, unpack);
 	stats->inputs = (uint32_t)m.ns;
 	for (size_t i = 0; !err && i < m.ns; i++)
 		err = open_src(&m, &m.s[i]);
@@ -809,6 +859,8 @@ int dnsreel_capture_merge(const char *out, const char *const *inputs, size_t n,
 done:
 	if (tmp[0])
 		remove_tree(tmp, 0);
+	if (unpack[0])
+		remove_tree(unpack, 0);
 	for (size_t i = 0; i < m.ns; i++)
 		if (m.s[i].lockfd >= 0)
 			close(m.s[i].lockfd);

@@ -39,6 +39,18 @@ grep -q "m.reel: 2 parts from 2 inputs" "$tmp/err" || bad "summary: $(cat "$tmp/
 "$bin/dnsreel-replay" "$tmp/m.reel" -o jsonl | wc -l | grep -qx 5000 || bad "replay of the merged capture"
 [ "$(sum)" = "$before" ] || bad "inputs changed"
 
+# a packed input merges as its directory does, and nothing unpacked is left beside the output
+"$bin/dnsreel-pack" "$tmp/b.reel" -o "$tmp/b.reel.tar" >/dev/null 2>&1 || bad "pack b"
+"$M" "$tmp/a.reel" "$tmp/b.reel.tar" -o "$tmp/mp.reel" 2>"$tmp/err" ||
+	bad "merge with a packed input exited $?: $(cat "$tmp/err")"
+cmp -s <("$bin/dnsreel-replay" "$tmp/m.reel" -o jsonl) <("$bin/dnsreel-replay" "$tmp/mp.reel" -o jsonl) ||
+	bad "a packed input merges otherwise than its directory"
+ls -A "$tmp" | grep -q unpack && bad "unpacked input left behind: $(ls -A "$tmp")"
+head -c 20000 "$tmp/b.reel.tar" >"$tmp/cut.reel.tar"
+"$M" "$tmp/a.reel" "$tmp/cut.reel.tar" -o "$tmp/mc.reel" 2>"$tmp/err" ||
+	bad "merge with a cut pack exited $?: $(cat "$tmp/err")"
+grep -q "cut.reel.tar: .*cut" "$tmp/err" || bad "a cut pack merged without a warning: $(cat "$tmp/err")"
+
 "$M" "$tmp/a.reel" 2>"$tmp/err"; rc=$?
 [ $rc = 2 ] && grep -q "no output given" "$tmp/err" || bad "no -o: exit $rc $(cat "$tmp/err")"
 "$M" -o "$tmp/x.reel" 2>"$tmp/err"; rc=$?
