@@ -54,6 +54,7 @@ enum {
 	OPT_DNSTAP_SOCKET,
 	OPT_HOOK,
 	OPT_STATS,
+	OPT_NODE_NETNS,
 };
 
 static const struct dnsreel_opt opts[] = {
@@ -77,6 +78,14 @@ static const struct dnsreel_opt opts[] = {
      NULL},
     {OPT_NETNS, "netns", 0, DNSREEL_REQ_ARG, "LIST",
      "only these netns: inode numbers or ip-netns/runtime names", NULL},
+    {'n', "namespace", 'n', DNSREEL_REQ_ARG, "LIST",
+     "only pods of these k8s namespaces (also what --live prints)", NULL},
+    {'p', "podname", 'p', DNSREEL_REQ_ARG, "LIST", "only these pods (also what --live prints)",
+     NULL},
+    {'c', "containername", 'c', DNSREEL_REQ_ARG, "LIST",
+     "only pods with these containers (also what --live prints)", NULL},
+    {OPT_NODE_NETNS, "node-netns", 0, DNSREEL_REQ_ARG, "yes|no",
+     "with -n/-p/-c, also the node's own netns (no)", NULL},
     {OPT_SELECT, "select", 0, DNSREEL_REQ_ARG, "EXPR",
      "record only messages matching FIELD==VALUE (also != ~ !~ < >), repeatable", NULL},
     {OPT_LIVE, "live", 0, DNSREEL_NO_ARG, NULL, "also print events as trace_dns does", "Live view"},
@@ -87,10 +96,6 @@ static const struct dnsreel_opt opts[] = {
      "src, dst as plain IP:PORT (no p/NS/POD or s/NS/SVC names)", NULL},
     {'F', "filter", 'F', DNSREEL_REQ_ARG, "EXPR",
      "print only messages matching FIELD==VALUE (everything is recorded), repeatable", NULL},
-    {'n', "namespace", 'n', DNSREEL_REQ_ARG, "LIST", "print only pods of these k8s namespaces",
-     NULL},
-    {'p', "podname", 'p', DNSREEL_REQ_ARG, "LIST", "print only these pods", NULL},
-    {'c', "containername", 'c', DNSREEL_REQ_ARG, "LIST", "print only these containers", NULL},
     {OPT_HOST_ROOT, "host-root", 0, DNSREEL_REQ_ARG, "DIR",
      "host filesystem root for /proc, /run/netns, /var/log/pods ... (/)", "Context"},
     {OPT_POD_LOGS, "pod-logs", 0, DNSREEL_REQ_ARG, "DIR",
@@ -555,6 +560,14 @@ int main(int argc, char **argv)
 				goto cleanup;
 			}
 			break;
+		case OPT_NODE_NETNS:
+			if (strcmp(a, "yes") && strcmp(a, "no")) {
+				rc = dnsreel_cli_usage_error(
+				    &tool, "--node-netns: yes or no, not '%s'", a);
+				goto cleanup;
+			}
+			ro.node_netns = !strcmp(a, "yes");
+			break;
 		case OPT_STATS:
 			ro.stats = true;
 			break;
@@ -595,15 +608,22 @@ int main(int argc, char **argv)
 	rwo.snaplen = ro.snaplen;
 	rwo.node = node;
 
-	/* -F, -n, -p, -c filter what is printed, never what is recorded: --select does that. */
-	if (!live && (nfilters || k8s_ns || k8s_pod || k8s_cont || fields || no_resolve ||
-		      strcmp(live_fmt, "columns"))) {
+	/* -F filters what is printed, never what is recorded: --select does that. -n, -p and -c
+	 * choose the pods recorded (and so printed). */
+	if (!live && (nfilters || fields || no_resolve || strcmp(live_fmt, "columns"))) {
 		rc = dnsreel_cli_usage_error(&tool,
-					     "-F, -n, -p, -c, -o, --fields and --no-resolve "
-					     "choose what --live prints; add --live (to "
-					     "limit what is recorded use --select or --netns)");
+					     "-F, -o, --fields and --no-resolve choose what --live "
+					     "prints; add --live (to limit what is recorded use "
+					     "--select, --netns or -n/-p/-c)");
 		goto cleanup;
 	}
+	if (ro.node_netns && !k8s_ns && !k8s_pod && !k8s_cont) {
+		rc = dnsreel_cli_usage_error(&tool, "--node-netns goes with -n, -p or -c");
+		goto cleanup;
+	}
+	ro.k8s_namespaces = k8s_ns;
+	ro.k8s_podnames = k8s_pod;
+	ro.k8s_containers = k8s_cont;
 	if (nselects) {
 		if (dnsreel_filter__new(&select)) {
 			dnsreel_err(&cli, "out of memory");
@@ -724,7 +744,9 @@ int main(int argc, char **argv)
 			    missing);
 		goto cleanup;
 	}
-	if (!dnsreel_recorder__attached(rec)) {
+	if (!dnsreel_recorder__attached(rec) && (k8s_ns || k8s_pod || k8s_cont))
+		dnsreel_log(&cli, 0, "no pod matches -n/-p/-c yet: waiting for one to appear");
+	else if (!dnsreel_recorder__attached(rec)) {
 		dnsreel_err(&cli,
 			    "attached to no network namespace (is %s/proc mounted, and do the "
 			    "--netns selections exist?)",

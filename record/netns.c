@@ -124,7 +124,6 @@ static bool ns_wanted(struct dnsreel_recorder *r, struct nsent *n)
 	const struct dnsreel_recorder_opts *o = &r->o;
 	if (!r->filtering)
 		return true;
-	bool by_id = o->netns_ids_n || o->netns_names_n;
 	bool by_k8s = (o->k8s_namespaces && o->k8s_namespaces[0]) ||
 		      (o->k8s_podnames && o->k8s_podnames[0]) ||
 		      (o->k8s_containers && o->k8s_containers[0]);
@@ -136,8 +135,12 @@ static bool ns_wanted(struct dnsreel_recorder *r, struct nsent *n)
 			return true;
 	if (!by_k8s)
 		return false;
-	if (by_id && !by_k8s)
-		return false;
+	/* the node's: the init netns, or the recorder's own (a DaemonSet runs on the host's
+	 * network, and /proc/1 may be out of reach) */
+	struct stat st;
+	if (o->node_netns && ((n->ctx.flags & DNSREEL_NETNS_HOST) ||
+			      (!fstat(r->self_ns, &st) && (uint64_t)st.st_ino == n->ino)))
+		return true;
 	if (!n->ctx.k8s_podname[0])
 		return false;
 	return csv_has(o->k8s_namespaces, n->ctx.k8s_namespace) &&

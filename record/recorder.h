@@ -76,6 +76,7 @@ struct dnsreel_recorder_opts {
 	 * ring walk, the process join and the sink, and the kernel's BPF run-time statistics while
 	 * the recorder runs. */
 	bool stats;
+	bool node_netns; /* with k8s lists: also the node's own (init) netns */
 };
 
 struct dnsreel_recorder;

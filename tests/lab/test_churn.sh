@@ -14,7 +14,6 @@ BIN=${1:?usage: test_churn.sh BINDIR}
 lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" \
 	"$BIN/dnsreel-replay" "$BIN/dnsreel-query"
 lab_start dch
-CG_PARENT=$(dirname "$(dirname "$LAB_CGROUP_APP")")
 churn_cleanup() {
 	local t
 	for t in a b c; do pod_del "$LAB_ID-$t"; done
@@ -22,49 +21,6 @@ churn_cleanup() {
 }
 trap churn_cleanup EXIT
 
-# pod_add TAG POD IP: netns $LAB_ID-TAG on the lab bridge, a kubelet pod-logs folder and a
-# containerd cgroup for pod default/POD with a fresh UID; prints "UID CID".
-pod_add() {
-	local tag=$1 pod=$2 ip=$3 ns=$LAB_ID-$1 uid cid
-	uid=$(printf '%s' "$LAB_ID-$tag-$RANDOM" | md5sum | sed -E 's/^(.{8})(.{4}).(.{3}).(.{3})(.{12}).*/\1-\2-4\3-a\4-\5/')
-	cid=$(printf '%s' "$uid" | sha256sum | cut -c1-64)
-	mkdir -p "$LAB_POD_LOGS/default_${pod}_$uid/app" "$CG_PARENT/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope"
-	ip netns add "$ns"
-	ip -n "$ns" link set lo up
-	ip -n "$LAB_NS_NODE" link add "v-$tag" type veth peer name eth0 netns "$ns"
-	ip -n "$LAB_NS_NODE" link set "v-$tag" master cbr0 up
-	ip -n "$ns" addr add "$ip/24" dev eth0
-	ip -n "$ns" link set eth0 up
-	ip -n "$ns" route add 10.96.0.0/12 via "$LAB_BR_IP"
-	# The pod's sandbox ("pause"), in its cgroup, holds it as kubelet's does.
-	local cg=$CG_PARENT/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope
-	(
-		echo $BASHPID >"$cg/cgroup.procs"
-		exec ip netns exec "$ns" sleep infinity
-	) </dev/null >/dev/null 2>&1 &
-	echo "$uid $cid"
-}
-# pod_run TAG UID CID CMD...: CMD in the pod's netns and container cgroup.
-pod_run() {
-	local ns=$LAB_ID-$1 cg=$CG_PARENT/kubepods-besteffort-pod${2//-/_}.slice/cri-containerd-$3.scope
-	shift 3
-	(
-		echo $BASHPID >"$cg/cgroup.procs"
-		exec ip netns exec "$ns" "$@"
-	) >>"$WORK/client.out" 2>&1
-}
-pod_del() {
-	local ns=$1 pids
-	pids=$(ip netns pids "$ns" 2>/dev/null)
-	# shellcheck disable=SC2086
-	[[ -z $pids ]] || kill -9 $pids 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	local d
-	for d in "$CG_PARENT"/kubepods-besteffort-pod*.slice; do
-		[[ -d $d ]] || continue
-		rmdir "$d"/cri-containerd-*.scope "$d" 2>/dev/null
-	done
-}
 
 # A pod outlives its query by a little more than the recorder's once-a-second context scan (a
 # Kubernetes pod takes seconds to be deleted); names must still reach the query sent at once.

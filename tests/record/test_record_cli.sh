@@ -46,9 +46,11 @@ expect2 --select 'nosuchfield==1'
 expect2 -o yaml --live
 expect2 -o incident.reel
 grep -q -- "-w DIR" "$err" || { echo "FAIL: -o DIR does not point to -w: $(cat "$err")"; fail=1; }
-# The live view's options without --live: usage errors, not silent record-time filters.
+# The live view's options without --live: usage errors, not silent record-time filters
+# (-n/-p/-c choose the pods recorded: lab_select).
 expect2 -F rcode==NameError
-expect2 -n kube-system
+expect2 --node-netns yes
+expect2 --node-netns maybe -p web
 expect2 --no-resolve
 expect2 -o json
 # Every replay output format and --no-resolve are accepted with --live: the run gets as far
