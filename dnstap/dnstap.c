@@ -273,7 +273,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 	if (type < 1 || type > DNSREEL_DNSTAP_TYPE_MAX)
 		return PERR("unknown dnstap message type %u", type);
 	m->type = type;
-	if (d->has_identity) {
+	if (d->has_identity && d->identity.len) { /* an empty one has no data pointer */
 		size_t n = d->identity.len < sizeof(m->identity) - 1 ? d->identity.len
 								     : sizeof(m->identity) - 1;
 		memcpy(m->identity, d->identity.data, n);
@@ -299,7 +299,7 @@ int dnsreel_dnstap_msg__decode(struct dnsreel_dnstap_msg *m, const uint8_t *buf,
 		msg = response ? &dm->query_message : &dm->response_message;
 	if (!msg)
 		return PERR("%s message without a DNS message", dnsreel_dnstap_type_name(type));
-	if (msg->len > UINT32_MAX)
+	if (msg->len > UINT32_MAX || !msg->len)
 		return PERR("DNS message of %zu bytes", msg->len);
 
 	struct dnsreel_event *ev = &m->ev;
