@@ -285,18 +285,10 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	int64_t now = dnsreel_now_wall_ns(), since_ns = 0, until_ns = 0;
-	if (since && dnsreel_parse_time(since, now, &since_ns) < 0) {
-		exit_code = dnsreel_cli_usage_error(&tool, "--since: cannot read time '%s'", since);
-		goto cleanup;
-	}
-	if (until && dnsreel_parse_time(until, now, &until_ns) < 0) {
-		exit_code = dnsreel_cli_usage_error(&tool, "--until: cannot read time '%s'", until);
-		goto cleanup;
-	}
-	if (since && until && since_ns > until_ns) {
-		exit_code = dnsreel_cli_usage_error(&tool, "--since '%s' is after --until '%s'",
-						    since, until);
+	int64_t since_ns, until_ns;
+	if (dnsreel_window_parse(since, until, dnsreel_now_wall_ns(), &since_ns, &until_ns, errbuf,
+				 sizeof(errbuf)) < 0) {
+		exit_code = dnsreel_cli_usage_error(&tool, "%s", errbuf);
 		goto cleanup;
 	}
 	if (since || until)
@@ -320,21 +312,13 @@ int main(int argc, char **argv)
 	    .rec_fn = sink,
 	    .rec_arg = &run,
 	};
-	if (since || until) {
-		/* As replay --flows: frames outside the window and a margin (a flow window and a
-		 * lookup gap or two) cannot hold an event of a selected flow. */
-		int64_t margin =
-		    (window_ns > 0 ? window_ns : 10 * 1000000000LL) + 12 * 1000000000LL;
-		if (dnsreel_filter__new(&flow_span) < 0) {
-			dnsreel_err(&cli, "out of memory");
-			exit_code = DNSREEL_EXIT_FAIL;
-			goto cleanup;
-		}
-		dnsreel_filter__set_window(flow_span,
-					   since && since_ns > margin ? since_ns - margin : 0,
-					   until ? until_ns + margin : 0);
-		ro.filter = flow_span;
+	if (dnsreel_flow_span__new(&flow_span, window_ns, since_ns, until_ns) < 0) {
+		dnsreel_err(&cli, "out of memory");
+		exit_code = DNSREEL_EXIT_FAIL;
+		goto cleanup;
 	}
+	if (flow_span)
+		ro.filter = flow_span;
 	size_t ncap = (size_t)(argc - cli.optind);
 	const char *const *paths = (const char *const *)argv + cli.optind;
 	err = dnsreel_merge__open(&rp, paths, ncap, &ro, errbuf, sizeof(errbuf));

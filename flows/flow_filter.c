@@ -11,6 +11,7 @@
 
 #include "dnsreel.h"
 #include "flows.h"
+#include "flows_int.h"
 
 enum ffield {
 	FF_OUTCOME,
@@ -285,4 +286,20 @@ bool dnsreel_flow_term(const char *expr)
 	if (!dnsreel_flow_field_known(field))
 		return false;
 	return !strcasecmp(field, "rcode") || !dnsreel_field_find(field);
+}
+
+int dnsreel_flow_span__new(struct dnsreel_filter **out, int64_t flow_window_ns, int64_t since_ns,
+			   int64_t until_ns)
+{
+	*out = NULL;
+	if (!since_ns && !until_ns)
+		return 0;
+	int64_t margin =
+	    (flow_window_ns > 0 ? flow_window_ns : DEFAULT_WINDOW_NS) + 2 * DEFAULT_LOOKUP_GAP_NS;
+	int err = dnsreel_filter__new(out);
+	if (err < 0)
+		return err;
+	dnsreel_filter__set_window(*out, since_ns > margin ? since_ns - margin : 0,
+				   until_ns ? until_ns + margin : 0);
+	return 0;
 }

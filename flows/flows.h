@@ -148,6 +148,12 @@ bool dnsreel_flow_field_known(const char *field);
  * that is no event field, or rcode: the client's answer) rather than events? Tools that take
  * one -F list for both hand such terms to a flow filter, the rest to the event filter. */
 bool dnsreel_flow_term(const char *expr);
+/* The frames a reconstruction must read to give whole flows for the time window
+ * [since_ns, until_ns] (0 = open; both 0: *out = NULL, read everything): a flow with an event
+ * inside the window has all its events within one flow window (flow_window_ns, 0 = the
+ * default) of it, and its lookup's earlier flows within two lookup gaps. 0 or -ENOMEM. */
+int dnsreel_flow_span__new(struct dnsreel_filter **out, int64_t flow_window_ns, int64_t since_ns,
+			   int64_t until_ns);
 
 struct dnsreel_flow_filter;
 int dnsreel_flow_filter__new(struct dnsreel_flow_filter **out);

@@ -298,18 +298,10 @@ int main(int argc, char **argv)
 		    dnsreel_cli_usage_error(&tool, "--flow-window: cannot read '%s'", flow_window);
 		goto cleanup;
 	}
-	int64_t now = dnsreel_now_wall_ns(), since_ns = 0, until_ns = 0;
-	if (since && dnsreel_parse_time(since, now, &since_ns) < 0) {
-		exit_code = dnsreel_cli_usage_error(&tool, "--since: cannot read time '%s'", since);
-		goto cleanup;
-	}
-	if (until && dnsreel_parse_time(until, now, &until_ns) < 0) {
-		exit_code = dnsreel_cli_usage_error(&tool, "--until: cannot read time '%s'", until);
-		goto cleanup;
-	}
-	if (since && until && since_ns > until_ns) {
-		exit_code = dnsreel_cli_usage_error(&tool, "--since '%s' is after --until '%s'",
-						    since, until);
+	int64_t since_ns, until_ns;
+	if (dnsreel_window_parse(since, until, dnsreel_now_wall_ns(), &since_ns, &until_ns, errbuf,
+				 sizeof(errbuf)) < 0) {
+		exit_code = dnsreel_cli_usage_error(&tool, "%s", errbuf);
 		goto cleanup;
 	}
 	if (since || until)
@@ -335,20 +327,13 @@ int main(int argc, char **argv)
 	    .rec_arg = &run,
 	    .capr_flags = scan ? DNSREEL_CAPR_SCAN : 0,
 	};
-	if (since || until) {
-		/* as replay --flows: frames within a flow window and two lookup gaps of the time
-		 * range are read, so flows crossing its edges are whole */
-		int64_t margin =
-		    (window_ns > 0 ? window_ns : 10 * 1000000000LL) + 12 * 1000000000LL;
-		if (dnsreel_filter__new(&span) < 0) {
-			dnsreel_err(&cli, "out of memory");
-			exit_code = DNSREEL_EXIT_FAIL;
-			goto cleanup;
-		}
-		dnsreel_filter__set_window(span, since && since_ns > margin ? since_ns - margin : 0,
-					   until ? until_ns + margin : 0);
-		ro.filter = span;
+	if (dnsreel_flow_span__new(&span, window_ns, since_ns, until_ns) < 0) {
+		dnsreel_err(&cli, "out of memory");
+		exit_code = DNSREEL_EXIT_FAIL;
+		goto cleanup;
 	}
+	if (span)
+		ro.filter = span;
 	size_t ncap = (size_t)(argc - cli.optind);
 	err = dnsreel_merge__open(&run.rp, (const char *const *)argv + cli.optind, ncap, &ro,
 				  errbuf, sizeof(errbuf));

@@ -216,3 +216,22 @@ int dnsreel_parse_time(const char *s, int64_t now_wall_ns, int64_t *out_wall_ns)
 	*out_wall_ns = now_wall_ns - d;
 	return 0;
 }
+
+int dnsreel_window_parse(const char *since, const char *until, int64_t now_wall_ns,
+			 int64_t *since_ns, int64_t *until_ns, char *errbuf, size_t errlen)
+{
+	*since_ns = *until_ns = 0;
+	if (since && dnsreel_parse_time(since, now_wall_ns, since_ns) < 0) {
+		snprintf(errbuf, errlen, "--since: cannot read time '%s'", since);
+		return DNSREEL_E_ARG;
+	}
+	if (until && dnsreel_parse_time(until, now_wall_ns, until_ns) < 0) {
+		snprintf(errbuf, errlen, "--until: cannot read time '%s'", until);
+		return DNSREEL_E_ARG;
+	}
+	if (since && until && *since_ns > *until_ns) {
+		snprintf(errbuf, errlen, "--since '%s' is after --until '%s'", since, until);
+		return DNSREEL_E_ARG;
+	}
+	return 0;
+}

@@ -199,6 +199,10 @@ void dnsreel_filter__prune(struct dnsreel_filter *f, const struct dnsreel_ctx *c
 /* "2026-11-26T08:00:00Z", "2026-11-26T08:00:00.5+01:00", "-10m", "1h" (ago), "now",
  * or plain ns since epoch. */
 int dnsreel_parse_time(const char *s, int64_t now_wall_ns, int64_t *out_wall_ns);
+/* A tool's --since/--until (either may be NULL: open): both read as dnsreel_parse_time does,
+ * an inverted window refused. 0, or DNSREEL_E_ARG with errbuf naming the option at fault. */
+int dnsreel_window_parse(const char *since, const char *until, int64_t now_wall_ns,
+			 int64_t *since_ns, int64_t *until_ns, char *errbuf, size_t errlen);
 /* RFC 3339 with ns and Z, as trace_dns prints timestamps. */
 int dnsreel_format_time(int64_t wall_ns, char *buf, size_t buflen);
 
