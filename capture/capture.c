@@ -224,7 +224,11 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->o.zstd_level);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
 	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
-	fsync_dir(dir);
+	/* the new folder's entry must survive a crash, or the capture vanishes with it */
+	if (!w->o.no_fsync && (err = fsync_dir(dir))) {
+		werr(w, err, "%s: fsync: %s", dir, strerror(-err));
+		goto fail;
+	}
 	*out = w;
 	return 0;
 fail:
@@ -564,8 +568,14 @@ static int open_segment(struct dnsreel_capw *w)
 	if (fd < 0)
 		return -errno;
 	if (!w->o.no_fsync) {
-		snprintf(path, sizeof(path), "%s/seg", w->dir);
-		fsync_dir(path);
+		char seg[4096];
+		snprintf(seg, sizeof(seg), "%s/seg", w->dir);
+		int err = fsync_dir(seg);
+		if (err) {
+			close(fd);
+			unlink(path);
+			return werr(w, err, "%s: fsync: %s", seg, strerror(-err));
+		}
 	}
 	if (w->nsegs == w->capsegs) {
 		size_t nc = w->capsegs ? w->capsegs * 2 : 16;
@@ -849,13 +859,17 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 				err = DNSREEL_E_SQLITE;
 		}
 		/* back to a rollback journal so read-only openers need no -shm file */
-		sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE",
-			     NULL, NULL, NULL);
+		if (sqlite3_exec(w->db,
+				 "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", NULL,
+				 NULL, NULL) != SQLITE_OK &&
+		    !err)
+			err = wsqlerr(w, DNSREEL_E_SQLITE, "checkpoint");
 		if (sqlite3_close(w->db) != SQLITE_OK && !err)
 			err = DNSREEL_E_SQLITE;
 	}
-	if (!w->o.no_fsync)
-		fsync_dir(w->dir);
+	int derr = w->o.no_fsync ? 0 : fsync_dir(w->dir);
+	if (derr && !err)
+		err = werr(w, derr, "%s: fsync: %s", w->dir, strerror(-derr));
 	dr_catalog_free(&w->all);
 	dr_catalog_free(&w->pend);
 	dr_buf_free(&w->pay);
