@@ -60,7 +60,7 @@ enum {
 static const struct dnsreel_opt opts[] = {
     {'w', "write", 'w', DNSREEL_REQ_ARG, "DIR",
      "capture directory to create (default dnsreel-YYYYmmddTHHMMSSZ.reel here)", "Output"},
-    {OPT_FLUSH, "flush", 0, DNSREEL_REQ_ARG, "DUR", "write a frame at least this often (200ms)",
+    {OPT_FLUSH, "flush", 0, DNSREEL_REQ_ARG, "DUR", "write a frame at least this often (150ms)",
      NULL},
     {OPT_SEGMENT, "segment-size", 0, DNSREEL_REQ_ARG, "SIZE",
      "start a new segment file past this size (64M)", NULL},

@@ -31,7 +31,7 @@ struct dnsreel_sink {
 #define DNSREEL_REC_DEFAULT_JOIN_DELAY_NS 20000000
 /* A frame at least this often: with the join delay, what a SIGKILL can lose stays under
  * 250 ms. */
-#define DNSREEL_REC_DEFAULT_FLUSH_NS 200000000
+#define DNSREEL_REC_DEFAULT_FLUSH_NS 150000000
 /* ... and at least every this many events. */
 #define DNSREEL_REC_BLOCK_EVENTS DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS
 
@@ -142,7 +142,7 @@ struct dnsreel_recwriter_opts {
 	const struct dnsreel_capw_opts *capw; /* segments, rotation, zstd; NULL: defaults */
 	const char *node;		      /* NULL: $NODE_NAME, else the host name */
 	uint32_t snaplen;		      /* recorded in the metadata */
-	int64_t flush_ns;		      /* a frame at least this often (default 200 ms) */
+	int64_t flush_ns;		      /* a frame at least this often (default 150 ms) */
 	/* Record-time selection (--select): only messages matching select are written (TCP
 	 * segments always are, so streams stay whole); the others are counted as
 	 * events.not_selected. Borrowed: must outlive the writer. NULL: everything. */

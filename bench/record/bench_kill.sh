@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_kill.sh BINDIR [ROUNDS]: what a recorder killed by SIGKILL (as the OOM killer does)
 # loses, against ground truth. In the lab, under dnsperf load, each round records every netns
-# with dnsreel-record (flush 200 ms) and, as the alternative a user would run, a plain
+# with dnsreel-record (its default flush) and, as the alternative a user would run, a plain
 # `tcpdump -w` in the app pod; a third tcpdump (immediate mode, stopped cleanly) is the ground
 # truth. At a random moment K both recorders get SIGKILL. Per round, for the app pod's packets:
 #   window  = K - the newest packet each kept, in ms
@@ -35,7 +35,7 @@ for r in $(seq 1 "$ROUNDS"); do
 			grep -q "listening on" "$WORK/td.err" 2>/dev/null && break
 		sleep 0.05
 	done
-	recorder_start "$WORK/k$r.reel" --flush 200ms --netns "${LAB_NETNS// /,}"
+	recorder_start "$WORK/k$r.reel" --netns "${LAB_NETNS// /,}"
 	"$LAB_SH" exec app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 4 -Q 2000 -c 4 \
 		>/dev/null 2>&1 &
 	perf=$!
