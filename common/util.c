@@ -16,6 +16,37 @@ int dnsreel_wall_ns(int64_t boot_ns, int64_t boot_to_wall_ns, int64_t *wall)
 	return *wall < 0 ? DNSREEL_E_CORRUPT : 0;
 }
 
+/* Little-endian loads: one load each where the host is little-endian (GCC leaves the byte loop
+ * a loop; the writer hashes every payload, question and tuple), the same values elsewhere. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static uint64_t rd64le(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint64_t rd_tail_le(const uint8_t *p, size_t n)
+{
+	uint64_t t = 0;
+	size_t o = 0;
+	if (n & 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		t = v;
+		o = 4;
+	}
+	if (n & 2) {
+		uint16_t v;
+		memcpy(&v, p + o, 2);
+		t |= (uint64_t)v << (8 * o);
+		o += 2;
+	}
+	if (n & 1)
+		t |= (uint64_t)p[o] << (8 * o);
+	return t;
+}
+#else
 static uint64_t rd64le(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -23,6 +54,15 @@ static uint64_t rd64le(const uint8_t *p)
 		v = v << 8 | p[i];
 	return v;
 }
+
+static uint64_t rd_tail_le(const uint8_t *p, size_t n)
+{
+	uint64_t t = 0;
+	for (size_t i = 0; i < n; i++)
+		t |= (uint64_t)p[i] << (8 * i);
+	return t;
+}
+#endif
 
 uint64_t dnsreel_hash_bytes(const void *data, size_t n, uint64_t seed)
 {
@@ -34,10 +74,7 @@ uint64_t dnsreel_hash_bytes(const void *data, size_t n, uint64_t seed)
 		p += 8;
 		n -= 8;
 	}
-	uint64_t t = 0;
-	for (size_t i = 0; i < n; i++)
-		t |= (uint64_t)p[i] << (8 * i);
-	h = (h ^ t) * 0x100000001b3ull;
+	h = (h ^ rd_tail_le(p, n)) * 0x100000001b3ull;
 	return dnsreel_mix64(h);
 }
 

@@ -44,6 +44,31 @@ static void test_hash(void)
 	CHECK(dnsreel_mix64(1) == 0xb456bcfc34c2cb2cull);
 	CHECK(dnsreel_hash_bytes("abcdefgh12345", 13, 3) !=
 	      dnsreel_hash_bytes("abcdefgh12345", 13, 4));
+	/* every length and alignment against the byte-at-a-time definition */
+	uint8_t buf[80];
+	uint64_t x = 0x243f6a8885a308d3ull;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		buf[i] = (uint8_t)(x >> 56);
+	}
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n + off <= 72; n++) {
+			const uint8_t *p = buf + off;
+			uint64_t h = 7 ^ (n * 0x9e3779b97f4a7c15ull);
+			size_t i = 0;
+			for (; i + 8 <= n; i += 8) {
+				uint64_t v = 0;
+				for (int j = 7; j >= 0; j--)
+					v = v << 8 | p[i + (size_t)j];
+				h = (h ^ v) * 0x100000001b3ull;
+				h = (h << 29) | (h >> 35);
+			}
+			uint64_t t = 0;
+			for (size_t j = 0; i + j < n; j++)
+				t |= (uint64_t)p[i + j] << (8 * j);
+			h = (h ^ t) * 0x100000001b3ull;
+			CHECK(dnsreel_hash_bytes(p, n, 7) == dnsreel_mix64(h));
+		}
 }
 
 static void test_names(void)
