@@ -21,6 +21,9 @@ struct dnsreel_sink {
 	void (*on_netns)(void *arg, const struct dnsreel_netns_ctx *ns);
 	void (*on_proc)(void *arg, const struct dnsreel_proc_ctx *proc);
 	void (*on_service)(void *arg, const struct dnsreel_service_ctx *svc);
+	/* Optional: the sink's CPU ns so far in writing frames (cumulative), which --stats
+	 * leaves out of the ring walk and the sink's share: the writer reports them itself. */
+	uint64_t (*flush_ns)(void *arg);
 };
 
 /* Defaults, for the tool's --help and man page (a test compares them). */
@@ -116,8 +119,9 @@ size_t dnsreel_recorder__unmatched(struct dnsreel_recorder *r, char *buf, size_t
 /* Namespaces attached now. */
 size_t dnsreel_recorder__attached(struct dnsreel_recorder *r);
 /* With opts.stats, in CPU ns of the recorder's thread: "time.consume_ns" (ring walk and
- * delivery, everything below included), "time.join_ns", "time.sink_ns" (the sink's on_event;
- * both sampled one event in 32 and scaled), "ring.wakeups" (epoll found the ring
+ * delivery, everything below included, less the sink's flush_ns), "time.join_ns",
+ * "time.sink_ns" (the sink's on_event less its flush_ns; both sampled one event in 256 and
+ * scaled), "ring.wakeups" (epoll found the ring
  * ready), "polls", and for each BPF program "bpf.NAME.run_cnt" and "bpf.NAME.run_ns" (0 when
  * the kernel keeps no statistics). fn called for each. */
 void dnsreel_recorder__stats(struct dnsreel_recorder *r,

@@ -28,7 +28,7 @@
 #define PT_SIZE		 (1u << 15) /* process table slots */
 #define PT_WAYS		 8
 #define PIDSET_SIZE	 8192
-#define REC_STATS_SAMPLE 32
+#define REC_STATS_SAMPLE 256
 
 enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
 

@@ -28,6 +28,7 @@ struct dnsreel_recwriter {
 	bool append_refused; /* the writer refused (and counted) one event */
 	uint32_t block_events;
 	int64_t next_flush;
+	uint64_t flush_ns; /* thread CPU in write_frame, for --stats */
 };
 
 static int64_t wall_ns(void)
@@ -132,7 +133,9 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 
 static int write_frame(struct dnsreel_recwriter *w)
 {
+	uint64_t t0 = rec_cpu_ns();
 	int err = dnsreel_capw__flush(w->w);
+	w->flush_ns += rec_cpu_ns() - t0;
 	if (err)
 		w->werr = err;
 	else
@@ -195,6 +198,12 @@ static void sink_service(void *arg, const struct dnsreel_service_ctx *svc)
 		dnsreel_ctx__put_service(w->ctx, 0, svc);
 }
 
+static uint64_t sink_flush_ns(void *arg)
+{
+	const struct dnsreel_recwriter *w = arg;
+	return w->flush_ns;
+}
+
 struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w)
 {
 	struct dnsreel_sink s = {
@@ -203,6 +212,7 @@ struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w)
 	    .on_netns = sink_netns,
 	    .on_proc = sink_proc,
 	    .on_service = sink_service,
+	    .flush_ns = sink_flush_ns,
 	};
 	return s;
 }
