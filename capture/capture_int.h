@@ -186,6 +186,9 @@ struct dr_enc;
 int dr_enc_new(struct dr_enc **out);
 void dr_enc_free(struct dr_enc *e);
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out);
+/* Sorts order[] (0..n-1 ascending: indexes into ev) by ts_ns, ties by index, if that takes at
+ * most budget moves; false (order[] permuted, not sorted) past it. For dr_enc_block and tests. */
+bool dr_enc_sort_near(uint32_t *order, const struct dnsreel_event *ev, size_t n, size_t budget);
 /* Compresses the body dr_enc_block() just produced into one zstd frame (a ZSTD_CCtx). */
 int dr_enc_compress(struct dr_enc *e, void *cctx, int level, const struct dr_buf *raw,
 		    struct dr_buf *z);

@@ -70,6 +70,30 @@ static int cmp_ts(const void *a, const void *b, void *base)
 	return x < y ? -1 : (x > y);
 }
 
+/* Events from the ring buffer are out of time order only where CPUs interleave: a few places
+ * each. A stable insertion sort takes them in a pass; past a budget of moves (the events are
+ * not nearly sorted after all) it stops and the caller sorts the rest with qsort_r. Both give
+ * the same order, the only one cmp_ts allows. */
+bool dr_enc_sort_near(uint32_t *order, const struct dnsreel_event *ev, size_t n, size_t budget)
+{
+	size_t moves = 0;
+	for (size_t i = 1; i < n; i++) {
+		uint32_t x = order[i];
+		int64_t t = ev[x].ts_ns;
+		size_t j = i;
+		while (j > 0 && ev[order[j - 1]].ts_ns > t) {
+			order[j] = order[j - 1];
+			j--;
+			if (++moves > budget) {
+				order[j] = x;
+				return false;
+			}
+		}
+		order[j] = x;
+	}
+	return true;
+}
+
 static bool addr_is_short(const uint8_t a[16])
 {
 	for (int i = 4; i < 16; i++)
@@ -164,10 +188,9 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		if (i && ev[i].ts_ns < ev[i - 1].ts_ns)
 			sorted = false;
 	}
-	if (!sorted) {
-		/* stable: ties keep append order (the index breaks them) */
+	/* stable: ties keep append order (the index breaks them) */
+	if (!sorted && !dr_enc_sort_near(e->order, ev, n, 8 * n))
 		qsort_r(e->order, n, sizeof(uint32_t), cmp_ts, (void *)ev);
-	}
 
 	int64_t prev_ts = ev[e->order[0]].ts_ns;
 	for (size_t i = 0; i < n; i++) {

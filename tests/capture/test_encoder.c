@@ -1,0 +1,159 @@
+/* Unit tests of the block encoder's choices that must not show in the output: the nearly-sorted
+ * fast path gives the order qsort_r gives (ties by index), and a block appended out of order
+ * encodes to the same bytes as the same events appended sorted.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+#include "capture.h"
+#include "capture_int.h"
+#include "dnsreel.h"
+#include "synth.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static int cmp_ref(const void *a, const void *b, void *base)
+{
+	const struct dnsreel_event *ev = base;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (ev[x].ts_ns != ev[y].ts_ns)
+		return ev[x].ts_ns < ev[y].ts_ns ? -1 : 1;
+	return x < y ? -1 : (x > y);
+}
+
+/* n events with times rising by 0..2 (ties), then moves swaps of events up to reach apart */
+static void nearly(struct dnsreel_event *ev, size_t n, size_t moves, uint32_t reach)
+{
+	int64_t t = 1000;
+	for (size_t i = 0; i < n; i++) {
+		memset(&ev[i], 0, sizeof(ev[i]));
+		t += rnd(3);
+		ev[i].ts_ns = t;
+	}
+	for (size_t k = 0; n > 1 && k < moves; k++) {
+		size_t i = rnd((uint32_t)n), j = i + 1 + rnd(reach);
+		if (j >= n)
+			continue;
+		struct dnsreel_event x = ev[i];
+		ev[i] = ev[j];
+		ev[j] = x;
+	}
+}
+
+static void test_sort_near(void)
+{
+	enum { N = 3000 };
+	struct dnsreel_event *ev = calloc(N, sizeof(*ev));
+	uint32_t *a = malloc(N * sizeof(*a)), *b = malloc(N * sizeof(*b));
+	static const size_t sizes[] = {1, 2, 3, 17, 256, 2999};
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t n = sizes[s];
+		for (int round = 0; round < 20; round++) {
+			nearly(ev, n, (size_t)round * n / 10, 1 + (uint32_t)round);
+			for (size_t i = 0; i < n; i++)
+				a[i] = b[i] = (uint32_t)i;
+			qsort_r(b, n, sizeof(*b), cmp_ref, ev);
+			bool done = dr_enc_sort_near(a, ev, n, 8 * n);
+			/* the mild ones fit the budget; past it, qsort_r finishes the same way */
+			CHECKF(done || round >= 10, "n %zu round %d", n, round);
+			if (!done)
+				qsort_r(a, n, sizeof(*a), cmp_ref, ev);
+			CHECKF(memcmp(a, b, n * sizeof(*a)) == 0, "n %zu round %d", n, round);
+		}
+	}
+	/* reversed: past the budget it gives up, and qsort_r from where it stopped agrees */
+	size_t n = 2000;
+	for (size_t i = 0; i < n; i++)
+		ev[i].ts_ns = (int64_t)(n - i);
+	for (size_t i = 0; i < n; i++)
+		a[i] = b[i] = (uint32_t)i;
+	CHECK(!dr_enc_sort_near(a, ev, n, 8 * n));
+	uint32_t *seen = calloc(n, sizeof(*seen));
+	for (size_t i = 0; i < n; i++)
+		seen[a[i]]++;
+	for (size_t i = 0; i < n; i++)
+		CHECK(seen[i] == 1); /* still a permutation */
+	free(seen);
+	qsort_r(a, n, sizeof(*a), cmp_ref, ev);
+	qsort_r(b, n, sizeof(*b), cmp_ref, ev);
+	CHECK(memcmp(a, b, n * sizeof(*a)) == 0);
+	CHECK(a[0] == n - 1);
+	free(ev);
+	free(a);
+	free(b);
+}
+
+/* Real events (synthesizer, every hop), encoded sorted, nearly sorted and shuffled: the same
+ * block bytes (distinct times, so there are no ties to order). */
+static void test_block_order(void)
+{
+	enum { N = 5000 };
+	struct dnsreel_synth_opts so = {.seed = 3, .multi_hop = true, .tcp = true};
+	struct dnsreel_synth *sy;
+	CHECK(dnsreel_synth__new(&sy, &so) == 0);
+	struct dnsreel_event *ev = calloc(N, sizeof(*ev)), *mix = calloc(N, sizeof(*mix));
+	uint8_t *pay = malloc((size_t)N * 2048);
+	size_t off = 0;
+	int64_t last = 0;
+	for (size_t i = 0; i < N; i++) {
+		CHECK(dnsreel_synth__next(sy, &ev[i]) == 0);
+		CHECK(ev[i].cap_len <= 2048);
+		memcpy(pay + off, ev[i].payload, ev[i].cap_len);
+		ev[i].payload = pay + off;
+		off += ev[i].cap_len;
+		if (ev[i].ts_ns <= last)
+			ev[i].ts_ns = last + 1;
+		last = ev[i].ts_ns;
+	}
+	dnsreel_synth__free(sy);
+	struct dr_enc *e;
+	CHECK(dr_enc_new(&e) == 0);
+	struct dr_buf want = {0}, got = {0};
+	CHECK(dr_enc_block(e, ev, N, &want) == 0);
+	CHECK(want.len > 0);
+	for (int mode = 0; mode < 3; mode++) {
+		memcpy(mix, ev, N * sizeof(*ev));
+		size_t moves = mode == 0 ? N / 20 : (mode == 1 ? N : 0);
+		for (size_t k = 0; k < moves; k++) {
+			size_t i = rnd(N), j = i + 1 + rnd(mode == 0 ? 2 : 8);
+			if (j < N) {
+				struct dnsreel_event x = mix[i];
+				mix[i] = mix[j];
+				mix[j] = x;
+			}
+		}
+		if (mode == 2) /* far out of order: the qsort_r path */
+			for (size_t i = N - 1; i > 0; i--) {
+				size_t j = rnd((uint32_t)i + 1);
+				struct dnsreel_event x = mix[i];
+				mix[i] = mix[j];
+				mix[j] = x;
+			}
+		CHECK(dr_enc_block(e, mix, N, &got) == 0);
+		CHECKF(got.len == want.len && memcmp(got.p, want.p, got.len) == 0, "mode %d", mode);
+	}
+	dr_buf_free(&want);
+	dr_buf_free(&got);
+	dr_enc_free(e);
+	free(ev);
+	free(mix);
+	free(pay);
+}
+
+int main(void)
+{
+	test_sort_near();
+	test_block_order();
+	return check_failures ? 1 : 0;
+}
