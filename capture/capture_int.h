@@ -189,9 +189,15 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 /* Sorts order[] (0..n-1 ascending: indexes into ev) by ts_ns, ties by index, if that takes at
  * most budget moves; false (order[] permuted, not sorted) past it. For dr_enc_block and tests. */
 bool dr_enc_sort_near(uint32_t *order, const struct dnsreel_event *ev, size_t n, size_t budget);
+/* Sets a ZSTD_CCtx for the level: the level with the match finder settings the codec's
+ * streams compress best with. dr_enc_compress() calls it. */
+void dr_enc_zstd_params(void *cctx, int level);
 /* Compresses the body dr_enc_block() just produced into one zstd frame (a ZSTD_CCtx). */
 int dr_enc_compress(struct dr_enc *e, void *cctx, int level, const struct dr_buf *raw,
 		    struct dr_buf *z);
+/* The same with the parameters the caller set on cctx (a new frame: after a reset). */
+int dr_enc_compress_as_set(struct dr_enc *e, void *cctx, const struct dr_buf *raw,
+			   struct dr_buf *z);
 
 /* Decodes a block body into events whose payloads point into *arena (malloc'd). */
 int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,

@@ -73,8 +73,9 @@ static void test_live_and_inputs(void)
 {
 	char dir[512], root[DNSREEL_HASH_HEX], eb[512];
 	snprintf(dir, sizeof(dir), "%s/derived.reel", tmproot);
+	/* small enough that the 3000 events below take at least two segments */
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo),
-				       .segment_bytes = 20000,
+				       .segment_bytes = 12000,
 				       .block_events = 500,
 				       .no_fsync = true,
 				       .custody_user = "alice smith",

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "check.h"
 
 #include "capture.h"
@@ -122,6 +124,31 @@ static void test_block_order(void)
 	struct dr_buf want = {0}, got = {0};
 	CHECK(dr_enc_block(e, ev, N, &want) == 0);
 	CHECK(want.len > 0);
+	/* every level's frame decodes to the body; the codec's level 6 is smaller than zstd's */
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+	struct dr_buf z = {0};
+	uint8_t *back = malloc(want.len);
+	static const int levels[] = {-3, 1, 3, 4, 6, 9, 12};
+	size_t z6 = 0;
+	for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+		CHECK(dr_enc_compress(e, cc, levels[l], &want, &z) == 0);
+		size_t r = ZSTD_decompress(back, want.len, z.p, z.len);
+		CHECKF(r == want.len && memcmp(back, want.p, want.len) == 0, "level %d", levels[l]);
+		if (levels[l] == 6)
+			z6 = z.len;
+	}
+	ZSTD_CCtx_reset(cc, ZSTD_reset_session_and_parameters);
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
+	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, 6);
+	CHECK(dr_enc_compress_as_set(e, cc, &want, &z) == 0);
+	size_t plain = z.len;
+	CHECKF(z6 > 0 && z6 < plain, "level 6: %zu bytes, with zstd's own settings %zu", z6, plain);
+	ZSTD_freeCCtx(cc);
+	dr_buf_free(&z);
+	free(back);
 	for (int mode = 0; mode < 3; mode++) {
 		memcpy(mix, ev, N * sizeof(*ev));
 		size_t moves = mode == 0 ? N / 20 : (mode == 1 ? N : 0);
