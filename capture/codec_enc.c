@@ -18,6 +18,11 @@ static void tup_rev(const struct tup_key *a, struct tup_key *r)
 	memcpy(r->dst, a->src, 16);
 }
 
+/* An event's table keys: payload, question, question + id, question at its tuple, tuple. */
+struct ev_hash {
+	uint64_t hf, hq, hqi, hqt, hk;
+};
+
 struct dr_enc {
 	struct dr_buf st[S_COUNT];
 	struct dr_dict tup;
@@ -28,6 +33,7 @@ struct dr_enc {
 	uint32_t *pred; /* per tuple index: the tuple that followed it last time */
 	size_t predcap;
 	uint32_t *ht_full, *ht_qid, *ht_q, *ht_qt;
+	struct ev_hash *h; /* per event (block order): its keys into the ht_ tables */
 	size_t cap, htcap;
 };
 
@@ -57,6 +63,7 @@ void dr_enc_free(struct dr_enc *e)
 	free(e->ht_qid);
 	free(e->ht_q);
 	free(e->ht_qt);
+	free(e->h);
 	free(e);
 }
 
@@ -141,7 +148,10 @@ static int grow_arrays(struct dr_enc *e, size_t n)
 	struct tup_key *k = realloc(e->tk, n * sizeof(*k));
 	if (k)
 		e->tk = k;
-	if (!o || !q || !t || !k)
+	struct ev_hash *h = realloc(e->h, n * sizeof(*h));
+	if (h)
+		e->h = h;
+	if (!o || !q || !t || !k || !h)
 		return -ENOMEM;
 	e->cap = n;
 	return 0;
@@ -192,23 +202,51 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 	if (!sorted && !dr_enc_sort_near(e->order, ev, n, 8 * n))
 		qsort_r(e->order, n, sizeof(uint32_t), cmp_ts, (void *)ev);
 
-	int64_t prev_ts = ev[e->order[0]].ts_ns;
+	/* Keys first, in one pass over the events, so that the table slots they pick can be
+	 * fetched ahead of use: the tables are too big for the cache and each lookup missed. */
 	for (size_t i = 0; i < n; i++) {
 		const struct dnsreel_event *x = &ev[e->order[i]];
 		if (x->cap_len && !x->payload)
 			return DNSREEL_E_ARG;
 		struct tup_key *k = &e->tk[i];
 		tup_of(x, k);
+		struct ev_hash *h = &e->h[i];
+		const uint8_t *p = x->payload;
+		h->hf = dnsreel_hash_bytes(p, x->cap_len, 1);
+		size_t ne = (x->proto == 17) ? dr_name_end(p, x->cap_len) : 0;
+		e->nend[i] = ne;
+		h->hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
+		if (ne) {
+			h->hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
+			h->hqi = dnsreel_mix64(h->hq ^
+					       ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
+			h->hqt = dnsreel_mix64(h->hq ^ h->hk);
+		} else {
+			h->hq = h->hqi = h->hqt = 0;
+		}
+	}
+
+	enum { AHEAD = 8 };
+	int64_t prev_ts = ev[e->order[0]].ts_ns;
+	for (size_t i = 0; i < n; i++) {
+		if (i + AHEAD < n) {
+			const struct ev_hash *a = &e->h[i + AHEAD];
+			__builtin_prefetch(&e->ht_full[a->hf & hmask]);
+			if (e->nend[i + AHEAD]) {
+				__builtin_prefetch(&e->ht_qid[a->hqi & hmask]);
+				__builtin_prefetch(&e->ht_qt[a->hqt & hmask]);
+				__builtin_prefetch(&e->ht_q[a->hq & hmask]);
+			}
+		}
+		const struct dnsreel_event *x = &ev[e->order[i]];
+		const struct tup_key *k = &e->tk[i];
 
 		/* payload against earlier events of the block */
 		const uint8_t *p = x->payload;
 		size_t len = x->cap_len;
-		uint64_t hf = dnsreel_hash_bytes(p, len, 1);
-		size_t ne = (x->proto == 17) ? dr_name_end(p, len) : 0;
-		e->nend[i] = ne;
-		uint64_t hq = 0, hqi = 0, hqt = 0;
-		uint64_t hk = 0; /* hash of the tuple k, once needed (hk_ok) */
-		bool hk_ok = false;
+		uint64_t hf = e->h[i].hf, hq = e->h[i].hq, hqi = e->h[i].hqi, hqt = e->h[i].hqt;
+		uint64_t hk = e->h[i].hk;
+		size_t ne = e->nend[i];
 		uint8_t op = P_LIT;
 		size_t ref = 0;
 		uint32_t c = e->ht_full[hf & hmask];
@@ -220,9 +258,6 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			}
 		}
 		if (ne) {
-			hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
-			hqi =
-			    dnsreel_mix64(hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
 			if (op == P_LIT) {
 				c = e->ht_qid[hqi & hmask];
 				if (c && e->nend[c - 1] == ne) {
@@ -236,9 +271,6 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			}
 			/* same name seen at the same place (an AAAA after its A) beats the same
 			 * name elsewhere: its tuple then costs nothing */
-			hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
-			hk_ok = true;
-			hqt = dnsreel_mix64(hq ^ hk);
 			if (op == P_LIT) {
 				c = e->ht_qt[hqt & hmask];
 				if (c && e->nend[c - 1] == ne &&
@@ -285,11 +317,6 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 					/* the decoder adds the reversed tuple to its dictionary the
 					 * same way, so no entry is written for it */
 					bool nw;
-					if (!hk_ok) {
-						hk = dnsreel_hash_bytes((const uint8_t *)k,
-									sizeof(*k), DICT_SEED);
-						hk_ok = true;
-					}
 					int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);
 					if (idx < 0)
 						return (int)idx;
@@ -306,8 +333,6 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		prev_ts = x->ts_ns;
 		if (cm == CM_LIT) {
 			bool nw;
-			if (!hk_ok)
-				hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
 			int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);
 			if (idx < 0)
 				return (int)idx;
