@@ -773,8 +773,8 @@ static int do_flush(struct dnsreel_capw *w)
 			  ? 0
 			  : DNSREEL_E_SQLITE;
 	dr_summary_free(&sm);
-	w->st.ns_index += cpu_ns() - ti;
 	if (err) {
+		w->st.ns_index += cpu_ns() - ti;
 		int xerr = sqlite3_extended_errcode(w->db);
 		wsqlerr(w, err, "flush");
 		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
@@ -787,6 +787,7 @@ static int do_flush(struct dnsreel_capw *w)
 	/* the WAL into the main file now: a capture copied while recording (index.sqlite
 	 * without its -wal) is complete up to this flush; PASSIVE never waits for readers */
 	sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	w->st.ns_index += cpu_ns() - ti;
 	w->meta_indexed = true;
 	w->segh = hs;
 	w->segsize = seg.bytes;

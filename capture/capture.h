@@ -216,7 +216,8 @@ struct dnsreel_capw_stats {
 	 * the next flush that succeeds. */
 	uint64_t events_lost;
 	/* Where flushes spend CPU (the flushing thread's CPU ns, cumulative): block encoding
-	 * (with the catalog summary), zstd, segment write + fdatasync, SQLite index transaction. */
+	 * (with the catalog summary), zstd, segment write + fdatasync, SQLite index transaction
+	 * and WAL checkpoint. */
 	uint64_t ns_encode, ns_zstd, ns_write, ns_index;
 };
 void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st);
