@@ -335,7 +335,8 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 	}
 	struct dnsreel_event *e = &w->ev[w->nev];
 	*e = *ev;
-	size_t cl = strnlen(e->comm, DNSREEL_COMM_LEN - 1);
+	/* most events carry no process: no call for an empty name */
+	size_t cl = e->comm[0] ? strnlen(e->comm, DNSREEL_COMM_LEN - 1) : 0;
 	memset(e->comm + cl, 0, DNSREEL_COMM_LEN - cl); /* stored as text: nothing after NUL */
 	uint32_t len = ev->cap_len;
 	if (len > w->o.snaplen)

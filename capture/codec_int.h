@@ -88,7 +88,8 @@ static inline void tup_of(const struct dnsreel_event *x, struct tup_key *k)
 	k->gid = x->gid;
 	k->cgroup_id = x->cgroup_id;
 	/* bytes after the NUL are not part of comm: zero them so keys compare by meaning */
-	memcpy(k->comm, x->comm, strnlen(x->comm, DNSREEL_COMM_LEN - 1));
+	if (x->comm[0])
+		memcpy(k->comm, x->comm, strnlen(x->comm, DNSREEL_COMM_LEN - 1));
 	static const char zero[DNSREEL_COMM_LEN];
 	k->has_proc = (x->flags & DNSREEL_EV_PROC) || k->pid || k->tid || k->uid || k->gid ||
 		      k->cgroup_id || memcmp(k->comm, zero, sizeof(zero));
