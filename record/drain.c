@@ -10,7 +10,17 @@
 
 /* Our own consumer over the mmapped ring (same layout libbpf uses): it lets us look ahead
  * for process records and leave packets younger than the join delay in the ring, without
- * copying them out. */
+ * copying them out. The kernel maps the data twice in a row so a record that wraps reads
+ * contiguously; of the second copy only what the longest record can reach past the end is
+ * mapped (REC_RING_TAIL), since the kernel fills every page of the mapping at mmap and the
+ * whole second copy would count in the recorder's RSS as much again as the ring. */
+#define REC_RING_TAIL (128u << 10)
+_Static_assert(REC_RING_TAIL >= 8 + DNSREEL_RB_HDR_LEN + DNSREEL_MAX_CAP,
+	       "a record that wraps must fit the mapped tail");
+static size_t ring_map_len(size_t pg, size_t size)
+{
+	return pg + size + (size < REC_RING_TAIL ? size : REC_RING_TAIL);
+}
 int rec_ring_open(struct ring *rg, int fd, size_t size)
 {
 	long pg = sysconf(_SC_PAGESIZE);
@@ -20,7 +30,7 @@ int rec_ring_open(struct ring *rg, int fd, size_t size)
 		rg->cons_map = NULL;
 		return -errno;
 	}
-	rg->prod_map = mmap(NULL, (size_t)pg + 2 * size, PROT_READ, MAP_SHARED, fd, pg);
+	rg->prod_map = mmap(NULL, ring_map_len((size_t)pg, size), PROT_READ, MAP_SHARED, fd, pg);
 	if (rg->prod_map == MAP_FAILED) {
 		int err = -errno;
 		munmap(rg->cons_map, (size_t)pg);
@@ -41,7 +51,7 @@ void rec_ring_close(struct ring *rg)
 	if (rg->cons_map)
 		munmap(rg->cons_map, (size_t)pg);
 	if (rg->prod_map)
-		munmap(rg->prod_map, (size_t)pg + 2 * rg->size);
+		munmap(rg->prod_map, ring_map_len((size_t)pg, rg->size));
 }
 
 static uint64_t sink_flush_ns(struct dnsreel_recorder *r)
@@ -89,6 +99,8 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 			rec_join(r, n, &ev);
 		uint64_t t1 = rec_cpu_ns();
 		ev.netns = rec_ns_id(n, ev.ts_ns);
+		if (n->hold || n->hold_dropped)
+			return rec_hold_event(r, n, &ev);
 		r->n_events++;
 		int ret = r->sink.on_event ? r->sink.on_event(r->sink.arg, &ev) : 0;
 		uint64_t t2 = rec_cpu_ns();
@@ -103,6 +115,8 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 	if (r->has_proc)
 		rec_join(r, n, &ev);
 	ev.netns = rec_ns_id(n, ev.ts_ns); /* after the join: process records carry the inode */
+	if (n->hold || n->hold_dropped)
+		return rec_hold_event(r, n, &ev); /* its pod is not named yet, or not chosen */
 	r->n_events++;
 	if (r->sink.on_event)
 		return r->sink.on_event(r->sink.arg, &ev);
@@ -146,5 +160,6 @@ int dnsreel_recorder__drain(struct dnsreel_recorder *r)
 			break;
 		total += k;
 	}
+	rec_hold_check(r, true); /* what is still held is decided by what is known now */
 	return k < 0 ? k : total;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +100,76 @@ static ssize_t read_file(const char *path, char *buf, size_t len)
 	return n;
 }
 
+/* The cgroup v2 mount: at the host root's /sys/fs/cgroup (unified layout) or
+ * /sys/fs/cgroup/unified (hybrid), else wherever this mount namespace has one. -2: none. */
+static int cgroup2_open(struct dnsreel_recorder *r)
+{
+	char path[1200];
+	const char *const where[2] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	for (int i = 0; i < 3; i++) {
+		if (i < 2) {
+			snprintf(path, sizeof(path), "%s%s", r->root, where[i]);
+		} else {
+			FILE *f = fopen("/proc/self/mounts", "re");
+			char line[1024], dir[512], type[32];
+			path[0] = 0;
+			while (f && fgets(line, sizeof(line), f))
+				if (sscanf(line, "%*s %511s %31s", dir, type) == 2 &&
+				    !strcmp(type, "cgroup2")) {
+					rec_scopy(path, sizeof(path), dir);
+					break;
+				}
+			if (f)
+				fclose(f);
+			if (!path[0])
+				break;
+		}
+		struct statfs sf;
+		int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && !fstatfs(fd, &sf) &&
+		    sf.f_type == 0x63677270) /* CGROUP2_SUPER_MAGIC */
+			return fd;
+		if (fd >= 0)
+			close(fd);
+	}
+	return -2;
+}
+
+/* The /proc/PID/cgroup text of a process, or, when the process is gone already (a client
+ * that exited before its record was read), "0::PATH" of the cgroup v2 directory its record
+ * names by id (the kernfs id bpf_get_current_cgroup_id() gives is the directory's file
+ * handle), as long as the runtime has not removed it: a pod is still named from it. */
+static ssize_t proc_cgroup(struct dnsreel_recorder *r, uint32_t pid, uint64_t cgroup_id, char *buf,
+			   size_t len)
+{
+	char path[1200];
+	snprintf(path, sizeof(path), "%s/proc/%u/cgroup", r->root, pid);
+	ssize_t n = read_file(path, buf, len);
+	if (n > 0 || !cgroup_id)
+		return n;
+	if (r->cg_mntfd == -1)
+		r->cg_mntfd = cgroup2_open(r);
+	if (r->cg_mntfd < 0)
+		return -ENOENT;
+	_Alignas(struct file_handle) unsigned char hb[sizeof(struct file_handle) + 8];
+	struct file_handle *fh = (struct file_handle *)hb;
+	fh->handle_bytes = 8;
+	fh->handle_type = 0xfe; /* FILEID_KERNFS */
+	memcpy(fh->f_handle, &cgroup_id, 8);
+	int fd = open_by_handle_at(r->cg_mntfd, fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	char link[64], dir[1024];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t l = readlink(link, dir, sizeof(dir) - 1);
+	close(fd);
+	if (l <= 0)
+		return -ENOENT;
+	dir[l] = 0;
+	int w = snprintf(buf, len, "0::%s\n", dir);
+	return w > 0 && (size_t)w < len ? w : -ENAMETOOLONG;
+}
+
 static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
 {
 	if (!r->sink.on_proc || !pidset_add(r, e->pid))
@@ -144,17 +215,27 @@ static void emit_proc_ctx(struct dnsreel_recorder *r, const struct pentry *e)
 			buf[--n] = 0;
 		rec_scopy(pc.cmdline, sizeof(pc.cmdline), buf);
 	}
-	snprintf(path, sizeof(path), "%s/proc/%u/cgroup", r->root, e->pid);
-	if (read_file(path, buf, sizeof(buf)) > 0)
+	if (proc_cgroup(r, e->pid, e->cgroup_id, buf, sizeof(buf)) > 0)
 		dnsreel_cgroup_parse(buf, pc.k8s_pod_uid, sizeof(pc.k8s_pod_uid),
 				     pc.runtime_containerid, sizeof(pc.runtime_containerid),
 				     pc.cgroup, sizeof(pc.cgroup));
 	rec_ns_name_from_proc(r, e->netns, pc.k8s_pod_uid, pc.runtime_containerid);
-	r->sink.on_proc(r->sink.arg, &pc);
+	struct nsent *hn = rec_ns_find(r, e->netns);
+	if (hn && hn->hold)
+		rec_hold_proc(r, hn, &pc); /* written with the netns, if it is chosen */
+	else if (hn && hn->hold_dropped)
+		return; /* a process of a namespace not chosen */
+	else
+		r->sink.on_proc(r->sink.arg, &pc);
 }
 
 void rec_apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p)
 {
+	/* A namespace not known yet (no bind mount; its process was faster than the scan): look
+	 * for it now rather than at the next idle scan. */
+	const struct nsent *pn = rec_ns_find(r, p->netns);
+	if (!pn || pn->state == NS_GONE || pn->state == NS_NEW)
+		rec_scan_soon(r);
 	struct pentry *e = pt_put(r, p->netns, p->proto, p->lport, p->laddr);
 	rec_log(r, 3, "proc rec netns %llu proto %u lport %u rport %u pid %u comm %.16s",
 		(unsigned long long)p->netns, p->proto, p->lport, p->rport, p->pid, p->comm);
@@ -401,6 +482,8 @@ static bool ipt_wanted(const struct dnsreel_recorder *r, const struct nsent *n)
 /* Starts due scans while job slots are free. */
 void rec_ipt_pump(struct dnsreel_recorder *r)
 {
+	if (!r->ipt_pending)
+		return; /* the poll loop calls this every time: no walk over every netns */
 	for (size_t i = 0; i < r->nns; i++) {
 		struct nsent *n = &r->ns[i];
 		if (!n->ipt_due)
@@ -413,7 +496,7 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 		for (int k = 0; k < MAX_IPT_JOBS; k++)
 			busy += r->ipt[k].pid > 0;
 		if (busy == MAX_IPT_JOBS)
-			return;
+			return; /* still pending */
 		uint8_t kind = IPT_NFT;
 		if (n->ipt_due & IPT_V4)
 			kind = IPT_V4;
@@ -422,6 +505,7 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 		n->ipt_due &= (uint8_t)~kind;
 		ipt_start(r, n, kind);
 	}
+	r->ipt_pending = false;
 }
 
 void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j)

@@ -6,11 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -150,6 +154,8 @@ static bool ns_wanted(struct dnsreel_recorder *r, struct nsent *n)
 
 static void put_ns(struct dnsreel_recorder *r, struct nsent *n)
 {
+	if (n->hold)
+		return; /* written when its hold ends, if it is chosen */
 	if (r->sink.on_netns)
 		r->sink.on_netns(r->sink.arg, &n->ctx);
 }
@@ -187,8 +193,15 @@ void rec_ns_name_from_proc(struct dnsreel_recorder *r, uint64_t ino, const char 
 	if (changed)
 		put_ns(r, n);
 }
+static void hold_end(struct dnsreel_recorder *r, struct nsent *n);
+static void hold_free(struct dnsreel_recorder *r, struct nsent *n);
+
 void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
 {
+	if (n->hold && gone)
+		hold_end(r, n); /* before its gone record: chosen or not by what is known now */
+	if (n->hold)
+		hold_free(r, n); /* the recorder ends: its sink may be gone */
 	rec_tc_detach(n);
 	if (n->sock >= 0)
 		close(n->sock);
@@ -207,14 +220,107 @@ void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
 	rec_bpf_netns_on(r, n->ino, false);
 }
 
+/* Addresses of n read again if its rtnetlink socket said they changed (or there is none to
+ * say so: then once a second). */
+static void ns_addrs_update(struct dnsreel_recorder *r, struct nsent *n)
+{
+	if (!n->addrs_due || n->state != NS_ATTACHED || n->nsfd < 0)
+		return;
+	n->addrs_due = false;
+	if (setns(n->nsfd, CLONE_NEWNET))
+		return;
+	char before[sizeof(n->ctx.ips)];
+	memcpy(before, n->ctx.ips, sizeof(before));
+	rec_ns_read_addrs(n);
+	if (setns(r->self_ns, CLONE_NEWNET))
+		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+	if (!n->ctx.k8s_podname[0] && !n->hold)
+		rec_nodelocal_services(r, n);
+	if (memcmp(before, n->ctx.ips, sizeof(before)))
+		put_ns(r, n);
+}
+
+/* The packet hook has no rtnetlink socket in n (the tc hook's also has the address groups):
+ * one of the address groups only, so addresses are read when they change, not polled. */
+static void ns_watch_addrs(struct dnsreel_recorder *r, struct nsent *n)
+{
+	if (n->nlfd >= 0 || n->nsfd < 0 || setns(n->nsfd, CLONE_NEWNET))
+		return;
+	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+				 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
+	if (nl >= 0 && bind(nl, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(nl);
+		nl = -1;
+	}
+	if (setns(r->self_ns, CLONE_NEWNET))
+		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = (uint64_t)REC_EPOLL_NL << 32 | (uint32_t)n->ino};
+	if (nl >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, nl, &ev)) {
+		close(nl);
+		nl = -1;
+	}
+	n->nlfd = nl;
+	n->addrs_due = true; /* a change between the attach's read and the bind */
+}
+
+void rec_ns_netlink(struct dnsreel_recorder *r, uint32_t ino)
+{
+	if (r->tc_skel) {
+		rec_tc_netlink(r, ino);
+	} else {
+		struct nsent *n = rec_ns_find(r, ino);
+		char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+		for (;;) {
+			if (!n || n->nlfd < 0)
+				return;
+			ssize_t len = recv(n->nlfd, buf, sizeof(buf), 0);
+			if (len < 0) {
+				if (errno != ENOBUFS)
+					break;
+				n->addrs_due = true; /* messages dropped */
+				continue;
+			}
+			for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
+			     h = NLMSG_NEXT(h, len))
+				if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
+					n->addrs_due = true;
+		}
+	}
+	struct nsent *n = rec_ns_find(r, ino);
+	if (n)
+		ns_addrs_update(r, n);
+}
+
+/* Under a pod selection, a namespace that appears while recording and has no pod name yet may
+ * be a pod's whose sandbox is not there yet: held (not the node's, and once). */
+static bool ns_may_be_chosen_later(struct dnsreel_recorder *r, const struct nsent *n)
+{
+	const struct dnsreel_recorder_opts *o = &r->o;
+	bool by_k8s = (o->k8s_namespaces && o->k8s_namespaces[0]) ||
+		      (o->k8s_podnames && o->k8s_podnames[0]) ||
+		      (o->k8s_containers && o->k8s_containers[0]);
+	if (!by_k8s || !r->ready || n->hold_done || n->ctx.k8s_podname[0] ||
+	    (n->ctx.flags & DNSREEL_NETNS_HOST))
+		return false;
+	struct stat st;
+	return fstat(r->self_ns, &st) || (uint64_t)st.st_ino != n->ino;
+}
+
 static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 {
 	if (n->state == NS_ATTACHED)
 		return;
 	rec_ns_resolve_k8s(r, n);
+	n->resolve_due = false;
+	bool hold = false;
 	if (!ns_wanted(r, n)) {
-		n->state = NS_SKIPPED;
-		return;
+		if (!ns_may_be_chosen_later(r, n)) {
+			n->state = NS_SKIPPED;
+			return;
+		}
+		hold = true;
 	}
 	int fd = open(n->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -243,8 +349,19 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 		return;
 	}
 	n->state = NS_ATTACHED;
+	n->hold_dropped = false;
 	n->ctx.first_seen_ns = rec_boot_ns();
-	if (!n->ctx.k8s_podname[0]) /* the attach read its addresses */
+	ns_watch_addrs(r, n);
+	if (hold) {
+		n->hold = calloc(1, sizeof(*n->hold));
+		n->hold_done = true;
+		if (n->hold) {
+			n->hold->until = n->ctx.first_seen_ns + REC_HOLD_NS;
+			r->nheld++;
+			rec_scan_soon(r); /* its sandbox names it: look for it */
+		}
+	}
+	if (!n->ctx.k8s_podname[0] && !n->hold) /* the attach read its addresses */
 		rec_nodelocal_services(r, n);
 	for (size_t i = 0; i < sizeof(r->pend_names) / sizeof(r->pend_names[0]); i++) {
 		if (r->pend_names[i].ino != n->ino || n->ctx.k8s_podname[0])
@@ -254,10 +371,45 @@ static void ns_try_attach(struct dnsreel_recorder *r, struct nsent *n)
 				   r->pend_names[i].uid, r->pend_names[i].cid, &n->ctx);
 	}
 	rec_bpf_netns_on(r, n->ino, true);
+	if (n->hold) {
+		rec_log(r, 2, "netns %llu %s: attached, held until its pod is named",
+			(unsigned long long)n->ino, n->ctx.name);
+		return;
+	}
 	rec_log(r, 1, "attached netns %llu %s%s%s", (unsigned long long)n->ino, n->ctx.name,
 		n->ctx.k8s_podname[0] ? " pod " : "", n->ctx.k8s_podname);
-	n->ipt_due = r->o.no_iptables ? 0 : IPT_ALL;
+	/* One that appears while recording is mostly a pod's, named a little after it is
+	 * attached: its rules wait for the 10-s round (kube-proxy never writes them there), so a
+	 * new pod forks no dump. */
+	n->ipt_due = r->o.no_iptables || r->ready ? 0 : IPT_ALL;
+	r->ipt_pending |= n->ipt_due != 0;
 	put_ns(r, n);
+}
+
+/* Its processes or the pod folders changed (resolve_due): the pod of n looked up again, and a
+ * skipped namespace attached if the selection chooses it now. */
+static void ns_refresh_k8s(struct dnsreel_recorder *r, struct nsent *n)
+{
+	if (!n->resolve_due)
+		return;
+	if (n->state == NS_SKIPPED) {
+		rec_ns_resolve_k8s(r, n);
+		n->resolve_due = false;
+		if (ns_wanted(r, n)) {
+			n->state = NS_NEW;
+			ns_try_attach(r, n);
+		}
+		return;
+	}
+	if (n->state != NS_ATTACHED)
+		return;
+	n->resolve_due = false;
+	if (n->ctx.k8s_podname[0] && n->ctx.runtime_containerid[0])
+		return;
+	struct dnsreel_netns_ctx before = n->ctx;
+	rec_ns_resolve_k8s(r, n);
+	if (memcmp(&before, &n->ctx, sizeof(before)))
+		put_ns(r, n);
 }
 
 /* Records that ino is referenced (by pid, or by a bind mount path with a name). */
@@ -297,10 +449,12 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 		n->path_named = false;
 		n->fails = 0;
 		n->events = 0;
+		n->hold_done = false;
 	}
 	n->seen = true;
 	if (name && name[0] && strcmp(n->ctx.name, name)) {
 		rec_scopy(n->ctx.name, sizeof(n->ctx.name), name);
+		n->resolve_due = true; /* a selection by name may choose it now */
 		if (n->state == NS_ATTACHED)
 			put_ns(r, n);
 	}
@@ -316,8 +470,23 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 	return n;
 }
 
-static void scan_dirs(struct dnsreel_recorder *r)
+/* The bind-mount folders. Their entries change only with an inotify event (dirs_dirty), so a
+ * scan without one marks what the last listing found (dir_seen) instead of a stat and statfs
+ * per entry; a full scan (every tenth) lists them anyway (a bind mount unmounted in place
+ * sends no event). A listing that met files not mounted yet (`ip netns add` creates the file,
+ * then mounts it) lists again at the next poll. */
+static void scan_dirs(struct dnsreel_recorder *r, bool full)
 {
+	if (!full && !r->dirs_dirty && !r->dirs_unmounted) {
+		for (size_t i = 0; i < r->nns; i++)
+			if (r->ns[i].dir_seen)
+				r->ns[i].seen = true;
+		return;
+	}
+	r->dirs_dirty = false;
+	r->dirs_unmounted = 0;
+	for (size_t i = 0; i < r->nns; i++)
+		r->ns[i].dir_seen = false;
 	for (size_t d = 0; d < REC_NETNS_DIRS; d++) {
 		char dir[1200];
 		snprintf(dir, sizeof(dir), "%s%s", r->root, netns_dirs[d]);
@@ -334,9 +503,13 @@ static void scan_dirs(struct dnsreel_recorder *r)
 			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 			/* A fresh `ip netns add` file is a plain file until the bind mount lands.
 			 */
-			if (stat(p, &st) || statfs(p, &sf) || sf.f_type != NSFS_MAGIC_)
+			if (stat(p, &st) || statfs(p, &sf) || sf.f_type != NSFS_MAGIC_) {
+				r->dirs_unmounted++;
 				continue;
-			ns_note(r, (uint64_t)st.st_ino, p, de->d_name, 0);
+			}
+			struct nsent *n = ns_note(r, (uint64_t)st.st_ino, p, de->d_name, 0);
+			if (n)
+				n->dir_seen = true;
 		}
 		closedir(dp);
 	}
@@ -409,7 +582,16 @@ void rec_watch_dirs(struct dnsreel_recorder *r)
 		snprintf(dir, sizeof(dir), "%s%s", r->root, netns_dirs[i]);
 		r->watch_wd[i] = inotify_add_watch(
 		    r->inofd, dir, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_ATTRIB);
+		if (r->watch_wd[i] >= 0)
+			r->dirs_dirty = true; /* what it got before the watch */
 	}
+	/* A pod's folder (kubelet) and its containers' logs: names for namespaces not named yet,
+	 * instead of looking for them every second. */
+	const char *logs[2] = {r->pod_logs, r->containers_logs};
+	for (int i = 0; i < 2; i++)
+		if (r->logs_wd[i] < 0)
+			r->logs_wd[i] =
+			    inotify_add_watch(r->inofd, logs[i], IN_CREATE | IN_MOVED_TO);
 }
 
 /* Full scan: who refers to which netns; attach new ones, detach unreferenced ones. */
@@ -420,7 +602,7 @@ void rec_scan_all(struct dnsreel_recorder *r)
 		r->ns[i].npids = 0;
 	}
 	scan_proc(r);
-	scan_dirs(r);
+	scan_dirs(r, r->scan_count % 10 == 1); /* with scan_proc's full scans */
 	for (size_t i = 0; i < r->nns; i++) {
 		struct nsent *n = &r->ns[i];
 		if (!n->seen) {
@@ -428,8 +610,17 @@ void rec_scan_all(struct dnsreel_recorder *r)
 				rec_ns_detach(r, n, true);
 			continue;
 		}
+		uint32_t sig = 2166136261u;
+		for (int k = 0; k < n->npids; k++)
+			sig = (sig ^ (uint32_t)n->pids[k]) * 16777619u;
+		if (sig != n->pid_sig) {
+			n->pid_sig = sig;
+			n->resolve_due = true;
+		}
 		if (n->state == NS_NEW)
 			ns_try_attach(r, n);
+		else
+			ns_refresh_k8s(r, n);
 	}
 	/* Forget gone entries once there are many, so the table does not grow without end;
 	 * until then they keep their event counts for the exit summary. */
@@ -450,40 +641,195 @@ void rec_scan_all(struct dnsreel_recorder *r)
 /* Cheap partial scan after inotify: only the bind-mount folders. */
 void rec_scan_dirs_attach(struct dnsreel_recorder *r)
 {
-	scan_dirs(r);
+	if (!r->dirs_dirty && !r->dirs_unmounted)
+		return; /* nothing new since the last listing */
+	scan_dirs(r, false);
 	for (size_t i = 0; i < r->nns; i++)
 		if (r->ns[i].state == NS_NEW)
 			ns_try_attach(r, &r->ns[i]);
 }
 
-/* Once a second: addresses, pod context of attached netns, retry skipped ones. */
+/* Once a second: what has no event to say it changed. Namespaces whose pod or addresses
+ * changed (resolve_due, addrs_due), attaches that failed (retried), addresses where no
+ * rtnetlink socket watches them; with services (every 10 s) also kube-proxy's rules and, as a
+ * safety net, the pod of every namespace not named yet. */
 void rec_tick(struct dnsreel_recorder *r, bool services)
 {
 	for (size_t i = 0; i < r->nns; i++) {
 		struct nsent *n = &r->ns[i];
-		if (n->state == NS_SKIPPED) {
-			rec_ns_resolve_k8s(r, n);
-			if (ns_wanted(r, n)) {
-				n->state = NS_NEW;
-				ns_try_attach(r, n);
-			}
-			continue;
-		}
+		if (n->state == NS_SKIPPED && n->fails >= 3)
+			n->resolve_due = true;
+		if (services && !n->ctx.k8s_podname[0] && !(n->ctx.flags & DNSREEL_NETNS_HOST))
+			n->resolve_due = true;
+		ns_refresh_k8s(r, n);
 		if (n->state != NS_ATTACHED || n->nsfd < 0)
 			continue;
-		struct dnsreel_netns_ctx before = n->ctx;
-		if (!n->ctx.k8s_podname[0] || !n->ctx.runtime_containerid[0])
-			rec_ns_resolve_k8s(r, n);
-		if (!setns(n->nsfd, CLONE_NEWNET)) {
-			rec_ns_read_addrs(n);
-			if (setns(r->self_ns, CLONE_NEWNET))
-				rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
-			if (!n->ctx.k8s_podname[0])
-				rec_nodelocal_services(r, n);
-		}
-		if (memcmp(&before, &n->ctx, sizeof(before)))
-			put_ns(r, n);
-		if (services && !r->o.no_iptables)
+		if (n->nlfd < 0)
+			n->addrs_due = true;
+		ns_addrs_update(r, n);
+		if (services && !r->o.no_iptables && !n->hold)
 			n->ipt_due = IPT_ALL;
+		r->ipt_pending |= n->ipt_due != 0;
+	}
+}
+
+void rec_scan_soon(struct dnsreel_recorder *r)
+{
+	int64_t now = rec_boot_ns();
+	r->busy_until = now + 20 * r->o.scan_interval_ns;
+	if (r->next_scan > now + r->o.scan_interval_ns)
+		r->next_scan = now + r->o.scan_interval_ns;
+}
+
+bool rec_inotify_read(struct dnsreel_recorder *r)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool dirs = false, logs = false;
+	for (;;) {
+		ssize_t len = read(r->inofd, buf, sizeof(buf));
+		if (len <= 0)
+			break;
+		for (ssize_t off = 0; off + (ssize_t)sizeof(struct inotify_event) <= len;) {
+			const struct inotify_event *e = (const struct inotify_event *)(buf + off);
+			off += (ssize_t)(sizeof(*e) + e->len);
+			if (e->mask & IN_Q_OVERFLOW) {
+				dirs = logs = true;
+				continue;
+			}
+			bool is_log = e->wd == r->logs_wd[0] || e->wd == r->logs_wd[1];
+			if (e->mask & IN_IGNORED) { /* folder removed: watched again once back */
+				for (int k = 0; k < REC_NETNS_DIRS; k++)
+					if (r->watch_wd[k] == e->wd)
+						r->watch_wd[k] = -1;
+				for (int k = 0; k < 2; k++)
+					if (r->logs_wd[k] == e->wd)
+						r->logs_wd[k] = -1;
+				continue;
+			}
+			if (is_log)
+				logs = true;
+			else
+				dirs = r->dirs_dirty = true;
+		}
+	}
+	/* A pod folder (or container log) appeared: the namespaces not named yet may be its. */
+	for (size_t i = 0; logs && i < r->nns; i++) {
+		struct nsent *n = &r->ns[i];
+		if ((!n->ctx.k8s_podname[0] || !n->ctx.runtime_containerid[0]) &&
+		    !(n->ctx.flags & DNSREEL_NETNS_HOST))
+			n->resolve_due = true;
+	}
+	if (logs)
+		rec_scan_soon(r);
+	return dirs;
+}
+
+static void hold_free(struct dnsreel_recorder *r, struct nsent *n)
+{
+	struct nshold *h = n->hold;
+	if (!h)
+		return;
+	r->held_bytes -= h->cap;
+	r->nheld--;
+	free(h->buf);
+	free(h);
+	n->hold = NULL;
+}
+
+/* The hold of n ends: its pod is named (or it is gone, or its time is up), and the selection
+ * says whether what it held is delivered or dropped (then it is detached). */
+static void hold_end(struct dnsreel_recorder *r, struct nsent *n)
+{
+	struct nshold *h = n->hold;
+	n->hold = NULL;
+	bool keep = n->state == NS_ATTACHED && ns_wanted(r, n);
+	if (keep) {
+		rec_log(r, 1, "attached netns %llu %s%s%s (%llu events held until named)",
+			(unsigned long long)n->ino, n->ctx.name,
+			n->ctx.k8s_podname[0] ? " pod " : "", n->ctx.k8s_podname,
+			(unsigned long long)h->nev);
+		put_ns(r, n);
+		for (int i = 0; i < h->nprocs && r->sink.on_proc; i++)
+			r->sink.on_proc(r->sink.arg, &h->procs[i]);
+		for (size_t off = 0; off < h->len;) {
+			struct dnsreel_event *e = (struct dnsreel_event *)(h->buf + off);
+			e->payload = (const uint8_t *)(e + 1);
+			off += (sizeof(*e) + e->cap_len + 7) & ~(size_t)7;
+			r->n_events++;
+			/* a write error stays in the sink, which reports it */
+			if (r->sink.on_event)
+				(void)r->sink.on_event(r->sink.arg, e);
+		}
+	} else {
+		rec_log(r, 2, "netns %llu %s%s: not chosen, %llu held events dropped",
+			(unsigned long long)n->ino, n->ctx.k8s_podname[0] ? "pod " : "",
+			n->ctx.k8s_podname, (unsigned long long)h->nev);
+		r->n_held_unselected += h->nev;
+		n->events = 0;
+		n->hold_dropped = true;
+		if (n->state == NS_ATTACHED) {
+			rec_ns_detach(r, n, false);
+			n->state = NS_SKIPPED;
+		}
+	}
+	n->hold = h;
+	hold_free(r, n);
+}
+
+int rec_hold_event(struct dnsreel_recorder *r, struct nsent *n, const struct dnsreel_event *ev)
+{
+	struct nshold *h = n->hold;
+	if (!h) { /* dropped: it was seen while attached for its hold */
+		r->n_held_unselected++;
+		n->events--; /* counted by the drain, but not recorded */
+		return 0;
+	}
+	size_t need = (sizeof(*ev) + ev->cap_len + 7) & ~(size_t)7;
+	if (h->len + need > h->cap) {
+		size_t nc = h->cap ? h->cap : 16384;
+		while (nc < h->len + need)
+			nc *= 2;
+		uint8_t *p = NULL;
+		if (nc <= REC_HOLD_BYTES && r->held_bytes - h->cap + nc <= REC_HOLD_TOTAL)
+			p = realloc(h->buf, nc);
+		if (!p) {
+			r->n_held_lost++;
+			return 0;
+		}
+		r->held_bytes += nc - h->cap;
+		h->buf = p;
+		h->cap = nc;
+	}
+	struct dnsreel_event *e = (struct dnsreel_event *)(h->buf + h->len);
+	*e = *ev;
+	e->payload = NULL;
+	if (ev->cap_len)
+		memcpy(e + 1, ev->payload, ev->cap_len);
+	h->len += need;
+	h->nev++;
+	return 0;
+}
+
+void rec_hold_proc(struct dnsreel_recorder *r, struct nsent *n, const struct dnsreel_proc_ctx *pc)
+{
+	(void)r;
+	if (n->hold->nprocs < REC_HOLD_PROCS)
+		n->hold->procs[n->hold->nprocs++] = *pc;
+}
+
+void rec_hold_check(struct dnsreel_recorder *r, bool final)
+{
+	if (!r->nheld)
+		return;
+	int64_t now = rec_boot_ns();
+	const char *c = r->o.k8s_containers;
+	for (size_t i = 0; i < r->nns && r->nheld; i++) {
+		struct nsent *n = &r->ns[i];
+		if (!n->hold)
+			continue;
+		/* with -c, the pod's sandbox may name it before its container is there */
+		bool named = n->ctx.k8s_podname[0] && (!c || !c[0] || n->ctx.k8s_containername[0]);
+		if (final || named || now >= n->hold->until)
+			hold_end(r, n);
 	}
 }

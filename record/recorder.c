@@ -78,6 +78,8 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	r->bpf_stats_fd = -1;
 	for (int i = 0; i < REC_NETNS_DIRS; i++)
 		r->watch_wd[i] = -1;
+	r->logs_wd[0] = r->logs_wd[1] = -1;
+	r->cg_mntfd = -1;
 	for (int i = 0; i < MAX_IPT_JOBS; i++)
 		r->ipt[i].fd = -1;
 	set_paths(r, o);
@@ -170,7 +172,7 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 	r->n_polls++;
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 >> 32 == REC_EPOLL_NL) {
-			rec_tc_netlink(r, (uint32_t)evs[i].data.u64);
+			rec_ns_netlink(r, (uint32_t)evs[i].data.u64);
 		} else if (evs[i].data.u32 >= EPOLL_IPT &&
 			   evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
 			struct ipt_job *j = &r->ipt[evs[i].data.u32 - EPOLL_IPT];
@@ -179,20 +181,22 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 		} else if (evs[i].data.u32 == 1) {
 			r->n_wakeups++;
 		} else if (evs[i].data.u32 == 2) {
-			char buf[4096];
-			while (read(r->inofd, buf, sizeof(buf)) > 0)
-				;
-			dirs_changed = true;
+			dirs_changed |= rec_inotify_read(r);
 		}
 	}
 	int64_t now = rec_boot_ns();
-	if (dirs_changed)
+	if (dirs_changed) {
 		r->fast_until = now + 500000000;
+		rec_scan_soon(r); /* a bind mount removed: is its namespace gone? */
+	}
 	if (now < r->fast_until)
 		rec_scan_dirs_attach(r);
 	if (now >= r->next_scan) {
 		rec_scan_all(r);
-		r->next_scan = now + r->o.scan_interval_ns;
+		/* Namespaces coming and going (or held): every interval; otherwise nothing
+		 * has said anything changed, and the scan only catches what has no event. */
+		bool busy = now < r->busy_until || r->nheld;
+		r->next_scan = now + r->o.scan_interval_ns * (busy ? 1 : REC_IDLE_SCANS);
 	}
 	if (now >= r->next_tick) {
 		bool svc = now >= r->next_svc;
@@ -203,7 +207,9 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 		r->next_tick = now + 1000000000;
 	}
 	rec_ipt_pump(r);
-	return rec_consume(r, rec_boot_ns() - r->o.join_delay_ns);
+	int k = rec_consume(r, rec_boot_ns() - r->o.join_delay_ns);
+	rec_hold_check(r, false);
+	return k;
 }
 
 bool dnsreel_recorder__ready(const struct dnsreel_recorder *r)
@@ -274,6 +280,10 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 	fn(arg, "events.length_mismatch", r->n_lenlie);
 	fn(arg, "events.total", r->n_events);
 	fn(arg, "netns.attach_failed", r->n_attach_fail);
+	if (r->n_held_unselected)
+		fn(arg, "events.not_selected_netns", r->n_held_unselected);
+	if (r->n_held_lost)
+		fn(arg, "lost.held", r->n_held_lost);
 	uint64_t att = 0;
 	for (size_t i = 0; i < r->nns; i++)
 		att += r->ns[i].state == NS_ATTACHED;
@@ -289,7 +299,7 @@ void dnsreel_recorder__counters(struct dnsreel_recorder *r,
 uint64_t dnsreel_recorder__lost(struct dnsreel_recorder *r)
 {
 	uint64_t *v = calloc((size_t)r->ncpus, sizeof(uint64_t));
-	uint64_t s = r->n_lost_user + r->ring.rg.bad + r->n_unknown_ns;
+	uint64_t s = r->n_lost_user + r->ring.rg.bad + r->n_unknown_ns + r->n_held_lost;
 	if (!v)
 		return s;
 	counter_sum(r, DNSREEL_CNT_RB_LOST, v, &s);
@@ -373,6 +383,8 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 		close(r->epfd);
 	if (r->inofd >= 0)
 		close(r->inofd);
+	if (r->cg_mntfd >= 0)
+		close(r->cg_mntfd);
 	for (int i = 0; i < MAX_IPT_JOBS; i++) {
 		if (r->ipt[i].pid > 0) {
 			r->ipt[i].len = 0; /* do not parse a cut output */

@@ -63,6 +63,34 @@ struct nsent {
 	struct tclink *tcl;
 	int ntcl, cap_tcl;
 	int nlfd;
+	/* set from that socket (or the packet hook's own, which has only the address groups):
+	 * the addresses changed, read them again */
+	bool addrs_due;
+	bool resolve_due;    /* its processes or the pod folders changed: look for its pod again */
+	bool hold_done;	     /* was held once (below): not again for this namespace */
+	uint32_t pid_sig;    /* of pids[] at the last scan */
+	struct nshold *hold; /* attached but not named yet under a pod selection */
+	bool dir_seen;	     /* found by the last listing of the bind-mount folders */
+	/* its hold ended unchosen: what the ring still has from it is dropped too */
+	bool hold_dropped;
+};
+
+/* A namespace that appeared while recording under -n/-p/-c is attached at once, before its pod
+ * is named (its sandbox and log folder come a little later than the netns); its events and
+ * process records wait here, in memory, until the name says whether it is chosen (then they
+ * are delivered) or not (dropped, counted), or REC_HOLD_NS passes. Events are packed:
+ * struct dnsreel_event, then its payload, each padded to 8 bytes. */
+#define REC_HOLD_NS    (5 * 1000000000ll)
+#define REC_HOLD_BYTES (256u << 10) /* per namespace */
+#define REC_HOLD_TOTAL (8u << 20)   /* all held namespaces together */
+#define REC_HOLD_PROCS 8
+struct nshold {
+	int64_t until;
+	uint8_t *buf;
+	size_t len, cap;
+	uint64_t nev;
+	struct dnsreel_proc_ctx procs[REC_HOLD_PROCS];
+	int nprocs;
 };
 
 struct pentry {
@@ -164,7 +192,19 @@ struct dnsreel_recorder {
 	uint64_t ns_consume, ns_join, ns_sink, n_wakeups, n_polls;
 	uint64_t clock_cost_ns; /* the least a pair of rec_cpu_ns() calls measured */
 	int bpf_stats_fd;
+	/* Event-driven discovery: /proc is scanned every scan interval only while namespaces
+	 * come and go (busy_until: an inotify event, a process record of a netns not known, a
+	 * namespace held), else every REC_IDLE_SCANS intervals. */
+	int64_t busy_until;
+	int logs_wd[2]; /* inotify on the pod-logs and containers-logs folders */
+	size_t nheld, held_bytes;
+	bool dirs_dirty;	 /* inotify: the bind-mount folders changed since their listing */
+	unsigned dirs_unmounted; /* files there that were no namespace yet at the listing */
+	bool ipt_pending;	 /* some netns has ipt_due */
+	int cg_mntfd; /* cgroup v2 mount: ids of processes gone (-1 not open yet, -2 none) */
+	uint64_t n_held_unselected, n_held_lost;
 };
+#define REC_IDLE_SCANS 10
 
 /* CPU time of this thread (the recorder is single-threaded): what --stats splits, without the
  * time other processes held the CPU. A system call, not vDSO: per-event parts are sampled. */
@@ -233,6 +273,17 @@ void rec_watch_dirs(struct dnsreel_recorder *r);
 void rec_scan_all(struct dnsreel_recorder *r);
 void rec_scan_dirs_attach(struct dnsreel_recorder *r);
 void rec_tick(struct dnsreel_recorder *r, bool services);
+/* The rtnetlink socket of netns ino has messages: interfaces (tc hook), addresses. */
+void rec_ns_netlink(struct dnsreel_recorder *r, uint32_t ino);
+/* Reads the inotify events: true when a netns folder changed (the pod folders are handled). */
+bool rec_inotify_read(struct dnsreel_recorder *r);
+/* A scan within one scan interval, and scans at that pace for a while. */
+void rec_scan_soon(struct dnsreel_recorder *r);
+/* Held namespaces (struct nshold): an event or process of n kept; decisions once named,
+ * timed out or (final) at the end. */
+int rec_hold_event(struct dnsreel_recorder *r, struct nsent *n, const struct dnsreel_event *ev);
+void rec_hold_proc(struct dnsreel_recorder *r, struct nsent *n, const struct dnsreel_proc_ctx *pc);
+void rec_hold_check(struct dnsreel_recorder *r, bool final);
 
 /* enrich.c */
 void rec_apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p);

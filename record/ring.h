@@ -16,7 +16,7 @@ struct dnsreel_proc_rec;
 struct dnsreel_ring {
 	unsigned long *cons;	   /* consumer position (we write it) */
 	const unsigned long *prod; /* producer position (kernel writes it) */
-	const uint8_t *data;	   /* size bytes, mapped twice */
+	const uint8_t *data;	   /* size bytes, then the start of them again */
 	size_t mask;		   /* size - 1 */
 	unsigned long proc_pos;	   /* process records before this are applied */
 	uint64_t bad;		   /* records with a wrong type or length, skipped */

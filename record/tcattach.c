@@ -162,7 +162,10 @@ int rec_attach_tc(struct dnsreel_recorder *r, struct nsent *n)
 	if (nl < 0)
 		err = -errno;
 	if (!err) {
-		struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+		/* the address groups too: netns.c re-reads addresses when they change */
+		struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
+					 .nl_groups =
+					     RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
 		int big = 1 << 20;
 		setsockopt(nl, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 		if (bind(nl, (struct sockaddr *)&sa, sizeof(sa)))
@@ -215,12 +218,17 @@ void rec_tc_netlink(struct dnsreel_recorder *r, uint32_t ino)
 			/* Events dropped (socket buffer overrun): list the interfaces again. */
 			if (errno == ENOBUFS) {
 				resync = true;
+				n->addrs_due = true;
 				continue;
 			}
 			break;
 		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
 		     h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
+				n->addrs_due = true;
+				continue;
+			}
 			if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 				continue;

@@ -4,10 +4,12 @@
 #   start-up   launch to ready (every netns attached), dnsreel-record against the alternative
 #              a user has today: one tcpdump per netns (ip netns exec ... tcpdump), to listening
 #   RSS        dnsreel-record's VmRSS/VmHWM against the sum of the tcpdumps' VmRSS
-#   idle CPU   recorder CPU over BENCH_IDLE seconds (default 10) with no traffic
+#   idle CPU   recorder CPU over BENCH_IDLE seconds (default 10) with no traffic, its own and
+#              that of the children it waited for (kube-proxy rule dumps)
 #   attach     BENCH_NEW (default 50) netns created one by one while recording: time from the
 #              netns existing to the recorder's "attached netns INODE" log line (p50/p99/max)
 # Targets (issue 13): start-up < 1 s, attach p99 < 50 ms, idle CPU < 0.5% of a core, RSS < 64 MiB.
+# BENCH_HOOK (tc or packet) passes --hook; the recorder's default otherwise.
 # Usage: sudo bench/k8s/bench_pods.sh BINDIR [--append RESULTS.md]
 set -uo pipefail
 BIN=${1:?usage: bench_pods.sh BINDIR [--append FILE]}
@@ -18,6 +20,8 @@ lab_require ip tcpdump "$BIN/dnsreel-record"
 PODS=${BENCH_PODS:-200}
 NEW=${BENCH_NEW:-50}
 IDLE=${BENCH_IDLE:-10}
+HOOK_ARGS=()
+[[ -n ${BENCH_HOOK:-} ]] && HOOK_ARGS=(--hook "$BENCH_HOOK")
 ID=bk$$
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/dnsreel-benchk8s.XXXXXX")
 CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/kubepods.slice/kubepods-besteffort.slice
@@ -64,6 +68,11 @@ pod() {
 }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+child_ticks() { awk '{ print $16 + $17 }' "/proc/$1/stat"; }
+# Resident KiB of the BPF ring buffer's mapping (anon_inode:bpf-map) in /proc/PID/smaps.
+ring_kb() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($6 ~ /bpf-map/) } m && /^Rss:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps"
+}
 now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
 # Microseconds, no fork: the log reader and the netns creation stamp with these.
 now_us() { printf -v "$1" '%s' "${EPOCHREALTIME/./}"; }
@@ -94,7 +103,7 @@ wait "${td[@]}" 2>/dev/null
 
 # --- dnsreel-record
 t0=$(now_ms)
-"$BIN/dnsreel-record" -w "$WORK/cap.reel" --pod-logs "$WORK/pods" --ready-file "$WORK/ready" -v \
+"$BIN/dnsreel-record" -w "$WORK/cap.reel" --pod-logs "$WORK/pods" --ready-file "$WORK/ready" -v "${HOOK_ARGS[@]}" \
 	2> >(while IFS= read -r l; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$l"; done >"$WORK/rec.log") &
 REC=$!
 LAB_PIDS+=("$REC")
@@ -105,11 +114,13 @@ done
 t_rec=$(($(now_ms) - t0))
 t_ready=$(($(now_ms) * 1000))
 
-c0=$(cpu_ticks $REC)
+sleep 1 # past the start-up's kube-proxy rule dumps
+c0=$(cpu_ticks $REC) k0=$(child_ticks $REC)
 sleep "$IDLE"
-c1=$(cpu_ticks $REC)
+c1=$(cpu_ticks $REC) k1=$(child_ticks $REC)
 hz=$(getconf CLK_TCK)
 idle_pct=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v s="$IDLE" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
+idle_child=$(awk -v d=$((k1 - k0)) -v hz="$hz" -v s="$IDLE" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
 
 # Churn: netns created one by one, 100 ms apart; latency to the recorder's attach line.
 CREATED=$WORK/created
@@ -120,6 +131,7 @@ for i in $(seq $((PODS + 1)) $((PODS + NEW))); do
 done
 sleep 1
 rss=$(rss_kb $REC)
+ring=$(ring_kb $REC)
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$REC/status")
 kill -INT $REC
 wait $REC 2>/dev/null
@@ -133,13 +145,13 @@ pct() { sort -n <<<"$lat" | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p /
 
 out=$(cat <<EOT
 ### bench/k8s $(date -u +%Y-%m-%dT%H:%MZ) ($PODS pod netns, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
-\`sudo bench/k8s/bench_pods.sh build/bin\` (BENCH_PODS=$PODS BENCH_NEW=$NEW BENCH_IDLE=$IDLE)
+\`sudo bench/k8s/bench_pods.sh build/bin\` (BENCH_PODS=$PODS BENCH_NEW=$NEW BENCH_IDLE=$IDLE BENCH_HOOK=${BENCH_HOOK:-})
 
 | | dnsreel-record | one tcpdump per netns | ratio |
 |---|---|---|---|
 | start-up to all $PODS netns listening | $t_rec ms ($attached attached) | $t_td ms | $(awk -v a="$t_rec" -v b="$t_td" 'BEGIN { printf "%.2f", a / b }') |
-| resident memory | $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB) | $((rss_td / 1024)) MiB | $(awk -v a="$rss" -v b="$rss_td" 'BEGIN { printf "%.2f", a / b }') |
-| idle CPU over ${IDLE} s | ${idle_pct}% of a core | | |
+| resident memory | $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB; ring buffer mapping $((ring / 1024)) MiB) | $((rss_td / 1024)) MiB | $(awk -v a="$rss" -v b="$rss_td" 'BEGIN { printf "%.2f", a / b }') |
+| idle CPU over ${IDLE} s | ${idle_pct}% of a core (+ ${idle_child}% in rule-dump children) | | |
 | netns created -> attached ($nlat of $NEW) | p50 $(pct 50) ms, p99 $(pct 99) ms, max $(pct 100) ms | | |
 EOT
 )

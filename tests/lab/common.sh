@@ -160,12 +160,15 @@ pod_add() {
 	ip -n "$ns" addr add "$ip/24" dev eth0
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add 10.96.0.0/12 via "$LAB_BR_IP"
-	# The pod's sandbox ("pause"), in its cgroup, holds it as kubelet's does.
+	# The pod's sandbox ("pause"), in its cgroup, holds it as kubelet's does (not with
+	# POD_NO_SANDBOX set: a pod whose processes are all gone).
 	local cg=$(late_cg_parent)/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope
-	(
-		echo $BASHPID >"$cg/cgroup.procs"
-		exec ip netns exec "$ns" sleep infinity
-	) </dev/null >/dev/null 2>&1 &
+	if [[ -z ${POD_NO_SANDBOX:-} ]]; then
+		(
+			echo $BASHPID >"$cg/cgroup.procs"
+			exec ip netns exec "$ns" sleep infinity
+		) </dev/null >/dev/null 2>&1 &
+	fi
 	echo "$uid $cid"
 }
 # pod_run TAG UID CID CMD...: CMD in the pod's netns and container cgroup.

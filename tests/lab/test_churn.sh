@@ -6,7 +6,8 @@
 # its own pod and netns id (A's after A is gone; a reused inode gets an id of its own), the
 # node's copies of A's and B's queries name the source by who had the IP at that time, the
 # query each pod sends as it starts is named, and the pods table has a record per pod UID (two
-# for late-a).
+# for late-a). Pod D (default/late-d) has no sandbox and its client is gone before the recorder
+# reads its process record: named from the process's cgroup id.
 # Usage: test_churn.sh BINDIR     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_churn.sh BINDIR}
@@ -16,7 +17,7 @@ lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" \
 lab_start dch
 churn_cleanup() {
 	local t
-	for t in a b c; do pod_del "$LAB_ID-$t"; done
+	for t in a b c d; do pod_del "$LAB_ID-$t"; done
 	lab_cleanup
 }
 trap churn_cleanup EXIT
@@ -43,6 +44,16 @@ read -r uid_c cid_c < <(pod_add c late-a 10.244.0.51)
 ino_c=$(netns_inode "$LAB_ID-c")
 pod_run c "$uid_c" "$cid_c" dig +tries=1 @"$LAB_VIP" "c$LAB_ID.w.example.test"
 sleep "$POD_LIFE"
+# Pod D has no process left by the time the recorder reads its client's process record: no
+# sandbox, and the client has exited while the recorder was stopped. Its cgroup is still
+# there, and the cgroup id in the process record names the pod.
+read -r uid_d cid_d < <(POD_NO_SANDBOX=1 pod_add d late-d 10.244.0.52)
+ino_d=$(netns_inode "$LAB_ID-d")
+sleep 0.5 # attached through inotify, with no process to name it
+kill -STOP "$RECORDER_PID"
+pod_run d "$uid_d" "$cid_d" dig +tries=1 @"$LAB_VIP" "d$LAB_ID.w.example.test"
+kill -CONT "$RECORDER_PID"
+sleep 0.5
 recorder_stop
 
 "$BIN/dnsreel-replay" "$WORK/cap.reel" -o jsonl >"$WORK/cap.jsonl" || fail "replay failed"
@@ -56,7 +67,8 @@ bad = []
 ids = {}
 for ino, pod, cid, qname in (($ino_a, "late-a", "$cid_a", "a$LAB_ID.w.example.test."),
                              ($ino_b, "late-b", "$cid_b", "b$LAB_ID.w.example.test."),
-                             ($ino_c, "late-a", "$cid_c", "c$LAB_ID.w.example.test.")):
+                             ($ino_c, "late-a", "$cid_c", "c$LAB_ID.w.example.test."),
+                             ($ino_d, "late-d", "$cid_d", "d$LAB_ID.w.example.test.")):
     mine = [e for e in ev if e["netns_id"] % 2**32 == ino and e["name"] == qname]
     if len(mine) != 2:
         bad.append(f"{pod} netns {ino}: {len(mine)} events of {qname}, want query and response")

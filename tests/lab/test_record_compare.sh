@@ -7,6 +7,7 @@
 # and the VIP its service name, and that NXDOMAIN, SERVFAIL, AAAA, TCP, IPv6 and a truncated
 # UDP answer retried over TCP all happened.
 # HOOK (tc or packet) records with --hook HOOK; without it the recorder's default hook.
+# COMPARE_RECORD_ARGS: more recorder options (a small --ringbuf-size wraps the ring often).
 # Usage: test_record_compare.sh BINDIR [HOOK]     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_record_compare.sh BINDIR [HOOK]}
@@ -21,7 +22,8 @@ lab_start drc
 scenario() {
 	rm -rf "$WORK/cap.reel" "$WORK"/*.pcap "$WORK/client.out"
 	CLIENT_PIDS=()
-	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"}
+	# shellcheck disable=SC2086
+	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"} ${COMPARE_RECORD_ARGS:-}
 	tcpdump_start
 
 	in_app dig www.example.test                       # A, pod -> VIP -> unbound -> nsd

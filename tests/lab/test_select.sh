@@ -2,25 +2,30 @@
 # Lab test: record-time selection by pod. `-p` the second app pod and a pod that does not
 # exist yet: the capture holds only their namespaces (the other app pod, the forwarder, the
 # node and the upstream are never attached), the recorder starts although no late pod exists,
-# and the late pod, once created and named, is recorded. --node-netns yes also attaches the
-# node's own namespace.
+# and the late pod is recorded from the query it sends as it starts (held until it is named),
+# while another late pod's is dropped and counted. --node-netns yes also attaches the node's own
+# namespace.
 # Usage: test_select.sh BINDIR     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_select.sh BINDIR}
 . "$(dirname "$0")/common.sh"
-lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" "$BIN/dnsreel-replay"
+lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" "$BIN/dnsreel-replay" \
+	"$BIN/dnsreel-info"
 export LAB_APP2=1
 lab_start dse
-trap 'pod_del "$LAB_ID-s"; lab_cleanup' EXIT
+trap 'pod_del "$LAB_ID-s"; pod_del "$LAB_ID-u"; lab_cleanup' EXIT
 app2() { "$LAB_SH" exec app2 "$@" >>"$WORK/client.out" 2>&1; }
 
 recorder_start "$WORK/cap.reel" --flush 200ms -p "$LAB_APP2_POD,late-s" --node-netns yes
 in_app dig "a$LAB_ID.w.example.test"
 app2 dig "b$LAB_ID.w.example.test"
+# Both late pods ask at once, before the recorder can have named them from their sandbox: the
+# chosen one's query is held until it is named, then recorded; the other one's is dropped.
 read -r uid cid < <(pod_add s late-s 10.244.0.60)
-sleep 1.5 # named from its sandbox within a scan, then attached
 pod_run s "$uid" "$cid" dig +tries=1 @"$LAB_VIP" "c$LAB_ID.w.example.test"
-sleep 0.3
+read -r uid_u cid_u < <(pod_add u late-u 10.244.0.61)
+pod_run u "$uid_u" "$cid_u" dig +tries=1 @"$LAB_VIP" "u$LAB_ID.w.example.test"
+sleep 0.5
 recorder_stop
 grep -q "no pod matches\|waiting" "$WORK/record.err" && fail "said it waits though a pod matched"
 
@@ -44,6 +49,9 @@ for b in bad[:10]:
     print(b, file=sys.stderr)
 sys.exit(1 if bad else 0)
 PY
+# late-u's query and response, held while it was not named, are counted as not selected
+n=$("$BIN/dnsreel-info" "$WORK/cap.reel" | awk '$1 == "events.not_selected_netns" { print $2 }')
+[[ ${n:-0} -ge 2 ]] || fail "late-u's held events: events.not_selected_netns '${n:-}', want >= 2"
 # --node-netns yes: the node's own namespace (the recorder's) is attached too: three in all
 grep -q " 0 lost; 3 netns:" "$WORK/record.err" ||
 	fail "--node-netns yes: not the two pods and the node attached: $(tail -4 "$WORK/record.err")"
