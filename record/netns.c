@@ -240,6 +240,27 @@ static void ns_addrs_update(struct dnsreel_recorder *r, struct nsent *n)
 		put_ns(r, n);
 }
 
+void rec_ns_addr_msg(struct nsent *n, const struct nlmsghdr *h)
+{
+	/* IPv6 link-local addresses are not recorded (rec_ns_read_addrs): every interface gets
+	 * one as it comes up and again once its duplicate address detection ends, so those
+	 * messages would cost a setns into each new pod netns for nothing. */
+	if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifaddrmsg))) {
+		const struct ifaddrmsg *ifa = NLMSG_DATA(h);
+		int alen = (int)IFA_PAYLOAD(h);
+		if (ifa->ifa_family == AF_INET6) {
+			for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
+				const uint8_t *v = RTA_DATA(a);
+				if (a->rta_type == IFA_ADDRESS && RTA_PAYLOAD(a) >= 16 &&
+				    v[0] == 0xfe && (v[1] & 0xc0) == 0x80)
+					return;
+			}
+		}
+	}
+	n->addrs_due = true;
+}
+
 /* The packet hook has no rtnetlink socket in n (the tc hook's also has the address groups):
  * one of the address groups only, so addresses are read when they change, not polled. */
 static void ns_watch_addrs(struct dnsreel_recorder *r, struct nsent *n)
@@ -285,7 +306,7 @@ void rec_ns_netlink(struct dnsreel_recorder *r, uint32_t ino)
 			for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
 			     h = NLMSG_NEXT(h, len))
 				if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR)
-					n->addrs_due = true;
+					rec_ns_addr_msg(n, h);
 		}
 	}
 	struct nsent *n = rec_ns_find(r, ino);
@@ -568,7 +589,13 @@ static void scan_proc(struct dnsreel_recorder *r)
 		}
 		char p[1600];
 		snprintf(p, sizeof(p), "%s/%s", dir, rel);
-		ns_note(r, ino, p, NULL, pid);
+		/* rec_ns_find looks at last_ns first: with hundreds of pod netns, one process
+		 * each, a walk of the table per pid would be most of a scan */
+		if (hit && c->idx < r->nns)
+			r->last_ns = c->idx;
+		struct nsent *n = ns_note(r, ino, p, NULL, pid);
+		if (n)
+			c->idx = (uint32_t)(n - r->ns);
 	}
 	closedir(dp);
 }

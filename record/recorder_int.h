@@ -134,7 +134,7 @@ struct ipt_job {
  * Known pids are re-read only on every tenth (full) scan. */
 struct pidc {
 	int32_t pid;
-	uint32_t pad;
+	uint32_t idx; /* where ino was in the netns table: a hint, checked before use */
 	uint64_t ino;
 };
 #define PIDC_SIZE (1u << 16)
@@ -273,6 +273,10 @@ void rec_watch_dirs(struct dnsreel_recorder *r);
 void rec_scan_all(struct dnsreel_recorder *r);
 void rec_scan_dirs_attach(struct dnsreel_recorder *r);
 void rec_tick(struct dnsreel_recorder *r, bool services);
+/* An RTM_NEWADDR or RTM_DELADDR message of n's rtnetlink socket: n->addrs_due unless it is
+ * about an address that is not recorded. */
+struct nlmsghdr;
+void rec_ns_addr_msg(struct nsent *n, const struct nlmsghdr *h);
 /* The rtnetlink socket of netns ino has messages: interfaces (tc hook), addresses. */
 void rec_ns_netlink(struct dnsreel_recorder *r, uint32_t ino);
 /* Reads the inotify events: true when a netns folder changed (the pod folders are handled). */

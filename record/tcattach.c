@@ -226,7 +226,7 @@ void rec_tc_netlink(struct dnsreel_recorder *r, uint32_t ino)
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
 		     h = NLMSG_NEXT(h, len)) {
 			if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
-				n->addrs_due = true;
+				rec_ns_addr_msg(n, h);
 				continue;
 			}
 			if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||

@@ -182,7 +182,8 @@ pod_run() {
 }
 pod_del() {
 	local ns=$1 pids
-	pids=$(ip netns pids "$ns" 2>/dev/null)
+	# not the recorder: it enters a pod's netns for a moment when its addresses change
+	pids=$(ip netns pids "$ns" 2>/dev/null | grep -vx "${RECORDER_PID:-0}")
 	# shellcheck disable=SC2086
 	[[ -z $pids ]] || kill -9 $pids 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
