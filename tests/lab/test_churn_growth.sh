@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Lab test: 200 pod namespaces created and deleted while recording leave nothing behind in the
 # recorder. CHURN_ROUNDS (10) rounds of CHURN_PODS (20) lab pods (pod_add: netns on the bridge,
-# sandbox in a containerd cgroup, kubelet folder), every CHURN_ASK-th (4th) asking a name of its
-# own as it starts, then all deleted. Asserted:
+# sandbox in a containerd cgroup, kubelet folder) made at once, every CHURN_ASK-th (4th) asking
+# a name of its own once its netns is attached, then all deleted a second later. Asserted:
 #   - the recorder's open fds after the last round come back to those after the second (every
 #     pod's netns fd, rtnetlink socket and tc links, and the tc links on its veth's node end,
 #     closed once it is gone); the first round is the warm-up (lazily opened files, SQLite's
@@ -35,14 +35,14 @@ fds() { ls "/proc/$RECORDER_PID/fd" | wc -l; }
 # What the open fds are, by kind (a failure says what grew).
 fd_kinds() { ls -l "/proc/$RECORDER_PID/fd" | awk 'NR > 1 { print $NF }' | sed -E 's/[0-9]+/N/g' | sort | uniq -c | tr '\n' ' '; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$RECORDER_PID/status"; }
-recorder_start "$WORK/cap.reel" --flush 200ms
+recorder_start "$WORK/cap.reel" --flush 200ms -v
 : >"$WORK/asked"
 t0=$SECONDS
 for r in $(seq "$ROUNDS"); do
 	LIVE=() digs=()
 	# A round's pods are made at once, as a node starting a deployment would; those that ask do
 	# so as soon as they exist.
-	adds=()
+	adds=() logged=$(wc -l <"$WORK/record.err")
 	for p in $(seq "$PODS"); do
 		tag=g$r-$p
 		LIVE+=("$tag")
@@ -50,6 +50,16 @@ for r in $(seq "$ROUNDS"); do
 		adds+=($!)
 	done
 	wait "${adds[@]}"
+	# A burst of 20 new netns is attached one after the other (the tc hook takes tens of ms
+	# each): the pods ask once the recorder says it has theirs, as an app container starts
+	# after its sandbox.
+	for p in $(seq "$ASK" "$ASK" "$PODS"); do
+		ino=$(netns_inode "$LAB_ID-g$r-$p")
+		for i in $(seq 100); do
+			tail -n +$((logged + 1)) "$WORK/record.err" | grep -q "attached netns $ino " && break
+			sleep 0.05
+		done
+	done
 	for p in $(seq "$ASK" "$ASK" "$PODS"); do
 		tag=g$r-$p pod=churn-$r-$p
 		read -r uid cid <"$WORK/$tag.ids"
@@ -58,6 +68,7 @@ for r in $(seq "$ROUNDS"); do
 		echo "$(netns_inode "$LAB_ID-$tag") $pod $cid $tag.$LAB_ID.w.example.test." >>"$WORK/asked"
 	done
 	wait "${digs[@]}"
+	sleep 1 # a pod outlives its query a little (Kubernetes takes seconds to delete one)
 	dels=()
 	for t in "${LIVE[@]}"; do
 		pod_del "$LAB_ID-$t" &
@@ -103,7 +114,8 @@ for ino, pod, cid, qname in asked:
         got = (e["k8s"].get("namespace"), e["k8s"].get("podName"), e["runtime"].get("containerId"))
         if got != ("default", pod, cid):
             bad.append(f"{pod}: {qname} carries {got}")
-    other = {e["k8s"].get("podName") for e in ev if e["name"] == qname} - {pod, None, ""}
+    other = {e["k8s"].get("podName") or "" for e in ev if e["name"] == qname}
+    other = {p for p in other if p.startswith("churn-") and p != pod}
     if other:
         bad.append(f"{pod}: {qname} also named {sorted(other)}")
 print(f"{len(asked)} pods asked, {len(ev)} events", file=sys.stderr)
