@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lab test: 200 pod namespaces created and deleted while recording leave nothing behind in the
-# recorder. CHURN_ROUNDS (10) rounds of CHURN_PODS (20) lab pods (pod_add: netns on the bridge,
+# recorder. CHURN_ROUNDS (5) rounds of CHURN_PODS (40) lab pods (pod_add: netns on the bridge,
 # sandbox in a containerd cgroup, kubelet folder) made at once, every CHURN_ASK-th (4th) asking
 # a name of its own once its netns is attached, then all deleted. Asserted:
 #   - the recorder's open fds after the last round come back to those after the second (every
@@ -10,7 +10,7 @@
 #   - its RSS after the last round is at most CHURN_RSS_KB (4096) above that after the second:
 #     what may still grow without a leak is bounded and small, SQLite's page cache (2 MiB at
 #     most) and the pages of the fixed-size process table (2.5 MiB) the new sockets first touch,
-#     while anything kept per namespace would grow with the 160 namespaces in between;
+#     while anything kept per namespace would grow with the 120 namespaces in between;
 #   - every pod that asked is named in the capture: its query and response in its own netns
 #     carry its namespace, pod and container.
 # Usage: test_churn_growth.sh BINDIR     (exit 77 = skipped)
@@ -18,8 +18,8 @@ set -uo pipefail
 BIN=${1:?usage: test_churn_growth.sh BINDIR}
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" "$BIN/dnsreel-replay"
-ROUNDS=${CHURN_ROUNDS:-10}
-PODS=${CHURN_PODS:-20}
+ROUNDS=${CHURN_ROUNDS:-5}
+PODS=${CHURN_PODS:-40}
 ASK=${CHURN_ASK:-4}
 RSS_KB=${CHURN_RSS_KB:-4096}
 lab_start dcg
@@ -50,7 +50,7 @@ for r in $(seq "$ROUNDS"); do
 		adds+=($!)
 	done
 	wait "${adds[@]}"
-	# A burst of 20 new netns is attached one after the other (the tc hook takes tens of ms
+	# A burst of 40 new netns is attached one after the other (the tc hook takes tens of ms
 	# per interface): the pods ask once the recorder says it has theirs (with the tc hook, lo
 	# and eth0), as an app container starts after its sandbox.
 	links=0
