@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Lab test: 200 pod namespaces created and deleted while recording leave nothing behind in the
-# recorder. CHURN_ROUNDS (5) rounds of CHURN_PODS (40) lab pods (pod_add: netns on the bridge,
+# recorder. CHURN_ROUNDS (10) rounds of CHURN_PODS (20) lab pods (pod_add: netns on the bridge,
 # sandbox in a containerd cgroup, kubelet folder) made at once, every CHURN_ASK-th (4th) asking
 # a name of its own once its netns is attached, then all deleted. Asserted:
 #   - the recorder's open fds after the last round come back to those after the second (every
@@ -10,7 +10,7 @@
 #   - its RSS after the last round is at most CHURN_RSS_KB (4096) above that after the second:
 #     what may still grow without a leak is bounded and small, SQLite's page cache (2 MiB at
 #     most) and the pages of the fixed-size process table (2.5 MiB) the new sockets first touch,
-#     while anything kept per namespace would grow with the 120 namespaces in between;
+#     while anything kept per namespace would grow with the 160 namespaces in between;
 #   - every pod that asked is named in the capture: its query and response in its own netns
 #     carry its namespace, pod and container.
 # Usage: test_churn_growth.sh BINDIR     (exit 77 = skipped)
@@ -18,8 +18,8 @@ set -uo pipefail
 BIN=${1:?usage: test_churn_growth.sh BINDIR}
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig /usr/bin/python3 "$BIN/dnsreel-record" "$BIN/dnsreel-replay"
-ROUNDS=${CHURN_ROUNDS:-5}
-PODS=${CHURN_PODS:-40}
+ROUNDS=${CHURN_ROUNDS:-10}
+PODS=${CHURN_PODS:-20}
 ASK=${CHURN_ASK:-4}
 RSS_KB=${CHURN_RSS_KB:-4096}
 lab_start dcg
@@ -50,12 +50,13 @@ for r in $(seq "$ROUNDS"); do
 		adds+=($!)
 	done
 	wait "${adds[@]}"
-	# A burst of 40 new netns is attached one after the other (the tc hook takes tens of ms
-	# per interface): the pods ask once the recorder says it has theirs (with the tc hook, lo
-	# and eth0), as an app container starts after its sandbox.
+	# A burst of 20 new netns is attached one after the other (the tc hook takes tens of ms
+	# per interface, and the recorder does nothing else meanwhile): the pods ask once the
+	# recorder says it has all of them (with the tc hook, lo and eth0), as app containers
+	# start after their sandbox.
 	links=0
 	grep -q ": tc on ifindex" "$WORK/record.err" && links=2
-	for p in $(seq "$ASK" "$ASK" "$PODS"); do
+	for p in $(seq "$PODS"); do
 		ino=$(netns_inode "$LAB_ID-g$r-$p")
 		for i in $(seq 100); do
 			tail -n +$((logged + 1)) "$WORK/record.err" >"$WORK/round.log"
@@ -83,14 +84,14 @@ for r in $(seq "$ROUNDS"); do
 	LIVE=()
 	# The kernel frees a deleted namespace in the background, after the recorder let go of
 	# it, and only then its veth's node end goes with the tc links on it: the count is taken
-	# once it has been still for 2 s (rounds 1 and 2) or is back to round 2's (after that; a
+	# once it has been still for a second (rounds 1 and 2) or is back to round 2's (after that; a
 	# leak never gets there).
 	last=-1 still=0
 	for i in $(seq 150); do
 		kill -0 "$RECORDER_PID" 2>/dev/null || fail "round $r: the recorder died"
 		c=$(fds)
 		if ((r > 2 && c <= fd2)); then break; fi
-		if ((c == last)); then ((++still >= 20)) && ((r <= 2)) && break; else still=0; fi
+		if ((c == last)); then ((++still >= 10)) && ((r <= 2)) && break; else still=0; fi
 		last=$c
 		sleep 0.1
 	done
