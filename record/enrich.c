@@ -484,6 +484,7 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 {
 	if (!r->ipt_pending)
 		return; /* the poll loop calls this every time: no walk over every netns */
+	bool left = false;
 	for (size_t i = 0; i < r->nns; i++) {
 		struct nsent *n = &r->ns[i];
 		if (!n->ipt_due)
@@ -504,8 +505,9 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 			kind = IPT_V6;
 		n->ipt_due &= (uint8_t)~kind;
 		ipt_start(r, n, kind);
+		left |= n->ipt_due != 0; /* one kind per netns and call */
 	}
-	r->ipt_pending = false;
+	r->ipt_pending = left;
 }
 
 void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j)
