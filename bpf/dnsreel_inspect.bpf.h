@@ -91,6 +91,27 @@ static __noinline void emit(struct __sk_buff *skb, __u32 base, __u64 cap, __u32 
 
 #define META(l3, flags, ptype) ((__u32)(l3) << 16 | (__u32)(flags) << 8 | (ptype))
 
+/* The IPv4 header and the ports behind it (no options), as one load. */
+struct ip4_ports {
+	struct iphdr ip;
+	__u16 ports[2];
+};
+
+/* The includer may read the linear part of the packet directly (tc: DIRECT_PACKET_ACCESS);
+ * a socket filter cannot, and nor can anyone past the linear part: one helper call. */
+static __always_inline int load_hdr(struct __sk_buff *skb, __u32 base, struct ip4_ports *h)
+{
+#ifdef DIRECT_PACKET_ACCESS
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ip4_ports *p = data + base;
+	if ((void *)(p + 1) <= end) {
+		*h = *p;
+		return 0;
+	}
+#endif
+	return bpf_skb_load_bytes(skb, base, h, sizeof(*h));
+}
+
 /* Later fragment of a datagram whose first fragment was recorded? */
 static __always_inline bool frag_known(struct frag_key *k)
 {
@@ -115,12 +136,9 @@ static __always_inline void inspect(struct __sk_buff *skb, __u32 base, __u8 ptyp
 
 	if (l3 == ETH_P_IP) {
 		/* Header and ports in one load when there are no IP options (nearly always). */
-		struct {
-			struct iphdr ip;
-			__u16 ports[2];
-		} h;
+		struct ip4_ports h;
 		struct iphdr ip;
-		if (!bpf_skb_load_bytes(skb, base, &h, sizeof(h))) {
+		if (!load_hdr(skb, base, &h)) {
 			ip = h.ip;
 			if (ip.ihl == 5) {
 				ports[0] = h.ports[0];
