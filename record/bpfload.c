@@ -183,7 +183,11 @@ static void load_proc(struct dnsreel_recorder *r)
 	struct dnsreel_proc *p = NULL;
 	int err = 0;
 	struct bpf_link *l1 = NULL, *l2 = NULL;
-	/* BTF tracepoints read the socket with plain loads, raw ones build no trace record; the
+	/* Sends only unless asked: servers answer on the socket they received on and clients
+	 * send before they receive, so a send record (within the join delay) names the process
+	 * of the packets a socket receives too, while a receive hook runs on every recvmsg,
+	 * mostly polls that find nothing.
+	 * BTF tracepoints read the socket with plain loads, raw ones build no trace record; the
 	 * classic ones are the last fallback. DNSREEL_PROC_HOOK=raw|tp starts lower (the
 	 * benchmark compares them). */
 	static const char *const names[3][2] = {{"dnsreel_send_tp", "dnsreel_recv_tp"},
@@ -203,7 +207,8 @@ static void load_proc(struct dnsreel_recorder *r)
 		bpf_object__for_each_program(q, p->obj)
 		{
 			const char *nm = bpf_program__name(q);
-			bool on = !strcmp(nm, names[mode][0]) || !strcmp(nm, names[mode][1]);
+			bool on = !strcmp(nm, names[mode][0]) ||
+				  (r->o.proc_recv && !strcmp(nm, names[mode][1]));
 			bpf_program__set_autoload(q, on);
 			if (on)
 				prog[!strcmp(nm, names[mode][1])] = q;
@@ -215,9 +220,10 @@ static void load_proc(struct dnsreel_recorder *r)
 			continue;
 		}
 		l1 = bpf_program__attach(prog[0]);
-		l2 = bpf_program__attach(prog[1]);
+		l2 = prog[1] ? bpf_program__attach(prog[1]) : NULL;
 		if (l1 || l2 || !mode) {
-			rec_log(r, 2, "process hooks: %s, %s", names[mode][0], names[mode][1]);
+			rec_log(r, 2, "process hooks: %s%s%s", names[mode][0], prog[1] ? ", " : "",
+				prog[1] ? names[mode][1] : "");
 			break;
 		}
 		dnsreel_proc__destroy(p);
@@ -230,11 +236,13 @@ static void load_proc(struct dnsreel_recorder *r)
 			strerror(err ? -err : EINVAL));
 		return;
 	}
-	if (!l1 || !l2) {
-		rec_log(r, 0,
-			"warning: tracepoints sock:sock_send_length/sock_recv_length missing%s: "
-			"%s process context",
-			l1 || l2 ? " (one of them)" : "", l1 || l2 ? "partial" : "no");
+	if (!l1 || (r->o.proc_recv && !l2)) {
+		bool one = l1 || l2;
+		rec_log(r, 0, "warning: tracepoint%s %s missing%s: %s process context",
+			r->o.proc_recv ? "s" : "",
+			r->o.proc_recv ? "sock:sock_send_length/sock_recv_length"
+				       : "sock:sock_send_length",
+			one ? " (one of them)" : "", one ? "partial" : "no");
 	}
 	r->proc_links[0] = l1;
 	r->proc_links[1] = l2;

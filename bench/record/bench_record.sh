@@ -27,7 +27,7 @@
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
 # Env: BENCH_SECONDS (10), BENCH_ROUNDS (interleaved rounds, medians; 1), BENCH_HOOKS
-#      ("packet tc"), BENCH_RATE (20000; 0 skips phase 2), BENCH_RATE_SECONDS (BENCH_SECONDS),
+#      ("packet tc"; H+recv adds --proc-recv, H+raw raw tracepoints for the process hooks), BENCH_RATE (20000; 0 skips phase 2), BENCH_RATE_SECONDS (BENCH_SECONDS),
 #      BENCH_CLIENTS (dnsperf -c, 8), BENCH_THREADS (dnsperf -T, 2), BENCH_OUTSTANDING
 #      (dnsperf -q, 500), LAB_UNBOUND_THREADS (2 here), BENCH_RECORD_ARGS (more dnsreel-record
 #      options, e.g. --no-proc, for experiments).
@@ -183,17 +183,21 @@ tcpdump_way() { # tcpdump_way KEY DNSPERF-ARGS...: tcpdump in every lab netns du
 }
 
 dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every lab netns
-	local key=$1 hook=$2
+	local key=$1 hook=${2%%+*} extra=() envs=()
+	# HOOK+recv: with the receive hook too (--proc-recv); HOOK+raw: raw tracepoints for the
+	# process hooks instead of BTF ones.
+	[[ $2 == *+recv* ]] && extra+=(--proc-recv)
+	[[ $2 == *+raw* ]] && envs+=(DNSREEL_PROC_HOOK=raw)
 	shift 2
 	rm -rf "$WORK/bench.reel" "$WORK/ready"
 	local t0
 	t0=$(date +%s.%N)
 	# Every lab netns, as tcpdump (other labs on this machine are not this benchmark's).
 	# shellcheck disable=SC2086
-	/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
+	env "${envs[@]}" /usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
 		-w "$WORK/bench.reel" --netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" \
 		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" --hook "$hook" --stats \
-		${BENCH_RECORD_ARGS:-} 2>"$WORK/record.err" &
+		"${extra[@]}" ${BENCH_RECORD_ARGS:-} 2>"$WORK/record.err" &
 	TIME_PID=$!
 	LAB_PIDS+=($!)
 	for _ in $(seq 200); do

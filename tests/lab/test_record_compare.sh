@@ -7,10 +7,14 @@
 # and the VIP its service name, and that NXDOMAIN, SERVFAIL, AAAA, TCP, IPv6 and a truncated
 # UDP answer retried over TCP all happened.
 # HOOK (tc or packet) records with --hook HOOK; without it the recorder's default hook.
-# Usage: test_record_compare.sh BINDIR [HOOK]     (exit 77 = skipped)
+# HOOK+recv also hooks receives (--proc-recv): the process context then comes from both.
+# Usage: test_record_compare.sh BINDIR [HOOK[+recv]]     (exit 77 = skipped)
 set -uo pipefail
-BIN=${1:?usage: test_record_compare.sh BINDIR [HOOK]}
+BIN=${1:?usage: test_record_compare.sh BINDIR [HOOK[+recv]]}
 HOOK=${2:-}
+HOOK=${HOOK%+recv}
+RECV=()
+[[ ${2:-} == *+recv ]] && RECV=(--proc-recv)
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig kdig dnsperf tcpdump "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"
@@ -21,7 +25,7 @@ lab_start drc
 scenario() {
 	rm -rf "$WORK/cap.reel" "$WORK"/*.pcap "$WORK/client.out"
 	CLIENT_PIDS=()
-	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"}
+	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"} "${RECV[@]}"
 	tcpdump_start
 
 	in_app dig www.example.test                       # A, pod -> VIP -> unbound -> nsd
