@@ -13,9 +13,6 @@
 #define IPPROTO_UDP_ 17
 
 const volatile __u32 snaplen = 65535;
-/* Wake the consumer only once this many bytes wait: it polls on a short timer anyway, and
- * a wakeup per packet would cost more than the copy at a million packets a second. */
-const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* First fragments of recorded datagrams, so their later fragments (which carry no ports)
  * are recorded too. Keyed by addresses, IP id and protocol. */
@@ -32,7 +29,10 @@ struct {
 	__type(value, __u8);
 } frags SEC(".maps");
 
-/* bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
+/* Records never wake the consumer: it polls every 10 ms at most, which bounds the latency,
+ * and a wakeup is an irq_work (a self-IPI, on a VM an exit of microseconds): once the
+ * consumer lagged past any threshold, every packet would raise one.
+ * bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
  * copy length is clamped to the class (which also bounds it for the verifier). */
 #define EMIT_CLASS(SZ)                                                                             \
 	if (cap <= (SZ)-DNSREEL_RB_HDR_LEN) {                                                      \
@@ -60,15 +60,9 @@ struct {
 		r->l3_proto = l3;                                                                  \
 		r->pkt_type = ptype;                                                               \
 		r->flags = flags;                                                                  \
-		bpf_ringbuf_submit(r, wake());                                                     \
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);                                           \
 		return;                                                                            \
 	}
-
-static __always_inline __u64 wake(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
-}
 
 /* A BPF call takes at most five arguments: l3_proto, flags and pkt_type travel packed in meta
  * (l3 << 16 | flags << 8 | ptype). */

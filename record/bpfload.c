@@ -77,7 +77,6 @@ static struct dnsreel_pkt *pkt_open_load(struct dnsreel_recorder *r, uint64_t in
 	}
 	skel->rodata->netns_id = ino;
 	skel->rodata->snaplen = r->o.snaplen;
-	skel->rodata->wakeup_bytes = r->ring.size / 4;
 	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
 	if ((*err = reuse_maps(r, skel->maps.events, skel->maps.counters, skel->maps.frags)) ||
 	    (*err = dnsreel_pkt__load(skel))) {
@@ -96,7 +95,6 @@ static struct dnsreel_pktdev *pktdev_open_load(struct dnsreel_recorder *r, int *
 		return NULL;
 	}
 	skel->rodata->snaplen = r->o.snaplen;
-	skel->rodata->wakeup_bytes = r->ring.size / 4;
 	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
 	if ((*err = reuse_maps(r, skel->maps.events, skel->maps.counters, skel->maps.frags)) ||
 	    (*err = dnsreel_pktdev__load(skel))) {

@@ -134,9 +134,6 @@ static void packet_progs(int runs)
 		return;
 	set_ports(tc->rodata->port_bits);
 	set_ports(pd->rodata->port_bits);
-	/* as the recorder sets it (a quarter of the ring): chunks stay below it, so this
-	 * measures the packets that wake nobody, as nearly all do */
-	tc->rodata->wakeup_bytes = pd->rodata->wakeup_bytes = 8 << 20;
 	if (reuse(tc->maps.events, tc->maps.counters, tc->maps.frags) || dnsreel_tc__load(tc) ||
 	    reuse(pd->maps.events, pd->maps.counters, pd->maps.frags) || dnsreel_pktdev__load(pd)) {
 		fprintf(stderr, "bench_bpf: the packet programs did not load\n");
