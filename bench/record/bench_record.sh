@@ -362,8 +362,8 @@ for w in ways:
         P(f"- whole cost {w} / tcpdump (per query, full load): {cost[w] / cost['tcpdump']:.2f}")
 # --- breakdown from --stats (last full-load run of each hook)
 P("\nBreakdown (--stats, last full-load run of each hook; per event unless said):\n")
-P("| way | BPF programs: ns/run, runs/query | ring wakeups/s | ring walk | process join | writer append | block encoding | zstd | write+sync | index | recorder user / sys s |")
-P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+P("| way | BPF programs: ns/run, runs/query | BPF ns/query | ring wakeups/s | ring walk | process join | writer append | block encoding | zstd | write+sync | index | recorder user / sys s |")
+P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for w in ways:
     if not w.startswith("dnsreel"):
         continue
@@ -374,12 +374,13 @@ for w in ways:
     ev = d.get("st.writer.events", 0) or 1
     progs = sorted({k[7:-8] for k in d if k.startswith("st.bpf.") and k.endswith(".run_cnt")})
     pt = []
+    bpf_ns = sum(d.get(f"st.bpf.{p}.run_ns", 0) for p in progs)
     for p in progs:
         c = d.get(f"st.bpf.{p}.run_cnt", 0)
         ns = d.get(f"st.bpf.{p}.run_ns", 0)
         pt.append(f"{p} {ns / c if c else 0:.0f} ns × {c / d['done'] if d.get('done') else 0:.1f}")
     walk = d.get("st.time.consume_ns", 0) - d.get("st.time.join_ns", 0) - d.get("st.time.sink_ns", 0)
-    P(f"| {w} | {'; '.join(pt)} | {d.get('st.ring.wakeups', 0) / (d.get('dur') or 1):.1f} | {walk / ev:.0f} ns | {d.get('st.time.join_ns', 0) / ev:.0f} ns | {d.get('st.time.sink_ns', 0) / ev:.0f} ns | {d.get('st.writer.encode_ns', 0) / ev:.0f} ns | {d.get('st.writer.zstd_ns', 0) / ev:.0f} ns | {d.get('st.writer.write_ns', 0) / ev:.0f} ns | {d.get('st.writer.index_ns', 0) / ev:.0f} ns | {d.get('rec_u', 0):.2f} / {d.get('rec_s', 0):.2f} |")
+    P(f"| {w} | {'; '.join(pt)} | {bpf_ns / d['done'] if d.get('done') else 0:.0f} | {d.get('st.ring.wakeups', 0) / (d.get('dur') or 1):.1f} | {walk / ev:.0f} ns | {d.get('st.time.join_ns', 0) / ev:.0f} ns | {d.get('st.time.sink_ns', 0) / ev:.0f} ns | {d.get('st.writer.encode_ns', 0) / ev:.0f} ns | {d.get('st.writer.zstd_ns', 0) / ev:.0f} ns | {d.get('st.writer.write_ns', 0) / ev:.0f} ns | {d.get('st.writer.index_ns', 0) / ev:.0f} ns | {d.get('rec_u', 0):.2f} / {d.get('rec_s', 0):.2f} |")
 # --- fixed rate
 if rate > 0 and runs("none", "rate"):
     rs0 = runs("none", "rate")
