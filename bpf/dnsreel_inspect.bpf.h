@@ -13,9 +13,6 @@
 #define IPPROTO_UDP_ 17
 
 const volatile __u32 snaplen = 65535;
-/* Wake the consumer only once this many bytes wait: it polls on a short timer anyway, and
- * a wakeup per packet would cost more than the copy at a million packets a second. */
-const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* First fragments of recorded datagrams, so their later fragments (which carry no ports)
  * are recorded too. Keyed by addresses, IP id and protocol. */
@@ -32,7 +29,10 @@ struct {
 	__type(value, __u8);
 } frags SEC(".maps");
 
-/* bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
+/* Records never wake the consumer: it polls every 10 ms at most, which bounds the latency,
+ * and a wakeup is an irq_work (a self-IPI, on a VM an exit of microseconds): once the
+ * consumer lagged past any threshold, every packet would raise one.
+ * bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
  * copy length is clamped to the class (which also bounds it for the verifier). */
 #define EMIT_CLASS(SZ)                                                                             \
 	if (cap <= (SZ)-DNSREEL_RB_HDR_LEN) {                                                      \
@@ -60,15 +60,9 @@ struct {
 		r->l3_proto = l3;                                                                  \
 		r->pkt_type = ptype;                                                               \
 		r->flags = flags;                                                                  \
-		bpf_ringbuf_submit(r, wake());                                                     \
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);                                           \
 		return;                                                                            \
 	}
-
-static __always_inline __u64 wake(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-									     : BPF_RB_NO_WAKEUP;
-}
 
 /* A BPF call takes at most five arguments: l3_proto, flags and pkt_type travel packed in meta
  * (l3 << 16 | flags << 8 | ptype). */
@@ -90,6 +84,27 @@ static __noinline void emit(struct __sk_buff *skb, __u32 base, __u64 cap, __u32 
 }
 
 #define META(l3, flags, ptype) ((__u32)(l3) << 16 | (__u32)(flags) << 8 | (ptype))
+
+/* The IPv4 header and the ports behind it (no options), as one load. */
+struct ip4_ports {
+	struct iphdr ip;
+	__u16 ports[2];
+};
+
+/* The includer may read the linear part of the packet directly (tc: DIRECT_PACKET_ACCESS);
+ * a socket filter cannot, and nor can anyone past the linear part: one helper call. */
+static __always_inline int load_hdr(struct __sk_buff *skb, __u32 base, struct ip4_ports *h)
+{
+#ifdef DIRECT_PACKET_ACCESS
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ip4_ports *p = data + base;
+	if ((void *)(p + 1) <= end) {
+		*h = *p;
+		return 0;
+	}
+#endif
+	return bpf_skb_load_bytes(skb, base, h, sizeof(*h));
+}
 
 /* Later fragment of a datagram whose first fragment was recorded? */
 static __always_inline bool frag_known(struct frag_key *k)
@@ -115,12 +130,9 @@ static __always_inline void inspect(struct __sk_buff *skb, __u32 base, __u8 ptyp
 
 	if (l3 == ETH_P_IP) {
 		/* Header and ports in one load when there are no IP options (nearly always). */
-		struct {
-			struct iphdr ip;
-			__u16 ports[2];
-		} h;
+		struct ip4_ports h;
 		struct iphdr ip;
-		if (!bpf_skb_load_bytes(skb, base, &h, sizeof(h))) {
+		if (!load_hdr(skb, base, &h)) {
 			ip = h.ip;
 			if (ip.ihl == 5) {
 				ports[0] = h.ports[0];

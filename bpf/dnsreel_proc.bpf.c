@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 
 #include "dnsreel_bpf.h"
 #include "dnsreel_maps.bpf.h"
@@ -48,26 +49,36 @@ struct {
 	__type(value, struct seen);
 } sock_seen SEC(".maps");
 
-static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol, __u8 dir)
+/* One body for both kinds of tracepoint. btf is a constant at each call: with BTF (tp_btf)
+ * the socket is a typed pointer read with plain loads, which the verifier makes
+ * fault-tolerant, instead of a bpf_probe_read_kernel() call per field (raw tracepoints). */
+#define RD(btf, p, f)	  ((btf) ? (p)->f : BPF_CORE_READ(p, f))
+#define RD2(btf, p, f, g) ((btf) ? (p)->f->g : BPF_CORE_READ(p, f, g))
+#define RDN(btf, d, n, sp)                                                                         \
+	((btf) ? (void)__builtin_memcpy(d, sp, n) : (void)bpf_core_read(d, n, sp))
+
+static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol, __u8 dir,
+				  const bool btf)
 {
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
 	if (protocol != IPPROTO_UDP_ && protocol != IPPROTO_TCP_)
 		return 0;
 	/* skc_dport and skc_num sit side by side (skc_portpair): one read for both. */
-	__u32 pp = BPF_CORE_READ(sk, __sk_common.skc_portpair);
+	__u32 pp = RD(btf, sk, __sk_common.skc_portpair);
 	__u16 rport = bpf_ntohs((__u16)pp);
 	__u16 lport = (__u16)(pp >> 16);
 	/* An unconnected UDP socket may send to port 53 with sendto(): keep it, the
 	 * per-socket dedup below keeps that cheap. */
 	if (!port_on(lport) && !port_on(rport) && !(protocol == IPPROTO_UDP_ && rport == 0))
 		return 0;
-	__u64 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	if (filter_netns && !bpf_map_lookup_elem(&netns_on, &netns))
-		return 0;
 
-	__u64 key = (__u64)sk;
-	__u32 slot = (__u32)((key >> 6) ^ (key >> 18)) & (SEEN_SLOTS - 1);
+	/* The cache first: a socket reported a moment ago (nearly every call) costs no netns
+	 * read or lookup. Only sockets that passed the netns filter are cached. */
+	/* With BTF the socket pointer is typed and cannot be hashed: its cookie (made on first
+	 * use, one per socket for good, sequential) keys the cache instead. */
+	__u64 key = btf ? bpf_get_socket_cookie(sk) : (__u64)sk;
+	__u32 slot = (btf ? (__u32)key : (__u32)((key >> 6) ^ (key >> 18))) & (SEEN_SLOTS - 1);
 	__u64 now = bpf_ktime_get_boot_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct seen *s = bpf_map_lookup_elem(&sock_seen, &slot);
@@ -75,6 +86,10 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 		return 0;
 	if (s->sk == key && s->pid_tgid == pid_tgid && s->lport == lport &&
 	    now - s->ts < refresh_ns)
+		return 0;
+
+	__u64 netns = RD2(btf, sk, __sk_common.skc_net.net, ns.inum);
+	if (filter_netns && !bpf_map_lookup_elem(&netns_on, &netns))
 		return 0;
 	s->sk = key;
 	s->pid_tgid = pid_tgid;
@@ -93,7 +108,7 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	r->hdr.len = sizeof(*r);
 	r->ts_ns = now;
 	r->netns = netns;
-	r->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	r->cookie = btf ? key : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	r->cgroup_id = bpf_get_current_cgroup_id();
 	r->pid = pid_tgid >> 32;
 	r->tid = (__u32)pid_tgid;
@@ -103,11 +118,11 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	__builtin_memset(r->raddr, 0, sizeof(r->raddr));
 	if (family == AF_INET) {
 		/* explicit sizes: BPF_CORE_READ_INTO would copy sizeof(*laddr) == 1 byte */
-		bpf_core_read(r->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
-		bpf_core_read(r->raddr, 4, &sk->__sk_common.skc_daddr);
+		RDN(btf, r->laddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		RDN(btf, r->raddr, 4, &sk->__sk_common.skc_daddr);
 	} else {
-		bpf_core_read(r->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
-		bpf_core_read(r->raddr, 16, &sk->__sk_common.skc_v6_daddr);
+		RDN(btf, r->laddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		RDN(btf, r->raddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 	r->lport = lport;
 	r->rport = rport;
@@ -120,9 +135,29 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	return 0;
 }
 
-/* Raw tracepoints first: no trace-event record is built, the arguments come as they are
- * (void *data, struct sock *sk, int ret, int flags). The classic tracepoints below are the
- * fallback where raw ones do not load. */
+/* BTF tracepoints first: the arguments come as they are (struct sock *sk, int ret, int
+ * flags), typed, so the socket is read with plain loads. Raw tracepoints (the same arguments,
+ * untyped) and then the classic ones below are the fallbacks where those do not load. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(dnsreel_send_btf, struct sock *sk, int ret, int flags)
+{
+	if (ret <= 0)
+		return 0;
+	return handle(sk, sk->__sk_common.skc_family, sk->sk_protocol, DNSREEL_DIR_SEND, true);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(dnsreel_recv_btf, struct sock *sk, int ret, int flags)
+{
+	/* Servers and load generators poll: most receives return -EAGAIN. Nothing was read,
+	 * nothing to attribute; leaving before touching the socket keeps them cheap. */
+	if (ret <= 0)
+		return 0;
+	return handle(sk, sk->__sk_common.skc_family, sk->sk_protocol, DNSREEL_DIR_RECV, true);
+}
+
+/* Raw tracepoints: no trace-event record is built, the arguments come untyped (void *data,
+ * struct sock *sk, int ret, int flags). */
 SEC("raw_tracepoint/sock_send_length")
 int dnsreel_send_raw(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -130,7 +165,7 @@ int dnsreel_send_raw(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	struct sock *sk = (struct sock *)ctx->args[0];
 	return handle(sk, BPF_CORE_READ(sk, __sk_common.skc_family), BPF_CORE_READ(sk, sk_protocol),
-		      DNSREEL_DIR_SEND);
+		      DNSREEL_DIR_SEND, false);
 }
 
 SEC("raw_tracepoint/sock_recv_length")
@@ -142,7 +177,7 @@ int dnsreel_recv_raw(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	struct sock *sk = (struct sock *)ctx->args[0];
 	return handle(sk, BPF_CORE_READ(sk, __sk_common.skc_family), BPF_CORE_READ(sk, sk_protocol),
-		      DNSREEL_DIR_RECV);
+		      DNSREEL_DIR_RECV, false);
 }
 
 SEC("tracepoint/sock/sock_send_length")
@@ -150,7 +185,7 @@ int dnsreel_send_tp(struct trace_event_raw_sock_msg_length *ctx)
 {
 	if (ctx->ret <= 0)
 		return 0;
-	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_SEND);
+	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_SEND, false);
 }
 
 SEC("tracepoint/sock/sock_recv_length")
@@ -158,7 +193,7 @@ int dnsreel_recv_tp(struct trace_event_raw_sock_msg_length *ctx)
 {
 	if (ctx->ret <= 0)
 		return 0;
-	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_RECV);
+	return handle((struct sock *)ctx->sk, ctx->family, ctx->protocol, DNSREEL_DIR_RECV, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -25,6 +25,8 @@ static __always_inline __u64 pkt_netns(struct __sk_buff *skb)
 	return k->dev->nd_net.net->ns.inum;
 }
 
+/* tc sees skb->data..data_end: headers in the linear part are read without a helper call. */
+#define DIRECT_PACKET_ACCESS 1
 #include "dnsreel_inspect.bpf.h"
 
 #define PACKET_OUTGOING_ 4

@@ -77,7 +77,6 @@ static struct dnsreel_pkt *pkt_open_load(struct dnsreel_recorder *r, uint64_t in
 	}
 	skel->rodata->netns_id = ino;
 	skel->rodata->snaplen = r->o.snaplen;
-	skel->rodata->wakeup_bytes = r->ring.size / 4;
 	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
 	if ((*err = reuse_maps(r, skel->maps.events, skel->maps.counters, skel->maps.frags)) ||
 	    (*err = dnsreel_pkt__load(skel))) {
@@ -96,7 +95,6 @@ static struct dnsreel_pktdev *pktdev_open_load(struct dnsreel_recorder *r, int *
 		return NULL;
 	}
 	skel->rodata->snaplen = r->o.snaplen;
-	skel->rodata->wakeup_bytes = r->ring.size / 4;
 	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
 	if ((*err = reuse_maps(r, skel->maps.events, skel->maps.counters, skel->maps.frags)) ||
 	    (*err = dnsreel_pktdev__load(skel))) {
@@ -183,9 +181,19 @@ static void load_proc(struct dnsreel_recorder *r)
 	struct dnsreel_proc *p = NULL;
 	int err = 0;
 	struct bpf_link *l1 = NULL, *l2 = NULL;
-	/* Raw tracepoints are cheaper (no trace record built per call); fall back to the
-	 * classic ones. */
-	for (int raw = 1; raw >= 0; raw--) {
+	/* Sends only unless asked: servers answer on the socket they received on and clients
+	 * send before they receive, so a send record (within the join delay) names the process
+	 * of the packets a socket receives too, while a receive hook runs on every recvmsg,
+	 * mostly polls that find nothing.
+	 * BTF tracepoints read the socket with plain loads, raw ones build no trace record; the
+	 * classic ones are the last fallback. DNSREEL_PROC_HOOK=raw|tp starts lower (the
+	 * benchmark compares them). */
+	static const char *const names[3][2] = {{"dnsreel_send_tp", "dnsreel_recv_tp"},
+						{"dnsreel_send_raw", "dnsreel_recv_raw"},
+						{"dnsreel_send_btf", "dnsreel_recv_btf"}};
+	const char *want = getenv("DNSREEL_PROC_HOOK");
+	int top = want && !strcmp(want, "tp") ? 0 : want && !strcmp(want, "raw") ? 1 : 2;
+	for (int mode = top; mode >= 0; mode--) {
 		p = dnsreel_proc__open();
 		if (!p) {
 			err = -errno;
@@ -193,22 +201,29 @@ static void load_proc(struct dnsreel_recorder *r)
 		}
 		memcpy((void *)p->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
 		p->rodata->filter_netns = r->filtering;
-		bpf_program__set_autoload(p->progs.dnsreel_send_raw, raw);
-		bpf_program__set_autoload(p->progs.dnsreel_recv_raw, raw);
-		bpf_program__set_autoload(p->progs.dnsreel_send_tp, !raw);
-		bpf_program__set_autoload(p->progs.dnsreel_recv_tp, !raw);
+		struct bpf_program *prog[2] = {NULL, NULL}, *q;
+		bpf_object__for_each_program(q, p->obj)
+		{
+			const char *nm = bpf_program__name(q);
+			bool on = !strcmp(nm, names[mode][0]) ||
+				  (r->o.proc_recv && !strcmp(nm, names[mode][1]));
+			bpf_program__set_autoload(q, on);
+			if (on)
+				prog[!strcmp(nm, names[mode][1])] = q;
+		}
 		if ((err = reuse_maps(r, p->maps.events, p->maps.counters, NULL)) ||
 		    (err = dnsreel_proc__load(p))) {
 			dnsreel_proc__destroy(p);
 			p = NULL;
 			continue;
 		}
-		l1 =
-		    bpf_program__attach(raw ? p->progs.dnsreel_send_raw : p->progs.dnsreel_send_tp);
-		l2 =
-		    bpf_program__attach(raw ? p->progs.dnsreel_recv_raw : p->progs.dnsreel_recv_tp);
-		if (l1 || l2 || !raw)
+		l1 = bpf_program__attach(prog[0]);
+		l2 = prog[1] ? bpf_program__attach(prog[1]) : NULL;
+		if (l1 || l2 || !mode) {
+			rec_log(r, 2, "process hooks: %s%s%s", names[mode][0], prog[1] ? ", " : "",
+				prog[1] ? names[mode][1] : "");
 			break;
+		}
 		dnsreel_proc__destroy(p);
 		p = NULL;
 	}
@@ -219,11 +234,13 @@ static void load_proc(struct dnsreel_recorder *r)
 			strerror(err ? -err : EINVAL));
 		return;
 	}
-	if (!l1 || !l2) {
-		rec_log(r, 0,
-			"warning: tracepoints sock:sock_send_length/sock_recv_length missing%s: "
-			"%s process context",
-			l1 || l2 ? " (one of them)" : "", l1 || l2 ? "partial" : "no");
+	if (!l1 || (r->o.proc_recv && !l2)) {
+		bool one = l1 || l2;
+		rec_log(r, 0, "warning: tracepoint%s %s missing%s: %s process context",
+			r->o.proc_recv ? "s" : "",
+			r->o.proc_recv ? "sock:sock_send_length/sock_recv_length"
+				       : "sock:sock_send_length",
+			one ? " (one of them)" : "", one ? "partial" : "no");
 	}
 	r->proc_links[0] = l1;
 	r->proc_links[1] = l2;

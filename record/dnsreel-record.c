@@ -55,6 +55,7 @@ enum {
 	OPT_HOOK,
 	OPT_STATS,
 	OPT_NODE_NETNS,
+	OPT_PROC_RECV,
 };
 
 static const struct dnsreel_opt opts[] = {
@@ -106,6 +107,8 @@ static const struct dnsreel_opt opts[] = {
      "service VIPs, one IP[:PORT]=NS/NAME a line, for proxies other than kube-proxy", NULL},
     {OPT_NODE, "node", 0, DNSREEL_REQ_ARG, "NAME", "node name ($NODE_NAME, else hostname)", NULL},
     {OPT_NO_PROC, "no-proc", 0, DNSREEL_NO_ARG, NULL, "do not collect process context", NULL},
+    {OPT_PROC_RECV, "proc-recv", 0, DNSREEL_NO_ARG, NULL,
+     "also hook every receive (sockets that only receive get a process; costs every recv)", NULL},
     {OPT_NO_IPTABLES, "no-iptables", 0, DNSREEL_NO_ARG, NULL,
      "do not read kube-proxy service rules (iptables or nftables)", NULL},
     {OPT_DNSTAP_SOCKET, "dnstap-socket", 0, DNSREEL_REQ_ARG, "PATH",
@@ -534,6 +537,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_PROC:
 			ro.no_proc = true;
+			break;
+		case OPT_PROC_RECV:
+			ro.proc_recv = true;
 			break;
 		case OPT_NO_IPTABLES:
 			ro.no_iptables = true;

@@ -161,7 +161,7 @@ fail:
 int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 {
 	int wait = timeout_ms;
-	/* Never sleep long: producers mostly do not wake us (see wakeup_bytes). */
+	/* Never sleep long: producers never wake us (bpf/dnsreel_inspect.bpf.h). */
 	if (wait < 0 || wait > 10)
 		wait = 10;
 	struct epoll_event evs[16];

@@ -80,6 +80,9 @@ struct dnsreel_recorder_opts {
 	 * the recorder runs. */
 	bool stats;
 	bool node_netns; /* with k8s lists: also the node's own (init) netns */
+	/* Also hook every receive, not only sends (which attribute the packets a socket
+	 * receives too, as long as it sends within the join delay). */
+	bool proc_recv;
 };
 
 struct dnsreel_recorder;

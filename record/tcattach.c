@@ -113,7 +113,6 @@ int rec_tc_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 		return err;
 	}
 	skel->rodata->snaplen = r->o.snaplen;
-	skel->rodata->wakeup_bytes = r->ring.size / 4;
 	memcpy((void *)skel->rodata->port_bits, r->port_bits, sizeof(r->port_bits));
 	err = bpf_map__reuse_fd(skel->maps.events, r->events_fd);
 	if (!err)

@@ -27,7 +27,7 @@
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
 # Env: BENCH_SECONDS (10), BENCH_ROUNDS (interleaved rounds, medians; 1), BENCH_HOOKS
-#      ("packet tc"), BENCH_RATE (20000; 0 skips phase 2), BENCH_RATE_SECONDS (BENCH_SECONDS),
+#      ("packet tc"; H+recv adds --proc-recv, H+raw raw tracepoints for the process hooks), BENCH_RATE (20000; 0 skips phase 2), BENCH_RATE_SECONDS (BENCH_SECONDS),
 #      BENCH_CLIENTS (dnsperf -c, 8), BENCH_THREADS (dnsperf -T, 2), BENCH_OUTSTANDING
 #      (dnsperf -q, 500), LAB_UNBOUND_THREADS (2 here), BENCH_RECORD_ARGS (more dnsreel-record
 #      options, e.g. --no-proc, for experiments).
@@ -183,17 +183,21 @@ tcpdump_way() { # tcpdump_way KEY DNSPERF-ARGS...: tcpdump in every lab netns du
 }
 
 dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every lab netns
-	local key=$1 hook=$2
+	local key=$1 hook=${2%%+*} extra=() envs=()
+	# HOOK+recv: with the receive hook too (--proc-recv); HOOK+raw: raw tracepoints for the
+	# process hooks instead of BTF ones.
+	[[ $2 == *+recv* ]] && extra+=(--proc-recv)
+	[[ $2 == *+raw* ]] && envs+=(DNSREEL_PROC_HOOK=raw)
 	shift 2
 	rm -rf "$WORK/bench.reel" "$WORK/ready"
 	local t0
 	t0=$(date +%s.%N)
 	# Every lab netns, as tcpdump (other labs on this machine are not this benchmark's).
 	# shellcheck disable=SC2086
-	/usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
+	env "${envs[@]}" /usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
 		-w "$WORK/bench.reel" --netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" \
 		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" --hook "$hook" --stats \
-		${BENCH_RECORD_ARGS:-} 2>"$WORK/record.err" &
+		"${extra[@]}" ${BENCH_RECORD_ARGS:-} 2>"$WORK/record.err" &
 	TIME_PID=$!
 	LAB_PIDS+=($!)
 	for _ in $(seq 200); do
@@ -358,8 +362,8 @@ for w in ways:
         P(f"- whole cost {w} / tcpdump (per query, full load): {cost[w] / cost['tcpdump']:.2f}")
 # --- breakdown from --stats (last full-load run of each hook)
 P("\nBreakdown (--stats, last full-load run of each hook; per event unless said):\n")
-P("| way | BPF programs: ns/run, runs/query | ring wakeups/s | ring walk | process join | writer append | block encoding | zstd | write+sync | index | recorder user / sys s |")
-P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+P("| way | BPF programs: ns/run, runs/query | BPF ns/query | ring wakeups/s | ring walk | process join | writer append | block encoding | zstd | write+sync | index | recorder user / sys s |")
+P("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for w in ways:
     if not w.startswith("dnsreel"):
         continue
@@ -370,12 +374,13 @@ for w in ways:
     ev = d.get("st.writer.events", 0) or 1
     progs = sorted({k[7:-8] for k in d if k.startswith("st.bpf.") and k.endswith(".run_cnt")})
     pt = []
+    bpf_ns = sum(d.get(f"st.bpf.{p}.run_ns", 0) for p in progs)
     for p in progs:
         c = d.get(f"st.bpf.{p}.run_cnt", 0)
         ns = d.get(f"st.bpf.{p}.run_ns", 0)
         pt.append(f"{p} {ns / c if c else 0:.0f} ns × {c / d['done'] if d.get('done') else 0:.1f}")
     walk = d.get("st.time.consume_ns", 0) - d.get("st.time.join_ns", 0) - d.get("st.time.sink_ns", 0)
-    P(f"| {w} | {'; '.join(pt)} | {d.get('st.ring.wakeups', 0) / (d.get('dur') or 1):.1f} | {walk / ev:.0f} ns | {d.get('st.time.join_ns', 0) / ev:.0f} ns | {d.get('st.time.sink_ns', 0) / ev:.0f} ns | {d.get('st.writer.encode_ns', 0) / ev:.0f} ns | {d.get('st.writer.zstd_ns', 0) / ev:.0f} ns | {d.get('st.writer.write_ns', 0) / ev:.0f} ns | {d.get('st.writer.index_ns', 0) / ev:.0f} ns | {d.get('rec_u', 0):.2f} / {d.get('rec_s', 0):.2f} |")
+    P(f"| {w} | {'; '.join(pt)} | {bpf_ns / d['done'] if d.get('done') else 0:.0f} | {d.get('st.ring.wakeups', 0) / (d.get('dur') or 1):.1f} | {walk / ev:.0f} ns | {d.get('st.time.join_ns', 0) / ev:.0f} ns | {d.get('st.time.sink_ns', 0) / ev:.0f} ns | {d.get('st.writer.encode_ns', 0) / ev:.0f} ns | {d.get('st.writer.zstd_ns', 0) / ev:.0f} ns | {d.get('st.writer.write_ns', 0) / ev:.0f} ns | {d.get('st.writer.index_ns', 0) / ev:.0f} ns | {d.get('rec_u', 0):.2f} / {d.get('rec_s', 0):.2f} |")
 # --- fixed rate
 if rate > 0 and runs("none", "rate"):
     rs0 = runs("none", "rate")

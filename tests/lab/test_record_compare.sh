@@ -7,11 +7,15 @@
 # and the VIP its service name, and that NXDOMAIN, SERVFAIL, AAAA, TCP, IPv6 and a truncated
 # UDP answer retried over TCP all happened.
 # HOOK (tc or packet) records with --hook HOOK; without it the recorder's default hook.
+# HOOK+recv also hooks receives (--proc-recv): the process context then comes from both.
 # COMPARE_RECORD_ARGS: more recorder options (a small --ringbuf-size wraps the ring often).
-# Usage: test_record_compare.sh BINDIR [HOOK]     (exit 77 = skipped)
+# Usage: test_record_compare.sh BINDIR [HOOK[+recv]]     (exit 77 = skipped)
 set -uo pipefail
-BIN=${1:?usage: test_record_compare.sh BINDIR [HOOK]}
+BIN=${1:?usage: test_record_compare.sh BINDIR [HOOK[+recv]]}
 HOOK=${2:-}
+HOOK=${HOOK%+recv}
+RECV=()
+[[ ${2:-} == *+recv ]] && RECV=(--proc-recv)
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig kdig dnsperf tcpdump "$BIN/dnsreel-record" \
 	"$BIN/lab-compare"
@@ -23,7 +27,8 @@ scenario() {
 	rm -rf "$WORK/cap.reel" "$WORK"/*.pcap "$WORK/client.out"
 	CLIENT_PIDS=()
 	# shellcheck disable=SC2086
-	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"} ${COMPARE_RECORD_ARGS:-}
+	recorder_start "$WORK/cap.reel" --flush 200ms ${HOOK:+--hook "$HOOK"} "${RECV[@]}" \
+		${COMPARE_RECORD_ARGS:-}
 	tcpdump_start
 
 	in_app dig www.example.test                       # A, pod -> VIP -> unbound -> nsd
