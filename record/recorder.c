@@ -161,9 +161,13 @@ fail:
 int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 {
 	int wait = timeout_ms;
-	/* Never sleep long: producers never wake us (bpf/dnsreel_inspect.bpf.h). */
-	if (wait < 0 || wait > 10)
-		wait = 10;
+	/* Never sleep long: producers never wake us (bpf/dnsreel_inspect.bpf.h). With the ring
+	 * empty after the last pass nothing waits to be written, and a packet arriving while we
+	 * sleep is read at most REC_IDLE_POLL_MS later: with the join delay and the flush interval
+	 * still inside the 250 ms a kill may lose, and an idle node wakes us a third as often. */
+	int cap = r->ring_empty ? REC_IDLE_POLL_MS : 10;
+	if (wait < 0 || wait > cap)
+		wait = cap;
 	struct epoll_event evs[16];
 	int n = epoll_wait(r->epfd, evs, 16, wait);
 	if (n < 0 && errno != EINTR)
@@ -209,6 +213,8 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 	rec_ipt_pump(r);
 	int k = rec_consume(r, rec_boot_ns() - r->o.join_delay_ns);
 	rec_hold_check(r, false);
+	r->ring_empty = k >= 0 && r->ring.rg.cons &&
+			*r->ring.rg.cons == __atomic_load_n(r->ring.rg.prod, __ATOMIC_ACQUIRE);
 	return k;
 }
 

@@ -28,6 +28,7 @@
 #define PT_SIZE		 (1u << 15) /* process table slots */
 #define PT_WAYS		 8
 #define PIDSET_SIZE	 8192
+#define REC_IDLE_POLL_MS 30 /* poll timeout while the ring is empty (else 10 ms) */
 #define REC_STATS_SAMPLE 256
 
 enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
@@ -190,6 +191,7 @@ struct dnsreel_recorder {
 	 * event in REC_STATS_SAMPLE, scaled); epoll wakeups by the ring and polls; the fd that
 	 * keeps the kernel's BPF run-time statistics on */
 	uint64_t ns_consume, ns_join, ns_sink, n_wakeups, n_polls;
+	bool ring_empty; /* after the last pass: the poll may sleep longer */
 	uint64_t clock_cost_ns; /* the least a pair of rec_cpu_ns() calls measured */
 	int bpf_stats_fd;
 	/* Event-driven discovery: /proc is scanned every scan interval only while namespaces
