@@ -102,7 +102,7 @@ static ssize_t read_file(const char *path, char *buf, size_t len)
 
 /* The cgroup v2 mount: at the host root's /sys/fs/cgroup (unified layout) or
  * /sys/fs/cgroup/unified (hybrid), else wherever this mount namespace has one. -2: none. */
-static int cgroup2_open(struct dnsreel_recorder *r)
+int rec_cgroup2_open(struct dnsreel_recorder *r)
 {
 	char path[1200];
 	const char *const where[2] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
@@ -148,7 +148,7 @@ static ssize_t proc_cgroup(struct dnsreel_recorder *r, uint32_t pid, uint64_t cg
 	if (n > 0 || !cgroup_id)
 		return n;
 	if (r->cg_mntfd == -1)
-		r->cg_mntfd = cgroup2_open(r);
+		r->cg_mntfd = rec_cgroup2_open(r);
 	if (r->cg_mntfd < 0)
 		return -ENOENT;
 	_Alignas(struct file_handle) unsigned char hb[sizeof(struct file_handle) + 8];

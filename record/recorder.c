@@ -84,6 +84,9 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 		r->ipt[i].fd = -1;
 	set_paths(r, o);
 	set_defaults(r, o);
+	/* opened once now, not when the first pod is named from a cgroup id: the recorder's fds
+	 * stay flat however many pods come and go */
+	r->cg_mntfd = rec_cgroup2_open(r);
 	r->pt = calloc(PT_SIZE, sizeof(*r->pt));
 	r->pt_tag = calloc(PT_SIZE, sizeof(*r->pt_tag));
 	r->pidset = calloc(PIDSET_SIZE, sizeof(*r->pidset));

@@ -294,6 +294,8 @@ void rec_hold_check(struct dnsreel_recorder *r, bool final);
 /* enrich.c */
 void rec_apply_proc(struct dnsreel_recorder *r, const struct dnsreel_proc_rec *p);
 /* Fills ev's process fields from the socket that sent or will read it, if known. */
+/* The cgroup v2 mount under the host root (fd), or -2 when there is none. */
+int rec_cgroup2_open(struct dnsreel_recorder *r);
 void rec_join(struct dnsreel_recorder *r, struct nsent *n, struct dnsreel_event *ev);
 void rec_ns_resolve_k8s(struct dnsreel_recorder *r, struct nsent *n);
 void rec_ipt_pump(struct dnsreel_recorder *r);
