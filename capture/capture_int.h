@@ -152,6 +152,11 @@ static inline const uint8_t *dr_getn(struct dr_rd *r, size_t n)
 	r->p += n;
 	return q;
 }
+
+/* A string of at most max - 1 bytes as a 16-bit length and its bytes (segment records,
+ * custody records); dr_get_str marks r bad when it is cut or longer than out holds. */
+void dr_put_str(struct dr_buf *b, const char *s, size_t max);
+void dr_get_str(struct dr_rd *r, char *out, size_t max);
 static inline uint32_t dr_get32(struct dr_rd *r)
 {
 	const uint8_t *q = dr_getn(r, 4);

@@ -39,29 +39,6 @@ static int unhex(const char *s, uint8_t *out, size_t n)
 	return s[2 * n] ? DNSREEL_E_PARSE : 0;
 }
 
-static void put_str(struct dr_buf *b, const char *s, size_t max)
-{
-	size_t l = strnlen(s, max - 1);
-	uint8_t t[2];
-	dr_le16(t, (uint16_t)l);
-	dr_put(b, t, 2);
-	dr_put(b, s, l);
-}
-
-static void get_str(struct dr_rd *r, char *out, size_t max)
-{
-	const uint8_t *t = dr_getn(r, 2);
-	size_t l = t ? dr_rd16(t) : 0;
-	const uint8_t *s = dr_getn(r, l);
-	if (!s || l >= max) {
-		r->bad = true;
-		out[0] = 0;
-		return;
-	}
-	memcpy(out, s, l);
-	out[l] = 0;
-}
-
 void dr_chain_ser(struct dr_buf *b, uint32_t segment, const uint8_t prev[DNSREEL_HASH_BYTES],
 		  const char *user, const char *host)
 {
@@ -71,8 +48,8 @@ void dr_chain_ser(struct dr_buf *b, uint32_t segment, const uint8_t prev[DNSREEL
 	dr_put8(b, 0);
 	dr_put8(b, 0);
 	dr_put(b, prev, DNSREEL_HASH_BYTES);
-	put_str(b, user, DNSREEL_SHORT_LEN);
-	put_str(b, host, DNSREEL_NAME_LEN);
+	dr_put_str(b, user, DNSREEL_SHORT_LEN);
+	dr_put_str(b, host, DNSREEL_NAME_LEN);
 }
 
 struct chain_rec {
@@ -92,25 +69,25 @@ static int chain_de(const uint8_t *p, size_t len, struct chain_rec *c)
 	const uint8_t *h = dr_getn(&r, DNSREEL_HASH_BYTES);
 	if (h)
 		memcpy(c->prev, h, DNSREEL_HASH_BYTES);
-	get_str(&r, c->user, sizeof(c->user));
-	get_str(&r, c->host, sizeof(c->host));
+	dr_get_str(&r, c->user, sizeof(c->user));
+	dr_get_str(&r, c->host, sizeof(c->host));
 	return r.bad || alg != 1 ? DNSREEL_E_CORRUPT : 0;
 }
 
 void dr_input_ser(struct dr_buf *b, const struct dnsreel_custody_input *in)
 {
-	put_str(b, in->capture_id, sizeof(in->capture_id));
-	put_str(b, in->root, sizeof(in->root));
-	put_str(b, in->role, sizeof(in->role));
+	dr_put_str(b, in->capture_id, sizeof(in->capture_id));
+	dr_put_str(b, in->root, sizeof(in->root));
+	dr_put_str(b, in->role, sizeof(in->role));
 }
 
 static int input_de(const uint8_t *p, size_t len, struct dnsreel_custody_input *in)
 {
 	struct dr_rd r = {p, p + len, false};
 	memset(in, 0, sizeof(*in));
-	get_str(&r, in->capture_id, sizeof(in->capture_id));
-	get_str(&r, in->root, sizeof(in->root));
-	get_str(&r, in->role, sizeof(in->role));
+	dr_get_str(&r, in->capture_id, sizeof(in->capture_id));
+	dr_get_str(&r, in->root, sizeof(in->root));
+	dr_get_str(&r, in->role, sizeof(in->role));
 	return r.bad ? DNSREEL_E_CORRUPT : 0;
 }
 

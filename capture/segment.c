@@ -32,7 +32,7 @@ void dr_rec_put(struct dr_buf *out, uint8_t type, const void *body, size_t len)
 	dr_put(out, body, len);
 }
 
-static void put_str(struct dr_buf *b, const char *s, size_t max)
+void dr_put_str(struct dr_buf *b, const char *s, size_t max)
 {
 	size_t l = strnlen(s, max - 1);
 	uint8_t t[2];
@@ -41,7 +41,7 @@ static void put_str(struct dr_buf *b, const char *s, size_t max)
 	dr_put(b, s, l);
 }
 
-static void get_str(struct dr_rd *r, char *out, size_t max)
+void dr_get_str(struct dr_rd *r, char *out, size_t max)
 {
 	const uint8_t *t = dr_getn(r, 2);
 	size_t l = t ? dr_rd16(t) : 0;
@@ -71,10 +71,10 @@ void dr_meta_ser(struct dr_buf *b, const struct dnsreel_meta *m, uint32_t segmen
 	dr_put64(b, (uint64_t)m->boot_to_wall_ns);
 	dr_put64(b, (uint64_t)m->start_wall_ns);
 	dr_put32(b, m->snaplen);
-	put_str(b, m->capture_id, sizeof(m->capture_id));
-	put_str(b, m->node, sizeof(m->node));
-	put_str(b, m->kernel, sizeof(m->kernel));
-	put_str(b, m->recorder, sizeof(m->recorder));
+	dr_put_str(b, m->capture_id, sizeof(m->capture_id));
+	dr_put_str(b, m->node, sizeof(m->node));
+	dr_put_str(b, m->kernel, sizeof(m->kernel));
+	dr_put_str(b, m->recorder, sizeof(m->recorder));
 }
 
 int dr_meta_de(const uint8_t *p, size_t len, struct dnsreel_meta *m, uint32_t *segment)
@@ -92,10 +92,10 @@ int dr_meta_de(const uint8_t *p, size_t len, struct dnsreel_meta *m, uint32_t *s
 	m->boot_to_wall_ns = (int64_t)dr_get64(&r);
 	m->start_wall_ns = (int64_t)dr_get64(&r);
 	m->snaplen = dr_get32(&r);
-	get_str(&r, m->capture_id, sizeof(m->capture_id));
-	get_str(&r, m->node, sizeof(m->node));
-	get_str(&r, m->kernel, sizeof(m->kernel));
-	get_str(&r, m->recorder, sizeof(m->recorder));
+	dr_get_str(&r, m->capture_id, sizeof(m->capture_id));
+	dr_get_str(&r, m->node, sizeof(m->node));
+	dr_get_str(&r, m->kernel, sizeof(m->kernel));
+	dr_get_str(&r, m->recorder, sizeof(m->recorder));
 	return r.bad ? DNSREEL_E_CORRUPT : 0;
 }
 
@@ -104,14 +104,14 @@ void dr_netns_ser(struct dr_buf *b, const struct dnsreel_netns_ctx *ns)
 	dr_put64(b, ns->netns);
 	dr_put32(b, ns->flags);
 	dr_put64(b, (uint64_t)ns->first_seen_ns);
-	put_str(b, ns->name, sizeof(ns->name));
-	put_str(b, ns->k8s_namespace, sizeof(ns->k8s_namespace));
-	put_str(b, ns->k8s_podname, sizeof(ns->k8s_podname));
-	put_str(b, ns->k8s_pod_uid, sizeof(ns->k8s_pod_uid));
-	put_str(b, ns->k8s_containername, sizeof(ns->k8s_containername));
-	put_str(b, ns->runtime_containername, sizeof(ns->runtime_containername));
-	put_str(b, ns->runtime_containerid, sizeof(ns->runtime_containerid));
-	put_str(b, ns->ips, sizeof(ns->ips));
+	dr_put_str(b, ns->name, sizeof(ns->name));
+	dr_put_str(b, ns->k8s_namespace, sizeof(ns->k8s_namespace));
+	dr_put_str(b, ns->k8s_podname, sizeof(ns->k8s_podname));
+	dr_put_str(b, ns->k8s_pod_uid, sizeof(ns->k8s_pod_uid));
+	dr_put_str(b, ns->k8s_containername, sizeof(ns->k8s_containername));
+	dr_put_str(b, ns->runtime_containername, sizeof(ns->runtime_containername));
+	dr_put_str(b, ns->runtime_containerid, sizeof(ns->runtime_containerid));
+	dr_put_str(b, ns->ips, sizeof(ns->ips));
 }
 
 int dr_netns_de(const uint8_t *p, size_t len, struct dnsreel_netns_ctx *ns)
@@ -121,14 +121,14 @@ int dr_netns_de(const uint8_t *p, size_t len, struct dnsreel_netns_ctx *ns)
 	ns->netns = dr_get64(&r);
 	ns->flags = dr_get32(&r);
 	ns->first_seen_ns = (int64_t)dr_get64(&r);
-	get_str(&r, ns->name, sizeof(ns->name));
-	get_str(&r, ns->k8s_namespace, sizeof(ns->k8s_namespace));
-	get_str(&r, ns->k8s_podname, sizeof(ns->k8s_podname));
-	get_str(&r, ns->k8s_pod_uid, sizeof(ns->k8s_pod_uid));
-	get_str(&r, ns->k8s_containername, sizeof(ns->k8s_containername));
-	get_str(&r, ns->runtime_containername, sizeof(ns->runtime_containername));
-	get_str(&r, ns->runtime_containerid, sizeof(ns->runtime_containerid));
-	get_str(&r, ns->ips, sizeof(ns->ips));
+	dr_get_str(&r, ns->name, sizeof(ns->name));
+	dr_get_str(&r, ns->k8s_namespace, sizeof(ns->k8s_namespace));
+	dr_get_str(&r, ns->k8s_podname, sizeof(ns->k8s_podname));
+	dr_get_str(&r, ns->k8s_pod_uid, sizeof(ns->k8s_pod_uid));
+	dr_get_str(&r, ns->k8s_containername, sizeof(ns->k8s_containername));
+	dr_get_str(&r, ns->runtime_containername, sizeof(ns->runtime_containername));
+	dr_get_str(&r, ns->runtime_containerid, sizeof(ns->runtime_containerid));
+	dr_get_str(&r, ns->ips, sizeof(ns->ips));
 	return r.bad ? DNSREEL_E_CORRUPT : 0;
 }
 
@@ -141,11 +141,11 @@ void dr_proc_ser(struct dr_buf *b, const struct dnsreel_proc_ctx *p)
 	dr_put64(b, p->cgroup_id);
 	dr_put32(b, p->uid);
 	dr_put32(b, p->gid);
-	put_str(b, p->comm, sizeof(p->comm));
-	put_str(b, p->cmdline, sizeof(p->cmdline));
-	put_str(b, p->cgroup, sizeof(p->cgroup));
-	put_str(b, p->k8s_pod_uid, sizeof(p->k8s_pod_uid));
-	put_str(b, p->runtime_containerid, sizeof(p->runtime_containerid));
+	dr_put_str(b, p->comm, sizeof(p->comm));
+	dr_put_str(b, p->cmdline, sizeof(p->cmdline));
+	dr_put_str(b, p->cgroup, sizeof(p->cgroup));
+	dr_put_str(b, p->k8s_pod_uid, sizeof(p->k8s_pod_uid));
+	dr_put_str(b, p->runtime_containerid, sizeof(p->runtime_containerid));
 }
 
 int dr_proc_de(const uint8_t *q, size_t len, struct dnsreel_proc_ctx *p)
@@ -159,11 +159,11 @@ int dr_proc_de(const uint8_t *q, size_t len, struct dnsreel_proc_ctx *p)
 	p->cgroup_id = dr_get64(&r);
 	p->uid = dr_get32(&r);
 	p->gid = dr_get32(&r);
-	get_str(&r, p->comm, sizeof(p->comm));
-	get_str(&r, p->cmdline, sizeof(p->cmdline));
-	get_str(&r, p->cgroup, sizeof(p->cgroup));
-	get_str(&r, p->k8s_pod_uid, sizeof(p->k8s_pod_uid));
-	get_str(&r, p->runtime_containerid, sizeof(p->runtime_containerid));
+	dr_get_str(&r, p->comm, sizeof(p->comm));
+	dr_get_str(&r, p->cmdline, sizeof(p->cmdline));
+	dr_get_str(&r, p->cgroup, sizeof(p->cgroup));
+	dr_get_str(&r, p->k8s_pod_uid, sizeof(p->k8s_pod_uid));
+	dr_get_str(&r, p->runtime_containerid, sizeof(p->runtime_containerid));
 	return r.bad ? DNSREEL_E_CORRUPT : 0;
 }
 
@@ -173,8 +173,8 @@ void dr_service_ser(struct dr_buf *b, const struct dnsreel_service_ctx *s)
 	dr_put8(b, s->proto);
 	put16b(b, s->port);
 	dr_put(b, s->addr, 16);
-	put_str(b, s->k8s_namespace, sizeof(s->k8s_namespace));
-	put_str(b, s->name, sizeof(s->name));
+	dr_put_str(b, s->k8s_namespace, sizeof(s->k8s_namespace));
+	dr_put_str(b, s->name, sizeof(s->name));
 }
 
 int dr_service_de(const uint8_t *p, size_t len, struct dnsreel_service_ctx *s)
@@ -188,8 +188,8 @@ int dr_service_de(const uint8_t *p, size_t len, struct dnsreel_service_ctx *s)
 	const uint8_t *a = dr_getn(&r, 16);
 	if (a)
 		memcpy(s->addr, a, 16);
-	get_str(&r, s->k8s_namespace, sizeof(s->k8s_namespace));
-	get_str(&r, s->name, sizeof(s->name));
+	dr_get_str(&r, s->k8s_namespace, sizeof(s->k8s_namespace));
+	dr_get_str(&r, s->name, sizeof(s->name));
 	return r.bad ? DNSREEL_E_CORRUPT : 0;
 }
 
@@ -197,7 +197,7 @@ void dr_counters_ser(struct dr_buf *b, const struct dnsreel_counter *c, size_t n
 {
 	dr_put32(b, (uint32_t)n);
 	for (size_t i = 0; i < n; i++) {
-		put_str(b, c[i].name, sizeof(c[i].name));
+		dr_put_str(b, c[i].name, sizeof(c[i].name));
 		dr_put64(b, c[i].value);
 	}
 }
@@ -208,7 +208,7 @@ static int counters_de(const uint8_t *p, size_t len, struct dr_catalog *c)
 	uint32_t n = dr_get32(&r);
 	for (uint32_t i = 0; i < n && !r.bad; i++) {
 		char name[DNSREEL_SHORT_LEN];
-		get_str(&r, name, sizeof(name));
+		dr_get_str(&r, name, sizeof(name));
 		uint64_t v = dr_get64(&r);
 		if (r.bad)
 			break;
