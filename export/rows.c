@@ -191,40 +191,6 @@ static void rb_ev_field(struct rb *b, const struct dnsreel_ctx *ctx, uint32_t ca
 	rb_field(b, &r, id);
 }
 
-/* The upstream transaction whose answer counts, as the query tool's flows table picks it:
- * the used one, else the last answered, else the first try. */
-static const struct dnsreel_flow_upstream *counted_upstream(const struct dnsreel_flow *f)
-{
-	const struct dnsreel_flow_upstream *last = NULL;
-
-	for (size_t i = 0; i < f->nupstream; i++) {
-		if (f->upstream[i].used)
-			return &f->upstream[i];
-		if (f->upstream[i].answered)
-			last = &f->upstream[i];
-	}
-	return last ? last : f->nupstream ? &f->upstream[0] : NULL;
-}
-
-/* The netns that received the client's query and answered or forwarded it, or the client
- * itself when the forwarder asked on its own. */
-static bool forwarder_of(const struct dnsreel_flow *f, uint32_t *capture, uint64_t *netns)
-{
-	if (f->client_role == DNSREEL_ROLE_FORWARDER) {
-		*capture = f->capture;
-		*netns = f->client_netns;
-		return true;
-	}
-	for (size_t i = 0; i < f->nhops; i++) {
-		if (f->hops[i].role == DNSREEL_ROLE_FORWARDER) {
-			*capture = f->hops[i].capture;
-			*netns = f->hops[i].netns;
-			return true;
-		}
-	}
-	return false;
-}
-
 static void rb_k8s(struct rb *b, const char *s)
 {
 	rb_str(b, s);
@@ -234,11 +200,11 @@ void chx_flow_row(struct rb *b, const struct dnsreel_ctx *ctx, const uint8_t cap
 		  uint64_t batch, const struct dnsreel_flow *f)
 {
 	const struct dnsreel_netns_ctx *ns = f->client_ns;
-	const struct dnsreel_flow_upstream *u = counted_upstream(f);
+	const struct dnsreel_flow_upstream *u = dnsreel_flow_counted_upstream(f);
 	char buf[64];
 	uint32_t fc = 0;
 	uint64_t fn = 0;
-	bool has_fwd = forwarder_of(f, &fc, &fn);
+	bool has_fwd = dnsreel_flow_forwarder(f, &fc, &fn);
 	const struct dnsreel_netns_ctx *fns = has_fwd ? dnsreel_ctx__netns(ctx, fc, fn) : NULL;
 	int64_t answered = 0;
 

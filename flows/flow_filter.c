@@ -303,3 +303,32 @@ int dnsreel_flow_span__new(struct dnsreel_filter **out, int64_t flow_window_ns, 
 				   until_ns ? until_ns + margin : 0);
 	return 0;
 }
+
+const struct dnsreel_flow_upstream *dnsreel_flow_counted_upstream(const struct dnsreel_flow *f)
+{
+	const struct dnsreel_flow_upstream *last = NULL;
+	for (size_t i = 0; i < f->nupstream; i++) {
+		if (f->upstream[i].used)
+			return &f->upstream[i];
+		if (f->upstream[i].answered)
+			last = &f->upstream[i];
+	}
+	return last ? last : f->nupstream ? &f->upstream[0] : NULL;
+}
+
+bool dnsreel_flow_forwarder(const struct dnsreel_flow *f, uint32_t *capture, uint64_t *netns)
+{
+	if (f->client_role == DNSREEL_ROLE_FORWARDER) {
+		*capture = f->capture;
+		*netns = f->client_netns;
+		return true;
+	}
+	for (size_t i = 0; i < f->nhops; i++) {
+		if (f->hops[i].role == DNSREEL_ROLE_FORWARDER) {
+			*capture = f->hops[i].capture;
+			*netns = f->hops[i].netns;
+			return true;
+		}
+	}
+	return false;
+}

@@ -148,6 +148,12 @@ bool dnsreel_flow_field_known(const char *field);
  * that is no event field, or rcode: the client's answer) rather than events? Tools that take
  * one -F list for both hand such terms to a flow filter, the rest to the event filter. */
 bool dnsreel_flow_term(const char *expr);
+/* The upstream transaction whose answer counts: the used one, else the last answered, else
+ * the first try; NULL without upstreams. */
+const struct dnsreel_flow_upstream *dnsreel_flow_counted_upstream(const struct dnsreel_flow *f);
+/* The forwarder of the flow: the netns that received the client's query and answered or
+ * forwarded it, or the client itself when the forwarder asked on its own. false: none. */
+bool dnsreel_flow_forwarder(const struct dnsreel_flow *f, uint32_t *capture, uint64_t *netns);
 /* The frames a reconstruction must read to give whole flows for the time window
  * [since_ns, until_ns] (0 = open; both 0: *out = NULL, read everything): a flow with an event
  * inside the window has all its events within one flow window (flow_window_ns, 0 = the

@@ -319,46 +319,12 @@ static const char *event_role(const struct dnsreel_flow *f, uint32_t capture, ui
 	return NULL;
 }
 
-/* The upstream transaction whose answer counts: the used one, else the last answered, else
- * the first try (its server; no rcode or latency). */
-static const struct dnsreel_flow_upstream *counted_upstream(const struct dnsreel_flow *f)
-{
-	const struct dnsreel_flow_upstream *last = NULL;
-
-	for (size_t i = 0; i < f->nupstream; i++) {
-		if (f->upstream[i].used)
-			return &f->upstream[i];
-		if (f->upstream[i].answered)
-			last = &f->upstream[i];
-	}
-	return last ? last : f->nupstream ? &f->upstream[0] : NULL;
-}
-
-/* The forwarder of the flow: the netns that received the client's query and answered or
- * forwarded it, or the client itself when the forwarder asked on its own. */
-static bool forwarder_of(const struct dnsreel_flow *f, uint32_t *capture, uint64_t *netns)
-{
-	if (f->client_role == DNSREEL_ROLE_FORWARDER) {
-		*capture = f->capture;
-		*netns = f->client_netns;
-		return true;
-	}
-	for (size_t i = 0; i < f->nhops; i++) {
-		if (f->hops[i].role == DNSREEL_ROLE_FORWARDER) {
-			*capture = f->hops[i].capture;
-			*netns = f->hops[i].netns;
-			return true;
-		}
-	}
-	return false;
-}
-
 static void flow_row(struct build *b, const struct dnsreel_flow *f)
 {
 	struct rows *r = b->rows;
 	struct cell *row = row_new(r);
 	const struct dnsreel_netns_ctx *ns = f->client_ns;
-	const struct dnsreel_flow_upstream *u = counted_upstream(f);
+	const struct dnsreel_flow_upstream *u = dnsreel_flow_counted_upstream(f);
 	char buf[512], tbuf[40];
 	int64_t up_lat = -1;
 
@@ -417,7 +383,7 @@ static void flow_row(struct build *b, const struct dnsreel_flow *f)
 		uint32_t fc;
 		uint64_t fn;
 
-		if (forwarder_of(f, &fc, &fn)) {
+		if (dnsreel_flow_forwarder(f, &fc, &fn)) {
 			const struct dnsreel_netns_ctx *fns =
 			    dnsreel_ctx__netns(dnsreel_merge__ctx(b->rp), fc, fn);
 
