@@ -123,6 +123,11 @@ def recorder_checks(ds, path):
     if "/var/lib/dnsreel" not in mounts or "hostPath" not in vols.get(
             mounts["/var/lib/dnsreel"].get("name"), {}):
         problems.append(f"{path}: captures must be on a hostPath at /var/lib/dnsreel")
+    locks = mounts.get("/run/dnsreel")
+    if (not locks or locks.get("readOnly") is True or ((vols.get(locks.get("name")) or {})
+                                                      .get("hostPath") or {}).get("path") != "/run/dnsreel"):
+        problems.append(f"{path}: the tc hook's slot locks need the host's /run/dnsreel, "
+                        "writable, at /run/dnsreel")
     env = {e.get("name"): e for e in c.get("env") or []}
     ref = ((env.get("NODE_NAME") or {}).get("valueFrom") or {}).get("fieldRef") or {}
     if ref.get("fieldPath") != "spec.nodeName":

@@ -277,20 +277,19 @@ int rec_bpf_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "cannot map the ring buffer: %s", strerror(-err));
 		return err;
 	}
-	/* The tc hook where asked for (or the default) and the kernel has tcx; the default falls
-	 * back to the packet hook. */
+	/* The tc hook where asked for (or the default) and the kernel attaches it; the default
+	 * falls back to the packet hook. */
 	bool fallback = r->o.hook == DNSREEL_HOOK_DEFAULT;
 	if (fallback)
 		r->o.hook = DNSREEL_REC_DEFAULT_HOOK;
-	if (r->o.hook == DNSREEL_HOOK_TC) {
+	if (r->o.hook == DNSREEL_HOOK_TC || r->o.hook == DNSREEL_HOOK_TCX) {
 		char why[256];
 		err = rec_tc_open(r, why, sizeof(why));
-		if (!err) {
-			r->o.hook = DNSREEL_HOOK_TC;
+		if (!err)
 			goto proc;
-		}
 		if (!fallback) {
-			snprintf(errbuf, errlen, "--hook tc: %s; use --hook packet", why);
+			snprintf(errbuf, errlen, "--hook %s: %s; use --hook packet",
+				 r->o.hook == DNSREEL_HOOK_TCX ? "tcx" : "tc", why);
 			return err;
 		}
 		rec_log(r, 1, "tc hook unavailable (%s): packet hook", why);

@@ -120,7 +120,8 @@ static const struct dnsreel_opt opts[] = {
     {OPT_SCAN, "scan-interval", 0, DNSREEL_REQ_ARG, "DUR",
      "how often /proc is scanned for new netns (100ms)", NULL},
     {OPT_HOOK, "hook", 0, DNSREEL_REQ_ARG, "HOOK",
-     "where packets are taken: tc (tcx on every interface) or packet (a socket per netns) "
+     "where packets are taken: tc (bpf filters on every interface), tcx (the same as BPF "
+     "links) or packet (a socket per netns) "
      "(" DNSREEL_REC_DEFAULT_HOOK_NAME ")",
      NULL},
     {OPT_STATS, "stats", 0, DNSREEL_NO_ARG, NULL,
@@ -580,10 +581,12 @@ int main(int argc, char **argv)
 		case OPT_HOOK:
 			if (!strcmp(a, "tc")) {
 				ro.hook = DNSREEL_HOOK_TC;
+			} else if (!strcmp(a, "tcx")) {
+				ro.hook = DNSREEL_HOOK_TCX;
 			} else if (!strcmp(a, "packet")) {
 				ro.hook = DNSREEL_HOOK_PACKET;
 			} else {
-				rc = dnsreel_cli_usage_error(&tool, "bad --hook (tc or packet): %s",
+				rc = dnsreel_cli_usage_error(&tool, "bad --hook (tc, tcx or packet): %s",
 							     a);
 				goto cleanup;
 			}

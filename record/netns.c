@@ -202,7 +202,7 @@ void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
 		hold_end(r, n); /* before its gone record: chosen or not by what is known now */
 	if (n->hold)
 		hold_free(r, n); /* the recorder ends: its sink may be gone */
-	rec_tc_detach(n);
+	rec_tc_detach(r, n);
 	if (n->sock >= 0)
 		close(n->sock);
 	if (n->nsfd >= 0)

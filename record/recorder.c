@@ -76,6 +76,9 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 		r->sink = *sink;
 	r->events_fd = r->counters_fd = r->frags_fd = r->self_ns = r->epfd = r->inofd = -1;
 	r->bpf_stats_fd = -1;
+	r->tc_slots.own = -1;
+	for (int i = 0; i < REC_TC_SLOTS; i++)
+		r->tc_slots.fd[i] = -1;
 	for (int i = 0; i < REC_NETNS_DIRS; i++)
 		r->watch_wd[i] = -1;
 	r->logs_wd[0] = r->logs_wd[1] = -1;

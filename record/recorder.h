@@ -43,7 +43,8 @@ enum dnsreel_rec_hook {
 	DNSREEL_HOOK_DEFAULT =
 	    0,			 /* DNSREEL_REC_DEFAULT_HOOK where the kernel has it, else packet */
 	DNSREEL_HOOK_PACKET = 1, /* an AF_PACKET socket with a socket filter per netns */
-	DNSREEL_HOOK_TC = 2,	 /* tcx programs on every interface of every netns (Linux 6.6+) */
+	DNSREEL_HOOK_TC = 2,	 /* classic tc: clsact + bpf filters on every interface */
+	DNSREEL_HOOK_TCX = 3,	 /* the same programs as tcx links (Linux 6.6+) */
 };
 #define DNSREEL_REC_DEFAULT_HOOK      DNSREEL_HOOK_TC
 #define DNSREEL_REC_DEFAULT_HOOK_NAME "tc"

@@ -33,10 +33,25 @@
 
 enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
 
-/* The tc hook on one interface: the BPF link fds of its ingress and egress programs. */
+/* The tc hook on one interface: the BPF link fds of its ingress and egress programs (tcx),
+ * or (classic tc) whether the recorder created the interface's clsact qdisc. */
 struct tclink {
 	int ifindex;
 	int fd[2];
+	bool qdisc_ours;
+};
+
+/* Classic tc filters outlive a recorder that is killed. Each recorder takes a slot, a lock
+ * file (flock: released when its process dies, however it dies), and attaches its filters
+ * at that slot's handle, replacing any left there; slots whose lock file exists but is not
+ * held were left by a recorder that died, and their filters are removed wherever the
+ * recorder attaches. */
+#define REC_TC_SLOTS 8
+struct tcslots {
+	int own;		   /* the slot in use, -1 before rec_tc_open */
+	int fd[REC_TC_SLOTS];	   /* lock files held: own and the stale ones */
+	uint32_t stale;		   /* bit k: slot k was left by a dead recorder */
+	char dir[64];		   /* where the lock files are */
 };
 
 struct nsent {
@@ -154,6 +169,7 @@ struct dnsreel_recorder {
 	struct dnsreel_proc *proc_skel;
 	struct dnsreel_pktdev *shared_pkt; /* one program for every netns */
 	struct dnsreel_tc *tc_skel;	   /* the tc hook's programs, NULL with the packet hook */
+	struct tcslots tc_slots;	   /* classic tc: this recorder's filter handle */
 	uint64_t n_unknown_ns;
 	struct bpf_link *proc_links[2];
 	bool has_proc;
@@ -247,13 +263,14 @@ void rec_bpf_netns_on(struct dnsreel_recorder *r, uint64_t ino, bool on);
 /* Per-CPU values (r->ncpus) of one kernel counter. 0 or a negative errno. */
 int rec_bpf_counter(struct dnsreel_recorder *r, uint32_t idx, uint64_t *percpu);
 
-/* tcattach.c. rec_tc_open loads the tc programs and checks the kernel attaches tcx (errbuf
- * says why not). rec_attach_tc attaches them to every interface inside n (n->nsfd), watches
- * its interfaces, reads its addresses; rec_tc_netlink handles that watch's messages. */
+/* tcattach.c. rec_tc_open loads the tc programs and checks the kernel attaches them the way
+ * r->o.hook says (classic tc filters or tcx links; errbuf says why not). rec_attach_tc
+ * attaches them to every interface inside n (n->nsfd), watches its interfaces, reads its
+ * addresses; rec_tc_netlink handles that watch's messages; rec_tc_detach takes them off. */
 int rec_tc_open(struct dnsreel_recorder *r, char *errbuf, size_t errlen);
 void rec_tc_close(struct dnsreel_recorder *r);
 int rec_attach_tc(struct dnsreel_recorder *r, struct nsent *n);
-void rec_tc_detach(struct nsent *n);
+void rec_tc_detach(struct dnsreel_recorder *r, struct nsent *n);
 void rec_tc_netlink(struct dnsreel_recorder *r, uint32_t ino);
 
 /* netns.c */

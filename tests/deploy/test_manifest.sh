@@ -41,6 +41,7 @@ broken no-toleration 's/- operator: Exists/- operator: Equal/' "a toleration wit
 broken not-privileged 's/privileged: true/privileged: false/' "privileged, or capabilities"
 broken host-rw '/mountPath: \/host$/{n;s/readOnly: true/readOnly: false/}' \
 	"mounted read-only at /host"
+broken no-locks 's|path: /run/dnsreel|path: /run/other|' "slot locks need the host's /run/dnsreel"
 broken no-node-name 's/fieldPath: spec.nodeName/fieldPath: metadata.name/' "NODE_NAME must come"
 broken no-max-size '/--max-size=2G/d' "args lack --max-size="
 broken no-limits '/^            limits:/,/memory: 512Mi/d' "resources.limits.cpu missing"

@@ -42,8 +42,10 @@ for d in yaml.safe_load_all(open(sys.argv[1])):
         print("\n".join(d["spec"]["template"]["spec"]["containers"][0]["args"]))
 ' "$SRC/deploy/daemonset.yaml")
 [[ ${DS_ARGS[0]:-} == record ]] || fail "no record args in deploy/daemonset.yaml"
+mkdir -p /run/dnsreel # the tc hook's slot locks, shared as the DaemonSet shares the node's
 pm run -d --name "$CTR" --privileged --pid=host --network=host --read-only \
-	-v /:/host:ro,rslave -v "$WORK/node":/var/lib/dnsreel -e NODE_NAME="$LAB_NODE_NAME" \
+	-v /:/host:ro,rslave -v "$WORK/node":/var/lib/dnsreel -v /run/dnsreel:/run/dnsreel \
+	-e NODE_NAME="$LAB_NODE_NAME" \
 	"$IMG" "${DS_ARGS[@]}" --pod-logs "/host$LAB_POD_LOGS" --flush 200ms \
 	--ready-file /var/lib/dnsreel/ready >/dev/null ||
 	fail "podman run failed"

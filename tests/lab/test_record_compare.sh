@@ -6,7 +6,7 @@
 # their pid and comm (and unbound's, and nsd's), that the pods' netns carry their k8s context
 # and the VIP its service name, and that NXDOMAIN, SERVFAIL, AAAA, TCP, IPv6 and a truncated
 # UDP answer retried over TCP all happened.
-# HOOK (tc or packet) records with --hook HOOK; without it the recorder's default hook.
+# HOOK (tc, tcx or packet) records with --hook HOOK; without it the recorder's default hook.
 # HOOK+recv also hooks receives (--proc-recv): the process context then comes from both.
 # COMPARE_RECORD_ARGS: more recorder options (a small --ringbuf-size wraps the ring often).
 # Usage: test_record_compare.sh BINDIR [HOOK[+recv]]     (exit 77 = skipped)
