@@ -9,7 +9,7 @@
 #   attach     BENCH_NEW (default 50) netns created one by one while recording: time from the
 #              netns existing to the recorder's "attached netns INODE" log line (p50/p99/max)
 # Targets (issue 13): start-up < 1 s, attach p99 < 50 ms, idle CPU < 0.5% of a core, RSS < 64 MiB.
-# BENCH_HOOK (tc or packet) passes --hook; the recorder's default otherwise.
+# BENCH_HOOK (tc, tcx or packet) passes --hook; the recorder's default otherwise.
 # Usage: sudo bench/k8s/bench_pods.sh BINDIR [--append RESULTS.md]
 set -uo pipefail
 BIN=${1:?usage: bench_pods.sh BINDIR [--append FILE]}

@@ -50,8 +50,7 @@ for r in $(seq "$ROUNDS"); do
 		adds+=($!)
 	done
 	wait "${adds[@]}"
-	# A burst of 20 new netns is attached one after the other (the tc hook takes tens of ms
-	# per interface, and the recorder does nothing else meanwhile): the pods ask once the
+	# A burst of 20 new netns is attached one after the other: the pods ask once the
 	# recorder says it has all of them (with the tc hook, lo and eth0), as app containers
 	# start after their sandbox.
 	links=0
