@@ -51,58 +51,18 @@ static struct tclink *tcl_find(struct nsent *n, int ifindex)
 	return NULL;
 }
 
-/* Classic tc on ifindex of the current netns: the qdisc if there is none, then our filters,
- * replacing what a dead recorder left at our handle and removing what dead ones left at
- * theirs. The qdisc is ours to remove when we made it, or when a dead recorder's filters
- * on it show that one of us did. */
-static int tc_classic_attach(struct dnsreel_recorder *r, struct tclink *l)
-{
-	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = l->ifindex,
-			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-	int err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST)
-		return err;
-	l->qdisc_ours = !err;
-	const struct tcslots *sl = &r->tc_slots;
-	int progs[2] = {bpf_program__fd(r->tc_skel->progs.dnsreel_tc_in),
-			bpf_program__fd(r->tc_skel->progs.dnsreel_tc_eg)};
-	enum bpf_tc_attach_point pts[2] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
-	for (int d = 0; d < 2; d++) {
-		hook.attach_point = pts[d];
-		for (int k = 0; k < REC_TC_SLOTS; k++) {
-			if (!(sl->stale >> k & 1))
-				continue;
-			DECLARE_LIBBPF_OPTS(bpf_tc_opts, gone, .handle = TC_HANDLE(k),
-					    .priority = TC_PRIO);
-			if (!bpf_tc_detach(&hook, &gone)) /* else ENOENT: nothing left there */
-				l->qdisc_ours = true;
-		}
-		/* Something at our own handle: a dead recorder's (a live one holds the slot),
-		 * whatever lock folder it had (a container's own /run). */
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, left, .handle = TC_HANDLE(sl->own),
-				    .priority = TC_PRIO);
-		if (!bpf_tc_query(&hook, &left))
-			l->qdisc_ours = true;
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progs[d],
-				    .handle = TC_HANDLE(sl->own), .priority = TC_PRIO,
-				    .flags = BPF_TC_F_REPLACE);
-		err = bpf_tc_attach(&hook, &opts);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* Whether any filter is on the clsact qdisc of ifindex (either direction): a dump each. */
-static bool tc_has_filters(int ifindex)
+/* The filters on the clsact qdisc of ifindex, both directions, one dump each: how many (or a
+ * negative errno), and in *slots bit k when slot k's handle is among them. */
+static int tc_dump(int ifindex, uint32_t *slots)
 {
 	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (nl < 0)
-		return true; /* unknown: keep the qdisc */
-	bool any = false, failed = false;
+		return -errno;
+	int n = 0, err = 0;
+	*slots = 0;
 	uint32_t parents[2] = {TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS),
 			       TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)};
-	for (int d = 0; d < 2 && !any && !failed; d++) {
+	for (int d = 0; d < 2 && !err; d++) {
 		struct {
 			struct nlmsghdr h;
 			struct tcmsg t;
@@ -113,27 +73,89 @@ static bool tc_has_filters(int ifindex)
 			 .t = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex,
 			       .tcm_parent = parents[d]}};
 		if (send(nl, &req, sizeof(req), 0) < 0) {
-			failed = true;
+			err = -errno;
 			break;
 		}
 		char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
-		for (bool done = false; !done;) {
+		for (bool done = false; !done && !err;) {
 			ssize_t len = recv(nl, buf, sizeof(buf), 0);
 			if (len <= 0) {
-				failed = true;
+				err = len < 0 ? -errno : -EIO;
 				break;
 			}
 			for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
 			     h = NLMSG_NEXT(h, len)) {
-				if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+				if (h->nlmsg_type == NLMSG_DONE) {
 					done = true;
-				else if (h->nlmsg_type == RTM_NEWTFILTER)
-					any = true;
+				} else if (h->nlmsg_type == NLMSG_ERROR) {
+					const struct nlmsgerr *e = NLMSG_DATA(h);
+					err = h->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error
+						  ? e->error
+						  : -EIO;
+					done = true;
+				} else if (h->nlmsg_type == RTM_NEWTFILTER &&
+					   h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg))) {
+					const struct tcmsg *t = NLMSG_DATA(h);
+					n++;
+					uint32_t k = t->tcm_handle - TC_HANDLE(0);
+					if (TC_H_MAJ(t->tcm_info) >> 16 == TC_PRIO &&
+					    k < REC_TC_SLOTS)
+						*slots |= 1u << k;
+				}
 			}
 		}
 	}
 	close(nl);
-	return any || failed;
+	return err ? err : n;
+}
+
+/* Classic tc on ifindex of the current netns: the qdisc if there is none, then our filters,
+ * replacing what a dead recorder left at our handle (a live one would hold the slot, whatever
+ * lock folder it had) and removing what dead ones left at theirs. The qdisc is ours to
+ * remove when we made it, or when a dead recorder's filters on it show that one of us did. */
+static int tc_classic_attach(struct dnsreel_recorder *r, struct tclink *l)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = l->ifindex,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	l->qdisc_ours = !err;
+	const struct tcslots *sl = &r->tc_slots;
+	uint32_t dead = 0;
+	if (!l->qdisc_ours) { /* a new qdisc has no filters */
+		uint32_t there = 0;
+		if (tc_dump(l->ifindex, &there) > 0)
+			dead = there & (sl->stale | 1u << sl->own);
+		l->qdisc_ours = dead != 0;
+	}
+	int progs[2] = {bpf_program__fd(r->tc_skel->progs.dnsreel_tc_in),
+			bpf_program__fd(r->tc_skel->progs.dnsreel_tc_eg)};
+	enum bpf_tc_attach_point pts[2] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
+	for (int d = 0; d < 2; d++) {
+		hook.attach_point = pts[d];
+		for (int k = 0; k < REC_TC_SLOTS; k++) {
+			if (k == sl->own || !(dead >> k & 1))
+				continue;
+			DECLARE_LIBBPF_OPTS(bpf_tc_opts, gone, .handle = TC_HANDLE(k),
+					    .priority = TC_PRIO);
+			bpf_tc_detach(&hook, &gone); /* ENOENT: only on the other direction */
+		}
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = progs[d],
+				    .handle = TC_HANDLE(sl->own), .priority = TC_PRIO,
+				    .flags = BPF_TC_F_REPLACE);
+		err = bpf_tc_attach(&hook, &opts);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Whether anything is left on the clsact qdisc of ifindex (an error counts as something). */
+static bool tc_has_filters(int ifindex)
+{
+	uint32_t slots;
+	return tc_dump(ifindex, &slots) != 0;
 }
 
 static void tc_classic_detach(struct dnsreel_recorder *r, const struct tclink *l)

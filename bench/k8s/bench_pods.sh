@@ -8,6 +8,8 @@
 #              that of the children it waited for (kube-proxy rule dumps)
 #   attach     BENCH_NEW (default 50) netns created one by one while recording: time from the
 #              netns existing to the recorder's "attached netns INODE" log line (p50/p99/max)
+#   burst      then BENCH_BURST (default 40) netns created at once, as a node starting a
+#              deployment: the same latency for each
 # Targets (issue 13): start-up < 1 s, attach p99 < 50 ms, idle CPU < 0.5% of a core, RSS < 64 MiB.
 # BENCH_HOOK (tc, tcx or packet) passes --hook; the recorder's default otherwise.
 # Usage: sudo bench/k8s/bench_pods.sh BINDIR [--append RESULTS.md]
@@ -20,6 +22,7 @@ lab_require ip tcpdump "$BIN/dnsreel-record"
 PODS=${BENCH_PODS:-200}
 NEW=${BENCH_NEW:-50}
 IDLE=${BENCH_IDLE:-10}
+BURST=${BENCH_BURST:-40}
 HOOK_ARGS=()
 [[ -n ${BENCH_HOOK:-} ]] && HOOK_ARGS=(--hook "$BENCH_HOOK")
 ID=bk$$
@@ -39,6 +42,7 @@ bench_cleanup() {
 		[[ -d $p ]] || continue
 		rmdir "$p"/*.scope "$p" 2>/dev/null
 	done
+	[[ -n ${BENCH_KEEP_LOG:-} ]] && cp "$WORK/rec.log" "$WORK/burst" "$BENCH_KEEP_LOG"/
 	rm -rf "$WORK"
 }
 trap bench_cleanup EXIT
@@ -130,29 +134,48 @@ for i in $(seq $((PODS + 1)) $((PODS + NEW))); do
 	sleep 0.1
 done
 sleep 1
+# Burst: all at once, each pod made in a subshell of its own.
+CREATED=$WORK/burst
+: >"$CREATED"
+adds=()
+for i in $(seq $((PODS + NEW + 1)) $((PODS + NEW + BURST))); do
+	NS_LIST+=("$ID-p$i")
+	pod "$i" &
+	adds+=($!)
+done
+wait "${adds[@]}"
+sleep 1
 rss=$(rss_kb $REC)
 ring=$(ring_kb $REC)
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$REC/status")
 kill -INT $REC
 wait $REC 2>/dev/null
 sleep 0.2
-lat=$(awk 'NR == FNR { c[$2] = $1; next }
+# latencies CREATED-FILE: ms from each netns's creation to its attach line, sorted.
+latencies() {
+	awk 'NR == FNR { c[$2] = $1; next }
 	/attached netns/ { for (i = 1; i <= NF; i++) if ($i == "netns") { ino = $(i + 1); break }
-		if (ino in c) printf "%.1f\n", ($1 - c[ino]) / 1000 }' "$WORK/created" "$WORK/rec.log" | sort -n)
+		if (ino in c && $1 >= c[ino]) { printf "%.1f\n", ($1 - c[ino]) / 1000; delete c[ino] } }' \
+		"$1" "$WORK/rec.log" | sort -n
+}
+lat=$(latencies "$WORK/created")
+blat=$(latencies "$WORK/burst")
 attached=$(awk -v t="$t_ready" '/attached netns/ && $1 <= t' "$WORK/rec.log" | wc -l)
 nlat=$(wc -l <<<"$lat")
-pct() { sort -n <<<"$lat" | awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
+nblat=$(grep -c . <<<"$blat")
+pct() { awk -v p="$1" '{ a[NR] = $1 } END { i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print a[i] }'; }
 
 out=$(cat <<EOT
 ### bench/k8s $(date -u +%Y-%m-%dT%H:%MZ) ($PODS pod netns, $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg))
-\`sudo bench/k8s/bench_pods.sh build/bin\` (BENCH_PODS=$PODS BENCH_NEW=$NEW BENCH_IDLE=$IDLE BENCH_HOOK=${BENCH_HOOK:-})
+\`sudo bench/k8s/bench_pods.sh build/bin\` (BENCH_PODS=$PODS BENCH_NEW=$NEW BENCH_BURST=$BURST BENCH_IDLE=$IDLE BENCH_HOOK=${BENCH_HOOK:-})
 
 | | dnsreel-record | one tcpdump per netns | ratio |
 |---|---|---|---|
 | start-up to all $PODS netns listening | $t_rec ms ($attached attached) | $t_td ms | $(awk -v a="$t_rec" -v b="$t_td" 'BEGIN { printf "%.2f", a / b }') |
 | resident memory | $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB; ring buffer mapping $((ring / 1024)) MiB) | $((rss_td / 1024)) MiB | $(awk -v a="$rss" -v b="$rss_td" 'BEGIN { printf "%.2f", a / b }') |
 | idle CPU over ${IDLE} s | ${idle_pct}% of a core (+ ${idle_child}% in rule-dump children) | | |
-| netns created -> attached ($nlat of $NEW) | p50 $(pct 50) ms, p99 $(pct 99) ms, max $(pct 100) ms | | |
+| netns created -> attached ($nlat of $NEW) | p50 $(pct 50 <<<"$lat") ms, p99 $(pct 99 <<<"$lat") ms, max $(pct 100 <<<"$lat") ms | | |
+| $BURST netns created at once -> attached ($nblat of $BURST) | p50 $(pct 50 <<<"$blat") ms, p99 $(pct 99 <<<"$blat") ms, max $(pct 100 <<<"$blat") ms | | |
 EOT
 )
 echo "$out"
