@@ -655,6 +655,28 @@ static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 	return 0;
 }
 
+/* The capture's time range and totals over every frame in the index: those of the segments
+ * it lists, the last one as cur says (this flush, not yet committed). */
+static int put_totals(struct dnsreel_capw *w, const struct dr_segment *cur)
+{
+	bool have_ts = false;
+	int64_t first = 0, last = 0;
+	uint64_t events = 0, frames = 0;
+	for (size_t i = 0; i < w->nsegs; i++) {
+		const struct dr_segment *sg = i == w->nsegs - 1 ? cur : &w->segs[i];
+		if (!sg->frames)
+			continue;
+		if (!have_ts || sg->first_ts < first)
+			first = sg->first_ts;
+		if (!have_ts || sg->last_ts > last)
+			last = sg->last_ts;
+		have_ts = true;
+		events += sg->events;
+		frames += sg->frames;
+	}
+	return dr_index_put_totals(w->db, have_ts, first, last, events, frames);
+}
+
 static int do_flush(struct dnsreel_capw *w)
 {
 	bool have_ctx = w->pend.nnetns || w->pend.nprocs || w->pend.nsvcs || w->counters_dirty;
@@ -766,7 +788,7 @@ static int do_flush(struct dnsreel_capw *w)
 			err = dr_index_put_counter(w->db, w->all.counters[i].name,
 						   w->all.counters[i].value);
 	if (!err)
-		err = dr_index_put_end(w->db, NULL);
+		err = put_totals(w, &seg);
 	if (!err)
 		err = put_custody(w, &seg, 0);
 	if (!err)

@@ -359,6 +359,10 @@ int dr_index_put_proc(struct sqlite3 *db, const struct dnsreel_proc_ctx *p);
 int dr_index_put_service(struct sqlite3 *db, const struct dnsreel_service_ctx *s);
 int dr_index_put_counter(struct sqlite3 *db, const char *name, uint64_t v);
 int dr_index_put_end(struct sqlite3 *db, const struct dr_catalog *c);
+/* What dr_index_put_end derives from the frames table (first_ts and last_ts NULL without
+ * frames), from the caller's own totals of every frame in the index. */
+int dr_index_put_totals(struct sqlite3 *db, bool have_ts, int64_t first_ts, int64_t last_ts,
+			uint64_t events, uint64_t frames);
 /* Writes a whole catalog into a new index file at path (replaced atomically). */
 int dr_index_write_file(const char *path, const struct dr_catalog *c);
 /* Opens read-only, defensive, validates schema and version, loads everything. */

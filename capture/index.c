@@ -237,6 +237,24 @@ int dr_index_put_counter(sqlite3 *db, const char *name, uint64_t v)
 	return run(db, "INSERT OR REPLACE INTO counters VALUES(?, ?)", "ti", name, (int64_t)v);
 }
 
+/* The same four rows as dr_index_put_end, from totals the writer keeps: the aggregates over
+ * the frames table scan it whole (max(last_ts), sum and count use no index), once per flush. */
+int dr_index_put_totals(sqlite3 *db, bool have_ts, int64_t first_ts, int64_t last_ts,
+			uint64_t events, uint64_t frames)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO capture_info VALUES(?, ?)";
+	int err = have_ts ? run(db, sql, "ti", "first_ts", first_ts)
+			  : run(db, sql, "tn", "first_ts");
+	if (!err)
+		err = have_ts ? run(db, sql, "ti", "last_ts", last_ts)
+			      : run(db, sql, "tn", "last_ts");
+	if (!err)
+		err = run(db, sql, "ti", "events", (int64_t)events);
+	if (!err)
+		err = run(db, sql, "ti", "frames", (int64_t)frames);
+	return err;
+}
+
 /* Time range and totals, derived from the frames so writer and reindex agree. */
 int dr_index_put_end(sqlite3 *db, const struct dr_catalog *c)
 {

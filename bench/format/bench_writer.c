@@ -4,7 +4,8 @@
  * per level, the writer's own breakdown (dnsreel_capw stats: append = the rest, block
  * encoding with the summary, zstd, write, index; thread CPU) and bytes/event of the segments
  * and of the whole capture, with ratios to the first level given. --swap P swaps neighbours
- * with probability P, as events arrive from a ring written by several CPUs.
+ * with probability P, as events arrive from a ring written by several CPUs; --block-events N
+ * sets the events per frame (the capture writer's default otherwise).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -104,11 +105,13 @@ struct result {
 	double total, append, encode, zstd, write, index, seg_b, all_b;
 };
 
-static int run(const struct evs *s, int level, const char *tmp, int round, struct result *res)
+static int run(const struct evs *s, int level, uint32_t block, const char *tmp, int round,
+	       struct result *res)
 {
 	char dir[4100];
 	snprintf(dir, sizeof(dir), "%s/bench-writer-%d-%d.reel", tmp, (int)getpid(), round);
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true, .zstd_level = level};
+	wo.block_events = block;
 	struct dnsreel_capw *w;
 	int err = dnsreel_capw__open(&w, dir, &wo);
 	if (err)
@@ -165,6 +168,7 @@ int main(int argc, char **argv)
 	struct dnsreel_synth_opts so = {.seed = 1, .multi_hop = false};
 	const char *tmp = "/tmp", *from = NULL, *levels = "6,3,1,-1";
 	int rounds = 3;
+	uint32_t block = 0;
 	double swap = 0;
 	static const struct option lo[] = {
 	    {"events", required_argument, 0, 'n'},
@@ -176,6 +180,7 @@ int main(int argc, char **argv)
 	    {"rounds", required_argument, 0, 'r'},
 	    {"swap", required_argument, 0, 'w'},
 	    {"dir", required_argument, 0, 'd'},
+	    {"block-events", required_argument, 0, 'b'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -209,10 +214,13 @@ int main(int argc, char **argv)
 		case 'd':
 			tmp = optarg;
 			break;
+		case 'b':
+			block = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'h':
 			printf("Usage: bench-writer [-n EVENTS] [--multi-hop] [--tcp] [--seed N] "
 			       "[--from CAPTURE] [--levels L,L,...] [--rounds N] [--swap P] "
-			       "[--dir TMP]\n");
+			       "[--dir TMP] [--block-events N]\n");
 			return 0;
 		default:
 			return 2;
@@ -260,10 +268,11 @@ int main(int argc, char **argv)
 			return 2;
 		p = *end == ',' ? end + 1 : end;
 	}
-	printf("bench-writer: %zu events (%s), %llu neighbours swapped, %d rounds, medians; ns per "
-	       "event, thread CPU\n",
+	printf("bench-writer: %zu events (%s), %llu neighbours swapped, %u-event blocks, %d rounds, "
+	       "medians; ns per event, thread CPU\n",
 	       s.n, from ? from : (so.multi_hop ? "synth multi-hop" : "synth single-hop"),
-	       (unsigned long long)swapped, rounds);
+	       (unsigned long long)swapped, block ? block : DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS,
+	       rounds);
 	printf("%6s %8s %8s %8s %8s %8s %8s %9s %9s %8s %8s\n", "level", "total", "append",
 	       "encode", "zstd", "write", "index", "seg B/ev", "all B/ev", "cpu/1st", "B/1st");
 	double first_t = 0, first_b = 0;
@@ -271,7 +280,7 @@ int main(int argc, char **argv)
 		double v[7][99];
 		for (int r = 0; r < rounds; r++) {
 			struct result res = {0};
-			err = run(&s, lv[l], tmp, r, &res);
+			err = run(&s, lv[l], block, tmp, r, &res);
 			if (err) {
 				fprintf(stderr, "bench-writer: level %d: %s\n", lv[l],
 					dnsreel_strerror(err));
