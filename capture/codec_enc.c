@@ -226,16 +226,29 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		}
 	}
 
+	/* Two stages ahead: the table slots first, then, once a slot is in cache, the event and
+	 * tuple it names (in a big block both lie far apart in memory and missed as well). A
+	 * slot may still change before its event's turn: these are hints only. */
 	enum { AHEAD = 8 };
 	int64_t prev_ts = ev[e->order[0]].ts_ns;
 	for (size_t i = 0; i < n; i++) {
-		if (i + AHEAD < n) {
-			const struct ev_hash *a = &e->h[i + AHEAD];
+		if (i + 2 * AHEAD < n) {
+			const struct ev_hash *a = &e->h[i + 2 * AHEAD];
 			__builtin_prefetch(&e->ht_full[a->hf & hmask]);
-			if (e->nend[i + AHEAD]) {
+			if (e->nend[i + 2 * AHEAD]) {
 				__builtin_prefetch(&e->ht_qid[a->hqi & hmask]);
 				__builtin_prefetch(&e->ht_qt[a->hqt & hmask]);
 				__builtin_prefetch(&e->ht_q[a->hq & hmask]);
+			}
+		}
+		if (i + AHEAD < n) {
+			const struct ev_hash *a = &e->h[i + AHEAD];
+			uint32_t c = e->ht_full[a->hf & hmask];
+			if (!c && e->nend[i + AHEAD])
+				c = e->ht_q[a->hq & hmask];
+			if (c) {
+				__builtin_prefetch(&ev[e->order[c - 1]]);
+				__builtin_prefetch(&e->tk[c - 1]);
 			}
 		}
 		const struct dnsreel_event *x = &ev[e->order[i]];
