@@ -19,12 +19,19 @@ app2() { "$LAB_SH" exec app2 "$@" >>"$WORK/client.out" 2>&1; }
 recorder_start "$WORK/cap.reel" --flush 200ms -p "$LAB_APP2_POD,late-s" --node-netns yes
 in_app dig "a$LAB_ID.w.example.test"
 app2 dig "b$LAB_ID.w.example.test"
-# Both late pods ask at once, before the recorder can have named them from their sandbox: the
-# chosen one's query is held until it is named, then recorded; the other one's is dropped.
+# Both late pods ask at once: the chosen one's query is recorded (held until it is named, if
+# it asked before that); the other one asks before anything can name it (no sandbox yet, and
+# its client outside the pod's cgroup), so its query is held, then dropped and counted once
+# its sandbox starts and names it.
 read -r uid cid < <(pod_add s late-s 10.244.0.60)
 pod_run s "$uid" "$cid" dig +tries=1 @"$LAB_VIP" "c$LAB_ID.w.example.test"
-read -r uid_u cid_u < <(pod_add u late-u 10.244.0.61)
-pod_run u "$uid_u" "$cid_u" dig +tries=1 @"$LAB_VIP" "u$LAB_ID.w.example.test"
+read -r uid_u cid_u < <(POD_NO_SANDBOX=1 pod_add u late-u 10.244.0.61)
+ip netns exec "$LAB_ID-u" dig +tries=1 @"$LAB_VIP" "u$LAB_ID.w.example.test" >>"$WORK/client.out" 2>&1
+(
+	echo $BASHPID >"$(late_cg_parent)/kubepods-besteffort-pod${uid_u//-/_}.slice/cri-containerd-$cid_u.scope/cgroup.procs"
+	exec ip netns exec "$LAB_ID-u" sleep infinity
+) </dev/null >/dev/null 2>&1 &
+LAB_PIDS+=($!)
 sleep 0.5
 recorder_stop
 grep -q "no pod matches\|waiting" "$WORK/record.err" && fail "said it waits though a pod matched"
