@@ -59,6 +59,27 @@ static uint64_t sink_flush_ns(struct dnsreel_recorder *r)
 	return r->sink.flush_ns ? r->sink.flush_ns(r->sink.arg) : 0;
 }
 
+/* The per-event parts --stats samples (join, sink) take tens of ns: timed with the thread CPU
+ * clock, a system call costing more than they do and varying with the run queue, the error
+ * of subtracting its cost, scaled by the sample step, came out larger than the parts (the
+ * ring walk, consume less the two, then read negative). The vDSO monotonic clock costs a few
+ * ns; over so short a span the thread keeps its CPU nearly always, and a span cut by a
+ * preemption is capped so that it cannot count as milliseconds. */
+#define REC_STATS_SPAN_CAP_NS 20000
+static uint64_t stats_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One sampled span [a, b] less what a clock read costs (c), capped, scaled to every event. */
+static uint64_t stats_part(uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t d = b - a > c ? b - a - c : 0;
+	return (d < REC_STATS_SPAN_CAP_NS ? d : REC_STATS_SPAN_CAP_NS) * REC_STATS_SAMPLE;
+}
+
 static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec *p, uint32_t len)
 {
 	struct dnsreel_event ev;
@@ -89,27 +110,25 @@ static int deliver_pkt(struct dnsreel_recorder *r, const struct dnsreel_pkt_rec 
 		r->n_lenlie++;
 	n->events++;
 	if (r->o.stats && r->n_events % REC_STATS_SAMPLE == 0) {
-		/* Sampled: the thread CPU clock is a system call (one event in 32 made its reads
-		 * ~8% of the recorder's CPU under load). A block flush lands on a sampled event
-		 * whenever the block size is a multiple of the step, and scaled it would count
-		 * that many times: the writer times its flushes itself, so they are left out. */
+		/* Sampled, and timed with the vDSO clock (stats_ns says why). A block flush lands
+		 * on a sampled event whenever the block size is a multiple of the step: such a
+		 * sample keeps no sink time (the writer times its flushes itself). */
 		uint64_t f0 = sink_flush_ns(r);
-		uint64_t ta = rec_cpu_ns(), t0 = rec_cpu_ns();
+		uint64_t ta = stats_ns(), t0 = stats_ns();
 		if (r->has_proc)
 			rec_join(r, n, &ev);
-		uint64_t t1 = rec_cpu_ns();
+		uint64_t t1 = stats_ns();
 		ev.netns = rec_ns_id(n, ev.ts_ns);
-		if (n->hold || n->hold_dropped)
+		if (n->hold || n->hold_dropped) {
+			r->ns_join += stats_part(t0, t1, t0 - ta);
 			return rec_hold_event(r, n, &ev);
+		}
 		r->n_events++;
 		int ret = r->sink.on_event ? r->sink.on_event(r->sink.arg, &ev) : 0;
-		uint64_t t2 = rec_cpu_ns();
-		/* less what a clock read costs now (two reads back to back): it takes the run
-		 * queue lock, and under load costs more than at setup (clock_cost_ns) */
-		uint64_t c = t0 - ta > r->clock_cost_ns ? t0 - ta : r->clock_cost_ns;
-		uint64_t cs = c + (sink_flush_ns(r) - f0);
-		r->ns_join += (t1 - t0 > c ? t1 - t0 - c : 0) * REC_STATS_SAMPLE;
-		r->ns_sink += (t2 - t1 > cs ? t2 - t1 - cs : 0) * REC_STATS_SAMPLE;
+		uint64_t t2 = stats_ns();
+		r->ns_join += stats_part(t0, t1, t0 - ta);
+		if (sink_flush_ns(r) == f0)
+			r->ns_sink += stats_part(t1, t2, t0 - ta);
 		return ret;
 	}
 	if (r->has_proc)
