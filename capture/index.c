@@ -243,8 +243,8 @@ int dr_index_put_totals(sqlite3 *db, bool have_ts, int64_t first_ts, int64_t las
 			uint64_t events, uint64_t frames)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO capture_info VALUES(?, ?)";
-	int err = have_ts ? run(db, sql, "ti", "first_ts", first_ts)
-			  : run(db, sql, "tn", "first_ts");
+	int err =
+	    have_ts ? run(db, sql, "ti", "first_ts", first_ts) : run(db, sql, "tn", "first_ts");
 	if (!err)
 		err = have_ts ? run(db, sql, "ti", "last_ts", last_ts)
 			      : run(db, sql, "tn", "last_ts");

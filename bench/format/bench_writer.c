@@ -268,11 +268,11 @@ int main(int argc, char **argv)
 			return 2;
 		p = *end == ',' ? end + 1 : end;
 	}
-	printf("bench-writer: %zu events (%s), %llu neighbours swapped, %u-event blocks, %d rounds, "
-	       "medians; ns per event, thread CPU\n",
-	       s.n, from ? from : (so.multi_hop ? "synth multi-hop" : "synth single-hop"),
-	       (unsigned long long)swapped, block ? block : DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS,
-	       rounds);
+	printf(
+	    "bench-writer: %zu events (%s), %llu neighbours swapped, %u-event blocks, %d rounds, "
+	    "medians; ns per event, thread CPU\n",
+	    s.n, from ? from : (so.multi_hop ? "synth multi-hop" : "synth single-hop"),
+	    (unsigned long long)swapped, block ? block : DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS, rounds);
 	printf("%6s %8s %8s %8s %8s %8s %8s %9s %9s %8s %8s\n", "level", "total", "append",
 	       "encode", "zstd", "write", "index", "seg B/ev", "all B/ev", "cpu/1st", "B/1st");
 	double first_t = 0, first_b = 0;
