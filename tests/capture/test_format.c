@@ -270,6 +270,55 @@ static void write_synth(const char *dir, bool multi, bool tcp, uint64_t n,
 	CHECKF(err == 0, "synth capture %s: %s", dir, dnsreel_strerror(err));
 }
 
+/* The writer keeps the capture's time range and totals itself (capture.c put_totals): they
+ * must equal what the frames table gives, the way reindex derives them. */
+static void check_totals(const char *dir, const char *what)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
+	sqlite3 *db = NULL;
+	CHECKF(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK, "%s: open",
+	       what);
+	static const char *const q[] = {
+	    "SELECT (SELECT value FROM capture_info WHERE key = 'first_ts') IS "
+	    "(SELECT min(first_ts) FROM frames)",
+	    "SELECT (SELECT value FROM capture_info WHERE key = 'last_ts') IS "
+	    "(SELECT max(last_ts) FROM frames)",
+	    "SELECT (SELECT value FROM capture_info WHERE key = 'events') IS "
+	    "(SELECT coalesce(sum(events), 0) FROM frames)",
+	    "SELECT (SELECT value FROM capture_info WHERE key = 'frames') IS "
+	    "(SELECT count(*) FROM frames)",
+	};
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		int ok = sqlite3_prepare_v2(db, q[i], -1, &st, NULL) == SQLITE_OK &&
+			 sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+		CHECKF(ok, "%s: capture_info disagrees with the frames: %s", what, q[i]);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+}
+
+static void test_totals(void)
+{
+	char dir[512];
+	/* several segments */
+	path_of(dir, sizeof(dir), "totals.reel");
+	struct dnsreel_capw_opts wo = {
+	    .sz = sizeof(wo), .segment_bytes = 20000, .block_events = 300, .no_fsync = true};
+	write_synth(dir, true, false, 20000, &wo);
+	check_totals(dir, "segments");
+	/* no frames at all: first_ts and last_ts NULL, as the aggregates over no rows */
+	path_of(dir, sizeof(dir), "totals-empty.reel");
+	struct dnsreel_capw *w;
+	CHECKF(dnsreel_capw__open(&w, dir, &wo) == 0, "open empty");
+	struct dnsreel_netns_ctx ns = {.netns = 4026531840ull};
+	CHECKF(dnsreel_capw__put_netns(w, &ns) == 0, "netns");
+	CHECKF(dnsreel_capw__flush(w) == 0, "flush");
+	CHECKF(dnsreel_capw__close(w) == 0, "close empty");
+	check_totals(dir, "no frames");
+}
+
 static void test_roundtrip_synth(bool tcp)
 {
 	char dir[512];
@@ -765,6 +814,9 @@ static void test_ring(void)
 	}
 	vo.reindex = false;
 	CHECKF(dnsreel_capture_verify(dir, &vo) == 0, "age ring verify");
+	check_totals(dir, "ring by age");
+	path_of(dir, sizeof(dir), "ring.reel");
+	check_totals(dir, "ring by size");
 }
 
 /* ---- verify and damaged index ---------------------------------------------------------- */
@@ -998,6 +1050,7 @@ int main(void)
 	test_roundtrip_random();
 	test_roundtrip_synth(false);
 	test_roundtrip_synth(true);
+	test_totals();
 	test_reindex();
 	test_truncation();
 	test_flips();
