@@ -84,6 +84,10 @@ enum dnsreel_counter_idx {
 	DNSREEL_CNT_PROC_LOST = 6,   /* bpf_ringbuf_reserve failed for a proc record */
 	DNSREEL_CNT_PROC_EMIT = 7,   /* proc records emitted */
 	DNSREEL_CNT_IPV6_DEEP = 8,   /* IPv6 extension chain longer than we walk */
+	/* Not a counter: a flag user space sets on every CPU before it sleeps with the ring
+	 * empty; a packet program that finds it set on its CPU clears it and wakes the consumer
+	 * (dnsreel_inspect.bpf.h). */
+	DNSREEL_CNT_WAKE = 9,
 	DNSREEL_CNT_MAX = 16,
 };
 

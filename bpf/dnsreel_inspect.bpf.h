@@ -29,9 +29,10 @@ struct {
 	__type(value, __u8);
 } frags SEC(".maps");
 
-/* Records never wake the consumer: it polls every 10 ms at most, which bounds the latency,
- * and a wakeup is an irq_work (a self-IPI, on a VM an exit of microseconds): once the
- * consumer lagged past any threshold, every packet would raise one.
+/* Records do not wake the consumer while it polls (every 10 ms at most while the ring holds
+ * anything): a wakeup is an irq_work (a self-IPI, on a VM an exit of microseconds), and once
+ * the consumer lagged past any threshold, every packet would raise one. Only a consumer that
+ * went to sleep with the ring empty is woken, once per CPU, by wake_consumer().
  * bpf_ringbuf_reserve() needs a constant size, so records come in a few size classes and the
  * copy length is clamped to the class (which also bounds it for the verifier). */
 #define EMIT_CLASS(SZ)                                                                             \
@@ -61,8 +62,25 @@ struct {
 		r->pkt_type = ptype;                                                               \
 		r->flags = flags;                                                                  \
 		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);                                           \
+		wake_consumer();                                                                   \
 		return;                                                                            \
 	}
+
+/* User space set DNSREEL_CNT_WAKE on every CPU, then checked the ring was still empty, and
+ * sleeps. Read after the submit, whose commit (an xchg) is a full barrier: either the
+ * consumer's check saw this record, or this load sees the flag. The wakeup rides on an
+ * empty discarded record, which the consumer skips. */
+static __always_inline void wake_consumer(void)
+{
+	__u32 idx = DNSREEL_CNT_WAKE;
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (!v || !*v)
+		return;
+	*v = 0;
+	void *w = bpf_ringbuf_reserve(&events, 8, 0);
+	if (w)
+		bpf_ringbuf_discard(w, BPF_RB_FORCE_WAKEUP);
+}
 
 /* A BPF call takes at most five arguments: l3_proto, flags and pkt_type travel packed in meta
  * (l3 << 16 | flags << 8 | ptype). */

@@ -374,6 +374,7 @@ void dnsreel_recorder__stats(struct dnsreel_recorder *r,
 	fn(arg, "time.sink_ns", r->ns_sink);
 	fn(arg, "ring.wakeups", r->n_wakeups);
 	fn(arg, "polls", r->n_polls);
+	fn(arg, "polls.asleep", r->n_sleeps);
 	/* Per-netns socket filter instances are not kept (their sockets hold them): only the
 	 * shared program reports. */
 	if (r->shared_pkt)

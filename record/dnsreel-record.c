@@ -800,7 +800,22 @@ int main(int argc, char **argv)
 			show_status(&pg, w, rec, start);
 			next_status = dnsreel_now_boot_ns() + 200000000;
 		}
-		int k = dnsreel_recorder__poll(rec, 10);
+		/* As long as nothing is due here: the next frame of events, the status line, the
+		 * end of --duration; dnstap events come from a thread, so every 10 ms then. */
+		int64_t now = dnsreel_now_boot_ns(), until = dnsreel_recwriter__next_flush(w);
+		if (pg.on && next_status < until)
+			until = next_status;
+		if (duration_ns && start + duration_ns < until)
+			until = start + duration_ns;
+		int timeout = -1;
+		if (until != INT64_MAX)
+			timeout = until <= now ? 0
+				  : until - now > 3600000000000ll
+				      ? 3600000
+				      : (int)((until - now + 999999) / 1000000);
+		if (tap && (timeout < 0 || timeout > 10))
+			timeout = 10;
+		int k = dnsreel_recorder__poll(rec, timeout);
 		if (k < 0 && !dnsreel_recwriter__error(w)) {
 			dnsreel_err(&cli, "recorder: %s", strerror(-k));
 			goto cleanup;

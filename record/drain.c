@@ -2,8 +2,11 @@
  * into events for the sink, joined to their process. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "parse.h"
 #include "recorder_int.h"
@@ -181,4 +184,24 @@ int dnsreel_recorder__drain(struct dnsreel_recorder *r)
 	}
 	rec_hold_check(r, true); /* what is still held is decided by what is known now */
 	return k < 0 ? k : total;
+}
+
+bool rec_ring_sleep(struct dnsreel_recorder *r)
+{
+	uint32_t idx = DNSREEL_CNT_WAKE;
+	if (!r->ring.rg.cons)
+		return false;
+	if (!r->wake_ones) {
+		r->wake_ones = malloc((size_t)r->ncpus * sizeof(uint64_t));
+		if (!r->wake_ones)
+			return false;
+		for (int c = 0; c < r->ncpus; c++)
+			r->wake_ones[c] = 1;
+	}
+	if (bpf_map_update_elem(r->counters_fd, &idx, r->wake_ones, BPF_ANY))
+		return false; /* no flag set: keep polling */
+	/* The flag's store before the producer position's load (the programs do the converse):
+	 * a record submitted meanwhile is seen here, or its program sees the flag. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return *r->ring.rg.cons == __atomic_load_n(r->ring.rg.prod, __ATOMIC_ACQUIRE);
 }

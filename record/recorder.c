@@ -164,16 +164,31 @@ fail:
 	return err ? err : -EINVAL;
 }
 
+/* Milliseconds from now to t, rounded up (a wakeup before t would only sleep again). */
+static int ms_until(int64_t now, int64_t t)
+{
+	if (t <= now)
+		return 0;
+	int64_t ms = (t - now + 999999) / 1000000;
+	return ms > 3600000 ? 3600000 : (int)ms;
+}
+
 int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 {
-	int wait = timeout_ms;
-	/* Never sleep long: producers never wake us (bpf/dnsreel_inspect.bpf.h). With the ring
-	 * empty after the last pass nothing waits to be written, and a packet arriving while we
-	 * sleep is read at most REC_IDLE_POLL_MS later: with the join delay and the flush interval
-	 * still inside the 250 ms a kill may lose, and an idle node wakes us a third as often. */
-	int cap = r->ring_empty ? REC_IDLE_POLL_MS : 10;
-	if (wait < 0 || wait > cap)
-		wait = cap;
+	/* While the ring holds packets (waiting out the join delay), a namespace is held or the
+	 * netns folders just changed: every 10 ms, producers never wake us then. With nothing
+	 * waiting, the programs are told we sleep (the next packet wakes us) and we sleep until
+	 * the next housekeeping, or the caller's timeout (its next flush). */
+	int64_t now = rec_boot_ns();
+	int wait = ms_until(now, r->next_scan < r->next_tick ? r->next_scan : r->next_tick);
+	if (timeout_ms >= 0 && timeout_ms < wait)
+		wait = timeout_ms;
+	if (wait > 10) {
+		if (r->ring_empty && !r->nheld && now >= r->fast_until && rec_ring_sleep(r))
+			r->n_sleeps++;
+		else
+			wait = 10;
+	}
 	struct epoll_event evs[16];
 	int n = epoll_wait(r->epfd, evs, 16, wait);
 	if (n < 0 && errno != EINTR)
@@ -194,7 +209,7 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 			dirs_changed |= rec_inotify_read(r);
 		}
 	}
-	int64_t now = rec_boot_ns();
+	now = rec_boot_ns();
 	if (dirs_changed) {
 		r->fast_until = now + 500000000;
 		rec_scan_soon(r); /* a bind mount removed: is its namespace gone? */
@@ -409,5 +424,6 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 	free(r->pt_tag);
 	free(r->pidset);
 	free(r->pidc);
+	free(r->wake_ones);
 	free(r);
 }

@@ -95,9 +95,11 @@ struct dnsreel_recorder;
  * refused). *out owned by the caller: dnsreel_recorder__free(). */
 int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_recorder_opts *o,
 			  const struct dnsreel_sink *sink, char *errbuf, size_t errlen);
-/* Waits up to timeout_ms for data or namespace changes, attaches/detaches namespaces, joins
- * and delivers events older than the join delay. Returns events delivered or a negative
- * error (or the sink's nonzero return). */
+/* Waits up to timeout_ms (-1: as long as the recorder itself may) for data or namespace
+ * changes, attaches/detaches namespaces, joins and delivers events older than the join delay.
+ * With packets waiting it returns within 10 ms; with the ring empty it sleeps until a packet
+ * arrives or its own housekeeping is due (about a second). Returns events delivered or a
+ * negative error (or the sink's nonzero return). */
 int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms);
 /* Delivers everything still in the ring buffer, without waiting for the join delay. */
 int dnsreel_recorder__drain(struct dnsreel_recorder *r);
@@ -180,6 +182,9 @@ struct dnsreel_sink dnsreel_recwriter__sink(struct dnsreel_recwriter *w);
  * written and the recorder's poll returns that error. */
 int dnsreel_recwriter__flush(struct dnsreel_recwriter *w, struct dnsreel_recorder *r, bool force);
 int dnsreel_recwriter__error(const struct dnsreel_recwriter *w);
+/* When the next dnsreel_recwriter__flush() would write a frame of events (boot ns), or
+ * INT64_MAX with no event waiting: how long the caller's loop may sleep. */
+int64_t dnsreel_recwriter__next_flush(const struct dnsreel_recwriter *w);
 /* The capture writer's statistics so far (for a status line). */
 void dnsreel_recwriter__stats(const struct dnsreel_recwriter *w, struct dnsreel_capw_stats *st);
 /* Events that did not reach the disk so far: refused by the capture writer after a failed

@@ -28,7 +28,6 @@
 #define PT_SIZE		 (1u << 15) /* process table slots */
 #define PT_WAYS		 8
 #define PIDSET_SIZE	 8192
-#define REC_IDLE_POLL_MS 30 /* poll timeout while the ring is empty (else 10 ms) */
 #define REC_STATS_SAMPLE 256
 
 enum ns_state { NS_NEW, NS_SKIPPED, NS_ATTACHED, NS_GONE };
@@ -207,7 +206,9 @@ struct dnsreel_recorder {
 	 * event in REC_STATS_SAMPLE, scaled); epoll wakeups by the ring and polls; the fd that
 	 * keeps the kernel's BPF run-time statistics on */
 	uint64_t ns_consume, ns_join, ns_sink, n_wakeups, n_polls;
-	bool ring_empty; /* after the last pass: the poll may sleep longer */
+	bool ring_empty;	/* after the last pass: the poll may sleep longer */
+	uint64_t *wake_ones;	/* ncpus ones: DNSREEL_CNT_WAKE set on every CPU (rec_ring_sleep) */
+	uint64_t n_sleeps;	/* polls that slept with the producers told to wake us */
 	uint64_t clock_cost_ns; /* the least a pair of rec_cpu_ns() calls measured */
 	int bpf_stats_fd;
 	/* Event-driven discovery: /proc is scanned every scan interval only while namespaces
@@ -323,5 +324,8 @@ void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j);
 int rec_ring_open(struct ring *rg, int fd, size_t size);
 void rec_ring_close(struct ring *rg);
 int rec_consume(struct dnsreel_recorder *r, int64_t cutoff);
+/* Tells the packet programs the consumer sleeps (they wake it on their next record), then
+ * says whether the ring is still empty: only then may the poll sleep past the join delay. */
+bool rec_ring_sleep(struct dnsreel_recorder *r);
 
 #endif

@@ -261,6 +261,11 @@ int dnsreel_recwriter__error(const struct dnsreel_recwriter *w)
 	return w->werr;
 }
 
+int64_t dnsreel_recwriter__next_flush(const struct dnsreel_recwriter *w)
+{
+	return w->pending && !w->werr ? w->next_flush : INT64_MAX;
+}
+
 void dnsreel_recwriter__stats(const struct dnsreel_recwriter *w, struct dnsreel_capw_stats *st)
 {
 	dnsreel_capw__stats(w->w, st);

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Lab tests: the recorder under faults, with dnsperf traffic through the lab's hops. Netns
 # churn, plain disk full and "verifies after SIGKILL" are tests/record/test_record_faults.sh
-# (RECORD's); these two add what it does not check:
+# (RECORD's); these add what it does not check:
 #   ring     flight-recorder mode on a 4 MiB tmpfs that the traffic would overfill: the oldest
 #            segments go, recording goes on to the end, exit 0, the capture verifies and stays
 #            within --max-size.
 #   sigkill  a kill loop: SIGKILL at random moments under load (KILLS rounds, 5), against
 #            tcpdump's ground truth in the app pod: each capture verifies, has no gap, and holds
 #            every packet older than 250 ms before the kill (dnsreel-record(1)'s bound).
-# Usage: test_faults.sh BINDIR ring|sigkill     (exit 77 = skipped)
+#   idle     an idle recorder sleeps (few polls), and wakes for a lone query within the bound.
+# Usage: test_faults.sh BINDIR ring|sigkill|idle     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_faults.sh BINDIR CASE}
-CASE=${2:?usage: test_faults.sh BINDIR ring|sigkill}
+CASE=${2:?usage: test_faults.sh BINDIR ring|sigkill|idle}
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig dnsperf tcpdump tshark python3 "$BIN/dnsreel-record" \
 	"$BIN/dnsreel-verify" "$BIN/dnsreel-replay" "$BIN/lab-compare"
@@ -61,6 +62,35 @@ ring)
 	((used <= 3 * 1024)) || fail "ring capture uses ${used} KiB (--max-size 2M)"
 	grep -i "space" "$WORK/record.err" && fail "ring mode reported a full disk"
 	echo "ring: $EVENTS events kept in $used KiB"
+	;;
+idle)
+	# An idle recorder sleeps until the next packet wakes it (the packet programs do, once it
+	# said it sleeps): 3 s without traffic take a few polls (housekeeping, about one a
+	# second), not one every 10 ms; and a lone query after an idle spell is on disk within
+	# the kill bound: SIGKILL 300 ms after its answer keeps both of the app pod's packets.
+	recorder_start "$WORK/idle.reel" --netns "${LAB_NETNS// /,}" --stats
+	sleep 3
+	recorder_stop
+	polls=$(awk '$3 == "polls" { print $4 }' "$WORK/record.err")
+	asleep=$(awk '$3 == "polls.asleep" { print $4 }' "$WORK/record.err")
+	[[ -n $polls && -n $asleep ]] || { cat "$WORK/record.err" >&2; fail "no polls in --stats"; }
+	echo "idle: $polls polls in 3 s, $asleep asleep"
+	((polls <= 30)) || fail "idle recorder polled $polls times in 3 s (more than 10 a second)"
+	((asleep >= 2)) || fail "idle recorder slept $asleep times in 3 s"
+	for r in 1 2 3; do
+		recorder_start "$WORK/wake$r.reel" --netns "${LAB_NETNS// /,}"
+		sleep 1.5
+		in_app dig +tries=1 +time=2 @"$LAB_VIP" "idle$r$LAB_ID.example.test" A
+		sleep 0.3
+		kill -KILL "$RECORDER_PID"
+		wait "$RECORDER_PID" 2>/dev/null
+		"$BIN/dnsreel-verify" --reindex "$WORK/wake$r.reel" >"$WORK/verify.out" 2>&1 ||
+			{ cat "$WORK/verify.out" >&2; fail "round $r: verify --reindex after SIGKILL"; }
+		n=$("$BIN/dnsreel-replay" "$WORK/wake$r.reel" -F "netns_id==$(netns_inode "$LAB_NS_APP")" \
+			-o jsonl 2>/dev/null | grep -c "idle$r$LAB_ID")
+		echo "idle round $r: $n of the app pod's 2 packets kept after SIGKILL"
+		((n == 2)) || fail "round $r: $n of 2 packets of a query after idle kept (kill bound)"
+	done
 	;;
 sigkill)
 	# KILLS rounds in one lab. Each: ground truth (tcpdump in immediate mode in the app pod,
