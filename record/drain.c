@@ -40,6 +40,10 @@ int rec_ring_open(struct ring *rg, int fd, size_t size)
 		rg->cons_map = rg->prod_map = NULL;
 		return err;
 	}
+	/* The kernel maps the ring page by page (VM_MIXEDMAP): a fork (the rule dumps) would copy
+	 * every one of its page table entries, only for the child to drop them at exec. */
+	(void)madvise(rg->prod_map, ring_map_len((size_t)pg, size), MADV_DONTFORK);
+	(void)madvise(rg->cons_map, (size_t)pg, MADV_DONTFORK);
 	rg->rg.cons = rg->cons_map;
 	rg->rg.prod = rg->prod_map;
 	rg->rg.data = (const uint8_t *)rg->prod_map + pg;

@@ -3,6 +3,9 @@
  * (k8s.c parses), and service VIPs from kube-proxy's rules (iptables-save, or libnftables). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <sched.h>
 #include <signal.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -479,6 +483,117 @@ static bool ipt_wanted(const struct dnsreel_recorder *r, const struct nsent *n)
 	return !fstat(r->self_ns, &st) && (uint64_t)st.st_ino == n->ino;
 }
 
+bool rec_ipt_nft_variant(void)
+{
+	/* Debian's iptables-save is a link to xtables-nft-multi or xtables-legacy-multi (the
+	 * alternatives); found as execlp would find it. */
+	const char *path = getenv("PATH");
+	char dir[PATH_MAX], real[PATH_MAX];
+	if (!path || !path[0])
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t l = strcspn(path, ":");
+		if (l && l < sizeof(dir) - 16) {
+			snprintf(dir, sizeof(dir), "%.*s/iptables-save", (int)l, path);
+			if (!access(dir, X_OK) && realpath(dir, real)) {
+				const char *b = strrchr(real, '/');
+				return strstr(b ? b + 1 : real, "nft") != NULL;
+			}
+		}
+		path += l;
+		if (*path == ':')
+			path++;
+	}
+	return true; /* no iptables-save: only the nftables dumps, which notify */
+}
+
+/* A netfilter socket in n's netns on the nf_tables group: every rule, set or map change
+ * there (kube-proxy's nftables mode, and iptables-nft) is reported, so the rules are dumped
+ * once per change instead of every 10 s. */
+static void ipt_watch(struct dnsreel_recorder *r, struct nsent *n)
+{
+	struct stat st;
+	n->nf_tried = true;
+	bool self = !fstat(r->self_ns, &st) && (uint64_t)st.st_ino == n->ino;
+	if (!self && (n->nsfd < 0 || setns(n->nsfd, CLONE_NEWNET)))
+		return;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	unsigned grp = NFNLGRP_NFTABLES;
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+			setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)))) {
+		close(fd);
+		fd = -1;
+	}
+	if (!self && setns(r->self_ns, CLONE_NEWNET))
+		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = (uint64_t)REC_EPOLL_NF << 32 | (uint32_t)n->ino};
+	if (fd >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		fd = -1;
+	}
+	n->nffd = fd;
+	if (fd >= 0)
+		rec_log(r, 2, "netns %llu: service rules dumped when nf_tables reports a change",
+			(unsigned long long)n->ino);
+}
+
+void rec_ipt_unwatch(struct nsent *n)
+{
+	if (n->nffd >= 0)
+		close(n->nffd); /* leaves the epoll set with it */
+	n->nffd = -1;
+	n->nf_tried = n->ipt_changed = false;
+}
+
+static bool ipt_notified(const struct dnsreel_recorder *r, const struct nsent *n)
+{
+	return n->nffd >= 0 && r->ipt_nft;
+}
+
+bool rec_ipt_tick_due(struct dnsreel_recorder *r, struct nsent *n, bool services)
+{
+	if (!ipt_notified(r, n))
+		return services;
+	int64_t now = rec_boot_ns();
+	if (n->ipt_changed && now - n->ipt_last >= REC_IPT_MIN_NS) {
+		n->ipt_changed = false;
+		return true;
+	}
+	/* a safety net only: a notification lost without ENOBUFS */
+	return services && now - n->ipt_last >= REC_IPT_SAFETY_NS;
+}
+
+void rec_ipt_notify(struct dnsreel_recorder *r, uint32_t ino)
+{
+	struct nsent *n = rec_ns_find(r, ino);
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	bool changed = false;
+	while (n && n->nffd >= 0) {
+		ssize_t len = recv(n->nffd, buf, sizeof(buf), 0);
+		if (len > 0 || (len < 0 && errno == ENOBUFS)) {
+			changed = true; /* any message is a change; ENOBUFS: some were dropped */
+			continue;
+		}
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len == 0 || errno != EAGAIN) {
+			rec_ipt_unwatch(n); /* every 10 s again */
+			n->nf_tried = true;
+		}
+		break;
+	}
+	if (!changed || !n || n->state != NS_ATTACHED || n->hold || r->o.no_iptables)
+		return;
+	if (rec_boot_ns() - n->ipt_last >= REC_IPT_MIN_NS) {
+		n->ipt_due = IPT_ALL;
+		r->ipt_pending = true;
+	} else {
+		n->ipt_changed = true; /* a dump ran just now: the next tick */
+	}
+}
+
 /* Starts due scans while job slots are free. */
 void rec_ipt_pump(struct dnsreel_recorder *r)
 {
@@ -504,6 +619,9 @@ void rec_ipt_pump(struct dnsreel_recorder *r)
 		else if (n->ipt_due & IPT_V6)
 			kind = IPT_V6;
 		n->ipt_due &= (uint8_t)~kind;
+		if (!n->nf_tried)
+			ipt_watch(r, n); /* before the dump: no change falls between */
+		n->ipt_last = rec_boot_ns();
 		ipt_start(r, n, kind);
 		left |= n->ipt_due != 0; /* one kind per netns and call */
 	}

@@ -203,6 +203,7 @@ void rec_ns_detach(struct dnsreel_recorder *r, struct nsent *n, bool gone)
 	if (n->hold)
 		hold_free(r, n); /* the recorder ends: its sink may be gone */
 	rec_tc_detach(r, n);
+	rec_ipt_unwatch(n);
 	if (n->sock >= 0)
 		close(n->sock);
 	if (n->nsfd >= 0)
@@ -450,7 +451,7 @@ static struct nsent *ns_note(struct dnsreel_recorder *r, uint64_t ino, const cha
 		n = &r->ns[r->nns++];
 		memset(n, 0, sizeof(*n));
 		n->ino = ino;
-		n->sock = n->nsfd = n->nlfd = -1;
+		n->sock = n->nsfd = n->nlfd = n->nffd = -1;
 		n->ctx.netns = ino;
 		if (ino == r->host_ino)
 			n->ctx.flags |= DNSREEL_NETNS_HOST;
@@ -694,7 +695,7 @@ void rec_tick(struct dnsreel_recorder *r, bool services)
 		if (n->nlfd < 0)
 			n->addrs_due = true;
 		ns_addrs_update(r, n);
-		if (services && !r->o.no_iptables && !n->hold)
+		if (!r->o.no_iptables && !n->hold && rec_ipt_tick_due(r, n, services))
 			n->ipt_due = IPT_ALL;
 		r->ipt_pending |= n->ipt_due != 0;
 	}

@@ -90,6 +90,7 @@ int dnsreel_recorder__new(struct dnsreel_recorder **out, const struct dnsreel_re
 	/* opened once now, not when the first pod is named from a cgroup id: the recorder's fds
 	 * stay flat however many pods come and go */
 	r->cg_mntfd = rec_cgroup2_open(r);
+	r->ipt_nft = rec_ipt_nft_variant();
 	r->pt = calloc(PT_SIZE, sizeof(*r->pt));
 	r->pt_tag = calloc(PT_SIZE, sizeof(*r->pt_tag));
 	r->pidset = calloc(PIDSET_SIZE, sizeof(*r->pidset));
@@ -198,6 +199,8 @@ int dnsreel_recorder__poll(struct dnsreel_recorder *r, int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		if (evs[i].data.u64 >> 32 == REC_EPOLL_NL) {
 			rec_ns_netlink(r, (uint32_t)evs[i].data.u64);
+		} else if (evs[i].data.u64 >> 32 == REC_EPOLL_NF) {
+			rec_ipt_notify(r, (uint32_t)evs[i].data.u64);
 		} else if (evs[i].data.u32 >= EPOLL_IPT &&
 			   evs[i].data.u32 < EPOLL_IPT + MAX_IPT_JOBS) {
 			struct ipt_job *j = &r->ipt[evs[i].data.u32 - EPOLL_IPT];

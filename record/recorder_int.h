@@ -88,6 +88,12 @@ struct nsent {
 	bool dir_seen;	     /* found by the last listing of the bind-mount folders */
 	/* its hold ended unchosen: what the ring still has from it is dropped too */
 	bool hold_dropped;
+	/* Its service rules are dumped when nf_tables says they changed (nffd: a netfilter
+	 * socket on the nf_tables group, -1 when none: then every 10 s); a change within
+	 * REC_IPT_MIN_NS of the last dump (ipt_last) waits for the next tick (ipt_changed). */
+	int nffd;
+	bool nf_tried, ipt_changed;
+	int64_t ipt_last;
 };
 
 /* A namespace that appeared while recording under -n/-p/-c is attached at once, before its pod
@@ -136,6 +142,10 @@ enum { IPT_V4 = 1, IPT_V6 = 2, IPT_NFT = 4, IPT_ALL = 7 };
 /* epoll data of a netns's rtnetlink socket: this tag in the high 32 bits, the netns inode
  * (32 bits in the kernel) in the low ones. The other sources use small u32 tags. */
 #define REC_EPOLL_NL 0x4e4cu
+/* the same for a netns's nf_tables notification socket (enrich.c) */
+#define REC_EPOLL_NF	  0x4e46u
+#define REC_IPT_MIN_NS	  (2 * 1000000000ll)  /* rule dumps of one netns at most this often */
+#define REC_IPT_SAFETY_NS (60 * 1000000000ll) /* and, with notifications, at least this often */
 struct ipt_job {
 	pid_t pid;
 	uint8_t kind; /* IPT_V4, IPT_V6 or IPT_NFT: which parser reads buf */
@@ -220,6 +230,7 @@ struct dnsreel_recorder {
 	bool dirs_dirty;	 /* inotify: the bind-mount folders changed since their listing */
 	unsigned dirs_unmounted; /* files there that were no namespace yet at the listing */
 	bool ipt_pending;	 /* some netns has ipt_due */
+	bool ipt_nft; /* iptables-save is the nf_tables one (or absent): its rules notify changes */
 	int cg_mntfd; /* cgroup v2 mount: ids of processes gone (-1 not open yet, -2 none) */
 	uint64_t n_held_unselected, n_held_lost;
 };
@@ -317,6 +328,14 @@ int rec_cgroup2_open(struct dnsreel_recorder *r);
 void rec_join(struct dnsreel_recorder *r, struct nsent *n, struct dnsreel_event *ev);
 void rec_ns_resolve_k8s(struct dnsreel_recorder *r, struct nsent *n);
 void rec_ipt_pump(struct dnsreel_recorder *r);
+/* The iptables-save on PATH (what the dumps run) reports nf_tables rules, or there is none. */
+bool rec_ipt_nft_variant(void);
+/* Whether rec_tick should dump n's rules now: when its notifications said they changed (or
+ * every minute), else on the 10 s round (services) as without notifications. */
+bool rec_ipt_tick_due(struct dnsreel_recorder *r, struct nsent *n, bool services);
+/* The nf_tables notification socket of the netns with this inode is readable. */
+void rec_ipt_notify(struct dnsreel_recorder *r, uint32_t ino);
+void rec_ipt_unwatch(struct nsent *n);
 void rec_ipt_read(struct dnsreel_recorder *r, struct ipt_job *j);
 void rec_ipt_finish(struct dnsreel_recorder *r, struct ipt_job *j);
 
