@@ -4,8 +4,9 @@
 #   start-up   launch to ready (every netns attached), dnsreel-record against the alternative
 #              a user has today: one tcpdump per netns (ip netns exec ... tcpdump), to listening
 #   RSS        dnsreel-record's VmRSS/VmHWM against the sum of the tcpdumps' VmRSS
-#   idle CPU   recorder CPU over BENCH_IDLE seconds (default 10) with no traffic, its own and
-#              that of the children it waited for (kube-proxy rule dumps)
+#   idle CPU   recorder CPU over BENCH_IDLE seconds (default 10) with no traffic, its own (ns,
+#              from schedstat) and that of the children it waited for (kube-proxy rule dumps,
+#              clock ticks), and its wakeups per second (voluntary context switches)
 #   attach     BENCH_NEW (default 50) netns created one by one while recording: time from the
 #              netns existing to the recorder's "attached netns INODE" log line (p50/p99/max)
 #   burst      then BENCH_BURST (default 40) netns created at once, as a node starting a
@@ -71,7 +72,10 @@ pod() {
 	LAB_PIDS+=($!)
 }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU ns of all the process's threads (schedstat: the clock ticks of stat are 10 ms, a tenth
+# of the target over 10 s) and its context switches (voluntary: its wakeups from sleep).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d", s }'; }
+wakeups() { cat /proc/"$1"/task/*/status | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 child_ticks() { awk '{ print $16 + $17 }' "/proc/$1/stat"; }
 # Resident KiB of the BPF ring buffer's mapping (anon_inode:bpf-map) in /proc/PID/smaps.
 ring_kb() {
@@ -119,11 +123,12 @@ t_rec=$(($(now_ms) - t0))
 t_ready=$(($(now_ms) * 1000))
 
 sleep 1 # past the start-up's kube-proxy rule dumps
-c0=$(cpu_ticks $REC) k0=$(child_ticks $REC)
+c0=$(cpu_ns $REC) k0=$(child_ticks $REC) w0=$(wakeups $REC)
 sleep "$IDLE"
-c1=$(cpu_ticks $REC) k1=$(child_ticks $REC)
+c1=$(cpu_ns $REC) k1=$(child_ticks $REC) w1=$(wakeups $REC)
 hz=$(getconf CLK_TCK)
-idle_pct=$(awk -v d=$((c1 - c0)) -v hz="$hz" -v s="$IDLE" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
+idle_pct=$(awk -v d=$((c1 - c0)) -v s="$IDLE" 'BEGIN { printf "%.3f", 100 * d / 1e9 / s }')
+idle_wake=$(awk -v d=$((w1 - w0)) -v s="$IDLE" 'BEGIN { printf "%.1f", d / s }')
 idle_child=$(awk -v d=$((k1 - k0)) -v hz="$hz" -v s="$IDLE" 'BEGIN { printf "%.2f", 100 * d / hz / s }')
 
 # Churn: netns created one by one, 100 ms apart; latency to the recorder's attach line.
@@ -173,7 +178,7 @@ out=$(cat <<EOT
 |---|---|---|---|
 | start-up to all $PODS netns listening | $t_rec ms ($attached attached) | $t_td ms | $(awk -v a="$t_rec" -v b="$t_td" 'BEGIN { printf "%.2f", a / b }') |
 | resident memory | $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB; ring buffer mapping $((ring / 1024)) MiB) | $((rss_td / 1024)) MiB | $(awk -v a="$rss" -v b="$rss_td" 'BEGIN { printf "%.2f", a / b }') |
-| idle CPU over ${IDLE} s | ${idle_pct}% of a core (+ ${idle_child}% in rule-dump children) | | |
+| idle CPU over ${IDLE} s | ${idle_pct}% of a core (+ ${idle_child}% in rule-dump children), ${idle_wake} wakeups/s | | |
 | netns created -> attached ($nlat of $NEW) | p50 $(pct 50 <<<"$lat") ms, p99 $(pct 99 <<<"$lat") ms, max $(pct 100 <<<"$lat") ms | | |
 | $BURST netns created at once -> attached ($nblat of $BURST) | p50 $(pct 50 <<<"$blat") ms, p99 $(pct 99 <<<"$blat") ms, max $(pct 100 <<<"$blat") ms | | |
 EOT
