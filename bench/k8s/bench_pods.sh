@@ -55,11 +55,12 @@ pod() {
 	uid=$(printf '%08x-0000-4000-a000-%012d' "$$" "$n")
 	cid=$(printf '%s%s' "$uid" "$n" | sha256sum | cut -c1-64)
 	cg=$CG/kubepods-besteffort-pod${uid//-/_}.slice/cri-containerd-$cid.scope
+	# While recording: the time just before the netns is made (before lo, cgroup, sandbox),
+	# for the attach latency; taken after, a fast attach could be logged before it.
+	local t
+	now_us t
 	ip netns add "$ns" || return 1
-	# While recording: when the netns exists (before lo, cgroup, sandbox), for the attach latency.
 	if [[ -n ${CREATED:-} ]]; then
-		local t
-		now_us t
 		printf '%s %s\n' "$t" "$(stat -L -c %i "/run/netns/$ns")" >>"$CREATED"
 	fi
 	NS_LIST+=("$ns")
