@@ -512,29 +512,9 @@ bool rec_ipt_nft_variant(void)
  * once per change instead of every 10 s. */
 static void ipt_watch(struct dnsreel_recorder *r, struct nsent *n)
 {
-	struct stat st;
 	n->nf_tried = true;
-	bool self = !fstat(r->self_ns, &st) && (uint64_t)st.st_ino == n->ino;
-	if (!self && (n->nsfd < 0 || setns(n->nsfd, CLONE_NEWNET)))
-		return;
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
-	unsigned grp = NFNLGRP_NFTABLES;
-	if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-			setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)))) {
-		close(fd);
-		fd = -1;
-	}
-	if (!self && setns(r->self_ns, CLONE_NEWNET))
-		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
-	struct epoll_event ev = {.events = EPOLLIN,
-				 .data.u64 = (uint64_t)REC_EPOLL_NF << 32 | (uint32_t)n->ino};
-	if (fd >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		close(fd);
-		fd = -1;
-	}
-	n->nffd = fd;
-	if (fd >= 0)
+	n->nffd = rec_ns_netlink_socket(r, n, NETLINK_NETFILTER, 0, NFNLGRP_NFTABLES, REC_EPOLL_NF);
+	if (n->nffd >= 0)
 		rec_log(r, 2, "netns %llu: service rules dumped when nf_tables reports a change",
 			(unsigned long long)n->ino);
 }

@@ -262,28 +262,40 @@ void rec_ns_addr_msg(struct nsent *n, const struct nlmsghdr *h)
 	n->addrs_due = true;
 }
 
+int rec_ns_netlink_socket(struct dnsreel_recorder *r, struct nsent *n, int proto, uint32_t groups,
+			  unsigned group, uint32_t tag)
+{
+	struct stat st;
+	bool self = !fstat(r->self_ns, &st) && (uint64_t)st.st_ino == n->ino;
+	if (!self && (n->nsfd < 0 || setns(n->nsfd, CLONE_NEWNET)))
+		return -1;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = groups};
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+			(group && setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group,
+					     sizeof(group))))) {
+		close(fd);
+		fd = -1;
+	}
+	if (!self && setns(r->self_ns, CLONE_NEWNET))
+		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = (uint64_t)tag << 32 | (uint32_t)n->ino};
+	if (fd >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* The packet hook has no rtnetlink socket in n (the tc hook's also has the address groups):
  * one of the address groups only, so addresses are read when they change, not polled. */
 static void ns_watch_addrs(struct dnsreel_recorder *r, struct nsent *n)
 {
-	if (n->nlfd >= 0 || n->nsfd < 0 || setns(n->nsfd, CLONE_NEWNET))
+	if (n->nlfd >= 0 || n->nsfd < 0)
 		return;
-	int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-	struct sockaddr_nl sa = {.nl_family = AF_NETLINK,
-				 .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
-	if (nl >= 0 && bind(nl, (struct sockaddr *)&sa, sizeof(sa))) {
-		close(nl);
-		nl = -1;
-	}
-	if (setns(r->self_ns, CLONE_NEWNET))
-		rec_log(r, 0, "cannot return to own netns: %s", strerror(errno));
-	struct epoll_event ev = {.events = EPOLLIN,
-				 .data.u64 = (uint64_t)REC_EPOLL_NL << 32 | (uint32_t)n->ino};
-	if (nl >= 0 && epoll_ctl(r->epfd, EPOLL_CTL_ADD, nl, &ev)) {
-		close(nl);
-		nl = -1;
-	}
-	n->nlfd = nl;
+	n->nlfd = rec_ns_netlink_socket(r, n, NETLINK_ROUTE,
+					RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, 0, REC_EPOLL_NL);
 	n->addrs_due = true; /* a change between the attach's read and the bind */
 }
 

@@ -286,6 +286,11 @@ void rec_tc_detach(struct dnsreel_recorder *r, struct nsent *n);
 void rec_tc_netlink(struct dnsreel_recorder *r, uint32_t ino);
 
 /* netns.c */
+/* A netlink socket of protocol proto inside n's netns, bound to groups (a bitmask) and, when
+ * group is not 0, a member of that group too, in the epoll set as tag << 32 | n's inode: its
+ * fd, or -1 when any step failed. */
+int rec_ns_netlink_socket(struct dnsreel_recorder *r, struct nsent *n, int proto, uint32_t groups,
+			  unsigned group, uint32_t tag);
 struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino);
 /* The netns id events and context of n carry at boot time ts: the inode for the first
  * namespace with it, inode + gen * 2^32 for the gen-th reuse (see dnsreel-record(1)). */

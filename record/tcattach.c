@@ -174,15 +174,21 @@ static void tc_classic_detach(struct dnsreel_recorder *r, const struct tclink *l
 	}
 }
 
+/* The tcx links of l, if any (closing detaches them). */
+static void tcl_close_links(struct tclink *l)
+{
+	for (int d = 0; d < 2; d++)
+		if (l->fd[d] >= 0)
+			close(l->fd[d]);
+	l->fd[0] = l->fd[1] = -1;
+}
+
 /* Takes the programs off l's interface (the current netns is l's). */
 static void tcl_close(struct dnsreel_recorder *r, struct tclink *l)
 {
 	if (r->o.hook == DNSREEL_HOOK_TC)
 		tc_classic_detach(r, l);
-	for (int d = 0; d < 2; d++)
-		if (l->fd[d] >= 0)
-			close(l->fd[d]);
-	l->fd[0] = l->fd[1] = -1;
+	tcl_close_links(l);
 }
 
 /* Attaches both programs to ifindex of the current netns (the caller did setns). */
@@ -227,9 +233,7 @@ static void tc_detach_if(struct nsent *n, int ifindex)
 	struct tclink *l = tcl_find(n, ifindex);
 	if (!l)
 		return;
-	for (int d = 0; d < 2; d++)
-		if (l->fd[d] >= 0)
-			close(l->fd[d]);
+	tcl_close_links(l);
 	*l = n->tcl[--n->ntcl];
 }
 
@@ -250,9 +254,7 @@ static int tc_attach_all(struct dnsreel_recorder *r, struct nsent *n, bool resyn
 			k++;
 			continue;
 		}
-		for (int d = 0; d < 2; d++)
-			if (n->tcl[k].fd[d] >= 0)
-				close(n->tcl[k].fd[d]);
+		tcl_close_links(&n->tcl[k]); /* gone with its interface: links only */
 		n->tcl[k] = n->tcl[--n->ntcl];
 	}
 	if_freenameindex(ifs);
