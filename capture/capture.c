@@ -39,6 +39,7 @@ struct dnsreel_capw {
 	size_t nev, capev;
 	struct dr_buf pay;
 	struct dr_enc *enc;
+	struct dr_sumacc *sum; /* the pending events' summary so far */
 	ZSTD_CCtx *cctx;
 	struct dr_buf raw, out, zbuf;
 	/* segments on disk, oldest first, for ring mode */
@@ -214,6 +215,8 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 		goto fail;
 	}
 	err = dr_enc_new(&w->enc);
+	if (!err)
+		err = dr_sumacc_new(&w->sum);
 	if (err)
 		goto fail;
 	w->cctx = ZSTD_createCCtx();
@@ -252,6 +255,7 @@ fail:
 	if (w->lockfd >= 0)
 		close(w->lockfd);
 	dr_enc_free(w->enc);
+	dr_sumacc_free(w->sum);
 	free(w->dir);
 	free(w);
 	return err;
@@ -353,7 +357,14 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 		w->pay.err = 0;
 		return err;
 	}
-	e->payload = (const uint8_t *)(uintptr_t)off; /* fixed up at flush: pay may move */
+	e->payload = (const uint8_t *)(uintptr_t)off; /* pay may move: an offset until flush */
+	/* while the event and its payload are in cache: what encoding and the summary need of
+	 * it (on failure they work it out at flush) */
+	const uint8_t *p = w->pay.p + off;
+	if (w->nev == 0)
+		dr_sumacc_reset(w->sum);
+	(void)dr_enc_add(w->enc, e, p);
+	(void)dr_sumacc_add(w->sum, e, p, w->pay.p);
 	w->nev++;
 	w->st.events++;
 	w->st.bytes_payload += len;
@@ -634,14 +645,16 @@ static uint64_t cpu_ns(void)
 static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 {
 	uint64_t t0 = cpu_ns();
-	for (size_t i = 0; i < w->nev; i++)
-		w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
-	int err = dr_enc_block(w->enc, w->ev, w->nev, &w->raw);
-	if (!err) /* same pointers: one fix-up pass serves both */
+	int err = dr_enc_block_at(w->enc, w->ev, w->nev, w->pay.p, &w->raw);
+	if (!err && dr_sumacc_finish(w->sum, sm)) {
+		/* the summary could not be gathered as events came: from the events now */
+		for (size_t i = 0; i < w->nev; i++)
+			w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
 		err = dr_summarize(w->ev, w->nev, sm);
-	/* restore offsets so a failed flush can be retried */
-	for (size_t i = 0; i < w->nev; i++)
-		w->ev[i].payload = (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
+		for (size_t i = 0; i < w->nev; i++)
+			w->ev[i].payload =
+			    (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
+	}
 	if (err)
 		return err;
 	uint64_t t1 = cpu_ns();
@@ -884,8 +897,8 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 		}
 		/* back to a rollback journal so read-only openers need no -shm file */
 		if (sqlite3_exec(w->db,
-				 "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", NULL,
-				 NULL, NULL) != SQLITE_OK &&
+				 "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE",
+				 NULL, NULL, NULL) != SQLITE_OK &&
 		    !err)
 			err = wsqlerr(w, DNSREEL_E_SQLITE, "checkpoint");
 		if (sqlite3_close(w->db) != SQLITE_OK && !err)
@@ -901,6 +914,7 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 	dr_buf_free(&w->out);
 	dr_buf_free(&w->zbuf);
 	dr_enc_free(w->enc);
+	dr_sumacc_free(w->sum);
 	ZSTD_freeCCtx(w->cctx);
 	if (w->lockfd >= 0)
 		close(w->lockfd); /* the lock goes last: the capture is complete */

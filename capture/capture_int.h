@@ -191,9 +191,20 @@ struct dr_enc;
 int dr_enc_new(struct dr_enc **out);
 void dr_enc_free(struct dr_enc *e);
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out);
-/* Sorts order[] (0..n-1 ascending: indexes into ev) by ts_ns, ties by index, if that takes at
+/* The same, for events whose payload fields are offsets from base (a writer's payload arena
+ * that may move while events wait): payload = base + (uintptr_t)ev->payload. */
+int dr_enc_block_at(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, const uint8_t *base,
+		    struct dr_buf *out);
+/* Takes the next event of the block being gathered (x with its payload bytes at p) and works
+ * out its keys while its bytes are in cache: a writer calls it as it appends, instead of the
+ * encoder reading a block of ~20 MB back in a pass of its own. dr_enc_block uses what was
+ * added when it was handed exactly the events added since the last block, in that order, and
+ * works them out itself otherwise; either way it starts the next block. Negative on
+ * allocation failure (the block then works its keys out at encoding). */
+int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p);
+/* Sorts order[] (0..n-1 ascending: indexes into ts) by ts, ties by index, if that takes at
  * most budget moves; false (order[] permuted, not sorted) past it. For dr_enc_block and tests. */
-bool dr_enc_sort_near(uint32_t *order, const struct dnsreel_event *ev, size_t n, size_t budget);
+bool dr_enc_sort_near(uint32_t *order, const int64_t *ts, size_t n, size_t budget);
 /* Sets a ZSTD_CCtx for the level: the level with the match finder settings the codec's
  * streams compress best with. dr_enc_compress() calls it. */
 void dr_enc_zstd_params(void *cctx, int level);
@@ -210,6 +221,17 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 
 /* Computes the catalog summary (masks, netns list, name bloom) of decoded events. */
 int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s);
+/* The same summary gathered event by event as a writer appends (x with its payload at p;
+ * base is what payload offsets of the frame are taken from, NULL for pointers): reset, add
+ * each event, finish. After a failed add (no memory) finish fails too, and the caller falls
+ * back to dr_summarize. */
+struct dr_sumacc;
+int dr_sumacc_new(struct dr_sumacc **out);
+void dr_sumacc_free(struct dr_sumacc *a);
+void dr_sumacc_reset(struct dr_sumacc *a);
+int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint8_t *p,
+		  const uint8_t *base);
+int dr_sumacc_finish(struct dr_sumacc *a, struct dr_summary *out);
 bool dr_bloom_has(const uint8_t *bloom, uint32_t bits, uint64_t h);
 
 /* ---- records and segments (segment.c) ---------------------------------------------------- */
@@ -372,10 +394,8 @@ int dr_index_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t
 int dr_sqlite_open_ro(const char *path, struct sqlite3 **db, char *errbuf, size_t errlen);
 /* The same for a capture directory or pack (a packed index deserialized from its member). */
 struct dr_src;
-int dr_index_open_src(const struct dr_src *src, struct sqlite3 **db, char *errbuf,
-		      size_t errlen);
-int dr_index_load_src(const struct dr_src *src, struct dr_catalog *c, char *errbuf,
-		      size_t errlen);
+int dr_index_open_src(const struct dr_src *src, struct sqlite3 **db, char *errbuf, size_t errlen);
+int dr_index_load_src(const struct dr_src *src, struct dr_catalog *c, char *errbuf, size_t errlen);
 /* Loads frames with (segment, offset) greater than the given one (for refresh). */
 int dr_index_load_frames_after(struct sqlite3 *db, struct dr_catalog *c, uint32_t seg, uint64_t off,
 			       bool after);

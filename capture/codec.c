@@ -186,6 +186,19 @@ int64_t dr_dict_get_h(struct dr_dict *d, const void *key, uint64_t hash, bool *i
 	return d->n++;
 }
 
+int64_t dr_dict_find_h(const struct dr_dict *d, const void *key, uint64_t hash)
+{
+	if (!d->tab)
+		return -1;
+	for (uint32_t h = (uint32_t)hash;; h++) {
+		uint32_t v = d->tab[h & d->tabmask];
+		if (!v)
+			return -1;
+		if (memcmp(d->keys + (size_t)(v - 1) * d->keylen, key, d->keylen) == 0)
+			return v - 1;
+	}
+}
+
 int64_t dr_dict_get(struct dr_dict *d, const void *key, bool *is_new)
 {
 	return dr_dict_get_h(d, key, dnsreel_hash_bytes(key, d->keylen, DICT_SEED), is_new);

@@ -18,23 +18,40 @@ static void tup_rev(const struct tup_key *a, struct tup_key *r)
 	memcpy(r->dst, a->src, 16);
 }
 
-/* An event's table keys: payload, question, question + id, question at its tuple, tuple. */
-struct ev_hash {
-	uint64_t hf, hq, hqi, hqt, hk;
+/* An event's keys into the tables (payload, question + id, question at its tuple, question),
+ * its tuple as an index into the block's distinct tuples (so that tuples compare as numbers)
+ * and where its question name ends (0 = none). */
+struct ev_key {
+	uint64_t hf, hqi, hqt, hq;
+	uint32_t tid;
+	uint32_t nend;
 };
+
+/* The block's distinct tuples (tid order: first added first) and, per tid, what the block
+ * body's dictionary made of it. */
+#define TID_UNKNOWN 0
+#define TID_NONE    1 /* in rev: the reversed tuple is not in the block */
 
 struct dr_enc {
 	struct dr_buf st[S_COUNT];
-	struct dr_dict tup;
+	/* gathered by dr_enc_add, in the order events came */
+	int64_t *ts;
+	struct ev_key *key;
+	size_t nkey;
+	bool key_bad;
+	struct dr_dict tids; /* distinct tuples of the block */
+	uint64_t *tidh;	     /* per tid: its hash (DICT_SEED) */
+	uint32_t *dictof;    /* per tid: dictionary index + 1, 0 = not in the dictionary yet */
+	uint32_t *rev;	     /* per tid: reversed tuple's tid + 2, TID_NONE, TID_UNKNOWN */
+	uint32_t *tidof;     /* per dictionary index: its tid */
+	uint32_t ndict, tidcap;
+	/* per block, block (time) order */
 	uint32_t *order;
-	size_t *nend;	  /* per event (block order): end of the question name, 0 = none */
-	uint32_t *tupidx; /* per event: tuple index or TUP_NONE */
-	struct tup_key *tk;
-	uint32_t *pred; /* per tuple index: the tuple that followed it last time */
+	uint32_t *tupidx; /* per event: dictionary index or TUP_NONE */
+	uint32_t *pred;	  /* per dictionary index: the one that followed it last time */
 	size_t predcap;
 	uint32_t *ht_full, *ht_qid, *ht_q, *ht_qt;
-	struct ev_hash *h; /* per event (block order): its keys into the ht_ tables */
-	size_t cap, htcap;
+	size_t cap, keycap, htcap;
 };
 
 int dr_enc_new(struct dr_enc **out)
@@ -42,7 +59,7 @@ int dr_enc_new(struct dr_enc **out)
 	struct dr_enc *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->tup.keylen = sizeof(struct tup_key);
+	e->tids.keylen = sizeof(struct tup_key);
 	*out = e;
 	return 0;
 }
@@ -53,25 +70,28 @@ void dr_enc_free(struct dr_enc *e)
 		return;
 	for (int i = 0; i < S_COUNT; i++)
 		dr_buf_free(&e->st[i]);
-	dr_dict_free(&e->tup);
+	dr_dict_free(&e->tids);
+	free(e->ts);
+	free(e->key);
+	free(e->tidh);
+	free(e->dictof);
+	free(e->rev);
+	free(e->tidof);
 	free(e->order);
-	free(e->nend);
 	free(e->tupidx);
-	free(e->tk);
 	free(e->pred);
 	free(e->ht_full);
 	free(e->ht_qid);
 	free(e->ht_q);
 	free(e->ht_qt);
-	free(e->h);
 	free(e);
 }
 
 static int cmp_ts(const void *a, const void *b, void *base)
 {
-	const struct dnsreel_event *ev = base;
+	const int64_t *ts = base;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	int64_t tx = ev[x].ts_ns, ty = ev[y].ts_ns;
+	int64_t tx = ts[x], ty = ts[y];
 	if (tx != ty)
 		return tx < ty ? -1 : 1;
 	return x < y ? -1 : (x > y);
@@ -81,14 +101,14 @@ static int cmp_ts(const void *a, const void *b, void *base)
  * each. A stable insertion sort takes them in a pass; past a budget of moves (the events are
  * not nearly sorted after all) it stops and the caller sorts the rest with qsort_r. Both give
  * the same order, the only one cmp_ts allows. */
-bool dr_enc_sort_near(uint32_t *order, const struct dnsreel_event *ev, size_t n, size_t budget)
+bool dr_enc_sort_near(uint32_t *order, const int64_t *ts, size_t n, size_t budget)
 {
 	size_t moves = 0;
 	for (size_t i = 1; i < n; i++) {
 		uint32_t x = order[i];
-		int64_t t = ev[x].ts_ns;
+		int64_t t = ts[x];
 		size_t j = i;
-		while (j > 0 && ev[order[j - 1]].ts_ns > t) {
+		while (j > 0 && ts[order[j - 1]] > t) {
 			order[j] = order[j - 1];
 			j--;
 			if (++moves > budget) {
@@ -132,6 +152,112 @@ static void put_tup(struct dr_buf *d, const struct tup_key *k)
 	}
 }
 
+static const struct tup_key *tid_key(const struct dr_enc *e, uint32_t tid)
+{
+	return (const struct tup_key *)(e->tids.keys + (size_t)tid * e->tids.keylen);
+}
+
+/* The per-tid arrays follow the tuple table's capacity. */
+static int grow_tids(struct dr_enc *e)
+{
+	uint32_t n = e->tids.cap;
+	if (n <= e->tidcap)
+		return 0;
+	uint64_t *h = realloc(e->tidh, n * sizeof(*h));
+	if (h)
+		e->tidh = h;
+	uint32_t *d = realloc(e->dictof, n * sizeof(*d));
+	if (d)
+		e->dictof = d;
+	uint32_t *r = realloc(e->rev, n * sizeof(*r));
+	if (r)
+		e->rev = r;
+	uint32_t *t = realloc(e->tidof, n * sizeof(*t));
+	if (t)
+		e->tidof = t;
+	if (!h || !d || !r || !t)
+		return -ENOMEM;
+	e->tidcap = n;
+	return 0;
+}
+
+int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p)
+{
+	if (e->nkey == 0) {
+		dr_dict_reset(&e->tids);
+		e->key_bad = false;
+	}
+	if (e->key_bad)
+		return 0;
+	int err = -ENOMEM;
+	if (e->nkey == e->keycap) {
+		size_t nc = e->keycap ? e->keycap * 2 : 1024;
+		int64_t *t = realloc(e->ts, nc * sizeof(*t));
+		if (t)
+			e->ts = t;
+		struct ev_key *k = realloc(e->key, nc * sizeof(*k));
+		if (k)
+			e->key = k;
+		if (!t || !k)
+			goto bad;
+		e->keycap = nc;
+	}
+	struct tup_key tk;
+	tup_of(x, &tk);
+	uint64_t hk = dnsreel_hash_bytes((const uint8_t *)&tk, sizeof(tk), DICT_SEED);
+	bool nw;
+	int64_t tid = dr_dict_get_h(&e->tids, &tk, hk, &nw);
+	if (tid < 0 || (err = grow_tids(e)))
+		goto bad;
+	if (nw) {
+		e->tidh[tid] = hk;
+		e->dictof[tid] = 0;
+		e->rev[tid] = TID_UNKNOWN;
+	}
+	struct ev_key *k = &e->key[e->nkey];
+	k->tid = (uint32_t)tid;
+	k->hf = dnsreel_hash_bytes(p, x->cap_len, 1);
+	size_t ne = (x->proto == 17) ? dr_name_end(p, x->cap_len) : 0;
+	k->nend = (uint32_t)ne;
+	if (ne) {
+		k->hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
+		k->hqi = dnsreel_mix64(k->hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
+		k->hqt = dnsreel_mix64(k->hq ^ hk);
+	} else {
+		k->hq = k->hqi = k->hqt = 0;
+	}
+	e->ts[e->nkey++] = x->ts_ns;
+	return 0;
+bad:
+	e->key_bad = true;
+	return err;
+}
+
+/* The reversed tuple's tid, or TUP_NONE when no event of the block has it (then no tuple of
+ * the block equals it). */
+static uint32_t tid_rev(struct dr_enc *e, uint32_t tid)
+{
+	if (e->rev[tid] == TID_UNKNOWN) {
+		struct tup_key rv;
+		tup_rev(tid_key(e, tid), &rv);
+		int64_t r = dr_dict_find_h(
+		    &e->tids, &rv, dnsreel_hash_bytes((const uint8_t *)&rv, sizeof(rv), DICT_SEED));
+		e->rev[tid] = r < 0 ? TID_NONE : (uint32_t)r + 2;
+	}
+	return e->rev[tid] == TID_NONE ? TUP_NONE : e->rev[tid] - 2;
+}
+
+/* The block dictionary's index of a tuple, given one when new (*is_new). */
+static uint32_t dict_of(struct dr_enc *e, uint32_t tid, bool *is_new)
+{
+	*is_new = !e->dictof[tid];
+	if (*is_new) {
+		e->tidof[e->ndict] = tid;
+		e->dictof[tid] = ++e->ndict;
+	}
+	return e->dictof[tid] - 1;
+}
+
 static int grow_arrays(struct dr_enc *e, size_t n)
 {
 	if (n <= e->cap)
@@ -139,28 +265,64 @@ static int grow_arrays(struct dr_enc *e, size_t n)
 	uint32_t *o = realloc(e->order, n * sizeof(*o));
 	if (o)
 		e->order = o;
-	size_t *q = realloc(e->nend, n * sizeof(*q));
-	if (q)
-		e->nend = q;
 	uint32_t *t = realloc(e->tupidx, n * sizeof(*t));
 	if (t)
 		e->tupidx = t;
-	struct tup_key *k = realloc(e->tk, n * sizeof(*k));
-	if (k)
-		e->tk = k;
-	struct ev_hash *h = realloc(e->h, n * sizeof(*h));
-	if (h)
-		e->h = h;
-	if (!o || !q || !t || !k || !h)
+	if (!o || !t)
 		return -ENOMEM;
 	e->cap = n;
 	return 0;
 }
 
+#define KEY(j)	   (e->key[e->order[j]])
+#define PAYLOAD(x) ((const uint8_t *)((uintptr_t)base + (uintptr_t)(x)->payload))
+
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out)
 {
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].cap_len && !ev[i].payload)
+			return DNSREEL_E_ARG;
+	return dr_enc_block_at(e, ev, n, NULL, out);
+}
+
+static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n,
+		      const uint8_t *base);
+
+int dr_enc_block_at(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, const uint8_t *base,
+		    struct dr_buf *out)
+{
+	int err = DNSREEL_E_ARG;
 	if (n == 0 || n > DR_MAX_BLOCK_EVENTS)
-		return DNSREEL_E_ARG;
+		goto done;
+	/* keys gathered for other events than these: work them out here */
+	if (e->key_bad || e->nkey != n) {
+		e->nkey = 0;
+		for (size_t i = 0; i < n; i++)
+			if ((err = dr_enc_add(e, &ev[i], PAYLOAD(&ev[i]))))
+				goto done;
+	}
+	err = enc_events(e, ev, n, base);
+	if (!err) {
+		out->len = 0;
+		for (int i = 0; i < S_COUNT; i++) {
+			if (e->st[i].err) {
+				err = e->st[i].err;
+				goto done;
+			}
+			dr_putv(out, e->st[i].len);
+		}
+		for (int i = 0; i < S_COUNT; i++)
+			dr_put(out, e->st[i].p, e->st[i].len);
+		err = out->err;
+	}
+done:
+	e->nkey = 0; /* the next event added starts the next block */
+	return err;
+}
+
+static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n,
+		      const uint8_t *base)
+{
 	if (grow_arrays(e, n))
 		return -ENOMEM;
 	size_t hsz = 1;
@@ -190,93 +352,72 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		e->st[i].len = 0;
 		e->st[i].err = 0;
 	}
-	dr_dict_reset(&e->tup);
+	for (uint32_t t = 0; t < e->tids.n; t++)
+		e->dictof[t] = 0;
+	e->ndict = 0;
 
 	bool sorted = true;
+	const int64_t *ts = e->ts;
 	for (size_t i = 0; i < n; i++) {
 		e->order[i] = (uint32_t)i;
-		if (i && ev[i].ts_ns < ev[i - 1].ts_ns)
+		if (i && ts[i] < ts[i - 1])
 			sorted = false;
 	}
 	/* stable: ties keep append order (the index breaks them) */
-	if (!sorted && !dr_enc_sort_near(e->order, ev, n, 8 * n))
-		qsort_r(e->order, n, sizeof(uint32_t), cmp_ts, (void *)ev);
+	if (!sorted && !dr_enc_sort_near(e->order, ts, n, 8 * n))
+		qsort_r(e->order, n, sizeof(uint32_t), cmp_ts, (void *)ts);
 
-	/* Keys first, in one pass over the events, so that the table slots they pick can be
-	 * fetched ahead of use: the tables are too big for the cache and each lookup missed. */
-	for (size_t i = 0; i < n; i++) {
-		const struct dnsreel_event *x = &ev[e->order[i]];
-		if (x->cap_len && !x->payload)
-			return DNSREEL_E_ARG;
-		struct tup_key *k = &e->tk[i];
-		tup_of(x, k);
-		struct ev_hash *h = &e->h[i];
-		const uint8_t *p = x->payload;
-		h->hf = dnsreel_hash_bytes(p, x->cap_len, 1);
-		size_t ne = (x->proto == 17) ? dr_name_end(p, x->cap_len) : 0;
-		e->nend[i] = ne;
-		h->hk = dnsreel_hash_bytes((const uint8_t *)k, sizeof(*k), DICT_SEED);
-		if (ne) {
-			h->hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
-			h->hqi = dnsreel_mix64(h->hq ^
-					       ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
-			h->hqt = dnsreel_mix64(h->hq ^ h->hk);
-		} else {
-			h->hq = h->hqi = h->hqt = 0;
-		}
-	}
-
-	/* Two stages ahead: the table slots first, then, once a slot is in cache, the event and
-	 * tuple it names (in a big block both lie far apart in memory and missed as well). A
-	 * slot may still change before its event's turn: these are hints only. */
+	/* Two stages ahead: the table slots first, then, once a slot is in cache, the event it
+	 * names (in a big block it lies far away in memory and missed as well). A slot may still
+	 * change before its event's turn: these are hints only. */
 	enum { AHEAD = 8 };
-	int64_t prev_ts = ev[e->order[0]].ts_ns;
+	int64_t prev_ts = ts[e->order[0]];
 	for (size_t i = 0; i < n; i++) {
 		if (i + 2 * AHEAD < n) {
-			const struct ev_hash *a = &e->h[i + 2 * AHEAD];
+			const struct ev_key *a = &e->key[e->order[i + 2 * AHEAD]];
 			__builtin_prefetch(&e->ht_full[a->hf & hmask]);
-			if (e->nend[i + 2 * AHEAD]) {
+			if (a->nend) {
 				__builtin_prefetch(&e->ht_qid[a->hqi & hmask]);
 				__builtin_prefetch(&e->ht_qt[a->hqt & hmask]);
 				__builtin_prefetch(&e->ht_q[a->hq & hmask]);
 			}
 		}
 		if (i + AHEAD < n) {
-			const struct ev_hash *a = &e->h[i + AHEAD];
+			const struct ev_key *a = &e->key[e->order[i + AHEAD]];
 			uint32_t c = e->ht_full[a->hf & hmask];
-			if (!c && e->nend[i + AHEAD])
+			if (!c && a->nend)
 				c = e->ht_q[a->hq & hmask];
 			if (c) {
 				__builtin_prefetch(&ev[e->order[c - 1]]);
-				__builtin_prefetch(&e->tk[c - 1]);
+				__builtin_prefetch(&e->key[e->order[c - 1]]);
 			}
 		}
 		const struct dnsreel_event *x = &ev[e->order[i]];
-		const struct tup_key *k = &e->tk[i];
+		const struct ev_key *bk = &e->key[e->order[i]];
+		uint32_t tid = bk->tid;
+		const struct tup_key *k = tid_key(e, tid);
 
 		/* payload against earlier events of the block */
-		const uint8_t *p = x->payload;
+		const uint8_t *p = PAYLOAD(x);
 		size_t len = x->cap_len;
-		uint64_t hf = e->h[i].hf, hq = e->h[i].hq, hqi = e->h[i].hqi, hqt = e->h[i].hqt;
-		uint64_t hk = e->h[i].hk;
-		size_t ne = e->nend[i];
+		size_t ne = bk->nend;
 		uint8_t op = P_LIT;
 		size_t ref = 0;
-		uint32_t c = e->ht_full[hf & hmask];
+		uint32_t c = e->ht_full[bk->hf & hmask];
 		if (c) {
 			const struct dnsreel_event *y = &ev[e->order[c - 1]];
-			if (y->cap_len == len && (len == 0 || memcmp(y->payload, p, len) == 0)) {
+			if (y->cap_len == len && (len == 0 || memcmp(PAYLOAD(y), p, len) == 0)) {
 				op = P_DUP;
 				ref = c - 1;
 			}
 		}
 		if (ne) {
 			if (op == P_LIT) {
-				c = e->ht_qid[hqi & hmask];
-				if (c && e->nend[c - 1] == ne) {
-					const struct dnsreel_event *y = &ev[e->order[c - 1]];
-					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0 &&
-					    memcmp(y->payload, p, 2) == 0) {
+				c = e->ht_qid[bk->hqi & hmask];
+				if (c && KEY(c - 1).nend == ne) {
+					const uint8_t *yp = PAYLOAD(&ev[e->order[c - 1]]);
+					if (memcmp(yp + 12, p + 12, ne - 12) == 0 &&
+					    memcmp(yp, p, 2) == 0) {
 						op = P_DER_ID;
 						ref = c - 1;
 					}
@@ -285,21 +426,20 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			/* same name seen at the same place (an AAAA after its A) beats the same
 			 * name elsewhere: its tuple then costs nothing */
 			if (op == P_LIT) {
-				c = e->ht_qt[hqt & hmask];
-				if (c && e->nend[c - 1] == ne &&
-				    memcmp(&e->tk[c - 1], k, sizeof(*k)) == 0) {
-					const struct dnsreel_event *y = &ev[e->order[c - 1]];
-					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0) {
+				c = e->ht_qt[bk->hqt & hmask];
+				if (c && KEY(c - 1).nend == ne && KEY(c - 1).tid == tid) {
+					const uint8_t *yp = PAYLOAD(&ev[e->order[c - 1]]);
+					if (memcmp(yp + 12, p + 12, ne - 12) == 0) {
 						op = P_DER;
 						ref = c - 1;
 					}
 				}
 			}
 			if (op == P_LIT) {
-				c = e->ht_q[hq & hmask];
-				if (c && e->nend[c - 1] == ne) {
-					const struct dnsreel_event *y = &ev[e->order[c - 1]];
-					if (memcmp(y->payload + 12, p + 12, ne - 12) == 0) {
+				c = e->ht_q[bk->hq & hmask];
+				if (c && KEY(c - 1).nend == ne) {
+					const uint8_t *yp = PAYLOAD(&ev[e->order[c - 1]]);
+					if (memcmp(yp + 12, p + 12, ne - 12) == 0) {
 						op = P_DER;
 						ref = c - 1;
 					}
@@ -311,54 +451,40 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 		 * reference's tuple last time, or a dictionary index */
 		uint8_t cm = CM_LIT;
 		uint32_t ti = TUP_NONE;
+		bool nw;
 		if (op != P_LIT) {
-			const struct tup_key *rk = &e->tk[ref];
+			uint32_t rtid = KEY(ref).tid;
 			uint32_t rti = e->tupidx[ref];
-			struct tup_key rv;
-			if (memcmp(rk, k, sizeof(*k)) == 0) {
+			if (rtid == tid) {
 				cm = CM_SAME;
 				ti = rti;
 			} else if (rti != TUP_NONE && e->pred[rti * 4 + op] != TUP_NONE &&
-				   memcmp(e->tup.keys +
-					      (size_t)e->pred[rti * 4 + op] * e->tup.keylen,
-					  k, sizeof(*k)) == 0) {
+				   e->tidof[e->pred[rti * 4 + op]] == tid) {
 				cm = CM_PRED;
 				ti = e->pred[rti * 4 + op];
-			} else {
-				tup_rev(rk, &rv);
-				if (memcmp(&rv, k, sizeof(*k)) == 0) {
-					/* the decoder adds the reversed tuple to its dictionary the
-					 * same way, so no entry is written for it */
-					bool nw;
-					int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);
-					if (idx < 0)
-						return (int)idx;
-					cm = CM_REV;
-					ti = (uint32_t)idx;
-				}
+			} else if (tid_rev(e, rtid) == tid) {
+				/* the decoder adds the reversed tuple to its dictionary the same
+				 * way, so no entry is written for it */
+				cm = CM_REV;
+				ti = dict_of(e, tid, &nw);
 			}
 		}
 		/* a copy at the next hop is timed from the copy it repeats */
-		uint64_t dt =
-		    (uint64_t)(x->ts_ns - (op == P_DUP ? ev[e->order[ref]].ts_ns : prev_ts));
+		uint64_t dt = (uint64_t)(x->ts_ns - (op == P_DUP ? e->ts[e->order[ref]] : prev_ts));
 		dr_put8(&e->st[S_TSLO], (uint8_t)dt);
 		dr_putv(&e->st[op == P_DUP ? S_TSR : S_TS], dt >> 8);
 		prev_ts = x->ts_ns;
 		if (cm == CM_LIT) {
-			bool nw;
-			int64_t idx = dr_dict_get_h(&e->tup, k, hk, &nw);
-			if (idx < 0)
-				return (int)idx;
+			ti = dict_of(e, tid, &nw);
 			if (nw)
 				put_tup(&e->st[S_DICT], k);
-			dr_putv(&e->st[S_TUP], (uint64_t)idx);
-			ti = (uint32_t)idx;
+			dr_putv(&e->st[S_TUP], (uint64_t)ti);
 		}
 		e->tupidx[i] = ti;
-		if ((size_t)e->tup.n * 4 > e->predcap) {
+		if ((size_t)e->ndict * 4 > e->predcap) {
 			/* one prediction per (tuple, payload op): a query's next hop and its
 			 * response follow the same tuple */
-			size_t nc = (size_t)e->tup.cap * 4;
+			size_t nc = (size_t)e->tidcap * 4;
 			uint32_t *np = realloc(e->pred, nc * sizeof(uint32_t));
 			if (!np)
 				return -ENOMEM;
@@ -419,7 +545,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			/* a response repeats its query's flags rarely, its qtype nearly always;
 			 * an upstream query repeats flags and qtype, not the counts */
 			const struct dnsreel_event *y = &ev[e->order[ref]];
-			const uint8_t *yp = y->payload;
+			const uint8_t *yp = PAYLOAD(y);
 			uint8_t hb = 0;
 			if (memcmp(p + 2, yp + 2, 2) == 0)
 				hb |= 1;
@@ -448,22 +574,14 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 			break;
 		}
 		}
-		e->ht_full[hf & hmask] = (uint32_t)i + 1;
+		e->ht_full[bk->hf & hmask] = (uint32_t)i + 1;
 		if (ne) {
-			e->ht_qid[hqi & hmask] = (uint32_t)i + 1;
-			e->ht_q[hq & hmask] = (uint32_t)i + 1;
-			e->ht_qt[hqt & hmask] = (uint32_t)i + 1;
+			e->ht_qid[bk->hqi & hmask] = (uint32_t)i + 1;
+			e->ht_q[bk->hq & hmask] = (uint32_t)i + 1;
+			e->ht_qt[bk->hqt & hmask] = (uint32_t)i + 1;
 		}
 	}
-	out->len = 0;
-	for (int i = 0; i < S_COUNT; i++) {
-		if (e->st[i].err)
-			return e->st[i].err;
-		dr_putv(out, e->st[i].len);
-	}
-	for (int i = 0; i < S_COUNT; i++)
-		dr_put(out, e->st[i].p, e->st[i].len);
-	return out->err;
+	return 0;
 }
 
 /* Match finder settings for the middle levels, measured on recorded lab traffic and on the

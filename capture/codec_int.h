@@ -54,6 +54,8 @@ void dr_dict_free(struct dr_dict *d);
  * dnsreel_hash_bytes(key, keylen, DICT_SEED): the encoder has it already for its tuple tables. */
 int64_t dr_dict_get_h(struct dr_dict *d, const void *key, uint64_t hash, bool *is_new);
 int64_t dr_dict_get(struct dr_dict *d, const void *key, bool *is_new);
+/* Index of key, or -1 when it is not there; nothing is inserted. */
+int64_t dr_dict_find_h(const struct dr_dict *d, const void *key, uint64_t hash);
 
 /* End offset of the first question's name (written without compression), or 0 when the
  * message does not start with such a question. Encoder and decoder use the same rule, so a

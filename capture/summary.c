@@ -150,15 +150,17 @@ static bool wire_name_hash(const uint8_t *m, size_t len, uint64_t *out)
 
 /* Names of a frame whose hash wire_name_hash() computed, by their wire bytes: the same
  * question comes back in its response, its retries and at every hop, and comparing bytes is
- * cheaper than hashing them one by one again. Direct mapped: a collision only costs a miss. */
+ * cheaper than hashing them one by one again. Direct mapped: a collision only costs a miss.
+ * wire is an offset from the payloads' base (a writer's arena moves as it grows). */
 #define NCACHE 1024
 struct name_cache {
-	const uint8_t *wire; /* NULL = empty */
+	uintptr_t wire; /* 0 = empty */
 	size_t len;
 	uint64_t hash;
 };
 
-static bool cached_name_hash(const uint8_t *m, size_t len, struct name_cache *nc, uint64_t *out)
+static bool cached_name_hash(const uint8_t *m, size_t len, const uint8_t *base,
+			     struct name_cache *nc, uint64_t *out)
 {
 	size_t o = 12;
 	while (o < len && m[o] && m[o] <= 63)
@@ -167,23 +169,81 @@ static bool cached_name_hash(const uint8_t *m, size_t len, struct name_cache *nc
 		return wire_name_hash(m, len, out); /* fails the same way */
 	size_t wl = o + 1 - 12;
 	struct name_cache *c = &nc[dnsreel_hash_bytes(m + 12, wl, 2) & (NCACHE - 1)];
-	if (c->wire && c->len == wl && memcmp(c->wire, m + 12, wl) == 0) {
+	if (c->wire && c->len == wl &&
+	    memcmp((const uint8_t *)((uintptr_t)base + c->wire), m + 12, wl) == 0) {
 		*out = c->hash;
 		return true;
 	}
 	if (!wire_name_hash(m, len, out))
 		return false;
-	c->wire = m + 12;
+	c->wire = (uintptr_t)(m + 12) - (uintptr_t)base;
 	c->len = wl;
 	c->hash = *out;
 	return true;
 }
 
+/* What a frame's summary gathers while its events come (dr_sumacc_add), so that they are
+ * read while in cache instead of in a pass over the whole block at flush. */
+struct dr_sumacc {
+	struct dr_summary s;
+	uint64_t *nsl; /* netns of each run of events */
+	size_t nnsl, capnsl;
+	uint64_t *hs; /* question name hashes */
+	size_t nh, caph;
+	struct name_cache *nc;
+	bool bloom_ok, bad;
+};
+
+int dr_sumacc_new(struct dr_sumacc **out)
+{
+	struct dr_sumacc *a = calloc(1, sizeof(*a));
+	if (!a || !(a->nc = calloc(NCACHE, sizeof(*a->nc)))) {
+		free(a);
+		return -ENOMEM;
+	}
+	a->bloom_ok = true;
+	*out = a;
+	return 0;
+}
+
+void dr_sumacc_free(struct dr_sumacc *a)
+{
+	if (!a)
+		return;
+	free(a->nsl);
+	free(a->hs);
+	free(a->nc);
+	free(a);
+}
+
+void dr_sumacc_reset(struct dr_sumacc *a)
+{
+	memset(&a->s, 0, sizeof(a->s));
+	a->nnsl = a->nh = 0;
+	memset(a->nc, 0, NCACHE * sizeof(*a->nc));
+	a->bloom_ok = true;
+	a->bad = false;
+}
+
+static int push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		uint64_t *nv = realloc(*v, nc * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = x;
+	return 0;
+}
+
 /* One DNS message's contribution: header bits and the question name hash. Returns false when
  * the message cannot vouch for its name (then the frame gets no bloom). */
-static bool summarize_msg(const uint8_t *m, size_t len, struct dr_summary *s, uint64_t *hashes,
-			  size_t *nh, size_t maxh, struct name_cache *nc)
+static bool summarize_msg(struct dr_sumacc *a, const uint8_t *m, size_t len, const uint8_t *base)
 {
+	struct dr_summary *s = &a->s;
 	if (len < 12)
 		return false;
 	bool qr = m[2] & 0x80;
@@ -199,16 +259,121 @@ static bool summarize_msg(const uint8_t *m, size_t len, struct dr_summary *s, ui
 	if (dr_rd16(m + 4) == 0)
 		return true; /* no question: no name to match */
 	uint64_t h;
-	if (!cached_name_hash(m, len, nc, &h)) {
+	if (!cached_name_hash(m, len, base, a->nc, &h)) {
 		char name[DNSREEL_DNS_NAME_MAX];
 		size_t next;
 		if (dnsreel_dns_name(m, len, 12, name, sizeof(name), &next) < 0)
 			return false;
 		h = dnsreel_name_hash(name, strlen(name));
 	}
-	if (*nh < maxh)
-		hashes[(*nh)++] = h;
+	if (push_u64(&a->hs, &a->nh, &a->caph, h))
+		a->bad = true;
 	return true;
+}
+
+static void no_bloom(struct dr_sumacc *a)
+{
+	a->bloom_ok = false;
+	a->s.qr_mask |= 3;
+	a->s.rcode_mask = 0xffffffffu;
+}
+
+int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint8_t *p,
+		  const uint8_t *base)
+{
+	struct dr_summary *s = &a->s;
+	if (!s->events || x->ts_ns < s->first_ts)
+		s->first_ts = x->ts_ns;
+	if (!s->events || x->ts_ns > s->last_ts)
+		s->last_ts = x->ts_ns;
+	s->events++;
+	/* runs of one netns are common */
+	if ((!a->nnsl || a->nsl[a->nnsl - 1] != x->netns) &&
+	    push_u64(&a->nsl, &a->nnsl, &a->capnsl, x->netns))
+		a->bad = true;
+	s->proto_mask |= x->proto == 6 ? 2 : (x->proto == 17 ? 1 : 0);
+	if (x->proto == 17) {
+		if (!summarize_msg(a, p, x->cap_len, base))
+			no_bloom(a);
+	} else if (x->proto == 6) {
+		/* whole messages with their 2-byte length only; a segment starting mid-message
+		 * cannot be vouched for */
+		size_t o = 0;
+		bool whole = x->cap_len > 0;
+		while (whole && o < x->cap_len) {
+			if (x->cap_len - o < 2) {
+				whole = false;
+				break;
+			}
+			size_t ml = dr_rd16(p + o);
+			if (ml < 12 || ml > x->cap_len - o - 2) {
+				whole = false;
+				break;
+			}
+			o += 2 + ml;
+		}
+		o = 0;
+		while (whole && o < x->cap_len) {
+			size_t ml = dr_rd16(p + o);
+			if (!summarize_msg(a, p + o + 2, ml, base))
+				whole = false;
+			o += 2 + ml;
+		}
+		if (!whole)
+			no_bloom(a);
+	} else {
+		no_bloom(a);
+	}
+	return a->bad ? -ENOMEM : 0;
+}
+
+int dr_sumacc_finish(struct dr_sumacc *a, struct dr_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->bad)
+		return -ENOMEM;
+	*out = a->s;
+	size_t k = a->nnsl;
+	/* hash set for dedupe_u64(): a power of two at least twice the most values it takes */
+	size_t most = k > a->nh ? k : a->nh, tabsz = 16;
+	while (tabsz < 2 * most)
+		tabsz <<= 1;
+	uint64_t *tab = malloc(tabsz * sizeof(uint64_t));
+	out->netns = malloc((k ? k : 1) * sizeof(uint64_t));
+	if (!tab || !out->netns) {
+		free(tab);
+		dr_summary_free(out);
+		return -ENOMEM;
+	}
+	struct u64set set = {tab, tabsz};
+	/* a frame sees a handful of netns and far fewer names than events: drop repeats in
+	 * linear time, then sort only what is left */
+	memcpy(out->netns, a->nsl, k * sizeof(uint64_t));
+	if (k > 1) {
+		k = dedupe_u64(out->netns, k, &set);
+		if (k <= 32)
+			sort_small_u64(out->netns, k);
+		else
+			qsort(out->netns, k, sizeof(uint64_t), cmp_u64);
+	}
+	out->netns_count = (uint32_t)k;
+	if (a->bloom_ok && a->nh) {
+		/* the bloom's bits do not depend on the order names are added in */
+		size_t d = dedupe_u64(a->hs, a->nh, &set);
+		/* ~10 bits per distinct name: about 1% false positives with 7 probes */
+		uint32_t bits = (uint32_t)((d * 10 + 63) / 64 * 64);
+		out->bloom = calloc(bits / 8, 1);
+		if (!out->bloom) {
+			free(tab);
+			dr_summary_free(out);
+			return -ENOMEM;
+		}
+		out->bloom_bits = bits;
+		for (size_t i = 0; i < d; i++)
+			bloom_add(out->bloom, bits, a->hs[i]);
+	}
+	free(tab);
+	return 0;
 }
 
 int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
@@ -216,109 +381,12 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 	memset(s, 0, sizeof(*s));
 	if (!n)
 		return 0;
-	uint64_t *nsl = malloc(n * sizeof(uint64_t));
-	uint64_t *hs = malloc(2 * n * sizeof(uint64_t));
-	/* hash set for dedupe_u64(): a power of two at least twice the most values it takes */
-	size_t tabsz = 16;
-	while (tabsz < 4 * n)
-		tabsz <<= 1;
-	uint64_t *tab = malloc(tabsz * sizeof(uint64_t));
-	struct name_cache *nc = calloc(NCACHE, sizeof(*nc));
-	if (!nsl || !hs || !tab || !nc) {
-		free(nsl);
-		free(hs);
-		free(tab);
-		free(nc);
-		return -ENOMEM;
-	}
-	struct u64set set = {tab, tabsz};
-	size_t nsn = 0;
-	bool bloom_ok = true;
-	size_t nh = 0;
-	s->first_ts = ev[0].ts_ns;
-	s->last_ts = ev[0].ts_ns;
-	s->events = (uint32_t)n;
-	for (size_t i = 0; i < n; i++) {
-		const struct dnsreel_event *x = &ev[i];
-		if (x->ts_ns < s->first_ts)
-			s->first_ts = x->ts_ns;
-		if (x->ts_ns > s->last_ts)
-			s->last_ts = x->ts_ns;
-		if (!nsn || nsl[nsn - 1] != x->netns) /* runs of one netns are common */
-			nsl[nsn++] = x->netns;
-		s->proto_mask |= x->proto == 6 ? 2 : (x->proto == 17 ? 1 : 0);
-		if (x->proto == 17) {
-			if (!summarize_msg(x->payload, x->cap_len, s, hs, &nh, 2 * n, nc)) {
-				bloom_ok = false;
-				s->qr_mask |= 3;
-				s->rcode_mask = 0xffffffffu;
-			}
-		} else if (x->proto == 6) {
-			/* whole messages with their 2-byte length only; a segment starting
-			 * mid-message cannot be vouched for */
-			size_t o = 0;
-			bool whole = x->cap_len > 0;
-			while (whole && o < x->cap_len) {
-				if (x->cap_len - o < 2) {
-					whole = false;
-					break;
-				}
-				size_t ml = dr_rd16(x->payload + o);
-				if (ml < 12 || ml > x->cap_len - o - 2) {
-					whole = false;
-					break;
-				}
-				o += 2 + ml;
-			}
-			o = 0;
-			while (whole && o < x->cap_len) {
-				size_t ml = dr_rd16(x->payload + o);
-				if (!summarize_msg(x->payload + o + 2, ml, s, hs, &nh, 2 * n, nc))
-					whole = false;
-				o += 2 + ml;
-			}
-			if (!whole) {
-				bloom_ok = false;
-				s->qr_mask |= 3;
-				s->rcode_mask = 0xffffffffu;
-			}
-		} else {
-			bloom_ok = false;
-			s->qr_mask |= 3;
-			s->rcode_mask = 0xffffffffu;
-		}
-	}
-	/* a frame sees a handful of netns and far fewer names than events: drop repeats in
-	 * linear time, then sort only what is left */
-	size_t k = nsn;
-	if (k > 1) {
-		k = dedupe_u64(nsl, k, &set);
-		if (k <= 32)
-			sort_small_u64(nsl, k);
-		else
-			qsort(nsl, k, sizeof(uint64_t), cmp_u64);
-	}
-	s->netns = nsl;
-	s->netns_count = (uint32_t)k;
-	if (bloom_ok && nh) {
-		/* the bloom's bits do not depend on the order names are added in */
-		size_t d = dedupe_u64(hs, nh, &set);
-		/* ~10 bits per distinct name: about 1% false positives with 7 probes */
-		uint32_t bits = (uint32_t)((d * 10 + 63) / 64 * 64);
-		s->bloom = calloc(bits / 8, 1);
-		if (!s->bloom) {
-			free(hs);
-			free(tab);
-			free(nc);
-			dr_summary_free(s);
-			return -ENOMEM;
-		}
-		s->bloom_bits = bits;
-		for (size_t i = 0; i < d; i++)
-			bloom_add(s->bloom, bits, hs[i]);
-	}
-	free(hs);
-	free(tab);
-	free(nc);
-	return 0;
+	struct dr_sumacc *a;
+	int err = dr_sumacc_new(&a);
+	for (size_t i = 0; !err && i < n; i++)
+		err = dr_sumacc_add(a, &ev[i], ev[i].payload, NULL);
+	if (!err)
+		err = dr_sumacc_finish(a, s);
+	dr_sumacc_free(a);
+	return err;
 }
