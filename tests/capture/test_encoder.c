@@ -173,6 +173,45 @@ static void test_block_order(void)
 			}
 		CHECK(dr_enc_block(e, mix, N, &got) == 0);
 		CHECKF(got.len == want.len && memcmp(got.p, want.p, got.len) == 0, "mode %d", mode);
+		/* keys gathered as a writer appends, payloads as offsets from one arena: the same
+		 * bytes; and so with keys gathered for fewer events than the block has (a flush
+		 * that failed and took more events before its retry) */
+		for (int gather = 0; gather < 2; gather++) {
+			size_t added = gather ? N / 2 : N;
+			for (size_t i = 0; i < added; i++)
+				CHECK(dr_enc_add(e, &mix[i], mix[i].payload) == 0);
+			for (size_t i = 0; i < N; i++)
+				mix[i].payload = (const uint8_t *)(uintptr_t)(mix[i].payload - pay);
+			CHECK(dr_enc_block_at(e, mix, N, pay, &got) == 0);
+			for (size_t i = 0; i < N; i++)
+				mix[i].payload = pay + (uintptr_t)mix[i].payload;
+			CHECKF(got.len == want.len && memcmp(got.p, want.p, got.len) == 0,
+			       "mode %d, %zu keys gathered", mode, added);
+		}
+		/* the summary gathered event by event is the one of the whole block */
+		struct dr_summary s1, s2;
+		struct dr_sumacc *sa;
+		CHECK(dr_summarize(mix, N, &s1) == 0);
+		CHECK(dr_sumacc_new(&sa) == 0);
+		for (int round = 0; round < 2; round++) { /* reset between frames */
+			dr_sumacc_reset(sa);
+			for (size_t i = 0; i < N; i++)
+				CHECK(dr_sumacc_add(sa, &mix[i], mix[i].payload, NULL) == 0);
+			CHECK(dr_sumacc_finish(sa, &s2) == 0);
+			CHECK(s1.first_ts == s2.first_ts && s1.last_ts == s2.last_ts);
+			CHECK(s1.events == N && s2.events == N);
+			CHECK(s1.rcode_mask == s2.rcode_mask && s1.qr_mask == s2.qr_mask &&
+			      s1.proto_mask == s2.proto_mask);
+			CHECK(s1.netns_count > 1 && s1.netns_count == s2.netns_count &&
+			      memcmp(s1.netns, s2.netns, s1.netns_count * sizeof(uint64_t)) == 0);
+			CHECKF(s1.bloom_bits == s2.bloom_bits &&
+				   (!s1.bloom_bits ||
+				    memcmp(s1.bloom, s2.bloom, s1.bloom_bits / 8) == 0),
+			       "bloom bits %u, %u", s1.bloom_bits, s2.bloom_bits);
+			dr_summary_free(&s2);
+		}
+		dr_summary_free(&s1);
+		dr_sumacc_free(sa);
 	}
 	dr_buf_free(&want);
 	dr_buf_free(&got);
@@ -182,8 +221,49 @@ static void test_block_order(void)
 	free(pay);
 }
 
+/* UDP only, so the frame has a name bloom: gathered event by event with payloads as offsets
+ * from an arena (a writer's), the summary is the one of the whole block. */
+static void test_summary_gathered(void)
+{
+	enum { N = 3000 };
+	struct dnsreel_synth_opts so = {.seed = 4, .multi_hop = true};
+	struct dnsreel_synth *sy;
+	CHECK(dnsreel_synth__new(&sy, &so) == 0);
+	struct dnsreel_event *ev = calloc(N, sizeof(*ev));
+	uint8_t *pay = malloc((size_t)N * 2048);
+	size_t off = 0;
+	for (size_t i = 0; i < N; i++) {
+		CHECK(dnsreel_synth__next(sy, &ev[i]) == 0);
+		CHECK(ev[i].cap_len <= 2048);
+		memcpy(pay + off, ev[i].payload, ev[i].cap_len);
+		ev[i].payload = pay + off;
+		off += ev[i].cap_len;
+	}
+	dnsreel_synth__free(sy);
+	struct dr_summary s1, s2;
+	CHECK(dr_summarize(ev, N, &s1) == 0);
+	CHECK(s1.bloom_bits > 0 && s1.netns_count > 1);
+	struct dr_sumacc *sa;
+	CHECK(dr_sumacc_new(&sa) == 0);
+	dr_sumacc_reset(sa);
+	for (size_t i = 0; i < N; i++)
+		CHECK(dr_sumacc_add(sa, &ev[i], ev[i].payload, pay) == 0);
+	CHECK(dr_sumacc_finish(sa, &s2) == 0);
+	CHECK(s1.first_ts == s2.first_ts && s1.last_ts == s2.last_ts && s2.events == N);
+	CHECK(s1.rcode_mask == s2.rcode_mask && s1.qr_mask == s2.qr_mask);
+	CHECK(s1.netns_count == s2.netns_count &&
+	      memcmp(s1.netns, s2.netns, s1.netns_count * sizeof(uint64_t)) == 0);
+	CHECK(s1.bloom_bits == s2.bloom_bits && memcmp(s1.bloom, s2.bloom, s1.bloom_bits / 8) == 0);
+	dr_summary_free(&s1);
+	dr_summary_free(&s2);
+	dr_sumacc_free(sa);
+	free(ev);
+	free(pay);
+}
+
 int main(void)
 {
+	test_summary_gathered();
 	test_sort_near();
 	test_block_order();
 	return check_failures ? 1 : 0;
