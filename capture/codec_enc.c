@@ -31,6 +31,7 @@ struct ev_key {
  * body's dictionary made of it. */
 #define TID_UNKNOWN 0
 #define TID_NONE    1 /* in rev: the reversed tuple is not in the block */
+#define TUP_MEMO    256
 
 struct dr_enc {
 	struct dr_buf st[S_COUNT];
@@ -45,6 +46,7 @@ struct dr_enc {
 	uint32_t *rev;	     /* per tid: reversed tuple's tid + 2, TID_NONE, TID_UNKNOWN */
 	uint32_t *tidof;     /* per dictionary index: its tid */
 	uint32_t ndict, tidcap;
+	uint32_t memo[TUP_MEMO]; /* tid + 1 of a tuple met lately, by tup_memo_slot() */
 	/* per block, block (time) order */
 	uint32_t *order;
 	uint32_t *tupidx; /* per event: dictionary index or TUP_NONE */
@@ -181,10 +183,34 @@ static int grow_tids(struct dr_enc *e)
 	return 0;
 }
 
+/* Whether x has tuple k, as tup_of() would build it: a comm with bytes after its NUL, or
+ * without a NUL, never matches (tup_of would change it), so then the caller builds the key. */
+static bool tup_is(const struct tup_key *k, const struct dnsreel_event *x)
+{
+	if (k->netns != x->netns || k->ifindex != x->ifindex || k->pkt_type != x->pkt_type ||
+	    k->ip_version != x->ip_version || k->proto != x->proto || k->pid != x->pid ||
+	    k->tid != x->tid || k->uid != x->uid || k->gid != x->gid ||
+	    k->cgroup_id != x->cgroup_id || memcmp(k->src, x->src_addr, 16) != 0 ||
+	    memcmp(k->dst, x->dst_addr, 16) != 0 || memcmp(k->comm, x->comm, DNSREEL_COMM_LEN) != 0)
+		return false;
+	bool proc = (x->flags & DNSREEL_EV_PROC) || x->pid || x->tid || x->uid || x->gid ||
+		    x->cgroup_id || x->comm[0];
+	return proc == (bool)k->has_proc;
+}
+
+static size_t tup_memo_slot(const struct dnsreel_event *x)
+{
+	uint64_t v = x->netns * 0x9e3779b97f4a7c15ull ^ (uint64_t)x->ifindex << 32 ^
+		     (uint64_t)x->pkt_type << 24 ^ dr_rd32(x->src_addr) ^
+		     (uint64_t)dr_rd32(x->dst_addr) << 16 ^ (uint64_t)x->pid << 40;
+	return (size_t)dnsreel_mix64(v) & (TUP_MEMO - 1);
+}
+
 int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p)
 {
 	if (e->nkey == 0) {
 		dr_dict_reset(&e->tids);
+		memset(e->memo, 0, sizeof(e->memo));
 		e->key_bad = false;
 	}
 	if (e->key_bad)
@@ -202,18 +228,26 @@ int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p
 			goto bad;
 		e->keycap = nc;
 	}
-	struct tup_key tk;
-	tup_of(x, &tk);
-	uint64_t hk = dnsreel_hash_bytes((const uint8_t *)&tk, sizeof(tk), DICT_SEED);
-	bool nw;
-	int64_t tid = dr_dict_get_h(&e->tids, &tk, hk, &nw);
-	if (tid < 0 || (err = grow_tids(e)))
-		goto bad;
-	if (nw) {
-		e->tidh[tid] = hk;
-		e->dictof[tid] = 0;
-		e->rev[tid] = TID_UNKNOWN;
+	/* a block has few tuples, met again and again: the memo finds most without building
+	 * and hashing a key */
+	uint32_t *memo = &e->memo[tup_memo_slot(x)];
+	int64_t tid = (int64_t)*memo - 1;
+	if (tid < 0 || !tup_is(tid_key(e, (uint32_t)tid), x)) {
+		struct tup_key tk;
+		tup_of(x, &tk);
+		uint64_t h = dnsreel_hash_bytes((const uint8_t *)&tk, sizeof(tk), DICT_SEED);
+		bool nw;
+		tid = dr_dict_get_h(&e->tids, &tk, h, &nw);
+		if (tid < 0 || (err = grow_tids(e)))
+			goto bad;
+		if (nw) {
+			e->tidh[tid] = h;
+			e->dictof[tid] = 0;
+			e->rev[tid] = TID_UNKNOWN;
+		}
+		*memo = (uint32_t)tid + 1;
 	}
+	uint64_t hk = e->tidh[tid];
 	struct ev_key *k = &e->key[e->nkey];
 	k->tid = (uint32_t)tid;
 	k->hf = dnsreel_hash_bytes(p, x->cap_len, 1);
