@@ -40,6 +40,7 @@ struct dnsreel_capw {
 	struct dr_buf pay;
 	struct dr_enc *enc;
 	struct dr_sumacc *sum; /* the pending events' summary so far */
+	int zstd_level;	       /* of the next frame: o.zstd_level unless set since */
 	ZSTD_CCtx *cctx;
 	struct dr_buf raw, out, zbuf;
 	/* segments on disk, oldest first, for ring mode */
@@ -158,6 +159,7 @@ int dnsreel_capw__open(struct dnsreel_capw **out, const char *dir,
 		w->o.segment_bytes = DNSREEL_CAPW_DEFAULT_SEGMENT_BYTES;
 	if (!w->o.zstd_level)
 		w->o.zstd_level = DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL;
+	w->zstd_level = w->o.zstd_level;
 	w->meta.format_major = DNSREEL_FORMAT_MAJOR;
 	w->meta.format_minor = DNSREEL_FORMAT_MINOR;
 	w->meta.snaplen = w->o.snaplen;
@@ -363,8 +365,10 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 	const uint8_t *p = w->pay.p + off;
 	if (w->nev == 0)
 		dr_sumacc_reset(w->sum);
-	(void)dr_enc_add(w->enc, e, p);
-	(void)dr_sumacc_add(w->sum, e, p, w->pay.p);
+	struct dr_qname q = {0};
+	if (dr_enc_add(w->enc, e, p) == 0)
+		dr_enc_last_qname(w->enc, &q);
+	(void)dr_sumacc_add(w->sum, e, p, w->pay.p, &q);
 	w->nev++;
 	w->st.events++;
 	w->st.bytes_payload += len;
@@ -658,7 +662,7 @@ static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 	if (err)
 		return err;
 	uint64_t t1 = cpu_ns();
-	err = dr_enc_compress(w->enc, w->cctx, w->o.zstd_level, &w->raw, &w->zbuf);
+	err = dr_enc_compress(w->enc, w->cctx, w->zstd_level, &w->raw, &w->zbuf);
 	w->st.ns_encode += t1 - t0;
 	w->st.ns_zstd += cpu_ns() - t1;
 	if (err)
@@ -831,6 +835,8 @@ static int do_flush(struct dnsreel_capw *w)
 	w->segs[w->nsegs - 1] = seg;
 	if (w->nev) {
 		w->st.frames++;
+		if (w->zstd_level != w->o.zstd_level)
+			w->st.frames_relevel++;
 		if (seg.last_ts > w->newest_ts)
 			w->newest_ts = seg.last_ts;
 	}
@@ -842,6 +848,14 @@ static int do_flush(struct dnsreel_capw *w)
 	update_disk_stats(w);
 	if (w->segsize >= w->o.segment_bytes)
 		return close_segment(w);
+	return 0;
+}
+
+int dnsreel_capw__set_zstd_level(struct dnsreel_capw *w, int level)
+{
+	if (!w || level < ZSTD_minCLevel() || level > ZSTD_maxCLevel() || level == 0)
+		return DNSREEL_E_ARG;
+	w->zstd_level = level;
 	return 0;
 }
 

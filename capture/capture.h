@@ -32,10 +32,10 @@ enum dnsreel_pkt_type {
 };
 
 enum dnsreel_event_flags {
-	DNSREEL_EV_PROC = 1u << 0,      /* pid/tid/uid/gid/comm/cgroup_id are filled */
+	DNSREEL_EV_PROC = 1u << 0,	/* pid/tid/uid/gid/comm/cgroup_id are filled */
 	DNSREEL_EV_TRUNCATED = 1u << 1, /* payload cut at the snap length (cap_len < orig_len) */
-	DNSREEL_EV_BADCSUM = 1u << 2,   /* reserved: L4 checksum known bad */
-	DNSREEL_EV_FRAGMENT = 1u << 3,  /* IP fragment: payload is what the fragment carried */
+	DNSREEL_EV_BADCSUM = 1u << 2,	/* reserved: L4 checksum known bad */
+	DNSREEL_EV_FRAGMENT = 1u << 3,	/* IP fragment: payload is what the fragment carried */
 	/* dnstap message (pkt_type DNSREEL_PKT_DNSTAP): ifindex is the dnstap message type, comm
 	 * the server identity, the payload one whole DNS message even over TCP */
 	DNSREEL_EV_DNSTAP = 1u << 4,
@@ -44,29 +44,29 @@ enum dnsreel_event_flags {
 #define DNSREEL_COMM_LEN 16
 
 struct dnsreel_event {
-	int64_t ts_ns;      /* CLOCK_BOOTTIME ns of the node that recorded it */
-	uint64_t netns;     /* network namespace inode number */
+	int64_t ts_ns;	    /* CLOCK_BOOTTIME ns of the node that recorded it */
+	uint64_t netns;	    /* network namespace inode number */
 	uint32_t ifindex;   /* interface index inside that netns */
 	uint8_t pkt_type;   /* enum dnsreel_pkt_type */
 	uint8_t ip_version; /* 4 or 6 */
-	uint8_t proto;      /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
+	uint8_t proto;	    /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
 	uint8_t tcp_flags;  /* TCP header flags byte (FIN=1 SYN=2 RST=4 PSH=8 ACK=16), 0 for UDP */
 	uint32_t tcp_seq;   /* TCP sequence number of the first payload byte, 0 for UDP */
 	uint8_t src_addr[16]; /* IPv4 in the first 4 bytes, rest zero */
 	uint8_t dst_addr[16];
 	uint16_t src_port; /* host byte order */
 	uint16_t dst_port;
-	uint32_t flags;    /* enum dnsreel_event_flags */
-	uint32_t pid;      /* process (tgid), valid with DNSREEL_EV_PROC */
+	uint32_t flags; /* enum dnsreel_event_flags */
+	uint32_t pid;	/* process (tgid), valid with DNSREEL_EV_PROC */
 	uint32_t tid;
 	uint32_t uid;
 	uint32_t gid;
 	uint64_t cgroup_id;
 	char comm[DNSREEL_COMM_LEN]; /* NUL-terminated */
-	uint32_t orig_len; /* L4 payload length on the wire */
-	uint32_t cap_len;  /* bytes in payload (<= orig_len, <= snap length) */
-	const uint8_t *payload; /* L4 payload: a DNS message for UDP, stream bytes for TCP.
-				 * Not owned: points into caller or reader memory. */
+	uint32_t orig_len;	     /* L4 payload length on the wire */
+	uint32_t cap_len;	     /* bytes in payload (<= orig_len, <= snap length) */
+	const uint8_t *payload;	     /* L4 payload: a DNS message for UDP, stream bytes for TCP.
+				      * Not owned: points into caller or reader memory. */
 };
 
 /* Renders addr:port as trace_dns does ("10.0.0.1:53", "[fd00::1]:53" for v6 when with_port).
@@ -81,21 +81,20 @@ int dnsreel_event_addr_str(const struct dnsreel_event *ev, bool src, bool with_p
  * index tables. Strings are NUL-terminated and may be empty ("" = unknown).
  */
 
-
-#define DNSREEL_NAME_LEN 256 /* k8s names are at most 253 */
+#define DNSREEL_NAME_LEN  256 /* k8s names are at most 253 */
 #define DNSREEL_SHORT_LEN 64
 
 /* Capture-wide facts, written once per segment (so each segment stands alone). */
 struct dnsreel_meta {
 	uint32_t format_major;
 	uint32_t format_minor;
-	char capture_id[40];          /* random UUID, names this capture across merges */
+	char capture_id[40];	      /* random UUID, names this capture across merges */
 	char node[DNSREEL_SHORT_LEN]; /* k8s.node: node name or hostname */
-	char kernel[128];             /* uname -r */
-	char recorder[64];            /* "dnsreel-record 0.1.0" */
+	char kernel[128];	      /* uname -r */
+	char recorder[64];	      /* "dnsreel-record 0.1.0" */
 	int64_t boot_to_wall_ns;      /* wall-clock ns since epoch = ts_ns + boot_to_wall_ns */
-	int64_t start_wall_ns;        /* when recording started */
-	uint32_t snaplen;             /* max payload bytes kept per event */
+	int64_t start_wall_ns;	      /* when recording started */
+	uint32_t snaplen;	      /* max payload bytes kept per event */
 };
 
 enum dnsreel_netns_flags {
@@ -106,10 +105,10 @@ enum dnsreel_netns_flags {
 /* One network namespace and who lives in it. Upserted: a later record for the same netns
  * replaces the earlier one (e.g. once the pod name becomes known). */
 struct dnsreel_netns_ctx {
-	uint64_t netns;                            /* inode number */
-	uint32_t flags;                            /* enum dnsreel_netns_flags */
-	int64_t first_seen_ns;                     /* boot ns when attached */
-	char name[DNSREEL_SHORT_LEN];              /* "ip netns" name or runtime file name */
+	uint64_t netns;		      /* inode number */
+	uint32_t flags;		      /* enum dnsreel_netns_flags */
+	int64_t first_seen_ns;	      /* boot ns when attached */
+	char name[DNSREEL_SHORT_LEN]; /* "ip netns" name or runtime file name */
 	char k8s_namespace[DNSREEL_SHORT_LEN];
 	char k8s_podname[DNSREEL_NAME_LEN];
 	char k8s_pod_uid[40];
@@ -130,7 +129,7 @@ struct dnsreel_proc_ctx {
 	uint32_t gid;
 	char comm[16];
 	char cmdline[DNSREEL_NAME_LEN]; /* arguments joined by spaces, cut */
-	char cgroup[DNSREEL_NAME_LEN];  /* cgroup path */
+	char cgroup[DNSREEL_NAME_LEN];	/* cgroup path */
 	char k8s_pod_uid[40];
 	char runtime_containerid[80];
 };
@@ -157,19 +156,19 @@ struct dnsreel_counter {
 struct dnsreel_capw;
 
 /* The writer's defaults, for tools that document them. */
-#define DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL 6
+#define DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL	   6
 #define DNSREEL_CAPW_DEFAULT_SEGMENT_BYTES (64ull << 20)
-#define DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS 16384
+#define DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS  16384
 
 struct dnsreel_capw_opts {
-	size_t sz;                /* sizeof(struct dnsreel_capw_opts), for growth */
-	uint32_t snaplen;         /* payload bytes kept (default 65535) */
-	uint32_t block_events;    /* events per frame before it is flushed (default 16384) */
-	uint64_t segment_bytes;   /* rotate when a segment reaches this size (default 64 MiB) */
-	uint64_t max_bytes;       /* ring mode: drop oldest segments past this total (0 = off) */
-	int64_t max_age_ns;       /* ring mode: drop segments whose newest event is older (0 = off) */
-	int zstd_level;           /* default 6 */
-	bool no_fsync;            /* tests and benchmarks only */
+	size_t sz;		/* sizeof(struct dnsreel_capw_opts), for growth */
+	uint32_t snaplen;	/* payload bytes kept (default 65535) */
+	uint32_t block_events;	/* events per frame before it is flushed (default 16384) */
+	uint64_t segment_bytes; /* rotate when a segment reaches this size (default 64 MiB) */
+	uint64_t max_bytes;	/* ring mode: drop oldest segments past this total (0 = off) */
+	int64_t max_age_ns;	/* ring mode: drop segments whose newest event is older (0 = off) */
+	int zstd_level;		/* default 6 */
+	bool no_fsync;		/* tests and benchmarks only */
 	/* Optional: receives a message naming the file and what failed (SQLite's and zstd's own
 	 * text included) whenever open or a later call fails. Must outlive the writer. */
 	char *errbuf;
@@ -201,16 +200,20 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
  * A no-op with nothing pending. On -ENOSPC the capture up to the last flush stays valid; in
  * ring mode the writer first drops oldest segments and retries. */
 int dnsreel_capw__flush(struct dnsreel_capw *w);
+/* The zstd level of the frames written from now on (the level opened with stays the
+ * capture's default): a recorder lowers it while the node's CPUs are busy. Any level zstd
+ * has; DNSREEL_E_ARG otherwise. */
+int dnsreel_capw__set_zstd_level(struct dnsreel_capw *w, int level);
 /* Starts a new segment now (also done automatically by size). */
 int dnsreel_capw__rotate(struct dnsreel_capw *w);
 
 struct dnsreel_capw_stats {
-	uint64_t events;        /* appended */
-	uint64_t frames;        /* written */
-	uint64_t segments;      /* created */
+	uint64_t events;	   /* appended */
+	uint64_t frames;	   /* written */
+	uint64_t segments;	   /* created */
 	uint64_t segments_dropped; /* removed by ring mode */
-	uint64_t bytes_payload; /* payload bytes appended */
-	uint64_t bytes_disk;    /* segment bytes currently on disk + index size */
+	uint64_t bytes_payload;	   /* payload bytes appended */
+	uint64_t bytes_disk;	   /* segment bytes currently on disk + index size */
 	/* events that never reached the disk: refused by append while a flush failed (e.g.
 	 * ENOSPC), or pending when close could not flush. Stored as counter "lost.write" with
 	 * the next flush that succeeds. */
@@ -219,6 +222,8 @@ struct dnsreel_capw_stats {
 	 * (with the catalog summary), zstd, segment write + fdatasync, SQLite index transaction
 	 * and WAL checkpoint. */
 	uint64_t ns_encode, ns_zstd, ns_write, ns_index;
+	/* frames written at another level than the one the writer was opened with */
+	uint64_t frames_relevel;
 };
 void dnsreel_capw__stats(const struct dnsreel_capw *w, struct dnsreel_capw_stats *st);
 /* Flushes, finishes the index (end time, counters) and frees w, even on error. NULL ok. */
@@ -249,17 +254,17 @@ const struct dnsreel_meta *dnsreel_capr__meta(const struct dnsreel_capr *r);
 
 /* What a frame holds, for pruning without decompressing it. */
 struct dnsreel_frame_info {
-	uint32_t segment;     /* NNNNNN of seg/NNNNNN.zst */
-	uint64_t offset;      /* byte offset of the frame's first byte in the segment */
-	uint32_t length;      /* bytes of the frame (all zstd frames that make it up) */
-	int64_t first_ts;     /* boot ns, min over its events */
-	int64_t last_ts;      /* boot ns, max */
+	uint32_t segment; /* NNNNNN of seg/NNNNNN.zst */
+	uint64_t offset;  /* byte offset of the frame's first byte in the segment */
+	uint32_t length;  /* bytes of the frame (all zstd frames that make it up) */
+	int64_t first_ts; /* boot ns, min over its events */
+	int64_t last_ts;  /* boot ns, max */
 	uint32_t events;
-	uint32_t rcode_mask;  /* bit r set: a response with rcode r (0..31, clamped) */
-	uint8_t qr_mask;      /* bit 0: has queries, bit 1: has responses */
-	uint8_t proto_mask;   /* bit 0: UDP, bit 1: TCP */
-	uint16_t netns_count; /* distinct netns */
-	const uint64_t *netns; /* sorted distinct netns inodes (owned by the reader) */
+	uint32_t rcode_mask;	  /* bit r set: a response with rcode r (0..31, clamped) */
+	uint8_t qr_mask;	  /* bit 0: has queries, bit 1: has responses */
+	uint8_t proto_mask;	  /* bit 0: UDP, bit 1: TCP */
+	uint16_t netns_count;	  /* distinct netns */
+	const uint64_t *netns;	  /* sorted distinct netns inodes (owned by the reader) */
 	uint32_t name_bloom_bits; /* size of bloom in bits (0 = no bloom: may hold any name) */
 	const uint8_t *name_bloom;
 };
@@ -274,9 +279,9 @@ struct dnsreel_prune {
 	int64_t until_wall_ns; /* events with wall time <= until (0 = no bound) */
 	size_t netns_count;    /* any of these netns */
 	const uint64_t *netns;
-	const char *name;      /* exact question name, any case, trailing dot optional */
-	uint32_t rcode_mask;   /* any of these rcodes (responses only) */
-	uint8_t qr_mask;       /* 1 queries, 2 responses */
+	const char *name;    /* exact question name, any case, trailing dot optional */
+	uint32_t rcode_mask; /* any of these rcodes (responses only) */
+	uint8_t qr_mask;     /* 1 queries, 2 responses */
 };
 bool dnsreel_capr__frame_may_match(const struct dnsreel_capr *r, size_t i,
 				   const struct dnsreel_prune *p);
@@ -308,8 +313,7 @@ const struct dnsreel_netns_ctx *dnsreel_capr__netns_at(const struct dnsreel_capr
 size_t dnsreel_capr__proc_count(const struct dnsreel_capr *r);
 const struct dnsreel_proc_ctx *dnsreel_capr__proc_at(const struct dnsreel_capr *r, size_t i);
 size_t dnsreel_capr__service_count(const struct dnsreel_capr *r);
-const struct dnsreel_service_ctx *dnsreel_capr__service_at(const struct dnsreel_capr *r,
-							   size_t i);
+const struct dnsreel_service_ctx *dnsreel_capr__service_at(const struct dnsreel_capr *r, size_t i);
 size_t dnsreel_capr__counter_count(const struct dnsreel_capr *r);
 const struct dnsreel_counter *dnsreel_capr__counter_at(const struct dnsreel_capr *r, size_t i);
 

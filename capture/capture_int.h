@@ -202,6 +202,14 @@ int dr_enc_block_at(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, 
  * works them out itself otherwise; either way it starts the next block. Negative on
  * allocation failure (the block then works its keys out at encoding). */
 int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p);
+/* A UDP message's first question name as the encoder found it: where it ends (0 = none or not
+ * found: then whoever needs it works it out) and dnsreel_hash_bytes(p + 12, end - 12, 2). */
+struct dr_qname {
+	uint32_t end;
+	uint64_t hash;
+};
+/* The question of the event dr_enc_add() took last, for the summary. */
+void dr_enc_last_qname(const struct dr_enc *e, struct dr_qname *q);
 /* Sorts order[] (0..n-1 ascending: indexes into ts) by ts, ties by index, if that takes at
  * most budget moves; false (order[] permuted, not sorted) past it. For dr_enc_block and tests. */
 bool dr_enc_sort_near(uint32_t *order, const int64_t *ts, size_t n, size_t budget);
@@ -222,15 +230,15 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 /* Computes the catalog summary (masks, netns list, name bloom) of decoded events. */
 int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s);
 /* The same summary gathered event by event as a writer appends (x with its payload at p;
- * base is what payload offsets of the frame are taken from, NULL for pointers): reset, add
- * each event, finish. After a failed add (no memory) finish fails too, and the caller falls
- * back to dr_summarize. */
+ * base is what payload offsets of the frame are taken from, NULL for pointers; q, if not
+ * NULL, its question as the encoder found it): reset, add each event, finish. After a failed add
+ * (no memory) finish fails too, and the caller falls back to dr_summarize. */
 struct dr_sumacc;
 int dr_sumacc_new(struct dr_sumacc **out);
 void dr_sumacc_free(struct dr_sumacc *a);
 void dr_sumacc_reset(struct dr_sumacc *a);
 int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint8_t *p,
-		  const uint8_t *base);
+		  const uint8_t *base, const struct dr_qname *q);
 int dr_sumacc_finish(struct dr_sumacc *a, struct dr_summary *out);
 bool dr_bloom_has(const uint8_t *bloom, uint32_t bits, uint64_t h);
 

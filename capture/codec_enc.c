@@ -267,6 +267,16 @@ bad:
 	return err;
 }
 
+void dr_enc_last_qname(const struct dr_enc *e, struct dr_qname *q)
+{
+	q->end = 0;
+	q->hash = 0;
+	if (!e->key_bad && e->nkey) {
+		q->end = e->key[e->nkey - 1].nend;
+		q->hash = e->key[e->nkey - 1].hq;
+	}
+}
+
 /* The reversed tuple's tid, or TUP_NONE when no event of the block has it (then no tuple of
  * the block equals it). */
 static uint32_t tid_rev(struct dr_enc *e, uint32_t tid)

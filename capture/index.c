@@ -389,8 +389,7 @@ static int setup_ro(sqlite3 *db, const char *path, char *errbuf, size_t errlen)
 	return err;
 }
 
-static int open_file_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen,
-			bool schema)
+static int open_file_ro(const char *path, sqlite3 **out, char *errbuf, size_t errlen, bool schema)
 {
 	*out = NULL;
 	/* SQLite would block forever opening a FIFO: check the file without blocking first */

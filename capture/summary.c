@@ -160,15 +160,23 @@ struct name_cache {
 };
 
 static bool cached_name_hash(const uint8_t *m, size_t len, const uint8_t *base,
-			     struct name_cache *nc, uint64_t *out)
+			     struct name_cache *nc, const struct dr_qname *q, uint64_t *out)
 {
-	size_t o = 12;
-	while (o < len && m[o] && m[o] <= 63)
-		o += 1 + (size_t)m[o];
-	if (o >= len || m[o])
-		return wire_name_hash(m, len, out); /* fails the same way */
-	size_t wl = o + 1 - 12;
-	struct name_cache *c = &nc[dnsreel_hash_bytes(m + 12, wl, 2) & (NCACHE - 1)];
+	size_t wl;
+	uint64_t wh;
+	if (q && q->end) {
+		wl = q->end - 12;
+		wh = q->hash;
+	} else {
+		size_t o = 12;
+		while (o < len && m[o] && m[o] <= 63)
+			o += 1 + (size_t)m[o];
+		if (o >= len || m[o])
+			return wire_name_hash(m, len, out); /* fails the same way */
+		wl = o + 1 - 12;
+		wh = dnsreel_hash_bytes(m + 12, wl, 2);
+	}
+	struct name_cache *c = &nc[wh & (NCACHE - 1)];
 	if (c->wire && c->len == wl &&
 	    memcmp((const uint8_t *)((uintptr_t)base + c->wire), m + 12, wl) == 0) {
 		*out = c->hash;
@@ -241,7 +249,8 @@ static int push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
 
 /* One DNS message's contribution: header bits and the question name hash. Returns false when
  * the message cannot vouch for its name (then the frame gets no bloom). */
-static bool summarize_msg(struct dr_sumacc *a, const uint8_t *m, size_t len, const uint8_t *base)
+static bool summarize_msg(struct dr_sumacc *a, const uint8_t *m, size_t len, const uint8_t *base,
+			  const struct dr_qname *q)
 {
 	struct dr_summary *s = &a->s;
 	if (len < 12)
@@ -259,7 +268,7 @@ static bool summarize_msg(struct dr_sumacc *a, const uint8_t *m, size_t len, con
 	if (dr_rd16(m + 4) == 0)
 		return true; /* no question: no name to match */
 	uint64_t h;
-	if (!cached_name_hash(m, len, base, a->nc, &h)) {
+	if (!cached_name_hash(m, len, base, a->nc, q, &h)) {
 		char name[DNSREEL_DNS_NAME_MAX];
 		size_t next;
 		if (dnsreel_dns_name(m, len, 12, name, sizeof(name), &next) < 0)
@@ -279,7 +288,7 @@ static void no_bloom(struct dr_sumacc *a)
 }
 
 int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint8_t *p,
-		  const uint8_t *base)
+		  const uint8_t *base, const struct dr_qname *q)
 {
 	struct dr_summary *s = &a->s;
 	if (!s->events || x->ts_ns < s->first_ts)
@@ -293,7 +302,7 @@ int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint
 		a->bad = true;
 	s->proto_mask |= x->proto == 6 ? 2 : (x->proto == 17 ? 1 : 0);
 	if (x->proto == 17) {
-		if (!summarize_msg(a, p, x->cap_len, base))
+		if (!summarize_msg(a, p, x->cap_len, base, q))
 			no_bloom(a);
 	} else if (x->proto == 6) {
 		/* whole messages with their 2-byte length only; a segment starting mid-message
@@ -315,7 +324,7 @@ int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint
 		o = 0;
 		while (whole && o < x->cap_len) {
 			size_t ml = dr_rd16(p + o);
-			if (!summarize_msg(a, p + o + 2, ml, base))
+			if (!summarize_msg(a, p + o + 2, ml, base, NULL))
 				whole = false;
 			o += 2 + ml;
 		}
@@ -384,7 +393,7 @@ int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s)
 	struct dr_sumacc *a;
 	int err = dr_sumacc_new(&a);
 	for (size_t i = 0; !err && i < n; i++)
-		err = dr_sumacc_add(a, &ev[i], ev[i].payload, NULL);
+		err = dr_sumacc_add(a, &ev[i], ev[i].payload, NULL, NULL);
 	if (!err)
 		err = dr_sumacc_finish(a, s);
 	dr_sumacc_free(a);

@@ -47,6 +47,7 @@ enum {
 	OPT_NO_IPTABLES,
 	OPT_RINGBUF,
 	OPT_ZSTD,
+	OPT_BUSY_ZSTD,
 	OPT_NO_FSYNC,
 	OPT_SCAN,
 	OPT_SELECT,
@@ -71,6 +72,8 @@ static const struct dnsreel_opt opts[] = {
     {OPT_MAX_AGE, "max-age", 0, DNSREEL_REQ_ARG, "DUR",
      "flight recorder: drop segments older than this", NULL},
     {OPT_ZSTD, "zstd-level", 0, DNSREEL_REQ_ARG, "N", "compression level (6)", NULL},
+    {OPT_BUSY_ZSTD, "busy-zstd-level", 0, DNSREEL_REQ_ARG, "N",
+     "compression level while the node's CPUs are busy (1; 0: --zstd-level always)", NULL},
     {OPT_NO_FSYNC, "no-fsync", 0, DNSREEL_NO_ARG, NULL,
      "do not fsync frames (tests and benchmarks only)", NULL},
     {OPT_PORTS, "ports", 0, DNSREEL_REQ_ARG, "LIST", "UDP/TCP ports to record (53,5353)",
@@ -176,6 +179,7 @@ static void print_stats(struct dnsreel_recorder *rec, const struct dnsreel_capw_
 	stat_line(&a, "writer.write_ns", w->ns_write);
 	stat_line(&a, "writer.index_ns", w->ns_index);
 	stat_line(&a, "writer.frames", w->frames);
+	stat_line(&a, "writer.frames_busy_level", w->frames_relevel);
 	stat_line(&a, "writer.events", w->events);
 	double ev = w->events ? (double)w->events : 1.0;
 	uint64_t inner = a.join + a.sink;
@@ -361,7 +365,7 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *live_fmt = "columns", *fields = NULL, *ready_file = NULL;
 	const char *node = NULL, *ports = DNSREEL_REC_DEFAULT_PORTS;
 	const char *k8s_ns = NULL, *k8s_pod = NULL, *k8s_cont = NULL;
-	struct dnsreel_recwriter_opts rwo = {.sz = sizeof(rwo), .capw = &wo};
+	struct dnsreel_recwriter_opts rwo = {.sz = sizeof(rwo), .capw = &wo, .busy_zstd_level = 1};
 	int64_t duration_ns = 0;
 	uint64_t v;
 	bool live = false, no_resolve = false;
@@ -443,6 +447,13 @@ int main(int argc, char **argv)
 				goto cleanup;
 			}
 			wo.zstd_level = (int)v;
+			break;
+		case OPT_BUSY_ZSTD:
+			if (dnsreel_parse_u64(a, 0, 22, &v)) {
+				rc = dnsreel_cli_usage_error(&tool, "bad --busy-zstd-level: %s", a);
+				goto cleanup;
+			}
+			rwo.busy_zstd_level = (int)v;
 			break;
 		case OPT_NO_FSYNC:
 			wo.no_fsync = true;
@@ -586,8 +597,8 @@ int main(int argc, char **argv)
 			} else if (!strcmp(a, "packet")) {
 				ro.hook = DNSREEL_HOOK_PACKET;
 			} else {
-				rc = dnsreel_cli_usage_error(&tool, "bad --hook (tc, tcx or packet): %s",
-							     a);
+				rc = dnsreel_cli_usage_error(
+				    &tool, "bad --hook (tc, tcx or packet): %s", a);
 				goto cleanup;
 			}
 			break;

@@ -156,6 +156,11 @@ struct dnsreel_recwriter_opts {
 	const char *node;		      /* NULL: $NODE_NAME, else the host name */
 	uint32_t snaplen;		      /* recorded in the metadata */
 	int64_t flush_ns;		      /* a frame at least this often (default 150 ms) */
+	/* While the node's CPUs are busy (under 15% idle in /proc/stat over a second, until
+	 * over 30% again), frames are compressed at this zstd level instead of the capture's:
+	 * a recorder must not take CPU from the node's work when it has none to spare. 0: the
+	 * capture's level always. */
+	int busy_zstd_level;
 	/* Record-time selection (--select): only messages matching select are written (TCP
 	 * segments always are, so streams stay whole); the others are counted as
 	 * events.not_selected. Borrowed: must outlive the writer. NULL: everything. */

@@ -29,6 +29,11 @@ struct dnsreel_recwriter {
 	uint32_t block_events;
 	int64_t next_flush;
 	uint64_t flush_ns; /* thread CPU in write_frame, for --stats */
+	/* the busy level (busy_zstd_level): the node's CPU times at the last look */
+	int level;
+	bool busy;
+	int64_t next_look;
+	uint64_t cpu_total, cpu_idle;
 };
 
 static int64_t wall_ns(void)
@@ -98,6 +103,7 @@ int dnsreel_recwriter__open(struct dnsreel_recwriter **out, const char *dir,
 		co = *w->o.capw;
 	co.snaplen = w->o.snaplen;
 	w->block_events = co.block_events ? co.block_events : DNSREEL_REC_BLOCK_EVENTS;
+	w->level = co.zstd_level ? co.zstd_level : DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL;
 	/* One more than what this sink flushes at: the capture writer never flushes on its own. */
 	co.block_events = w->block_events + 1;
 	if ((err = dnsreel_capw__open(&w->w, dir, &co))) {
@@ -131,9 +137,52 @@ static int on_rec(void *arg, const struct dnsreel_rec *rec)
 	return 0;
 }
 
+/* The node's CPU time so far in /proc/stat's first line (user .. steal), and of that idle and
+ * iowait. False when it cannot be read. */
+static bool node_cpu(uint64_t *total, uint64_t *idle)
+{
+	FILE *f = fopen("/proc/stat", "re");
+	if (!f)
+		return false;
+	unsigned long long v[8] = {0};
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+		       &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n < 4)
+		return false;
+	*total = 0;
+	for (int i = 0; i < 8; i++)
+		*total += v[i];
+	*idle = v[3] + v[4];
+	return true;
+}
+
+/* Once a second at most: busy below 15% idle, not busy again above 30% (a frame's level does
+ * not flap with the load of one second). */
+static void pick_level(struct dnsreel_recwriter *w)
+{
+	int64_t now = rec_boot_ns();
+	if (!w->o.busy_zstd_level || w->o.busy_zstd_level >= w->level || now < w->next_look)
+		return;
+	w->next_look = now + 1000000000;
+	uint64_t total, idle;
+	if (!node_cpu(&total, &idle))
+		return;
+	if (w->cpu_total && total > w->cpu_total) {
+		double f = (double)(idle - w->cpu_idle) / (double)(total - w->cpu_total);
+		bool busy = w->busy ? f < 0.30 : f < 0.15;
+		if (busy != w->busy &&
+		    !dnsreel_capw__set_zstd_level(w->w, busy ? w->o.busy_zstd_level : w->level))
+			w->busy = busy;
+	}
+	w->cpu_total = total;
+	w->cpu_idle = idle;
+}
+
 static int write_frame(struct dnsreel_recwriter *w)
 {
 	uint64_t t0 = rec_cpu_ns();
+	pick_level(w);
 	int err = dnsreel_capw__flush(w->w);
 	w->flush_ns += rec_cpu_ns() - t0;
 	if (err)

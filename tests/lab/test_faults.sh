@@ -9,10 +9,12 @@
 #            tcpdump's ground truth in the app pod: each capture verifies, has no gap, and holds
 #            every packet older than 250 ms before the kill (dnsreel-record(1)'s bound).
 #   idle     an idle recorder sleeps (few polls), and wakes for a lone query within the bound.
-# Usage: test_faults.sh BINDIR ring|sigkill|idle     (exit 77 = skipped)
+#   busy     with the node's CPUs busy, frames take the cheaper --busy-zstd-level and still
+#            hold every packet tcpdump sees.
+# Usage: test_faults.sh BINDIR ring|sigkill|idle|busy     (exit 77 = skipped)
 set -uo pipefail
 BIN=${1:?usage: test_faults.sh BINDIR CASE}
-CASE=${2:?usage: test_faults.sh BINDIR ring|sigkill|idle}
+CASE=${2:?usage: test_faults.sh BINDIR ring|sigkill|idle|busy}
 . "$(dirname "$0")/common.sh"
 lab_require ip iptables unbound nsd dig dnsperf tcpdump tshark python3 "$BIN/dnsreel-record" \
 	"$BIN/dnsreel-verify" "$BIN/dnsreel-replay" "$BIN/lab-compare"
@@ -171,6 +173,45 @@ PY
 	done
 	bad=$(awk '$2 == "dnsreel" && ($4 != 0 || $5 != 0)' "$WORK/kills.out")
 	[[ -z $bad ]] || fail "a SIGKILL lost more than the last 250 ms or left a gap: $bad"
+	;;
+busy)
+	# The node's CPUs busy (two spinning shells, bounded by time): frames are compressed at
+	# --busy-zstd-level (1) and still hold every packet tcpdump sees in every lab netns; with
+	# --busy-zstd-level 0 every frame keeps --zstd-level.
+	queries
+	for lvl in 1 0; do
+		for _ in 1 2; do
+			timeout 8 bash -c 'while :; do :; done' &
+			LAB_PIDS+=($!)
+		done
+		sleep 1.2 # the recorder's first look at /proc/stat then sees a busy second
+		tcpdump_start
+		recorder_start "$WORK/busy$lvl.reel" --netns "${LAB_NETNS// /,}" --stats \
+			--busy-zstd-level "$lvl"
+		"$LAB_SH" exec app dnsperf -s "$LAB_VIP" -d "$WORK/queries" -l 4 -Q 1000 -c 2 \
+			>"$WORK/dnsperf.out" 2>&1
+		sleep 0.5
+		recorder_stop
+		tcpdump_stop
+		wait
+		frames=$(awk '$3 == "writer.frames" { print $4 }' "$WORK/record.err")
+		busy=$(awk '$3 == "writer.frames_busy_level" { print $4 }' "$WORK/record.err")
+		echo "busy, --busy-zstd-level $lvl: $busy of $frames frames at the busy level"
+		[[ -n $frames && -n $busy ]] || { cat "$WORK/record.err" >&2; fail "no frame counts"; }
+		if ((lvl)); then
+			((busy >= 5 && busy < frames)) ||
+				fail "$busy of $frames frames at the busy level (a busy node from the second look on)"
+		else
+			((busy == 0)) || fail "$busy frames at a busy level with --busy-zstd-level 0"
+		fi
+		"$BIN/dnsreel-verify" "$WORK/busy$lvl.reel" >"$WORK/verify.out" 2>&1 ||
+			{ cat "$WORK/verify.out" >&2; fail "busy capture does not verify"; }
+		# shellcheck disable=SC2046
+		"$BIN/lab-compare" -c "$WORK/busy$lvl.reel" $(pcap_args) >"$WORK/compare.out" 2>&1 || {
+			tail -20 "$WORK/compare.out" >&2
+			fail "busy capture (--busy-zstd-level $lvl) and tcpdump differ"
+		}
+	done
 	;;
 *) fail "unknown case $CASE" ;;
 esac
