@@ -183,6 +183,16 @@ static int grow_tids(struct dr_enc *e)
 	return 0;
 }
 
+/* 16 bytes compared inline: a call to memcmp costs more than the compare. */
+static inline bool same16(const void *a, const void *b)
+{
+	uint64_t x[2], y[2];
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+_Static_assert(DNSREEL_COMM_LEN == 16, "comm compares as 16 bytes");
+
 /* Whether x has tuple k, as tup_of() would build it: a comm with bytes after its NUL, or
  * without a NUL, never matches (tup_of would change it), so then the caller builds the key. */
 static bool tup_is(const struct tup_key *k, const struct dnsreel_event *x)
@@ -190,8 +200,8 @@ static bool tup_is(const struct tup_key *k, const struct dnsreel_event *x)
 	if (k->netns != x->netns || k->ifindex != x->ifindex || k->pkt_type != x->pkt_type ||
 	    k->ip_version != x->ip_version || k->proto != x->proto || k->pid != x->pid ||
 	    k->tid != x->tid || k->uid != x->uid || k->gid != x->gid ||
-	    k->cgroup_id != x->cgroup_id || memcmp(k->src, x->src_addr, 16) != 0 ||
-	    memcmp(k->dst, x->dst_addr, 16) != 0 || memcmp(k->comm, x->comm, DNSREEL_COMM_LEN) != 0)
+	    k->cgroup_id != x->cgroup_id || !same16(k->src, x->src_addr) ||
+	    !same16(k->dst, x->dst_addr) || !same16(k->comm, x->comm))
 		return false;
 	bool proc = (x->flags & DNSREEL_EV_PROC) || x->pid || x->tid || x->uid || x->gid ||
 		    x->cgroup_id || x->comm[0];

@@ -159,8 +159,10 @@ struct name_cache {
 	uint64_t hash;
 };
 
+/* *seen: the name was in the cache, so the frame has its hash already. */
 static bool cached_name_hash(const uint8_t *m, size_t len, const uint8_t *base,
-			     struct name_cache *nc, const struct dr_qname *q, uint64_t *out)
+			     struct name_cache *nc, const struct dr_qname *q, uint64_t *out,
+			     bool *seen)
 {
 	size_t wl;
 	uint64_t wh;
@@ -180,6 +182,7 @@ static bool cached_name_hash(const uint8_t *m, size_t len, const uint8_t *base,
 	if (c->wire && c->len == wl &&
 	    memcmp((const uint8_t *)((uintptr_t)base + c->wire), m + 12, wl) == 0) {
 		*out = c->hash;
+		*seen = true;
 		return true;
 	}
 	if (!wire_name_hash(m, len, out))
@@ -268,14 +271,16 @@ static bool summarize_msg(struct dr_sumacc *a, const uint8_t *m, size_t len, con
 	if (dr_rd16(m + 4) == 0)
 		return true; /* no question: no name to match */
 	uint64_t h;
-	if (!cached_name_hash(m, len, base, a->nc, q, &h)) {
+	bool seen = false;
+	if (!cached_name_hash(m, len, base, a->nc, q, &h, &seen)) {
 		char name[DNSREEL_DNS_NAME_MAX];
 		size_t next;
 		if (dnsreel_dns_name(m, len, 12, name, sizeof(name), &next) < 0)
 			return false;
 		h = dnsreel_name_hash(name, strlen(name));
 	}
-	if (push_u64(&a->hs, &a->nh, &a->caph, h))
+	/* a name the cache knew is in hs already: hs stays near the frame's distinct names */
+	if (!seen && push_u64(&a->hs, &a->nh, &a->caph, h))
 		a->bad = true;
 	return true;
 }
