@@ -34,9 +34,9 @@ struct dnsreel_capw {
 	struct dr_catalog all;	/* every context ever put: re-emitted per segment */
 	struct dr_catalog pend; /* context put since the last flush */
 	bool counters_dirty;
-	/* pending events; payloads live in pay at offsets kept in payload while pending */
-	struct dnsreel_event *ev;
-	size_t nev, capev;
+	/* pending events: what the encoder and summary keep of them (enc, sum), their payloads
+	 * in pay */
+	size_t nev;
 	struct dr_buf pay;
 	struct dr_enc *enc;
 	struct dr_sumacc *sum; /* the pending events' summary so far */
@@ -331,16 +331,9 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 			return err;
 		}
 	}
-	if (w->nev == w->capev) {
-		size_t nc = w->capev ? w->capev * 2 : 256;
-		struct dnsreel_event *ne = realloc(w->ev, nc * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		w->ev = ne;
-		w->capev = nc;
-	}
-	struct dnsreel_event *e = &w->ev[w->nev];
-	*e = *ev;
+	/* The event as stored; the block keeps what encoding needs of it (dr_enc_add), not the
+	 * event itself. */
+	struct dnsreel_event st = *ev, *e = &st;
 	/* most events carry no process: no call for an empty name */
 	size_t cl = e->comm[0] ? strnlen(e->comm, DNSREEL_COMM_LEN - 1) : 0;
 	memset(e->comm + cl, 0, DNSREEL_COMM_LEN - cl); /* stored as text: nothing after NUL */
@@ -361,14 +354,20 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 	}
 	e->payload = (const uint8_t *)(uintptr_t)off; /* pay may move: an offset until flush */
 	/* while the event and its payload are in cache: what encoding and the summary need of
-	 * it (on failure they work it out at flush) */
+	 * it; either failing takes the event back whole */
 	const uint8_t *p = w->pay.p + off;
-	if (w->nev == 0)
-		dr_sumacc_reset(w->sum);
-	struct dr_qname q = {0};
-	if (dr_enc_add(w->enc, e, p) == 0)
+	struct dr_qname q;
+	int err = dr_enc_add(w->enc, e, p);
+	if (!err) {
 		dr_enc_last_qname(w->enc, &q);
-	(void)dr_sumacc_add(w->sum, e, p, w->pay.p, &q);
+		err = dr_sumacc_add(w->sum, e, p, w->pay.p, &q);
+		if (err)
+			dr_enc_drop_last(w->enc);
+	}
+	if (err) {
+		w->pay.len = off;
+		return err;
+	}
 	w->nev++;
 	w->st.events++;
 	w->st.bytes_payload += len;
@@ -649,16 +648,11 @@ static uint64_t cpu_ns(void)
 static int build_block(struct dnsreel_capw *w, struct dr_summary *sm)
 {
 	uint64_t t0 = cpu_ns();
-	int err = dr_enc_block_at(w->enc, w->ev, w->nev, w->pay.p, &w->raw);
-	if (!err && dr_sumacc_finish(w->sum, sm)) {
-		/* the summary could not be gathered as events came: from the events now */
-		for (size_t i = 0; i < w->nev; i++)
-			w->ev[i].payload = w->pay.p + (uintptr_t)w->ev[i].payload;
-		err = dr_summarize(w->ev, w->nev, sm);
-		for (size_t i = 0; i < w->nev; i++)
-			w->ev[i].payload =
-			    (const uint8_t *)(uintptr_t)(w->ev[i].payload - w->pay.p);
-	}
+	int err = dr_enc_gathered(w->enc) == w->nev ? 0 : DNSREEL_E_STATE;
+	if (!err)
+		err = dr_enc_block_gathered(w->enc, w->pay.p, &w->raw);
+	if (!err)
+		err = dr_sumacc_finish(w->sum, sm);
 	if (err)
 		return err;
 	uint64_t t1 = cpu_ns();
@@ -842,6 +836,8 @@ static int do_flush(struct dnsreel_capw *w)
 	}
 	w->nev = 0;
 	w->pay.len = 0;
+	dr_enc_clear(w->enc);
+	dr_sumacc_reset(w->sum);
 	dr_catalog_free(&w->pend);
 	w->counters_dirty = false;
 	index_bytes(w);
@@ -932,7 +928,6 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 	ZSTD_freeCCtx(w->cctx);
 	if (w->lockfd >= 0)
 		close(w->lockfd); /* the lock goes last: the capture is complete */
-	free(w->ev);
 	free(w->segs);
 	free(w->inputs);
 	free(w->dir);

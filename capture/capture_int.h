@@ -191,17 +191,19 @@ struct dr_enc;
 int dr_enc_new(struct dr_enc **out);
 void dr_enc_free(struct dr_enc *e);
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out);
-/* The same, for events whose payload fields are offsets from base (a writer's payload arena
- * that may move while events wait): payload = base + (uintptr_t)ev->payload. */
-int dr_enc_block_at(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, const uint8_t *base,
-		    struct dr_buf *out);
-/* Takes the next event of the block being gathered (x with its payload bytes at p) and works
- * out its keys while its bytes are in cache: a writer calls it as it appends, instead of the
- * encoder reading a block of ~20 MB back in a pass of its own. dr_enc_block uses what was
- * added when it was handed exactly the events added since the last block, in that order, and
- * works them out itself otherwise; either way it starts the next block. Negative on
- * allocation failure (the block then works its keys out at encoding). */
+/* A writer gathers its block event by event instead: dr_enc_add() takes the next event (x
+ * with its payload bytes at p; x->payload is kept as where the payload will be: an offset
+ * from the base dr_enc_block_gathered() is given, or a pointer for base NULL) and keeps what
+ * encoding needs of it while its bytes are in cache, so a block of ~20 MB is never read back
+ * in passes of its own. An add that fails (no memory, DNSREEL_E_LIMIT) leaves the block as
+ * it was. dr_enc_block_gathered() encodes what was gathered and keeps it (a flush that failed
+ * encodes it again); dr_enc_clear() starts the next block; dr_enc_drop_last() takes back the
+ * last add. */
 int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p);
+int dr_enc_block_gathered(struct dr_enc *e, const uint8_t *base, struct dr_buf *out);
+void dr_enc_clear(struct dr_enc *e);
+void dr_enc_drop_last(struct dr_enc *e);
+size_t dr_enc_gathered(const struct dr_enc *e);
 /* A UDP message's first question name as the encoder found it: where it ends (0 = none or not
  * found: then whoever needs it works it out) and dnsreel_hash_bytes(p + 12, end - 12, 2). */
 struct dr_qname {

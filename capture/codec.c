@@ -161,6 +161,14 @@ static int dr_dict_grow(struct dr_dict *d)
 	return 0;
 }
 
+int dr_dict_reserve(struct dr_dict *d, uint32_t n)
+{
+	while (!d->tab || n > d->cap)
+		if (dr_dict_grow(d))
+			return -ENOMEM;
+	return 0;
+}
+
 int64_t dr_dict_get_h(struct dr_dict *d, const void *key, uint64_t hash, bool *is_new)
 {
 	*is_new = false;

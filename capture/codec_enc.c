@@ -18,13 +18,19 @@ static void tup_rev(const struct tup_key *a, struct tup_key *r)
 	memcpy(r->dst, a->src, 16);
 }
 
-/* An event's keys into the tables (payload, question + id, question at its tuple, question),
- * its tuple as an index into the block's distinct tuples (so that tuples compare as numbers)
- * and where its question name ends (0 = none). */
+/* What encoding needs of an event, kept by dr_enc_add() so that a block never reads its
+ * events back: its keys into the tables (payload, question + id, question at its tuple,
+ * question), its tuple as an index into the block's distinct tuples (tuples compare as
+ * numbers), where its question name ends (0 = none), where its payload is (an offset from the
+ * block's base) and the fields the columns take. */
 struct ev_key {
 	uint64_t hf, hqi, hqt, hq;
-	uint32_t tid;
-	uint32_t nend;
+	uint64_t pay;
+	uint32_t tid, nend;
+	uint32_t orig_len, cap_len;
+	uint32_t flags, tcp_seq;
+	uint16_t sport, dport;
+	uint8_t proto, tcp_flags;
 };
 
 /* The block's distinct tuples (tid order: first added first) and, per tid, what the block
@@ -39,7 +45,6 @@ struct dr_enc {
 	int64_t *ts;
 	struct ev_key *key;
 	size_t nkey;
-	bool key_bad;
 	struct dr_dict tids; /* distinct tuples of the block */
 	uint64_t *tidh;	     /* per tid: its hash (DICT_SEED) */
 	uint32_t *dictof;    /* per tid: dictionary index + 1, 0 = not in the dictionary yet */
@@ -188,8 +193,8 @@ static int grow_tids(struct dr_enc *e)
  * writer hashes every payload it appends). Only the encoder's tables see it. */
 static uint64_t hash_payload(const uint8_t *p, size_t n)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full, c = 0x165667b19e3779f9ull,
-		 d = 0x27d4eb2f165667c5ull;
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full,
+		 c = 0x165667b19e3779f9ull, d = 0x27d4eb2f165667c5ull;
 	while (n >= 32) {
 		a = (a ^ dr_rd64(p)) * 0x100000001b3ull;
 		b = (b ^ dr_rd64(p + 8)) * 0x100000001b3ull;
@@ -239,16 +244,28 @@ static size_t tup_memo_slot(const struct dnsreel_event *x)
 	return (size_t)dnsreel_mix64(v) & (TUP_MEMO - 1);
 }
 
+void dr_enc_clear(struct dr_enc *e)
+{
+	e->nkey = 0;
+	dr_dict_reset(&e->tids);
+	memset(e->memo, 0, sizeof(e->memo));
+}
+
+void dr_enc_drop_last(struct dr_enc *e)
+{
+	if (e->nkey)
+		e->nkey--;
+}
+
+size_t dr_enc_gathered(const struct dr_enc *e)
+{
+	return e->nkey;
+}
+
 int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p)
 {
-	if (e->nkey == 0) {
-		dr_dict_reset(&e->tids);
-		memset(e->memo, 0, sizeof(e->memo));
-		e->key_bad = false;
-	}
-	if (e->key_bad)
-		return 0;
-	int err = -ENOMEM;
+	if (e->nkey == DR_MAX_BLOCK_EVENTS)
+		return DNSREEL_E_LIMIT;
 	if (e->nkey == e->keycap) {
 		size_t nc = e->keycap ? e->keycap * 2 : 1024;
 		int64_t *t = realloc(e->ts, nc * sizeof(*t));
@@ -258,7 +275,7 @@ int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p
 		if (k)
 			e->key = k;
 		if (!t || !k)
-			goto bad;
+			return -ENOMEM;
 		e->keycap = nc;
 	}
 	/* a block has few tuples, met again and again: the memo finds most without building
@@ -270,9 +287,13 @@ int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p
 		tup_of(x, &tk);
 		uint64_t h = dnsreel_hash_bytes((const uint8_t *)&tk, sizeof(tk), DICT_SEED);
 		bool nw;
+		/* room first, for the tuple and what is kept of it: a failed add leaves the
+		 * block as it was */
+		if (dr_dict_reserve(&e->tids, e->tids.n + 1) || grow_tids(e))
+			return -ENOMEM;
 		tid = dr_dict_get_h(&e->tids, &tk, h, &nw);
-		if (tid < 0 || (err = grow_tids(e)))
-			goto bad;
+		if (tid < 0)
+			return (int)tid;
 		if (nw) {
 			e->tidh[tid] = h;
 			e->dictof[tid] = 0;
@@ -293,18 +314,24 @@ int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p
 	} else {
 		k->hq = k->hqi = k->hqt = 0;
 	}
+	k->pay = (uint64_t)(uintptr_t)x->payload;
+	k->orig_len = x->orig_len;
+	k->cap_len = x->cap_len;
+	k->flags = x->flags;
+	k->tcp_seq = x->tcp_seq;
+	k->sport = x->src_port;
+	k->dport = x->dst_port;
+	k->proto = x->proto;
+	k->tcp_flags = x->tcp_flags;
 	e->ts[e->nkey++] = x->ts_ns;
 	return 0;
-bad:
-	e->key_bad = true;
-	return err;
 }
 
 void dr_enc_last_qname(const struct dr_enc *e, struct dr_qname *q)
 {
 	q->end = 0;
 	q->hash = 0;
-	if (!e->key_bad && e->nkey) {
+	if (e->nkey) {
 		q->end = e->key[e->nkey - 1].nend;
 		q->hash = e->key[e->nkey - 1].hq;
 	}
@@ -352,53 +379,47 @@ static int grow_arrays(struct dr_enc *e, size_t n)
 }
 
 #define KEY(j)	   (e->key[e->order[j]])
-#define PAYLOAD(x) ((const uint8_t *)((uintptr_t)base + (uintptr_t)(x)->payload))
+#define PAYLOAD(k) ((const uint8_t *)((uintptr_t)base + (uintptr_t)(k)->pay))
+
+static int enc_events(struct dr_enc *e, size_t n, const uint8_t *base);
+
+int dr_enc_block_gathered(struct dr_enc *e, const uint8_t *base, struct dr_buf *out)
+{
+	size_t n = e->nkey;
+	if (n == 0 || n > DR_MAX_BLOCK_EVENTS)
+		return DNSREEL_E_ARG;
+	int err = enc_events(e, n, base);
+	if (err)
+		return err;
+	out->len = 0;
+	for (int i = 0; i < S_COUNT; i++) {
+		if (e->st[i].err)
+			return e->st[i].err;
+		dr_putv(out, e->st[i].len);
+	}
+	for (int i = 0; i < S_COUNT; i++)
+		dr_put(out, e->st[i].p, e->st[i].len);
+	return out->err;
+}
 
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out)
 {
+	if (n == 0 || n > DR_MAX_BLOCK_EVENTS)
+		return DNSREEL_E_ARG;
 	for (size_t i = 0; i < n; i++)
 		if (ev[i].cap_len && !ev[i].payload)
 			return DNSREEL_E_ARG;
-	return dr_enc_block_at(e, ev, n, NULL, out);
-}
-
-static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n,
-		      const uint8_t *base);
-
-int dr_enc_block_at(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, const uint8_t *base,
-		    struct dr_buf *out)
-{
-	int err = DNSREEL_E_ARG;
-	if (n == 0 || n > DR_MAX_BLOCK_EVENTS)
-		goto done;
-	/* keys gathered for other events than these: work them out here */
-	if (e->key_bad || e->nkey != n) {
-		e->nkey = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((err = dr_enc_add(e, &ev[i], PAYLOAD(&ev[i]))))
-				goto done;
-	}
-	err = enc_events(e, ev, n, base);
-	if (!err) {
-		out->len = 0;
-		for (int i = 0; i < S_COUNT; i++) {
-			if (e->st[i].err) {
-				err = e->st[i].err;
-				goto done;
-			}
-			dr_putv(out, e->st[i].len);
-		}
-		for (int i = 0; i < S_COUNT; i++)
-			dr_put(out, e->st[i].p, e->st[i].len);
-		err = out->err;
-	}
-done:
-	e->nkey = 0; /* the next event added starts the next block */
+	dr_enc_clear(e);
+	int err = 0;
+	for (size_t i = 0; !err && i < n; i++)
+		err = dr_enc_add(e, &ev[i], ev[i].payload);
+	if (!err)
+		err = dr_enc_block_gathered(e, NULL, out);
+	dr_enc_clear(e);
 	return err;
 }
 
-static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n,
-		      const uint8_t *base)
+static int enc_events(struct dr_enc *e, size_t n, const uint8_t *base)
 {
 	if (grow_arrays(e, n))
 		return -ENOMEM;
@@ -464,25 +485,22 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 			uint32_t c = e->ht_full[a->hf & hmask];
 			if (!c && a->nend)
 				c = e->ht_q[a->hq & hmask];
-			if (c) {
-				__builtin_prefetch(&ev[e->order[c - 1]]);
+			if (c)
 				__builtin_prefetch(&e->key[e->order[c - 1]]);
-			}
 		}
-		const struct dnsreel_event *x = &ev[e->order[i]];
 		const struct ev_key *bk = &e->key[e->order[i]];
 		uint32_t tid = bk->tid;
 		const struct tup_key *k = tid_key(e, tid);
 
 		/* payload against earlier events of the block */
-		const uint8_t *p = PAYLOAD(x);
-		size_t len = x->cap_len;
+		const uint8_t *p = PAYLOAD(bk);
+		size_t len = bk->cap_len;
 		size_t ne = bk->nend;
 		uint8_t op = P_LIT;
 		size_t ref = 0;
 		uint32_t c = e->ht_full[bk->hf & hmask];
 		if (c) {
-			const struct dnsreel_event *y = &ev[e->order[c - 1]];
+			const struct ev_key *y = &KEY(c - 1);
 			if (y->cap_len == len && (len == 0 || memcmp(PAYLOAD(y), p, len) == 0)) {
 				op = P_DUP;
 				ref = c - 1;
@@ -492,7 +510,7 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 			if (op == P_LIT) {
 				c = e->ht_qid[bk->hqi & hmask];
 				if (c && KEY(c - 1).nend == ne) {
-					const uint8_t *yp = PAYLOAD(&ev[e->order[c - 1]]);
+					const uint8_t *yp = PAYLOAD(&KEY(c - 1));
 					if (memcmp(yp + 12, p + 12, ne - 12) == 0 &&
 					    memcmp(yp, p, 2) == 0) {
 						op = P_DER_ID;
@@ -505,7 +523,7 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 			if (op == P_LIT) {
 				c = e->ht_qt[bk->hqt & hmask];
 				if (c && KEY(c - 1).nend == ne && KEY(c - 1).tid == tid) {
-					const uint8_t *yp = PAYLOAD(&ev[e->order[c - 1]]);
+					const uint8_t *yp = PAYLOAD(&KEY(c - 1));
 					if (memcmp(yp + 12, p + 12, ne - 12) == 0) {
 						op = P_DER;
 						ref = c - 1;
@@ -515,7 +533,7 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 			if (op == P_LIT) {
 				c = e->ht_q[bk->hq & hmask];
 				if (c && KEY(c - 1).nend == ne) {
-					const uint8_t *yp = PAYLOAD(&ev[e->order[c - 1]]);
+					const uint8_t *yp = PAYLOAD(&KEY(c - 1));
 					if (memcmp(yp + 12, p + 12, ne - 12) == 0) {
 						op = P_DER;
 						ref = c - 1;
@@ -547,10 +565,11 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 			}
 		}
 		/* a copy at the next hop is timed from the copy it repeats */
-		uint64_t dt = (uint64_t)(x->ts_ns - (op == P_DUP ? e->ts[e->order[ref]] : prev_ts));
+		int64_t ts = e->ts[e->order[i]];
+		uint64_t dt = (uint64_t)(ts - (op == P_DUP ? e->ts[e->order[ref]] : prev_ts));
 		dr_put8(&e->st[S_TSLO], (uint8_t)dt);
 		dr_putv(&e->st[op == P_DUP ? S_TSR : S_TS], dt >> 8);
-		prev_ts = x->ts_ns;
+		prev_ts = ts;
 		if (cm == CM_LIT) {
 			ti = dict_of(e, tid, &nw);
 			if (nw)
@@ -578,36 +597,37 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 
 		uint8_t pm = PM_LIT;
 		if (op != P_LIT) {
-			const struct dnsreel_event *y = &ev[e->order[ref]];
-			if (y->src_port == x->src_port && y->dst_port == x->dst_port)
+			const struct ev_key *y = &KEY(ref);
+			if (y->sport == bk->sport && y->dport == bk->dport)
 				pm = PM_SAME;
-			else if (y->src_port == x->dst_port && y->dst_port == x->src_port)
+			else if (y->sport == bk->dport && y->dport == bk->sport)
 				pm = PM_SWAP;
 			dr_putv(&e->st[S_REF], i - ref);
 		}
 		uint32_t expect = (k->has_proc ? DNSREEL_EV_PROC : 0) |
-				  (x->cap_len < x->orig_len ? DNSREEL_EV_TRUNCATED : 0);
-		bool extra = x->flags != expect || (x->proto != 6 && (x->tcp_flags || x->tcp_seq));
-		bool orig = x->orig_len != x->cap_len;
+				  (bk->cap_len < bk->orig_len ? DNSREEL_EV_TRUNCATED : 0);
+		bool extra =
+		    bk->flags != expect || (bk->proto != 6 && (bk->tcp_flags || bk->tcp_seq));
+		bool orig = bk->orig_len != bk->cap_len;
 		dr_put8(&e->st[S_POP], (uint8_t)(op | (cm << 2) | (pm << 4) | (extra ? 0x40 : 0) |
 						 (orig ? 0x80 : 0)));
 		if (extra) {
-			dr_putv(&e->st[S_EXTRA], x->flags);
-			dr_put8(&e->st[S_EXTRA], x->tcp_flags);
-			dr_put32(&e->st[S_EXTRA], x->tcp_seq);
-		} else if (x->proto == 6) {
-			dr_put8(&e->st[S_TCP], x->tcp_flags);
-			dr_put32(&e->st[S_TCP], x->tcp_seq);
+			dr_putv(&e->st[S_EXTRA], bk->flags);
+			dr_put8(&e->st[S_EXTRA], bk->tcp_flags);
+			dr_put32(&e->st[S_EXTRA], bk->tcp_seq);
+		} else if (bk->proto == 6) {
+			dr_put8(&e->st[S_TCP], bk->tcp_flags);
+			dr_put32(&e->st[S_TCP], bk->tcp_seq);
 		}
 		if (pm == PM_LIT) {
 			uint8_t t[2];
-			dr_le16(t, x->src_port);
+			dr_le16(t, bk->sport);
 			dr_put(&e->st[S_PORT], t, 2);
-			dr_le16(t, x->dst_port);
+			dr_le16(t, bk->dport);
 			dr_put(&e->st[S_DPORT], t, 2);
 		}
 		if (orig)
-			dr_putv(&e->st[S_LEN], x->orig_len);
+			dr_putv(&e->st[S_LEN], bk->orig_len);
 		switch (op) {
 		case P_LIT:
 			dr_putv(&e->st[S_LEN], len);
@@ -621,7 +641,7 @@ static int enc_events(struct dr_enc *e, const struct dnsreel_event *ev, size_t n
 		case P_DER_ID: {
 			/* a response repeats its query's flags rarely, its qtype nearly always;
 			 * an upstream query repeats flags and qtype, not the counts */
-			const struct dnsreel_event *y = &ev[e->order[ref]];
+			const struct ev_key *y = &KEY(ref);
 			const uint8_t *yp = PAYLOAD(y);
 			uint8_t hb = 0;
 			if (memcmp(p + 2, yp + 2, 2) == 0)

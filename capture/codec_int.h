@@ -54,6 +54,8 @@ void dr_dict_free(struct dr_dict *d);
  * dnsreel_hash_bytes(key, keylen, DICT_SEED): the encoder has it already for its tuple tables. */
 int64_t dr_dict_get_h(struct dr_dict *d, const void *key, uint64_t hash, bool *is_new);
 int64_t dr_dict_get(struct dr_dict *d, const void *key, bool *is_new);
+/* Room for n keys in all: dr_dict_get_h() then inserts without allocating. */
+int dr_dict_reserve(struct dr_dict *d, uint32_t n);
 /* Index of key, or -1 when it is not there; nothing is inserted. */
 int64_t dr_dict_find_h(const struct dr_dict *d, const void *key, uint64_t hash);
 

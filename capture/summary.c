@@ -292,10 +292,31 @@ static void no_bloom(struct dr_sumacc *a)
 	a->s.rcode_mask = 0xffffffffu;
 }
 
+/* Room for n more values in *v. */
+static int reserve_u64(uint64_t **v, size_t n_now, size_t *cap, size_t n)
+{
+	if (n_now + n <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 256;
+	while (nc < n_now + n)
+		nc *= 2;
+	uint64_t *nv = realloc(*v, nc * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = nc;
+	return 0;
+}
+
 int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint8_t *p,
 		  const uint8_t *base, const struct dr_qname *q)
 {
 	struct dr_summary *s = &a->s;
+	/* room first (a netns, and a name per message: a TCP message takes 14 bytes at least),
+	 * so that a failed add leaves the summary as it was */
+	if (reserve_u64(&a->nsl, a->nnsl, &a->capnsl, 1) ||
+	    reserve_u64(&a->hs, a->nh, &a->caph, x->proto == 6 ? x->cap_len / 14 + 1 : 1))
+		return -ENOMEM;
 	if (!s->events || x->ts_ns < s->first_ts)
 		s->first_ts = x->ts_ns;
 	if (!s->events || x->ts_ns > s->last_ts)

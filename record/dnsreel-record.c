@@ -73,7 +73,7 @@ static const struct dnsreel_opt opts[] = {
      "flight recorder: drop segments older than this", NULL},
     {OPT_ZSTD, "zstd-level", 0, DNSREEL_REQ_ARG, "N", "compression level (6)", NULL},
     {OPT_BUSY_ZSTD, "busy-zstd-level", 0, DNSREEL_REQ_ARG, "N",
-     "compression level while the node's CPUs are busy (1; 0: --zstd-level always)", NULL},
+     "compression level while the node's CPUs are busy, 0 never (1)", NULL},
     {OPT_NO_FSYNC, "no-fsync", 0, DNSREEL_NO_ARG, NULL,
      "do not fsync frames (tests and benchmarks only)", NULL},
     {OPT_PORTS, "ports", 0, DNSREEL_REQ_ARG, "LIST", "UDP/TCP ports to record (53,5353)",
@@ -365,7 +365,8 @@ int main(int argc, char **argv)
 	const char *dir = NULL, *live_fmt = "columns", *fields = NULL, *ready_file = NULL;
 	const char *node = NULL, *ports = DNSREEL_REC_DEFAULT_PORTS;
 	const char *k8s_ns = NULL, *k8s_pod = NULL, *k8s_cont = NULL;
-	struct dnsreel_recwriter_opts rwo = {.sz = sizeof(rwo), .capw = &wo, .busy_zstd_level = 1};
+	struct dnsreel_recwriter_opts rwo = {
+	    .sz = sizeof(rwo), .capw = &wo, .busy_zstd_level = DNSREEL_REC_DEFAULT_BUSY_ZSTD_LEVEL};
 	int64_t duration_ns = 0;
 	uint64_t v;
 	bool live = false, no_resolve = false;

@@ -35,6 +35,8 @@ struct dnsreel_sink {
 /* A frame at least this often: with the join delay, what a SIGKILL can lose stays under
  * 250 ms. */
 #define DNSREEL_REC_DEFAULT_FLUSH_NS 150000000
+/* The zstd level of frames written while the node's CPUs are busy (busy_zstd_level). */
+#define DNSREEL_REC_DEFAULT_BUSY_ZSTD_LEVEL 1
 /* ... and at least every this many events: more than the capture writer's default, since
  * under load the flush interval cuts frames first and each frame has a fixed cost (its
  * index transaction, fdatasync, zstd set-up); bigger blocks also compress better (3% fewer

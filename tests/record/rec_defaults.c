@@ -32,6 +32,7 @@ int main(void)
 	duration("flush", DNSREEL_REC_DEFAULT_FLUSH_NS);
 	size("segment-size", DNSREEL_CAPW_DEFAULT_SEGMENT_BYTES);
 	printf("zstd-level %d\n", DNSREEL_CAPW_DEFAULT_ZSTD_LEVEL);
+	printf("busy-zstd-level %d\n", DNSREEL_REC_DEFAULT_BUSY_ZSTD_LEVEL);
 	printf("ports %s\n", DNSREEL_REC_DEFAULT_PORTS);
 	printf("snaplen %d\n", DNSREEL_REC_DEFAULT_SNAPLEN);
 	size("ringbuf-size", DNSREEL_REC_DEFAULT_RINGBUF_BYTES);
