@@ -34,6 +34,10 @@ struct dnsreel_capw {
 	struct dr_catalog all;	/* every context ever put: re-emitted per segment */
 	struct dr_catalog pend; /* context put since the last flush */
 	bool counters_dirty;
+	/* counter values as the index has them (the first nctr_indexed of all.counters, which
+	 * only grows and keeps its order): a flush writes only those that changed */
+	uint64_t *ctr_indexed;
+	size_t nctr_indexed;
 	/* pending events: what the encoder and summary keep of them (enc, sum), their payloads
 	 * in pay */
 	size_t nev;
@@ -688,6 +692,23 @@ static int put_totals(struct dnsreel_capw *w, const struct dr_segment *cur)
 	return dr_index_put_totals(w->db, have_ts, first, last, events, frames);
 }
 
+/* After a commit: what the index now holds of the counters. Without memory for the copy the
+ * next flush writes them all again. */
+static void note_indexed_counters(struct dnsreel_capw *w)
+{
+	size_t n = w->all.ncounters;
+	uint64_t *v =
+	    n > w->nctr_indexed ? realloc(w->ctr_indexed, n * sizeof(*v)) : w->ctr_indexed;
+	if (!v) {
+		w->nctr_indexed = 0;
+		return;
+	}
+	w->ctr_indexed = v;
+	for (size_t i = 0; i < n; i++)
+		v[i] = w->all.counters[i].value;
+	w->nctr_indexed = n;
+}
+
 static int do_flush(struct dnsreel_capw *w)
 {
 	bool have_ctx = w->pend.nnetns || w->pend.nprocs || w->pend.nsvcs || w->counters_dirty;
@@ -796,8 +817,10 @@ static int do_flush(struct dnsreel_capw *w)
 		err = dr_index_put_service(w->db, &cx->svcs[i]);
 	if (new_seg || w->counters_dirty)
 		for (size_t i = 0; !err && i < w->all.ncounters; i++)
-			err = dr_index_put_counter(w->db, w->all.counters[i].name,
-						   w->all.counters[i].value);
+			if (new_seg || i >= w->nctr_indexed ||
+			    w->ctr_indexed[i] != w->all.counters[i].value)
+				err = dr_index_put_counter(w->db, w->all.counters[i].name,
+							   w->all.counters[i].value);
 	if (!err)
 		err = put_totals(w, &seg);
 	if (!err)
@@ -834,6 +857,8 @@ static int do_flush(struct dnsreel_capw *w)
 		if (seg.last_ts > w->newest_ts)
 			w->newest_ts = seg.last_ts;
 	}
+	if (new_seg || w->counters_dirty)
+		note_indexed_counters(w);
 	w->nev = 0;
 	w->pay.len = 0;
 	dr_enc_clear(w->enc);
@@ -925,6 +950,7 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 	dr_buf_free(&w->zbuf);
 	dr_enc_free(w->enc);
 	dr_sumacc_free(w->sum);
+	free(w->ctr_indexed);
 	ZSTD_freeCCtx(w->cctx);
 	if (w->lockfd >= 0)
 		close(w->lockfd); /* the lock goes last: the capture is complete */

@@ -91,8 +91,9 @@ static int ev_cmp(const struct dnsreel_event *a, const struct dnsreel_event *b)
 	C(pkt_type)
 	C(ip_version)
 	C(proto)
-	C(tcp_flags) C(tcp_seq) C(src_port) C(dst_port) C(flags) C(pid) C(tid) C(uid) C(gid)
-	    C(cgroup_id) C(orig_len) C(cap_len)
+	C(tcp_flags)
+	C(tcp_seq) C(src_port) C(dst_port) C(flags) C(pid) C(tid) C(uid) C(gid) C(cgroup_id)
+	    C(orig_len) C(cap_len)
 #undef C
 		int r = memcmp(a->src_addr, b->src_addr, 16);
 	if (!r)
@@ -240,7 +241,7 @@ static void test_roundtrip_random(void)
 	dnsreel_capw__stats(w, &st);
 	CHECKF(dnsreel_capw__close(w) == 0, "close");
 	CHECKF(st.segments >= 3, "rotation expected, got %llu segments",
-	      (unsigned long long)st.segments);
+	       (unsigned long long)st.segments);
 	for (int scan = 0; scan < 2; scan++) {
 		struct dnsreel_capr *r;
 		struct dnsreel_capr_opts ro = {.sz = sizeof(ro),
@@ -342,9 +343,9 @@ static void test_roundtrip_synth(bool tcp)
 		CHECKF(read_all(r, &got) == 0, "decode");
 		compare_lists(&want, &got, "synth");
 		CHECKF(dnsreel_capr__netns_count(r) == dnsreel_synth__netns_count(s), "netns %zu",
-		      dnsreel_capr__netns_count(r));
+		       dnsreel_capr__netns_count(r));
 		CHECKF(dnsreel_capr__service_count(r) == dnsreel_synth__service_count(s),
-		      "services");
+		       "services");
 		CHECKF(strcmp(dnsreel_capr__meta(r)->node, "node-1") == 0, "meta node");
 		CHECKF(dnsreel_capr__counter_count(r) == 2, "counters");
 		struct dnsreel_capr_summary sm;
@@ -367,7 +368,8 @@ static void test_roundtrip_synth(bool tcp)
 			dnsreel_block__release(&b);
 			if (has) {
 				hit++;
-				CHECKF(dnsreel_capr__frame_may_match(r, i, &p), "bloom lost a name");
+				CHECKF(dnsreel_capr__frame_may_match(r, i, &p),
+				       "bloom lost a name");
 			}
 			const struct dnsreel_frame_info *fi = dnsreel_capr__frame(r, i);
 			struct dnsreel_prune t = {.since_wall_ns =
@@ -415,10 +417,10 @@ static void test_roundtrip_synth(bool tcp)
 			dnsreel_block__release(&b);
 		}
 		CHECKF(tried > 1000 && missed == 0, "prune dropped %zu of %zu matching frames",
-		      missed, tried);
+		       missed, tried);
 		/* TCP segments that start mid-message leave their frame without a bloom */
 		CHECKF(tcp || pass < dnsreel_capr__frame_count(r), "bloom never prunes (%zu/%zu)",
-		      pass, dnsreel_capr__frame_count(r));
+		       pass, dnsreel_capr__frame_count(r));
 		dnsreel_capr__close(r);
 	}
 	dnsreel_synth__free(s);
@@ -706,8 +708,8 @@ static void test_newer_major(void)
 	r = NULL;
 	err = dnsreel_capr__open(&r, dir2, NULL, eb, sizeof(eb));
 	CHECKF(err == DNSREEL_E_VERSION, "segment major 2: got %d", err);
-	CHECKF(strstr(eb, "000001.zst") && strstr(eb, "2.3") && strstr(eb, "upgrade"), "message: %s",
-	      eb);
+	CHECKF(strstr(eb, "000001.zst") && strstr(eb, "2.3") && strstr(eb, "upgrade"),
+	       "message: %s", eb);
 	dnsreel_capr__close(r);
 
 	/* a later minor may add record types and fields: an old reader skips and ignores them */
@@ -778,7 +780,7 @@ static void test_ring(void)
 	dnsreel_capw__stats(w, &st);
 	CHECKF(st.segments_dropped > 0, "ring dropped nothing");
 	CHECKF(st.bytes_disk <= wo.max_bytes + wo.segment_bytes + 200000, "disk %llu",
-	      (unsigned long long)st.bytes_disk);
+	       (unsigned long long)st.bytes_disk);
 	CHECKF(dnsreel_capw__close(w) == 0, "close");
 	dnsreel_synth__free(s);
 	struct dnsreel_verify_opts vo = {.sz = sizeof(vo)};
@@ -792,7 +794,7 @@ static void test_ring(void)
 		CHECKF(read_all(r, &got) == 0, "decode");
 		CHECKF(got.n < 120000 && got.n > 1000, "kept %zu", got.n);
 		CHECKF(dnsreel_capr__netns_count(r) == 52, "context survives ring: %zu",
-		      dnsreel_capr__netns_count(r));
+		       dnsreel_capr__netns_count(r));
 		evl_free(&got);
 		dnsreel_capr__close(r);
 	}
@@ -809,7 +811,7 @@ static void test_ring(void)
 		dnsreel_capr__summary(r, &sm);
 		CHECKF(sm.first_ts > 1000000000000ll + 2000000000ll, "old segments kept");
 		CHECKF(sm.last_ts - sm.first_ts < 3000000000ll, "span %lld",
-		      (long long)(sm.last_ts - sm.first_ts));
+		       (long long)(sm.last_ts - sm.first_ts));
 		dnsreel_capr__close(r);
 	}
 	vo.reindex = false;
@@ -904,7 +906,7 @@ static void test_verify_damage(void)
 		CHECKF(dnsreel_capr__scanned(r), "should have scanned");
 		CHECKF(dnsreel_capr__problem(r) != NULL, "problem noted");
 		CHECKF(dnsreel_capr__frame_count(r) == 9, "frames from scan %zu",
-		      dnsreel_capr__frame_count(r));
+		       dnsreel_capr__frame_count(r));
 		dnsreel_capr__close(r);
 	}
 	n = 0;
@@ -966,9 +968,10 @@ static void test_hostile_index(void)
 		/* the last case is harmless (triggers never run for a reader) and keeps the index
 		 */
 		CHECKF(k == 6 ? !dnsreel_capr__scanned(r) : dnsreel_capr__scanned(r),
-		      "hostile %zu: index used=%d", k, !dnsreel_capr__scanned(r));
+		       "hostile %zu: index used=%d", k, !dnsreel_capr__scanned(r));
 		struct evlist got = {0};
-		CHECKF(read_all(r, &got) == 0 && got.n == 1000, "hostile %zu: events %zu", k, got.n);
+		CHECKF(read_all(r, &got) == 0 && got.n == 1000, "hostile %zu: events %zu", k,
+		       got.n);
 		evl_free(&got);
 		dnsreel_capr__close(r);
 	}
@@ -996,7 +999,7 @@ static void test_follow(void)
 	CHECKF(err == 0, "open while writing: %s", eb);
 	if (!err) {
 		CHECKF(dnsreel_capr__frame_count(r) == 3, "frames %zu",
-		      dnsreel_capr__frame_count(r));
+		       dnsreel_capr__frame_count(r));
 		for (int i = 0; i < 300; i++) {
 			dnsreel_synth__next(s, &e);
 			dnsreel_capw__append(w, &e);
@@ -1005,11 +1008,61 @@ static void test_follow(void)
 		int added = dnsreel_capr__refresh(r);
 		CHECKF(added == 3, "refresh added %d", added);
 		CHECKF(dnsreel_capr__frame_count(r) == 6, "frames %zu",
-		      dnsreel_capr__frame_count(r));
+		       dnsreel_capr__frame_count(r));
 		struct evlist got = {0};
 		CHECKF(read_all(r, &got) == 0, "decode");
 		CHECKF(got.n == 550, "events %zu", got.n);
 		evl_free(&got);
+		dnsreel_capr__close(r);
+	}
+	dnsreel_capw__close(w);
+	dnsreel_synth__free(s);
+}
+
+/* A capture read while it is written (copied off a node, or after a crash) has the counters of
+ * the last flush: a flush writes only the counters that changed, and none may be missed. */
+static uint64_t counter_of(struct dnsreel_capr *r, const char *name)
+{
+	for (size_t i = 0; i < dnsreel_capr__counter_count(r); i++)
+		if (!strcmp(dnsreel_capr__counter_at(r, i)->name, name))
+			return dnsreel_capr__counter_at(r, i)->value;
+	return UINT64_MAX;
+}
+
+static void test_counters_while_writing(void)
+{
+	char dir[512], eb[512];
+	path_of(dir, sizeof(dir), "counters.reel");
+	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true};
+	struct dnsreel_synth_opts so = {.seed = 5};
+	struct dnsreel_synth *s;
+	dnsreel_synth__new(&s, &so);
+	struct dnsreel_capw *w;
+	CHECKF(dnsreel_capw__open(&w, dir, &wo) == 0, "open");
+	dnsreel_capw__set_meta(w, dnsreel_synth__meta(s));
+	/* a, b, c over four flushes: each changes some and leaves others */
+	static const uint64_t a[] = {1, 5, 5, 5}, b[] = {2, 2, 9, 9}, c[] = {0, 7, 7, 8};
+	for (int f = 0; f < 4; f++) {
+		struct dnsreel_event e;
+		for (int i = 0; i < 50; i++) {
+			dnsreel_synth__next(s, &e);
+			CHECK(dnsreel_capw__append(w, &e) == 0);
+		}
+		CHECK(dnsreel_capw__set_counter(w, "a", a[f]) == 0);
+		CHECK(dnsreel_capw__set_counter(w, "b", b[f]) == 0);
+		if (f) /* c is new at the second flush */
+			CHECK(dnsreel_capw__set_counter(w, "c", c[f]) == 0);
+		CHECK(dnsreel_capw__flush(w) == 0);
+		struct dnsreel_capr *r;
+		int err = dnsreel_capr__open(&r, dir, NULL, eb, sizeof(eb));
+		CHECKF(err == 0, "open while writing: %s", eb);
+		if (err)
+			continue;
+		CHECKF(counter_of(r, "a") == a[f] && counter_of(r, "b") == b[f] &&
+			   counter_of(r, "c") == (f ? c[f] : UINT64_MAX),
+		       "flush %d: a %llu b %llu c %llu", f, (unsigned long long)counter_of(r, "a"),
+		       (unsigned long long)counter_of(r, "b"),
+		       (unsigned long long)counter_of(r, "c"));
 		dnsreel_capr__close(r);
 	}
 	dnsreel_capw__close(w);
@@ -1034,7 +1087,7 @@ static void test_misc(void)
 	dnsreel_event_addr_str(&f, false, true, b, sizeof(b));
 	CHECKF(strcmp(b, "10.0.0.1:5353") == 0, "v4 addr: %s", b);
 	CHECKF(dnsreel_name_hash("A.Example.", 10) == dnsreel_name_hash("a.example", 9),
-	      "name hash normalizes");
+	       "name hash normalizes");
 	uint8_t crcin[] = "123456789";
 	CHECKF(dr_crc32c(0, crcin, 9) == 0xE3069283u, "crc32c check value");
 }
@@ -1058,6 +1111,7 @@ int main(void)
 	test_ring();
 	test_verify_damage();
 	test_follow();
+	test_counters_while_writing();
 	test_hostile_index();
 	rm_rf(tmproot);
 	if (check_failures) {
