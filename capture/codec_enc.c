@@ -193,8 +193,8 @@ static int grow_tids(struct dr_enc *e)
  * writer hashes every payload it appends). Only the encoder's tables see it. */
 static uint64_t hash_payload(const uint8_t *p, size_t n)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full,
-		 c = 0x165667b19e3779f9ull, d = 0x27d4eb2f165667c5ull;
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full, c = 0x165667b19e3779f9ull,
+		 d = 0x27d4eb2f165667c5ull;
 	while (n >= 32) {
 		a = (a ^ dr_rd64(p)) * 0x100000001b3ull;
 		b = (b ^ dr_rd64(p + 8)) * 0x100000001b3ull;
@@ -207,8 +207,15 @@ static uint64_t hash_payload(const uint8_t *p, size_t n)
 		p += 32;
 		n -= 32;
 	}
-	return dnsreel_mix64(a ^ dnsreel_mix64(b ^ dnsreel_mix64(c ^ d))) ^
-	       dnsreel_hash_bytes(p, n, 1);
+	/* the tail in the lanes, then one mix of all four */
+	uint8_t t[32] = {0};
+	memcpy(t, p, n);
+	a = (a ^ dr_rd64(t)) * 0x100000001b3ull;
+	b = (b ^ dr_rd64(t + 8)) * 0x100000001b3ull;
+	c = (c ^ dr_rd64(t + 16)) * 0x100000001b3ull;
+	d = (d ^ dr_rd64(t + 24)) * 0x100000001b3ull;
+	return dnsreel_mix64(a ^ ((b << 17) | (b >> 47)) ^ ((c << 31) | (c >> 33)) ^
+			     ((d << 47) | (d >> 17)));
 }
 
 /* 16 bytes compared inline: a call to memcmp costs more than the compare. */
