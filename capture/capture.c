@@ -335,20 +335,22 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 			return err;
 		}
 	}
-	/* The event as stored; the block keeps what encoding needs of it (dr_enc_add), not the
-	 * event itself. */
-	struct dnsreel_event st = *ev, *e = &st;
-	/* most events carry no process: no call for an empty name */
-	size_t cl = e->comm[0] ? strnlen(e->comm, DNSREEL_COMM_LEN - 1) : 0;
-	memset(e->comm + cl, 0, DNSREEL_COMM_LEN - cl); /* stored as text: nothing after NUL */
-	uint32_t len = ev->cap_len;
-	if (len > w->o.snaplen)
-		len = w->o.snaplen;
-	if (e->orig_len < ev->cap_len)
-		e->orig_len = ev->cap_len;
-	e->cap_len = len;
-	if (len < e->orig_len)
-		e->flags |= DNSREEL_EV_TRUNCATED;
+	/* The block keeps what encoding needs of the event (dr_enc_add), not the event itself;
+	 * a copy only where the stored event differs from the one given (nearly never). A comm
+	 * with bytes after its NUL needs none: the tuple is built without them. */
+	const struct dnsreel_event *e = ev;
+	struct dnsreel_event st;
+	uint32_t len = ev->cap_len < w->o.snaplen ? ev->cap_len : w->o.snaplen;
+	uint32_t orig = ev->orig_len < ev->cap_len ? ev->cap_len : ev->orig_len;
+	if (len != ev->cap_len || orig != ev->orig_len ||
+	    (len < orig && !(ev->flags & DNSREEL_EV_TRUNCATED))) {
+		st = *ev;
+		st.cap_len = len;
+		st.orig_len = orig;
+		if (len < orig)
+			st.flags |= DNSREEL_EV_TRUNCATED;
+		e = &st;
+	}
 	size_t off = w->pay.len;
 	dr_put(&w->pay, ev->payload, len);
 	if (w->pay.err) {
@@ -356,12 +358,11 @@ int dnsreel_capw__append(struct dnsreel_capw *w, const struct dnsreel_event *ev)
 		w->pay.err = 0;
 		return err;
 	}
-	e->payload = (const uint8_t *)(uintptr_t)off; /* pay may move: an offset until flush */
 	/* while the event and its payload are in cache: what encoding and the summary need of
-	 * it; either failing takes the event back whole */
+	 * it; either failing takes the event back whole. pay may move: an offset until flush. */
 	const uint8_t *p = w->pay.p + off;
 	struct dr_qname q;
-	int err = dr_enc_add(w->enc, e, p);
+	int err = dr_enc_add(w->enc, e, p, off);
 	if (!err) {
 		dr_enc_last_qname(w->enc, &q);
 		err = dr_sumacc_add(w->sum, e, p, w->pay.p, &q);

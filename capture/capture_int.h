@@ -192,14 +192,14 @@ int dr_enc_new(struct dr_enc **out);
 void dr_enc_free(struct dr_enc *e);
 int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, struct dr_buf *out);
 /* A writer gathers its block event by event instead: dr_enc_add() takes the next event (x
- * with its payload bytes at p; x->payload is kept as where the payload will be: an offset
- * from the base dr_enc_block_gathered() is given, or a pointer for base NULL) and keeps what
+ * with its payload bytes at p, x->payload not read; pay is where the payload will be: an
+ * offset from the base dr_enc_block_gathered() is given, or a pointer for base NULL) and keeps what
  * encoding needs of it while its bytes are in cache, so a block of ~20 MB is never read back
  * in passes of its own. An add that fails (no memory, DNSREEL_E_LIMIT) leaves the block as
  * it was. dr_enc_block_gathered() encodes what was gathered and keeps it (a flush that failed
  * encodes it again); dr_enc_clear() starts the next block; dr_enc_drop_last() takes back the
  * last add. */
-int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p);
+int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p, uintptr_t pay);
 int dr_enc_block_gathered(struct dr_enc *e, const uint8_t *base, struct dr_buf *out);
 void dr_enc_clear(struct dr_enc *e);
 void dr_enc_drop_last(struct dr_enc *e);

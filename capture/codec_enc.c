@@ -193,8 +193,8 @@ static int grow_tids(struct dr_enc *e)
  * writer hashes every payload it appends). Only the encoder's tables see it. */
 static uint64_t hash_payload(const uint8_t *p, size_t n)
 {
-	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full, c = 0x165667b19e3779f9ull,
-		 d = 0x27d4eb2f165667c5ull;
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full,
+		 c = 0x165667b19e3779f9ull, d = 0x27d4eb2f165667c5ull;
 	while (n >= 32) {
 		a = (a ^ dr_rd64(p)) * 0x100000001b3ull;
 		b = (b ^ dr_rd64(p + 8)) * 0x100000001b3ull;
@@ -269,7 +269,7 @@ size_t dr_enc_gathered(const struct dr_enc *e)
 	return e->nkey;
 }
 
-int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p)
+int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p, uintptr_t pay)
 {
 	if (e->nkey == DR_MAX_BLOCK_EVENTS)
 		return DNSREEL_E_LIMIT;
@@ -321,7 +321,7 @@ int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p
 	} else {
 		k->hq = k->hqi = k->hqt = 0;
 	}
-	k->pay = (uint64_t)(uintptr_t)x->payload;
+	k->pay = pay;
 	k->orig_len = x->orig_len;
 	k->cap_len = x->cap_len;
 	k->flags = x->flags;
@@ -419,7 +419,7 @@ int dr_enc_block(struct dr_enc *e, const struct dnsreel_event *ev, size_t n, str
 	dr_enc_clear(e);
 	int err = 0;
 	for (size_t i = 0; !err && i < n; i++)
-		err = dr_enc_add(e, &ev[i], ev[i].payload);
+		err = dr_enc_add(e, &ev[i], ev[i].payload, (uintptr_t)ev[i].payload);
 	if (!err)
 		err = dr_enc_block_gathered(e, NULL, out);
 	dr_enc_clear(e);

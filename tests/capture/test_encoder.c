@@ -180,9 +180,9 @@ static void test_block_order(void)
 		for (size_t i = 0; i < N; i++) {
 			struct dnsreel_event x = mix[i];
 			x.payload = (const uint8_t *)(uintptr_t)(mix[i].payload - pay);
-			CHECK(dr_enc_add(e, &x, mix[i].payload) == 0);
+			CHECK(dr_enc_add(e, &x, mix[i].payload, (uintptr_t)x.payload) == 0);
 			if (i == N / 2) {
-				CHECK(dr_enc_add(e, &mix[0], mix[0].payload) == 0);
+				CHECK(dr_enc_add(e, &mix[0], mix[0].payload, 0) == 0);
 				dr_enc_drop_last(e);
 			}
 		}
@@ -257,7 +257,7 @@ static void test_summary_gathered(void)
 	size_t named = 0;
 	for (size_t i = 0; i < N; i++) {
 		struct dr_qname q;
-		CHECK(dr_enc_add(e, &ev[i], ev[i].payload) == 0);
+		CHECK(dr_enc_add(e, &ev[i], ev[i].payload, (uintptr_t)ev[i].payload) == 0);
 		dr_enc_last_qname(e, &q);
 		named += q.end != 0;
 		CHECK(dr_sumacc_add(sa, &ev[i], ev[i].payload, pay, &q) == 0);

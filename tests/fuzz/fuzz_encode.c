@@ -140,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < n; i++) {
 		struct dr_qname q;
 		const uint8_t *p = pay + (uintptr_t)ev[i].payload;
-		if (dr_enc_add(enc, &ev[i], p))
+		if (dr_enc_add(enc, &ev[i], p, (uintptr_t)ev[i].payload))
 			abort();
 		dr_enc_last_qname(enc, &q);
 		if (dr_sumacc_add(sa, &ev[i], p, pay, &q))
