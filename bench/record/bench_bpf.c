@@ -7,7 +7,8 @@
  * Process hooks: each variant the object has (raw tracepoints, BTF tracepoints) attached in
  * turn in a private netns, then sendto/recv on loopback UDP: ns per program run from the
  * kernel's run-time statistics, and the thread CPU per syscall against nothing attached.
- * Usage: bench_bpf [RUNS] (default 200000 per case). */
+ * Usage: bench_bpf [RUNS [packet|proc]] (default 200000 per case, both parts; one part alone
+ * makes A/B rounds short). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
@@ -331,6 +332,11 @@ static void proc_progs(int runs)
 int main(int argc, char **argv)
 {
 	int runs = argc > 1 ? atoi(argv[1]) : 200000;
+	const char *part = argc > 2 ? argv[2] : "";
+	if (*part && strcmp(part, "packet") && strcmp(part, "proc")) {
+		fprintf(stderr, "usage: bench_bpf [RUNS [packet|proc]]\n");
+		return 2;
+	}
 	if (runs < CHUNK)
 		runs = CHUNK;
 	if (unshare(CLONE_NEWNET)) {
@@ -366,8 +372,10 @@ int main(int argc, char **argv)
 	}
 	printf("bench_bpf: %d runs per case, load average %.2f %.2f %.2f\n", runs, la[0], la[1],
 	       la[2]);
-	packet_progs(runs);
-	proc_progs(runs);
+	if (strcmp(part, "proc"))
+		packet_progs(runs);
+	if (strcmp(part, "packet"))
+		proc_progs(runs);
 	ring_buffer__free(rb);
 	return 0;
 }
