@@ -93,6 +93,9 @@ static __always_inline void emit(struct __sk_buff *skb, __u32 base, __u64 cap, _
 	count(DNSREEL_CNT_PKT_MATCHED);
 	if (cap > DNSREEL_MAX_CAP)
 		cap = DNSREEL_MAX_CAP;
+	/* A query's record fits 128 bytes: in the 256 class it took ~40 ns more (bench_bpf), and
+	 * half the ring for nothing. */
+	EMIT_CLASS(128)
 	EMIT_CLASS(256)
 	EMIT_CLASS(512)
 	EMIT_CLASS(1024)

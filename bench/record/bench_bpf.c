@@ -50,13 +50,14 @@ static void set_ports(volatile __u8 *bits)
 	bits[53 >> 3] |= 1 << (53 & 7);
 }
 
-/* Ethernet + IPv4 + UDP, to port dport, with a 33-byte DNS query (www.example.test A). */
-static size_t mkpkt(uint8_t *p, uint16_t dport)
+/* Ethernet + IPv4 + UDP, to port dport, with a 33-byte DNS query (www.example.test A) and
+ * extra bytes after it (0: the query; more: a response's size, the answers zero bytes). */
+static size_t mkpkt(uint8_t *p, uint16_t dport, size_t extra)
 {
 	static const uint8_t dns[] = {0x12, 0x34, 1,   0,   0,	 1,   0,   0,	0,   0,	  0,   0,
 				      3,    'w',  'w', 'w', 7,	 'e', 'x', 'a', 'm', 'p', 'l', 'e',
 				      4,    't',  'e', 's', 't', 0,   0,   1,	0,   1};
-	size_t l4 = 8 + sizeof(dns), l3 = 20 + l4;
+	size_t l4 = 8 + sizeof(dns) + extra, l3 = 20 + l4;
 	memset(p, 0, 14 + l3);
 	memset(p, 0xff, 6); /* broadcast: the test device accepts it as PACKET_BROADCAST */
 	p[6] = 2;
@@ -73,6 +74,9 @@ static size_t mkpkt(uint8_t *p, uint16_t dport)
 	memcpy(u + 8, dns, sizeof(dns));
 	return 14 + l3;
 }
+
+/* A typical response's network-layer length (query plus an answer or two). */
+#define RESP_L3_LEN 160
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -152,8 +156,9 @@ static int reuse(struct bpf_map *e, struct bpf_map *c, struct bpf_map *f)
 
 static void packet_progs(int runs)
 {
-	uint8_t dns[256], other[256];
-	size_t ld = mkpkt(dns, 53), lo = mkpkt(other, 9999);
+	uint8_t dns[256], other[256], resp[256];
+	size_t ld = mkpkt(dns, 53, 0), lo = mkpkt(other, 9999, 0);
+	size_t lr = mkpkt(resp, 53, RESP_L3_LEN - (ld - 14));
 	struct dnsreel_tc *tc = dnsreel_tc__open();
 	struct dnsreel_pktdev *pd = dnsreel_pktdev__open();
 	if (!tc || !pd)
@@ -178,8 +183,9 @@ static void packet_progs(int runs)
 	printf("\nPacket programs (BPF_PROG_TEST_RUN, ns per run, median of %d-run chunks):\n\n",
 	       CHUNK);
 	printf("| program | xlated insns | DNS query (recorded) | UDP not DNS | empty program | "
-	       "DNS / empty | DNS, stats off | empty, stats off |\n");
-	printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+	       "DNS / empty | DNS, stats off | empty, stats off | DNS %d B (a response) |\n",
+	       RESP_L3_LEN);
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 		double a = test_run(p[i].fd, dns, ld, runs), b = test_run(p[i].fd, other, lo, runs);
 		double e = test_run(p[i].empty, dns, ld, runs);
@@ -191,8 +197,9 @@ static void packet_progs(int runs)
 			snprintf(off, sizeof(off), "%.0f | %.0f", ao, eo);
 		}
 		stats_on();
-		printf("| %s | %u | %.0f | %.0f | %.0f | %.1f | %s |\n", p[i].name, insns(p[i].fd),
-		       a, b, e, e > 0 ? a / e : 0, off);
+		double r = test_run(p[i].fd, resp, lr, runs);
+		printf("| %s | %u | %.0f | %.0f | %.0f | %.1f | %s | %.0f |\n", p[i].name,
+		       insns(p[i].fd), a, b, e, e > 0 ? a / e : 0, off, r);
 	}
 	dnsreel_tc__destroy(tc);
 	dnsreel_pktdev__destroy(pd);
