@@ -39,6 +39,7 @@
 # Phase 2 runs dnsreel-record without --stats: kernel.bpf_stats_enabled, which --stats turns
 # on, adds two clock reads to every BPF program run (bench_bpf's "stats off" columns: ~85 ns
 # a run on a kvm-clock VM), a cost users who do not ask for --stats never pay.
+# BENCH_PERF_KEEP=DIR keeps each run's perf.data there (KEY.perf) for perf report.
 # Whole cost (direct) = tap/hook + process, in CPU-s per second of load and per million events
 # (DNS packets recorded), and dnsreel / tcpdump. The same classification of the run with
 # nothing recording is shown as the false-positive floor (other packet sockets, say). What
@@ -361,7 +362,11 @@ if ((PERF)); then
 			M[$key,pf.$name]=$value
 		done < <(perf script -i "$f" -F comm,ip,sym 2>/dev/null |
 			python3 "$(dirname "$0")/perf_cost.py" --period "$PERF_PERIOD")
-		rm -f "$f"
+		if [[ -n ${BENCH_PERF_KEEP:-} ]]; then
+			mkdir -p "$BENCH_PERF_KEEP" && mv "$f" "$BENCH_PERF_KEEP/"
+		else
+			rm -f "$f"
+		fi
 	done
 fi
 
