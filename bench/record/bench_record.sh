@@ -44,7 +44,9 @@
 # (DNS packets recorded), and dnsreel / tcpdump. The same classification of the run with
 # nothing recording is shown as the false-positive floor (other packet sockets, say). What
 # it cannot see: cache and TLB pressure a tap leaves behind in the stack's own frames (the
-# extra-lab columns try that), and tcpdump's last flush after the load stops.
+# extra-lab columns try that), tcpdump's last flush after the load stops, and with --hook tcx
+# the dispatch (and --stats' clock reads) inlined into __netif_receive_skb_core and
+# __dev_queue_xmit: there only our programs' frames and what they call count.
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
 # Env: BENCH_SECONDS (10), BENCH_ROUNDS (interleaved rounds, medians; 1), BENCH_HOOKS
