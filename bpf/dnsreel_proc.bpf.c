@@ -37,7 +37,7 @@ struct {
 struct seen {
 	__u64 sk;
 	__u64 pid_tgid;
-	__u64 ts;
+	__u64 ts; /* tick_boot_ns() when last reported */
 	__u32 lport;
 	__u32 pad;
 };
@@ -48,6 +48,35 @@ struct {
 	__type(key, __u32);
 	__type(value, struct seen);
 } sock_seen SEC(".maps");
+
+/* The refresh age needs no better than a tick: bpf_ktime_get_boot_ns() reads the clocksource,
+ * half of what a call on a cached socket cost, so each CPU keeps the boot time read at its
+ * last jiffy and reads the clock again only when jiffies moved (the coarse clock, which would
+ * do this, is not allowed in tracing programs). Records take their own exact stamp. */
+struct tick_clock {
+	__u64 jiffies;
+	__u64 boot_ns;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tick_clock);
+} tick_clock SEC(".maps");
+
+static __always_inline __u64 tick_boot_ns(void)
+{
+	__u32 zero = 0;
+	struct tick_clock *c = bpf_map_lookup_elem(&tick_clock, &zero);
+	if (!c)
+		return bpf_ktime_get_boot_ns();
+	__u64 j = bpf_jiffies64();
+	if (c->jiffies != j) {
+		c->boot_ns = bpf_ktime_get_boot_ns();
+		c->jiffies = j;
+	}
+	return c->boot_ns;
+}
 
 /* One body for both kinds of tracepoint. btf is a constant at each call: with BTF (tp_btf)
  * the socket is a typed pointer read with plain loads, which the verifier makes
@@ -76,16 +105,19 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	/* The cache first: a socket reported a moment ago (nearly every call) costs no netns
 	 * read or lookup. Only sockets that passed the netns filter are cached. */
 	/* With BTF the socket pointer is typed and cannot be hashed: its cookie (made on first
-	 * use, one per socket for good, sequential) keys the cache instead. */
-	__u64 key = btf ? bpf_get_socket_cookie(sk) : (__u64)sk;
+	 * use, one per socket for good, sequential) keys the cache instead. Once made it is a
+	 * plain load; the helper only runs for a socket that has none yet. */
+	__u64 key = btf ? (__u64)sk->__sk_common.skc_cookie.counter : (__u64)sk;
+	if (btf && !key)
+		key = bpf_get_socket_cookie(sk);
 	__u32 slot = (btf ? (__u32)key : (__u32)((key >> 6) ^ (key >> 18))) & (SEEN_SLOTS - 1);
-	__u64 now = bpf_ktime_get_boot_ns();
+	__u64 age_ts = tick_boot_ns();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	struct seen *s = bpf_map_lookup_elem(&sock_seen, &slot);
 	if (!s)
 		return 0;
 	if (s->sk == key && s->pid_tgid == pid_tgid && s->lport == lport &&
-	    now - s->ts < refresh_ns)
+	    age_ts - s->ts < refresh_ns)
 		return 0;
 
 	__u64 netns = RD2(btf, sk, __sk_common.skc_net.net, ns.inum);
@@ -93,7 +125,7 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 		return 0;
 	s->sk = key;
 	s->pid_tgid = pid_tgid;
-	s->ts = now;
+	s->ts = age_ts;
 	s->lport = lport;
 
 	struct dnsreel_proc_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -106,7 +138,7 @@ static __always_inline int handle(struct sock *sk, __u16 family, __u16 protocol,
 	r->hdr.type = DNSREEL_REC_PROC;
 	r->hdr.pad = 0;
 	r->hdr.len = sizeof(*r);
-	r->ts_ns = now;
+	r->ts_ns = bpf_ktime_get_boot_ns();
 	r->netns = netns;
 	r->cookie = btf ? key : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	r->cgroup_id = bpf_get_current_cgroup_id();

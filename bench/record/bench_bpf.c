@@ -3,17 +3,20 @@
  * Packet programs (tc ingress/egress, the shared socket filter) run through
  * BPF_PROG_TEST_RUN on a DNS query and on a UDP packet to a port not recorded, in chunks with
  * the ring buffer drained between them; the kernel's own average per run is printed (median
- * of the chunks), against an empty program of the same type (what any hook costs at least).
+ * of the chunks), against an empty program of the same type (what any hook costs at least),
+ * and both again with run-time statistics off (what --stats adds to every run).
  * Process hooks: each variant the object has (raw tracepoints, BTF tracepoints) attached in
  * turn in a private netns, then sendto/recv on loopback UDP: ns per program run from the
  * kernel's run-time statistics, and the thread CPU per syscall against nothing attached.
- * Usage: bench_bpf [RUNS] (default 200000 per case). */
+ * Usage: bench_bpf [RUNS [packet|proc]] (default 200000 per case, both parts; one part alone
+ * makes A/B rounds short). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +36,7 @@
 #include "dnsreel_tc.skel.h"
 
 #define CHUNK 20000
-static int ev_fd, cnt_fd, frag_fd;
+static int ev_fd, cnt_fd, frag_fd, stats_fd = -1;
 static struct ring_buffer *rb;
 
 static int drop(void *ctx, void *data, size_t len)
@@ -47,13 +50,14 @@ static void set_ports(volatile __u8 *bits)
 	bits[53 >> 3] |= 1 << (53 & 7);
 }
 
-/* Ethernet + IPv4 + UDP, to port dport, with a 33-byte DNS query (www.example.test A). */
-static size_t mkpkt(uint8_t *p, uint16_t dport)
+/* Ethernet + IPv4 + UDP, to port dport, with a 33-byte DNS query (www.example.test A) and
+ * extra bytes after it (0: the query; more: a response's size, the answers zero bytes). */
+static size_t mkpkt(uint8_t *p, uint16_t dport, size_t extra)
 {
 	static const uint8_t dns[] = {0x12, 0x34, 1,   0,   0,	 1,   0,   0,	0,   0,	  0,   0,
 				      3,    'w',  'w', 'w', 7,	 'e', 'x', 'a', 'm', 'p', 'l', 'e',
 				      4,    't',  'e', 's', 't', 0,   0,   1,	0,   1};
-	size_t l4 = 8 + sizeof(dns), l3 = 20 + l4;
+	size_t l4 = 8 + sizeof(dns) + extra, l3 = 20 + l4;
 	memset(p, 0, 14 + l3);
 	memset(p, 0xff, 6); /* broadcast: the test device accepts it as PACKET_BROADCAST */
 	p[6] = 2;
@@ -71,10 +75,36 @@ static size_t mkpkt(uint8_t *p, uint16_t dport)
 	return 14 + l3;
 }
 
+/* A typical response's network-layer length (query plus an answer or two). */
+#define RESP_L3_LEN 160
+
 static int cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* Run-time statistics are a global switch (a reference per fd): off only when no one else
+ * holds it, which the sysctl tells. */
+static bool stats_off(void)
+{
+	if (stats_fd >= 0)
+		close(stats_fd);
+	stats_fd = -1;
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r");
+	int on = 1;
+	if (f) {
+		if (fscanf(f, "%d", &on) != 1)
+			on = 1;
+		fclose(f);
+	}
+	return !on;
+}
+
+static void stats_on(void)
+{
+	if (stats_fd < 0)
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 }
 
 /* Median over chunks of the kernel's average ns per run. */
@@ -126,8 +156,9 @@ static int reuse(struct bpf_map *e, struct bpf_map *c, struct bpf_map *f)
 
 static void packet_progs(int runs)
 {
-	uint8_t dns[256], other[256];
-	size_t ld = mkpkt(dns, 53), lo = mkpkt(other, 9999);
+	uint8_t dns[256], other[256], resp[256];
+	size_t ld = mkpkt(dns, 53, 0), lo = mkpkt(other, 9999, 0);
+	size_t lr = mkpkt(resp, 53, RESP_L3_LEN - (ld - 14));
 	struct dnsreel_tc *tc = dnsreel_tc__open();
 	struct dnsreel_pktdev *pd = dnsreel_pktdev__open();
 	if (!tc || !pd)
@@ -152,13 +183,23 @@ static void packet_progs(int runs)
 	printf("\nPacket programs (BPF_PROG_TEST_RUN, ns per run, median of %d-run chunks):\n\n",
 	       CHUNK);
 	printf("| program | xlated insns | DNS query (recorded) | UDP not DNS | empty program | "
-	       "DNS / empty |\n");
-	printf("|---|---:|---:|---:|---:|---:|\n");
+	       "DNS / empty | DNS, stats off | empty, stats off | DNS %d B (a response) |\n",
+	       RESP_L3_LEN);
+	printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
 		double a = test_run(p[i].fd, dns, ld, runs), b = test_run(p[i].fd, other, lo, runs);
 		double e = test_run(p[i].empty, dns, ld, runs);
-		printf("| %s | %u | %.0f | %.0f | %.0f | %.1f |\n", p[i].name, insns(p[i].fd), a, b,
-		       e, e > 0 ? a / e : 0);
+		/* What --stats (kernel.bpf_stats_enabled) adds to every run: two clock reads. */
+		char off[64] = "n/a (stats on elsewhere) | n/a";
+		if (stats_off()) {
+			double ao = test_run(p[i].fd, dns, ld, runs);
+			double eo = test_run(p[i].empty, dns, ld, runs);
+			snprintf(off, sizeof(off), "%.0f | %.0f", ao, eo);
+		}
+		stats_on();
+		double r = test_run(p[i].fd, resp, lr, runs);
+		printf("| %s | %u | %.0f | %.0f | %.0f | %.1f | %s | %.0f |\n", p[i].name,
+		       insns(p[i].fd), a, b, e, e > 0 ? a / e : 0, off, r);
 	}
 	dnsreel_tc__destroy(tc);
 	dnsreel_pktdev__destroy(pd);
@@ -331,6 +372,11 @@ static void proc_progs(int runs)
 int main(int argc, char **argv)
 {
 	int runs = argc > 1 ? atoi(argv[1]) : 200000;
+	const char *part = argc > 2 ? argv[2] : "";
+	if (*part && strcmp(part, "packet") && strcmp(part, "proc")) {
+		fprintf(stderr, "usage: bench_bpf [RUNS [packet|proc]]\n");
+		return 2;
+	}
 	if (runs < CHUNK)
 		runs = CHUNK;
 	if (unshare(CLONE_NEWNET)) {
@@ -351,8 +397,8 @@ int main(int argc, char **argv)
 	    bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "dnsreel_cnt", 4, 8, DNSREEL_CNT_MAX, NULL);
 	frag_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "dnsreel_frags", 40, 1, 4096, NULL);
 	rb = ev_fd >= 0 ? ring_buffer__new(ev_fd, drop, NULL, NULL) : NULL;
-	int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (!rb || cnt_fd < 0 || frag_fd < 0 || stats < 0) {
+	stats_on();
+	if (!rb || cnt_fd < 0 || frag_fd < 0 || stats_fd < 0) {
 		fprintf(stderr, "bench_bpf: cannot create the maps or enable statistics: %s\n",
 			strerror(errno));
 		return 1;
@@ -366,8 +412,10 @@ int main(int argc, char **argv)
 	}
 	printf("bench_bpf: %d runs per case, load average %.2f %.2f %.2f\n", runs, la[0], la[1],
 	       la[2]);
-	packet_progs(runs);
-	proc_progs(runs);
+	if (strcmp(part, "proc"))
+		packet_progs(runs);
+	if (strcmp(part, "packet"))
+		proc_progs(runs);
 	ring_buffer__free(rb);
 	return 0;
 }

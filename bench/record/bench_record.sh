@@ -24,6 +24,29 @@
 # as fast as one sender goes through the lab: packets/s kept and CPU per packet of each way.
 # Whole recorder cost = its process CPU + the extra CPU of the lab's processes over none (at a
 # fixed rate the same queries cost that much more; at full load per query).
+# That difference of two large numbers is mostly noise at a fixed load, so phases 1 and 2 also
+# measure the cost directly (BENCH_PERF, default 1 when perf record works here; 0 skips):
+# perf record -a -g -e cpu-clock, one sample per BENCH_PERF_PERIOD_NS (1000000) of CPU time,
+# over each run's load, then every sample's stack is classified (bench/record/perf_cost.py):
+#   tap/hook  a kernel frame of the capture path, in whatever context it ran (softirq under
+#             dnsperf or unbound, ksoftirqd, a syscall): the packet socket's (tpacket_rcv,
+#             packet_rcv, dev_queue_xmit_nit, which clones for the taps, with its filter
+#             under them) for tcpdump and dnsreel's packet hook, the tc hook's
+#             (sch_handle_ingress/egress, tcx_run, tcf_classify, cls_bpf, our bpf_prog_*)
+#             and the process hooks' (bpf_trace_run*, our tracepoint programs) for dnsreel,
+#             and ring-buffer wakeups (bpf_ringbuf_notify)
+#   process   the recorder's own processes (comm tcpdump or dnsreel-record), user and kernel
+# Phase 2 runs dnsreel-record without --stats: kernel.bpf_stats_enabled, which --stats turns
+# on, adds two clock reads to every BPF program run (bench_bpf's "stats off" columns: ~85 ns
+# a run on a kvm-clock VM), a cost users who do not ask for --stats never pay.
+# BENCH_PERF_KEEP=DIR keeps each run's perf.data there (KEY.perf) for perf report.
+# Whole cost (direct) = tap/hook + process, in CPU-s per second of load and per million events
+# (DNS packets recorded), and dnsreel / tcpdump. The same classification of the run with
+# nothing recording is shown as the false-positive floor (other packet sockets, say). What
+# it cannot see: cache and TLB pressure a tap leaves behind in the stack's own frames (the
+# extra-lab columns try that), tcpdump's last flush after the load stops, and with --hook tcx
+# the dispatch (and --stats' clock reads) inlined into __netif_receive_skb_core and
+# __dev_queue_xmit: there only our programs' frames and what they call count.
 #
 # Usage: sudo bench/record/bench_record.sh BINDIR [--append RESULTS.md]
 # Env: BENCH_SECONDS (10), BENCH_ROUNDS (interleaved rounds, medians; 1), BENCH_HOOKS
@@ -107,6 +130,7 @@ run_dnsperf() {
 	M[$key,done]=$(awk '/Queries completed/ { print $3 }' "$f.dnsperf")
 	M[$key,dlost]=$(awk '/Queries lost/ { print $3 }' "$f.dnsperf")
 	M[$key,client]=$(awk '{ printf "%.3f", $1 + $2 }' "$f.time")
+	M[$key,runtime]=$(awk '/Run time \(s\)/ { print $4 }' "$f.dnsperf")
 }
 
 # run_nondns KEY: phase 3's load instead of dnsperf: UDP datagrams of 100 bytes to port 9999
@@ -188,6 +212,9 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	# process hooks instead of BTF ones.
 	[[ $2 == *+recv* ]] && extra+=(--proc-recv)
 	[[ $2 == *+raw* ]] && envs+=(DNSREEL_PROC_HOOK=raw)
+	# --stats for the breakdown, except at the fixed load: its run-time statistics cost
+	# every BPF program run two clock reads (see the header).
+	[[ $key == *,rate* ]] || extra+=(--stats)
 	shift 2
 	rm -rf "$WORK/bench.reel" "$WORK/ready"
 	local t0
@@ -196,7 +223,7 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	# shellcheck disable=SC2086
 	env "${envs[@]}" /usr/bin/time -f "%U %S" -o "$WORK/record.time" "$BIN/dnsreel-record" \
 		-w "$WORK/bench.reel" --netns "${LAB_NETNS// /,}" --pod-logs "$LAB_POD_LOGS" \
-		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" --hook "$hook" --stats \
+		--node "$LAB_NODE_NAME" --ready-file "$WORK/ready" --hook "$hook" \
 		"${extra[@]}" ${BENCH_RECORD_ARGS:-} 2>"$WORK/record.err" &
 	TIME_PID=$!
 	LAB_PIDS+=($!)
@@ -231,8 +258,47 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	echo "  $key: ${M[$key,qps]} qps, ${M[$key,events]} events in the lab, lost ${M[$key,lost]}, app netns ${M[$key,app]} events for $((M[$key,sent] + M[$key,done])) sent+completed" >&2
 }
 
+# perf record over phases 1 and 2 (see the header); kept per run in $WORK/KEY.perf and
+# classified after the last run, so the classification's CPU does not land in any run.
+PERF=${BENCH_PERF:-1}
+PERF_PERIOD=${BENCH_PERF_PERIOD_NS:-1000000}
+if ((PERF)); then
+	if ! perf record -q -e cpu-clock -c "$PERF_PERIOD" -a -g -o "$WORK/probe.perf" -- \
+		sleep 0.1 >/dev/null 2>&1; then
+		echo "bench/record: perf record does not work here: no direct cost measure" >&2
+		PERF=0
+	fi
+	rm -f "$WORK/probe.perf"
+fi
+perf_begin() { # perf_begin KEY: system-wide sampling until perf_end
+	PERF_PID=""
+	((PERF)) || return 0
+	perf record -q -e cpu-clock -c "$PERF_PERIOD" -a -g -m 1024 -o "$WORK/${1//,/_}.perf" \
+		>/dev/null 2>"$WORK/${1//,/_}.perf.err" &
+	PERF_PID=$!
+	LAB_PIDS+=("$PERF_PID")
+	# perf writes its header once it samples every CPU: start the load after that.
+	for _ in $(seq 100); do
+		[[ -s $WORK/${1//,/_}.perf ]] && break
+		sleep 0.02
+	done
+	sleep 0.2
+}
+perf_end() {
+	[[ -n $PERF_PID ]] || return 0
+	kill -INT "$PERF_PID" 2>/dev/null
+	wait "$PERF_PID" 2>/dev/null
+	PERF_PID=""
+}
+
 run_load() { # run_load KEY ARGS...: dnsperf with ARGS, or phase 3's load when ARGS is nondns
-	if [[ ${2:-} == nondns ]]; then run_nondns "$1"; else run_dnsperf "$@"; fi
+	if [[ ${2:-} == nondns ]]; then
+		run_nondns "$1"
+	else
+		perf_begin "$1"
+		run_dnsperf "$@"
+		perf_end
+	fi
 }
 
 WAYS=(none tcpdump)
@@ -283,6 +349,26 @@ if ((NONDNS_SECS > 0)); then
 	echo "  other traffic: UDP to port 9999 for ${NONDNS_SECS}s" >&2
 	for r in $(seq "$ROUNDS"); do
 		for w in "${WAYS[@]}"; do run_way "$w" "$w,nondns$r" nondns; done
+	done
+fi
+
+# The direct measure: each run's samples classified, as pf.tap / pf.proc / pf.all (samples)
+# and pf.period (ns of CPU per sample).
+if ((PERF)); then
+	echo "  classifying perf samples" >&2
+	for f in "$WORK"/*.perf; do
+		[[ -e $f ]] || continue
+		key=$(basename "$f" .perf)
+		key=${key/_/,}
+		while read -r name value; do
+			M[$key,pf.$name]=$value
+		done < <(perf script -i "$f" -F comm,ip,sym 2>/dev/null |
+			python3 "$(dirname "$0")/perf_cost.py" --period "$PERF_PERIOD")
+		if [[ -n ${BENCH_PERF_KEEP:-} ]]; then
+			mkdir -p "$BENCH_PERF_KEEP" && mv "$f" "$BENCH_PERF_KEEP/"
+		else
+			rm -f "$f"
+		fi
 	done
 fi
 
@@ -411,6 +497,45 @@ if rate > 0 and runs("none", "rate"):
     for w in rc:
         if w.startswith("dnsreel") and rc.get("tcpdump", 0) > 0:
             P(f"- whole cost {w} / tcpdump at {rate} qps: {rc[w] / rc['tcpdump']:.2f}")
+# --- the direct measure (perf samples classified by stack), both phases
+def direct(d):  # CPU-s of tap/hook frames and of the recorder's processes over the load
+    per = d.get("pf.period", 0) / 1e9
+    return d.get("pf.tap", 0) * per, d.get("pf.proc", 0) * per
+for phase, title in (("full", "full load"), ("rate", f"fixed load ({rate} qps asked)")):
+    if not any(d.get("pf.all") for w in ways for d in runs(w, phase)):
+        continue
+    P(f"\nDirect cost, {title}: perf samples over each run's load, classified by stack (medians over rounds):\n")
+    P("| way | samples | tap/hook CPU-s/s | recorder process CPU-s/s | whole cost CPU-s/s | events | whole cost CPU-s per M events | µs per query | perf's own CPU-s/s |")
+    P("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    dc = {}
+    for w in ways:
+        rs = [d for d in runs(w, phase) if d.get("pf.all") and d.get("runtime")]
+        if not rs:
+            continue
+        def m(f):
+            return med([f(d) for d in rs])
+        tap = m(lambda d: direct(d)[0] / d["runtime"])
+        proc = m(lambda d: direct(d)[1] / d["runtime"])
+        whole = m(lambda d: sum(direct(d)) / d["runtime"])
+        perf_s = m(lambda d: d.get("pf.perf", 0) * d["pf.period"] / 1e9 / d["runtime"])
+        nsamp = m(lambda d: d["pf.all"])
+        if w == "none":
+            P(f"| none (false-positive floor) | {nsamp:.0f} | {tap:.4f} | {proc:.4f} | {whole:.4f} | - | - | - | {perf_s:.4f} |")
+            continue
+        ev = m(lambda d: d.get("events", 0))
+        perm = m(lambda d: sum(direct(d)) / d["events"] * 1e6 if d.get("events") else float("nan"))
+        perq = m(lambda d: sum(direct(d)) / d["done"] * 1e6 if d.get("done") else float("nan"))
+        dc[w] = (whole, perm)
+        P(f"| {w} | {nsamp:.0f} | {tap:.4f} | {proc:.4f} | {whole:.4f} | {ev:.0f} | {perm:.3f} | {perq:.2f} | {perf_s:.4f} |")
+    for w in dc:
+        d = [d for d in runs(w, phase) if d.get("pf.all")][-1]
+        at = sorted(((v, k[6:]) for k, v in d.items() if k.startswith("pf.at.")), reverse=True)
+        tot = sum(v for v, _ in at) or 1
+        P(f"- {w}, tap/hook samples by the frame they entered through (last run): " + ", ".join(f"{k} {v / tot * 100:.0f}%" for v, k in at[:6]))
+    for w in dc:
+        if w.startswith("dnsreel") and dc.get("tcpdump", (0, 0))[0] > 0:
+            t = dc["tcpdump"]
+            P(f"- direct whole cost {w} / tcpdump, {title}: {dc[w][0] / t[0]:.2f} per second, {dc[w][1] / t[1]:.2f} per event")
 # --- other traffic
 if runs("none", "nondns"):
     rs0 = runs("none", "nondns")
