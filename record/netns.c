@@ -26,10 +26,52 @@
 static const char *const netns_dirs[REC_NETNS_DIRS] = {
     "/run/netns", "/var/run/netns", "/var/run/docker/netns", "/run/docker/netns"};
 
+static size_t ns_slot(uint64_t ino, size_t mask)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
+/* The inode table again for what ns holds now (after entries were added or forgotten); the
+ * first entry of an inode wins, as in a scan. False without memory: then a scan. */
+static bool ns_index(struct dnsreel_recorder *r)
+{
+	if (r->ns_indexed == r->nns && r->ns_tab)
+		return true;
+	size_t cap = 64;
+	while (cap < 4 * r->nns)
+		cap <<= 1;
+	if (cap != r->ns_tabcap) {
+		uint32_t *t = realloc(r->ns_tab, cap * sizeof(*t));
+		if (!t)
+			return false;
+		r->ns_tab = t;
+		r->ns_tabcap = cap;
+	}
+	memset(r->ns_tab, 0, cap * sizeof(uint32_t));
+	for (size_t i = 0; i < r->nns; i++) {
+		size_t j = ns_slot(r->ns[i].ino, cap - 1);
+		while (r->ns_tab[j] && r->ns[r->ns_tab[j] - 1].ino != r->ns[i].ino)
+			j = (j + 1) & (cap - 1);
+		if (!r->ns_tab[j])
+			r->ns_tab[j] = (uint32_t)i + 1;
+	}
+	r->ns_indexed = r->nns;
+	return true;
+}
+
 struct nsent *rec_ns_find(struct dnsreel_recorder *r, uint64_t ino)
 {
 	if (r->last_ns < r->nns && r->ns[r->last_ns].ino == ino)
 		return &r->ns[r->last_ns];
+	if (r->nns > 8 && ns_index(r)) {
+		size_t mask = r->ns_tabcap - 1;
+		for (size_t j = ns_slot(ino, mask); r->ns_tab[j]; j = (j + 1) & mask)
+			if (r->ns[r->ns_tab[j] - 1].ino == ino) {
+				r->last_ns = r->ns_tab[j] - 1;
+				return &r->ns[r->last_ns];
+			}
+		return NULL;
+	}
 	for (size_t i = 0; i < r->nns; i++)
 		if (r->ns[i].ino == ino) {
 			r->last_ns = i;
@@ -676,6 +718,7 @@ void rec_scan_all(struct dnsreel_recorder *r)
 	}
 	r->nns = w;
 	r->last_ns = 0;
+	r->ns_indexed = SIZE_MAX; /* entries moved */
 }
 
 /* Cheap partial scan after inotify: only the bind-mount folders. */

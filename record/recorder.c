@@ -406,6 +406,7 @@ void dnsreel_recorder__free(struct dnsreel_recorder *r)
 	for (size_t i = 0; i < r->nns; i++)
 		rec_ns_detach(r, &r->ns[i], false);
 	free(r->ns);
+	free(r->ns_tab);
 	rec_bpf_close(r);
 	if (r->self_ns >= 0)
 		close(r->self_ns);

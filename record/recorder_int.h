@@ -47,10 +47,10 @@ struct tclink {
  * recorder attaches. */
 #define REC_TC_SLOTS 8
 struct tcslots {
-	int own;		   /* the slot in use, -1 before rec_tc_open */
-	int fd[REC_TC_SLOTS];	   /* lock files held: own and the stale ones */
-	uint32_t stale;		   /* bit k: slot k was left by a dead recorder */
-	char dir[64];		   /* where the lock files are */
+	int own;	      /* the slot in use, -1 before rec_tc_open */
+	int fd[REC_TC_SLOTS]; /* lock files held: own and the stale ones */
+	uint32_t stale;	      /* bit k: slot k was left by a dead recorder */
+	char dir[64];	      /* where the lock files are */
 };
 
 struct nsent {
@@ -189,6 +189,10 @@ struct dnsreel_recorder {
 	struct nsent *ns;
 	size_t nns, cap_ns;
 	size_t last_ns;
+	/* ns by inode (index + 1; open addressing), for the first ns_indexed entries of ns:
+	 * every event looks its netns up, and gone entries stay until there are 4096 */
+	uint32_t *ns_tab;
+	size_t ns_tabcap, ns_indexed;
 	int64_t next_scan, next_tick, next_svc, fast_until;
 	bool ready;
 	bool filtering;

@@ -22,6 +22,9 @@
 # forwarder's CPU per second with and without recording.
 # Phase 3, other traffic (BENCH_NONDNS_SECONDS, default 5; 0 skips): UDP that is not DNS,
 # as fast as one sender goes through the lab: packets/s kept and CPU per packet of each way.
+# The recorder's process CPU per million events is also taken over the load alone (from
+# /proc/PID/stat at dnsperf's start and end): the whole-process figure carries start-up
+# (~0.15 s: BPF load, attach, the first /proc scan) and the last flush, whatever the run's length.
 # Whole recorder cost = its process CPU + the extra CPU of the lab's processes over none (at a
 # fixed rate the same queries cost that much more; at full load per query).
 # That difference of two large numbers is mostly noise at a fixed load, so phases 1 and 2 also
@@ -235,7 +238,10 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
 	RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
 	LAB_PIDS+=("$RECORDER_PID")
+	local w0
+	w0=$(cpu_of "$RECORDER_PID")
 	run_load "$key" "$@"
+	M[$key,rec_win]=$(sub "$(cpu_of "$RECORDER_PID")" "$w0")
 	sleep 0.5
 	kill -INT "$RECORDER_PID"
 	wait $TIME_PID || { cat "$WORK/record.err" >&2; fail "recorder failed"; }
@@ -467,6 +473,24 @@ for w in ways:
         pt.append(f"{p} {ns / c if c else 0:.0f} ns × {c / d['done'] if d.get('done') else 0:.1f}")
     walk = d.get("st.time.consume_ns", 0) - d.get("st.time.join_ns", 0) - d.get("st.time.sink_ns", 0)
     P(f"| {w} | {'; '.join(pt)} | {bpf_ns / d['done'] if d.get('done') else 0:.0f} | {d.get('st.ring.wakeups', 0) / (d.get('dur') or 1):.1f} | {walk / ev:.0f} ns | {d.get('st.time.join_ns', 0) / ev:.0f} ns | {d.get('st.time.sink_ns', 0) / ev:.0f} ns | {d.get('st.writer.encode_ns', 0) / ev:.0f} ns | {d.get('st.writer.zstd_ns', 0) / ev:.0f} ns | {d.get('st.writer.write_ns', 0) / ev:.0f} ns | {d.get('st.writer.index_ns', 0) / ev:.0f} ns | {d.get('rec_u', 0):.2f} / {d.get('rec_s', 0):.2f} |")
+# --- the recorder process per million events: whole process (start-up, the /proc scans, the
+# last flush and close included) and over the load only (its CPU from dnsperf's start to end)
+P("\nRecorder process CPU per million events recorded (user + system, medians over rounds; the load window excludes start-up and the final flush):\n")
+P("| way | phase | whole process CPU-s per M events | over the load CPU-s per M events | frames at the busy zstd level |")
+P("|---|---|---:|---:|---|")
+for w in ways:
+    if not w.startswith("dnsreel"):
+        continue
+    for phase in ("full", "rate"):
+        rs = [d for d in runs(w, phase) if d.get("ev_all")]
+        if not rs:
+            continue
+        whole = med([d.get("rec", 0) / d["ev_all"] * 1e6 for d in rs])
+        win = med([d.get("rec_win", 0) / d["ev_all"] * 1e6 for d in rs])
+        fb = rs[-1].get("st.writer.frames_busy_level")
+        fr = rs[-1].get("st.writer.frames")
+        busy = f"{fb:.0f} of {fr:.0f} (last run)" if fb is not None and fr else "- (no --stats)"
+        P(f"| {w} | {phase} | {whole:.3f} | {win:.3f} | {busy} |")
 # --- fixed rate
 if rate > 0 and runs("none", "rate"):
     rs0 = runs("none", "rate")
