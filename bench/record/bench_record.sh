@@ -236,7 +236,7 @@ dnsreel_way() { # dnsreel_way KEY HOOK DNSPERF-ARGS...: dnsreel-record on every 
 	done
 	[[ -e $WORK/ready ]] || { cat "$WORK/record.err" >&2; fail "recorder not ready"; }
 	# time(1) ignores SIGINT while it waits: signal the recorder, its only child.
-	RECORDER_PID=$(cat "/proc/$TIME_PID/task/$TIME_PID/children")
+	read -r RECORDER_PID <"/proc/$TIME_PID/task/$TIME_PID/children"
 	LAB_PIDS+=("$RECORDER_PID")
 	local w0
 	w0=$(cpu_of "$RECORDER_PID")
