@@ -36,8 +36,8 @@ struct ev_key {
 /* The block's distinct tuples (tid order: first added first) and, per tid, what the block
  * body's dictionary made of it. */
 #define TID_UNKNOWN 0
-#define TID_NONE    1 /* in rev: the reversed tuple is not in the block */
-#define TUP_MEMO    256
+#define TID_NONE    1	/* in rev: the reversed tuple is not in the block */
+#define TUP_MEMO    256 /* tup_memo_slot() takes the top 8 bits */
 
 struct dr_enc {
 	struct dr_buf st[S_COUNT];
@@ -207,13 +207,27 @@ static uint64_t hash_payload(const uint8_t *p, size_t n)
 		p += 32;
 		n -= 32;
 	}
-	/* the tail in the lanes, then one mix of all four */
-	uint8_t t[32] = {0};
-	memcpy(t, p, n);
-	a = (a ^ dr_rd64(t)) * 0x100000001b3ull;
-	b = (b ^ dr_rd64(t + 8)) * 0x100000001b3ull;
-	c = (c ^ dr_rd64(t + 16)) * 0x100000001b3ull;
-	d = (d ^ dr_rd64(t + 24)) * 0x100000001b3ull;
+	/* the tail in the lanes, read in place (a copy to a buffer and wide loads from it stall
+	 * on store forwarding), then one mix of all four */
+	if (n >= 8) {
+		a = (a ^ dr_rd64(p)) * 0x100000001b3ull;
+		p += 8;
+		n -= 8;
+	}
+	if (n >= 8) {
+		b = (b ^ dr_rd64(p)) * 0x100000001b3ull;
+		p += 8;
+		n -= 8;
+	}
+	if (n >= 8) {
+		c = (c ^ dr_rd64(p)) * 0x100000001b3ull;
+		p += 8;
+		n -= 8;
+	}
+	uint64_t t = 0;
+	for (size_t i = 0; i < n; i++)
+		t |= (uint64_t)p[i] << (8 * i);
+	d = (d ^ t) * 0x100000001b3ull;
 	return dnsreel_mix64(a ^ ((b << 17) | (b >> 47)) ^ ((c << 31) | (c >> 33)) ^
 			     ((d << 47) | (d >> 17)));
 }
@@ -248,7 +262,7 @@ static size_t tup_memo_slot(const struct dnsreel_event *x)
 	uint64_t v = x->netns * 0x9e3779b97f4a7c15ull ^ (uint64_t)x->ifindex << 32 ^
 		     (uint64_t)x->pkt_type << 24 ^ dr_rd32(x->src_addr) ^
 		     (uint64_t)dr_rd32(x->dst_addr) << 16 ^ (uint64_t)x->pid << 40;
-	return (size_t)dnsreel_mix64(v) & (TUP_MEMO - 1);
+	return (size_t)((v * 0x9e3779b97f4a7c15ull) >> 56); /* TUP_MEMO slots */
 }
 
 void dr_enc_clear(struct dr_enc *e)
@@ -317,7 +331,8 @@ int dr_enc_add(struct dr_enc *e, const struct dnsreel_event *x, const uint8_t *p
 	if (ne) {
 		k->hq = dnsreel_hash_bytes(p + 12, ne - 12, 2);
 		k->hqi = dnsreel_mix64(k->hq ^ ((uint64_t)dr_rd16(p) + 1) * 0x9e3779b97f4a7c15ull);
-		k->hqt = dnsreel_mix64(k->hq ^ hk);
+		/* hq and hk are mixed already: their xor is as good a key */
+		k->hqt = k->hq ^ ((hk << 23) | (hk >> 41));
 	} else {
 		k->hq = k->hqi = k->hqt = 0;
 	}
