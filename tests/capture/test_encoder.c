@@ -100,29 +100,40 @@ static void test_sort_near(void)
 	free(b);
 }
 
+/* n synthesized events of every hop, their payloads copied to one buffer (*pay) as a writer's
+ * arena holds them; with distinct, no two share a time. */
+static struct dnsreel_event *synth_events(uint32_t seed, bool tcp, size_t n, bool distinct,
+					  uint8_t **pay)
+{
+	struct dnsreel_synth_opts so = {.seed = seed, .multi_hop = true, .tcp = tcp};
+	struct dnsreel_synth *sy;
+	CHECK(dnsreel_synth__new(&sy, &so) == 0);
+	struct dnsreel_event *ev = calloc(n, sizeof(*ev));
+	*pay = malloc(n * 2048);
+	size_t off = 0;
+	int64_t last = 0;
+	for (size_t i = 0; i < n; i++) {
+		CHECK(dnsreel_synth__next(sy, &ev[i]) == 0);
+		CHECK(ev[i].cap_len <= 2048);
+		memcpy(*pay + off, ev[i].payload, ev[i].cap_len);
+		ev[i].payload = *pay + off;
+		off += ev[i].cap_len;
+		if (distinct && ev[i].ts_ns <= last)
+			ev[i].ts_ns = last + 1;
+		last = ev[i].ts_ns;
+	}
+	dnsreel_synth__free(sy);
+	return ev;
+}
+
 /* Real events (synthesizer, every hop), encoded sorted, nearly sorted and shuffled: the same
  * block bytes (distinct times, so there are no ties to order). */
 static void test_block_order(void)
 {
 	enum { N = 5000 };
-	struct dnsreel_synth_opts so = {.seed = 3, .multi_hop = true, .tcp = true};
-	struct dnsreel_synth *sy;
-	CHECK(dnsreel_synth__new(&sy, &so) == 0);
-	struct dnsreel_event *ev = calloc(N, sizeof(*ev)), *mix = calloc(N, sizeof(*mix));
-	uint8_t *pay = malloc((size_t)N * 2048);
-	size_t off = 0;
-	int64_t last = 0;
-	for (size_t i = 0; i < N; i++) {
-		CHECK(dnsreel_synth__next(sy, &ev[i]) == 0);
-		CHECK(ev[i].cap_len <= 2048);
-		memcpy(pay + off, ev[i].payload, ev[i].cap_len);
-		ev[i].payload = pay + off;
-		off += ev[i].cap_len;
-		if (ev[i].ts_ns <= last)
-			ev[i].ts_ns = last + 1;
-		last = ev[i].ts_ns;
-	}
-	dnsreel_synth__free(sy);
+	uint8_t *pay;
+	struct dnsreel_event *ev = synth_events(3, true, N, true, &pay),
+			     *mix = calloc(N, sizeof(*mix));
 	struct dr_enc *e;
 	CHECK(dr_enc_new(&e) == 0);
 	struct dr_buf want = {0}, got = {0};
@@ -231,20 +242,8 @@ static void test_block_order(void)
 static void test_summary_gathered(void)
 {
 	enum { N = 3000 };
-	struct dnsreel_synth_opts so = {.seed = 4, .multi_hop = true};
-	struct dnsreel_synth *sy;
-	CHECK(dnsreel_synth__new(&sy, &so) == 0);
-	struct dnsreel_event *ev = calloc(N, sizeof(*ev));
-	uint8_t *pay = malloc((size_t)N * 2048);
-	size_t off = 0;
-	for (size_t i = 0; i < N; i++) {
-		CHECK(dnsreel_synth__next(sy, &ev[i]) == 0);
-		CHECK(ev[i].cap_len <= 2048);
-		memcpy(pay + off, ev[i].payload, ev[i].cap_len);
-		ev[i].payload = pay + off;
-		off += ev[i].cap_len;
-	}
-	dnsreel_synth__free(sy);
+	uint8_t *pay;
+	struct dnsreel_event *ev = synth_events(4, false, N, false, &pay);
 	struct dr_summary s1, s2;
 	CHECK(dr_summarize(ev, N, &s1) == 0);
 	CHECK(s1.bloom_bits > 0 && s1.netns_count > 1);
