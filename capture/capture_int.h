@@ -233,8 +233,8 @@ int dr_dec_block(const uint8_t *body, size_t len, uint32_t n, int64_t first_ts,
 int dr_summarize(const struct dnsreel_event *ev, size_t n, struct dr_summary *s);
 /* The same summary gathered event by event as a writer appends (x with its payload at p;
  * base is what payload offsets of the frame are taken from, NULL for pointers; q, if not
- * NULL, its question as the encoder found it): reset, add each event, finish. After a failed add
- * (no memory) finish fails too, and the caller falls back to dr_summarize. */
+ * NULL, its question as the encoder found it): reset, add each event, finish. An add that fails (no
+ * memory) leaves the summary as it was. */
 struct dr_sumacc;
 int dr_sumacc_new(struct dr_sumacc **out);
 void dr_sumacc_free(struct dr_sumacc *a);

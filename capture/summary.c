@@ -202,7 +202,7 @@ struct dr_sumacc {
 	uint64_t *hs; /* question name hashes */
 	size_t nh, caph;
 	struct name_cache *nc;
-	bool bloom_ok, bad;
+	bool bloom_ok;
 };
 
 int dr_sumacc_new(struct dr_sumacc **out)
@@ -233,21 +233,6 @@ void dr_sumacc_reset(struct dr_sumacc *a)
 	a->nnsl = a->nh = 0;
 	memset(a->nc, 0, NCACHE * sizeof(*a->nc));
 	a->bloom_ok = true;
-	a->bad = false;
-}
-
-static int push_u64(uint64_t **v, size_t *n, size_t *cap, uint64_t x)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 256;
-		uint64_t *nv = realloc(*v, nc * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		*v = nv;
-		*cap = nc;
-	}
-	(*v)[(*n)++] = x;
-	return 0;
 }
 
 /* One DNS message's contribution: header bits and the question name hash. Returns false when
@@ -280,8 +265,8 @@ static bool summarize_msg(struct dr_sumacc *a, const uint8_t *m, size_t len, con
 		h = dnsreel_name_hash(name, strlen(name));
 	}
 	/* a name the cache knew is in hs already: hs stays near the frame's distinct names */
-	if (!seen && push_u64(&a->hs, &a->nh, &a->caph, h))
-		a->bad = true;
+	if (!seen)
+		a->hs[a->nh++] = h; /* room reserved by dr_sumacc_add */
 	return true;
 }
 
@@ -323,9 +308,8 @@ int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint
 		s->last_ts = x->ts_ns;
 	s->events++;
 	/* runs of one netns are common */
-	if ((!a->nnsl || a->nsl[a->nnsl - 1] != x->netns) &&
-	    push_u64(&a->nsl, &a->nnsl, &a->capnsl, x->netns))
-		a->bad = true;
+	if (!a->nnsl || a->nsl[a->nnsl - 1] != x->netns)
+		a->nsl[a->nnsl++] = x->netns;
 	s->proto_mask |= x->proto == 6 ? 2 : (x->proto == 17 ? 1 : 0);
 	if (x->proto == 17) {
 		if (!summarize_msg(a, p, x->cap_len, base, q))
@@ -359,14 +343,11 @@ int dr_sumacc_add(struct dr_sumacc *a, const struct dnsreel_event *x, const uint
 	} else {
 		no_bloom(a);
 	}
-	return a->bad ? -ENOMEM : 0;
+	return 0;
 }
 
 int dr_sumacc_finish(struct dr_sumacc *a, struct dr_summary *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (a->bad)
-		return -ENOMEM;
 	*out = a->s;
 	size_t k = a->nnsl;
 	/* hash set for dedupe_u64(): a power of two at least twice the most values it takes */
