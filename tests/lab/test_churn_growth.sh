@@ -3,7 +3,7 @@
 # recorder. CHURN_ROUNDS (10) rounds of CHURN_PODS (20) lab pods (pod_add: netns on the bridge,
 # sandbox in a containerd cgroup, kubelet folder) made at once, every CHURN_ASK-th (4th) asking
 # a name of its own once its netns is attached, then all deleted. Asserted:
-#   - the recorder's open fds after the last round come back to those after the second (every
+#   - the recorder's open fds after the last round are no more than those after the second (every
 #     pod's netns fd, rtnetlink socket and tc links, and the tc links on its veth's node end,
 #     closed once it is gone); the first round is the warm-up (lazily opened files, SQLite's
 #     journal);
@@ -32,8 +32,15 @@ growth_cleanup() {
 trap growth_cleanup EXIT
 
 fds() { ls "/proc/$RECORDER_PID/fd" | wc -l; }
-# What the open fds are, by kind (a failure says what grew).
-fd_kinds() { ls -l "/proc/$RECORDER_PID/fd" | awk 'NR > 1 { print $NF }' | sed -E 's/[0-9]+/N/g' | sort | uniq -c | tr '\n' ' '; }
+# The open fds by kind, and their count, from one listing: a count taken apart from the kinds
+# may hold an fd open for a moment (a netns being attached) that the kinds no longer show.
+# Sets n and kinds.
+fd_sample() {
+	local l
+	l=$(ls -l "/proc/$RECORDER_PID/fd" | awk 'NR > 1 { print $NF }')
+	n=$(grep -c . <<<"$l")
+	kinds=$(sed -E 's/[0-9]+/N/g' <<<"$l" | sort | uniq -c | tr '\n' ' ')
+}
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$RECORDER_PID/status"; }
 recorder_start "$WORK/cap.reel" --flush 200ms -vv
 : >"$WORK/asked"
@@ -95,13 +102,17 @@ for r in $(seq "$ROUNDS"); do
 		sleep 0.1
 	done
 	if ((r == 2)); then
-		fd2=$(fds) rss2=$(rss) kinds2=$(fd_kinds)
+		fd_sample
+		fd2=$n kinds2=$kinds rss2=$(rss)
 	fi
 done
-fdN=$(fds) rssN=$(rss) kindsN=$(fd_kinds)
+fd_sample
+fdN=$n kindsN=$kinds rssN=$(rss)
 echo "fds: $fd2 after round 2, $fdN after round $ROUNDS; RSS: $rss2 KiB, $rssN KiB ($((rssN - rss2)) KiB more); churn $((SECONDS - t0)) s"
 recorder_stop
-[[ $fdN == "$fd2" ]] || fail "fds grew: $fd2 after round 2 ($kinds2), $fdN after round $ROUNDS ($kindsN)"
+# Fewer is no leak: round 2's count may still hold an fd a moment from closing (CI once saw
+# 47 then 46). A leak of one pod's fds grows with the 160 pods after round 2.
+((fdN <= fd2)) || fail "fds grew: $fd2 after round 2 ($kinds2), $fdN after round $ROUNDS ($kindsN)"
 ((rssN - rss2 <= RSS_KB)) || fail "RSS grew $((rssN - rss2)) KiB (more than $RSS_KB) over $(((ROUNDS - 2) * PODS)) pods"
 
 "$BIN/dnsreel-replay" "$WORK/cap.reel" -o jsonl >"$WORK/cap.jsonl" || fail "replay failed"
