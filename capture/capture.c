@@ -62,6 +62,8 @@ struct dnsreel_capw {
 	char host[DNSREEL_NAME_LEN];
 	struct dnsreel_custody_input *inputs;
 	size_t ninputs;
+	/* the manifest's lines of segs[0] up to the open segment, kept between flushes */
+	struct dr_mpart mclosed;
 };
 
 /* Fills the caller's error buffer, if any; returns err. */
@@ -419,9 +421,22 @@ static void update_disk_stats(struct dnsreel_capw *w)
 	w->st.bytes_disk = b + w->index_bytes;
 }
 
-/* The manifest of what is on disk: segments from skip on, the last one as cur says when given
- * (a flush not yet committed), written into the index within the caller's transaction. */
-static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, size_t skip)
+static void custody_seg(const struct dr_segment *sg, struct dnsreel_custody_segment *cs)
+{
+	cs->segment = sg->segment;
+	cs->bytes = sg->bytes;
+	cs->chain_segment = sg->segment;
+	dr_hex(sg->hash, DNSREEL_HASH_BYTES, cs->hash);
+	dr_hex(sg->prev, DNSREEL_HASH_BYTES, cs->prev);
+}
+
+/* The manifest of what is on disk, written into the index within the caller's transaction:
+ * segments from skip on, the last one as cur says when given (a flush not yet committed).
+ * A flush (cur, skip 0) renders only the open segment: the lines of the closed ones are kept
+ * in w->mclosed; after the first flush (last_only) the index holds their rows and the inputs
+ * already. So a flush's work does not grow with the segments but for the manifest text. */
+static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, size_t skip,
+		       bool last_only)
 {
 	struct dnsreel_custody c;
 	memset(&c, 0, sizeof(c));
@@ -431,19 +446,10 @@ static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, siz
 	snprintf(c.host, sizeof(c.host), "%s", w->host);
 	c.inputs = w->inputs;
 	c.ninputs = w->ninputs;
-	c.segments = calloc(w->nsegs + 1, sizeof(*c.segments));
-	if (!c.segments)
-		return -ENOMEM;
 	bool have_ts = false;
 	int64_t last = 0;
 	for (size_t i = skip; i < w->nsegs; i++) {
 		const struct dr_segment *sg = cur && i == w->nsegs - 1 ? cur : &w->segs[i];
-		struct dnsreel_custody_segment *cs = &c.segments[c.nsegments++];
-		cs->segment = sg->segment;
-		cs->bytes = sg->bytes;
-		cs->chain_segment = sg->segment;
-		dr_hex(sg->hash, DNSREEL_HASH_BYTES, cs->hash);
-		dr_hex(sg->prev, DNSREEL_HASH_BYTES, cs->prev);
 		if (sg->frames && (!have_ts || sg->last_ts > last)) {
 			last = sg->last_ts;
 			have_ts = true;
@@ -451,9 +457,49 @@ static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, siz
 	}
 	if (have_ts && dnsreel_wall_ns(last, w->meta.boot_to_wall_ns, &c.end_wall_ns))
 		c.end_wall_ns = 0;
-	int err = dr_custody_build(&c);
+	struct dr_mpart *mp = &w->mclosed;
+	int err = 0;
+	struct dnsreel_custody_segment one;
+	if (cur && skip == 0 && w->nsegs) {
+		/* the closed segments from the kept lines (again from the start when ring mode
+		 * dropped the first), then the open one */
+		if (mp->n && mp->first != w->segs[0].segment)
+			dr_mpart_reset(mp);
+		while (!err && mp->n + 1 < w->nsegs) {
+			struct dnsreel_custody_segment cs;
+			custody_seg(&w->segs[mp->n], &cs);
+			err = dr_mpart_add(mp, w->meta.capture_id, &cs);
+		}
+		custody_seg(cur, &one);
+		c.segments = &one;
+		c.nsegments = 1;
+		if (!err)
+			err = dr_custody_build_after(&c, mp);
+		if (!err && !last_only) {
+			/* every row: c.segments as all of them for put_index */
+			c.segments = calloc(w->nsegs, sizeof(*c.segments));
+			if (!c.segments)
+				err = -ENOMEM;
+			for (size_t i = 0; !err && i < w->nsegs; i++)
+				custody_seg(i == w->nsegs - 1 ? cur : &w->segs[i], &c.segments[i]);
+			c.nsegments = w->nsegs;
+		}
+		if (!err)
+			err = dr_custody_put_index(w->db, &c, last_only);
+		if (c.segments != &one)
+			free(c.segments);
+		free(c.manifest);
+		return err;
+	}
+	c.segments = calloc(w->nsegs + 1, sizeof(*c.segments));
+	if (!c.segments)
+		return -ENOMEM;
+	for (size_t i = skip; i < w->nsegs; i++)
+		custody_seg(cur && i == w->nsegs - 1 ? cur : &w->segs[i],
+			    &c.segments[c.nsegments++]);
+	err = dr_custody_build(&c);
 	if (!err)
-		err = dr_custody_put_index(w->db, &c);
+		err = dr_custody_put_index(w->db, &c, false);
 	free(c.segments);
 	free(c.manifest);
 	return err;
@@ -485,7 +531,7 @@ static int drop_index_rows(struct dnsreel_capw *w, uint32_t seg)
 	if (!err)
 		err = dr_index_put_end(w->db, NULL);
 	if (!err && w->nsegs && w->segs[0].segment == seg)
-		err = put_custody(w, NULL, 1);
+		err = put_custody(w, NULL, 1, false);
 	if (!err)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0
@@ -825,7 +871,7 @@ static int do_flush(struct dnsreel_capw *w)
 	if (!err)
 		err = put_totals(w, &seg);
 	if (!err)
-		err = put_custody(w, &seg, 0);
+		err = put_custody(w, &seg, 0, w->meta_indexed);
 	if (!err)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0
@@ -957,6 +1003,7 @@ int dnsreel_capw__close(struct dnsreel_capw *w)
 		close(w->lockfd); /* the lock goes last: the capture is complete */
 	free(w->segs);
 	free(w->inputs);
+	dr_mpart_free(&w->mclosed);
 	free(w->dir);
 	free(w);
 	return err;

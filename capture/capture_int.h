@@ -477,8 +477,26 @@ void dr_hex(const uint8_t *p, size_t n, char *out);
 /* Builds the canonical manifest text and root of a capture from what the writer knows (the
  * same text dnsreel_custody_compute() derives from the files). */
 int dr_custody_build(struct dnsreel_custody *c);
-/* Replaces the manifest in an index (within the caller's transaction). */
-int dr_custody_put_index(struct sqlite3 *db, const struct dnsreel_custody *c);
+/* The manifest lines and chain of a capture's first segments, rendered once: a writer's closed
+ * segments never change, and its every flush writes the manifest again. */
+struct dr_mpart {
+	struct dr_buf lines;
+	uint8_t base[DNSREEL_HASH_BYTES]; /* the link before the first segment (chain_base) */
+	uint8_t link[DNSREEL_HASH_BYTES]; /* the link after the last */
+	uint32_t first;			  /* segment number of the first */
+	size_t n;			  /* segments rendered */
+};
+/* Appends the segment after the last one rendered. On failure p is empty again. */
+int dr_mpart_add(struct dr_mpart *p, const char *capture_id,
+		 const struct dnsreel_custody_segment *s);
+void dr_mpart_reset(struct dr_mpart *p);
+void dr_mpart_free(struct dr_mpart *p);
+/* dr_custody_build() of the segments in before (if any) followed by c->segments: the same
+ * text as with all of them in c->segments. */
+int dr_custody_build_after(struct dnsreel_custody *c, const struct dr_mpart *before);
+/* Replaces the manifest in an index (within the caller's transaction); last_only: the
+ * manifest rows and inputs are those the index holds but for the last segment's row. */
+int dr_custody_put_index(struct sqlite3 *db, const struct dnsreel_custody *c, bool last_only);
 /* Reports every way the segments on disk differ from their chain and from the index's
  * manifest (missing, reordered, altered, truncated, appended, index edited). Returns the
  * count. */

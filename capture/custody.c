@@ -151,7 +151,54 @@ static void put_kv(struct dr_buf *b, const char *k, const char *v)
 	dr_put8(b, '\n');
 }
 
-int dr_custody_build(struct dnsreel_custody *c)
+static void put_seg_line(struct dr_buf *b, const struct dnsreel_custody_segment *s)
+{
+	putf(b, "segment seg/%06u.zst %" PRIu64 " %s\n", s->segment, s->bytes, s->hash);
+}
+
+static void chain_seg(uint8_t link[DNSREEL_HASH_BYTES], const struct dnsreel_custody_segment *s)
+{
+	uint8_t h[DNSREEL_HASH_BYTES];
+	if (unhex(s->hash, h, sizeof(h)))
+		memset(h, 0, sizeof(h));
+	dr_chain_next(link, h);
+}
+
+void dr_mpart_reset(struct dr_mpart *p)
+{
+	p->lines.len = 0;
+	p->lines.err = 0;
+	p->n = 0;
+}
+
+void dr_mpart_free(struct dr_mpart *p)
+{
+	dr_buf_free(&p->lines);
+	memset(p, 0, sizeof(*p));
+}
+
+int dr_mpart_add(struct dr_mpart *p, const char *capture_id,
+		 const struct dnsreel_custody_segment *s)
+{
+	if (!p->n) {
+		/* chain_base as dr_custody_build() finds it */
+		if (unhex(s->prev, p->base, sizeof(p->base)))
+			dr_chain_link0(capture_id, p->base);
+		memcpy(p->link, p->base, sizeof(p->link));
+		p->first = s->segment;
+	}
+	put_seg_line(&p->lines, s);
+	if (p->lines.err) {
+		int err = p->lines.err;
+		dr_mpart_reset(p);
+		return err;
+	}
+	chain_seg(p->link, s);
+	p->n++;
+	return 0;
+}
+
+int dr_custody_build_after(struct dnsreel_custody *c, const struct dr_mpart *before)
 {
 	struct dr_buf b = {0};
 	const struct dnsreel_meta *m = &c->meta;
@@ -166,19 +213,23 @@ int dr_custody_build(struct dnsreel_custody *c)
 	putf(&b, "start_wall_ns %" PRId64 "\nend_wall_ns %" PRId64 "\n", m->start_wall_ns,
 	     c->end_wall_ns);
 	uint8_t link[DNSREEL_HASH_BYTES];
-	dr_chain_link0(m->capture_id, link);
-	if (c->chained && c->nsegments && unhex(c->segments[0].prev, link, sizeof(link)))
+	if (before && before->n) {
+		memcpy(link, before->base, sizeof(link));
+	} else {
 		dr_chain_link0(m->capture_id, link);
+		if (c->chained && c->nsegments && unhex(c->segments[0].prev, link, sizeof(link)))
+			dr_chain_link0(m->capture_id, link);
+	}
 	char hx[DNSREEL_HASH_HEX];
 	dr_hex(link, sizeof(link), hx);
 	putf(&b, "chain_base %s\n", hx);
+	if (before && before->n) {
+		dr_put(&b, before->lines.p, before->lines.len);
+		memcpy(link, before->link, sizeof(link));
+	}
 	for (size_t i = 0; i < c->nsegments; i++) {
-		const struct dnsreel_custody_segment *s = &c->segments[i];
-		putf(&b, "segment seg/%06u.zst %" PRIu64 " %s\n", s->segment, s->bytes, s->hash);
-		uint8_t h[DNSREEL_HASH_BYTES];
-		if (unhex(s->hash, h, sizeof(h)))
-			memset(h, 0, sizeof(h));
-		dr_chain_next(link, h);
+		put_seg_line(&b, &c->segments[i]);
+		chain_seg(link, &c->segments[i]);
 	}
 	for (size_t i = 0; i < c->ninputs; i++) {
 		const struct dnsreel_custody_input *in = &c->inputs[i];
@@ -203,6 +254,11 @@ int dr_custody_build(struct dnsreel_custody *c)
 	crypto_generichash(root, sizeof(root), b.p, b.len - 1, NULL, 0);
 	dr_hex(root, sizeof(root), c->root);
 	return 0;
+}
+
+int dr_custody_build(struct dnsreel_custody *c)
+{
+	return dr_custody_build_after(c, NULL);
 }
 
 void dnsreel_custody_free(struct dnsreel_custody *c)
@@ -423,14 +479,17 @@ int dnsreel_custody_compute(const char *capture, struct dnsreel_custody **out, c
 	return err;
 }
 
-int dr_custody_put_index(sqlite3 *db, const struct dnsreel_custody *c)
+int dr_custody_put_index(sqlite3 *db, const struct dnsreel_custody *c, bool last_only)
 {
-	int err = sqlite3_exec(db, "DELETE FROM manifest; DELETE FROM inputs", NULL, NULL, NULL);
+	int err = last_only ? SQLITE_OK
+			    : sqlite3_exec(db, "DELETE FROM manifest; DELETE FROM inputs", NULL,
+					   NULL, NULL);
 	sqlite3_stmt *st = NULL;
 	if (err == SQLITE_OK)
-		err = sqlite3_prepare_v2(db, "INSERT INTO manifest VALUES(?, ?, ?, ?, ?)", -1, &st,
-					 NULL);
-	for (size_t i = 0; err == SQLITE_OK && i < c->nsegments; i++) {
+		err = sqlite3_prepare_v2(
+		    db, "INSERT OR REPLACE INTO manifest VALUES(?, ?, ?, ?, ?)", -1, &st, NULL);
+	for (size_t i = last_only && c->nsegments ? c->nsegments - 1 : 0;
+	     err == SQLITE_OK && i < c->nsegments; i++) {
 		const struct dnsreel_custody_segment *s = &c->segments[i];
 		char path[32];
 		snprintf(path, sizeof(path), "seg/%06u.zst", s->segment);
@@ -444,9 +503,9 @@ int dr_custody_put_index(sqlite3 *db, const struct dnsreel_custody *c)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (err == SQLITE_OK)
+	if (err == SQLITE_OK && !last_only)
 		err = sqlite3_prepare_v2(db, "INSERT INTO inputs VALUES(?, ?, ?)", -1, &st, NULL);
-	for (size_t i = 0; err == SQLITE_OK && i < c->ninputs; i++) {
+	for (size_t i = 0; err == SQLITE_OK && !last_only && i < c->ninputs; i++) {
 		sqlite3_bind_text(st, 1, c->inputs[i].capture_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, c->inputs[i].root, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, c->inputs[i].role, -1, SQLITE_STATIC);

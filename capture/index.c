@@ -313,7 +313,7 @@ int dr_index_write_file(const char *path, const struct dr_catalog *c)
 	if (!err)
 		err = dr_index_put_end(db, c);
 	if (!err && c->custody)
-		err = dr_custody_put_index(db, c->custody);
+		err = dr_custody_put_index(db, c->custody, false);
 	if (!err)
 		err = exec1(db, "COMMIT");
 	if (sqlite3_close(db) != SQLITE_OK && !err)

@@ -5,7 +5,10 @@
  * encoding with the summary, zstd, write, index; thread CPU) and bytes/event of the segments
  * and of the whole capture, with ratios to the first level given. --swap P swaps neighbours
  * with probability P, as events arrive from a ring written by several CPUs; --block-events N
- * sets the events per frame (the capture writer's default otherwise).
+ * sets the events per frame (the capture writer's default otherwise); --segment-bytes B the
+ * size at which a segment closes. The index's cost per event is also shown for the first and
+ * the last tenth of the events: with small segments and blocks, whether a flush's index work
+ * grows with the segments already written.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "cli.h"
 #include "dnsreel.h"
 #include "synth.h"
 
@@ -102,16 +106,23 @@ static int load_capture(struct evs *s, const char *dir)
 }
 
 struct result {
-	double total, append, encode, zstd, write, index, seg_b, all_b;
+	double total, append, encode, zstd, write, index, seg_b, all_b, index_first, index_last;
+	uint64_t segments;
 };
 
-static int run(const struct evs *s, int level, uint32_t block, const char *tmp, int round,
+struct shape {
+	uint32_t block;	    /* events per frame, 0: the writer's default */
+	uint64_t seg_bytes; /* 0: the writer's default */
+};
+
+static int run(const struct evs *s, int level, const struct shape *sh, const char *tmp, int round,
 	       struct result *res)
 {
 	char dir[4100];
 	snprintf(dir, sizeof(dir), "%s/bench-writer-%d-%d.reel", tmp, (int)getpid(), round);
 	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true, .zstd_level = level};
-	wo.block_events = block;
+	wo.block_events = sh->block;
+	wo.segment_bytes = sh->seg_bytes;
 	struct dnsreel_capw *w;
 	int err = dnsreel_capw__open(&w, dir, &wo);
 	if (err)
@@ -122,12 +133,18 @@ static int run(const struct evs *s, int level, uint32_t block, const char *tmp, 
 	snprintf(m.node, sizeof(m.node), "bench");
 	err = dnsreel_capw__set_meta(w, &m);
 	uint64_t t0 = thread_ns();
-	for (size_t i = 0; !err && i < s->n; i++)
+	size_t tenth = s->n / 10, last = s->n - tenth;
+	struct dnsreel_capw_stats st, st1 = {0}, st9 = {0};
+	for (size_t i = 0; !err && i < s->n; i++) {
+		if (i == tenth)
+			dnsreel_capw__stats(w, &st1);
+		if (i == last)
+			dnsreel_capw__stats(w, &st9);
 		err = dnsreel_capw__append(w, &s->ev[i]);
+	}
 	if (!err)
 		err = dnsreel_capw__flush(w);
 	uint64_t t1 = thread_ns();
-	struct dnsreel_capw_stats st;
 	dnsreel_capw__stats(w, &st);
 	int cerr = dnsreel_capw__close(w);
 	if (!err)
@@ -140,6 +157,10 @@ static int run(const struct evs *s, int level, uint32_t block, const char *tmp, 
 		res->write = (double)st.ns_write / n;
 		res->index = (double)st.ns_index / n;
 		res->append = res->total - res->encode - res->zstd - res->write - res->index;
+		/* the last tenth without the final flush, which any run has */
+		res->index_first = tenth ? (double)st1.ns_index / (double)tenth : 0;
+		res->index_last = tenth ? (double)(st.ns_index - st9.ns_index) / (double)tenth : 0;
+		res->segments = st.segments;
 		res->seg_b = (double)du(dir, "seg") / n;
 		res->all_b = res->seg_b + (double)du(dir, "index.sqlite") / n;
 	}
@@ -168,7 +189,7 @@ int main(int argc, char **argv)
 	struct dnsreel_synth_opts so = {.seed = 1, .multi_hop = false};
 	const char *tmp = "/tmp", *from = NULL, *levels = "6,3,1,-1";
 	int rounds = 3;
-	uint32_t block = 0;
+	struct shape sh = {0};
 	double swap = 0;
 	static const struct option lo[] = {
 	    {"events", required_argument, 0, 'n'},
@@ -181,6 +202,7 @@ int main(int argc, char **argv)
 	    {"swap", required_argument, 0, 'w'},
 	    {"dir", required_argument, 0, 'd'},
 	    {"block-events", required_argument, 0, 'b'},
+	    {"segment-bytes", required_argument, 0, 'g'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -215,12 +237,19 @@ int main(int argc, char **argv)
 			tmp = optarg;
 			break;
 		case 'b':
-			block = (uint32_t)strtoul(optarg, NULL, 0);
+			sh.block = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'g':
+			if (dnsreel_parse_size(optarg, &sh.seg_bytes) || sh.seg_bytes < 4096) {
+				fprintf(stderr, "bench-writer: --segment-bytes: a size of 4096 or "
+						"more (K, M, G suffixes)\n");
+				return 2;
+			}
 			break;
 		case 'h':
 			printf("Usage: bench-writer [-n EVENTS] [--multi-hop] [--tcp] [--seed N] "
 			       "[--from CAPTURE] [--levels L,L,...] [--rounds N] [--swap P] "
-			       "[--dir TMP] [--block-events N]\n");
+			       "[--dir TMP] [--block-events N] [--segment-bytes B]\n");
 			return 0;
 		default:
 			return 2;
@@ -272,15 +301,18 @@ int main(int argc, char **argv)
 	    "bench-writer: %zu events (%s), %llu neighbours swapped, %u-event blocks, %d rounds, "
 	    "medians; ns per event, thread CPU\n",
 	    s.n, from ? from : (so.multi_hop ? "synth multi-hop" : "synth single-hop"),
-	    (unsigned long long)swapped, block ? block : DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS, rounds);
-	printf("%6s %8s %8s %8s %8s %8s %8s %9s %9s %8s %8s\n", "level", "total", "append",
-	       "encode", "zstd", "write", "index", "seg B/ev", "all B/ev", "cpu/1st", "B/1st");
+	    (unsigned long long)swapped, sh.block ? sh.block : DNSREEL_CAPW_DEFAULT_BLOCK_EVENTS,
+	    rounds);
+	printf("%6s %8s %8s %8s %8s %8s %8s %9s %9s %8s %8s %9s %9s %8s\n", "level", "total",
+	       "append", "encode", "zstd", "write", "index", "seg B/ev", "all B/ev", "cpu/1st",
+	       "B/1st", "idx 1st10", "idx last10", "segments");
 	double first_t = 0, first_b = 0;
 	for (int l = 0; l < nl; l++) {
-		double v[7][99];
+		double v[9][99];
+		uint64_t segs = 0;
 		for (int r = 0; r < rounds; r++) {
 			struct result res = {0};
-			err = run(&s, lv[l], block, tmp, r, &res);
+			err = run(&s, lv[l], &sh, tmp, r, &res);
 			if (err) {
 				fprintf(stderr, "bench-writer: level %d: %s\n", lv[l],
 					dnsreel_strerror(err));
@@ -289,17 +321,22 @@ int main(int argc, char **argv)
 			v[0][r] = res.total, v[1][r] = res.append, v[2][r] = res.encode;
 			v[3][r] = res.zstd, v[4][r] = res.write, v[5][r] = res.index;
 			v[6][r] = res.all_b;
-			if (r == 0)
+			v[7][r] = res.index_first, v[8][r] = res.index_last;
+			if (r == 0) {
 				v[6][98] = res.seg_b;
+				segs = res.segments;
+			}
 		}
-		double seg_b = v[6][98], m[7];
-		for (int k = 0; k < 7; k++)
+		double seg_b = v[6][98], m[9];
+		for (int k = 0; k < 9; k++)
 			m[k] = median(v[k], rounds);
 		if (l == 0)
 			first_t = m[0], first_b = m[6];
-		printf("%6d %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %9.3f %9.3f %8.2f %8.3f\n", lv[l],
-		       m[0], m[1], m[2], m[3], m[4], m[5], seg_b, m[6], m[0] / first_t,
-		       m[6] / first_b);
+		printf(
+		    "%6d %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %9.3f %9.3f %8.2f %8.3f %9.0f %9.0f "
+		    "%8llu\n",
+		    lv[l], m[0], m[1], m[2], m[3], m[4], m[5], seg_b, m[6], m[0] / first_t,
+		    m[6] / first_b, m[7], m[8], (unsigned long long)segs);
 	}
 	free(s.ev);
 	free(s.pay);
