@@ -8,7 +8,8 @@
  * sets the events per frame (the capture writer's default otherwise); --segment-bytes B the
  * size at which a segment closes. The index's cost per event is also shown for the first and
  * the last tenth of the events: with small segments and blocks, whether a flush's index work
- * grows with the segments already written.
+ * grows with the segments already written. --fsync syncs as the recorder does (the default
+ * leaves it to the kernel: CPU without the disk's waits).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -113,6 +114,7 @@ struct result {
 struct shape {
 	uint32_t block;	    /* events per frame, 0: the writer's default */
 	uint64_t seg_bytes; /* 0: the writer's default */
+	bool fsync;	    /* as the recorder writes: fdatasync per frame, SQLite synchronous */
 };
 
 static int run(const struct evs *s, int level, const struct shape *sh, const char *tmp, int round,
@@ -120,7 +122,8 @@ static int run(const struct evs *s, int level, const struct shape *sh, const cha
 {
 	char dir[4100];
 	snprintf(dir, sizeof(dir), "%s/bench-writer-%d-%d.reel", tmp, (int)getpid(), round);
-	struct dnsreel_capw_opts wo = {.sz = sizeof(wo), .no_fsync = true, .zstd_level = level};
+	struct dnsreel_capw_opts wo = {
+	    .sz = sizeof(wo), .no_fsync = !sh->fsync, .zstd_level = level};
 	wo.block_events = sh->block;
 	wo.segment_bytes = sh->seg_bytes;
 	struct dnsreel_capw *w;
@@ -203,6 +206,7 @@ int main(int argc, char **argv)
 	    {"dir", required_argument, 0, 'd'},
 	    {"block-events", required_argument, 0, 'b'},
 	    {"segment-bytes", required_argument, 0, 'g'},
+	    {"fsync", no_argument, 0, 'y'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
@@ -246,10 +250,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'y':
+			sh.fsync = true;
+			break;
 		case 'h':
 			printf("Usage: bench-writer [-n EVENTS] [--multi-hop] [--tcp] [--seed N] "
 			       "[--from CAPTURE] [--levels L,L,...] [--rounds N] [--swap P] "
-			       "[--dir TMP] [--block-events N] [--segment-bytes B]\n");
+			       "[--dir TMP] [--block-events N] [--segment-bytes B] [--fsync]\n");
 			return 0;
 		default:
 			return 2;
