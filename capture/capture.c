@@ -432,11 +432,10 @@ static void custody_seg(const struct dr_segment *sg, struct dnsreel_custody_segm
 
 /* The manifest of what is on disk, written into the index within the caller's transaction:
  * segments from skip on, the last one as cur says when given (a flush not yet committed).
- * A flush (cur, skip 0) renders only the open segment: the lines of the closed ones are kept
- * in w->mclosed; after the first flush (last_only) the index holds their rows and the inputs
- * already. So a flush's work does not grow with the segments but for the manifest text. */
-static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, size_t skip,
-		       bool last_only)
+ * A flush after the first (cur, skip 0; the index holds the closed segments' rows and the
+ * inputs already) renders only the open segment, the lines of the closed ones kept in
+ * w->mclosed: its work does not grow with the segments but for the manifest text. */
+static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, size_t skip)
 {
 	struct dnsreel_custody c;
 	memset(&c, 0, sizeof(c));
@@ -457,12 +456,11 @@ static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, siz
 	}
 	if (have_ts && dnsreel_wall_ns(last, w->meta.boot_to_wall_ns, &c.end_wall_ns))
 		c.end_wall_ns = 0;
-	struct dr_mpart *mp = &w->mclosed;
 	int err = 0;
-	struct dnsreel_custody_segment one;
-	if (cur && skip == 0 && w->nsegs) {
+	if (cur && skip == 0 && w->meta_indexed && w->nsegs) {
 		/* the closed segments from the kept lines (again from the start when ring mode
 		 * dropped the first), then the open one */
+		struct dr_mpart *mp = &w->mclosed;
 		if (mp->n && mp->first != w->segs[0].segment)
 			dr_mpart_reset(mp);
 		while (!err && mp->n + 1 < w->nsegs) {
@@ -470,24 +468,14 @@ static int put_custody(struct dnsreel_capw *w, const struct dr_segment *cur, siz
 			custody_seg(&w->segs[mp->n], &cs);
 			err = dr_mpart_add(mp, w->meta.capture_id, &cs);
 		}
-		custody_seg(cur, &one);
-		c.segments = &one;
+		struct dnsreel_custody_segment ocs;
+		custody_seg(cur, &ocs);
+		c.segments = &ocs;
 		c.nsegments = 1;
 		if (!err)
 			err = dr_custody_build_after(&c, mp);
-		if (!err && !last_only) {
-			/* every row: c.segments as all of them for put_index */
-			c.segments = calloc(w->nsegs, sizeof(*c.segments));
-			if (!c.segments)
-				err = -ENOMEM;
-			for (size_t i = 0; !err && i < w->nsegs; i++)
-				custody_seg(i == w->nsegs - 1 ? cur : &w->segs[i], &c.segments[i]);
-			c.nsegments = w->nsegs;
-		}
 		if (!err)
-			err = dr_custody_put_index(w->db, &c, last_only);
-		if (c.segments != &one)
-			free(c.segments);
+			err = dr_custody_put_index(w->db, &c, true);
 		free(c.manifest);
 		return err;
 	}
@@ -531,7 +519,7 @@ static int drop_index_rows(struct dnsreel_capw *w, uint32_t seg)
 	if (!err)
 		err = dr_index_put_end(w->db, NULL);
 	if (!err && w->nsegs && w->segs[0].segment == seg)
-		err = put_custody(w, NULL, 1, false);
+		err = put_custody(w, NULL, 1);
 	if (!err)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0
@@ -871,7 +859,7 @@ static int do_flush(struct dnsreel_capw *w)
 	if (!err)
 		err = put_totals(w, &seg);
 	if (!err)
-		err = put_custody(w, &seg, 0, w->meta_indexed);
+		err = put_custody(w, &seg, 0);
 	if (!err)
 		err = sqlite3_exec(w->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK
 			  ? 0

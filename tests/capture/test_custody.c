@@ -28,7 +28,8 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 	return remove(p);
 }
 
-static void index_text(const char *dir, const char *key, char *out, size_t len)
+/* The first column of the first row of sql (with arg bound, if any) on DIR's index, as text. */
+static void index_query(const char *dir, const char *sql, const char *arg, char *out, size_t len)
 {
 	char path[600];
 	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
@@ -36,15 +37,20 @@ static void index_text(const char *dir, const char *key, char *out, size_t len)
 	sqlite3 *db;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db, "SELECT value FROM capture_info WHERE key = ?", -1, &st,
-				       NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+			if (arg)
+				sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
 				snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
 			sqlite3_finalize(st);
 		}
 	}
 	sqlite3_close(db);
+}
+
+static void index_text(const char *dir, const char *key, char *out, size_t len)
+{
+	index_query(dir, "SELECT value FROM capture_info WHERE key = ?", key, out, len);
 }
 
 static struct dnsreel_capw *open_writer(const char *dir, struct dnsreel_capw_opts *wo,
@@ -206,25 +212,6 @@ static void test_ring(void)
 	dnsreel_custody_free(c);
 }
 
-static int manifest_rows(const char *dir)
-{
-	char path[600];
-	snprintf(path, sizeof(path), "%s/index.sqlite", dir);
-	int n = -1;
-	sqlite3 *db;
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM manifest", -1, &st, NULL) ==
-		    SQLITE_OK) {
-			if (sqlite3_step(st) == SQLITE_ROW)
-				n = sqlite3_column_int(st, 0);
-			sqlite3_finalize(st);
-		}
-	}
-	sqlite3_close(db);
-	return n;
-}
-
 /* Many flushes in each of many segments, then ring mode dropping the oldest: after every
  * flush the index's manifest is the one computed from the files. */
 static void test_many_flushes(void)
@@ -257,7 +244,9 @@ static void test_many_flushes(void)
 		}
 		index_text(dir, "root_hash", root, sizeof(root));
 		index_text(dir, "manifest", manifest, sizeof(manifest));
-		int rows = manifest_rows(dir);
+		char nrows[32];
+		index_query(dir, "SELECT count(*) FROM manifest", NULL, nrows, sizeof(nrows));
+		int rows = nrows[0] ? atoi(nrows) : -1;
 		if (strcmp(root, c->root) || strcmp(manifest, c->manifest) ||
 		    rows != (int)c->nsegments) {
 			CHECKF(0,
